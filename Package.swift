@@ -1,0 +1,45 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// One module per layer; see docs/architecture.md for what flows between them.
+let optimise: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "PCEmu",
+    products: [
+        .executable(name: "pcemu", targets: ["pcemu"]),
+    ],
+    targets: [
+        // C libraries from Debian packages, found through pkg-config.
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
+                       providers: [.apt(["libsdl2-dev"])]),
+        .systemLibrary(name: "CPulse", path: "Sources/CPulse", pkgConfig: "libpulse-simple",
+                       providers: [.apt(["libpulse-dev"])]),
+
+        // Logging by category and the error type every layer reports with.
+        .target(name: "PCEmuSupport", swiftSettings: optimise),
+        // Guest RAM, the physical address space and the I/O port bus.
+        .target(name: "Memory", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
+        // The virtual clock and its event scheduler.
+        .target(name: "Timing", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
+        // Host side: the SDL2 window and the PulseAudio output.
+        .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
+        // The command line, in QEMU's spelling, turned into a machine configuration.
+        .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
+        // The PC machine: assembles memory, clock, devices and CPU and runs them.
+        .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Configuration"],
+                swiftSettings: optimise),
+        .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
+                          swiftSettings: optimise),
+
+        .testTarget(name: "MemoryTests", dependencies: ["Memory"]),
+        .testTarget(name: "TimingTests", dependencies: ["Timing"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
+        // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+    ]
+)

@@ -1,0 +1,97 @@
+import Foundation
+import PCEmuSupport
+
+/// Checks a parsed configuration against the files on disk and the parts the
+/// machine has built. It only reads: no image is opened for writing here.
+public struct ConfigurationValidator {
+    public let available: Capabilities
+    /// Device names `-device` knows, and the part each needs.
+    static let deviceParts: [String: Capabilities] = [
+        "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "sb16": .soundBlaster, "adlib": .soundBlaster,
+        "isa-debugcon": .debugPorts,
+    ]
+    static let nicModels: Set<String> = ["ne2k_pci", "ne2k_isa"]
+
+    public init(available: Capabilities) { self.available = available }
+
+    public func validate(_ config: MachineConfiguration) throws {
+        if config.initrd != nil, config.kernel == nil {
+            throw EmulatorError.badOption("-initrd", "only allowed with -kernel")
+        }
+        if config.append != nil, config.kernel == nil {
+            throw EmulatorError.badOption("-append", "only allowed with -kernel")
+        }
+        for (option, path) in [("-bios", config.bios), ("-kernel", config.kernel), ("-initrd", config.initrd)] {
+            if let path { try checkReadableFile(path, option: option) }
+        }
+        for drive in config.drives {
+            if let file = drive.file { try checkReadableFile(file, option: drive.option) }
+        }
+
+        for drive in config.drives {
+            switch (drive.interface, drive.media) {
+            case (.floppy, _): try require(.floppy, for: drive.option)
+            case (.ide, .cdrom): try require(.ideCDROM, for: drive.option)
+            case (.ide, .disk): try require(.ideDisk, for: drive.option)
+            }
+            if drive.format == .qcow2 { try require(.qcow2, for: drive.option) }
+        }
+        if config.snapshot { try require(.snapshot, for: "-snapshot") }
+        for nic in config.nics where nic.kind != "none" {
+            guard nic.kind == "user" else {
+                throw EmulatorError.badOption(nic.option, "unknown network back end '\(nic.kind)' (user or none)")
+            }
+            let model = nic.value("model") ?? "ne2k_pci"
+            guard ConfigurationValidator.nicModels.contains(model) else {
+                throw EmulatorError.badOption(nic.option, "unknown NIC model '\(model)' (ne2k_pci or ne2k_isa)")
+            }
+            try require(.ne2000, for: nic.option)
+            try require(.userNetwork, for: nic.option)
+        }
+        for netdev in config.netdevs {
+            guard netdev.kind == "user" else {
+                throw EmulatorError.badOption(netdev.option, "unknown network back end '\(netdev.kind)' (user)")
+            }
+            try require(.userNetwork, for: netdev.option)
+        }
+        for device in config.devices {
+            guard let part = ConfigurationValidator.deviceParts[device.kind] else {
+                throw EmulatorError.badOption(device.option, "unknown device '\(device.kind)'")
+            }
+            try require(part, for: device.option)
+        }
+        for audio in config.audiodevs {
+            if audio.kind == "pa" { try require(.pulseAudio, for: audio.option) }
+            if audio.kind == "wav" { try require(.wavAudio, for: audio.option) }
+        }
+        if config.effectiveDisplay == .sdl, config.display == .sdl { try require(.sdlDisplay, for: "-display") }
+        if config.effectiveSerial.contains(where: { $0 != .null && $0 != .disabled }) {
+            try require(.serialPorts, for: config.noGraphic && config.serial.isEmpty ? "-nographic" : "-serial")
+        }
+        if let monitor = config.monitor, monitor != .disabled, monitor != .null { try require(.monitor, for: "-monitor") }
+        if config.backend == .jit { try require(.jit, for: "-accel") }
+        // Last, so that an option's own missing part is named first.
+        try require(.cpu, for: config.kernel != nil ? "-kernel" : "pcemu")
+        if config.kernel != nil { try require(.directLinuxBoot, for: "-kernel") } else { try require(.firmware, for: "-bios") }
+    }
+
+    private func require(_ part: Capabilities, for option: String) throws {
+        guard available.contains(part) else {
+            throw EmulatorError.notBuilt(option, Capabilities.name(of: part))
+        }
+    }
+
+    /// A path that names a readable regular file, checked without changing it.
+    private func checkReadableFile(_ path: String, option: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw EmulatorError.badOption(option, "\(path): \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG || status.st_mode & S_IFMT == S_IFBLK else {
+            throw EmulatorError.badOption(option, "\(path): not a regular file")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw EmulatorError.badOption(option, "\(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

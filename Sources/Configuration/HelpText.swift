@@ -1,0 +1,65 @@
+/// What `pcemu -help` prints.
+public enum HelpText {
+    public static let version = "0.1.0"
+
+    public static let versionLine = "PCEmu version \(version), a PC emulator (QEMU-compatible command line)"
+
+    public static let usage = """
+    usage: pcemu [options] [disk_image]
+
+    PCEmu emulates an i440FX PC with a Pentium Pro class x86 CPU. Options follow
+    QEMU's spelling; an option whose part is not built yet is refused by name.
+
+    Standard options:
+      -h, -help, --help        print this help and exit
+      -version                 print the version and exit
+      -name NAME               name the guest (shown in the window title)
+      -m SIZE                  guest RAM, in MiB or with a K/M/G suffix (default 128M)
+      -smp 1                   number of CPUs (one for now)
+      -machine pc, -M pc       the machine type (an i440FX PC)
+      -accel tcg[,backend=jit|interp]
+                               translate guest code: to host code (jit, default)
+                               or through the portable IR interpreter (interp)
+
+    Firmware and boot:
+      -bios FILE               the BIOS image (default: Debian's SeaBIOS bios-256k.bin)
+      -kernel FILE             boot this Linux kernel directly (bzImage)
+      -initrd FILE             with -kernel: the initial ram disk
+      -append TEXT             with -kernel: the kernel command line
+      -boot [order=]DRIVES[,once=DRIVES][,menu=on|off]
+                               boot order: a (floppy), c (disk), d (CD-ROM), n (network)
+
+    Disks:
+      -hda/-hdb/-hdc/-hdd FILE IDE disk 0 to 3
+      -cdrom FILE              the IDE CD-ROM (secondary master)
+      -fda/-fdb FILE           floppy disk 0 and 1
+      -drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,index=N][,media=disk|cdrom][,readonly=on]
+      -snapshot                keep every disk write in a temporary overlay
+
+    Network:
+      -nic user[,model=ne2k_pci|ne2k_isa][,hostfwd=tcp:ADDR:HOSTPORT-:GUESTPORT]
+      -nic none                no network card
+      -netdev user,id=ID[,hostfwd=...]
+      -device ne2k_pci,netdev=ID   or   -device ne2k_isa,netdev=ID[,iobase=0x300][,irq=9]
+
+    Sound:
+      -audiodev pa,id=ID       play through PulseAudio
+      -audiodev wav,id=ID,path=FILE
+      -audiodev none,id=ID
+      -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]
+
+    Display and consoles:
+      -display sdl|none        a window (the default when there is a display) or none
+      -nographic               no window; COM1 and the monitor on this terminal
+      -serial stdio|file:PATH|null|none
+                               where the next serial port goes (COM1, then COM2...)
+      -monitor stdio|none      the monitor
+
+    Behaviour and debugging:
+      -no-reboot               exit instead of rebooting
+      -d ITEM[,ITEM...]        log these categories (-d help lists them)
+      -D FILE                  write the log to FILE instead of stderr
+
+    With -serial stdio or -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys.
+    """
+}

@@ -1,0 +1,90 @@
+/// Everything the command line says about the machine to build. Plain values,
+/// filled in by `OptionParser`, read by the machine.
+public struct MachineConfiguration: Equatable {
+    public enum Action: Equatable { case run, help, version, logHelp }
+    public enum Display: Equatable { case sdl, headless }
+    public enum Backend: Equatable { case jit, interpreter }
+    public enum CharacterDevice: Equatable {
+        case stdio
+        case file(String)
+        case null
+        case disabled
+    }
+
+    public struct Drive: Equatable {
+        public enum Interface: String, Equatable { case ide, floppy }
+        public enum Media: String, Equatable { case disk, cdrom }
+        public enum Format: String, Equatable { case raw, qcow2 }
+        public var file: String?
+        public var format: Format?
+        public var interface: Interface = .ide
+        public var index: Int?
+        public var media: Media = .disk
+        public var readOnly = false
+        /// The option that asked for it, for messages.
+        public var option: String
+    }
+
+    public struct Boot: Equatable {
+        /// Boot device letters in order: a b (floppy), c (disk), d (CD), n (network).
+        public var order = "cad"
+        public var once: String?
+        public var menu = false
+    }
+
+    /// A -nic, -netdev or -device: a kind and its key=value properties in order.
+    public struct Component: Equatable {
+        public var kind: String
+        public var properties: [(key: String, value: String)]
+        public var option: String
+
+        public func value(_ key: String) -> String? {
+            properties.last { $0.key == key }?.value
+        }
+
+        public static func == (a: Component, b: Component) -> Bool {
+            a.kind == b.kind && a.option == b.option
+                && a.properties.map { "\($0.key)=\($0.value)" } == b.properties.map { "\($0.key)=\($0.value)" }
+        }
+    }
+
+    public var action: Action = .run
+    public var memoryBytes = 128 << 20
+    public var cpuCount = 1
+    public var bios: String?
+    public var kernel: String?
+    public var initrd: String?
+    public var append: String?
+    public var drives: [Drive] = []
+    public var boot = Boot()
+    public var nics: [Component] = []
+    public var netdevs: [Component] = []
+    public var devices: [Component] = []
+    public var audiodevs: [Component] = []
+    /// nil: SDL when there is a display to open, none otherwise.
+    public var display: Display?
+    public var serial: [CharacterDevice] = []
+    public var monitor: CharacterDevice?
+    public var noGraphic = false
+    public var noReboot = false
+    public var snapshot = false
+    public var logList: String?
+    public var logFile: String?
+    /// nil: the fastest backend built.
+    public var backend: Backend?
+    public var name: String?
+
+    public init() {}
+
+    /// The serial ports as the machine wires them: -nographic puts COM1 on the
+    /// terminal unless -serial says otherwise; without either, COM1 is discarded.
+    public var effectiveSerial: [CharacterDevice] {
+        if !serial.isEmpty { return serial }
+        return noGraphic ? [.stdio] : [.null]
+    }
+
+    public var effectiveDisplay: Display {
+        if noGraphic { return .headless }
+        return display ?? .sdl
+    }
+}

@@ -1,0 +1,320 @@
+import PCEmuSupport
+
+/// Parses QEMU's spelling of the command line into a `MachineConfiguration`.
+/// Syntax only: whether files exist and parts are built is `ConfigurationValidator`'s job.
+public struct OptionParser {
+    /// Options that take a value, and those that do not.
+    static let valued: Set<String> = [
+        "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
+        "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "d", "D",
+        "accel", "name", "machine", "M", "cpu",
+    ]
+    static let flags: Set<String> = [
+        "nographic", "no-reboot", "snapshot", "version", "help", "h", "enable-kvm", "S", "s",
+    ]
+
+    public init() {}
+
+    public func parse(_ arguments: [String]) throws -> MachineConfiguration {
+        var config = MachineConfiguration()
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("-"), argument.count > 1 else {
+                // A bare file name is the first hard disk, as in QEMU.
+                try addDrive(&config, file: argument, option: argument, interface: .ide, index: 0, media: .disk)
+                continue
+            }
+            let name = String(argument.drop { $0 == "-" }.prefix(argument.count))
+            let shown = "-" + name
+            if OptionParser.flags.contains(name) {
+                try applyFlag(name, shown: shown, to: &config)
+                if config.action != .run { return config }
+                continue
+            }
+            guard OptionParser.valued.contains(name) else {
+                throw EmulatorError.badOption(argument, "unknown option (see pcemu -help)")
+            }
+            guard index < arguments.count else {
+                throw EmulatorError.badOption(shown, "requires a value")
+            }
+            let value = arguments[index]
+            index += 1
+            try apply(name, shown: shown, value: value, to: &config)
+            if config.action != .run { return config }
+        }
+        return config
+    }
+
+    private func applyFlag(_ name: String, shown: String, to config: inout MachineConfiguration) throws {
+        switch name {
+        case "nographic": config.noGraphic = true
+        case "no-reboot": config.noReboot = true
+        case "snapshot": config.snapshot = true
+        case "version": config.action = .version
+        case "help", "h": config.action = .help
+        case "enable-kvm": throw EmulatorError.badOption(shown, "PCEmu has no KVM; it translates guest code itself (-accel tcg)")
+        case "S", "s": throw EmulatorError.badOption(shown, "the gdb stub is not built yet")
+        default: throw EmulatorError.badOption(shown, "unknown option (see pcemu -help)")
+        }
+    }
+
+    private func apply(_ name: String, shown: String, value: String, to config: inout MachineConfiguration) throws {
+        switch name {
+        case "m":
+            config.memoryBytes = try parseMemorySize(value, option: shown)
+        case "smp":
+            let options = try KeyValueList(value, option: shown, implicitKey: "cpus")
+            try options.allowOnly(["cpus", "sockets", "cores", "threads", "maxcpus"])
+            for key in ["cpus", "sockets", "cores", "threads", "maxcpus"] {
+                guard let text = options.value(key) else { continue }
+                guard let count = Int(text), count >= 1 else {
+                    throw EmulatorError.badOption(shown, "invalid \(key) '\(text)'")
+                }
+                guard count == 1 else { throw EmulatorError.badOption(shown, "PCEmu emulates one CPU for now") }
+            }
+            config.cpuCount = 1
+        case "bios": config.bios = value
+        case "kernel": config.kernel = value
+        case "initrd": config.initrd = value
+        case "append": config.append = value
+        case "hda", "hdb", "hdc", "hdd":
+            let unit = Int(name.unicodeScalars.last!.value - UnicodeScalar("a").value)
+            try addDrive(&config, file: value, option: shown, interface: .ide, index: unit, media: .disk)
+        case "fda", "fdb":
+            let unit = name == "fda" ? 0 : 1
+            try addDrive(&config, file: value, option: shown, interface: .floppy, index: unit, media: .disk)
+        case "cdrom":
+            try addDrive(&config, file: value, option: shown, interface: .ide, index: 2, media: .cdrom)
+        case "drive": try parseDrive(value, option: shown, into: &config)
+        case "boot": config.boot = try parseBoot(value, option: shown)
+        case "nic":
+            let list = try KeyValueList(value, option: shown, implicitKey: "type")
+            config.nics.append(.init(kind: list.value("type") ?? "", properties: list.pairs.filter { $0.key != "type" }, option: shown))
+        case "netdev":
+            let list = try KeyValueList(value, option: shown, implicitKey: "type")
+            let netdev = MachineConfiguration.Component(kind: list.value("type") ?? "", properties: list.pairs.filter { $0.key != "type" }, option: shown)
+            guard netdev.value("id") != nil else { throw EmulatorError.badOption(shown, "needs id=NAME") }
+            config.netdevs.append(netdev)
+        case "device":
+            let list = try KeyValueList(value, option: shown, implicitKey: "driver")
+            config.devices.append(.init(kind: list.value("driver") ?? "", properties: list.pairs.filter { $0.key != "driver" }, option: shown))
+        case "audiodev":
+            let list = try KeyValueList(value, option: shown, implicitKey: "driver")
+            let device = MachineConfiguration.Component(kind: list.value("driver") ?? "", properties: list.pairs.filter { $0.key != "driver" }, option: shown)
+            guard ["pa", "wav", "none"].contains(device.kind) else {
+                throw EmulatorError.badOption(shown, "unknown audio driver '\(device.kind)' (pa, wav or none)")
+            }
+            guard device.value("id") != nil else { throw EmulatorError.badOption(shown, "needs id=NAME") }
+            if device.kind == "wav", device.value("path") == nil {
+                throw EmulatorError.badOption(shown, "the wav driver needs path=FILE")
+            }
+            config.audiodevs.append(device)
+        case "display":
+            let list = try KeyValueList(value, option: shown, implicitKey: "type")
+            switch list.value("type") {
+            case "sdl": config.display = .sdl
+            case "none": config.display = .headless
+            default: throw EmulatorError.badOption(shown, "unknown display '\(list.value("type") ?? "")' (sdl or none)")
+            }
+            try list.allowOnly(["type"])
+        case "serial":
+            guard config.serial.count < 4 else { throw EmulatorError.badOption(shown, "at most 4 serial ports") }
+            config.serial.append(try parseCharacterDevice(value, option: shown))
+        case "monitor":
+            config.monitor = try parseCharacterDevice(value, option: shown)
+        case "d":
+            if value == "help" { config.action = .logHelp; return }
+            _ = try LogCategory.parse(value)
+            config.logList = value
+        case "D": config.logFile = value
+        case "accel":
+            let list = try KeyValueList(value, option: shown, implicitKey: "accel")
+            guard list.value("accel") == "tcg" else {
+                throw EmulatorError.badOption(shown, "unknown accelerator '\(list.value("accel") ?? "")' (PCEmu has tcg)")
+            }
+            try list.allowOnly(["accel", "backend", "thread", "tb-size"])
+            switch list.value("backend") {
+            case nil: config.backend = nil
+            case "jit": config.backend = .jit
+            case "interp": config.backend = .interpreter
+            case let other?: throw EmulatorError.badOption(shown, "unknown backend '\(other)' (jit or interp)")
+            }
+        case "name":
+            let list = try KeyValueList(value, option: shown, implicitKey: "guest")
+            config.name = list.value("guest")
+        case "machine", "M":
+            let list = try KeyValueList(value, option: shown, implicitKey: "type")
+            let type = list.value("type") ?? ""
+            guard type == "pc" || type.hasPrefix("pc-i440fx") else {
+                throw EmulatorError.badOption(shown, "unknown machine '\(type)' (PCEmu is an i440FX PC: pc)")
+            }
+        case "cpu":
+            throw EmulatorError.badOption(shown, "choosing a CPU model is not built yet (PCEmu is a Pentium Pro class CPU)")
+        default:
+            throw EmulatorError.badOption(shown, "unknown option (see pcemu -help)")
+        }
+    }
+
+    /// Sizes as QEMU reads them: a number with an optional K, M, G or T suffix, MiB by default.
+    func parseMemorySize(_ value: String, option: String) throws -> Int {
+        let list = try KeyValueList(value, option: option, implicitKey: "size")
+        try list.allowOnly(["size"])
+        let text = list.value("size") ?? ""
+        var digits = Substring(text)
+        var unit = Double(1 << 20)
+        if let last = digits.last, last.isLetter {
+            switch last.uppercased() {
+            case "B": unit = 1
+            case "K": unit = Double(1 << 10)
+            case "M": unit = Double(1 << 20)
+            case "G": unit = Double(1 << 30)
+            case "T": unit = Double(1 << 40)
+            default: throw EmulatorError.badOption(option, "invalid size '\(text)'")
+            }
+            digits = digits.dropLast()
+        }
+        guard let number = Double(digits), number.isFinite, number > 0 else {
+            throw EmulatorError.badOption(option, "invalid size '\(text)'")
+        }
+        let bytes = number * unit
+        guard bytes >= Double(1 << 20) else { throw EmulatorError.badOption(option, "at least 1 MiB of RAM is needed") }
+        // Up to 3.5 GiB: the top half-gigabyte of the 32-bit space holds PCI devices and the BIOS.
+        guard bytes <= Double(3584 << 20) else { throw EmulatorError.badOption(option, "at most 3584 MiB of RAM (no memory above 4 GiB yet)") }
+        let pageMask = 4095
+        return (Int(bytes) + pageMask) & ~pageMask
+    }
+
+    private func parseDrive(_ value: String, option: String, into config: inout MachineConfiguration) throws {
+        let list = try KeyValueList(value, option: option, implicitKey: nil)
+        try list.allowOnly(["file", "format", "if", "index", "media", "readonly", "snapshot", "cache", "id"])
+        var drive = MachineConfiguration.Drive(option: option)
+        drive.file = list.value("file")
+        if let format = list.value("format") {
+            guard let parsed = MachineConfiguration.Drive.Format(rawValue: format) else {
+                throw EmulatorError.badOption(option, "unknown format '\(format)' (raw or qcow2)")
+            }
+            drive.format = parsed
+        }
+        if let interface = list.value("if") {
+            guard let parsed = MachineConfiguration.Drive.Interface(rawValue: interface) else {
+                throw EmulatorError.badOption(option, "unknown interface '\(interface)' (ide or floppy)")
+            }
+            drive.interface = parsed
+        }
+        if let media = list.value("media") {
+            guard let parsed = MachineConfiguration.Drive.Media(rawValue: media) else {
+                throw EmulatorError.badOption(option, "unknown media '\(media)' (disk or cdrom)")
+            }
+            drive.media = parsed
+        }
+        if let index = list.value("index") {
+            let limit = drive.interface == .ide ? 4 : 2
+            guard let parsed = Int(index), (0..<limit).contains(parsed) else {
+                throw EmulatorError.badOption(option, "index must be 0 to \(limit - 1) for if=\(drive.interface.rawValue)")
+            }
+            drive.index = parsed
+        }
+        if let readOnly = list.value("readonly") { drive.readOnly = try parseBool(readOnly, option: option) }
+        guard drive.file != nil || drive.media == .cdrom else {
+            throw EmulatorError.badOption(option, "a disk needs file=PATH")
+        }
+        try addDrive(&config, drive)
+    }
+
+    private func addDrive(_ config: inout MachineConfiguration, file: String, option: String,
+                          interface: MachineConfiguration.Drive.Interface, index: Int,
+                          media: MachineConfiguration.Drive.Media) throws {
+        var drive = MachineConfiguration.Drive(option: option)
+        drive.file = file
+        drive.interface = interface
+        drive.index = index
+        drive.media = media
+        try addDrive(&config, drive)
+    }
+
+    private func addDrive(_ config: inout MachineConfiguration, _ drive: MachineConfiguration.Drive) throws {
+        if let index = drive.index,
+           let other = config.drives.first(where: { $0.interface == drive.interface && $0.index == index }) {
+            throw EmulatorError.badOption(drive.option, "\(drive.interface.rawValue) unit \(index) is already used by \(other.option)")
+        }
+        config.drives.append(drive)
+    }
+
+    private func parseBoot(_ value: String, option: String) throws -> MachineConfiguration.Boot {
+        let list = try KeyValueList(value, option: option, implicitKey: "order")
+        try list.allowOnly(["order", "once", "menu", "strict", "splash-time", "reboot-timeout"])
+        var boot = MachineConfiguration.Boot()
+        func letters(_ text: String) throws -> String {
+            guard !text.isEmpty, text.allSatisfy({ "abcdn".contains($0) }) else {
+                throw EmulatorError.badOption(option, "invalid boot device list '\(text)' (letters a, b, c, d, n)")
+            }
+            return text
+        }
+        if let order = list.value("order") { boot.order = try letters(order) }
+        if let once = list.value("once") { boot.once = try letters(once) }
+        if let menu = list.value("menu") { boot.menu = try parseBool(menu, option: option) }
+        return boot
+    }
+
+    private func parseCharacterDevice(_ value: String, option: String) throws -> MachineConfiguration.CharacterDevice {
+        switch value {
+        case "stdio", "mon:stdio": return .stdio
+        case "null": return .null
+        case "none": return .disabled
+        default:
+            if value.hasPrefix("file:"), value.count > 5 { return .file(String(value.dropFirst(5))) }
+            throw EmulatorError.badOption(option, "unknown character device '\(value)' (stdio, file:PATH, null or none)")
+        }
+    }
+
+    private func parseBool(_ value: String, option: String) throws -> Bool {
+        switch value {
+        case "on", "yes", "true": return true
+        case "off", "no", "false": return false
+        default: throw EmulatorError.badOption(option, "'\(value)' is not on or off")
+        }
+    }
+}
+
+/// QEMU's "a,b=c,d=e" lists. The first item may lack a key (`implicitKey`);
+/// a doubled comma is a comma inside a value, as in file names.
+struct KeyValueList {
+    var pairs: [(key: String, value: String)] = []
+    let option: String
+
+    init(_ text: String, option: String, implicitKey: String?) throws {
+        self.option = option
+        var items: [String] = []
+        var current = ""
+        var characters = Array(text)[...]
+        while let character = characters.popFirst() {
+            if character == "," {
+                if characters.first == "," { current.append(","); characters.removeFirst(); continue }
+                items.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        items.append(current)
+        for (position, item) in items.enumerated() {
+            if let equals = item.firstIndex(of: "=") {
+                pairs.append((String(item[..<equals]), String(item[item.index(after: equals)...])))
+            } else if position == 0, let implicitKey, !item.isEmpty {
+                pairs.append((implicitKey, item))
+            } else {
+                throw EmulatorError.badOption(option, "'\(item)' is not key=value in '\(text)'")
+            }
+        }
+    }
+
+    func value(_ key: String) -> String? { pairs.last { $0.key == key }?.value }
+
+    func allowOnly(_ keys: Set<String>) throws {
+        if let unknown = pairs.first(where: { !keys.contains($0.key) }) {
+            throw EmulatorError.badOption(option, "unknown property '\(unknown.key)'")
+        }
+    }
+}

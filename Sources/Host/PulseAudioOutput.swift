@@ -1,0 +1,130 @@
+import CPulse
+import Foundation
+import PCEmuSupport
+
+/// Plays signed 16-bit interleaved samples through PulseAudio. Sound devices
+/// fill a ring buffer on the CPU thread; a thread of its own feeds the server,
+/// writing silence (and counting an underrun) when the ring runs dry.
+public final class PulseAudioOutput {
+    public let sampleRate: Int
+    public let channels: Int
+    /// Frames the server is handed per write: 10 ms.
+    let chunkFrames: Int
+
+    private let stream: OpaquePointer
+    private let ring: SampleRing
+    private var thread: Thread?
+    private let stopped = NSCondition()
+    private var running = true
+    private var finished = false
+    public private(set) var underruns = 0
+    public private(set) var framesPlayed = 0
+
+    /// Connects to the server named by PULSE_SERVER, or the default one.
+    public init(name: String, sampleRate: Int = 48_000, channels: Int = 2, latencyMilliseconds: Int = 40) throws {
+        self.sampleRate = sampleRate
+        self.channels = channels
+        chunkFrames = sampleRate / 100
+        ring = SampleRing(capacity: sampleRate * channels)  // one second
+        var spec = pa_sample_spec(format: PA_SAMPLE_S16LE, rate: UInt32(sampleRate), channels: UInt8(channels))
+        let latencyBytes = UInt32(sampleRate * channels * 2 * latencyMilliseconds / 1000)
+        var attributes = pa_buffer_attr(maxlength: UInt32.max, tlength: latencyBytes, prebuf: UInt32.max,
+                                        minreq: UInt32.max, fragsize: UInt32.max)
+        var error: Int32 = 0
+        guard let stream = pa_simple_new(nil, name, PA_STREAM_PLAYBACK, nil, "playback", &spec, nil, &attributes, &error) else {
+            throw EmulatorError.configuration("cannot connect to PulseAudio: \(String(cString: pa_strerror(error)))")
+        }
+        self.stream = stream
+        let thread = Thread { [unowned self] in self.feed() }
+        thread.name = "pcemu-audio"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        close()
+        pa_simple_free(stream)
+    }
+
+    /// Called by sound devices: queues samples; returns how many fitted.
+    @discardableResult
+    public func enqueue(_ samples: UnsafeBufferPointer<Int16>) -> Int {
+        ring.write(samples)
+    }
+
+    /// Samples queued and not yet handed to the server.
+    public var queuedSamples: Int { ring.count }
+
+    /// Plays what is queued, then stops the feeding thread.
+    public func close() {
+        stopped.lock()
+        running = false
+        while !finished, thread != nil { stopped.wait() }
+        stopped.unlock()
+    }
+
+    private func feed() {
+        let samplesPerChunk = chunkFrames * channels
+        let chunk = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samplesPerChunk)
+        defer { chunk.deallocate() }
+        var error: Int32 = 0
+        while true {
+            stopped.lock()
+            let keepGoing = running
+            stopped.unlock()
+            let got = ring.read(into: chunk)
+            if got == 0 && !keepGoing { break }
+            if got < samplesPerChunk {
+                if keepGoing && got == 0 { underruns += 1 }
+                for index in got..<samplesPerChunk { chunk[index] = 0 }
+            }
+            // Blocks until the server wants more: this is what paces the thread.
+            if pa_simple_write(stream, chunk.baseAddress, samplesPerChunk * 2, &error) < 0 {
+                Log.emit("pcemu: PulseAudio write failed: \(String(cString: pa_strerror(error)))")
+                break
+            }
+            framesPlayed += chunkFrames
+        }
+        pa_simple_drain(stream, &error)
+        stopped.lock()
+        finished = true
+        stopped.broadcast()
+        stopped.unlock()
+    }
+}
+
+/// A bounded FIFO of samples shared by one producer and one consumer thread.
+final class SampleRing {
+    private let storage: UnsafeMutableBufferPointer<Int16>
+    private var head = 0
+    private(set) var count = 0
+    private let lock = NSLock()
+
+    init(capacity: Int) {
+        storage = .allocate(capacity: capacity)
+        storage.initialize(repeating: 0)
+    }
+
+    deinit { storage.deallocate() }
+
+    func write(_ samples: UnsafeBufferPointer<Int16>) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let accepted = min(samples.count, storage.count - count)
+        for index in 0..<accepted {
+            storage[(head + count + index) % storage.count] = samples[index]
+        }
+        count += accepted
+        return accepted
+    }
+
+    func read(into buffer: UnsafeMutableBufferPointer<Int16>) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = min(buffer.count, count)
+        for index in 0..<taken { buffer[index] = storage[(head + index) % storage.count] }
+        head = (head + taken) % storage.count
+        count -= taken
+        return taken
+    }
+}

@@ -1,0 +1,156 @@
+import PCEmuSupport
+
+/// What one guest-physical region is backed by.
+public enum RegionKind {
+    /// RAM: `offset` into the guest RAM block.
+    case ram(offset: Int)
+    /// Read-only memory with its own pinned storage; writes are dropped.
+    case rom(UnsafeMutableRawPointer)
+    /// Device registers.
+    case mmio(MMIOHandler)
+}
+
+/// One named, page-aligned range of the 32-bit physical address space.
+public struct Region {
+    public let name: String
+    public let start: UInt64
+    public let size: UInt64
+    public let kind: RegionKind
+    public var end: UInt64 { start + size }
+}
+
+/// The guest-physical address space: non-overlapping RAM, ROM and MMIO regions.
+///
+/// A page table (one 16-bit region index per 4 KiB page of the 4 GiB space) makes
+/// a lookup one load, which is what the TLB's miss path needs. Regions must be
+/// page aligned; every PC region is (the sub-page devices sit on I/O ports).
+public final class AddressSpace {
+    public static let addressLimit: UInt64 = 1 << 32
+    static let pageShift = 12
+    static let pageCount = Int(addressLimit >> UInt64(pageShift))
+    /// Page-table value for a page no region covers.
+    static let unmapped: UInt16 = 0xFFFF
+
+    public let ram: GuestRAM
+    public private(set) var regions: [Region?] = []
+    private let pageRegion: UnsafeMutablePointer<UInt16>
+
+    public init(ram: GuestRAM) {
+        self.ram = ram
+        pageRegion = .allocate(capacity: AddressSpace.pageCount)
+        pageRegion.initialize(repeating: AddressSpace.unmapped, count: AddressSpace.pageCount)
+    }
+
+    deinit { pageRegion.deallocate() }
+
+    /// Adds a region; refuses one that is misaligned, outside 4 GiB or overlaps another.
+    @discardableResult
+    public func map(_ name: String, at start: UInt64, size: UInt64, kind: RegionKind) throws -> Int {
+        let pageMask = UInt64(GuestRAM.pageSize - 1)
+        guard size > 0, start & pageMask == 0, size & pageMask == 0 else {
+            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) is not page aligned")
+        }
+        guard start + size <= AddressSpace.addressLimit else {
+            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) ends past 4 GiB")
+        }
+        if case let .ram(offset) = kind, offset < 0 || offset + Int(size) > ram.size {
+            throw EmulatorError.configuration("region \(name) maps past the end of guest RAM")
+        }
+        if let other = regions.compactMap({ $0 }).first(where: { $0.start < start + size && start < $0.end }) {
+            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) overlaps \(other.name) at 0x\(hex(other.start))")
+        }
+        let index = regions.firstIndex(where: { $0 == nil }) ?? regions.count
+        guard index < Int(AddressSpace.unmapped) else {
+            throw EmulatorError.configuration("too many memory regions")
+        }
+        let region = Region(name: name, start: start, size: size, kind: kind)
+        if index == regions.count { regions.append(region) } else { regions[index] = region }
+        setPages(of: region, to: UInt16(index))
+        return index
+    }
+
+    /// Removes a region by the index `map` returned (a PCI BAR moving, a ROM shadowed).
+    public func unmap(_ index: Int) {
+        guard index < regions.count, let region = regions[index] else { return }
+        setPages(of: region, to: AddressSpace.unmapped)
+        regions[index] = nil
+    }
+
+    /// The region holding a physical address, if any.
+    @inline(__always)
+    public func region(at address: UInt32) -> Region? {
+        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+        return index == AddressSpace.unmapped ? nil : regions[Int(index)]
+    }
+
+    /// Host pointer for a RAM or ROM address, nil for MMIO or nothing. The TLB
+    /// stores (this pointer - guest page) as its addend.
+    public func hostPointer(at address: UInt32) -> UnsafeMutableRawPointer? {
+        guard let region = region(at: address) else { return nil }
+        let inside = Int(UInt64(address) - region.start)
+        switch region.kind {
+        case let .ram(offset): return ram.uncheckedPointer(at: offset + inside)
+        case let .rom(storage): return storage + inside
+        case .mmio: return nil
+        }
+    }
+
+    /// Slow-path physical read, for devices (DMA) and the CPU's miss path.
+    public func read(_ address: UInt32, size: AccessSize) -> UInt32 {
+        guard let region = region(at: address) else { return size.mask }
+        let inside = UInt64(address) - region.start
+        if case let .mmio(handler) = region.kind {
+            return handler.read(offset: UInt32(inside), size: size)
+        }
+        if inside + UInt64(size.rawValue) > region.size { return splitRead(address, size: size) }
+        let pointer = hostPointer(at: address)!
+        switch size {
+        case .byte: return UInt32(pointer.load(as: UInt8.self))
+        case .word: return UInt32(pointer.loadUnaligned(as: UInt16.self))
+        case .dword: return pointer.loadUnaligned(as: UInt32.self)
+        }
+    }
+
+    /// Slow-path physical write. Writes to ROM and to nothing are dropped.
+    public func write(_ address: UInt32, value: UInt32, size: AccessSize) {
+        guard let region = region(at: address) else { return }
+        let inside = UInt64(address) - region.start
+        switch region.kind {
+        case let .mmio(handler):
+            handler.write(offset: UInt32(inside), value: value, size: size)
+        case .rom:
+            return
+        case let .ram(offset):
+            if inside + UInt64(size.rawValue) > region.size { return splitWrite(address, value: value, size: size) }
+            let pointer = ram.uncheckedPointer(at: offset + Int(inside))
+            switch size {
+            case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case .word: pointer.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
+            case .dword: pointer.storeBytes(of: value, toByteOffset: 0, as: UInt32.self)
+            }
+        }
+    }
+
+    /// An access that straddles two regions goes byte by byte, little-endian.
+    private func splitRead(_ address: UInt32, size: AccessSize) -> UInt32 {
+        var value: UInt32 = 0
+        for i in 0..<UInt32(size.rawValue) {
+            value |= read(address &+ i, size: .byte) << (8 * i)
+        }
+        return value
+    }
+
+    private func splitWrite(_ address: UInt32, value: UInt32, size: AccessSize) {
+        for i in 0..<UInt32(size.rawValue) {
+            write(address &+ i, value: (value >> (8 * i)) & 0xFF, size: .byte)
+        }
+    }
+
+    private func setPages(of region: Region, to value: UInt16) {
+        let first = Int(region.start >> UInt64(AddressSpace.pageShift))
+        let count = Int(region.size >> UInt64(AddressSpace.pageShift))
+        (pageRegion + first).update(repeating: value, count: count)
+    }
+}
+
+func hex<T: BinaryInteger>(_ value: T) -> String { String(value, radix: 16) }

@@ -1,0 +1,44 @@
+import Configuration
+import Foundation
+import Machine
+import PCEmuSupport
+
+/// Prints one line naming the problem and exits with status 1, as QEMU does.
+func fail(_ error: Error) -> Never {
+    let message = (error as? EmulatorError)?.description ?? "\(error)"
+    FileHandle.standardError.write("pcemu: \(message)\n".data(using: .utf8)!)
+    exit(1)
+}
+
+let configuration: MachineConfiguration
+do {
+    configuration = try OptionParser().parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail(error)
+}
+
+switch configuration.action {
+case .help:
+    print(HelpText.usage)
+    exit(0)
+case .version:
+    print(HelpText.versionLine)
+    exit(0)
+case .logHelp:
+    print("Log items (comma-separated) for -d:")
+    for entry in LogCategory.named {
+        print("  \(entry.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(entry.help)")
+    }
+    exit(0)
+case .run:
+    break
+}
+
+do {
+    if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
+    if let file = configuration.logFile { try Log.redirect(toFile: file) }
+    let machine = try PCMachine(configuration: configuration)
+    exit(try MachineSession(machine: machine).run())
+} catch {
+    fail(error)
+}
