@@ -34,9 +34,10 @@ let package = Package(
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
-        .testTarget(name: "MemoryTests", dependencies: ["Memory"]),
+        .testTarget(name: "MemoryTests", dependencies: ["Memory", "PCEmuSupport"]),
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.

@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs the real pcemu binary the way a user types it.
+final class CommandLineTests: XCTestCase {
+    func pcemu(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
+        try ChildProcess.run(BuildProducts.pcemu, arguments, timeout: 30)
+    }
+
+    /// One line on stderr naming the problem, status 1, nothing on stdout.
+    func assertFailsWithOneLine(_ arguments: [String], mentioning text: String,
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try pcemu(arguments)
+        XCTAssertEqual(result.status, 1, file: file, line: line)
+        XCTAssertEqual(result.stdout, "", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("pcemu: "), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(text), "'\(result.stderr)' lacks '\(text)'", file: file, line: line)
+    }
+
+    func testHelpListsTheOptionsAndExitsZero() throws {
+        for spelling in ["-help", "--help", "-h"] {
+            let result = try pcemu([spelling])
+            XCTAssertEqual(result.status, 0)
+            XCTAssertTrue(result.stdout.hasPrefix("usage: pcemu"), result.stdout)
+            for option in ["-m SIZE", "-kernel", "-drive", "-nic", "-audiodev", "-display", "-serial", "-accel"] {
+                XCTAssertTrue(result.stdout.contains(option), "help lacks \(option)")
+            }
+            XCTAssertEqual(result.stderr, "")
+        }
+    }
+
+    func testVersionAndLogHelp() throws {
+        let version = try pcemu(["-version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertTrue(version.stdout.hasPrefix("PCEmu version "))
+        let logHelp = try pcemu(["-d", "help"])
+        XCTAssertEqual(logHelp.status, 0)
+        XCTAssertTrue(logHelp.stdout.contains("in_asm"))
+    }
+
+    func testBadOptionsGiveOneLineAndStatusOne() throws {
+        try assertFailsWithOneLine(["-bogus"], mentioning: "-bogus: unknown option")
+        try assertFailsWithOneLine(["-m", "lots"], mentioning: "-m: invalid size 'lots'")
+        try assertFailsWithOneLine(["-m"], mentioning: "-m: requires a value")
+        try assertFailsWithOneLine(["-smp", "4"], mentioning: "-smp: PCEmu emulates one CPU")
+        try assertFailsWithOneLine(["-d", "nonsense"], mentioning: "unknown log category")
+        try assertFailsWithOneLine(["-display", "gtk"], mentioning: "unknown display")
+    }
+
+    func testMissingFilesAreNamed() throws {
+        try assertFailsWithOneLine(["-kernel", "/nonexistent/vmlinuz"], mentioning: "-kernel: /nonexistent/vmlinuz: No such file")
+        try assertFailsWithOneLine(["-hda", "/nonexistent/disk.img"], mentioning: "-hda: /nonexistent/disk.img: No such file")
+        try assertFailsWithOneLine(["-bios", "/nonexistent/bios.bin"], mentioning: "-bios: /nonexistent/bios.bin")
+    }
+
+    func testAnImageIsNeverTouchedByARefusedRun() throws {
+        let directory = try makeTemporaryDirectory("pcemu-cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let image = directory.appendingPathComponent("disk.img")
+        let contents = Data((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try contents.write(to: image)
+        let before = try FileManager.default.attributesOfItem(atPath: image.path)[.modificationDate] as? Date
+        try assertFailsWithOneLine(["-hda", image.path, "-m", "0"], mentioning: "-m: invalid size")
+        try assertFailsWithOneLine(["-hda", image.path], mentioning: "is not built yet")
+        XCTAssertEqual(try Data(contentsOf: image), contents)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: image.path)[.modificationDate] as? Date, before)
+    }
+
+    func testPartsNotBuiltAreRefusedByName() throws {
+        try assertFailsWithOneLine(["-nic", "user"], mentioning: "-nic: the NE2000 network card is not built yet")
+        try assertFailsWithOneLine(["-device", "sb16"], mentioning: "-device: the Sound Blaster 16 is not built yet")
+        try assertFailsWithOneLine(["-device", "virtio-net"], mentioning: "unknown device 'virtio-net'")
+    }
+}

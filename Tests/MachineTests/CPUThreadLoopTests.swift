@@ -1,0 +1,92 @@
+import Machine
+import Timing
+import XCTest
+
+/// An engine that executes "instructions" at a fixed rate of virtual time,
+/// halting or powering off on request: enough to drive the loop's logic.
+final class CountingEngine: ExecutionEngine {
+    let clock: VirtualClock
+    var slices = 0
+    var haltAfter: Int64 = .max
+    var powerOffAt: Int64 = .max
+    var resets = 0
+
+    init(clock: VirtualClock) { self.clock = clock }
+
+    func run(until deadline: Int64) -> EngineStop {
+        slices += 1
+        if clock.now >= powerOffAt { return .powerOff(status: 3) }
+        if clock.now >= haltAfter { return .halted }
+        clock.advance(instructions: max(1, deadline - clock.now))
+        return .yielded
+    }
+
+    func requestExit() {}
+    func reset() { resets += 1 }
+}
+
+final class CPUThreadLoopTests: XCTestCase {
+    func testTimersFireAtTheirDeadlinesWhileTheGuestRuns() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let scheduler = EventScheduler()
+        let engine = CountingEngine(clock: clock)
+        engine.powerOffAt = 50_000_000
+        var firedAt: [Int64] = []
+        var tick: TimerEvent!
+        tick = TimerEvent(name: "tick") {
+            firedAt.append(clock.now)
+            scheduler.schedule(tick, at: tick.deadline + 1_000_000)
+        }
+        scheduler.schedule(tick, at: 1_000_000)
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        XCTAssertEqual(loop.run(), 3)
+        XCTAssertEqual(firedAt.count, 50, "timers due at the power-off instant still fire")
+        XCTAssertEqual(firedAt.first, 1_000_000, "slices end exactly at the next deadline")
+        XCTAssertEqual(firedAt.last, 50_000_000)
+    }
+
+    func testAHaltedGuestSkipsToTheNextEventInDeterministicMode() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let scheduler = EventScheduler()
+        let engine = CountingEngine(clock: clock)
+        engine.haltAfter = 0
+        engine.powerOffAt = 5_000_000_000
+        let wake = TimerEvent(name: "wake") {}
+        scheduler.schedule(wake, at: 5_000_000_000)
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        XCTAssertEqual(loop.run(), 3)
+        XCTAssertEqual(clock.now, 5_000_000_000)
+        // Idle slices are capped so posted work is seen, but nothing else happens.
+        XCTAssertLessThanOrEqual(engine.slices, 502)
+    }
+
+    func testAHaltedGuestSleepsOnTheHostUntilWorkIsPosted() throws {
+        let clock = VirtualClock(mode: .host)
+        let scheduler = EventScheduler()
+        let engine = CountingEngine(clock: clock)
+        engine.haltAfter = 0
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        final class Result: @unchecked Sendable { var status: Int32 = -1 }
+        let result = Result()
+        let done = expectation(description: "loop ended")
+        var cpuBefore = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &cpuBefore)
+        Thread.detachNewThread {
+            result.status = loop.run()
+            done.fulfill()
+        }
+        usleep(300_000)
+        var ran = false
+        loop.post { ran = true }
+        usleep(50_000)
+        loop.stop(status: 7)
+        wait(for: [done], timeout: 5)
+        var cpuAfter = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &cpuAfter)
+        XCTAssertEqual(result.status, 7)
+        XCTAssertTrue(ran)
+        let cpuSeconds = Double(cpuAfter.ru_utime.tv_sec - cpuBefore.ru_utime.tv_sec)
+            + Double(cpuAfter.ru_utime.tv_usec - cpuBefore.ru_utime.tv_usec) / 1e6
+        XCTAssertLessThan(cpuSeconds, 0.1, "an idle guest burns no host CPU")
+    }
+}

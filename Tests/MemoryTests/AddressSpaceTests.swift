@@ -1,0 +1,100 @@
+import Memory
+import PCEmuSupport
+import XCTest
+
+/// A device that remembers what it was asked, to check offsets and sizes.
+final class RecordingMMIO: MMIOHandler {
+    var lastWrite: (offset: UInt32, value: UInt32, size: AccessSize)?
+    override func read(offset: UInt32, size: AccessSize) -> UInt32 { 0xA000_0000 | offset }
+    override func write(offset: UInt32, value: UInt32, size: AccessSize) { lastWrite = (offset, value, size) }
+}
+
+final class AddressSpaceTests: XCTestCase {
+    func makeSpace(ramMiB: Int = 2) throws -> AddressSpace {
+        AddressSpace(ram: try GuestRAM(size: ramMiB << 20))
+    }
+
+    func testOverlappingRegionsAreRefused() throws {
+        let space = try makeSpace()
+        try space.map("ram", at: 0, size: 0x10_0000, kind: .ram(offset: 0))
+        XCTAssertThrowsError(try space.map("vga", at: 0xF_F000, size: 0x2000, kind: .mmio(RecordingMMIO()))) { error in
+            XCTAssertTrue("\(error)".contains("overlaps ram"), "\(error)")
+        }
+        // Touching but not overlapping is fine.
+        XCTAssertNoThrow(try space.map("vga", at: 0x10_0000, size: 0x1000, kind: .mmio(RecordingMMIO())))
+    }
+
+    func testMisalignedAndOversizedRegionsAreRefused() throws {
+        let space = try makeSpace()
+        XCTAssertThrowsError(try space.map("odd", at: 0x800, size: 0x1000, kind: .mmio(RecordingMMIO())))
+        XCTAssertThrowsError(try space.map("odd", at: 0x1000, size: 0x10, kind: .mmio(RecordingMMIO())))
+        XCTAssertThrowsError(try space.map("top", at: 0xFFFF_F000, size: 0x2000, kind: .mmio(RecordingMMIO())))
+        XCTAssertThrowsError(try space.map("big", at: 0, size: 4 << 20, kind: .ram(offset: 0)), "past the end of RAM")
+    }
+
+    func testLookupsFindTheRightRegion() throws {
+        let space = try makeSpace()
+        try space.map("ram-low", at: 0, size: 0xA_0000, kind: .ram(offset: 0))
+        try space.map("mmio", at: 0xFEE0_0000, size: 0x1000, kind: .mmio(RecordingMMIO()))
+        XCTAssertEqual(space.region(at: 0x9_FFFF)?.name, "ram-low")
+        XCTAssertNil(space.region(at: 0xA_0000))
+        XCTAssertEqual(space.region(at: 0xFEE0_0FFF)?.name, "mmio")
+        XCTAssertNil(space.region(at: 0xFEE0_1000))
+        XCTAssertNotNil(space.hostPointer(at: 0x1234))
+        XCTAssertNil(space.hostPointer(at: 0xFEE0_0000), "MMIO has no host pointer")
+    }
+
+    func testRAMReadsBackWhatWasWrittenLittleEndian() throws {
+        let space = try makeSpace()
+        try space.map("ram", at: 0, size: 0x10_0000, kind: .ram(offset: 0))
+        space.write(0x1000, value: 0x1122_3344, size: .dword)
+        XCTAssertEqual(space.read(0x1000, size: .byte), 0x44)
+        XCTAssertEqual(space.read(0x1001, size: .word), 0x2233)
+        XCTAssertEqual(space.read(0x1000, size: .dword), 0x1122_3344)
+        XCTAssertEqual(space.ram.base.load(fromByteOffset: 0x1003, as: UInt8.self), 0x11)
+    }
+
+    func testMMIOSeesOffsetsInsideItsRegion() throws {
+        let space = try makeSpace()
+        let device = RecordingMMIO()
+        try space.map("dev", at: 0xE000_0000, size: 0x2000, kind: .mmio(device))
+        XCTAssertEqual(space.read(0xE000_1004, size: .dword), 0xA000_1004)
+        space.write(0xE000_0010, value: 0xBEEF, size: .word)
+        XCTAssertEqual(device.lastWrite?.offset, 0x10)
+        XCTAssertEqual(device.lastWrite?.value, 0xBEEF)
+        XCTAssertEqual(device.lastWrite?.size, .word)
+    }
+
+    func testROMIgnoresWritesAndNothingReadsAllOnes() throws {
+        let space = try makeSpace()
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: 0x1000, alignment: 16)
+        defer { storage.deallocate() }
+        storage.initializeMemory(as: UInt8.self, repeating: 0x5A, count: 0x1000)
+        try space.map("rom", at: 0xF_0000, size: 0x1000, kind: .rom(storage))
+        space.write(0xF_0000, value: 0, size: .dword)
+        XCTAssertEqual(space.read(0xF_0000, size: .dword), 0x5A5A_5A5A)
+        XCTAssertEqual(space.read(0x5000_0000, size: .word), 0xFFFF)
+    }
+
+    func testAccessStraddlingTwoRegionsIsSplit() throws {
+        let space = try makeSpace()
+        try space.map("a", at: 0, size: 0x1000, kind: .ram(offset: 0))
+        try space.map("b", at: 0x1000, size: 0x1000, kind: .ram(offset: 0x10_0000))
+        space.write(0xFFE, value: 0xAABB_CCDD, size: .dword)
+        XCTAssertEqual(space.read(0xFFE, size: .dword), 0xAABB_CCDD)
+        XCTAssertEqual(space.ram.base.load(fromByteOffset: 0x10_0000, as: UInt8.self), 0xBB)
+    }
+
+    func testUnmapFreesTheRange() throws {
+        let space = try makeSpace()
+        let index = try space.map("bar", at: 0xE000_0000, size: 0x1000, kind: .mmio(RecordingMMIO()))
+        space.unmap(index)
+        XCTAssertNil(space.region(at: 0xE000_0000))
+        XCTAssertNoThrow(try space.map("bar", at: 0xE000_0000, size: 0x1000, kind: .mmio(RecordingMMIO())))
+    }
+
+    func testGuestRAMRefusesBadSizes() {
+        XCTAssertThrowsError(try GuestRAM(size: 0))
+        XCTAssertThrowsError(try GuestRAM(size: 1000))
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the default guest from Debian 12's i386 packages: the 686 kernel and an
+# initramfs with busybox, the kernel modules PCEmu's devices need, and an init
+# that gives a shell on the serial console (and the screen).
+# Output: $GUEST_CACHE (default ./guest-cache) with vmlinuz and initrd.gz.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${GUEST_CACHE:-$top/guest-cache}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+if [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] && [ "$cache/initrd.gz" -nt "$0" ]; then
+    echo "default guest ready in $cache"
+    exit 0
+fi
+
+work="$cache/work"
+rm -rf "$work"
+mkdir -p "$work/lists/partial" "$work/debs" "$work/root"
+# A private i386 package list: the host's apt configuration is left alone.
+apt_opts=(-o APT::Architecture=i386 -o APT::Architectures=i386
+          -o Dir::State::Lists="$work/lists" -o Dir::Cache::archives="$work/debs"
+          -o Debug::NoLocking=1)
+# A mirror that is mid-sync fails one index; the others are enough.
+apt-get "${apt_opts[@]}" -qq update || echo "build-default-guest: some package lists failed; going on with the rest" >&2
+kernel_pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kernel_pkg" ] || { echo "build-default-guest: no linux-image-686 in Debian's i386 lists" >&2; exit 1; }
+(cd "$work/debs" && apt-get "${apt_opts[@]}" -qq download "$kernel_pkg" busybox-static)
+
+root="$work/root"
+for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
+version=${kernel_pkg#linux-image-}
+cp "$root/boot/vmlinuz-$version" "$cache/vmlinuz"
+
+# The initramfs: busybox, the modules the emulated PC's devices use, and init.
+initramfs="$work/initramfs"
+mkdir -p "$initramfs"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules}
+cp "$root/bin/busybox" "$initramfs/bin/busybox"
+modules_src="$root/lib/modules/$version"
+modules_dst="$initramfs/lib/modules/$version"
+mkdir -p "$modules_dst"
+wanted="ne2k-pci ne 8390 ata_piix ata_generic pata_acpi libata sd_mod sr_mod cdrom scsi_mod
+        scsi_common ext4 ext2 mbcache jbd2 crc16 crc32c_generic libcrc32c isofs floppy
+        snd-sb16 snd-sb16-dsp snd-sb-common snd-opl3-lib snd-mpu401-uart snd-rawmidi snd-hwdep
+        snd-pcm snd-timer snd snd-seq-device soundcore snd-pcm-oss snd-mixer-oss snd-isa-es1688
+        pcspkr psmouse mousedev evdev i8042 serio serio_raw atkbd bochs drm drm_kms_helper
+        drm_vram_helper drm_ttm_helper ttm drm_kms_helper i2c-core fb_sys_fops syscopyarea
+        sysfillrect sysimgblt cfbfillrect cfbimgblt cfbcopyarea"
+for name in $wanted; do
+    find "$modules_src" \( -name "$name.ko*" -o -name "${name//-/_}.ko*" \) -exec cp --parents {} "$work" \; 2>/dev/null || true
+done
+if [ -d "$work$modules_src" ]; then cp -r "$work$modules_src"/. "$modules_dst"/; fi
+cp "$modules_src"/modules.order "$modules_src"/modules.builtin* "$modules_dst"/ 2>/dev/null || true
+# Debian compresses modules with xz; busybox's modprobe loads them as they are.
+depmod -b "$initramfs" "$version"
+
+cat > "$initramfs/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+hostname pcemu
+export PATH=/bin:/sbin HOME=/root PS1='pcemu:\w# '
+echo "PCEmu default guest: Linux $(uname -r), busybox shell. 'poweroff -f' ends the emulator."
+console=$(sed -n 's/.*console=\(tty[A-Za-z0-9]*\).*/\1/p' /proc/cmdline | tail -n 1)
+[ -n "$console" ] || console=tty0
+cd /root
+while true; do
+    setsid cttyhack sh -l </dev/"$console" >/dev/"$console" 2>&1 || sh
+done
+INIT
+chmod +x "$initramfs/init"
+echo "export PS1='pcemu:\w# '" > "$initramfs/etc/profile"
+(cd "$initramfs" && find . | cpio -o -H newc --quiet | gzip -9) > "$cache/initrd.gz"
+rm -rf "$work"
+echo "default guest ready in $cache (kernel $version)"
