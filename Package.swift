@@ -31,6 +31,8 @@ let package = Package(
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Configuration"],
                 swiftSettings: optimise),
+        // The PC chipset's legacy devices: PIC, PIT, RTC/CMOS, UARTs, reset ports.
+        .target(name: "Devices", dependencies: ["Memory", "Timing", "PCEmuSupport"], swiftSettings: optimise),
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
@@ -38,6 +40,7 @@ let package = Package(
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
