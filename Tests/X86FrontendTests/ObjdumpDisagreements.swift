@@ -26,6 +26,31 @@ enum ObjdumpDisagreements {
         }
     }
 
+    /// Where the description's mnemonic may differ from objdump's.
+    static func mnemonicsMayDiffer(_ decoded: DecodedInstruction, ours: String, objdump: String) -> Bool {
+        // objdump adds w/d size suffixes where Intel has none, and drops Intel's D
+        // in PUSHAD/POPAD/PUSHFD/POPFD/IRETD.
+        let intelD: Set<String> = ["pushad", "popad", "pushfd", "popfd", "iretd"]
+        let base = intelD.contains(ours) ? String(ours.dropLast()) : ours
+        if objdump == base || objdump == base + "w" || objdump == base + "d" { return true }
+        // "fneni(8087 only)" and the like.
+        if objdump.hasPrefix(ours + "(") { return true }
+        // CMPPS/CMPSS... shown by objdump with the predicate folded in (cmpltps).
+        if ours.hasPrefix("cmp") && objdump.hasPrefix("cmp") && decoded.opcode == 0x0FC2 { return true }
+        switch decoded.opcode {
+        case 0x90:
+            return objdump == "xchg"   // 66 90: objdump shows xchg ax,ax; the CPU treats it as NOP
+        case 0x0F18...0x0F1F:
+            return true   // hint NOPs that later extensions (MPX, CET, CLDEMOTE) gave meanings to
+        case 0x0F09, 0x0FAE, 0x0FBC, 0x0FBD:
+            // WBNOINVD, TZCNT/LZCNT, UMWAIT/INCSSP/CLFLUSHOPT...: a 66/F2/F3 prefix the i686 ignores
+            return decoded.prefixes.contains(.rep) || decoded.prefixes.contains(.repne)
+                || decoded.prefixes.contains(.operandSize)
+        default:
+            return false
+        }
+    }
+
     /// LOCK before an instruction that cannot take it, or with a register
     /// destination: the CPU raises #UD, objdump prints "lock".
     private static func lockMisuse(_ bytes: [UInt8], codeSize32: Bool) -> String? {

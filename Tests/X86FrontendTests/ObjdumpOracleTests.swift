@@ -47,12 +47,26 @@ final class ObjdumpOracleTests: XCTestCase {
                 }
             } else {
                 agreed += 1
+                if case .instruction(let decoded) = ours, let problem = mnemonicDisagreement(decoded, verdict) {
+                    failures.append("\(hex(bytes)): \(problem)")
+                }
             }
         }
         // Enough of the cases must be real comparisons, not excuses.
         XCTAssertGreaterThan(agreed, count * 3 / 4, "only \(agreed) of \(count) agreed, \(explained) explained")
         XCTAssert(failures.isEmpty, "\(failures.count) disagreements with objdump (\(codeSize32 ? 32 : 16)-bit):\n"
                   + failures.prefix(ProcessInfo.processInfo.environment["DECODER_ORACLE_LARGE"] != nil ? 5000 : 60).joined(separator: "\n"))
+    }
+
+    /// Compares the mnemonic of `description` with objdump's, where both name the
+    /// same instruction the same way (see `ObjdumpDisagreements.mnemonicsDiffer`).
+    private func mnemonicDisagreement(_ decoded: DecodedInstruction, _ objdump: ObjdumpOracle.Verdict) -> String? {
+        let ours = decoded.description.split(separator: " ")
+            .first { !["lock", "rep", "repe", "repne"].contains($0) }.map(String.init) ?? ""
+        let theirs = objdump.text.split(separator: " ")
+            .first { !ObjdumpOracle.Verdict.prefixNames.contains($0) }.map(String.init) ?? ""
+        guard ours != theirs, !ObjdumpDisagreements.mnemonicsMayDiffer(decoded, ours: ours, objdump: theirs) else { return nil }
+        return "mnemonic \(ours) (\(decoded.description)), objdump \(objdump.text)"
     }
 
     /// Nil when the decoder and objdump agree, else what differs.

@@ -64,6 +64,10 @@ extension DecodedInstruction: CustomStringConvertible {
             return names[opcode & 0xFE] ?? "\(entry.mnemonic)"
         }
         if simdPrefix != .none, let name = simdVariantMnemonic(entry) { return name }
+        if simdPrefix == .none && mod == 3 {
+            if opcode == 0x0F12 { return "movhlps" }
+            if opcode == 0x0F16 { return "movlhps" }
+        }
         return "\(entry.mnemonic)"
     }
 

@@ -53,8 +53,8 @@ enum GroupTable {
         }
         set(.pop, 0, OpcodeEntry("pop", .Ev))
 
-        // Reg 6 is an undocumented alias of SHL that every x86 executes.
-        let shifts: [StaticString] = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"]
+        // Reg 6 is an undocumented alias of SHL (sometimes called SAL) that every x86 executes.
+        let shifts: [StaticString] = ["rol", "ror", "rcl", "rcr", "shl", "shr", "shl", "sar"]
         for (reg, name) in shifts.enumerated() {
             set(.shiftImmediateByte, reg, OpcodeEntry(name, .Eb, .Ib))
             set(.shiftImmediate, reg, OpcodeEntry(name, .Ev, .Ib))
