@@ -34,6 +34,8 @@ public struct DecodedInstruction: Sendable, Equatable {
     /// The opcode: 0x00xx for one-byte opcodes, 0x0Fxx for two-byte ones.
     /// For group opcodes the operation is further selected by `reg`.
     public var opcode: UInt16
+    /// Every prefix seen (of F2/F3 only the last one), including a 66/F2/F3 that
+    /// selected an MMX/SSE variant (see `simdPrefix`).
     public var prefixes: Prefixes
     /// The last segment override prefix, if any.
     public var segmentOverride: SegmentRegister?
@@ -42,14 +44,16 @@ public struct DecodedInstruction: Sendable, Equatable {
     public var simdPrefix: SIMDPrefix
     /// The code segment's default size: true for 32-bit code.
     public var codeSize32: Bool
-    /// Effective operand size in bits: 8 for byte forms, else 16 or 32.
+    /// Effective operand size in bits: 8 for byte forms, else 16 or 32 (always 32
+    /// for MMX/SSE opcodes, where 66 selects a variant instead).
     public var operandSize: UInt8
     /// Effective address size in bits: 16 or 32.
     public var addressSize: UInt8
     public var isa: InstructionSet
 
     public var hasModRM: Bool
-    /// The ModRM byte's fields (0 when `hasModRM` is false).
+    /// The ModRM byte's fields (0 when `hasModRM` is false). MOV to/from CRn/DRn
+    /// ignore the mod bits and always use a register: `mod` is then reported as 3.
     public var mod: UInt8
     public var reg: UInt8
     public var rm: UInt8
