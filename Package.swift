@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Timing", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
+        // x86 guest code: the instruction decoder the translator reads from.
+        .target(name: "X86Frontend", swiftSettings: optimise),
         // The command line, in QEMU's spelling, turned into a machine configuration.
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
+        .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
