@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what PCEmu needs on Debian 12 (as root); defines build_release.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+packages=(
+    pkg-config libsdl2-dev libpulse-dev libslirp-dev  # the host side
+    seabios                                            # bios-256k.bin, vgabios-stdvga.bin
+    nasm binutils gcc-multilib                         # firmware and test programs, the decoder's oracle
+    qemu-utils qemu-system-x86                         # qemu-img, and the reference for behaviour and speed
+    xvfb x11-utils xdotool pulseaudio pulseaudio-utils sox  # real display and sound servers for tests
+    cpio kmod apt-utils ca-certificates                # building the default guest from Debian's packages
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup: these packages are missing; run as root to install them: ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "setup: installing ${missing[*]}"
+    # A mirror that is mid-sync can fail one list; the install below says if that mattered.
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Swift is not a Debian package: use the toolchain on PATH or the usual /opt/swift.
+if ! command -v swift >/dev/null 2>&1; then
+    [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+fi
+if ! command -v swift >/dev/null 2>&1; then
+    echo "setup: PCEmu builds with Swift 6 (swift.org's toolchain for Debian 12); put 'swift' on PATH or in /opt/swift" >&2
+    exit 1
+fi
+
+# Builds release; extra arguments go to swift build.
+build_release() {
+    echo "setup: building release"
+    swift build -c release "$@" 2>&1 | grep -E "error:|Build complete|Compiling pcemu" || true
+    test -x .build/release/pcemu || { echo "setup: the release build failed" >&2; return 1; }
+}
