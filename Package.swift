@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
         .target(name: "X86Frontend", swiftSettings: optimise),
+        // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
+        .target(name: "IR", swiftSettings: optimise),
         // The command line, in QEMU's spelling, turned into a machine configuration.
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
