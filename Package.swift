@@ -27,9 +27,14 @@ let package = Package(
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
-        .target(name: "X86Frontend", swiftSettings: optimise),
+        .target(name: "X86Frontend", dependencies: ["IR", "X86State"], swiftSettings: optimise),
+        // The x86 CPU's architectural state: CPUState, segment caches, flags, the TLB's layout.
+        .target(name: "X86State", swiftSettings: optimise),
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
         .target(name: "IR", swiftSettings: optimise),
+        // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
+        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
+                swiftSettings: optimise),
         // The command line, in QEMU's spelling, turned into a machine configuration.
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.

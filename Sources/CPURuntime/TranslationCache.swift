@@ -1,0 +1,72 @@
+import IR
+import X86State
+
+/// What identifies a translated block: where its code is, and the static
+/// state it was translated for.
+struct BlockKey: Hashable {
+    var linearPC: UInt32
+    var physicalPC: UInt32
+    var codeSegmentBase: UInt32
+    var flags: UInt32
+}
+
+final class TranslatedBlock {
+    let key: BlockKey
+    let code: InterpretedBlock
+    let instructionCount: Int
+    let physicalPages: [UInt32]
+
+    init(key: BlockKey, code: InterpretedBlock, instructionCount: Int, physicalPages: [UInt32]) {
+        self.key = key
+        self.code = code
+        self.instructionCount = instructionCount
+        self.physicalPages = physicalPages
+    }
+}
+
+/// Translated blocks by key, and which physical pages hold code, so a write
+/// to such a page can throw away exactly the blocks made from it.
+final class TranslationCache {
+    private var blocks: [BlockKey: TranslatedBlock] = [:]
+    private var blocksByPage: [UInt32: [BlockKey]] = [:]
+    /// One byte per 4 KiB physical page: nonzero when some block was translated from it.
+    private let codePages: UnsafeMutablePointer<UInt8>
+    static let pageCount = 1 << 20
+
+    init() {
+        codePages = .allocate(capacity: TranslationCache.pageCount)
+        codePages.initialize(repeating: 0, count: TranslationCache.pageCount)
+    }
+
+    deinit { codePages.deallocate() }
+
+    var count: Int { blocks.count }
+
+    @inline(__always)
+    func holdsCode(physicalPage: UInt32) -> Bool { codePages[Int(physicalPage)] != 0 }
+
+    func lookup(_ key: BlockKey) -> TranslatedBlock? { blocks[key] }
+
+    func insert(_ block: TranslatedBlock) {
+        blocks[block.key] = block
+        for page in block.physicalPages {
+            codePages[Int(page)] = 1
+            blocksByPage[page, default: []].append(block.key)
+        }
+    }
+
+    /// Drops every block made from `page`; returns how many.
+    @discardableResult
+    func invalidate(physicalPage page: UInt32) -> Int {
+        codePages[Int(page)] = 0
+        guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
+        for key in keys { blocks[key] = nil }
+        return keys.count
+    }
+
+    func flush() {
+        blocks.removeAll()
+        for page in blocksByPage.keys { codePages[Int(page)] = 0 }
+        blocksByPage.removeAll()
+    }
+}

@@ -1,0 +1,216 @@
+import PCEmuSupport
+import X86Frontend
+import X86State
+
+/// The complicated instructions' semantics, called from helpers.
+extension X86CPU {
+    // MARK: registers
+
+    func register(_ number: Int) -> UInt32 {
+        withUnsafeBytes(of: &state.pointee.registers) { UInt32(truncatingIfNeeded: $0.load(fromByteOffset: 8 * number, as: UInt64.self)) }
+    }
+
+    func setRegister(_ number: Int, _ value: UInt32, bytes: Int = 4) {
+        withUnsafeMutableBytes(of: &state.pointee.registers) { raw in
+            let old = raw.load(fromByteOffset: 8 * number, as: UInt64.self)
+            let mask: UInt64 = bytes == 4 ? 0xFFFF_FFFF : (bytes == 2 ? 0xFFFF : 0xFF)
+            raw.storeBytes(of: (old & ~mask) | (UInt64(value) & mask), toByteOffset: 8 * number, as: UInt64.self)
+        }
+    }
+
+    var protectedMode: Bool { state.pointee.cr0 & ControlRegister.protectionEnable != 0 }
+    var virtual8086: Bool { protectedMode && state.pointee.eflags & EFLAGS.virtual8086 != 0 }
+    /// Protected mode proper, where selectors name descriptors.
+    var descriptorMode: Bool { protectedMode && !virtual8086 }
+
+    /// Stops the machine with a message naming what the guest needed.
+    func notBuilt(_ what: String) {
+        if stopReason == nil { stopReason = "\(what) is not built yet" }
+        raiseException(ExceptionVector.generalProtection, errorCode: 0)
+    }
+
+    // MARK: stack (for helpers)
+
+    private var stackIs32: Bool { descriptorMode && segment(.ss).isBig }
+
+    func push(_ value: UInt32, bytes: Int) {
+        let pointer = (register(Register.esp.rawValue) &- UInt32(bytes)) & (stackIs32 ? ~0 : 0xFFFF)
+        mmu.store(segment(.ss).base &+ pointer, UInt64(value), bytes: bytes, mmu: 0)
+        setRegister(Register.esp.rawValue, pointer, bytes: stackIs32 ? 4 : 2)
+    }
+
+    func pop(bytes: Int) -> UInt32 {
+        let pointer = register(Register.esp.rawValue) & (stackIs32 ? ~0 : 0xFFFF)
+        let value = UInt32(truncatingIfNeeded: mmu.load(segment(.ss).base &+ pointer, bytes: bytes, mmu: 0))
+        setRegister(Register.esp.rawValue, pointer &+ UInt32(bytes), bytes: stackIs32 ? 4 : 2)
+        return value
+    }
+
+    // MARK: flags
+
+    func writeFlags(_ value: UInt32, operandBytes: Int) {
+        var writable = EFLAGS.arithmetic | EFLAGS.trap | EFLAGS.direction | EFLAGS.nestedTask
+        if operandBytes == 4 { writable |= EFLAGS.alignmentCheck | EFLAGS.identification }
+        let cpl = state.pointee.hiddenFlags & HiddenFlags.cplMask
+        let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
+        if !protectedMode || cpl == 0 { writable |= EFLAGS.iopl | EFLAGS.interrupt } else if cpl <= iopl { writable |= EFLAGS.interrupt }
+        if operandBytes == 2 { writable &= 0xFFFF }
+        LazyFlagsEvaluation.setFullFlags(state, value, writable: writable)
+        updateHiddenFlags()
+    }
+
+    // MARK: segments and far transfers
+
+    func loadSegment(_ target: Segment, selector: UInt16) {
+        guard !descriptorMode else { return notBuilt("loading a protected-mode segment register") }
+        var cache = segment(target)
+        cache.selector = UInt32(selector)
+        cache.base = UInt32(selector) << 4
+        if virtual8086 { cache = .realMode(selector: selector, code: target == .cs) }
+        setSegment(target, cache)
+        if target == .ss { state.pointee.hiddenFlags |= HiddenFlags.interruptShadow.rawValue }
+        updateHiddenFlags()
+    }
+
+    func farJump(selector: UInt16, offset: UInt32, bytes: Int) {
+        guard !descriptorMode else { return notBuilt("a protected-mode far jump") }
+        var cache = segment(.cs)
+        cache.selector = UInt32(selector)
+        cache.base = UInt32(selector) << 4
+        setSegment(.cs, cache)
+        state.pointee.eip = UInt64(bytes == 2 ? offset & 0xFFFF : offset)
+        updateHiddenFlags()
+    }
+
+    func farCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) {
+        guard !descriptorMode else { return notBuilt("a protected-mode far call") }
+        push(segment(.cs).selector, bytes: bytes)
+        push(returnAddress, bytes: bytes)
+        if state.pointee.pendingException >= 0 { return }
+        farJump(selector: selector, offset: offset, bytes: bytes)
+    }
+
+    func farReturn(bytes: Int, release: UInt32) {
+        guard !descriptorMode else { return notBuilt("a protected-mode far return") }
+        let offset = pop(bytes: bytes)
+        let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
+        if state.pointee.pendingException >= 0 { return }
+        let pointer = register(Register.esp.rawValue) &+ release
+        setRegister(Register.esp.rawValue, pointer, bytes: stackIs32 ? 4 : 2)
+        farJump(selector: selector, offset: offset, bytes: bytes)
+    }
+
+    func interruptReturn(bytes: Int) {
+        guard !protectedMode else { return notBuilt("IRET in protected mode") }
+        let offset = pop(bytes: bytes)
+        let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
+        let flags = pop(bytes: bytes)
+        if state.pointee.pendingException >= 0 { return }
+        farJump(selector: selector, offset: offset, bytes: bytes)
+        writeFlags(flags, operandBytes: bytes)
+    }
+
+    // MARK: arithmetic
+
+    /// DIV/IDIV of eDX:eAX (or AX) by `divisor`; #DE on zero or a quotient that does not fit.
+    func divide(by divisor: UInt32, bytes: Int, signed: Bool) {
+        let bits = UInt64(8 * bytes)
+        let mask: UInt64 = bytes == 4 ? 0xFFFF_FFFF : (1 << bits) - 1
+        let divisorValue = UInt64(divisor) & mask
+        guard divisorValue != 0 else { return raiseException(ExceptionVector.divideError) }
+        let dividend: UInt64
+        if bytes == 1 {
+            dividend = UInt64(register(0) & 0xFFFF)
+        } else {
+            dividend = (UInt64(register(Register.edx.rawValue)) & mask) << bits | (UInt64(register(0)) & mask)
+        }
+        var quotient: UInt64, remainder: UInt64
+        if signed {
+            let dividendBits = 2 * bits
+            let signedDividend = Int64(bitPattern: dividend << (64 - dividendBits)) >> (64 - dividendBits)
+            let signedDivisor = Int64(bitPattern: divisorValue << (64 - bits)) >> (64 - bits)
+            let (q, overflow) = signedDividend.dividedReportingOverflow(by: signedDivisor)
+            let limit = Int64(1) << (bits - 1)
+            guard !overflow, q >= -limit, q < limit else { return raiseException(ExceptionVector.divideError) }
+            quotient = UInt64(bitPattern: q) & mask
+            remainder = UInt64(bitPattern: signedDividend.remainderReportingOverflow(dividingBy: signedDivisor).partialValue) & mask
+        } else {
+            quotient = dividend / divisorValue
+            remainder = dividend % divisorValue
+            guard quotient <= mask else { return raiseException(ExceptionVector.divideError) }
+        }
+        if bytes == 1 {
+            setRegister(0, UInt32(quotient | remainder << 8), bytes: 2)
+        } else {
+            setRegister(0, UInt32(quotient), bytes: bytes)
+            setRegister(Register.edx.rawValue, UInt32(remainder), bytes: bytes)
+        }
+    }
+
+    /// AAA AAS DAA DAS AAM AAD on AL/AH and the flags.
+    func decimalAdjust(opcode: UInt8, base: UInt8) {
+        var flags = LazyFlagsEvaluation.fullFlags(state)
+        var ax = register(0) & 0xFFFF
+        var al = ax & 0xFF
+        let carry = flags & EFLAGS.carry != 0
+        let auxiliary = flags & EFLAGS.auxiliary != 0
+        var newCarry = false, newAuxiliary = false
+        switch opcode {
+        case 0x27, 0x2F:  // DAA, DAS
+            let oldAL = al
+            if al & 0xF > 9 || auxiliary {
+                newCarry = carry || (opcode == 0x27 ? al + 6 > 0xFF : al < 6)
+                al = (opcode == 0x27 ? al &+ 6 : al &- 6) & 0xFF
+                newAuxiliary = true
+            }
+            if oldAL > 0x99 || carry {
+                al = (opcode == 0x27 ? al &+ 0x60 : al &- 0x60) & 0xFF
+                newCarry = true
+            }
+            ax = (ax & 0xFF00) | al
+        case 0x37, 0x3F:  // AAA, AAS
+            if al & 0xF > 9 || auxiliary {
+                ax = opcode == 0x37 ? ax &+ 0x106 : ((ax &- 6) & 0xFF) | (((ax >> 8) &- 1) & 0xFF) << 8
+                newCarry = true
+                newAuxiliary = true
+            }
+            ax = ax & 0xFF0F
+        case 0xD4:  // AAM
+            guard base != 0 else { return raiseException(ExceptionVector.divideError) }
+            ax = (al / UInt32(base)) << 8 | (al % UInt32(base))
+        default:  // AAD
+            al = (al &+ (ax >> 8) &* UInt32(base)) & 0xFF
+            ax = al
+        }
+        setRegister(0, ax, bytes: 2)
+        let result = ax & 0xFF
+        flags &= ~EFLAGS.arithmetic
+        if newCarry { flags |= EFLAGS.carry }
+        if newAuxiliary { flags |= EFLAGS.auxiliary }
+        if result == 0 { flags |= EFLAGS.zero }
+        if result & 0x80 != 0 { flags |= EFLAGS.sign }
+        if result.nonzeroBitCount & 1 == 0 { flags |= EFLAGS.parity }
+        LazyFlagsEvaluation.setFullFlags(state, flags, writable: EFLAGS.arithmetic)
+    }
+
+    /// CPUID: a Pentium Pro class CPU declaring only what is implemented.
+    func identify() {
+        let leaf = register(0)
+        let values: (UInt32, UInt32, UInt32, UInt32)
+        switch leaf {
+        case 0:
+            // "GenuineIntel" in EBX, EDX, ECX.
+            values = (1, 0x756E_6547, 0x6C65_746E, 0x4965_6E69)
+        case 1:
+            // Family 6, model 3, stepping 3; TSC and CMOV.
+            let tsc: UInt32 = 1 << 4, cmov: UInt32 = 1 << 15
+            values = (0x0633, 0, 0, tsc | cmov)
+        default:
+            values = (0, 0, 0, 0)
+        }
+        setRegister(0, values.0)
+        setRegister(Register.ebx.rawValue, values.1)
+        setRegister(Register.ecx.rawValue, values.2)
+        setRegister(Register.edx.rawValue, values.3)
+    }
+}

@@ -1,0 +1,260 @@
+import IR
+import Machine
+import Memory
+import PCEmuSupport
+import Timing
+import X86Frontend
+import X86State
+
+/// The x86 CPU: runs translated blocks of guest code on the IR interpreter,
+/// takes interrupts at block boundaries, and delivers exceptions.
+///
+/// Built so far: real mode (and the parts of protected mode that need no
+/// descriptor tables); paging, protected-mode segment loads and interrupts,
+/// task switches and the x87 are not built yet and say so when a guest needs them.
+public final class X86CPU: ExecutionEngine {
+    public let stateBlock = CPUStateBlock()
+    public var state: UnsafeMutablePointer<CPUState> { stateBlock.state }
+    let addressSpace: AddressSpace
+    let ports: IOPortBus
+    let clock: VirtualClock
+    let translator: X86Translator
+    let interpreter: IRInterpreter
+    let translationCache = TranslationCache()
+    private(set) var mmu: SoftMMU!
+    /// The interrupt controller on INTR; nil leaves INTR low.
+    public var interrupts: InterruptSource?
+    /// HLT executed and no interrupt has woken the CPU yet.
+    public internal(set) var halted = false
+    /// Why the machine must stop (a guest using what is not built); set by helpers.
+    public internal(set) var stopReason: String?
+
+    public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock) {
+        self.addressSpace = addressSpace
+        self.ports = ports
+        self.clock = clock
+        let helpers = HelperTable()
+        X86Helpers.register(into: helpers)
+        translator = X86Translator(helpers: helpers)
+        interpreter = IRInterpreter(configuration: InterpreterConfiguration(
+            scratchOffset: CPUStateBlock.scratchOffset, scratchSlots: CPUStateBlock.scratchSlots,
+            faultOffset: CPUStateLayout.pendingException, currentInstructionOffset: CPUStateLayout.currentInstruction,
+            load: { state, address, access, mmu in
+                X86CPU.owner(of: state).mmu.load(address, bytes: MemoryAccess(rawValue: UInt8(access)).bytes, mmu: Int(mmu))
+            },
+            store: { state, address, value, packed in
+                X86CPU.owner(of: state).mmu.store(address, value, bytes: MemoryAccess(rawValue: UInt8(packed & 0xFF)).bytes,
+                                                  mmu: Int(packed >> 8))
+            }))
+        mmu = SoftMMU(cpu: self, addressSpace: addressSpace)
+        state.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        reset()
+    }
+
+    /// The CPU object behind a state pointer (helpers get only the pointer).
+    @inline(__always)
+    static func owner(of state: UnsafeMutableRawPointer) -> X86CPU {
+        Unmanaged<X86CPU>.fromOpaque(state.assumingMemoryBound(to: CPUState.self).pointee.owner!).takeUnretainedValue()
+    }
+
+    /// Power-on state: real mode at F000:FFF0 with CS base FFFF0000.
+    public func reset() {
+        let owner = state.pointee.owner
+        let a20 = state.pointee.a20Mask
+        state.pointee = CPUState()
+        state.pointee.owner = owner
+        state.pointee.a20Mask = a20
+        state.pointee.eip = 0xFFF0
+        state.pointee.registers.2 = 0x0633  // EDX: family 6, model 3, stepping 3
+        for segment in Segment.allCases { setSegment(segment, .realMode(selector: 0, code: segment == .cs)) }
+        var cs = SegmentCache.realMode(selector: 0xF000, code: true)
+        cs.base = 0xFFFF_0000
+        setSegment(.cs, cs)
+        halted = false
+        stopReason = nil
+        stateBlock.flushTLB()
+        translationCache.flush()
+        updateHiddenFlags()
+    }
+
+    public func requestExit() {
+        // A plain store: the CPU thread reads it at the next block boundary.
+        (UnsafeMutableRawPointer(state) + CPUStateLayout.exitRequest).storeBytes(of: Int32(1), as: Int32.self)
+    }
+
+    /// Opens or closes the A20 gate (port 0x92, the 8042).
+    public func setA20(_ enabled: Bool) {
+        let mask: UInt32 = enabled ? 0xFFFF_FFFF : ~(1 << 20)
+        if state.pointee.a20Mask != mask {
+            state.pointee.a20Mask = mask
+            stateBlock.flushTLB()
+        }
+    }
+
+    // MARK: segments and mode
+
+    func segment(_ segment: Segment) -> SegmentCache {
+        withUnsafeBytes(of: &state.pointee.segments) { $0.load(fromByteOffset: segment.rawValue * MemoryLayout<SegmentCache>.stride, as: SegmentCache.self) }
+    }
+
+    func setSegment(_ segment: Segment, _ cache: SegmentCache) {
+        withUnsafeMutableBytes(of: &state.pointee.segments) {
+            $0.storeBytes(of: cache, toByteOffset: segment.rawValue * MemoryLayout<SegmentCache>.stride, as: SegmentCache.self)
+        }
+    }
+
+    /// Recomputes the mode bits blocks are keyed on from CR0, EFLAGS and the segments.
+    func updateHiddenFlags() {
+        var flags = HiddenFlags(rawValue: state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue)
+        let protected = state.pointee.cr0 & ControlRegister.protectionEnable != 0
+        let v86 = protected && state.pointee.eflags & EFLAGS.virtual8086 != 0
+        if protected { flags.insert(.protectedMode) }
+        if v86 { flags.insert(.virtual8086) }
+        let cpl: UInt32 = !protected ? 0 : (v86 ? 3 : segment(.cs).selector & 3)
+        flags = HiddenFlags(rawValue: flags.rawValue | cpl)
+        if protected && !v86 && segment(.cs).isBig { flags.insert(.code32) }
+        if protected && !v86 && segment(.ss).isBig { flags.insert(.stack32) }
+        flags.insert(.segmentBases)
+        if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
+        if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
+        if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
+        let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
+        if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
+        state.pointee.hiddenFlags = flags.rawValue
+    }
+
+    // MARK: running
+
+    /// How many blocks run between looks at the clock.
+    static let blocksPerClockCheck = 64
+
+    public func run(until deadline: Int64) -> EngineStop {
+        var blocksSinceClock = 0
+        while true {
+            if let reason = stopReason {
+                Log.emit("pcemu: \(reason)")
+                return .powerOff(status: 1)
+            }
+            if takeInterruptIfPossible() { halted = false }
+            if halted { return .halted }
+            if state.pointee.exitRequest != 0 {
+                state.pointee.exitRequest = 0
+                return .yielded
+            }
+            guard let block = currentBlock() else { continue }
+            let hadShadow = state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0
+            let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
+            let executed = UInt64(block.instructionCount)
+            state.pointee.instructionCount &+= executed
+            clock.advance(instructions: Int64(executed))
+            if hadShadow { state.pointee.hiddenFlags &= ~HiddenFlags.interruptShadow.rawValue }
+            if exit & BlockExit.fault != 0 { deliverPendingException() }
+            blocksSinceClock += 1
+            if blocksSinceClock >= X86CPU.blocksPerClockCheck {
+                blocksSinceClock = 0
+                if clock.now >= deadline { return .yielded }
+            }
+        }
+    }
+
+    /// The block for the current CS:EIP and mode, translated if needed;
+    /// nil when fetching it faulted (the fault has been delivered).
+    private func currentBlock() -> TranslatedBlock? {
+        let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
+        let codeBase = segment(.cs).base
+        let linear = codeBase &+ eip
+        let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
+                           flags: state.pointee.hiddenFlags)
+        if let block = translationCache.lookup(key) { return block }
+        let reader = CodeReader(mmu: mmu)
+        guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
+                                              reader: reader) else {
+            Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
+            raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            deliverPendingException()
+            return nil
+        }
+        if Log.isEnabled(.op) { Log.emit("IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
+        let pages = Set([mmu.physical(code.startLinear) >> 12, mmu.physical(code.endLinear &- 1) >> 12]).sorted()
+        let compiled: InterpretedBlock
+        do {
+            compiled = try InterpretedBlock(code.block, configuration: interpreter.configuration)
+        } catch {
+            stopReason = "cannot run the block at 0x\(String(linear, radix: 16)): \(error)"
+            return nil
+        }
+        let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages)
+        translationCache.insert(block)
+        // Writes to these pages must now be seen: drop their write tags.
+        stateBlock.flushTLB()
+        return block
+    }
+
+    /// A write hit a page holding translated code: its blocks are stale.
+    func invalidateCode(physicalPage page: UInt32) {
+        translationCache.invalidate(physicalPage: page)
+        stateBlock.flushTLB()
+    }
+
+    // MARK: interrupts and exceptions
+
+    /// Records a guest exception; the interpreter leaves the block and the loop delivers it.
+    func raiseException(_ vector: UInt32, errorCode: UInt32? = nil) {
+        guard state.pointee.pendingException < 0 else { return }
+        state.pointee.pendingException = Int32(vector)
+        state.pointee.pendingErrorCode = errorCode ?? 0
+        state.pointee.pendingHasErrorCode = errorCode == nil ? 0 : 1
+    }
+
+    /// Delivers the pending exception, reported at the faulting instruction.
+    func deliverPendingException() {
+        let vector = UInt32(state.pointee.pendingException)
+        state.pointee.pendingException = -1
+        let faultingEIP = UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
+        Log.write(.interrupts, "exception \(vector) at \(String(segment(.cs).selector, radix: 16)):\(String(faultingEIP, radix: 16))")
+        deliverInterrupt(vector: vector, returnAddress: faultingEIP, kind: .exception)
+    }
+
+    /// An external interrupt when IF is set and nothing holds it off.
+    private func takeInterruptIfPossible() -> Bool {
+        guard let interrupts, interrupts.interruptPending,
+              state.pointee.eflags & EFLAGS.interrupt != 0,
+              state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue == 0 else { return false }
+        let vector = UInt32(interrupts.acknowledge())
+        Log.write(.interrupts, "external interrupt vector \(vector)")
+        deliverInterrupt(vector: vector, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .external)
+        return true
+    }
+
+    /// Enters an interrupt or exception handler. Real mode: push FLAGS, CS, IP
+    /// and jump through the vector table.
+    func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind) {
+        guard state.pointee.cr0 & ControlRegister.protectionEnable == 0 else {
+            stopReason = "protected-mode interrupt delivery (vector \(vector)) is not built yet"
+            return
+        }
+        let flags = LazyFlagsEvaluation.fullFlags(state)
+        let stackBase = segment(.ss).base
+        var sp = UInt32(truncatingIfNeeded: state.pointee.registers.4) & 0xFFFF
+        for value in [flags, segment(.cs).selector, returnAddress] {
+            sp = (sp &- 2) & 0xFFFF
+            mmu.store(stackBase &+ sp, UInt64(value & 0xFFFF), bytes: 2, mmu: 0)
+        }
+        state.pointee.registers.4 = (state.pointee.registers.4 & ~0xFFFF) | UInt64(sp)
+        let entry = state.pointee.idtBase &+ vector * 4
+        let offset = UInt32(mmu.load(entry, bytes: 2, mmu: 0))
+        let selector = UInt32(mmu.load(entry &+ 2, bytes: 2, mmu: 0))
+        setSegment(.cs, .realMode(selector: UInt16(selector), code: true))
+        state.pointee.eip = UInt64(offset)
+        state.pointee.eflags &= ~(EFLAGS.interrupt | EFLAGS.trap | EFLAGS.alignmentCheck)
+        updateHiddenFlags()
+    }
+}
+
+/// The translator's view of guest code: bytes through the MMU.
+struct CodeReader: GuestCodeReader {
+    let mmu: SoftMMU
+    func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        mmu.readCode(linear: linear, into: buffer)
+    }
+}

@@ -1,0 +1,101 @@
+import IR
+import Memory
+import X86Frontend
+import X86State
+
+/// The runtime's half of `X86Helper`: one C-callable function per case,
+/// registered in the enum's order.
+enum X86Helpers {
+    static func register(into table: HelperTable) {
+        for helper in X86Helper.allCases {
+            let index = table.register(Helper("\(helper)", helper.flags, function(for: helper)))
+            precondition(index == helper.rawValue, "helpers must be registered in X86Helper's order")
+        }
+    }
+
+    private static func function(for helper: X86Helper) -> HelperFunction {
+        switch helper {
+        case .computeFlags:
+            return { state, _, _, _ in UInt64(LazyFlagsEvaluation.flags(state.assumingMemoryBound(to: CPUState.self))) }
+        case .computeCarry:
+            return { state, _, _, _ in UInt64(LazyFlagsEvaluation.flags(state.assumingMemoryBound(to: CPUState.self)) & EFLAGS.carry) }
+        case .readFlags:
+            return { state, _, _, _ in UInt64(LazyFlagsEvaluation.fullFlags(state.assumingMemoryBound(to: CPUState.self))) }
+        case .writeFlags:
+            return { state, value, bytes, _ in
+                X86CPU.owner(of: state).writeFlags(UInt32(truncatingIfNeeded: value), operandBytes: Int(bytes))
+                return 0
+            }
+        case .raiseInterrupt:
+            return { state, vector, address, kind in
+                X86CPU.owner(of: state).deliverInterrupt(vector: UInt32(vector), returnAddress: UInt32(truncatingIfNeeded: address),
+                                            kind: InterruptKind(rawValue: UInt32(kind)) ?? .exception)
+                return 0
+            }
+        case .portIn:
+            return { state, port, bytes, _ in
+                UInt64(X86CPU.owner(of: state).ports.read(UInt16(truncatingIfNeeded: port), size: AccessSize(rawValue: Int(bytes)) ?? .byte))
+            }
+        case .portOut:
+            return { state, port, value, bytes in
+                X86CPU.owner(of: state).ports.write(UInt16(truncatingIfNeeded: port), value: UInt32(truncatingIfNeeded: value),
+                                       size: AccessSize(rawValue: Int(bytes)) ?? .byte)
+                return 0
+            }
+        case .divide:
+            return { state, divisor, bytes, signed in
+                X86CPU.owner(of: state).divide(by: UInt32(truncatingIfNeeded: divisor), bytes: Int(bytes), signed: signed != 0)
+                return 0
+            }
+        case .loadSegment:
+            return { state, segment, selector, _ in
+                X86CPU.owner(of: state).loadSegment(Segment(rawValue: Int(segment)) ?? .ds, selector: UInt16(truncatingIfNeeded: selector))
+                return 0
+            }
+        case .farJump:
+            return { state, selector, offset, bytes in
+                X86CPU.owner(of: state).farJump(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset), bytes: Int(bytes))
+                return 0
+            }
+        case .farCall:
+            return { state, selector, offset, packed in
+                X86CPU.owner(of: state).farCall(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset),
+                                   bytes: Int(packed & 0xFF), returnAddress: UInt32(truncatingIfNeeded: packed >> 8))
+                return 0
+            }
+        case .farReturn:
+            return { state, bytes, release, _ in
+                X86CPU.owner(of: state).farReturn(bytes: Int(bytes), release: UInt32(release))
+                return 0
+            }
+        case .interruptReturn:
+            return { state, bytes, _, _ in
+                X86CPU.owner(of: state).interruptReturn(bytes: Int(bytes))
+                return 0
+            }
+        case .halt:
+            return { state, _, _, _ in
+                X86CPU.owner(of: state).halted = true
+                return 0
+            }
+        case .decimalAdjust:
+            return { state, opcode, immediate, _ in
+                X86CPU.owner(of: state).decimalAdjust(opcode: UInt8(truncatingIfNeeded: opcode), base: UInt8(truncatingIfNeeded: immediate))
+                return 0
+            }
+        case .cpuid:
+            return { state, _, _, _ in
+                X86CPU.owner(of: state).identify()
+                return 0
+            }
+        case .readTimeStampCounter:
+            return { state, _, _, _ in
+                let cpu = X86CPU.owner(of: state)
+                let counter = UInt64(bitPattern: cpu.clock.now &+ cpu.state.pointee.tscOffset)
+                cpu.state.pointee.registers.0 = counter & 0xFFFF_FFFF
+                cpu.state.pointee.registers.2 = counter >> 32
+                return 0
+            }
+        }
+    }
+}

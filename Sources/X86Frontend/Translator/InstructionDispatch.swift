@@ -1,0 +1,23 @@
+import IR
+import X86State
+
+extension TranslationContext {
+    /// Translates `instruction` by its opcode; what no family takes is #UD.
+    func translateInstruction() {
+        if instruction.isa != .base {
+            // x87, MMX and SSE are not translated yet: #UD, as on a CPU without them.
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        if instruction.isProtectedModeOnly && !isProtectedMode {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        let handled = translateArithmetic() || translateDataMovement() || translateStack()
+            || translateControlFlow() || translateShiftsAndRotates() || translateMultiplyDivide()
+            || translateStrings() || translateSystem() || translateBitOperations()
+        if !handled {
+            raiseException(ExceptionVector.invalidOpcode)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import IR
+import X86State
+
+/// The lazy arithmetic flags, translator side: instructions record what they
+/// did in cc_op/cc_src/cc_dst, and conditions are computed from that, inline
+/// when the operation is known here, through the runtime's helper otherwise.
+extension TranslationContext {
+    /// Records a flag-setting operation. Unneeded stores are removed by the
+    /// optimizer's dead-global pass when the next instruction overwrites them.
+    func setFlags(_ kind: ConditionCodeKind, bytes: Int, result: Temp, source: Temp, source2: Temp? = nil) {
+        let operation = ConditionCodeOperation(kind, sizeShift: bytes.trailingZeroBitCount)
+        b.move(into: globals.ccDestination, result)
+        b.move(into: globals.ccSource, source)
+        if let source2 { b.move(into: globals.ccSource2, source2) }
+        b.move(into: globals.ccOp, constant: UInt64(operation.rawValue))
+        knownConditionCodes = operation
+    }
+
+    /// Sets the arithmetic flags to exactly `value` (SAHF, POPF, rotates, BT...).
+    func setFlags(value: Temp) {
+        b.move(into: globals.ccSource, value)
+        b.move(into: globals.ccOp, constant: UInt64(ConditionCodeOperation.eflags.rawValue))
+        knownConditionCodes = .eflags
+    }
+
+    /// The six arithmetic flags, in their EFLAGS positions.
+    func arithmeticFlags() -> Temp {
+        if knownConditionCodes == .eflags { return b.and(globals.ccSource, UInt64(EFLAGS.arithmetic)) }
+        return b.call(X86Helper.computeFlags.index, [], result: .i32)
+    }
+
+    /// CF as 0 or 1.
+    func carryFlag() -> Temp {
+        if let known = knownConditionCodes {
+            switch known.kind {
+            case .sub:
+                let bytes = 1 << known.sizeShift
+                let first = truncate(b.add(globals.ccDestination, globals.ccSource), bytes: bytes)
+                return b.setcond(.ltu, first, truncate(globals.ccSource, bytes: bytes))
+            case .logic:
+                return constant(0)
+            case .eflags:
+                return b.and(globals.ccSource, UInt64(EFLAGS.carry))
+            default:
+                break
+            }
+        }
+        return b.call(X86Helper.computeCarry.index, [], result: .i32)
+    }
+
+    /// The value cut to `bytes` (1, 2 or 4), zero-extended.
+    func truncate(_ value: Temp, bytes: Int) -> Temp {
+        switch bytes {
+        case 1: return b.unary(.ext8u, value)
+        case 2: return b.unary(.ext16u, value)
+        default: return value
+        }
+    }
+
+    func signExtend(_ value: Temp, bytes: Int) -> Temp {
+        switch bytes {
+        case 1: return b.unary(.ext8s, value)
+        case 2: return b.unary(.ext16s, value)
+        default: return value
+        }
+    }
+
+    /// Condition code `code` (the low nibble of Jcc/SETcc/CMOVcc) as 0 or 1.
+    func condition(_ code: UInt8) -> Temp {
+        let negate = code & 1 != 0
+        let base = code & 0xE
+        if let inline = inlineCondition(base) {
+            return negate ? b.binary(.xor, inline, constant: 1) : inline
+        }
+        let flags = arithmeticFlags()
+        let holds: Temp
+        switch base {
+        case 0x0: holds = bit(flags, EFLAGS.overflow)
+        case 0x2: holds = bit(flags, EFLAGS.carry)
+        case 0x4: holds = bit(flags, EFLAGS.zero)
+        case 0x6: holds = b.setcond(.ne, b.and(flags, UInt64(EFLAGS.carry | EFLAGS.zero)), constant(0))
+        case 0x8: holds = bit(flags, EFLAGS.sign)
+        case 0xA: holds = bit(flags, EFLAGS.parity)
+        case 0xC: holds = b.binary(.xor, bit(flags, EFLAGS.sign), bit(flags, EFLAGS.overflow))
+        default:
+            let lessThan = b.binary(.xor, bit(flags, EFLAGS.sign), bit(flags, EFLAGS.overflow))
+            holds = b.or(lessThan, bit(flags, EFLAGS.zero))
+        }
+        return negate ? b.binary(.xor, holds, constant: 1) : holds
+    }
+
+    private func bit(_ flags: Temp, _ mask: UInt32) -> Temp {
+        b.setcond(.ne, b.and(flags, UInt64(mask)), constant(0))
+    }
+
+    /// Conditions computed straight from the operands of a known CMP/SUB or
+    /// logic operation, without materialising EFLAGS.
+    private func inlineCondition(_ base: UInt8) -> Temp? {
+        guard let known = knownConditionCodes, known.kind != .eflags else { return nil }
+        let bytes = 1 << known.sizeShift
+        let result = truncate(globals.ccDestination, bytes: bytes)
+        switch (known.kind, base) {
+        case (_, 0x4) where known.kind != .eflags:
+            return b.setcond(.eq, result, constant(0))
+        case (_, 0x8) where known.kind != .eflags:
+            return b.setcond(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+        case (.sub, 0x2), (.sub, 0x6), (.sub, 0xC), (.sub, 0xE):
+            let second = truncate(globals.ccSource, bytes: bytes)
+            let first = truncate(b.add(globals.ccDestination, globals.ccSource), bytes: bytes)
+            switch base {
+            case 0x2: return b.setcond(.ltu, first, second)
+            case 0x6: return b.setcond(.leu, first, second)
+            case 0xC: return b.setcond(.lt, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
+            default: return b.setcond(.le, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
+            }
+        case (.logic, 0x0), (.logic, 0x2):
+            return constant(0)
+        case (.logic, 0x6):
+            return b.setcond(.eq, result, constant(0))
+        case (.logic, 0xC):
+            return b.setcond(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+        case (.logic, 0xE):
+            return b.setcond(.le, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import IR
+import X86State
+
+/// Everything the translation of one block knows: the static mode it runs in,
+/// where it is, what the lazy flags hold, and the IR being built. Instruction
+/// families extend it with their `translate…` methods.
+final class TranslationContext {
+    let builder: IRBuilder
+    let globals: X86Globals
+    let flags: HiddenFlags
+    let codeSegmentBase: UInt32
+    /// The instruction being translated, its address (EIP) and the next one's.
+    var instruction: DecodedInstruction
+    var instructionAddress: UInt32 = 0
+    var nextAddress: UInt32 = 0
+    /// The lazy-flags operation the code so far leaves in cc_op, when known here.
+    var knownConditionCodes: ConditionCodeOperation?
+    /// Set when the instruction ended the block (a jump, an exception, a mode change).
+    var blockEnded = false
+
+    init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32) {
+        self.builder = builder
+        self.globals = globals
+        self.flags = flags
+        self.codeSegmentBase = codeSegmentBase
+        instruction = DecodedInstruction.placeholder
+    }
+
+    var b: IRBuilder { builder }
+    var isProtectedMode: Bool { flags.contains(.protectedMode) && !flags.contains(.virtual8086) }
+    var stack32: Bool { flags.contains(.stack32) }
+    var mmuIndex: Int { flags.cpl == 3 ? 1 : 0 }
+
+    /// Operand size in bytes (1, 2 or 4) and its log2.
+    var operandBytes: Int { Int(instruction.operandSize) / 8 }
+    var sizeShift: Int { operandBytes.trailingZeroBitCount }
+
+    func constant(_ value: UInt32) -> Temp { b.constant(UInt64(value)) }
+
+    // MARK: registers
+
+    /// Reads general register `number` at `bytes` width, zero-extended to 32 bits.
+    /// Byte registers 4-7 are AH CH DH BH.
+    func readRegister(_ number: Int, bytes: Int) -> Temp {
+        switch bytes {
+        case 4: return globals.registers[number]
+        case 2: return b.unary(.ext16u, globals.registers[number])
+        default:
+            return number < 4 ? b.unary(.ext8u, globals.registers[number])
+                              : b.extract(globals.registers[number - 4], position: 8, size: 8)
+        }
+    }
+
+    /// Writes the low `bytes` of `value` to register `number`, keeping its other bits.
+    func writeRegister(_ number: Int, bytes: Int, _ value: Temp) {
+        switch bytes {
+        case 4: b.move(into: globals.registers[number], value)
+        case 2: b.deposit(into: globals.registers[number], globals.registers[number], value, position: 0, size: 16)
+        default:
+            let full = globals.registers[number & 3]
+            b.deposit(into: full, full, value, position: number < 4 ? 0 : 8, size: 8)
+        }
+    }
+
+    // MARK: memory
+
+    /// The base of a segment, read from the state (it changes only through segment loads,
+    /// which end the block when they could change how it was translated).
+    func segmentBase(_ segment: Segment) -> Temp {
+        b.loadState(offset: CPUStateLayout.segmentBase(segment), .u32)
+    }
+
+    /// The effective address (offset in the segment) of the memory operand.
+    func effectiveAddress() -> Temp {
+        let memory = instruction.memory
+        var address = b.constant(UInt64(UInt32(bitPattern: memory.displacement)))
+        if memory.hasBase {
+            address = b.add(address, globals.registers[Int(memory.base)])
+        }
+        if memory.hasIndex {
+            let index = memory.scaleShift == 0 ? globals.registers[Int(memory.index)]
+                                               : b.shl(globals.registers[Int(memory.index)], UInt64(memory.scaleShift))
+            address = b.add(address, index)
+        }
+        if instruction.addressSize == 16 { address = b.unary(.ext16u, address) }
+        return address
+    }
+
+    var memorySegment: Segment { Segment(rawValue: Int(instruction.memory.segment.rawValue))! }
+
+    /// Segment base + offset: the linear address of an access.
+    func linearAddress(_ offset: Temp, segment: Segment) -> Temp {
+        b.add(segmentBase(segment), offset)
+    }
+
+    /// Loads `bytes` from segment:offset, zero-extended to 32 bits.
+    func load(_ segment: Segment, _ offset: Temp, bytes: Int) -> Temp {
+        b.loadGuest(linearAddress(offset, segment: segment), .unsigned(bytes: bytes), mmu: mmuIndex)
+    }
+
+    func store(_ segment: Segment, _ offset: Temp, _ value: Temp, bytes: Int) {
+        b.storeGuest(linearAddress(offset, segment: segment), value, .unsigned(bytes: bytes), mmu: mmuIndex)
+    }
+
+    // MARK: the ModRM r/m operand
+
+    /// A resolved r/m operand: a register, or a linear address computed once
+    /// so a read-modify-write instruction uses it twice.
+    enum Location {
+        case register(Int)
+        case memory(linear: Temp)
+    }
+
+    func modrmLocation() -> Location {
+        if instruction.isRegisterOperand { return .register(Int(instruction.rm)) }
+        return .memory(linear: linearAddress(effectiveAddress(), segment: memorySegment))
+    }
+
+    func read(_ location: Location, bytes: Int) -> Temp {
+        switch location {
+        case let .register(number): return readRegister(number, bytes: bytes)
+        case let .memory(linear): return b.loadGuest(linear, .unsigned(bytes: bytes), mmu: mmuIndex)
+        }
+    }
+
+    func write(_ location: Location, _ value: Temp, bytes: Int) {
+        switch location {
+        case let .register(number): writeRegister(number, bytes: bytes, value)
+        case let .memory(linear): b.storeGuest(linear, value, .unsigned(bytes: bytes), mmu: mmuIndex)
+        }
+    }
+
+    // MARK: stack
+
+    /// The stack pointer as the stack's size sees it (SP or ESP).
+    func stackPointer() -> Temp {
+        stack32 ? globals.registers[Register.esp.rawValue] : b.unary(.ext16u, globals.registers[Register.esp.rawValue])
+    }
+
+    /// Writes a new stack pointer, keeping ESP's top half with a 16-bit stack.
+    func setStackPointer(_ value: Temp) {
+        writeRegister(Register.esp.rawValue, bytes: stack32 ? 4 : 2, value)
+    }
+
+    /// Stack pointer after adding `delta`, wrapped to the stack's size.
+    func offsetStackPointer(_ pointer: Temp, by delta: Int32) -> Temp {
+        let moved = b.add(pointer, UInt64(UInt32(bitPattern: delta)))
+        return stack32 ? moved : b.unary(.ext16u, moved)
+    }
+
+    /// PUSH: stores first, then moves ESP, so a faulting push changes nothing.
+    func push(_ value: Temp, bytes: Int) {
+        let newPointer = offsetStackPointer(stackPointer(), by: -Int32(bytes))
+        store(.ss, newPointer, value, bytes: bytes)
+        setStackPointer(newPointer)
+    }
+
+    /// POP's load; the caller commits with `setStackPointer(afterPop)`.
+    func popValue(bytes: Int) -> (value: Temp, afterPop: Temp) {
+        let pointer = stackPointer()
+        let value = load(.ss, pointer, bytes: bytes)
+        return (value, offsetStackPointer(pointer, by: Int32(bytes)))
+    }
+
+    // MARK: leaving the block
+
+    /// Stores EIP and leaves to the loop, which looks up the next block.
+    func exitBlock(nextEIP: Temp) {
+        b.storeState(nextEIP, offset: CPUStateLayout.eip, .u32)
+        b.exitBlock(0)
+        blockEnded = true
+    }
+
+    func exitBlock(nextEIP: UInt32) {
+        exitBlock(nextEIP: constant(nextEIP))
+    }
+
+    /// A direct jump to a known EIP through chaining slot `slot`.
+    func jump(to target: UInt32, slot: Int) {
+        b.storeState(constant(target), offset: CPUStateLayout.eip, .u32)
+        b.gotoBlock(slot: slot)
+    }
+
+    /// Raises exception `vector` at this instruction (faults report its address).
+    func raiseException(_ vector: UInt32) {
+        b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(instructionAddress), constant(InterruptKind.exception.rawValue)])
+        b.exitBlock(0)
+        blockEnded = true
+    }
+}
+
+/// How an interrupt came to be, which decides what the CPU pushes and checks.
+public enum InterruptKind: UInt32, Sendable {
+    /// A fault or trap the CPU raised: the address passed is the faulting instruction's.
+    case exception = 0
+    /// INT n, INT3, INTO: the address passed is the next instruction's.
+    case software = 1
+    /// An external interrupt from the PIC.
+    case external = 2
+}
+
+extension DecodedInstruction {
+    static var placeholder: DecodedInstruction {
+        guard case let .instruction(nop) = decode([0x90], codeSize32: false) else { preconditionFailure() }
+        return nop
+    }
+}

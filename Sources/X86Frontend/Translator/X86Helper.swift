@@ -1,0 +1,54 @@
+import IR
+
+/// Every runtime helper the translator may call, in one list: the runtime
+/// registers a function for each case, in this order, so a case's raw value
+/// is its index in the `HelperTable`.
+public enum X86Helper: UInt32, CaseIterable, Sendable {
+    /// () -> the six arithmetic flags computed from cc_op/cc_src/cc_dst/cc_src2.
+    case computeFlags
+    /// () -> CF (0 or 1).
+    case computeCarry
+    /// (full EFLAGS value, mask of writable bits) -> 0: writes EFLAGS (POPF, IRET in real mode, SAHF).
+    case writeFlags
+    /// () -> the full EFLAGS value (PUSHF, LAHF, interrupts).
+    case readFlags
+    /// (vector, next EIP, kind) -> 0: raises an exception or software interrupt (never returns normally).
+    case raiseInterrupt
+    /// (port, size in bytes) -> value.
+    case portIn
+    /// (port, value, size in bytes) -> 0.
+    case portOut
+    /// (divisor, operand size in bytes, signed) -> 0: DIV/IDIV on eAX/eDX; may raise #DE.
+    case divide
+    /// (segment number, selector) -> 0: loads a segment register (MOV Sreg, POP Sreg, LDS...).
+    case loadSegment
+    /// (selector, offset, operand size in bytes) -> 0: JMP far.
+    case farJump
+    /// (selector, offset, operand size in bytes | next EIP << 8) -> 0: CALL far.
+    case farCall
+    /// (operand size in bytes, stack adjustment) -> 0: RETF imm.
+    case farReturn
+    /// (operand size in bytes) -> 0: IRET.
+    case interruptReturn
+    /// () -> 0: HLT: stops the CPU until an interrupt.
+    case halt
+    /// (opcode, operand) -> result: AAA AAS DAA DAS AAM AAD, on AX and flags.
+    case decimalAdjust
+    /// () -> 0: CPUID on EAX/ECX, writing EAX EBX ECX EDX.
+    case cpuid
+    /// () -> 0: RDTSC into EDX:EAX.
+    case readTimeStampCounter
+
+    public var flags: HelperFlags {
+        switch self {
+        case .computeFlags, .computeCarry, .readFlags: return [.noFault]
+        case .writeFlags: return [.noFault]
+        default: return []
+        }
+    }
+}
+
+/// What a helper index names, for building the block's `HelperTable`.
+extension X86Helper {
+    public var index: UInt32 { rawValue }
+}

@@ -1,0 +1,63 @@
+/// One entry of the software TLB: the page's linear address as tag for each
+/// kind of access (with low bits set to force the slow path), and the addend
+/// that turns a linear address into a host pointer on a hit.
+public struct TLBEntry {
+    public var readTag: UInt32 = TLBEntry.invalid
+    public var writeTag: UInt32 = TLBEntry.invalid
+    public var codeTag: UInt32 = TLBEntry.invalid
+    public var padding: UInt32 = 0
+    /// Host address minus linear address, for RAM and ROM pages.
+    public var addend: Int = 0
+    /// The page's physical address (for the slow path and code-page tracking).
+    public var physicalPage: UInt32 = 0
+    public var padding2: UInt32 = 0
+
+    /// A tag no aligned address matches.
+    public static let invalid: UInt32 = 1
+    /// Tag bit: the page is MMIO (or not mapped): always take the slow path.
+    public static let slowPath: UInt32 = 1 << 1
+    /// Tag bit (write tags only): the page holds translated code.
+    public static let codePage: UInt32 = 1 << 2
+
+    public init() {}
+}
+
+/// The CPU's pinned memory: the `CPUState`, then the IR temps' scratch slots,
+/// then the TLBs, in one allocation so generated code reaches all three at
+/// fixed offsets from the one state pointer.
+public final class CPUStateBlock {
+    public static let scratchSlots = 4096
+    public static let tlbEntries = 256
+    /// MMU index 0: supervisor accesses; 1: user (CPL 3) accesses.
+    public static let mmuModes = 2
+
+    public static let scratchOffset = (MemoryLayout<CPUState>.stride + 63) & ~63
+    public static let tlbOffset = scratchOffset + scratchSlots * 8
+    public static let tlbBytes = mmuModes * tlbEntries * MemoryLayout<TLBEntry>.stride
+    public static let size = tlbOffset + tlbBytes
+
+    public let base: UnsafeMutableRawPointer
+
+    public init() {
+        base = UnsafeMutableRawPointer.allocate(byteCount: CPUStateBlock.size, alignment: 64)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: CPUStateBlock.size)
+        state.initialize(to: CPUState())
+        flushTLB()
+    }
+
+    deinit { base.deallocate() }
+
+    /// The state itself.
+    @inline(__always)
+    public var state: UnsafeMutablePointer<CPUState> { base.assumingMemoryBound(to: CPUState.self) }
+
+    @inline(__always)
+    public func tlb(mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
+        (base + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self) + mmu * CPUStateBlock.tlbEntries
+    }
+
+    public func flushTLB() {
+        let entries = (base + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self)
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries { entries[index] = TLBEntry() }
+    }
+}

@@ -1,0 +1,80 @@
+/// EFLAGS bits.
+public enum EFLAGS {
+    public static let carry: UInt32 = 1 << 0
+    public static let reserved1: UInt32 = 1 << 1
+    public static let parity: UInt32 = 1 << 2
+    public static let auxiliary: UInt32 = 1 << 4
+    public static let zero: UInt32 = 1 << 6
+    public static let sign: UInt32 = 1 << 7
+    public static let trap: UInt32 = 1 << 8
+    public static let interrupt: UInt32 = 1 << 9
+    public static let direction: UInt32 = 1 << 10
+    public static let overflow: UInt32 = 1 << 11
+    public static let ioplShift: UInt32 = 12
+    public static let iopl: UInt32 = 3 << 12
+    public static let nestedTask: UInt32 = 1 << 14
+    public static let resume: UInt32 = 1 << 16
+    public static let virtual8086: UInt32 = 1 << 17
+    public static let alignmentCheck: UInt32 = 1 << 18
+    public static let virtualInterrupt: UInt32 = 1 << 19
+    public static let virtualInterruptPending: UInt32 = 1 << 20
+    public static let identification: UInt32 = 1 << 21
+
+    /// The six arithmetic flags that live lazily in cc_op/cc_src/cc_dst.
+    public static let arithmetic: UInt32 = carry | parity | auxiliary | zero | sign | overflow
+}
+
+/// CR0 and CR4 bits.
+public enum ControlRegister {
+    public static let protectionEnable: UInt32 = 1 << 0
+    public static let monitorCoprocessor: UInt32 = 1 << 1
+    public static let emulation: UInt32 = 1 << 2
+    public static let taskSwitched: UInt32 = 1 << 3
+    public static let extensionType: UInt32 = 1 << 4
+    public static let numericError: UInt32 = 1 << 5
+    public static let writeProtect: UInt32 = 1 << 16
+    public static let alignmentMask: UInt32 = 1 << 18
+    public static let notWriteThrough: UInt32 = 1 << 29
+    public static let cacheDisable: UInt32 = 1 << 30
+    public static let paging: UInt32 = 1 << 31
+
+    public static let cr4VME: UInt32 = 1 << 0
+    public static let cr4PVI: UInt32 = 1 << 1
+    public static let cr4TSD: UInt32 = 1 << 2
+    public static let cr4DE: UInt32 = 1 << 3
+    public static let cr4PSE: UInt32 = 1 << 4
+    public static let cr4PAE: UInt32 = 1 << 5
+    public static let cr4PGE: UInt32 = 1 << 7
+    public static let cr4OSFXSR: UInt32 = 1 << 9
+    public static let cr4OSXMMEXCPT: UInt32 = 1 << 10
+}
+
+/// The static CPU state a translated block depends on: part of the block's
+/// key, so a block is only ever run in the mode it was translated for.
+public struct HiddenFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Bits 0-1: the current privilege level.
+    public static let cplMask: UInt32 = 3
+    public static let protectedMode = HiddenFlags(rawValue: 1 << 2)
+    public static let virtual8086 = HiddenFlags(rawValue: 1 << 3)
+    /// The code segment is 32-bit (D bit).
+    public static let code32 = HiddenFlags(rawValue: 1 << 4)
+    /// The stack segment is 32-bit (B bit): ESP rather than SP.
+    public static let stack32 = HiddenFlags(rawValue: 1 << 5)
+    /// DS, ES or SS has a non-zero base, so the translator must add bases
+    /// (when clear, a flat 32-bit model lets it skip the additions).
+    public static let segmentBases = HiddenFlags(rawValue: 1 << 6)
+    public static let paging = HiddenFlags(rawValue: 1 << 7)
+    /// Single-step (TF): each block is one instruction followed by #DB.
+    public static let singleStep = HiddenFlags(rawValue: 1 << 8)
+    /// Interrupts are inhibited for one instruction (after MOV SS, POP SS, STI).
+    public static let interruptShadow = HiddenFlags(rawValue: 1 << 9)
+    /// CR0.EM or CR0.TS: x87 instructions raise #NM.
+    public static let fpuUnavailable = HiddenFlags(rawValue: 1 << 10)
+    /// IOPL < CPL (or VM86 with IOPL < 3): IN/OUT/CLI/STI need checks.
+    public static let ioPrivilegeCheck = HiddenFlags(rawValue: 1 << 11)
+
+    public var cpl: UInt32 { rawValue & HiddenFlags.cplMask }
+}
