@@ -40,7 +40,8 @@ let package = Package(
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Configuration"],
                 swiftSettings: optimise),
-        // The PC chipset's legacy devices: PIC, PIT, RTC/CMOS, UARTs, reset ports.
+        // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
+        // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
         .target(name: "Devices", dependencies: ["Memory", "Timing", "PCEmuSupport"], swiftSettings: optimise),
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
