@@ -26,6 +26,8 @@ public final class X86CPU: ExecutionEngine {
     public var interrupts: InterruptSource?
     /// HLT executed and no interrupt has woken the CPU yet.
     public internal(set) var halted = false
+    /// Interrupts and exceptions entered so far (tests and statistics).
+    public internal(set) var deliveredInterrupts = 0
     /// Why the machine must stop (a guest using what is not built); set by helpers.
     public internal(set) var stopReason: String?
 
@@ -160,15 +162,30 @@ public final class X86CPU: ExecutionEngine {
     /// The block for the current CS:EIP and mode, translated if needed;
     /// nil when fetching it faulted (the fault has been delivered).
     private func currentBlock() -> TranslatedBlock? {
+        currentBlock(maximumInstructions: X86Translator.maximumInstructions, cached: true)
+    }
+
+    /// Executes one guest instruction (one iteration of a repeated string
+    /// instruction), or takes one pending interrupt: for tests and debuggers.
+    public func step() {
+        if takeInterruptIfPossible() { halted = false; return }
+        guard !halted, stopReason == nil, let block = currentBlock(maximumInstructions: 1, cached: false) else { return }
+        let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
+        state.pointee.instructionCount &+= 1
+        clock.advance(instructions: 1)
+        if exit & BlockExit.fault != 0 { deliverPendingException() }
+    }
+
+    private func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
         let codeBase = segment(.cs).base
         let linear = codeBase &+ eip
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
-        if let block = translationCache.lookup(key) { return block }
+        if cached, let block = translationCache.lookup(key) { return block }
         let reader = CodeReader(mmu: mmu)
         guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
-                                              reader: reader) else {
+                                              reader: reader, maximumInstructions: maximumInstructions) else {
             Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
             raiseException(ExceptionVector.generalProtection, errorCode: 0)
             deliverPendingException()
@@ -184,6 +201,7 @@ public final class X86CPU: ExecutionEngine {
             return nil
         }
         let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages)
+        guard cached else { return block }
         translationCache.insert(block)
         // Writes to these pages must now be seen: drop their write tags.
         stateBlock.flushTLB()
@@ -229,6 +247,7 @@ public final class X86CPU: ExecutionEngine {
     /// Enters an interrupt or exception handler. Real mode: push FLAGS, CS, IP
     /// and jump through the vector table.
     func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind) {
+        deliveredInterrupts += 1
         guard state.pointee.cr0 & ControlRegister.protectionEnable == 0 else {
             stopReason = "protected-mode interrupt delivery (vector \(vector)) is not built yet"
             return

@@ -67,7 +67,8 @@ public struct IRInterpreter {
                 configuration.store(state, address, read(state, op.b, op.is64), UInt32(op.aux) | UInt32(op.constant) << 8)
                 if faulted(state) { return BlockExit.fault }
             case .call:
-                let result = op.helper!(state, read(state, op.a, true), read(state, op.b, true), read(state, op.c, true))
+                let result = op.helper!(state, read(state, op.a, op.wideInputs & 1 != 0), read(state, op.b, op.wideInputs & 2 != 0),
+                                        read(state, op.c, op.wideInputs & 4 != 0))
                 if op.aux & HelperFlags.noFault.rawValue == 0, faulted(state) { return BlockExit.fault }
                 if op.hasOutput { write(state, op.output, result, op.is64) }
             case .label:

@@ -6,6 +6,8 @@ struct InterpretedOp {
     var is64: Bool
     var aux: UInt8
     var hasOutput: Bool
+    /// For calls: bit i set when argument i is an i64 temp (i32 arguments are zero-extended).
+    var wideInputs: UInt8
     var output: UInt32
     var a: UInt32
     var b: UInt32
@@ -48,6 +50,10 @@ public final class InterpretedBlock {
             }
             (ops + index).initialize(to: InterpretedOp(
                 opcode: op.opcode, is64: op.type == .i64, aux: op.aux, hasOutput: !op.output.isNone,
+                wideInputs: (0..<3).reduce(UInt8(0)) { mask, position in
+                    let input = op.input(position)
+                    return input.isNone || block.info(input).type == .i32 ? mask : mask | 1 << position
+                },
                 output: offset(op.output), a: offset(op.inputs.0), b: offset(op.inputs.1),
                 c: offset(op.inputs.2), d: offset(op.inputs.3), constant: constant,
                 helper: op.opcode == .call ? block.helpers[op.constant].function : nil))

@@ -33,14 +33,14 @@ extension TranslationContext {
         case 0x40...0x4F:
             let register = Int(opcode & 7)
             incrementOrDecrement(.register(register), decrement: opcode >= 0x48, bytes: operandBytes)
-        case 0xFE, 0xFF where instruction.reg <= 1:
+        case 0xFE where instruction.reg <= 1, 0xFF where instruction.reg <= 1:
             incrementOrDecrement(modrmLocation(), decrement: instruction.reg == 1, bytes: operandBytes)
         case 0x84, 0x85:
             let value = read(modrmLocation(), bytes: operandBytes)
             setFlags(.logic, bytes: operandBytes, result: b.and(value, readRegister(Int(instruction.reg), bytes: operandBytes)), source: constant(0))
         case 0xA8, 0xA9:
             setFlags(.logic, bytes: operandBytes, result: b.and(readRegister(0, bytes: operandBytes), constant(instruction.immediate)), source: constant(0))
-        case 0xF6, 0xF7 where instruction.reg <= 3:
+        case 0xF6 where instruction.reg <= 3, 0xF7 where instruction.reg <= 3:
             let bytes = operandBytes
             let location = modrmLocation()
             let value = read(location, bytes: bytes)

@@ -12,7 +12,7 @@ extension TranslationContext {
             write(modrmLocation(), readRegister(Int(instruction.reg), bytes: bytes), bytes: bytes)
         case 0x8A, 0x8B:
             writeRegister(Int(instruction.reg), bytes: bytes, read(modrmLocation(), bytes: bytes))
-        case 0xC6, 0xC7 where instruction.reg == 0:
+        case 0xC6 where instruction.reg == 0, 0xC7 where instruction.reg == 0:
             write(modrmLocation(), constant(instruction.immediate), bytes: bytes)
         case 0xB0...0xB7:
             writeRegister(Int(opcode & 7), bytes: 1, constant(instruction.immediate))
@@ -32,11 +32,11 @@ extension TranslationContext {
             // MOV r/m, Sreg: a 16-bit store to memory; to a register, 32-bit zero-extended with a 32-bit operand.
             guard instruction.reg < 6 else { return false }
             let selector = b.loadState(offset: CPUStateLayout.segmentSelector(Segment(rawValue: Int(instruction.reg))!), .u16)
-            let location = modrmLocation()
+            let location = modrmLocation(bytes: 2)
             if case .memory = location { write(location, selector, bytes: 2) } else { write(location, selector, bytes: bytes) }
         case 0x8E:
             guard instruction.reg < 6, instruction.reg != Segment.cs.rawValue else { return false }
-            let selector = read(modrmLocation(), bytes: 2)
+            let selector = read(modrmLocation(bytes: 2), bytes: 2)
             loadSegment(Segment(rawValue: Int(instruction.reg))!, selector)
         case 0x86, 0x87:
             let location = modrmLocation()
@@ -78,7 +78,8 @@ extension TranslationContext {
             // XLAT: AL = [seg:eBX + AL].
             let offset = b.add(globals.registers[Register.ebx.rawValue], readRegister(0, bytes: 1))
             let address = instruction.addressSize == 16 ? b.unary(.ext16u, offset) : offset
-            writeRegister(0, bytes: 1, load(memorySegment, address, bytes: 1))
+            let segment = instruction.segmentOverride.map { Segment(rawValue: Int($0.rawValue))! } ?? .ds
+            writeRegister(0, bytes: 1, load(segment, address, bytes: 1))
         case 0xC4, 0xC5, 0x0FB2, 0x0FB4, 0x0FB5:
             guard instruction.hasMemoryOperand else { return false }
             let segment: Segment
@@ -96,7 +97,7 @@ extension TranslationContext {
             writeRegister(Int(instruction.reg), bytes: bytes, offset)
         case 0x0FB6, 0x0FB7, 0x0FBE, 0x0FBF:
             let sourceBytes = opcode & 1 == 0 ? 1 : 2
-            let value = read(modrmLocation(), bytes: sourceBytes)
+            let value = read(modrmLocation(bytes: sourceBytes), bytes: sourceBytes)
             writeRegister(Int(instruction.reg), bytes: bytes, opcode >= 0x0FBE ? signExtend(value, bytes: sourceBytes) : value)
         case 0x0F40...0x0F4F:
             // CMOVcc reads its source even when the condition fails, and with a
@@ -106,7 +107,7 @@ extension TranslationContext {
             let current = readRegister(Int(instruction.reg), bytes: bytes)
             writeRegister(Int(instruction.reg), bytes: bytes, b.movcond(.ne, holds, constant(0), then: source, else: current))
         case 0x0F90...0x0F9F:
-            write(modrmLocation(), condition(UInt8(opcode & 0xF)), bytes: 1)
+            write(modrmLocation(bytes: 1), condition(UInt8(opcode & 0xF)), bytes: 1)
         case 0x0FC8...0x0FCF:
             let register = Int(opcode & 7)
             let value = globals.registers[register]

@@ -7,7 +7,7 @@ extension TranslationContext {
         let opcode = instruction.opcode
         let bytes = operandBytes
         switch opcode {
-        case 0xF6, 0xF7 where instruction.reg == 4 || instruction.reg == 5:
+        case 0xF6 where instruction.reg == 4 || instruction.reg == 5, 0xF7 where instruction.reg == 4 || instruction.reg == 5:
             let signed = instruction.reg == 5
             let source = read(modrmLocation(), bytes: bytes)
             let accumulator = readRegister(0, bytes: bytes)
@@ -33,7 +33,7 @@ extension TranslationContext {
             let significant = b.setcond(.ne, product, extendedLow, .i64)
             writeRegister(Int(instruction.reg), bytes: bytes, low)
             setFlags(.mul, bytes: bytes, result: low, source: significant)
-        case 0xF6, 0xF7 where instruction.reg >= 6:
+        case 0xF6 where instruction.reg >= 6, 0xF7 where instruction.reg >= 6:
             let divisor = read(modrmLocation(), bytes: bytes)
             b.call(X86Helper.divide.index, [divisor, constant(UInt32(bytes)), constant(instruction.reg == 7 ? 1 : 0)])
         case 0x27, 0x2F, 0x37, 0x3F, 0xD4, 0xD5:

@@ -88,18 +88,31 @@ final class TranslationContext {
 
     var memorySegment: Segment { Segment(rawValue: Int(instruction.memory.segment.rawValue))! }
 
-    /// Segment base + offset: the linear address of an access.
-    func linearAddress(_ offset: Temp, segment: Segment) -> Temp {
-        b.add(segmentBase(segment), offset)
+    /// Segment base + offset: the linear address of an access of `bytes`.
+    /// Outside protected mode the access must also fit under the segment's
+    /// limit (a word at offset FFFF raises #GP, or #SS on the stack).
+    func linearAddress(_ offset: Temp, segment: Segment, bytes: Int) -> Temp {
+        if !isProtectedMode {
+            let limit = b.loadState(offset: CPUStateLayout.segmentLimit(segment), .u32)
+            let lastStart = bytes > 1 ? b.sub(limit, constant(UInt32(bytes - 1))) : limit
+            let inside = b.newLabel()
+            b.branch(if: .leu, offset, lastStart, to: inside)
+            let vector = segment == .ss ? ExceptionVector.stackFault : ExceptionVector.generalProtection
+            b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(instructionAddress),
+                                                     constant(InterruptKind.exception.rawValue)])
+            b.exitBlock(0)
+            b.setLabel(inside)
+        }
+        return b.add(segmentBase(segment), offset)
     }
 
     /// Loads `bytes` from segment:offset, zero-extended to 32 bits.
     func load(_ segment: Segment, _ offset: Temp, bytes: Int) -> Temp {
-        b.loadGuest(linearAddress(offset, segment: segment), .unsigned(bytes: bytes), mmu: mmuIndex)
+        b.loadGuest(linearAddress(offset, segment: segment, bytes: bytes), .unsigned(bytes: bytes), mmu: mmuIndex)
     }
 
     func store(_ segment: Segment, _ offset: Temp, _ value: Temp, bytes: Int) {
-        b.storeGuest(linearAddress(offset, segment: segment), value, .unsigned(bytes: bytes), mmu: mmuIndex)
+        b.storeGuest(linearAddress(offset, segment: segment, bytes: bytes), value, .unsigned(bytes: bytes), mmu: mmuIndex)
     }
 
     // MARK: the ModRM r/m operand
@@ -111,9 +124,10 @@ final class TranslationContext {
         case memory(linear: Temp)
     }
 
-    func modrmLocation() -> Location {
+    /// The r/m operand, for accesses of `bytes` (the operand size unless given).
+    func modrmLocation(bytes: Int? = nil) -> Location {
         if instruction.isRegisterOperand { return .register(Int(instruction.rm)) }
-        return .memory(linear: linearAddress(effectiveAddress(), segment: memorySegment))
+        return .memory(linear: linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes ?? operandBytes))
     }
 
     func read(_ location: Location, bytes: Int) -> Temp {

@@ -1,0 +1,21 @@
+import X86State
+
+/// Register access by number for tests, debuggers and the monitor.
+extension X86CPU {
+    public func testRegister(_ number: Int) -> UInt32 { register(number) }
+    public func setTestRegister(_ number: Int, _ value: UInt32) { setRegister(number, value) }
+    public func testSegmentSelector(_ target: Segment) -> UInt32 { segment(target).selector }
+
+    /// Loads a segment register as real mode does.
+    public func setTestSegment(_ target: Segment, selector: UInt16) {
+        setSegment(target, .realMode(selector: selector, code: target == .cs))
+        updateHiddenFlags()
+    }
+
+    public func testFlags() -> UInt32 { LazyFlagsEvaluation.fullFlags(state) }
+
+    public func setTestFlags(_ value: UInt32) {
+        LazyFlagsEvaluation.setFullFlags(state, value, writable: ~0)
+        updateHiddenFlags()
+    }
+}
