@@ -20,8 +20,8 @@ extension X87State {
         var a = self[st: destination]
         var b = self[st: source]
         var result = X87Register()
-        let status = x87h_arith(Int32(operation.rawValue), controlWord, &a, &b, &result)
-        if absorb(status, conditions: X87Bits.c1) {
+        let status = x87h_arith(Int32(operation.rawValue), hostWords, &a, &b, &result)
+        if absorb(status) {
             write(st: destination, result)
             if pop { self.pop() }
         }
@@ -45,14 +45,14 @@ extension X87State {
 
     /// ST(0) = ST(0) op memory operand, where `host` runs the operation.
     @inline(__always)
-    private mutating func arithmeticWithMemory(_ host: (UInt16, inout X87Register, inout X87Register) -> UInt16) {
+    private mutating func arithmeticWithMemory(_ host: (X87HostWords, inout X87Register, inout X87Register) -> UInt16) {
         if isEmpty(st: 0) {
             if stackFault(overflow: false) { write(st: 0, .indefinite) }
             return
         }
         var a = self[st: 0]
         var result = X87Register()
-        let status = host(controlWord, &a, &result)
-        if absorb(status, conditions: X87Bits.c1) { write(st: 0, result) }
+        let status = host(hostWords, &a, &result)
+        if absorb(status) { write(st: 0, result) }
     }
 }

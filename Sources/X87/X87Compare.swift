@@ -13,7 +13,7 @@ extension X87State {
         }
         var a = self[st: 0]
         var b = self[st: i]
-        let status = x87h_compare(unordered ? Int32(X87H_FUCOM) : Int32(X87H_FCOM), controlWord, &a, &b)
+        let status = x87h_compare(unordered ? Int32(X87H_FUCOM) : Int32(X87H_FCOM), hostWords, &a, &b)
         finishCompare(status, pops: pops)
     }
 
@@ -34,20 +34,20 @@ extension X87State {
     }
 
     /// FCOMI/FCOMIP/FUCOMI/FUCOMIP: compares ST(0) with ST(i) and returns the
-    /// new ZF/PF/CF (other bits zero), or nil when EFLAGS must stay unchanged
-    /// (unmasked invalid operation).
-    public mutating func compareIntoEFLAGS(st i: Int, unordered: Bool, pop: Bool) -> UInt32? {
+    /// new ZF/PF/CF (other bits zero).
+    public mutating func compareIntoEFLAGS(st i: Int, unordered: Bool, pop: Bool) -> UInt32 {
+        // EFLAGS are written even when the instruction is aborted by an
+        // unmasked invalid exception (then "unordered"); only the pop is skipped.
         if isEmpty(st: 0) || isEmpty(st: i) {
-            guard stackFault(overflow: false) else { return nil }
-            if pop { self.pop() }
+            if stackFault(overflow: false) && pop { self.pop() }
             return X87Bits.zeroFlag | X87Bits.parityFlag | X87Bits.carryFlag
         }
         var a = self[st: 0]
         var b = self[st: i]
         var flags: UInt8 = 0
-        let status = x87h_compare_eflags(unordered ? Int32(X87H_FUCOM) : Int32(X87H_FCOM), controlWord, &a, &b, &flags)
-        guard absorb(status, conditions: X87Bits.c1) else { return nil }
-        if pop { self.pop() }
+        let status = x87h_compare_eflags(unordered ? Int32(X87H_FUCOM) : Int32(X87H_FCOM), hostWords, &a, &b, &flags)
+        // C1 is left alone (AMD does not clear it).
+        if absorb(status) && pop { self.pop() }
         return UInt32(flags)
     }
 
@@ -58,7 +58,7 @@ extension X87State {
             return
         }
         var a = self[st: 0]
-        finishCompare(x87h_test(controlWord, &a), pops: 0)
+        finishCompare(x87h_test(hostWords, &a), pops: 0)
     }
 
     /// FXAM: classifies ST(0) into C3/C2/C0 with its sign in C1; never raises.
@@ -69,30 +69,33 @@ extension X87State {
             return
         }
         var a = self[st: 0]
-        let status = x87h_examine(controlWord, &a)
+        let status = x87h_examine(hostWords, &a)
         statusWord = (statusWord & ~X87Bits.conditionCodes) | (status & X87Bits.conditionCodes)
     }
 
     @inline(__always)
-    private mutating func compareWithMemory(pop: Bool, _ host: (UInt16, inout X87Register) -> UInt16) {
+    private mutating func compareWithMemory(pop: Bool, _ host: (X87HostWords, inout X87Register) -> UInt16) {
         if isEmpty(st: 0) {
             compareStackUnderflow(pops: pop ? 1 : 0)
             return
         }
         var a = self[st: 0]
-        finishCompare(host(controlWord, &a), pops: pop ? 1 : 0)
+        finishCompare(host(hostWords, &a), pops: pop ? 1 : 0)
     }
 
+    /// The condition codes are set even when an unmasked invalid exception
+    /// aborts the comparison; only the pops are skipped then.
     @inline(__always)
     private mutating func finishCompare(_ status: UInt16, pops: Int) {
-        guard absorb(status, conditions: X87Bits.conditionCodes) else { return }
+        guard absorb(status) else { return }
         for _ in 0..<pops { pop() }
     }
 
-    /// Masked response to an empty operand: "unordered", and the pops happen.
+    /// An empty operand compares "unordered"; the pops happen only when IE is masked.
     private mutating func compareStackUnderflow(pops: Int) {
-        guard stackFault(overflow: false) else { return }
+        let masked = stackFault(overflow: false)
         statusWord |= Self.unorderedCodes
+        guard masked else { return }
         for _ in 0..<pops { pop() }
     }
 }

@@ -19,7 +19,20 @@ extension X87State {
     /// FFREE ST(i) (and the undocumented FFREEP, which then pops).
     public mutating func free(st i: Int, pop: Bool) {
         setEmpty(st: i)
+        clearC1()
         if pop { self.pop() }
+    }
+
+    /// The reserved alias D9 D8+i, documented by Intel as FSTP ST(i)
+    /// ("FSTP1"). The AMD host this module is checked against does not report
+    /// an empty ST(0) there: it then only pops, leaving ST(i) alone.
+    public mutating func storeAliasWithoutUnderflow(st i: Int) {
+        if isEmpty(st: 0) {
+            pop()
+            clearC1()
+        } else {
+            store(st: i, pop: true)
+        }
     }
 
     /// FINCSTP/FDECSTP rotate TOP without touching the tags.
@@ -40,7 +53,6 @@ extension X87State {
             if stackFault(overflow: false) { write(st: 0, .indefinite) }
             return
         }
-        clearC1()
         if condition { self[st: 0] = self[st: i] }
     }
 

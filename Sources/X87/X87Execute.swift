@@ -36,7 +36,7 @@ extension X87State {
                 default: return X87Outcome(.invalidOpcode)
                 }
             case 5, 6:
-                guard let flags = compareIntoEFLAGS(st: i, unordered: reg == 5, pop: false) else { break }
+                let flags = compareIntoEFLAGS(st: i, unordered: reg == 5, pop: false)
                 outcome = X87Outcome(.writesEFLAGS, eflags: flags)
             default: return X87Outcome(.invalidOpcode)
             }
@@ -73,7 +73,7 @@ extension X87State {
                 guard modrm == 0xE0 else { return X87Outcome(.invalidOpcode) }
                 outcome = X87Outcome(.writesAX, ax: statusWord)
             case 5, 6:
-                guard let flags = compareIntoEFLAGS(st: i, unordered: reg == 5, pop: true) else { break }
+                let flags = compareIntoEFLAGS(st: i, unordered: reg == 5, pop: true)
                 outcome = X87Outcome(.writesEFLAGS, eflags: flags)
             default: return X87Outcome(.invalidOpcode)
             }
@@ -96,7 +96,7 @@ extension X87State {
         case 0xC0...0xC7: load(st: i)
         case 0xC8...0xCF: exchange(st: i)
         case 0xD0: break  // FNOP
-        case 0xD8...0xDF: store(st: i, pop: true)  // FSTP1 alias
+        case 0xD8...0xDF: storeAliasWithoutUnderflow(st: i)  // FSTP1
         case 0xE0: changeSign()
         case 0xE1: absoluteValue()
         case 0xE4: test()

@@ -10,13 +10,14 @@ public enum X87Constant: Int32, Sendable {
 /// 10-byte ones (m80 real, packed BCD) as an `X87Register` holding the raw bytes.
 extension X87State {
     /// FLD ST(i).
+    /// An empty source is reported (as underflow) before a full stack.
     public mutating func load(st i: Int) {
-        guard isEmpty(st: 7) else {
-            if stackFault(overflow: true) { push(.indefinite) }
-            return
-        }
         if isEmpty(st: i) {
             if stackFault(overflow: false) { push(.indefinite) }
+            return
+        }
+        guard isEmpty(st: 7) else {
+            if stackFault(overflow: true) { push(.indefinite) }
             return
         }
         push(self[st: i])
@@ -57,14 +58,14 @@ extension X87State {
     }
 
     @inline(__always)
-    private mutating func pushFromHost(_ host: (UInt16, inout X87Register) -> UInt16) {
+    private mutating func pushFromHost(_ host: (X87HostWords, inout X87Register) -> UInt16) {
         guard isEmpty(st: 7) else {
             if stackFault(overflow: true) { push(.indefinite) }
             return
         }
         var result = X87Register()
-        let status = host(controlWord, &result)
-        if absorb(status, conditions: X87Bits.c1) { push(result) }
+        let status = host(hostWords, &result)
+        if absorb(status, aborting: Self.abortsLoad) { push(result) }
     }
 
     /// FST/FSTP ST(i).
@@ -127,17 +128,17 @@ extension X87State {
     /// stores the conversion of the QNaN indefinite (the format's indefinite).
     @inline(__always)
     private mutating func storeThroughHost<T>(pop: Bool, out: inout T,
-                                              _ host: (UInt16, inout X87Register, inout T) -> UInt16) -> T? {
+                                              _ host: (X87HostWords, inout X87Register, inout T) -> UInt16) -> T? {
         if isEmpty(st: 0) {
             guard stackFault(overflow: false) else { return nil }
             var indefinite = X87Register.indefinite
-            _ = host(controlWord | X87Bits.exceptions, &indefinite, &out)
+            _ = host(X87HostWords(control: controlWord | X87Bits.exceptions, status: 0), &indefinite, &out)
             if pop { self.pop() }
             return out
         }
         var a = self[st: 0]
-        let status = host(controlWord, &a, &out)
-        guard absorb(status, conditions: X87Bits.c1, memoryDestination: true) else { return nil }
+        let status = host(hostWords, &a, &out)
+        guard absorb(status, aborting: Self.abortsStore) else { return nil }
         if pop { self.pop() }
         return out
     }

@@ -28,11 +28,8 @@ extension X87State {
         var a = self[st: 0]
         var result = X87Register()
         var unused = X87Register()
-        let status = x87h_unary(operation.rawValue, controlWord, &a, &result, &unused)
-        // FSIN/FCOS report an out-of-range operand in C2 (and leave ST(0) as it was).
-        let trigonometric = operation == .sine || operation == .cosine
-        let conditions = trigonometric ? X87Bits.c1 | X87Bits.c2 : X87Bits.c1
-        if absorb(status, conditions: conditions) { write(st: 0, result) }
+        let status = x87h_unary(operation.rawValue, hostWords, &a, &result, &unused)
+        if absorb(status) { write(st: 0, result) }
     }
 
     public mutating func pushing(_ operation: X87PushingOperation) {
@@ -47,10 +44,9 @@ extension X87State {
         var a = self[st: 0]
         var top = X87Register()
         var below = X87Register()
-        let status = x87h_unary(operation.rawValue, controlWord, &a, &top, &below)
+        let status = x87h_unary(operation.rawValue, hostWords, &a, &top, &below)
         let trigonometric = operation != .extract
-        let conditions = trigonometric ? X87Bits.c1 | X87Bits.c2 : X87Bits.c1
-        guard absorb(status, conditions: conditions) else { return }
+        guard absorb(status) else { return }
         if trigonometric && status & X87Bits.c2 != 0 { return }  // out of range: nothing pushed
         write(st: 0, below)
         push(top)
@@ -72,10 +68,8 @@ extension X87State {
         var a = self[st: 0]
         var b = self[st: 1]
         var result = X87Register()
-        let status = x87h_binary(operation.rawValue, controlWord, &a, &b, &result)
-        // FPREM/FPREM1 report the quotient's low bits in C0/C3/C1 and completion in C2.
-        let remainder = operation == .partialRemainder || operation == .ieeeRemainder
-        guard absorb(status, conditions: remainder ? X87Bits.conditionCodes : X87Bits.c1) else { return }
+        let status = x87h_binary(operation.rawValue, hostWords, &a, &b, &result)
+        guard absorb(status) else { return }
         if replacesST1 {
             write(st: 1, result)
             pop()
