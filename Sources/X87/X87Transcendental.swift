@@ -22,6 +22,8 @@ public enum X87BinaryOperation: Int32, Sendable {
 extension X87State {
     public mutating func unary(_ operation: X87UnaryOperation) {
         if isEmpty(st: 0) {
+            // C2 ("operand out of range") is cleared by the stack fault too.
+            if operation == .sine || operation == .cosine { statusWord &= ~X87Bits.c2 }
             if stackFault(overflow: false) { write(st: 0, .indefinite) }
             return
         }
@@ -35,6 +37,7 @@ extension X87State {
     public mutating func pushing(_ operation: X87PushingOperation) {
         let underflow = isEmpty(st: 0)
         if underflow || !isEmpty(st: 7) {
+            statusWord &= ~X87Bits.c2
             if stackFault(overflow: !underflow) {
                 write(st: 0, .indefinite)
                 push(.indefinite)
@@ -55,6 +58,8 @@ extension X87State {
     public mutating func binary(_ operation: X87BinaryOperation) {
         let replacesST1 = operation.replacesST1AndPops
         if isEmpty(st: 0) || isEmpty(st: 1) {
+            // FPREM/FPREM1 report "complete" (C2 clear) on a stack fault.
+            if operation == .partialRemainder || operation == .ieeeRemainder { statusWord &= ~X87Bits.c2 }
             if stackFault(overflow: false) {
                 if replacesST1 {
                     write(st: 1, .indefinite)

@@ -46,8 +46,9 @@ enum TestValues {
     ]
 
     /// A random extended value: mostly specials and moderate normals, some raw bits.
-    static func extended(_ random: inout TestRandom) -> X87Register {
+    static func extended(_ random: inout TestRandom, rawBits: Bool = true) -> X87Register {
         switch random.below(8) {
+        case 3 where !rawBits: return random.pick(specials)
         case 0, 1, 2: return random.pick(specials)
         case 3: return ext(UInt16(truncatingIfNeeded: random.next()), random.next())
         case 4: // integers of various sizes
