@@ -35,6 +35,11 @@ let package = Package(
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
         .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
                 swiftSettings: optimise),
+        .target(name: "X86Frontend", swiftSettings: optimise),
+        // The x87 FPU: state and instruction semantics, computed on the host's x87
+        // (through the C shim CX87Host) so results and flags are real hardware's.
+        .target(name: "CX87Host"),
+        .target(name: "X87", dependencies: ["CX87Host"], swiftSettings: optimise),
         // The command line, in QEMU's spelling, turned into a machine configuration.
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
@@ -53,6 +58,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State"]),
+        .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
