@@ -35,7 +35,6 @@ let package = Package(
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
         .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
                 swiftSettings: optimise),
-        .target(name: "X86Frontend", swiftSettings: optimise),
         // The x87 FPU: state and instruction semantics, computed on the host's x87
         // (through the C shim CX87Host) so results and flags are real hardware's.
         .target(name: "CX87Host"),
