@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
+        .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
