@@ -53,7 +53,7 @@ public func evaluate(_ opcode: IROpcode, type: IRType, aux: UInt8 = 0, constant:
     let mask = type.mask
     let bits = type.bits
     let x = a & mask, y = b & mask
-    let count = UInt64(Int(y) & (bits - 1))
+    let count = y & UInt64(bits - 1)
     let result: UInt64
     switch opcode {
     case .mov: result = x

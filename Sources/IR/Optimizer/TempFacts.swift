@@ -34,6 +34,7 @@ struct TempFacts {
 
     /// The value `temp` is known to hold here.
     func constant(_ temp: Temp) -> UInt64? {
+        guard !temp.isNone else { return nil }
         let index = Int(temp.index)
         guard kind[index] == .constant, current(temp) else { return nil }
         return value[index]
@@ -41,6 +42,7 @@ struct TempFacts {
 
     /// The oldest temp known to hold the same value as `temp` (itself if none).
     func representative(_ temp: Temp) -> Temp {
+        guard !temp.isNone else { return temp }
         let index = Int(temp.index)
         guard kind[index] == .copy, current(temp) else { return temp }
         let origin = source[index]

@@ -1,3 +1,0 @@
-import XCTest
-@testable import IR
-final class PlaceholderTests: XCTestCase { func testNothing() {} }
