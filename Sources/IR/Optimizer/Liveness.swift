@@ -75,7 +75,9 @@ func removeDeadWrites(_ block: IRBlock, eligible: (Temp) -> Bool) -> Bool {
         for index in node.ops.reversed() {
             let op = block.ops[index]
             let out = op.writtenTemp
-            if op.isRemovableWhenUnused, out.isNone || (eligible(out) && !live.contains(out)) {
+            // `eligible` sees `.none` too: a pure call without a result is
+            // dead code (the locals' pass), not a dead global store.
+            if op.isRemovableWhenUnused, eligible(out), out.isNone || !live.contains(out) {
                 keep[index] = false
                 removed = true
                 continue
