@@ -6,7 +6,18 @@ struct OpChecker {
     var op: IROp { block.ops[index] }
 
     private func fail(_ message: String, _ errors: inout [IRValidationError]) {
-        errors.append(IRValidationError(opIndex: index, message: "`\(block.describe(op))`: \(message)"))
+        errors.append(IRValidationError(opIndex: index, message: "`\(printable)`: \(message)"))
+    }
+
+    /// The printer's form of the op, or a raw one when the printer would
+    /// trap on it (a temp or helper that does not exist).
+    private var printable: String {
+        let temps = [op.output, op.inputs.0, op.inputs.1, op.inputs.2, op.inputs.3]
+        let sound = temps.allSatisfy { $0.isNone || Int($0.index) < block.tempCount }
+            && (op.opcode != .call || op.constant < UInt64(block.helpers.helpers.count))
+        if sound { return block.describe(op) }
+        return "\(op.opcode.name) out \(op.output), in " + temps.dropFirst().map(\.description).joined(separator: " ")
+            + " #\(op.constant)"
     }
 
     func check(into errors: inout [IRValidationError]) {
