@@ -25,6 +25,7 @@ final class OptimizerPropertyTests: XCTestCase {
 
     private func checkRandomBlocks(seeds: Range<UInt64>, branchy: Bool) {
         var before = 0, after = 0
+        var outcomes: [String: Int] = [:]
         for seed in seeds {
             for (name, passes) in pipelines {
                 let fixture = Fixture()
@@ -52,6 +53,7 @@ final class OptimizerPropertyTests: XCTestCase {
                     var expectedState = MachineState(globals: globals), actualState = expectedState
                     let expected = evaluator.run(original, &expectedState)
                     let actual = evaluator.run(block.ops, &actualState)
+                    outcomes[outcomeKind(expected), default: 0] += 1
                     if expected != actual || expectedState != actualState {
                         return XCTFail("""
                             seed \(seed), \(name): behaviour changed from globals \(globals.map { String($0, radix: 16) })
@@ -68,6 +70,22 @@ final class OptimizerPropertyTests: XCTestCase {
         }
         // The pipeline must actually have had something to do.
         XCTAssertLessThan(Double(after), 0.9 * Double(before), "the optimizer removed almost nothing: \(before) -> \(after) ops")
-        print("\(branchy ? "branchy" : "straight-line") blocks: \(before) ops before, \(after) after the standard passes")
+        // And the blocks must have exercised every way out.
+        for kind in ["exit", "goto", "fault"] {
+            XCTAssertGreaterThan(outcomes[kind, default: 0], 0, "no run ended with \(kind): \(outcomes)")
+        }
+        XCTAssertEqual(outcomes["fellOffEnd", default: 0] + outcomes["tooLong", default: 0], 0, "\(outcomes)")
+        print("\(branchy ? "branchy" : "straight-line") blocks: \(before) ops before, \(after) after the standard passes;"
+              + " runs ended \(outcomes.sorted { $0.key < $1.key })")
+    }
+
+    private func outcomeKind(_ outcome: BlockOutcome) -> String {
+        switch outcome {
+        case .exit: return "exit"
+        case .goto: return "goto"
+        case .fault: return "fault"
+        case .fellOffEnd: return "fellOffEnd"
+        case .tooLong: return "tooLong"
+        }
     }
 }

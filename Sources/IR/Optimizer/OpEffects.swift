@@ -35,10 +35,9 @@ extension IROp {
 extension IRBlock {
     /// Keeps the ops whose flag is true, in order.
     func keepOps(_ keep: [Bool]) {
-        var index = 0
-        ops.removeAll { _ in
-            defer { index += 1 }
-            return !keep[index]
-        }
+        var kept: [IROp] = []
+        kept.reserveCapacity(ops.count)
+        for index in ops.indices where keep[index] { kept.append(ops[index]) }
+        ops = kept
     }
 }
