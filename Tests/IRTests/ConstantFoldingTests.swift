@@ -118,6 +118,7 @@ final class ConstantFoldingTests: XCTestCase {
             mov_i32 ebx, t9
             movi_i32 cc_op, $0x1
             movi_i32 cc_src, $0x0
+            movi_i32 cc_dst, $0x1
             exit_tb $0
             """) { f, b in
             let x = b.loadState(offset: 64, .u32)
@@ -128,6 +129,7 @@ final class ConstantFoldingTests: XCTestCase {
             b.binary(.or, into: f.ebx, y, x)
             b.block.ops.append(IROp(.setcond, output: f.ccOp, inputs: (x, y, .none, .none), aux: Condition.geu.rawValue))
             b.block.ops.append(IROp(.setcond, output: f.ccSrc, inputs: (y, x, .none, .none), aux: Condition.lt.rawValue))
+            b.block.ops.append(IROp(.setcond, output: f.ccDst, inputs: (y, x, .none, .none), aux: Condition.le.rawValue))
             b.exitBlock(0)
         }
     }
