@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
+        .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.

@@ -1,0 +1,90 @@
+/// The basic blocks of one IR block: maximal op ranges entered only at their
+/// first op (a label, or the op after a branch or exit) and left only at
+/// their last. Branch targets are resolved through a label-to-block table.
+struct ControlFlowGraph {
+    struct Node {
+        var ops: Range<Int>
+        /// Indices of the blocks control may pass to next.
+        var successors: [Int] = []
+        /// Control may leave the whole IR block from its end (an exit op, or
+        /// falling off the last op).
+        var exits = false
+    }
+
+    var nodes: [Node] = []
+    /// Node index per label id; -1 for labels that are never set.
+    var labelNode: [Int]
+
+    init(_ block: IRBlock) {
+        let ops = block.ops
+        labelNode = Array(repeating: -1, count: Int(block.labelCount))
+        var start = 0
+        for index in ops.indices {
+            let op = ops[index]
+            // A label begins a new node unless it already starts one.
+            if op.opcode == .label {
+                if index > start { nodes.append(Node(ops: start..<index)); start = index }
+                let id = Int(op.constant)
+                if id < labelNode.count, labelNode[id] < 0 { labelNode[id] = nodes.count }
+            }
+            if op.opcode.properties.endsBlock || op.opcode == .brcond {
+                nodes.append(Node(ops: start..<(index + 1)))
+                start = index + 1
+            }
+        }
+        if start < ops.count || nodes.isEmpty { nodes.append(Node(ops: start..<ops.count)) }
+
+        for index in nodes.indices {
+            let range = nodes[index].ops
+            let fallThrough = index + 1 < nodes.count ? index + 1 : nil
+            guard let last = range.last.map({ ops[$0] }) else {
+                nodes[index].exits = fallThrough == nil
+                if let next = fallThrough { nodes[index].successors = [next] }
+                continue
+            }
+            var successors: [Int] = []
+            switch last.opcode {
+            case .br:
+                if let target = target(of: last) { successors.append(target) }
+            case .exitBlock, .gotoBlock:
+                nodes[index].exits = true
+            case .brcond:
+                if let target = target(of: last) { successors.append(target) }
+                if let next = fallThrough { successors.append(next) } else { nodes[index].exits = true }
+            default:
+                if let next = fallThrough { successors.append(next) } else { nodes[index].exits = true }
+            }
+            nodes[index].successors = successors
+        }
+    }
+
+    func target(of op: IROp) -> Int? {
+        let id = Int(op.constant)
+        guard id < labelNode.count, labelNode[id] >= 0 else { return nil }
+        return labelNode[id]
+    }
+
+    /// Node indices reachable from the entry.
+    func reachable() -> [Bool] {
+        var seen = Array(repeating: false, count: nodes.count)
+        guard !nodes.isEmpty else { return seen }
+        var work = [0]
+        seen[0] = true
+        while let node = work.popLast() {
+            for next in nodes[node].successors where !seen[next] {
+                seen[next] = true
+                work.append(next)
+            }
+        }
+        return seen
+    }
+
+    /// For each node, the nodes that may pass control to it.
+    func predecessors() -> [[Int]] {
+        var result = Array(repeating: [Int](), count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            for next in node.successors { result[next].append(index) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,94 @@
+/// What a forward pass knows about each temp at the current op: a known
+/// constant, or a copy of another temp. Facts are kept in arrays indexed by
+/// temp number; a fact is dropped cheaply by bumping a counter instead of
+/// searching for the temps it mentions:
+/// - every write to a temp bumps its `version`, so copies made of it before
+///   (which recorded the old version) stop being valid;
+/// - a label bumps `epoch`, dropping every fact at once, since control may
+///   arrive there from elsewhere.
+struct TempFacts {
+    private enum Kind: UInt8 { case unknown, constant, copy }
+
+    private var kind: [Kind]
+    private var value: [UInt64]
+    private var source: [Temp]
+    private var sourceVersion: [UInt32]
+    private var version: [UInt32]
+    private var factEpoch: [UInt32]
+    private var epoch: UInt32 = 1
+    private let globalCount: Int
+
+    init(_ block: IRBlock) {
+        let count = block.tempCount
+        kind = Array(repeating: .unknown, count: count)
+        value = Array(repeating: 0, count: count)
+        source = Array(repeating: .none, count: count)
+        sourceVersion = Array(repeating: 0, count: count)
+        version = Array(repeating: 0, count: count)
+        factEpoch = Array(repeating: 0, count: count)
+        globalCount = block.globalCount
+    }
+
+    @inline(__always)
+    private func current(_ temp: Temp) -> Bool { factEpoch[Int(temp.index)] == epoch }
+
+    /// The value `temp` is known to hold here.
+    func constant(_ temp: Temp) -> UInt64? {
+        guard !temp.isNone else { return nil }
+        let index = Int(temp.index)
+        guard kind[index] == .constant, current(temp) else { return nil }
+        return value[index]
+    }
+
+    /// The oldest temp known to hold the same value as `temp` (itself if none).
+    func representative(_ temp: Temp) -> Temp {
+        guard !temp.isNone else { return temp }
+        let index = Int(temp.index)
+        guard kind[index] == .copy, current(temp) else { return temp }
+        let origin = source[index]
+        return version[Int(origin.index)] == sourceVersion[index] ? origin : temp
+    }
+
+    /// Whether `a` and `b` certainly hold the same value.
+    func same(_ a: Temp, _ b: Temp) -> Bool {
+        if representative(a) == representative(b) { return true }
+        if let x = constant(a), let y = constant(b) { return x == y }
+        return false
+    }
+
+    /// `temp` was written with a value nothing is known about.
+    mutating func setUnknown(_ temp: Temp) {
+        let index = Int(temp.index)
+        version[index] &+= 1
+        kind[index] = .unknown
+    }
+
+    mutating func setConstant(_ temp: Temp, _ constant: UInt64) {
+        setUnknown(temp)
+        let index = Int(temp.index)
+        kind[index] = .constant
+        value[index] = constant
+        factEpoch[index] = epoch
+    }
+
+    /// `temp` was just written with `from`'s value.
+    mutating func setCopy(_ temp: Temp, of from: Temp) {
+        if let known = constant(from) { setConstant(temp, known); return }
+        let origin = representative(from)
+        setUnknown(temp)
+        guard origin != temp else { return }
+        let index = Int(temp.index)
+        kind[index] = .copy
+        source[index] = origin
+        sourceVersion[index] = version[Int(origin.index)]
+        factEpoch[index] = epoch
+    }
+
+    /// An op may have changed any global behind the IR's back.
+    mutating func clobberGlobals() {
+        for index in 0..<globalCount { setUnknown(Temp(UInt16(index))) }
+    }
+
+    /// Control may arrive from elsewhere: forget everything.
+    mutating func forgetAll() { epoch &+= 1 }
+}

@@ -1,0 +1,63 @@
+/// Removes code no path reaches (after a `br` or an exit, up to a label some
+/// reachable branch targets), branches to the label that follows them anyway,
+/// and labels no branch targets, so that neighbouring code merges into one
+/// basic block for the next passes.
+public struct UnreachableCode: IRPass {
+    public init() {}
+    public var name: String { "unreachable code" }
+
+    public func run(on block: IRBlock) -> Bool {
+        var changed = removeUnreachable(block)
+        changed = removeBranchesToNext(block) || changed
+        changed = removeUntargetedLabels(block) || changed
+        return changed
+    }
+
+    private func removeUnreachable(_ block: IRBlock) -> Bool {
+        let graph = ControlFlowGraph(block)
+        let reachable = graph.reachable()
+        guard reachable.contains(false) else { return false }
+        var keep = Array(repeating: true, count: block.ops.count)
+        for (index, node) in graph.nodes.enumerated() where !reachable[index] {
+            for op in node.ops { keep[op] = false }
+        }
+        block.keepOps(keep)
+        return true
+    }
+
+    /// `br L` or `brcond …, L` directly followed (labels aside) by `label L`
+    /// goes where control would go anyway.
+    private func removeBranchesToNext(_ block: IRBlock) -> Bool {
+        var keep = Array(repeating: true, count: block.ops.count)
+        var changed = false
+        for index in block.ops.indices where block.ops[index].isBranch {
+            var next = index + 1
+            while next < block.ops.count, block.ops[next].opcode == .label {
+                if block.ops[next].constant == block.ops[index].constant {
+                    keep[index] = false
+                    changed = true
+                    break
+                }
+                next += 1
+            }
+        }
+        if changed { block.keepOps(keep) }
+        return changed
+    }
+
+    private func removeUntargetedLabels(_ block: IRBlock) -> Bool {
+        var targeted = Array(repeating: false, count: Int(block.labelCount))
+        for op in block.ops where op.isBranch && op.constant < UInt64(targeted.count) {
+            targeted[Int(op.constant)] = true
+        }
+        var keep = Array(repeating: true, count: block.ops.count)
+        var changed = false
+        for (index, op) in block.ops.enumerated()
+        where op.opcode == .label && op.constant < UInt64(targeted.count) && !targeted[Int(op.constant)] {
+            keep[index] = false
+            changed = true
+        }
+        if changed { block.keepOps(keep) }
+        return changed
+    }
+}
