@@ -21,6 +21,7 @@ public final class X86CPU: ExecutionEngine {
     let translator: X86Translator
     let interpreter: IRInterpreter
     let translationCache = TranslationCache()
+    let optimizer = PassManager()
     private(set) var mmu: SoftMMU!
     /// The interrupt controller on INTR; nil leaves INTR low.
     public var interrupts: InterruptSource?
@@ -192,6 +193,8 @@ public final class X86CPU: ExecutionEngine {
             return nil
         }
         if Log.isEnabled(.op) { Log.emit("IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
+        optimizer.run(on: code.block)
+        if Log.isEnabled(.opOpt) { Log.emit("optimized IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
         let pages = Set([mmu.physical(code.startLinear) >> 12, mmu.physical(code.endLinear &- 1) >> 12]).sorted()
         let compiled: InterpretedBlock
         do {

@@ -19,12 +19,12 @@ public struct IRInterpreter {
             case .movi:
                 write(state, op.output, op.constant, op.is64)
             case .add, .sub, .mul, .and, .or, .xor, .shl, .shr, .sar, .rotl, .rotr, .setcond, .deposit:
-                let value = IRArithmetic.evaluate(op.opcode, is64: op.is64, aux: op.aux, constant: op.constant,
-                                                  read(state, op.a, op.is64), read(state, op.b, op.is64))
+                let value = evaluate(op.opcode, type: op.is64 ? .i64 : .i32, aux: op.aux, constant: op.constant,
+                                     read(state, op.a, op.is64), read(state, op.b, op.is64))
                 write(state, op.output, value, op.is64 && op.opcode != .setcond)
             case .neg, .not, .ext8s, .ext8u, .ext16s, .ext16u, .ext32s, .ext32u, .extract, .sextract:
-                let value = IRArithmetic.evaluate(op.opcode, is64: op.is64, aux: op.aux, constant: op.constant,
-                                                  read(state, op.a, op.is64), 0)
+                let value = evaluate(op.opcode, type: op.is64 ? .i64 : .i32, aux: op.aux, constant: op.constant,
+                                     read(state, op.a, op.is64))
                 write(state, op.output, value, op.is64)
             case .extu32to64:
                 write(state, op.output, read(state, op.a, false), true)
