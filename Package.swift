@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
-        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State"]),
+        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "TestSupport"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),

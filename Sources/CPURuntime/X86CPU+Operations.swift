@@ -62,7 +62,14 @@ extension X86CPU {
     // MARK: segments and far transfers
 
     func loadSegment(_ target: Segment, selector: UInt16) {
-        guard !descriptorMode else { return notBuilt("loading a protected-mode segment register") }
+        if descriptorMode {
+            do {
+                try loadProtectedSegment(target, selector: selector)
+                if target == .ss { state.pointee.hiddenFlags |= HiddenFlags.interruptShadow.rawValue }
+                updateHiddenFlags()
+            } catch { raise(error) }
+            return
+        }
         var cache = segment(target)
         cache.selector = UInt32(selector)
         cache.base = UInt32(selector) << 4
@@ -73,7 +80,10 @@ extension X86CPU {
     }
 
     func farJump(selector: UInt16, offset: UInt32, bytes: Int) {
-        guard !descriptorMode else { return notBuilt("a protected-mode far jump") }
+        if descriptorMode {
+            do { try protectedFarJump(selector: selector, offset: offset, bytes: bytes) } catch { raise(error) }
+            return
+        }
         var cache = segment(.cs)
         cache.selector = UInt32(selector)
         cache.base = UInt32(selector) << 4
@@ -83,7 +93,10 @@ extension X86CPU {
     }
 
     func farCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) {
-        guard !descriptorMode else { return notBuilt("a protected-mode far call") }
+        if descriptorMode {
+            do { try protectedFarCall(selector: selector, offset: offset, bytes: bytes, returnAddress: returnAddress) } catch { raise(error) }
+            return
+        }
         push(segment(.cs).selector, bytes: bytes)
         push(returnAddress, bytes: bytes)
         if state.pointee.pendingException >= 0 { return }
@@ -91,7 +104,10 @@ extension X86CPU {
     }
 
     func farReturn(bytes: Int, release: UInt32) {
-        guard !descriptorMode else { return notBuilt("a protected-mode far return") }
+        if descriptorMode {
+            do { try protectedFarReturn(bytes: bytes, release: release) } catch { raise(error) }
+            return
+        }
         let offset = pop(bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
         if state.pointee.pendingException >= 0 { return }
@@ -101,7 +117,10 @@ extension X86CPU {
     }
 
     func interruptReturn(bytes: Int) {
-        guard !protectedMode else { return notBuilt("IRET in protected mode") }
+        if protectedMode {
+            do { try protectedInterruptReturn(bytes: bytes) } catch { raise(error) }
+            return
+        }
         let offset = pop(bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
         let flags = pop(bytes: bytes)
@@ -202,9 +221,9 @@ extension X86CPU {
             // "GenuineIntel" in EBX, EDX, ECX.
             values = (1, 0x756E_6547, 0x6C65_746E, 0x4965_6E69)
         case 1:
-            // Family 6, model 3, stepping 3; TSC and CMOV.
-            let tsc: UInt32 = 1 << 4, cmov: UInt32 = 1 << 15
-            values = (0x0633, 0, 0, tsc | cmov)
+            // Family 6, model 3, stepping 3; TSC, MSR, CX8, SEP (SYSENTER) and CMOV.
+            let tsc: UInt32 = 1 << 4, msr: UInt32 = 1 << 5, cx8: UInt32 = 1 << 8, sep: UInt32 = 1 << 11, cmov: UInt32 = 1 << 15
+            values = (0x0633, 0, 0, tsc | msr | cx8 | sep | cmov)
         default:
             values = (0, 0, 0, 0)
         }

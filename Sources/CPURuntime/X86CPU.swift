@@ -29,6 +29,10 @@ public final class X86CPU: ExecutionEngine {
     public internal(set) var halted = false
     /// Interrupts and exceptions entered so far (tests and statistics).
     public internal(set) var deliveredInterrupts = 0
+    /// The exception being delivered, to tell a double fault from two in a row.
+    var deliveringVector: UInt32?
+    /// A fault while delivering a double fault: the machine resets.
+    public internal(set) var tripleFault = false
     /// Why the machine must stop (a guest using what is not built); set by helpers.
     public internal(set) var stopReason: String?
 
@@ -138,6 +142,10 @@ public final class X86CPU: ExecutionEngine {
                 Log.emit("pcemu: \(reason)")
                 return .powerOff(status: 1)
             }
+            if tripleFault {
+                tripleFault = false
+                return .reset
+            }
             if takeInterruptIfPossible() { halted = false }
             if halted { return .halted }
             if state.pointee.exitRequest != 0 {
@@ -151,7 +159,7 @@ public final class X86CPU: ExecutionEngine {
             state.pointee.instructionCount &+= executed
             clock.advance(instructions: Int64(executed))
             if hadShadow { state.pointee.hiddenFlags &= ~HiddenFlags.interruptShadow.rawValue }
-            if exit & BlockExit.fault != 0 { deliverPendingException() }
+            if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 { deliverPendingException() }
             blocksSinceClock += 1
             if blocksSinceClock >= X86CPU.blocksPerClockCheck {
                 blocksSinceClock = 0
@@ -228,12 +236,41 @@ public final class X86CPU: ExecutionEngine {
     }
 
     /// Delivers the pending exception, reported at the faulting instruction.
+    /// A fault while delivering one becomes a double fault where the SDM says
+    /// so, and a fault while delivering a double fault resets the machine.
     func deliverPendingException() {
-        let vector = UInt32(state.pointee.pendingException)
-        state.pointee.pendingException = -1
-        let faultingEIP = UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
-        Log.write(.interrupts, "exception \(vector) at \(String(segment(.cs).selector, radix: 16)):\(String(faultingEIP, radix: 16))")
-        deliverInterrupt(vector: vector, returnAddress: faultingEIP, kind: .exception)
+        var attempts = 0
+        while state.pointee.pendingException >= 0 {
+            var vector = UInt32(state.pointee.pendingException)
+            var errorCode: UInt32? = state.pointee.pendingHasErrorCode != 0 ? state.pointee.pendingErrorCode : nil
+            state.pointee.pendingException = -1
+            if attempts > 0 {
+                let first = deliveringVector ?? vector
+                if first == ExceptionVector.doubleFault {
+                    Log.write(.interrupts, "triple fault")
+                    tripleFault = true
+                    return
+                }
+                if X86CPU.isContributory(first) && X86CPU.isContributory(vector)
+                    || first == ExceptionVector.pageFault && (X86CPU.isContributory(vector) || vector == ExceptionVector.pageFault) {
+                    vector = ExceptionVector.doubleFault
+                    errorCode = 0
+                }
+            }
+            attempts += 1
+            if attempts > 3 { tripleFault = true; return }
+            let faultingEIP = UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
+            Log.write(.interrupts, "exception \(vector) at \(String(segment(.cs).selector, radix: 16)):\(String(faultingEIP, radix: 16))")
+            deliveringVector = vector
+            deliverInterrupt(vector: vector, returnAddress: faultingEIP, kind: .exception,
+                             errorCode: X86CPU.pushesErrorCode(vector) ? (errorCode ?? 0) : nil)
+        }
+        deliveringVector = nil
+    }
+
+    /// #DE, #TS, #NP, #SS, #GP: two in a row make a double fault.
+    static func isContributory(_ vector: UInt32) -> Bool {
+        vector == 0 || (10...13).contains(vector)
     }
 
     /// An external interrupt when IF is set and nothing holds it off.
@@ -249,10 +286,17 @@ public final class X86CPU: ExecutionEngine {
 
     /// Enters an interrupt or exception handler. Real mode: push FLAGS, CS, IP
     /// and jump through the vector table.
-    func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind) {
+    func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind, errorCode: UInt32? = nil) {
         deliveredInterrupts += 1
-        guard state.pointee.cr0 & ControlRegister.protectionEnable == 0 else {
-            stopReason = "protected-mode interrupt delivery (vector \(vector)) is not built yet"
+        if protectedMode {
+            do {
+                try deliverProtectedInterrupt(vector: vector, returnAddress: returnAddress, kind: kind, errorCode: errorCode)
+            } catch {
+                raise(error)
+                // Delivered from the run loop, the new fault is taken there as a double fault;
+                // from a helper (INT n), the interpreter leaves the block and the loop takes it.
+                if deliveringVector == nil { deliveringVector = vector }
+            }
             return
         }
         let flags = LazyFlagsEvaluation.fullFlags(state)

@@ -88,6 +88,16 @@ enum X86Helpers {
                 X86CPU.owner(of: state).identify()
                 return 0
             }
+        case .system:
+            return { state, code, operand, address in
+                X86CPU.owner(of: state).system(code: UInt32(truncatingIfNeeded: code), operand: UInt32(truncatingIfNeeded: operand),
+                                               address: UInt32(truncatingIfNeeded: address))
+            }
+        case .checkIOPermission:
+            return { state, port, bytes, _ in
+                X86CPU.owner(of: state).checkIOPermission(port: UInt32(truncatingIfNeeded: port) & 0xFFFF, bytes: UInt32(bytes))
+                return 0
+            }
         case .readTimeStampCounter:
             return { state, _, _, _ in
                 let cpu = X86CPU.owner(of: state)

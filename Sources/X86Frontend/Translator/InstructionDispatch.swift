@@ -15,7 +15,7 @@ extension TranslationContext {
         }
         let handled = translateArithmetic() || translateDataMovement() || translateStack()
             || translateControlFlow() || translateShiftsAndRotates() || translateMultiplyDivide()
-            || translateStrings() || translateSystem() || translateBitOperations()
+            || translateStrings() || translateSystem() || translateBitOperations() || translateSystemTables()
         if !handled {
             raiseException(ExceptionVector.invalidOpcode)
         }

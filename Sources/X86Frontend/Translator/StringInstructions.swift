@@ -52,10 +52,12 @@ extension TranslationContext {
         case 0x6C, 0x6D:
             // INS: the port is read before the store, as the CPU does.
             let port = readRegister(Register.edx.rawValue, bytes: 2)
+            checkIOPermission(port)
             let value = b.call(X86Helper.portIn.index, [port, constant(UInt32(bytes))], result: .i32)
             store(.es, destinationIndex, value, bytes: bytes)
             advance(Register.edi, by: step, addressBytes: addressBytes)
         default:
+            checkIOPermission(readRegister(Register.edx.rawValue, bytes: 2))
             let value = load(sourceSegment, sourceIndex, bytes: bytes)
             b.call(X86Helper.portOut.index, [readRegister(Register.edx.rawValue, bytes: 2), value, constant(UInt32(bytes))])
             advance(Register.esi, by: step, addressBytes: addressBytes)

@@ -44,9 +44,11 @@ extension TranslationContext {
             endBlockWithStateFromHelper()
         case 0xE4, 0xE5, 0xEC, 0xED:
             let port = opcode <= 0xE5 ? constant(instruction.immediate & 0xFF) : readRegister(Register.edx.rawValue, bytes: 2)
+            checkIOPermission(port)
             writeRegister(0, bytes: operandBytes, b.call(X86Helper.portIn.index, [port, constant(UInt32(operandBytes))], result: .i32))
         case 0xE6, 0xE7, 0xEE, 0xEF:
             let port = opcode <= 0xE7 ? constant(instruction.immediate & 0xFF) : readRegister(Register.edx.rawValue, bytes: 2)
+            checkIOPermission(port)
             b.call(X86Helper.portOut.index, [port, readRegister(0, bytes: operandBytes), constant(UInt32(operandBytes))])
         case 0x0FA2:
             b.call(X86Helper.cpuid.index)
@@ -77,5 +79,12 @@ extension TranslationContext {
             return false
         }
         return true
+    }
+
+    /// IN/OUT/INS/OUTS at CPL > IOPL (or in virtual-8086 mode) consult the TSS's I/O bitmap.
+    func checkIOPermission(_ port: Temp) {
+        if flags.contains(.ioPrivilegeCheck) {
+            b.call(X86Helper.checkIOPermission.index, [port, constant(UInt32(operandBytes))])
+        }
     }
 }

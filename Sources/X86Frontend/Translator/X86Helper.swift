@@ -38,6 +38,12 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     case cpuid
     /// () -> 0: RDTSC into EDX:EAX.
     case readTimeStampCounter
+    /// (SystemOperation | size << 8 | register << 16, operand, linear address) -> value:
+    /// descriptor tables, control and debug registers, MSRs, SYSENTER/SYSEXIT.
+    /// LAR/LSL/VERR/VERW set ZF themselves; LAR/LSL return the value with bit 32 set when valid.
+    case system
+    /// (port, size in bytes) -> 0: with CPL > IOPL, the TSS's I/O bitmap must allow the port, else #GP(0).
+    case checkIOPermission
 
     public var flags: HelperFlags {
         switch self {
@@ -51,4 +57,14 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
 /// What a helper index names, for building the block's `HelperTable`.
 extension X86Helper {
     public var index: UInt32 { rawValue }
+}
+
+/// The operations of `X86Helper.system`, in its first argument's low byte;
+/// bits 8-15 carry the operand size in bytes and bits 16-23 a register number.
+public enum SystemOperation: UInt32, Sendable {
+    case storeLDTR = 0, storeTaskRegister, loadLDTR, loadTaskRegister, verifyRead, verifyWrite
+    case storeGDTR, storeIDTR, loadGDTR, loadIDTR, storeMachineStatus, loadMachineStatus, invalidatePage
+    case loadAccessRights, loadSegmentLimit, clearTaskSwitched
+    case readControlRegister, writeControlRegister, readDebugRegister, writeDebugRegister
+    case readMSR, writeMSR, systemEnter, systemExit, invalidateCaches
 }

@@ -1,0 +1,286 @@
+import PCEmuSupport
+import X86Frontend
+import X86State
+
+/// An exception already recorded in the state (a page fault on a descriptor
+/// table, say): unwinds the operation without recording another.
+struct AlreadyFaulted: Error {}
+
+/// Protected-mode segmentation: descriptor tables, segment register loads
+/// with their checks, and the far transfers through code segments and gates.
+extension X86CPU {
+    var currentPrivilege: UInt32 { state.pointee.hiddenFlags & HiddenFlags.cplMask }
+
+    // MARK: system memory (descriptor tables, TSS): supervisor accesses
+
+    func systemLoad(_ linear: UInt32, bytes: Int) throws -> UInt32 {
+        let value = UInt32(truncatingIfNeeded: mmu.load(linear, bytes: bytes, mmu: 0))
+        if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
+        return value
+    }
+
+    func systemStore(_ linear: UInt32, _ value: UInt32, bytes: Int) throws {
+        mmu.store(linear, UInt64(value), bytes: bytes, mmu: 0)
+        if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
+    }
+
+    /// Records a segment fault as the pending exception.
+    func raise(_ fault: Error) {
+        if let fault = fault as? SegmentFault { raiseException(fault.vector, errorCode: fault.errorCode) }
+    }
+
+    // MARK: descriptors
+
+    /// The descriptor a selector names, and the linear address it sits at.
+    func descriptor(_ selector: UInt16, fault: (UInt32) -> SegmentFault = SegmentFault.generalProtection) throws -> (SegmentDescriptor, UInt32) {
+        let index = UInt32(selector) & 0xFFF8
+        let table: (base: UInt32, limit: UInt32)
+        if selector & 4 != 0 {
+            let ldt = state.pointee.ldtr
+            guard ldt.selector & 0xFFFC != 0 else { throw fault(UInt32(selector) & 0xFFFC) }
+            table = (ldt.base, ldt.limit)
+        } else {
+            table = (state.pointee.gdtBase, state.pointee.gdtLimit)
+        }
+        guard index + 7 <= table.limit else { throw fault(UInt32(selector) & 0xFFFC) }
+        let address = table.base &+ index
+        return (SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(address &+ 4, bytes: 4)), address)
+    }
+
+    /// Sets the accessed bit of a code/data descriptor in memory.
+    func markAccessed(_ descriptor: SegmentDescriptor, at address: UInt32) throws {
+        if descriptor.high & SegmentCache.accessed == 0 {
+            try systemStore(address &+ 4, descriptor.high | SegmentCache.accessed, bytes: 4)
+        }
+    }
+
+    // MARK: data and stack segment loads
+
+    /// MOV/POP/LDS… to a data segment register or SS, with every protected-mode check.
+    func loadProtectedSegment(_ target: Segment, selector: UInt16) throws {
+        let code = UInt32(selector) & 0xFFFC
+        let cpl = currentPrivilege
+        let rpl = UInt32(selector) & 3
+        if code == 0 && selector & 4 == 0 {
+            guard target != .ss else { throw SegmentFault.generalProtection(0) }
+            // A null selector loads; using it faults.
+            setSegment(target, SegmentCache(selector: UInt32(selector), base: 0, limit: 0, flags: 0))
+            return
+        }
+        let (entry, address) = try descriptor(selector)
+        if target == .ss {
+            guard rpl == cpl, entry.isCodeOrData, !entry.isCode, entry.isReadableOrWritable, entry.dpl == cpl else {
+                throw SegmentFault.generalProtection(code)
+            }
+            guard entry.isPresent else { throw SegmentFault.stack(code) }
+        } else {
+            guard entry.isCodeOrData, !entry.isCode || entry.isReadableOrWritable else { throw SegmentFault.generalProtection(code) }
+            if !entry.isConforming {
+                guard max(cpl, rpl) <= entry.dpl else { throw SegmentFault.generalProtection(code) }
+            }
+            guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+        }
+        try markAccessed(entry, at: address)
+        var cache = entry.cache
+        cache.selector = UInt32(selector)
+        cache.flags |= SegmentCache.accessed
+        setSegment(target, cache)
+    }
+
+    // MARK: far transfers
+
+    /// The checks a direct far JMP/CALL/RET to a code segment makes; returns the cache to load.
+    func codeSegment(_ selector: UInt16, entry: SegmentDescriptor, privilege cpl: UInt32, forReturn: Bool = false) throws -> SegmentCache {
+        let code = UInt32(selector) & 0xFFFC
+        guard entry.isCode else { throw SegmentFault.generalProtection(code) }
+        let rpl = UInt32(selector) & 3
+        if forReturn {
+            guard rpl >= cpl, entry.isConforming ? entry.dpl <= rpl : entry.dpl == rpl else {
+                throw SegmentFault.generalProtection(code)
+            }
+        } else if entry.isConforming {
+            guard entry.dpl <= cpl else { throw SegmentFault.generalProtection(code) }
+        } else {
+            guard rpl <= cpl, entry.dpl == cpl else { throw SegmentFault.generalProtection(code) }
+        }
+        guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+        var cache = entry.cache
+        cache.flags |= SegmentCache.accessed
+        cache.selector = (UInt32(selector) & 0xFFFC) | (forReturn ? rpl : cpl)
+        return cache
+    }
+
+    func setCodeSegment(_ cache: SegmentCache, eip: UInt32) {
+        setSegment(.cs, cache)
+        state.pointee.eip = UInt64(cache.isBig ? eip : eip & 0xFFFF)
+        updateHiddenFlags()
+    }
+
+    func protectedFarJump(selector: UInt16, offset: UInt32, bytes: Int) throws {
+        let code = UInt32(selector) & 0xFFFC
+        guard code != 0 || selector & 4 != 0 else { throw SegmentFault.generalProtection(0) }
+        let (entry, address) = try descriptor(selector)
+        let cpl = currentPrivilege
+        if entry.isCodeOrData {
+            let cache = try codeSegment(selector, entry: entry, privilege: cpl)
+            guard offset <= cache.limit else { throw SegmentFault.generalProtection(0) }
+            try markAccessed(entry, at: address)
+            setCodeSegment(cache, eip: bytes == 2 ? offset & 0xFFFF : offset)
+            return
+        }
+        switch entry.type {
+        case SegmentDescriptor.SystemType.callGate16, SegmentDescriptor.SystemType.callGate32:
+            guard entry.dpl >= cpl, entry.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
+            guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+            let (target, targetAddress) = try descriptor(entry.gateSelector)
+            let targetCode = UInt32(entry.gateSelector) & 0xFFFC
+            guard target.isCode, target.isConforming ? target.dpl <= cpl : target.dpl == cpl else {
+                throw SegmentFault.generalProtection(targetCode)
+            }
+            guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
+            try markAccessed(target, at: targetAddress)
+            var cache = target.cache
+            cache.selector = targetCode | cpl
+            setCodeSegment(cache, eip: entry.gateOffset)
+        case SegmentDescriptor.SystemType.taskGate, SegmentDescriptor.SystemType.availableTSS16, SegmentDescriptor.SystemType.availableTSS32:
+            try taskSwitch(through: selector, entry: entry, reason: .jump, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip))
+        default:
+            throw SegmentFault.generalProtection(code)
+        }
+    }
+
+    func protectedFarCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) throws {
+        let code = UInt32(selector) & 0xFFFC
+        guard code != 0 || selector & 4 != 0 else { throw SegmentFault.generalProtection(0) }
+        let (entry, address) = try descriptor(selector)
+        let cpl = currentPrivilege
+        let oldCS = segment(.cs).selector
+        if entry.isCodeOrData {
+            let cache = try codeSegment(selector, entry: entry, privilege: cpl)
+            guard offset <= cache.limit else { throw SegmentFault.generalProtection(0) }
+            try pushChecked([oldCS, returnAddress], bytes: bytes)
+            try markAccessed(entry, at: address)
+            setCodeSegment(cache, eip: bytes == 2 ? offset & 0xFFFF : offset)
+            return
+        }
+        switch entry.type {
+        case SegmentDescriptor.SystemType.callGate16, SegmentDescriptor.SystemType.callGate32:
+            guard entry.dpl >= cpl, entry.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
+            guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+            let (target, targetAddress) = try descriptor(entry.gateSelector)
+            let targetCode = UInt32(entry.gateSelector) & 0xFFFC
+            guard target.isCode, target.dpl <= cpl else { throw SegmentFault.generalProtection(targetCode) }
+            guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
+            let gateBytes = entry.is32BitGate ? 4 : 2
+            var cache = target.cache
+            if !target.isConforming && target.dpl < cpl {
+                // More privileged: switch to the inner stack from the TSS, copying parameters.
+                let newPrivilege = target.dpl
+                let (newSS, newESP) = try innerStack(privilege: newPrivilege)
+                let oldSS = segment(.ss).selector
+                let oldESP = register(Register.esp.rawValue)
+                let oldStackBase = segment(.ss).base
+                let oldStack32 = segment(.ss).isBig
+                var parameters: [UInt32] = []
+                for index in 0..<entry.gateParameterCount {
+                    let offsetInStack = oldESP &+ index * UInt32(gateBytes)
+                    parameters.append(try systemLoad(oldStackBase &+ (oldStack32 ? offsetInStack : offsetInStack & 0xFFFF), bytes: gateBytes))
+                }
+                try switchStack(selector: newSS, pointer: newESP, privilege: newPrivilege)
+                try pushChecked([oldSS, oldESP] + parameters.reversed() + [oldCS, returnAddress], bytes: gateBytes)
+                cache.selector = targetCode | newPrivilege
+            } else {
+                try pushChecked([oldCS, returnAddress], bytes: gateBytes)
+                cache.selector = targetCode | cpl
+            }
+            try markAccessed(target, at: targetAddress)
+            cache.flags |= SegmentCache.accessed
+            setCodeSegment(cache, eip: entry.gateOffset)
+        case SegmentDescriptor.SystemType.taskGate, SegmentDescriptor.SystemType.availableTSS16, SegmentDescriptor.SystemType.availableTSS32:
+            try taskSwitch(through: selector, entry: entry, reason: .call, returnAddress: returnAddress)
+        default:
+            throw SegmentFault.generalProtection(code)
+        }
+    }
+
+    func protectedFarReturn(bytes: Int, release: UInt32) throws {
+        let cpl = currentPrivilege
+        let stackBase = segment(.ss).base
+        let stack32 = segment(.ss).isBig
+        let pointer = register(Register.esp.rawValue)
+        func stackAddress(_ offset: UInt32) -> UInt32 { stackBase &+ (stack32 ? pointer &+ offset : (pointer &+ offset) & 0xFFFF) }
+        let offset = try systemLoad(stackAddress(0), bytes: bytes)
+        let selector = UInt16(truncatingIfNeeded: try systemLoad(stackAddress(UInt32(bytes)), bytes: bytes))
+        guard UInt32(selector) & 0xFFFC != 0 else { throw SegmentFault.generalProtection(0) }
+        let (entry, address) = try descriptor(selector)
+        let cache = try codeSegment(selector, entry: entry, privilege: cpl, forReturn: true)
+        let rpl = UInt32(selector) & 3
+        let consumed = UInt32(2 * bytes) &+ release
+        if rpl > cpl {
+            let newESP = try systemLoad(stackAddress(consumed), bytes: bytes)
+            let newSS = UInt16(truncatingIfNeeded: try systemLoad(stackAddress(consumed &+ UInt32(bytes)), bytes: bytes))
+            try markAccessed(entry, at: address)
+            setCodeSegment(cache, eip: offset)
+            try switchStack(selector: newSS, pointer: newESP &+ release, privilege: rpl)
+            invalidateDataSegmentsForOuterPrivilege()
+            return
+        }
+        try markAccessed(entry, at: address)
+        setRegister(Register.esp.rawValue, pointer &+ consumed, bytes: stack32 ? 4 : 2)
+        setCodeSegment(cache, eip: offset)
+    }
+
+    /// On a return to an outer privilege, data segments the new level may not use become null.
+    func invalidateDataSegmentsForOuterPrivilege() {
+        let cpl = currentPrivilege
+        for target in [Segment.es, .ds, .fs, .gs] {
+            let cache = segment(target)
+            let isConformingCode = cache.flags & SegmentCache.code != 0 && cache.flags & SegmentCache.conforming != 0
+            if !isConformingCode && cache.dpl < cpl {
+                setSegment(target, SegmentCache(selector: 0, base: 0, limit: 0, flags: 0))
+            }
+        }
+    }
+
+    // MARK: stacks
+
+    /// SS:ESP for an inner privilege level, from the current TSS.
+    func innerStack(privilege: UInt32) throws -> (UInt16, UInt32) {
+        let tss = state.pointee.taskRegister
+        let is32 = (tss.flags >> 8) & 0x8 != 0
+        let entrySize: UInt32 = is32 ? 8 : 4
+        let offset = (is32 ? 4 : 2) + privilege * entrySize
+        guard offset + entrySize - 1 <= tss.limit else { throw SegmentFault.invalidTSS(tss.selector & 0xFFFC) }
+        let pointer = try systemLoad(tss.base &+ offset, bytes: is32 ? 4 : 2)
+        let selector = try systemLoad(tss.base &+ offset &+ (is32 ? 4 : 2), bytes: 2)
+        return (UInt16(truncatingIfNeeded: selector), pointer)
+    }
+
+    /// Loads SS:ESP for code running at `privilege`, with the stack-segment checks.
+    func switchStack(selector: UInt16, pointer: UInt32, privilege: UInt32) throws {
+        let code = UInt32(selector) & 0xFFFC
+        guard code != 0 else { throw SegmentFault.invalidTSS(0) }
+        let (entry, address) = try descriptor(selector, fault: SegmentFault.invalidTSS)
+        guard UInt32(selector) & 3 == privilege, entry.dpl == privilege, entry.isCodeOrData, !entry.isCode,
+              entry.isReadableOrWritable else { throw SegmentFault.invalidTSS(code) }
+        guard entry.isPresent else { throw SegmentFault.stack(code) }
+        try markAccessed(entry, at: address)
+        var cache = entry.cache
+        cache.selector = UInt32(selector)
+        setSegment(.ss, cache)
+        setRegister(Register.esp.rawValue, pointer, bytes: cache.isBig ? 4 : 2)
+        updateHiddenFlags()
+    }
+
+    /// Pushes values in order on the current stack, all or nothing.
+    func pushChecked(_ values: [UInt32], bytes: Int) throws {
+        let stack32 = segment(.ss).isBig
+        let base = segment(.ss).base
+        var pointer = register(Register.esp.rawValue)
+        for value in values {
+            pointer = stack32 ? pointer &- UInt32(bytes) : (pointer &- UInt32(bytes)) & 0xFFFF
+            try systemStore(base &+ pointer, value, bytes: bytes)
+        }
+        setRegister(Register.esp.rawValue, pointer, bytes: stack32 ? 4 : 2)
+    }
+}

@@ -1,0 +1,290 @@
+import PCEmuSupport
+import X86Frontend
+import X86State
+
+/// Descriptor-table registers, control and debug registers, MSRs and the
+/// fast system calls: the runtime half of `SystemTableInstructions`.
+extension X86CPU {
+    /// Model-specific registers PCEmu has.
+    enum MSR {
+        static let timeStampCounter: UInt32 = 0x10
+        static let apicBase: UInt32 = 0x1B
+        static let sysenterCS: UInt32 = 0x174
+        static let sysenterESP: UInt32 = 0x175
+        static let sysenterEIP: UInt32 = 0x176
+    }
+
+    func system(code: UInt32, operand: UInt32, address: UInt32) -> UInt64 {
+        guard let operation = SystemOperation(rawValue: code & 0xFF) else { return 0 }
+        let bytes = Int((code >> 8) & 0xFF)
+        let number = Int((code >> 16) & 0xFF)
+        do {
+            return try perform(operation, bytes: bytes, number: number, operand: operand, address: address)
+        } catch {
+            raise(error)
+            return 0
+        }
+    }
+
+    private func requireKernel() throws {
+        if protectedMode && currentPrivilege != 0 { throw SegmentFault.generalProtection(0) }
+    }
+
+    private func perform(_ operation: SystemOperation, bytes: Int, number: Int, operand: UInt32, address: UInt32) throws -> UInt64 {
+        switch operation {
+        case .storeLDTR: return UInt64(state.pointee.ldtr.selector)
+        case .storeTaskRegister: return UInt64(state.pointee.taskRegister.selector)
+        case .loadLDTR:
+            try requireKernel()
+            try loadLDT(UInt16(truncatingIfNeeded: operand))
+        case .loadTaskRegister:
+            try requireKernel()
+            try loadTaskRegister(UInt16(truncatingIfNeeded: operand))
+        case .verifyRead, .verifyWrite:
+            setZero(try verify(UInt16(truncatingIfNeeded: operand), write: operation == .verifyWrite))
+        case .loadAccessRights, .loadSegmentLimit:
+            guard let (entry, valid) = try? accessibleDescriptor(UInt16(truncatingIfNeeded: operand), forLimit: operation == .loadSegmentLimit),
+                  valid else {
+                setZero(false)
+                return 0
+            }
+            setZero(true)
+            let value = operation == .loadAccessRights ? entry.high & 0x00FF_FF00 : entry.limit
+            return UInt64(value) | 1 << 32
+        case .storeGDTR, .storeIDTR:
+            let (base, limit) = operation == .storeGDTR ? (state.pointee.gdtBase, state.pointee.gdtLimit)
+                                                        : (state.pointee.idtBase, state.pointee.idtLimit)
+            try systemStore(address, limit, bytes: 2)
+            try systemStore(address &+ 2, bytes == 2 ? base & 0x00FF_FFFF : base, bytes: 4)
+        case .loadGDTR, .loadIDTR:
+            try requireKernel()
+            let limit = try systemLoad(address, bytes: 2)
+            var base = try systemLoad(address &+ 2, bytes: 4)
+            if bytes == 2 { base &= 0x00FF_FFFF }
+            if operation == .loadGDTR {
+                state.pointee.gdtBase = base
+                state.pointee.gdtLimit = limit
+            } else {
+                state.pointee.idtBase = base
+                state.pointee.idtLimit = limit
+            }
+        case .storeMachineStatus:
+            return UInt64(state.pointee.cr0)
+        case .loadMachineStatus:
+            try requireKernel()
+            // LMSW sets PE MP EM TS but cannot clear PE.
+            let low = operand & 0xF
+            let cr0 = (state.pointee.cr0 & ~0xE) | low | (state.pointee.cr0 & 1)
+            try writeControlRegister(0, cr0)
+        case .invalidatePage:
+            try requireKernel()
+            mmuFlushPage(address)
+        case .clearTaskSwitched:
+            try requireKernel()
+            state.pointee.cr0 &= ~ControlRegister.taskSwitched
+            updateHiddenFlags()
+        case .readControlRegister:
+            try requireKernel()
+            switch number {
+            case 0: return UInt64(state.pointee.cr0)
+            case 2: return UInt64(state.pointee.cr2)
+            case 3: return UInt64(state.pointee.cr3)
+            case 4: return UInt64(state.pointee.cr4)
+            default: throw SegmentFault(vector: ExceptionVector.invalidOpcode, errorCode: 0)
+            }
+        case .writeControlRegister:
+            try requireKernel()
+            try writeControlRegister(number, operand)
+        case .readDebugRegister:
+            try requireKernel()
+            return UInt64(debugRegister(number))
+        case .writeDebugRegister:
+            try requireKernel()
+            setDebugRegister(number, operand)
+        case .readMSR:
+            try requireKernel()
+            let value = try readMSR(register(Register.ecx.rawValue))
+            setRegister(0, UInt32(truncatingIfNeeded: value))
+            setRegister(Register.edx.rawValue, UInt32(truncatingIfNeeded: value >> 32))
+        case .writeMSR:
+            try requireKernel()
+            let value = UInt64(register(Register.edx.rawValue)) << 32 | UInt64(register(0))
+            try writeMSR(register(Register.ecx.rawValue), value)
+        case .systemEnter:
+            try systemEnter()
+        case .systemExit:
+            try systemExit()
+        case .invalidateCaches:
+            try requireKernel()
+        }
+        return 0
+    }
+
+    // MARK: control registers
+
+    func writeControlRegister(_ number: Int, _ value: UInt32) throws {
+        switch number {
+        case 0:
+            let reserved: UInt32 = 0x1FFA_FFC0
+            guard value & reserved == 0 else { throw SegmentFault.generalProtection(0) }
+            guard value & ControlRegister.paging == 0 || value & ControlRegister.protectionEnable != 0 else {
+                throw SegmentFault.generalProtection(0)
+            }
+            let old = state.pointee.cr0
+            state.pointee.cr0 = value | ControlRegister.extensionType
+            let translationBits = ControlRegister.paging | ControlRegister.writeProtect | ControlRegister.protectionEnable
+            if (old ^ value) & translationBits != 0 { mmuFlushAfterControlRegisterWrite() }
+        case 2:
+            state.pointee.cr2 = value
+        case 3:
+            state.pointee.cr3 = value
+            mmuFlushAfterControlRegisterWrite(keepGlobal: true)
+        case 4:
+            let supported = ControlRegister.cr4TSD | ControlRegister.cr4DE | ControlRegister.cr4PSE | ControlRegister.cr4PAE
+                | ControlRegister.cr4PGE | ControlRegister.cr4OSFXSR | ControlRegister.cr4OSXMMEXCPT
+            guard value & ~supported == 0 else { throw SegmentFault.generalProtection(0) }
+            let old = state.pointee.cr4
+            state.pointee.cr4 = value
+            if (old ^ value) & (ControlRegister.cr4PSE | ControlRegister.cr4PAE | ControlRegister.cr4PGE) != 0 {
+                mmuFlushAfterControlRegisterWrite()
+            }
+        default:
+            throw SegmentFault(vector: ExceptionVector.invalidOpcode, errorCode: 0)
+        }
+        updateHiddenFlags()
+    }
+
+    /// After CR0/CR3/CR4 change how linear addresses translate: drop the TLB.
+    func mmuFlushAfterControlRegisterWrite(keepGlobal: Bool = false) {
+        stateBlock.flushTLB()
+    }
+
+    func mmuFlushPage(_ linear: UInt32) {
+        stateBlock.flushTLB()
+    }
+
+    private func debugRegister(_ number: Int) -> UInt32 {
+        withUnsafeBytes(of: &state.pointee.debugRegisters) { $0.load(fromByteOffset: 4 * (number & 7), as: UInt32.self) }
+    }
+
+    private func setDebugRegister(_ number: Int, _ value: UInt32) {
+        withUnsafeMutableBytes(of: &state.pointee.debugRegisters) { $0.storeBytes(of: value, toByteOffset: 4 * (number & 7), as: UInt32.self) }
+    }
+
+    // MARK: descriptors for LAR LSL VERR VERW LTR
+
+    private func setZero(_ value: Bool) {
+        var flags = LazyFlagsEvaluation.fullFlags(state) & ~EFLAGS.zero
+        if value { flags |= EFLAGS.zero }
+        LazyFlagsEvaluation.setFullFlags(state, flags, writable: EFLAGS.arithmetic)
+    }
+
+    /// The descriptor, and whether LAR/LSL may report it at this privilege.
+    private func accessibleDescriptor(_ selector: UInt16, forLimit: Bool) throws -> (SegmentDescriptor, Bool) {
+        guard UInt32(selector) & 0xFFFC != 0 else { return (SegmentDescriptor(low: 0, high: 0), false) }
+        let (entry, _) = try descriptor(selector)
+        if !entry.isCodeOrData {
+            let allowed: Set<UInt32> = forLimit ? [1, 2, 3, 9, 11] : [1, 2, 3, 4, 5, 9, 11, 12]
+            guard allowed.contains(entry.type) else { return (entry, false) }
+        }
+        if !entry.isConforming && max(currentPrivilege, UInt32(selector) & 3) > entry.dpl { return (entry, false) }
+        return (entry, true)
+    }
+
+    private func verify(_ selector: UInt16, write: Bool) throws -> Bool {
+        guard UInt32(selector) & 0xFFFC != 0, let (entry, _) = try? descriptor(selector), entry.isCodeOrData else { return false }
+        if !entry.isConforming && max(currentPrivilege, UInt32(selector) & 3) > entry.dpl { return false }
+        if write { return !entry.isCode && entry.isReadableOrWritable }
+        return !entry.isCode || entry.isReadableOrWritable
+    }
+
+    private func loadTaskRegister(_ selector: UInt16) throws {
+        let code = UInt32(selector) & 0xFFFC
+        guard code != 0, selector & 4 == 0 else { throw SegmentFault.generalProtection(code) }
+        let (entry, address) = try descriptor(selector)
+        guard !entry.isCodeOrData, entry.type == SegmentDescriptor.SystemType.availableTSS32
+                || entry.type == SegmentDescriptor.SystemType.availableTSS16 else { throw SegmentFault.generalProtection(code) }
+        guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+        try systemStore(address &+ 4, entry.high | (2 << 8), bytes: 4)
+        var cache = entry.cache
+        cache.selector = UInt32(selector)
+        cache.flags |= 2 << 8
+        state.pointee.taskRegister = cache
+    }
+
+    // MARK: I/O permission
+
+    /// The TSS's I/O bitmap must have a clear bit for every port accessed.
+    func checkIOPermission(port: UInt32, bytes: UInt32) {
+        let tss = state.pointee.taskRegister
+        let is32 = (tss.flags >> 8) & 0x8 != 0
+        do {
+            guard is32, tss.limit >= 0x67 else { throw SegmentFault.generalProtection(0) }
+            let bitmap = try systemLoad(tss.base &+ 0x66, bytes: 2)
+            let offset = bitmap &+ port / 8
+            guard offset &+ 1 <= tss.limit else { throw SegmentFault.generalProtection(0) }
+            let bits = try systemLoad(tss.base &+ offset, bytes: 2)
+            let mask: UInt32 = ((1 << bytes) - 1) << (port & 7)
+            guard bits & mask == 0 else { throw SegmentFault.generalProtection(0) }
+        } catch {
+            raise(error)
+        }
+    }
+
+    // MARK: MSRs and fast system calls
+
+    private func readMSR(_ index: UInt32) throws -> UInt64 {
+        switch index {
+        case MSR.timeStampCounter: return UInt64(bitPattern: clock.now &+ state.pointee.tscOffset)
+        case MSR.apicBase: return state.pointee.apicBase
+        case MSR.sysenterCS: return UInt64(state.pointee.sysenterCS)
+        case MSR.sysenterESP: return UInt64(state.pointee.sysenterESP)
+        case MSR.sysenterEIP: return UInt64(state.pointee.sysenterEIP)
+        default:
+            Log.write(.unimplemented, "RDMSR 0x\(String(index, radix: 16))")
+            throw SegmentFault.generalProtection(0)
+        }
+    }
+
+    private func writeMSR(_ index: UInt32, _ value: UInt64) throws {
+        switch index {
+        case MSR.timeStampCounter: state.pointee.tscOffset = Int64(bitPattern: value) &- clock.now
+        case MSR.apicBase: state.pointee.apicBase = value
+        case MSR.sysenterCS: state.pointee.sysenterCS = UInt32(truncatingIfNeeded: value)
+        case MSR.sysenterESP: state.pointee.sysenterESP = UInt32(truncatingIfNeeded: value)
+        case MSR.sysenterEIP: state.pointee.sysenterEIP = UInt32(truncatingIfNeeded: value)
+        default:
+            Log.write(.unimplemented, "WRMSR 0x\(String(index, radix: 16))")
+            throw SegmentFault.generalProtection(0)
+        }
+    }
+
+    /// Flat 4 GiB segments at a privilege level, as SYSENTER/SYSEXIT load them.
+    private func flatSegment(selector: UInt32, code: Bool, privilege: UInt32) -> SegmentCache {
+        var flags = SegmentCache.present | SegmentCache.codeOrData | SegmentCache.writable | SegmentCache.accessed
+            | SegmentCache.big | SegmentCache.granularity | privilege << SegmentCache.dplShift
+        if code { flags |= SegmentCache.code }
+        return SegmentCache(selector: selector, base: 0, limit: 0xFFFF_FFFF, flags: flags)
+    }
+
+    private func systemEnter() throws {
+        let cs = state.pointee.sysenterCS & 0xFFFC
+        guard protectedMode, cs != 0 else { throw SegmentFault.generalProtection(0) }
+        state.pointee.eflags &= ~(EFLAGS.virtual8086 | EFLAGS.interrupt | EFLAGS.resume)
+        setSegment(.cs, flatSegment(selector: cs, code: true, privilege: 0))
+        setSegment(.ss, flatSegment(selector: cs &+ 8, code: false, privilege: 0))
+        setRegister(Register.esp.rawValue, state.pointee.sysenterESP)
+        state.pointee.eip = UInt64(state.pointee.sysenterEIP)
+        updateHiddenFlags()
+    }
+
+    private func systemExit() throws {
+        let cs = state.pointee.sysenterCS & 0xFFFC
+        guard descriptorMode, currentPrivilege == 0, cs != 0 else { throw SegmentFault.generalProtection(0) }
+        setSegment(.cs, flatSegment(selector: (cs &+ 16) | 3, code: true, privilege: 3))
+        setSegment(.ss, flatSegment(selector: (cs &+ 24) | 3, code: false, privilege: 3))
+        setRegister(Register.esp.rawValue, register(Register.ecx.rawValue))
+        state.pointee.eip = UInt64(register(Register.edx.rawValue))
+        updateHiddenFlags()
+    }
+}

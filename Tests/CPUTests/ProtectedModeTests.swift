@@ -1,0 +1,73 @@
+import CPURuntime
+import Foundation
+import Memory
+import TestSupport
+import Timing
+import X86State
+import XCTest
+
+/// Records what a test program writes to a port; port 0xF4 ends the run.
+final class PortRecorder: PortHandler {
+    var bytes: [UInt8] = []
+    override func write(offset: UInt16, value: UInt32, size: AccessSize) { bytes.append(UInt8(truncatingIfNeeded: value)) }
+    override func read(offset: UInt16, size: AccessSize) -> UInt32 { 0xE9 }
+}
+
+/// Bare-metal programs from firmware/tests run on PCEmu's CPU and on
+/// qemu-system-i386 (the reference), which must report the same bytes.
+final class ProtectedModeTests: XCTestCase {
+    static let firmware = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("firmware/tests")
+
+    /// Assembles a boot sector with nasm.
+    func assemble(_ name: String, into directory: URL) throws -> URL {
+        let output = directory.appendingPathComponent("\(name).bin")
+        let result = try ChildProcess.run("/usr/bin/nasm", ["-f", "bin", "-o", output.path,
+                                                             Self.firmware.appendingPathComponent("\(name).asm").path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return output
+    }
+
+    /// Runs the boot sector on PCEmu's CPU: loaded at 0x7C00, entered at 0000:7C00.
+    func runOnPCEmu(_ image: Data) throws -> [UInt8] {
+        let ram = try GuestRAM(size: 2 << 20)
+        let space = AddressSpace(ram: ram)
+        try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
+        let ports = IOPortBus()
+        let console = PortRecorder()
+        let exit = PortRecorder()
+        try ports.attach(console, name: "debugcon", base: 0xE9, count: 1)
+        try ports.attach(exit, name: "exit", base: 0xF4, count: 1)
+        image.withUnsafeBytes { ram.base.advanced(by: 0x7C00).copyMemory(from: $0.baseAddress!, byteCount: image.count) }
+        let cpu = X86CPU(addressSpace: space, ports: ports, clock: VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1)))
+        cpu.setTestSegment(.cs, selector: 0)
+        cpu.state.pointee.eip = 0x7C00
+        var steps = 0
+        while exit.bytes.isEmpty && !cpu.halted && cpu.stopReason == nil && steps < 100_000 {
+            cpu.step()
+            steps += 1
+        }
+        XCTAssertNil(cpu.stopReason)
+        return console.bytes
+    }
+
+    /// Runs the boot sector in QEMU with the debug console on port 0xE9.
+    func runOnQEMU(_ image: URL, directory: URL) throws -> [UInt8] {
+        let output = directory.appendingPathComponent("qemu.out")
+        _ = try ChildProcess.run("/usr/bin/qemu-system-i386", [
+            "-drive", "file=\(image.path),format=raw,if=floppy", "-display", "none", "-no-reboot",
+            "-debugcon", "file:\(output.path)", "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
+        ], timeout: 30)
+        return [UInt8](try Data(contentsOf: output))
+    }
+
+    func testProtectedModeWalkThroughMatchesQEMU() throws {
+        let directory = try makeTemporaryDirectory("pcemu-pm")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let image = try assemble("protected-mode", into: directory)
+        let ours = try runOnPCEmu(try Data(contentsOf: image))
+        let reference = try runOnQEMU(image, directory: directory)
+        XCTAssertEqual(String(decoding: reference, as: UTF8.self), "RPGXDI3S#E", "QEMU's run of the program")
+        XCTAssertEqual(ours, reference, "PCEmu: \(String(decoding: ours, as: UTF8.self))")
+    }
+}
