@@ -50,6 +50,9 @@ let package = Package(
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
+        // The interpreter benchmark: a fixed guest workload, timed beside qemu-system-i386.
+        .executableTarget(name: "pcemu-bench", dependencies: ["CPURuntime", "Memory", "Timing"], swiftSettings: optimise),
+
         .testTarget(name: "MemoryTests", dependencies: ["Memory", "PCEmuSupport"]),
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),

@@ -156,11 +156,11 @@ extension X86CPU {
 
     /// After CR0/CR3/CR4 change how linear addresses translate: drop the TLB.
     func mmuFlushAfterControlRegisterWrite(keepGlobal: Bool = false) {
-        stateBlock.flushTLB()
+        flushTLB()
     }
 
     func mmuFlushPage(_ linear: UInt32) {
-        stateBlock.flushTLB()
+        flushTLB()
     }
 
     private func debugRegister(_ number: Int) -> UInt32 {

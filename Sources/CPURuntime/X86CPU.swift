@@ -21,6 +21,7 @@ public final class X86CPU: ExecutionEngine {
     let translator: X86Translator
     let interpreter: IRInterpreter
     let translationCache = TranslationCache()
+    let jumpCache = JumpCache()
     let optimizer = PassManager()
     private(set) var mmu: SoftMMU!
     /// The interrupt controller on INTR; nil leaves INTR low.
@@ -79,7 +80,7 @@ public final class X86CPU: ExecutionEngine {
         setSegment(.cs, cs)
         halted = false
         stopReason = nil
-        stateBlock.flushTLB()
+        flushTLB()
         translationCache.flush()
         updateHiddenFlags()
     }
@@ -94,7 +95,7 @@ public final class X86CPU: ExecutionEngine {
         let mask: UInt32 = enabled ? 0xFFFF_FFFF : ~(1 << 20)
         if state.pointee.a20Mask != mask {
             state.pointee.a20Mask = mask
-            stateBlock.flushTLB()
+            flushTLB()
         }
     }
 
@@ -189,9 +190,15 @@ public final class X86CPU: ExecutionEngine {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
         let codeBase = segment(.cs).base
         let linear = codeBase &+ eip
+        if cached, let block = jumpCache.lookup(linearPC: linear, codeSegmentBase: codeBase, flags: state.pointee.hiddenFlags) {
+            return block
+        }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
-        if cached, let block = translationCache.lookup(key) { return block }
+        if cached, let block = translationCache.lookup(key) {
+            jumpCache.insert(block)
+            return block
+        }
         let reader = CodeReader(mmu: mmu)
         guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
                                               reader: reader, maximumInstructions: maximumInstructions) else {
@@ -215,14 +222,22 @@ public final class X86CPU: ExecutionEngine {
         guard cached else { return block }
         translationCache.insert(block)
         // Writes to these pages must now be seen: drop their write tags.
-        stateBlock.flushTLB()
+        flushTLB()
+        jumpCache.insert(block)
         return block
     }
 
     /// A write hit a page holding translated code: its blocks are stale.
     func invalidateCode(physicalPage page: UInt32) {
         translationCache.invalidate(physicalPage: page)
+        flushTLB()
+    }
+
+    /// Drops every TLB entry, and with them the jump cache (which trusts the
+    /// linear-to-physical mapping of the blocks it points to).
+    func flushTLB() {
         stateBlock.flushTLB()
+        jumpCache.clear()
     }
 
     // MARK: interrupts and exceptions

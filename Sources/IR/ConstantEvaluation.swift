@@ -48,6 +48,7 @@ func lowMask(_ bits: Int) -> UInt64 {
 /// immediate fields `aux` and `constant`, on inputs `a`…`d` (unused ones
 /// ignored). Inputs are taken modulo the input type; the result is kept
 /// zero-extended in the result type, as the IR keeps i32 values.
+@inline(__always)
 public func evaluate(_ opcode: IROpcode, type: IRType, aux: UInt8 = 0, constant: UInt64 = 0,
                      _ a: UInt64 = 0, _ b: UInt64 = 0, _ c: UInt64 = 0, _ d: UInt64 = 0) -> UInt64 {
     let mask = type.mask

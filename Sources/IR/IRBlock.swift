@@ -37,8 +37,10 @@ public struct HelperFlags: OptionSet, Sendable {
     public static let noFault = HelperFlags(rawValue: 1)
     /// Neither reads nor writes CPU state beyond its arguments.
     public static let noState = HelperFlags(rawValue: 2)
-    /// No side effects at all: removable when its result is unused.
-    public static let pure: HelperFlags = [.noFault, .noState, HelperFlags(rawValue: 4)]
+    /// Writes nothing (it may read the CPU state): with `noFault`, removable when its result is unused.
+    public static let noSideEffects = HelperFlags(rawValue: 4)
+    /// No side effects at all and no state read.
+    public static let pure: HelperFlags = [.noFault, .noState, .noSideEffects]
 }
 
 public struct Helper: Sendable {

@@ -21,7 +21,7 @@ extension IROp {
 
     /// May be deleted when its output is unused.
     var isRemovableWhenUnused: Bool {
-        if opcode == .call { return helperFlags.contains(.pure) }
+        if opcode == .call { return helperFlags.contains([.noFault, .noSideEffects]) }
         return !opcode.properties.sideEffects
     }
 

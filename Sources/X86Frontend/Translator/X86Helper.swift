@@ -47,7 +47,8 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
 
     public var flags: HelperFlags {
         switch self {
-        case .computeFlags, .computeCarry, .readFlags: return [.noFault]
+        // They only read the lazy flags: removable when their result goes unused.
+        case .computeFlags, .computeCarry, .readFlags: return [.noFault, .noSideEffects]
         case .writeFlags: return [.noFault]
         default: return []
         }
