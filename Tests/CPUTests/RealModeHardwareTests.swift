@@ -51,11 +51,12 @@ final class RealModeHardwareTests: XCTestCase {
 
     /// Failures still open, per form, as measured: the test fails when a form
     /// fails more often than this (a regression), and says when one improves.
-    /// The largest groups: DIV/IDIV's #DE (the 286 pushes a different image),
-    /// word string instructions at offset FFFF (the order of the limit check
-    /// against the index update), and segment-limit faults inside helpers.
+    /// The largest groups: word string instructions at offset FFFF (the 286
+    /// moves the index before its limit fault), IDIV of a -32768 quotient
+    /// (a #DE on the 286, valid on an i686), and segment-limit faults inside
+    /// helpers (stack pushes of far calls and interrupts).
     static let knownFailures: [String: Int] = [
-        "11": 1, "17": 1, "29": 1, "2B": 1, "31": 1, "3B": 1, "3F": 2, "61": 2, "62": 7, "69": 1, "6D": 4, "6F": 5, "81.4": 1, "81.6": 3, "81.7": 1, "8C": 2, "8F": 5, "9A": 1, "A5": 8, "A7": 12, "AB": 4, "AD": 5, "AF": 9, "C1.4": 1, "C4": 1, "C5": 3, "C9": 2, "CB": 1, "D1.4": 1, "D7": 1, "F6.6": 58, "F6.7": 57, "F7.2": 1, "F7.6": 46, "F7.7": 62, "FF.5": 3
+        "11": 1, "17": 1, "29": 1, "2B": 1, "31": 1, "3B": 1, "3F": 2, "61": 2, "62": 7, "69": 1, "6D": 4, "6F": 5, "81.6": 3, "8C": 2, "A5": 8, "A7": 12, "AB": 4, "AD": 5, "AF": 9, "C1.4": 1, "C4": 1, "C5": 3, "C9": 2, "CB": 1, "D1.4": 1, "F6.6": 3, "F6.7": 3, "F7.2": 1, "F7.6": 1, "F7.7": 12, "FF.5": 3
     ]
 
     struct Case {
@@ -68,6 +69,8 @@ final class RealModeHardwareTests: XCTestCase {
         var exception: Bool
         /// Where the handler entry pushed FLAGS (exception cases).
         var flagAddress: UInt32?
+        /// The instruction's bytes, without the HLT after it.
+        var length: Int
     }
 
     static var testFile: URL {
@@ -99,7 +102,8 @@ final class RealModeHardwareTests: XCTestCase {
                               registers: registers(initial["regs"]), ram: ram(initial["ram"]),
                               finalRegisters: registers(final["regs"]), finalRAM: ram(final["ram"]),
                               exception: object["exception"] != nil,
-                              flagAddress: ((object["exception"] as? [String: Any])?["flag_address"] as? NSNumber)?.uint32Value))
+                              flagAddress: ((object["exception"] as? [String: Any])?["flag_address"] as? NSNumber)?.uint32Value,
+                              length: ((object["bytes"] as? [Any])?.count ?? 1) - 1))
         }
         return cases
     }
@@ -122,8 +126,12 @@ final class RealModeHardwareTests: XCTestCase {
         var passed = 0, skipped = 0
         for test in cases {
             // LOCK where an i686 allows no LOCK raises #UD there, while the 286 ran the
-            // instruction; the unprefixed forms cover the same semantics.
-            if Self.skippedForms[String(test.form.prefix(2))] != nil || test.name.hasPrefix("lock ") { skipped += 1; continue }
+            // instruction; the unprefixed forms cover the same semantics. The 286 also
+            // refuses instructions over 10 bytes with #GP, where an i686 allows 15.
+            if Self.skippedForms[String(test.form.prefix(2))] != nil || test.name.contains("lock ") || test.length > 10 {
+                skipped += 1
+                continue
+            }
             cpu.reset()
             let state = cpu.state
             for (index, name) in Self.registerNames.enumerated() {
@@ -163,9 +171,14 @@ final class RealModeHardwareTests: XCTestCase {
                 if test.form == "9C" { flagsHighByte = ss << 4 &+ sp &+ 1 }
                 if ["CC", "CD", "CE"].contains(test.form) { flagsHighByte = ss << 4 &+ ((sp &+ 5) & 0xFFFF) }
             }
+            // The pushed image's undefined flags (a DIV that raised #DE) are masked too.
+            let undefined = Self.undefinedFlags(form: test.form)
+            let flagsLowByte = flagsHighByte.map { $0 - 1 }
             for (address, byte) in test.finalRAM {
                 let actual = ram.base.load(fromByteOffset: Int(address), as: UInt8.self)
-                let compared: UInt8 = address == flagsHighByte ? 0x0F : 0xFF
+                var compared: UInt8 = 0xFF
+                if address == flagsHighByte { compared = 0x0F & ~UInt8(truncatingIfNeeded: undefined >> 8) }
+                if address == flagsLowByte { compared = ~UInt8(truncatingIfNeeded: undefined) }
                 if actual & compared != byte & compared {
                     problems.append("[\(hex(address))]=\(hex(UInt32(actual))) want \(hex(UInt32(byte)))")
                 }
@@ -187,7 +200,7 @@ final class RealModeHardwareTests: XCTestCase {
         for (form, count) in Self.knownFailures where (failuresByForm[form]?.count ?? 0) < count {
             print("  \(form) improved: \(failuresByForm[form]?.count ?? 0) failures, \(count) allowed; lower knownFailures")
         }
-        XCTAssertGreaterThanOrEqual(passed, 31_000)
+        XCTAssertGreaterThanOrEqual(passed, 31_300)
     }
 
     private func hex(_ value: UInt32) -> String { String(value, radix: 16) }

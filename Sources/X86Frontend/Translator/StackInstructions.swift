@@ -28,8 +28,9 @@ extension TranslationContext {
             if segment == .ss || isProtectedMode { endBlockAfterInstruction() }
         case 0x8F where instruction.reg == 0:
             let (value, afterPop) = popValue(bytes: bytes)
-            if instruction.hasMemoryOperand && usesStackPointer(instruction.memory) {
-                // The address is computed with ESP already incremented.
+            if instruction.isRegisterOperand || usesStackPointer(instruction.memory) {
+                // POP into ESP keeps the popped value; a memory address through ESP
+                // is computed with ESP already incremented.
                 setStackPointer(afterPop)
                 write(modrmLocation(), value, bytes: bytes)
             } else {
