@@ -133,6 +133,55 @@ final class X87InstructionTests: XCTestCase {
             """, bytes: 0x14C, ignoring: [12..<28, 0x120 + 12..<0x120 + 28])
     }
 
+    /// The 16-bit layouts (the guest's default operand size; 32-bit natively):
+    /// only what FRSTOR/FLDENV bring back is compared, not the images.
+    func testSixteenBitSaveAndEnvironmentRoundTrip() throws {
+        try assertMatchesHost("""
+                fninit
+                fldl2t
+                fldlg2
+                fldz
+                fdivr st0, st1          ; 0 / lg2 -> 0
+                fsave [D(0x100)]
+                fld1
+                frstor [D(0x100)]
+                mov word [D(0x1F0)], 0x0E7F   ; round down, double precision
+                fldcw [D(0x1F0)]
+                fstenv [D(0x180)]
+                fninit
+                fldenv [D(0x180)]
+                fstp tword [D(0)]
+                fstp tword [D(0x0A)]
+                fstp tword [D(0x14)]
+                fnstcw [D(0x1E)]
+                fnstsw [D(0x20)]
+            """, bytes: 0x22)
+    }
+
+    /// Results rounded to single and double precision in every rounding mode.
+    func testPrecisionAndRoundingControlMatchTheHost() throws {
+        var body = "    fninit\n    setdouble 0x100, 10.0\n    setdouble 0x108, 3.0\n"
+        var offset = 0
+        for precision in [0, 2, 3] {
+            for rounding in 0..<4 {
+                let word = 0x7F | precision << 8 | rounding << 10
+                body += """
+                        mov word [D(0x110)], 0x\(String(word, radix: 16))
+                        fldcw [D(0x110)]
+                        fld qword [D(0x100)]
+                        fdiv qword [D(0x108)]
+                        fld st0
+                        fsqrt
+                        fstp tword [D(0x\(String(offset, radix: 16)))]
+                        fistp word [D(0x\(String(offset + 10, radix: 16)))]
+
+                    """
+                offset += 12
+            }
+        }
+        try assertMatchesHost(body, bytes: offset)
+    }
+
     /// FXSAVE/FXRSTOR: control, status and abridged tag words and the
     /// registers (FOP, the pointers, MXCSR and the XMM area are not compared).
     func testFXSaveAndFXRestoreMatchTheHost() throws {
