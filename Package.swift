@@ -27,13 +27,13 @@ let package = Package(
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
-        .target(name: "X86Frontend", dependencies: ["IR", "X86State"], swiftSettings: optimise),
+        .target(name: "X86Frontend", dependencies: ["IR", "X86State", "X87"], swiftSettings: optimise),
         // The x86 CPU's architectural state: CPUState, segment caches, flags, the TLB's layout.
-        .target(name: "X86State", swiftSettings: optimise),
+        .target(name: "X86State", dependencies: ["X87"], swiftSettings: optimise),
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
         .target(name: "IR", swiftSettings: optimise),
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
-        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
+        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
                 swiftSettings: optimise),
         // The x87 FPU: state and instruction semantics, computed on the host's x87
         // (through the C shim CX87Host) so results and flags are real hardware's.
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
-        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "TestSupport"]),
+        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),

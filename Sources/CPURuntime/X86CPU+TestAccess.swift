@@ -19,3 +19,12 @@ extension X86CPU {
         updateHiddenFlags()
     }
 }
+
+extension X86CPU {
+    /// Sets CR0 as MOV CR0 would (mode bits recomputed), for tests of
+    /// CR0-dependent behaviour until the guest can write it.
+    public func setTestCR0(_ value: UInt32) {
+        state.pointee.cr0 = value
+        updateHiddenFlags()
+    }
+}

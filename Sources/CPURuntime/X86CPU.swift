@@ -11,7 +11,7 @@ import X86State
 ///
 /// Built so far: real mode (and the parts of protected mode that need no
 /// descriptor tables); paging, protected-mode segment loads and interrupts,
-/// task switches and the x87 are not built yet and say so when a guest needs them.
+/// task switches are not built yet and say so when a guest needs them.
 public final class X86CPU: ExecutionEngine {
     public let stateBlock = CPUStateBlock()
     public var state: UnsafeMutablePointer<CPUState> { stateBlock.state }
@@ -36,6 +36,13 @@ public final class X86CPU: ExecutionEngine {
     public internal(set) var tripleFault = false
     /// Why the machine must stop (a guest using what is not built); set by helpers.
     public internal(set) var stopReason: String?
+    /// FERR#: called when a waiting x87 instruction finds an unmasked exception
+    /// pending while CR0.NE is clear. The machine wires it to IRQ 13 of the
+    /// PIC; a write to port F0 lowers it again (the machine's job too).
+    public var ferr: (() -> Void)?
+    /// Staging for the x87 helper's block operands (FSAVE image, FXSAVE's
+    /// first 160 bytes), allocated once so no instruction allocates.
+    let x87Buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
 
     public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock) {
         self.addressSpace = addressSpace
@@ -58,6 +65,8 @@ public final class X86CPU: ExecutionEngine {
         state.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         reset()
     }
+
+    deinit { x87Buffer.deallocate() }
 
     /// The CPU object behind a state pointer (helpers get only the pointer).
     @inline(__always)

@@ -106,6 +106,12 @@ enum X86Helpers {
                 cpu.state.pointee.registers.2 = counter >> 32
                 return 0
             }
+        case .x87:
+            return { state, call, linear, eip in
+                X86CPU.owner(of: state).x87(X87Call(rawValue: call), linear: UInt32(truncatingIfNeeded: linear),
+                                            eip: UInt32(truncatingIfNeeded: eip))
+                return 0
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import X87
+
 /// The whole architectural state of the x86 CPU, one plain struct allocated
 /// once (see `CPUStateBlock`) and reached through a pointer that generated
 /// code keeps in a register. Field offsets for the translator and the JIT
@@ -60,6 +62,10 @@ public struct CPUState {
     /// The runtime object that owns this state, for helpers reached through a
     /// C function pointer with only the state pointer in hand.
     public var owner: UnsafeMutableRawPointer? = nil
+    /// The x87 FPU (a plain value like the rest: registers, control, status,
+    /// tags, last-instruction pointers). Power-on value: the RESET state
+    /// (control word 0040H, registers +0.0 tagged valid), not FNINIT's.
+    public var x87: X87State = .afterReset
 
     public init() {}
 }
@@ -80,6 +86,9 @@ public enum CPUStateLayout {
     public static let exitRequest = MemoryLayout<CPUState>.offset(of: \CPUState.exitRequest)!
     public static let currentInstruction = MemoryLayout<CPUState>.offset(of: \CPUState.currentInstruction)!
     public static let instructionCount = MemoryLayout<CPUState>.offset(of: \CPUState.instructionCount)!
+    /// The x87 status word, which translated code tests for a pending exception (ES).
+    public static let x87StatusWord = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
+        + MemoryLayout<X87State>.offset(of: \X87State.statusWord)!
 
     public static func register(_ number: Int) -> Int { registers + 8 * number }
 

@@ -4,8 +4,14 @@ import X86State
 extension TranslationContext {
     /// Translates `instruction` by its opcode; what no family takes is #UD.
     func translateInstruction() {
-        if instruction.isa != .base {
-            // x87, MMX and SSE are not translated yet: #UD, as on a CPU without them.
+        switch instruction.isa {
+        case .base:
+            break
+        case .x87, .fxsr:
+            if !translateX87() { raiseException(ExceptionVector.invalidOpcode) }
+            return
+        default:
+            // MMX and SSE are not translated yet: #UD, as on a CPU without them.
             raiseException(ExceptionVector.invalidOpcode)
             return
         }

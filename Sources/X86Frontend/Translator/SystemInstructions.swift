@@ -1,7 +1,7 @@
 import IR
 import X86State
 
-/// Flag-bit instructions, CLI/STI, HLT, IN/OUT, CPUID, RDTSC, BOUND, WAIT.
+/// Flag-bit instructions, CLI/STI, HLT, IN/OUT, CPUID, RDTSC, BOUND (WAIT is in X87Instructions).
 extension TranslationContext {
     func translateSystem() -> Bool {
         let opcode = instruction.opcode
@@ -54,8 +54,6 @@ extension TranslationContext {
             b.call(X86Helper.cpuid.index)
         case 0x0F31:
             b.call(X86Helper.readTimeStampCounter.index)
-        case 0x9B:
-            break  // WAIT: no x87 exceptions can be pending without an x87
         case 0x0F1F, 0x0F18...0x0F1E:
             break  // hint NOPs
         case 0x62:

@@ -44,6 +44,14 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     case system
     /// (port, size in bytes) -> 0: with CPL > IOPL, the TSS's I/O bitmap must allow the port, else #GP(0).
     case checkIOPermission
+    /// (`X87Call` packed kind/ModRM/operand facts, linear address of the memory
+    /// operand or 0, the instruction's EIP) -> 0: one x87 instruction, WAIT
+    /// (with the #NM and pending-exception checks) or FXSAVE/FXRSTOR. Loads and
+    /// stores its memory operand itself, before changing the FPU for loads and
+    /// before committing the FPU for stores, so a fault leaves the FPU as it was;
+    /// may write AX (FNSTSW AX) and EFLAGS (FCOMI family, as `.eflags` lazy flags);
+    /// may raise #UD, #NM, #MF, #GP (FXSAVE alignment) or a fault of the access.
+    case x87
 
     public var flags: HelperFlags {
         switch self {

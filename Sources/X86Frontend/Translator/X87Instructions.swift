@@ -1,0 +1,74 @@
+import IR
+import X86State
+import X87
+
+/// x87 escapes D8-DF, WAIT/FWAIT, FXSAVE/FXRSTOR: availability checks in IR,
+/// then one call of the `x87` helper, which runs the instruction on the
+/// state's `X87State` and does its memory accesses itself.
+extension TranslationContext {
+    func translateX87() -> Bool {
+        let kind: UInt8
+        if let escape = instruction.x87Escape {
+            kind = escape
+        } else if instruction.opcode == 0x9B {
+            // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
+            // block's flags do not say: the helper checks CR0 when it runs.
+            b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
+                                          constant(instructionAddress)])
+            return true
+        } else if instruction.opcode == 0x0FAE && instruction.hasMemoryOperand && instruction.reg <= 1 {
+            kind = instruction.reg == 0 ? X87Call.fxsave : X87Call.fxrstor
+        } else {
+            return false
+        }
+        if flags.contains(.fpuUnavailable) {
+            raiseException(ExceptionVector.deviceNotAvailable)
+            return true
+        }
+        let modrm = instruction.modrmByte
+        if kind < 8 && X87Encoding.isWaiting(escape: kind, modrm: modrm) {
+            checkPendingX87Exception()
+        }
+        var linear = constant(0)
+        if instruction.hasMemoryOperand {
+            guard let bytes = x87MemoryBytes(kind: kind) else {
+                raiseException(ExceptionVector.invalidOpcode)
+                return true
+            }
+            linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes)
+        }
+        let call = X87Call(kind: kind, modrm: modrm, memory: instruction.hasMemoryOperand,
+                           operand32: operandBytes == 4, segment: memorySegment.rawValue)
+        b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
+        // FCOMI, FUCOMI and their popping forms (DB/DF E8-F7) rewrite ZF/PF/CF.
+        if (kind == 3 || kind == 7) && !instruction.hasMemoryOperand && (instruction.reg == 5 || instruction.reg == 6) {
+            knownConditionCodes = nil
+        }
+        return true
+    }
+
+    /// A waiting instruction first delivers an unmasked exception a previous
+    /// one left pending (SW.ES): #MF, or FERR# with CR0.NE clear. Tested
+    /// inline so the common case costs no call, and before the operand's
+    /// address is checked, as the pending exception belongs to an earlier instruction.
+    private func checkPendingX87Exception() {
+        let status = b.loadState(offset: CPUStateLayout.x87StatusWord, .u16)
+        let clear = b.newLabel()
+        b.branch(if: .testEq, status, constant(UInt32(X87Bits.errorSummary)), to: clear)
+        b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
+                                      constant(instructionAddress)])
+        b.setLabel(clear)
+    }
+
+    /// Bytes the memory operand spans (for the segment-limit check), nil for reserved encodings.
+    private func x87MemoryBytes(kind: UInt8) -> Int? {
+        if kind == X87Call.fxsave || kind == X87Call.fxrstor { return 512 }
+        let environment = operandBytes == 4 ? 28 : 14
+        switch X87Encoding.memoryOperand(escape: kind, reg: instruction.reg) {
+        case .none: return nil
+        case let .bytes(count): return count
+        case .environment: return environment
+        case .saveArea: return environment + 80
+        }
+    }
+}
