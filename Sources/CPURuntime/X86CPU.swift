@@ -187,8 +187,14 @@ public final class X86CPU: ExecutionEngine {
         let reader = CodeReader(mmu: mmu)
         guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
                                               reader: reader, maximumInstructions: maximumInstructions) else {
-            Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
-            raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            // The first instruction could not be fetched: a page fault the MMU
+            // recorded while reading it (CR2 = the byte that faulted), else no
+            // memory there (#GP). Reported at this instruction, not the last one run.
+            if !mmu.raiseCodeFault() {
+                Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
+                raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            }
+            state.pointee.currentInstruction = UInt64(eip)
             deliverPendingException()
             return nil
         }
