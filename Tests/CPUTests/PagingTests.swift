@@ -417,6 +417,22 @@ final class PagingTests: XCTestCase {
         XCTAssertNil(none)
     }
 
+    func testUserFetchNeedsAUserPage() {
+        map32(0x0040_3000, to: 0x5000, pde: 7, pte: 3)
+        put32(0x5000, 0x90)
+        enable32()
+        XCTAssertEqual(cpu.testReadCode(0x0040_3000, count: 1).bytes, [0x90], "CPL 0 fetches from a supervisor page")
+        cpu.setTestSegment(.cs, selector: 0x0003)   // CPL 3
+        let (bytes, fault) = cpu.testReadCode(0x0040_3000, count: 1)
+        XCTAssertEqual(bytes, [])
+        XCTAssertEqual(fault, pf(errP | errU, 0x0040_3000))
+        XCTAssertNotEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
+        put32(table + 3 * 4, 0x5000 | 7)
+        cpu.setTestControlRegisters(cr3: directory)
+        XCTAssertEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
+        XCTAssertEqual(cpu.testReadCode(0x0040_3000, count: 1).bytes, [0x90])
+    }
+
     func testExecutesFromAPagedAddressAndReportsFetchFaults() {
         // mov ax, 0x1234; hlt at physical 0x5000, linear 0x40000 (CS base).
         for (index, value) in [0xB8, 0x34, 0x12, 0xF4].enumerated() {
