@@ -1,14 +1,30 @@
 import Memory
+import X86Frontend
 import X86State
 
 /// Linear-to-host translation for guest loads and stores: a direct-mapped TLB
 /// per MMU mode whose hit path is a tag compare and an add, and a slow path
-/// that walks the address space (paging is not implemented yet: linear
-/// addresses are physical, masked by the A20 gate).
+/// that walks the page tables (`PageWalker`), raises page faults and reaches
+/// MMIO. Without paging a linear address is physical, masked by the A20 gate.
+///
+/// MMU index 0 is supervisor (CPL 0-2, and the CPU's implicit supervisor
+/// accesses to descriptor tables and the TSS whatever the CPL); 1 is user (CPL 3).
+///
+/// A TLB entry's plain tags are granted only for what its mode may do: read
+/// and code tags when reads are allowed, a write tag when writes are allowed
+/// and the page is already dirty (so the first write walks and sets D), on
+/// RAM that holds no translated code. Pages that must always take the slow
+/// path (MMIO, ROM writes, code pages) keep their tag with `TLBEntry.slowPath`
+/// or `TLBEntry.codePage` set, so the slow path reuses the translation without
+/// walking again. The flushes the CPU must call are in SoftMMU+Flush.swift.
 final class SoftMMU {
     unowned(unsafe) let cpu: X86CPU
     let addressSpace: AddressSpace
     static let pageMask: UInt32 = ~0xFFF
+    static let supervisorIndex = 0
+    static let userIndex = 1
+    /// Where the last `readCode` stopped at a page fault: reported by `raiseCodeFault`.
+    var codeFault: (linear: UInt32, errorCode: UInt32)?
 
     init(cpu: X86CPU, addressSpace: AddressSpace) {
         self.cpu = cpu
@@ -51,16 +67,10 @@ final class SoftMMU {
         slowStore(linear, value, bytes: bytes, mmu: mmu)
     }
 
-    /// The physical address of a linear one. Without paging this is the A20 mask.
-    @inline(__always)
-    func physical(_ linear: UInt32) -> UInt32 {
-        linear & cpu.state.pointee.a20Mask
-    }
-
     @inline(never)
     func slowLoad(_ linear: UInt32, bytes: Int, mmu: Int) -> UInt64 {
         if Int(linear & 0xFFF) > 4096 - bytes {
-            // Crosses a page: byte by byte, little-endian.
+            // Crosses a page: byte by byte, little-endian; a fault stops it.
             var value: UInt64 = 0
             for index in 0..<bytes {
                 value |= load(linear &+ UInt32(index), bytes: 1, mmu: mmu) << (8 * UInt64(index))
@@ -68,31 +78,123 @@ final class SoftMMU {
             }
             return value
         }
-        let address = physical(linear)
-        fill(linear: linear, physical: address, mmu: mmu)
-        if let region = addressSpace.region(at: address), case .mmio = region.kind {
-            return UInt64(addressSpace.read(address, size: AccessSize(rawValue: bytes) ?? .dword))
-        }
-        if entry(linear, mmu: mmu).pointee.readTag == linear & SoftMMU.pageMask {
-            return load(linear, bytes: bytes, mmu: mmu)
-        }
-        return bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
+        guard let physical = translate(linear, access: .read, mmu: mmu) else { return 0 }
+        return physicalLoad(physical, bytes: bytes)
     }
 
     @inline(never)
     func slowStore(_ linear: UInt32, _ value: UInt64, bytes: Int, mmu: Int) {
         if Int(linear & 0xFFF) > 4096 - bytes {
+            // Crosses a page: both pages must allow the write before any byte
+            // is written, so a fault on the second leaves the first untouched.
+            let secondPage = (linear &+ UInt32(bytes - 1)) & SoftMMU.pageMask
+            guard translate(linear, access: .write, mmu: mmu) != nil,
+                  translate(secondPage, access: .write, mmu: mmu) != nil else { return }
             for index in 0..<bytes {
                 store(linear &+ UInt32(index), (value >> (8 * UInt64(index))) & 0xFF, bytes: 1, mmu: mmu)
                 if cpu.state.pointee.pendingException >= 0 { return }
             }
             return
         }
-        let address = physical(linear)
+        guard let physical = translate(linear, access: .write, mmu: mmu) else { return }
+        physicalStore(physical, value, bytes: bytes)
+    }
+
+    /// The physical address for an access that missed the hit path: from the
+    /// TLB when its entry already allows the access (a slow-path page), else
+    /// from a walk that refills the entry. Nil after raising #PF.
+    func translate(_ linear: UInt32, access: PageAccess, mmu: Int) -> UInt64? {
+        let slot = entry(linear, mmu: mmu)
+        let tag: UInt32
+        switch access {
+        case .read: tag = slot.pointee.readTag
+        case .write: tag = slot.pointee.writeTag
+        case .execute: tag = slot.pointee.codeTag
+        }
+        if tag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask {
+            return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
+        }
+        switch walker.translate(linear, access: access, privilege: SoftMMU.privilege(mmu: mmu)) {
+        case let .fault(errorCode):
+            pageFault(at: linear, errorCode: errorCode)
+            return nil
+        case let .mapped(translation):
+            fill(linear: linear, translation, mmu: mmu)
+            return translation.physical
+        }
+    }
+
+    var walker: PageWalker { PageWalker(addressSpace: addressSpace, state: UnsafePointer(cpu.state)) }
+
+    static func privilege(mmu: Int) -> PagePrivilege { mmu == userIndex ? .user : .supervisor }
+
+    /// Records #PF with CR2 = the faulting linear address (unless an earlier
+    /// fault of the same instruction is already pending).
+    func pageFault(at linear: UInt32, errorCode: UInt32) {
+        guard cpu.state.pointee.pendingException < 0 else { return }
+        cpu.state.pointee.cr2 = linear
+        cpu.raiseException(ExceptionVector.pageFault, errorCode: errorCode)
+    }
+
+    /// Loads the TLB entry for a page from a translation (see the type's comment
+    /// for which tags it gets). Pages past 4 GiB (PAE) get none: nothing is there.
+    func fill(linear: UInt32, _ translation: PageTranslation, mmu: Int) {
+        let slot = entry(linear, mmu: mmu)
+        var fresh = TLBEntry()
+        fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
+        guard translation.physical < AddressSpace.addressLimit else {
+            slot.pointee = fresh
+            return
+        }
+        let page = linear & SoftMMU.pageMask
+        let physicalPage = UInt32(translation.physical) & SoftMMU.pageMask
+        fresh.physicalPage = physicalPage
+        let privilege = SoftMMU.privilege(mmu: mmu)
+        let writeProtect = cpu.state.pointee.cr0 & ControlRegister.writeProtect != 0
+        let readable = translation.allows(.read, privilege, writeProtect: writeProtect)
+        let writable = translation.dirty && translation.allows(.write, privilege, writeProtect: writeProtect)
+        var readFlags = TLBEntry.slowPath, writeFlags = TLBEntry.slowPath
+        if let region = addressSpace.region(at: physicalPage), let host = addressSpace.hostPointer(at: physicalPage) {
+            fresh.addend = Int(bitPattern: host) &- Int(page)
+            readFlags = 0
+            if case .ram = region.kind {
+                writeFlags = cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            }
+        }
+        if readable {
+            fresh.readTag = page | readFlags
+            fresh.codeTag = page | readFlags
+        }
+        if writable { fresh.writeTag = page | writeFlags }
+        slot.pointee = fresh
+    }
+
+    /// A load from a physical address: RAM and ROM directly, MMIO through its
+    /// device, all ones from nothing.
+    func physicalLoad(_ physical: UInt64, bytes: Int) -> UInt64 {
+        let ones = bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
+        guard physical < AddressSpace.addressLimit, let region = addressSpace.region(at: UInt32(physical)) else { return ones }
+        let address = UInt32(physical)
+        if case .mmio = region.kind {
+            return UInt64(addressSpace.read(address, size: AccessSize(rawValue: bytes) ?? .dword))
+        }
+        guard let host = addressSpace.hostPointer(at: address) else { return ones }
+        switch bytes {
+        case 1: return UInt64(host.load(as: UInt8.self))
+        case 2: return UInt64(host.loadUnaligned(as: UInt16.self))
+        case 4: return UInt64(host.loadUnaligned(as: UInt32.self))
+        default: return host.loadUnaligned(as: UInt64.self)
+        }
+    }
+
+    /// A store to a physical address: drops the blocks of a code page first;
+    /// ROM and nothing ignore it.
+    func physicalStore(_ physical: UInt64, _ value: UInt64, bytes: Int) {
+        guard physical < AddressSpace.addressLimit else { return }
+        let address = UInt32(physical)
         if cpu.translationCache.holdsCode(physicalPage: address >> 12) {
             cpu.invalidateCode(physicalPage: address >> 12)
         }
-        fill(linear: linear, physical: address, mmu: mmu)
         guard let region = addressSpace.region(at: address) else { return }
         switch region.kind {
         case .mmio:
@@ -100,39 +202,13 @@ final class SoftMMU {
         case .rom:
             return
         case .ram:
-            if entry(linear, mmu: mmu).pointee.writeTag == linear & SoftMMU.pageMask {
-                store(linear, value, bytes: bytes, mmu: mmu)
+            guard let host = addressSpace.hostPointer(at: address) else { return }
+            switch bytes {
+            case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+            case 4: host.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+            default: host.storeBytes(of: value, as: UInt64.self)
             }
         }
-    }
-
-    /// Loads the TLB entry for a page: RAM gets read and write tags, ROM a read
-    /// tag, MMIO and holes none (they always take the slow path); a page holding
-    /// translated code gets no write tag, so writes to it are seen.
-    func fill(linear: UInt32, physical: UInt32, mmu: Int) {
-        let slot = entry(linear, mmu: mmu)
-        var fresh = TLBEntry()
-        let page = linear & SoftMMU.pageMask
-        let physicalPage = physical & SoftMMU.pageMask
-        fresh.physicalPage = physicalPage
-        if let host = addressSpace.hostPointer(at: physicalPage), let region = addressSpace.region(at: physicalPage) {
-            fresh.addend = Int(bitPattern: host) &- Int(page)
-            fresh.readTag = page
-            fresh.codeTag = page
-            if case .ram = region.kind, !cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) {
-                fresh.writeTag = page
-            }
-        }
-        slot.pointee = fresh
-    }
-
-    /// Reads code bytes for the translator; never faults without paging.
-    func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        for index in 0..<buffer.count {
-            let address = physical(linear &+ UInt32(index))
-            guard let host = addressSpace.hostPointer(at: address) else { return index }
-            buffer[index] = host.load(as: UInt8.self)
-        }
-        return buffer.count
     }
 }

@@ -15,12 +15,18 @@ final class TranslatedBlock {
     let code: InterpretedBlock
     let instructionCount: Int
     let physicalPages: [UInt32]
+    /// The linear address of its last code byte, and that byte's physical page.
+    let lastLinear: UInt32
+    let lastPhysicalPage: UInt32
 
-    init(key: BlockKey, code: InterpretedBlock, instructionCount: Int, physicalPages: [UInt32]) {
+    init(key: BlockKey, code: InterpretedBlock, instructionCount: Int, physicalPages: [UInt32],
+         lastLinear: UInt32, lastPhysicalPage: UInt32) {
         self.key = key
         self.code = code
         self.instructionCount = instructionCount
         self.physicalPages = physicalPages
+        self.lastLinear = lastLinear
+        self.lastPhysicalPage = lastPhysicalPage
     }
 }
 

@@ -221,11 +221,12 @@ extension X86CPU {
             // "GenuineIntel" in EBX, EDX, ECX.
             values = (1, 0x756E_6547, 0x6C65_746E, 0x4965_6E69)
         case 1:
-            // Family 6, model 3, stepping 3; x87 FPU, TSC, MSR, CX8, SEP (SYSENTER), CMOV (with
-            // FCMOV/FCOMI), FXSAVE/FXRSTOR.
-            let fpu: UInt32 = 1 << 0, tsc: UInt32 = 1 << 4, msr: UInt32 = 1 << 5, cx8: UInt32 = 1 << 8
-            let sep: UInt32 = 1 << 11, cmov: UInt32 = 1 << 15, fxsr: UInt32 = 1 << 24
-            values = (0x0633, 0, 0, fpu | tsc | msr | cx8 | sep | cmov | fxsr)
+            // Family 6, model 3, stepping 3; x87 FPU, PSE, TSC, MSR, PAE, CX8, SEP (SYSENTER),
+            // PGE, CMOV (with FCMOV/FCOMI), FXSAVE/FXRSTOR.
+            let fpu: UInt32 = 1 << 0, pse: UInt32 = 1 << 3, tsc: UInt32 = 1 << 4, msr: UInt32 = 1 << 5
+            let pae: UInt32 = 1 << 6, cx8: UInt32 = 1 << 8, sep: UInt32 = 1 << 11, pge: UInt32 = 1 << 13
+            let cmov: UInt32 = 1 << 15, fxsr: UInt32 = 1 << 24
+            values = (0x0633, 0, 0, fpu | pse | tsc | msr | pae | cx8 | sep | pge | cmov | fxsr)
         default:
             values = (0, 0, 0, 0)
         }

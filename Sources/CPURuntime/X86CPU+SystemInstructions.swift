@@ -132,35 +132,36 @@ extension X86CPU {
             }
             let old = state.pointee.cr0
             state.pointee.cr0 = value | ControlRegister.extensionType
-            let translationBits = ControlRegister.paging | ControlRegister.writeProtect | ControlRegister.protectionEnable
-            if (old ^ value) & translationBits != 0 { mmuFlushAfterControlRegisterWrite() }
+            translationChanged(register: 0, from: old, to: state.pointee.cr0)
         case 2:
             state.pointee.cr2 = value
         case 3:
+            let old = state.pointee.cr3
             state.pointee.cr3 = value
-            mmuFlushAfterControlRegisterWrite(keepGlobal: true)
+            translationChanged(register: 3, from: old, to: value)
         case 4:
             let supported = ControlRegister.cr4TSD | ControlRegister.cr4DE | ControlRegister.cr4PSE | ControlRegister.cr4PAE
                 | ControlRegister.cr4PGE | ControlRegister.cr4OSFXSR | ControlRegister.cr4OSXMMEXCPT
             guard value & ~supported == 0 else { throw SegmentFault.generalProtection(0) }
             let old = state.pointee.cr4
             state.pointee.cr4 = value
-            if (old ^ value) & (ControlRegister.cr4PSE | ControlRegister.cr4PAE | ControlRegister.cr4PGE) != 0 {
-                mmuFlushAfterControlRegisterWrite()
-            }
+            translationChanged(register: 4, from: old, to: value)
         default:
             throw SegmentFault(vector: ExceptionVector.invalidOpcode, errorCode: 0)
         }
         updateHiddenFlags()
     }
 
-    /// After CR0/CR3/CR4 change how linear addresses translate: drop the TLB.
-    func mmuFlushAfterControlRegisterWrite(keepGlobal: Bool = false) {
-        flushTLB()
+    /// After a CR0/CR3/CR4 write: the TLB entries it invalidates, and the jump
+    /// cache, which trusts the linear-to-physical mapping.
+    func translationChanged(register: Int, from old: UInt32, to new: UInt32) {
+        mmu.controlRegisterWritten(register, from: old, to: new)
+        jumpCache.clear()
     }
 
     func mmuFlushPage(_ linear: UInt32) {
-        flushTLB()
+        mmu.flush(page: linear)
+        jumpCache.clear()
     }
 
     private func debugRegister(_ number: Int) -> UInt32 {

@@ -70,8 +70,9 @@ extension X86CPU {
         for target in Segment.allCases { selectors.append(UInt16(truncatingIfNeeded: try systemLoad(base &+ newLayout.segment(target), bytes: 2))) }
         let ldtSelector = UInt16(truncatingIfNeeded: try systemLoad(base &+ newLayout.ldt, bytes: 2))
         if let cr3Offset = newLayout.cr3, state.pointee.cr0 & ControlRegister.paging != 0 {
+            let old = state.pointee.cr3
             state.pointee.cr3 = try systemLoad(base &+ cr3Offset, bytes: 4)
-            mmuFlushAfterControlRegisterWrite()
+            translationChanged(register: 3, from: old, to: state.pointee.cr3)
         }
         for (number, value) in registers.enumerated() { setRegister(number, value, bytes: newLayout.fieldBytes) }
         LazyFlagsEvaluation.setFullFlags(state, newFlags, writable: ~0)

@@ -204,15 +204,21 @@ public final class X86CPU: ExecutionEngine {
         }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
-        if cached, let block = translationCache.lookup(key) {
+        if cached, let block = translationCache.lookup(key), secondPageStillMatches(block) {
             jumpCache.insert(block)
             return block
         }
         let reader = CodeReader(mmu: mmu)
         guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
                                               reader: reader, maximumInstructions: maximumInstructions) else {
-            Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
-            raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            // The first instruction could not be fetched: a page fault the MMU
+            // recorded while reading it (CR2 = the byte that faulted), else no
+            // memory there (#GP). Reported at this instruction, not the last one run.
+            if !mmu.raiseCodeFault() {
+                Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
+                raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            }
+            state.pointee.currentInstruction = UInt64(eip)
             deliverPendingException()
             return nil
         }
@@ -227,13 +233,20 @@ public final class X86CPU: ExecutionEngine {
             stopReason = "cannot run the block at 0x\(String(linear, radix: 16)): \(error)"
             return nil
         }
-        let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages)
+        let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages,
+                                    lastLinear: code.endLinear &- 1, lastPhysicalPage: mmu.physical(code.endLinear &- 1) >> 12)
         guard cached else { return block }
         translationCache.insert(block)
         // Writes to these pages must now be seen: drop their write tags.
         flushTLB()
         jumpCache.insert(block)
         return block
+    }
+
+    /// A block whose code runs onto a second page was keyed by its first page
+    /// only: it is still valid only if the second page maps where it did.
+    private func secondPageStillMatches(_ block: TranslatedBlock) -> Bool {
+        block.lastLinear >> 12 == block.key.linearPC >> 12 || mmu.physical(block.lastLinear) >> 12 == block.lastPhysicalPage
     }
 
     /// A write hit a page holding translated code: its blocks are stale.

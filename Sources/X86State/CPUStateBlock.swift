@@ -5,7 +5,8 @@ public struct TLBEntry {
     public var readTag: UInt32 = TLBEntry.invalid
     public var writeTag: UInt32 = TLBEntry.invalid
     public var codeTag: UInt32 = TLBEntry.invalid
-    public var padding: UInt32 = 0
+    /// `TLBEntry.global`, `TLBEntry.largePage`: what flushes keep or also drop.
+    public var flags: UInt32 = 0
     /// Host address minus linear address, for RAM and ROM pages.
     public var addend: Int = 0
     /// The page's physical address (for the slow path and code-page tracking).
@@ -18,6 +19,11 @@ public struct TLBEntry {
     public static let slowPath: UInt32 = 1 << 1
     /// Tag bit (write tags only): the page holds translated code.
     public static let codePage: UInt32 = 1 << 2
+
+    /// Flag: a global page (G with CR4.PGE): a CR3 write keeps it.
+    public static let global: UInt32 = 1 << 0
+    /// Flag: part of a 4 MiB or 2 MiB page: INVLPG anywhere in that page drops it.
+    public static let largePage: UInt32 = 1 << 1
 
     public init() {}
 }

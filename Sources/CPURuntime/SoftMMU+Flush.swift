@@ -1,0 +1,56 @@
+import X86State
+
+/// TLB invalidation. The CPU must call these when what a translation depends on changes:
+/// - MOV to CR0, CR3 or CR4: `controlRegisterWritten(_:from:to:)` after the write
+///   (it applies the rules below);
+/// - INVLPG: `flush(page:)` with the linear address;
+/// - anything else that remaps (A20, a task switch's CR3 load): `flushAll()` or the CR3 rule.
+extension SoftMMU {
+    /// Drops every entry of both MMU modes; with `keepingGlobal`, global ones
+    /// (G with CR4.PGE) stay, as a CR3 write leaves them.
+    func flushAll(keepingGlobal: Bool = false) {
+        guard keepingGlobal else {
+            cpu.stateBlock.flushTLB()
+            return
+        }
+        let entries = cpu.stateBlock.tlb(mmu: 0)
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries
+        where entries[index].flags & TLBEntry.global == 0 {
+            entries[index] = TLBEntry()
+        }
+    }
+
+    /// INVLPG: drops the page's entries in both modes, global or not, and every
+    /// entry cached from a large page containing it (a 4 MiB or 2 MiB page is
+    /// cached as 4 KiB pieces in other slots; 4 MiB alignment covers both sizes).
+    func flush(page linear: UInt32) {
+        for mmu in 0..<CPUStateBlock.mmuModes { entry(linear, mmu: mmu).pointee = TLBEntry() }
+        let region = linear & ~0x3F_FFFF
+        let entries = cpu.stateBlock.tlb(mmu: 0)
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
+            let tag = entries[index].readTag
+            if entries[index].flags & TLBEntry.largePage != 0, tag & TLBEntry.invalid == 0, tag & ~0x3F_FFFF == region {
+                entries[index] = TLBEntry()
+            }
+        }
+    }
+
+    /// The TLB side of MOV to CRn (call after the new value is stored): CR3
+    /// drops non-global entries (even when rewritten with the same value); a
+    /// change of CR0.PG, CR0.WP or CR0.PE, or of CR4.PSE, CR4.PAE or CR4.PGE,
+    /// drops everything (the write tags depend on WP).
+    func controlRegisterWritten(_ number: Int, from old: UInt32, to new: UInt32) {
+        switch number {
+        case 0:
+            let bits = ControlRegister.paging | ControlRegister.writeProtect | ControlRegister.protectionEnable
+            if (old ^ new) & bits != 0 { flushAll() }
+        case 3:
+            flushAll(keepingGlobal: true)
+        case 4:
+            let bits = ControlRegister.cr4PSE | ControlRegister.cr4PAE | ControlRegister.cr4PGE
+            if (old ^ new) & bits != 0 { flushAll() }
+        default:
+            break
+        }
+    }
+}
