@@ -61,13 +61,23 @@ final class ProtectedModeTests: XCTestCase {
         return [UInt8](try Data(contentsOf: output))
     }
 
-    func testProtectedModeWalkThroughMatchesQEMU() throws {
-        let directory = try makeTemporaryDirectory("pcemu-pm")
+    /// Runs firmware/tests/NAME.asm on both; QEMU's output must be `expected`, and ours QEMU's.
+    func assertMatchesQEMU(_ name: String, expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
+        let directory = try makeTemporaryDirectory("pcemu-\(name)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let image = try assemble("protected-mode", into: directory)
+        let image = try assemble(name, into: directory)
         let ours = try runOnPCEmu(try Data(contentsOf: image))
         let reference = try runOnQEMU(image, directory: directory)
-        XCTAssertEqual(String(decoding: reference, as: UTF8.self), "RPGXDI3S#E", "QEMU's run of the program")
-        XCTAssertEqual(ours, reference, "PCEmu: \(String(decoding: ours, as: UTF8.self))")
+        XCTAssertEqual(reference, expected, "QEMU's run of \(name)", file: file, line: line)
+        XCTAssertEqual(ours, reference, "PCEmu: \(String(decoding: ours, as: UTF8.self))", file: file, line: line)
+    }
+
+    func testProtectedModeWalkThroughMatchesQEMU() throws {
+        try assertMatchesQEMU("protected-mode", expected: Array("RPGXDI3S#E".utf8))
+    }
+
+    /// Page faults with error codes and CR2, accessed and dirty bits, INVLPG, a 4 MiB page.
+    func testPagingWalkThroughMatchesQEMU() throws {
+        try assertMatchesQEMU("paging", expected: [0x50, 0x46, 0x30, 0x80, 0x46, 0x33, 0x81, 0x20, 0x60, 0x4E, 0x31, 0x45])
     }
 }
