@@ -164,12 +164,17 @@ public final class X86CPU: ExecutionEngine {
             }
             guard let block = currentBlock() else { continue }
             let hadShadow = state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0
+            let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
             let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
             let executed = UInt64(block.instructionCount)
             state.pointee.instructionCount &+= executed
             clock.advance(instructions: Int64(executed))
             if hadShadow { state.pointee.hiddenFlags &= ~HiddenFlags.interruptShadow.rawValue }
-            if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 { deliverPendingException() }
+            if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 {
+                deliverPendingException()
+            } else if singleStep {
+                singleStepTrap()
+            }
             blocksSinceClock += 1
             if blocksSinceClock >= X86CPU.blocksPerClockCheck {
                 blocksSinceClock = 0
@@ -189,10 +194,15 @@ public final class X86CPU: ExecutionEngine {
     public func step() {
         if takeInterruptIfPossible() { halted = false; return }
         guard !halted, stopReason == nil, let block = currentBlock(maximumInstructions: 1, cached: false) else { return }
+        let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
         let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
         state.pointee.instructionCount &+= 1
         clock.advance(instructions: 1)
-        if exit & BlockExit.fault != 0 { deliverPendingException() }
+        if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 {
+            deliverPendingException()
+        } else if singleStep {
+            singleStepTrap()
+        }
     }
 
     private func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
@@ -303,6 +313,12 @@ public final class X86CPU: ExecutionEngine {
                              errorCode: X86CPU.pushesErrorCode(vector) ? (errorCode ?? 0) : nil)
         }
         deliveringVector = nil
+    }
+
+    /// TF was set when the instruction (a block of one) started: #DB after it, with DR6.BS.
+    func singleStepTrap() {
+        state.pointee.debugRegisters.6 |= 1 << 14
+        deliverInterrupt(vector: ExceptionVector.debug, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .exception)
     }
 
     /// #DE, #TS, #NP, #SS, #GP: two in a row make a double fault.

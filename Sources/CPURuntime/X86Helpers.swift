@@ -101,6 +101,11 @@ enum X86Helpers {
         case .readTimeStampCounter:
             return { state, _, _, _ in
                 let cpu = X86CPU.owner(of: state)
+                // CR4.TSD reserves RDTSC for CPL 0.
+                if cpu.state.pointee.cr4 & ControlRegister.cr4TSD != 0 && cpu.protectedMode && cpu.currentPrivilege != 0 {
+                    cpu.raiseException(ExceptionVector.generalProtection, errorCode: 0)
+                    return 0
+                }
                 let counter = UInt64(bitPattern: cpu.clock.now &+ cpu.state.pointee.tscOffset)
                 cpu.state.pointee.registers.0 = counter & 0xFFFF_FFFF
                 cpu.state.pointee.registers.2 = counter >> 32

@@ -76,6 +76,11 @@ final class ProtectedModeTests: XCTestCase {
         try assertMatchesQEMU("protected-mode", expected: Array("RPGXDI3S#E".utf8))
     }
 
+    /// TF: a #DB trap after each instruction, reporting the next instruction's address.
+    func testSingleStepTrapsMatchQEMU() throws {
+        try assertMatchesQEMU("single-step", expected: [0x1E, 0x21, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2A, 0x45])
+    }
+
     /// Page faults with error codes and CR2, accessed and dirty bits, INVLPG, a 4 MiB page.
     func testPagingWalkThroughMatchesQEMU() throws {
         try assertMatchesQEMU("paging", expected: [0x50, 0x46, 0x30, 0x80, 0x46, 0x33, 0x81, 0x20, 0x60, 0x4E, 0x31, 0x45])
