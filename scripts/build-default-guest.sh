@@ -8,7 +8,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GUEST_CACHE:-$top/guest-cache}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-if [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] && [ "$cache/initrd.gz" -nt "$0" ]; then
+programs="$top/Tests/GuestPrograms"
+newest_input=$(ls -t "$0" "$programs"/*.c | head -n 1)
+if [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] && [ "$cache/initrd.gz" -nt "$newest_input" ]; then
     echo "default guest ready in $cache"
     exit 0
 fi
@@ -52,6 +54,11 @@ if [ -d "$work$modules_src" ]; then cp -r "$work$modules_src"/. "$modules_dst"/;
 cp "$modules_src"/modules.order "$modules_src"/modules.builtin* "$modules_dst"/ 2>/dev/null || true
 # Debian compresses modules with xz; busybox's modprobe loads them as they are.
 depmod -b "$initramfs" "$version"
+
+# Test programs, built for i386 and run in the guest (their output is compared with the host's).
+for source in "$programs"/*.c; do
+    gcc -m32 -static -O2 -o "$initramfs/bin/$(basename "$source" .c)" "$source"
+done
 
 cat > "$initramfs/init" <<'INIT'
 #!/bin/busybox sh
