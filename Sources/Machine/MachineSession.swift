@@ -1,3 +1,4 @@
+import Execution
 import PCEmuSupport
 
 /// Runs a built machine until it powers off: the CPU thread drives the guest,

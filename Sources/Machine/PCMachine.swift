@@ -1,4 +1,5 @@
 import Configuration
+import Execution
 import Memory
 import PCEmuSupport
 import Timing
