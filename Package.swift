@@ -24,6 +24,9 @@ let package = Package(
         .target(name: "Memory", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The virtual clock and its event scheduler.
         .target(name: "Timing", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
+        // What the CPU thread's loop drives (ExecutionEngine, EngineStop): below both the
+        // CPU, which implements it, and the machine, which builds a CPU and runs it.
+        .target(name: "Execution", swiftSettings: optimise),
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
@@ -33,7 +36,7 @@ let package = Package(
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
         .target(name: "IR", swiftSettings: optimise),
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
-        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "Memory", "Timing", "Machine", "PCEmuSupport"],
+        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "Memory", "Timing", "Execution", "PCEmuSupport"],
                 swiftSettings: optimise),
         // The x87 FPU: state and instruction semantics, computed on the host's x87
         // (through the C shim CX87Host) so results and flags are real hardware's.
@@ -42,7 +45,8 @@ let package = Package(
         // The command line, in QEMU's spelling, turned into a machine configuration.
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
-        .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Configuration"],
+        .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Execution", "Configuration",
+                                                "Devices", "CPURuntime", "X86State"],
                 swiftSettings: optimise),
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
@@ -56,7 +60,8 @@ let package = Package(
         .testTarget(name: "MemoryTests", dependencies: ["Memory", "PCEmuSupport"]),
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing", "Execution", "Memory", "Devices",
+                                                         "CPURuntime", "X86State", "Configuration", "TestSupport"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),

@@ -1,5 +1,5 @@
 import IR
-import Machine
+import Execution
 import Memory
 import PCEmuSupport
 import Timing

@@ -68,6 +68,7 @@ public struct ConfigurationValidator {
         if config.effectiveSerial.contains(where: { $0 != .null && $0 != .disabled }) {
             try require(.serialPorts, for: config.noGraphic && config.serial.isEmpty ? "-nographic" : "-serial")
         }
+        if let debug = config.debugConsole, debug != .disabled { try require(.debugPorts, for: "-debugcon") }
         if let monitor = config.monitor, monitor != .disabled, monitor != .null { try require(.monitor, for: "-monitor") }
         if config.backend == .jit { try require(.jit, for: "-accel") }
         // Last, so that an option's own missing part is named first.

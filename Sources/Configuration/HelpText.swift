@@ -54,6 +54,9 @@ public enum HelpText {
       -serial stdio|file:PATH|null|none
                                where the next serial port goes (COM1, then COM2...)
       -monitor stdio|none      the monitor
+      -debugcon stdio|file:PATH|null|none
+                               the debug ports 0x402 (SeaBIOS's log) and 0xE9;
+                               stdio writes to stderr, beside the serial console
 
     Behaviour and debugging:
       -no-reboot               exit instead of rebooting

@@ -65,6 +65,9 @@ public struct MachineConfiguration: Equatable {
     public var display: Display?
     public var serial: [CharacterDevice] = []
     public var monitor: CharacterDevice?
+    /// `-debugcon`: where bytes written to the debug ports 0x402 (SeaBIOS's
+    /// log) and 0xE9 (Bochs's) go; nil discards them.
+    public var debugConsole: CharacterDevice?
     public var noGraphic = false
     public var noReboot = false
     public var snapshot = false

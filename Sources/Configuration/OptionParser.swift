@@ -6,7 +6,7 @@ public struct OptionParser {
     /// Options that take a value, and those that do not.
     static let valued: Set<String> = [
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
-        "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "d", "D",
+        "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
     ]
     static let flags: Set<String> = [
@@ -124,6 +124,8 @@ public struct OptionParser {
             config.serial.append(try parseCharacterDevice(value, option: shown))
         case "monitor":
             config.monitor = try parseCharacterDevice(value, option: shown)
+        case "debugcon":
+            config.debugConsole = try parseCharacterDevice(value, option: shown)
         case "d":
             if value == "help" { config.action = .logHelp; return }
             _ = try LogCategory.parse(value)

@@ -1,3 +1,4 @@
+import Execution
 import Foundation
 import PCEmuSupport
 import Timing
@@ -13,10 +14,15 @@ public final class CPUThreadLoop {
     private let clock: VirtualClock
     private let scheduler: EventScheduler
     private let engine: ExecutionEngine
-    private let onReset: () -> Void
+    /// Puts the machine back in its power-on state after a reset (the engine is reset first).
+    public var onReset: () -> Void
+    /// `-no-reboot`: a reset ends the run with status 0 instead.
+    public var exitOnReset = false
     private let condition = NSCondition()
     private var posted: [() -> Void] = []
     private var stopStatus: Int32?
+    private var resetRequested = false
+    private var woken = false
 
     public init(clock: VirtualClock, scheduler: EventScheduler, engine: ExecutionEngine, onReset: @escaping () -> Void) {
         self.clock = clock
@@ -43,10 +49,31 @@ public final class CPUThreadLoop {
         engine.requestExit()
     }
 
+    /// Thread-safe: resets the machine at the next slice boundary (0xCF9,
+    /// port 0x92, the 8042's reset line).
+    public func requestReset() {
+        condition.lock()
+        resetRequested = true
+        condition.signal()
+        condition.unlock()
+        engine.requestExit()
+    }
+
+    /// Thread-safe: ends the current slice or idle wait so the engine looks at
+    /// its interrupt input again (the PIC's output changed).
+    public func wake() {
+        condition.lock()
+        woken = true
+        condition.signal()
+        condition.unlock()
+        engine.requestExit()
+    }
+
     /// Runs until the guest powers off or `stop` is called; returns the exit status.
     public func run() -> Int32 {
         while true {
             if let status = takePostedWork() { return status }
+            if takeResetRequest(), let status = reset() { return status }
             let now = clock.now
             scheduler.runExpired(now: now)
             let deadline = min(scheduler.nextDeadline ?? Int64.max, now + CPUThreadLoop.maximumSlice)
@@ -56,13 +83,31 @@ public final class CPUThreadLoop {
             case .halted:
                 sleep(until: deadline)
             case .reset:
-                Log.write(.cpuReset, "machine reset")
-                engine.reset()
-                onReset()
+                if let status = reset() { return status }
             case let .powerOff(status):
                 return status
             }
         }
+    }
+
+    /// A machine reset, or the end of the run with -no-reboot.
+    private func reset() -> Int32? {
+        if exitOnReset {
+            Log.write(.cpuReset, "reset with -no-reboot: exiting")
+            return 0
+        }
+        Log.write(.cpuReset, "machine reset")
+        engine.reset()
+        onReset()
+        return nil
+    }
+
+    private func takeResetRequest() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let requested = resetRequested
+        resetRequested = false
+        return requested
     }
 
     /// Runs what other threads posted; returns a status if a stop was asked for.
@@ -84,7 +129,8 @@ public final class CPUThreadLoop {
         }
         condition.lock()
         defer { condition.unlock() }
-        while posted.isEmpty, stopStatus == nil {
+        defer { woken = false }
+        while posted.isEmpty, stopStatus == nil, !resetRequested, !woken {
             let remaining = deadline - clock.now
             if remaining <= 0 { return }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))

@@ -1,18 +1,25 @@
+import Foundation
 import PCEmuSupport
 
-/// Runs a built machine until it powers off: the CPU thread drives the guest,
-/// the calling (main) thread owns the window. The CPU issue supplies the engine.
+/// Runs a built machine until it powers off, the user quits, or the CPU
+/// meets something it cannot do yet. The CPU thread's loop runs on the
+/// calling thread (no window is built into the session yet); the terminal's
+/// reader runs beside it.
 public struct MachineSession {
     public let machine: PCMachine
 
     public init(machine: PCMachine) { self.machine = machine }
 
+    /// The exit status: 0 for a power-off, Ctrl-A x or a reset with
+    /// -no-reboot; 1 when the CPU stopped (its reason is one line on stderr).
     public func run() throws -> Int32 {
-        guard let engine = machine.engine else {
-            throw EmulatorError.notBuilt("pcemu", "the x86 CPU")
+        machine.startHostInput()
+        let status = machine.loop.run()
+        TerminalMode.restore()
+        // With -D the CPU's own message went to the log file; the user still sees why.
+        if let reason = machine.cpu.stopReason, machine.configuration.logFile != nil {
+            FileHandle.standardError.write(Data("pcemu: \(reason)\n".utf8))
         }
-        let loop = CPUThreadLoop(clock: machine.clock, scheduler: machine.scheduler, engine: engine,
-                                 onReset: { [machine] in machine.reset() })
-        return loop.run()
+        return status
     }
 }

@@ -1,13 +1,22 @@
+import CPURuntime
 import Configuration
+import Devices
+import Execution
+import Foundation
 import Memory
 import PCEmuSupport
 import Timing
 
 /// The PC: guest RAM, the physical address space, the port bus, the clock and
-/// its scheduler. Chips and the CPU attach to these as they are built.
+/// its scheduler, the x86 CPU, the chipset, the BIOS, and the CPU thread's
+/// loop that runs them. Built whole from a `MachineConfiguration`.
 public final class PCMachine {
     /// The parts built so far; options needing anything else are refused.
-    public static let capabilities: Capabilities = [.sdlDisplay]
+    /// The CPU runs real mode; where a guest goes further than the CPU is
+    /// built (protected-mode descriptors, paging) it stops with a message.
+    public static let capabilities: Capabilities = [
+        .sdlDisplay, .cpu, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+    ]
 
     public let configuration: MachineConfiguration
     public let ram: GuestRAM
@@ -15,8 +24,28 @@ public final class PCMachine {
     public let ports: IOPortBus
     public let clock: VirtualClock
     public let scheduler: EventScheduler
-    /// The CPU that runs the guest; nil until the CPU is built.
-    public private(set) var engine: ExecutionEngine?
+    public let cpu: X86CPU
+    public let loop: CPUThreadLoop
+    public let firmware: FirmwareImage
+    public let e820: E820Map
+    /// Set with -kernel: what is loaded and where the CPU starts.
+    public let linuxBoot: LinuxBootLoader?
+    let shadow: ShadowMemory
+    let chipset: Chipset
+    /// The terminal backend when a serial port is on stdio; started by `start()`.
+    let stdioConsole: StdioConsole?
+    /// Backends stay alive as long as the machine.
+    private var backends: [SerialBackend] = []
+
+    /// The CPU that runs the guest.
+    public var engine: ExecutionEngine { cpu }
+    public var pic: PIC8259 { chipset.pic }
+    public var firmwareConfig: FirmwareConfig { chipset.firmwareConfig }
+    public var rtc: MC146818 { chipset.rtc }
+    public var serialPorts: [UART16550] { chipset.serialPorts }
+    public var hostBridge: I440FX { chipset.hostBridge }
+    public var pciBus: PCIBus { chipset.pciBus }
+    public var powerManagement: PIIX4PM { chipset.powerManagement }
 
     /// Where conventional memory ends and the VGA/BIOS hole begins.
     static let lowMemoryTop: UInt64 = 0xA0000
@@ -25,26 +54,114 @@ public final class PCMachine {
 
     public init(configuration: MachineConfiguration, clock: VirtualClock = VirtualClock()) throws {
         try ConfigurationValidator(available: PCMachine.capabilities).validate(configuration)
+        try PCMachine.checkWhatIsNotValidated(configuration)
         self.configuration = configuration
         ram = try GuestRAM(size: configuration.memoryBytes)
         addressSpace = AddressSpace(ram: ram)
         ports = IOPortBus()
         self.clock = clock
         scheduler = EventScheduler()
-        try mapRAM()
+        try PCMachine.mapRAM(ram, in: addressSpace)
+
+        cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock)
+        loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
+        loop.exitOnReset = configuration.noReboot
+
+        firmware = try FirmwareImage(path: configuration.bios)
+        try firmware.mapHigh(in: addressSpace)
+        shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
+                                  mappingChanged: { [unowned cpu] in cpu.stateBlock.flushTLB() })
+        chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
+                              cpu: cpu, loop: loop, shadow: shadow)
+        cpu.interrupts = chipset.pic
+
+        e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
+        if let kernel = configuration.kernel {
+            linuxBoot = try LinuxBootLoader(kernelPath: kernel, initrdPath: configuration.initrd,
+                                            commandLine: configuration.append, ramBytes: UInt64(ram.size), e820: e820)
+        } else {
+            linuxBoot = nil
+        }
+        stdioConsole = configuration.effectiveSerial.contains(.stdio)
+            ? StdioConsole(loop: loop, scheduler: scheduler, clock: clock) : nil
+
+        try connectBackends()
+        try setUpFirmwareInterfaces()
+        loop.onReset = { [unowned self] in self.reset() }
+        try startGuest()
     }
 
-    /// Puts every device back in its power-on state (the CPU resets itself).
-    public func reset() {}
+    /// Puts every device and the CPU back in their power-on state, and for a
+    /// direct Linux boot loads the kernel again and re-enters it.
+    public func reset() {
+        cpu.reset()
+        cpu.setA20(true)
+        chipset.reset()
+        do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
+    }
+
+    /// Starts the terminal's reader (and raw mode); call just before running.
+    public func startHostInput() {
+        stdioConsole?.start()
+    }
+
+    /// The CPU starts at the BIOS reset vector, or in the kernel's 32-bit entry for -kernel.
+    private func startGuest() throws {
+        guard let linuxBoot else { return }
+        try linuxBoot.load(into: ram)
+        ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
+    }
+
+    // MARK: Building
+
+    /// What the validator knows nothing about: serial ports beyond COM2, two
+    /// users of stdio, -device isa-debugcon (use -debugcon).
+    static func checkWhatIsNotValidated(_ configuration: MachineConfiguration) throws {
+        let serial = configuration.effectiveSerial
+        if serial.count > Chipset.serialPortPlaces.count, serial.dropFirst(Chipset.serialPortPlaces.count).contains(where: { $0 != .disabled }) {
+            throw EmulatorError.notBuilt("-serial", "COM3 and COM4")
+        }
+        if serial.filter({ $0 == .stdio }).count > 1 {
+            throw EmulatorError.badOption("-serial", "stdio can be used by one serial port only")
+        }
+        if configuration.devices.contains(where: { $0.kind == "isa-debugcon" }) {
+            throw EmulatorError.badOption("-device", "isa-debugcon is always there at 0x402 and 0xE9: use -debugcon CHARDEV")
+        }
+    }
 
     /// Conventional memory below 640 KiB and everything from 1 MiB up; the hole
-    /// between belongs to VGA and the BIOS ROMs.
-    private func mapRAM() throws {
+    /// between belongs to VGA (not built: left unmapped) and the shadowed BIOS.
+    static func mapRAM(_ ram: GuestRAM, in addressSpace: AddressSpace) throws {
         let size = UInt64(ram.size)
-        try addressSpace.map("ram-low", at: 0, size: min(size, PCMachine.lowMemoryTop), kind: .ram(offset: 0))
-        if size > PCMachine.extendedMemoryBase {
-            try addressSpace.map("ram-high", at: PCMachine.extendedMemoryBase, size: size - PCMachine.extendedMemoryBase,
-                                 kind: .ram(offset: Int(PCMachine.extendedMemoryBase)))
+        try addressSpace.map("ram-low", at: 0, size: min(size, lowMemoryTop), kind: .ram(offset: 0))
+        if size > extendedMemoryBase {
+            try addressSpace.map("ram-high", at: extendedMemoryBase, size: size - extendedMemoryBase,
+                                 kind: .ram(offset: Int(extendedMemoryBase)))
         }
+    }
+
+    /// COM1/COM2 and the debug console to where the command line sends them.
+    private func connectBackends() throws {
+        for (index, device) in configuration.effectiveSerial.prefix(Chipset.serialPortPlaces.count).enumerated() {
+            let uart = chipset.serialPorts[index]
+            if device == .stdio { stdioConsole?.receiver = uart }
+            uart.backend = try backend(for: device, option: "-serial")
+        }
+        let debugBackend = try configuration.debugConsole.flatMap { try backend(for: $0, option: "-debugcon") }
+        for console in chipset.debugConsoles { console.backend = debugBackend }
+    }
+
+    private func backend(for device: MachineConfiguration.CharacterDevice, option: String) throws -> SerialBackend? {
+        let made: SerialBackend?
+        switch device {
+        case .stdio:
+            // The debug console shares no terminal with the serial port: it writes to stderr.
+            made = option == "-debugcon" ? FileDescriptorBackend(descriptor: STDERR_FILENO, ownsDescriptor: false) : stdioConsole
+        case let .file(path): made = try FileDescriptorBackend(path: path, option: option)
+        case .null: made = NullBackend()
+        case .disabled: made = nil
+        }
+        if let made { backends.append(made) }
+        return made
     }
 }

@@ -1,3 +1,4 @@
+import Execution
 import Machine
 import Timing
 import XCTest

@@ -1,0 +1,119 @@
+import CPURuntime
+import Devices
+import Memory
+import PCEmuSupport
+import Timing
+
+/// The PC's chips, each at its ports and on its IRQ: the PIC pair, PIT and
+/// port 0x61, RTC/CMOS, COM1/COM2, ports 0x92 and 0xCF9, the 8042, PCI bus 0
+/// with the i440FX (PAM → `ShadowMemory`), PIIX3 (PIRQ → PIC) and PIIX4 PM
+/// (PMBASE moves its ports, S5 powers off, SCI on IRQ 9, APM at 0xB2), fw_cfg
+/// and the debug console at 0x402 and 0xE9.
+final class Chipset {
+    let pic: PIC8259
+    let irqs: ISAInterrupts
+    let pit: PIT8254
+    let portB: SystemControlPortB
+    let rtc: MC146818
+    let serialPorts: [UART16550]
+    let portA: SystemControlPortA
+    let resetControl: ResetControlRegister
+    let keyboardController: I8042
+    let pciBus: PCIBus
+    let hostBridge: I440FX
+    let isaBridge: PIIX3
+    let powerManagement: PIIX4PM
+    let firmwareConfig: FirmwareConfig
+    let debugConsoles: [DebugConsole]
+
+    static let serialPortPlaces: [(name: String, base: UInt16, irq: Int)] = [
+        ("com1", UART16550.com1Base, UART16550.com1IRQ), ("com2", UART16550.com2Base, UART16550.com2IRQ),
+    ]
+
+    init(ports: IOPortBus, addressSpace: AddressSpace, clock: VirtualClock, scheduler: EventScheduler,
+         cpu: X86CPU, loop: CPUThreadLoop, shadow: ShadowMemory) throws {
+        let requestReset = { [unowned loop] in loop.requestReset() }
+        let setA20 = { [unowned cpu] (enabled: Bool) in cpu.setA20(enabled) }
+
+        pic = PIC8259 { [unowned loop] _ in loop.wake() }
+        irqs = ISAInterrupts(pic: pic)
+        try pic.attach(to: ports)
+
+        pit = PIT8254(clock: clock, scheduler: scheduler, irq0: irqs.line(0))
+        try ports.attach(pit, name: "pit", base: PIT8254.base, count: PIT8254.portCount)
+        portB = SystemControlPortB(pit: pit, clock: clock)
+        try ports.attach(portB, name: "port-61", base: SystemControlPortB.port, count: 1)
+
+        rtc = MC146818(clock: clock, scheduler: scheduler, irq: irqs.line(8))
+        try ports.attach(rtc, name: "rtc", base: MC146818.base, count: MC146818.portCount)
+
+        var serialPorts: [UART16550] = []
+        for place in Chipset.serialPortPlaces {
+            let uart = UART16550(name: place.name, clock: clock, scheduler: scheduler, irq: irqs.line(place.irq))
+            try ports.attach(uart, name: place.name, base: place.base, count: UART16550.portCount)
+            serialPorts.append(uart)
+        }
+        self.serialPorts = serialPorts
+
+        portA = SystemControlPortA(setA20: setA20, requestReset: requestReset)
+        try ports.attach(portA, name: "port-92", base: SystemControlPortA.port, count: 1)
+
+        keyboardController = I8042(keyboardIRQ: irqs.line(I8042.keyboardIRQ), mouseIRQ: irqs.line(I8042.mouseIRQ),
+                                   setA20: setA20, requestReset: requestReset)
+        try keyboardController.attach(to: ports)
+
+        pciBus = PCIBus()
+        // 0xCF9 first: the bus's address register decodes only dword accesses at 0xCF8.
+        resetControl = ResetControlRegister(requestReset: requestReset)
+        try pciBus.attach(to: ports)
+        try ports.attach(resetControl, name: "reset-control", base: ResetControlRegister.port, count: 1)
+
+        hostBridge = I440FX { [unowned shadow] area, mode in
+            do { try shadow.apply(area, mode) } catch { Log.emit("pcemu: cannot remap PAM area: \(error)") }
+        }
+        try pciBus.plug(hostBridge, slot: I440FX.slot)
+
+        let pirqDriver = irqs.claimDriver  // the PIIX3 drives any IRQ a PIRQ is routed to
+        var piixDrivers = [UInt32](repeating: 0, count: 16)
+        for irq in 0..<16 { piixDrivers[irq] = pirqDriver(irq) }
+        isaBridge = PIIX3 { [unowned irqs] irq, level in irqs.set(irq, driver: piixDrivers[irq], level) }
+        try pciBus.plug(isaBridge, slot: PIIX3.slot)
+        pciBus.interruptRouter = isaBridge
+
+        powerManagement = PIIX4PM(clock: clock, scheduler: scheduler, sci: irqs.line(PIIX4PM.sciIRQ),
+                                  powerOff: { [unowned loop] in loop.stop(status: 0) })
+        let pmRegisters = powerManagement.pmRegisters!
+        powerManagement.pmIOMoved = { [unowned ports] old, new in
+            if let old { ports.detach(base: old, count: PIIX4PM.pmIOSize) }
+            if let new {
+                do { try ports.attach(pmRegisters, name: "piix4-pm", base: new, count: PIIX4PM.pmIOSize) } catch {
+                    Log.write(.guestErrors, "piix4-pm: PMBASE 0x\(String(new, radix: 16)) collides: \(error)")
+                }
+            }
+        }
+        try pciBus.plug(powerManagement, slot: PIIX4PM.slot, function: PIIX4PM.function)
+        try ports.attach(powerManagement.apmPorts, name: "apm", base: PIIX4PM.apmPort, count: PIIX4PM.apmPortCount)
+
+        firmwareConfig = FirmwareConfig(memory: addressSpace)
+        try firmwareConfig.attach(to: ports)
+
+        debugConsoles = [DebugConsole(), DebugConsole()]
+        try ports.attach(debugConsoles[0], name: "debugcon-402", base: DebugConsole.seaBIOSPort, count: 1)
+        try ports.attach(debugConsoles[1], name: "debugcon-e9", base: DebugConsole.bochsPort, count: 1)
+    }
+
+    /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
+    func reset() {
+        pic.reset()
+        pit.reset()
+        portB.reset()
+        rtc.reset()
+        for uart in serialPorts { uart.reset() }
+        portA.reset()
+        resetControl.reset()
+        keyboardController.reset()
+        pciBus.reset()
+        firmwareConfig.reset()
+        for console in debugConsoles { console.reset() }
+    }
+}

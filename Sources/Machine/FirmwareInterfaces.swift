@@ -1,0 +1,37 @@
+import Devices
+
+/// What firmware reads about the machine: fw_cfg items (RAM size, CPU count,
+/// e820 map, boot device and menu, -kernel/-initrd/-append) and the CMOS
+/// bytes older BIOSes and SeaBIOS's fallbacks use (memory sizes, boot order,
+/// equipment).
+extension PCMachine {
+    /// CMOS 0x14, the equipment byte: a math coprocessor and a PS/2 mouse, as QEMU sets it.
+    static let equipmentByte: UInt8 = 0x02 | 0x04
+    static let equipmentRegister = 0x14
+    /// etc/boot-fail-wait of all ones: SeaBIOS says "No bootable device." and waits instead of rebooting.
+    static let neverRetryBoot: UInt32 = 0xFFFF_FFFF
+
+    func setUpFirmwareInterfaces() throws {
+        let config = firmwareConfig
+        config.setRAMSize(UInt64(ram.size))
+        config.setCPUCount(configuration.cpuCount, maximum: configuration.cpuCount)
+        config.setItem(FirmwareConfig.Key.noGraphic, uint16: configuration.noGraphic ? 1 : 0)
+        let order = configuration.boot.once ?? configuration.boot.order
+        config.setItem(FirmwareConfig.Key.bootDevice, uint16: UInt16(order.utf8.first ?? UInt8(ascii: "c")))
+        config.setItem(FirmwareConfig.Key.bootMenu, uint16: configuration.boot.menu ? 1 : 0)
+        try config.setE820(e820.entries)
+        try config.setBootFailWait(milliseconds: PCMachine.neverRetryBoot)
+        if let linuxBoot {
+            let layout = linuxBoot.layout
+            config.setLinuxBoot(setupAddress: layout.bootParamsAddress, setup: Array(linuxBoot.kernel.setup),
+                                kernelAddress: layout.kernelAddress, kernel: Array(linuxBoot.kernel.protectedModeKernel),
+                                initrdAddress: layout.initrdAddress, initrd: linuxBoot.initrd,
+                                commandLineAddress: layout.commandLineAddress, commandLine: configuration.append ?? "")
+        }
+
+        rtc.setMemorySizes(ramBytes: UInt64(ram.size))
+        // The CMOS holds three boot devices; fw_cfg's boot device has the first.
+        try rtc.setBootOrder(String(order.prefix(3)))
+        rtc[cmos: PCMachine.equipmentRegister] = PCMachine.equipmentByte
+    }
+}
