@@ -165,6 +165,9 @@ public final class X86CPU: ExecutionEngine {
             guard let block = currentBlock() else { continue }
             let hadShadow = state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0
             let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
+            if Log.isEnabled(.exec) {
+                Log.emit("exec \(String(segment(.cs).selector, radix: 16)):\(String(state.pointee.eip, radix: 16)) linear \(String(block.key.linearPC, radix: 16))")
+            }
             let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
             let executed = UInt64(block.instructionCount)
             state.pointee.instructionCount &+= executed

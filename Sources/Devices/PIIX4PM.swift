@@ -11,6 +11,8 @@ import Timing
 /// off (S5) and type 2 (S4) powers off as well; S3 is not modelled.
 public final class PIIX4PM: PCIDevice {
     public static let vendorID: UInt16 = 0x8086
+    /// DEVACTB's APMC_EN bit: an APM command write raises an SMI.
+    static let apmcEnabled: UInt32 = 1 << 25
     public static let deviceID: UInt16 = 0x7113
     public static let slot = 1
     public static let function = 3
@@ -128,6 +130,9 @@ public final class PIIX4PM: PCIDevice {
         setConfig(Register.smbusBase, dword: PMBase.ioSpace)
         setWritable(Register.smbusBase, word: 0xFFF0)
         for offset in Register.deviceActivityB..<Register.deviceActivityB + 4 { setWritable(offset, byte: 0xFF) }
+        // PCEmu has no System Management Mode: report SMI-on-APMC as already set
+        // up (DEVACTB bit 25), which is how firmware learns not to wait for an SMI.
+        setConfig(Register.deviceActivityB, dword: PIIX4PM.apmcEnabled)
         setWritable(Register.pmRegisterMisc, byte: PMRegisterMisc.ioEnable)
         setWritable(Register.smbusHostConfig, byte: 0x0F)
         timerEvent = TimerEvent(name: "pm-timer") { [unowned self] in self.timerBitChanged() }
