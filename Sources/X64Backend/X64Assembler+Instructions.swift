@@ -96,6 +96,12 @@ extension X64Assembler {
         if let short = Int8(exactly: immediate) {
             emit(Opcode(0x83), size: size, reg: operation.rawValue, rm: destination)
             byte(UInt8(bitPattern: short))
+        } else if destination == .register(.rax) {
+            // The accumulator's own form (05, 0D, ... 3D id), one byte shorter; GNU as picks it.
+            if size == .word { byte(0x66) }
+            if size == .qword { byte(0x48) }
+            byte(operation.rawValue << 3 | 5)
+            if size == .word { int16(UInt16(truncatingIfNeeded: immediate)) } else { int32(UInt32(bitPattern: immediate)) }
         } else {
             emit(Opcode(0x81), size: size, reg: operation.rawValue, rm: destination)
             if size == .word { int16(UInt16(truncatingIfNeeded: immediate)) } else { int32(UInt32(bitPattern: immediate)) }
