@@ -173,11 +173,11 @@ struct RandomIRBlocks {
         builder.move(into: rng.pick(type == .i32 ? guest.globals32 : guest.globals64), sum, type)
     }
 
-    /// Guest addresses: mostly in the test memory, some faulting (low bits 011).
+    /// Guest addresses: mostly in the test memory, some faulting.
     private mutating func address() -> Temp {
         if rng.chance(50) { return operand(randomType()) }
         let type = randomType()
-        let value = UInt64(rng.below(4096)) & ~7 | UInt64(rng.pick([0, 1, 2, 3, 4, 3, 6]))
+        let value = UInt64(rng.below(4096)) & ~0x3F | UInt64(rng.chance(15) ? 3 : rng.below(64))
         let temp = builder.constant(value & type.mask, type)
         defined.append(temp)
         return temp

@@ -20,8 +20,8 @@ enum TestMachine {
     /// The bytes compared between backends: everything but the scratch slots.
     static let observedBytes = scratchOffset
 
-    /// A fault is injected at every address with low bits 011.
-    static func faults(_ address: UInt32) -> Bool { address & 7 == 3 }
+    /// A fault is injected at every address with low bits 00_0011.
+    static func faults(_ address: UInt32) -> Bool { address & 0x3F == 3 }
 
     static let load: GuestLoadFunction = { state, address, access, _ in
         if TestMachine.faults(address) {
@@ -54,9 +54,9 @@ final class TestGuest {
     let globals: GlobalSet
     let helpers = HelperTable()
     let eax, ecx, edx, ebx, rsi, ccSrc, ccDst, ccOp, rdi: Temp
-    /// Reads EAX, writes ECX, faults when its argument ends in F.
+    /// Reads EAX, writes ECX, faults when its argument's low six bits are 3F.
     let helperState: UInt32
-    /// Faults when its argument ends in 0; no state.
+    /// Faults when its argument's low six bits are 30; no state.
     let helperNoState: UInt32
     /// Three arguments, no effects.
     let helperPure: UInt32
@@ -76,7 +76,7 @@ final class TestGuest {
         rdi = set.declare("rdi", .i64, offset: TestMachine.rdi)
         globals = set
         helperState = helpers.register(Helper("state", [], { state, a, _, _ in
-            if a & 0xF == 0xF {
+            if a & 0x3F == 0x3F {
                 (state + TestMachine.faultOffset).storeBytes(of: Int32(13), as: Int32.self)
                 return 0
             }
@@ -85,7 +85,7 @@ final class TestGuest {
             return a &+ eax
         }))
         helperNoState = helpers.register(Helper("nostate", [.noState], { state, a, _, _ in
-            if a & 0xF == 0 {
+            if a & 0x3F == 0x30 {
                 (state + TestMachine.faultOffset).storeBytes(of: Int32(6), as: Int32.self)
                 return 0
             }
