@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "X86State", dependencies: ["X87"], swiftSettings: optimise),
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
         .target(name: "IR", swiftSettings: optimise),
+        // The x86-64 JIT: an assembler, the code cache, and IR -> host code.
+        .target(name: "X64Backend", dependencies: ["IR"], swiftSettings: optimise),
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
         .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "Memory", "Timing", "Execution", "PCEmuSupport"],
                 swiftSettings: optimise),
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
+        .testTarget(name: "X64BackendTests", dependencies: ["X64Backend", "IR"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.

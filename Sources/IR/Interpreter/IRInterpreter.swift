@@ -21,7 +21,8 @@ public struct IRInterpreter {
             case .add, .sub, .mul, .and, .or, .xor, .shl, .shr, .sar, .rotl, .rotr, .setcond, .deposit:
                 let value = evaluate(op.opcode, type: op.is64 ? .i64 : .i32, aux: op.aux, constant: op.constant,
                                      read(state, op.a, op.is64), read(state, op.b, op.is64))
-                write(state, op.output, value, op.is64 && op.opcode != .setcond)
+                // setcond's 0 or 1 fills its output temp, whichever type that is.
+                write(state, op.output, value, op.opcode == .setcond ? op.wideInputs & 8 != 0 : op.is64)
             case .neg, .not, .ext8s, .ext8u, .ext16s, .ext16u, .ext32s, .ext32u, .extract, .sextract:
                 let value = evaluate(op.opcode, type: op.is64 ? .i64 : .i32, aux: op.aux, constant: op.constant,
                                      read(state, op.a, op.is64))

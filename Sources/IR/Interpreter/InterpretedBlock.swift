@@ -7,6 +7,7 @@ struct InterpretedOp {
     var aux: UInt8
     var hasOutput: Bool
     /// For calls: bit i set when argument i is an i64 temp (i32 arguments are zero-extended).
+    /// Bit 3: the output is an i64 temp (setcond writes either type).
     var wideInputs: UInt8
     var output: UInt32
     var a: UInt32
@@ -53,7 +54,7 @@ public final class InterpretedBlock {
                 wideInputs: (0..<3).reduce(UInt8(0)) { mask, position in
                     let input = op.input(position)
                     return input.isNone || block.info(input).type == .i32 ? mask : mask | 1 << position
-                },
+                } | (!op.output.isNone && block.info(op.output).type == .i64 ? 8 : 0),
                 output: offset(op.output), a: offset(op.inputs.0), b: offset(op.inputs.1),
                 c: offset(op.inputs.2), d: offset(op.inputs.3), constant: constant,
                 helper: op.opcode == .call ? block.helpers[op.constant].function : nil))

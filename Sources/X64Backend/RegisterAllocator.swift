@@ -1,0 +1,70 @@
+import IR
+
+/// The bookkeeping of the block's register allocation: which temp each host
+/// register holds, which temps have an up-to-date copy in their memory slot,
+/// and which registers the current op has locked. It emits no code; the
+/// code generator moves values (X64CodeGenerator+Registers).
+struct RegisterFile {
+    /// The registers temps may live in, in the order they are handed out:
+    /// callee-saved first, so values survive helper calls. RAX and RCX are
+    /// the generator's scratch (results, shift counts), RBX the state
+    /// pointer, RSP the stack.
+    static let allocatable: [HostRegister] = [.rbp, .r12, .r13, .r14, .r15, .rsi, .rdi, .r8, .r9, .r10, .r11, .rdx]
+
+    private(set) var occupant = [Temp?](repeating: nil, count: 16)
+    private(set) var home: [HostRegister?]
+    /// The memory slot holds the temp's current value (for a register-held
+    /// temp: the register is clean).
+    var inMemory: [Bool]
+    private var locked = Set<HostRegister>()
+
+    init(tempCount: Int) {
+        home = [HostRegister?](repeating: nil, count: tempCount)
+        inMemory = [Bool](repeating: true, count: tempCount)
+    }
+
+    func register(of temp: Temp) -> HostRegister? { home[Int(temp.index)] }
+    func isDirty(_ temp: Temp) -> Bool { home[Int(temp.index)] != nil && !inMemory[Int(temp.index)] }
+    func isLocked(_ register: HostRegister) -> Bool { locked.contains(register) }
+
+    var freeRegister: HostRegister? {
+        RegisterFile.allocatable.first { occupant[Int($0.rawValue)] == nil && !locked.contains($0) }
+    }
+
+    /// Registers the current op may evict: held and not locked.
+    var evictable: [HostRegister] {
+        RegisterFile.allocatable.filter { occupant[Int($0.rawValue)] != nil && !locked.contains($0) }
+    }
+
+    /// Temps held in registers, with their register.
+    var held: [(Temp, HostRegister)] {
+        RegisterFile.allocatable.compactMap { register in occupant[Int(register.rawValue)].map { ($0, register) } }
+    }
+
+    mutating func lock(_ register: HostRegister) { locked.insert(register) }
+    mutating func unlockAll() { locked.removeAll() }
+
+    /// `temp` now lives in `register` (which must be free).
+    mutating func bind(_ temp: Temp, to register: HostRegister, clean: Bool) {
+        precondition(occupant[Int(register.rawValue)] == nil, "register \(register) is taken")
+        if let old = home[Int(temp.index)] { occupant[Int(old.rawValue)] = nil }
+        home[Int(temp.index)] = register
+        occupant[Int(register.rawValue)] = temp
+        inMemory[Int(temp.index)] = clean
+    }
+
+    /// Forgets `temp`'s register; the value stays only where `inMemory` says.
+    mutating func release(_ temp: Temp) {
+        guard let register = home[Int(temp.index)] else { return }
+        occupant[Int(register.rawValue)] = nil
+        home[Int(temp.index)] = nil
+    }
+
+    /// A control-flow join: every temp is back in its memory slot.
+    mutating func reset() {
+        for index in home.indices { home[index] = nil }
+        for index in inMemory.indices { inMemory[index] = true }
+        for index in occupant.indices { occupant[index] = nil }
+        locked.removeAll()
+    }
+}

@@ -1,0 +1,41 @@
+import IR
+
+/// Where a CPU keeps its software TLB, for the inline hit path generated
+/// code will take before calling the load/store functions. Passed in rather
+/// than imported: the backend knows the IR, not the guest's state layout.
+/// Not used by the generator yet.
+public struct TLBLayout: Sendable {
+    /// Offset of MMU index 0's first entry from the state pointer.
+    public var offset: Int
+    public var entryBytes: Int
+    public var entriesPerMMU: Int
+    public var pageBits: Int
+    /// Within an entry.
+    public var readTagOffset: Int
+    public var writeTagOffset: Int
+    public var addendOffset: Int
+
+    public init(offset: Int, entryBytes: Int, entriesPerMMU: Int, pageBits: Int,
+                readTagOffset: Int, writeTagOffset: Int, addendOffset: Int) {
+        self.offset = offset
+        self.entryBytes = entryBytes
+        self.entriesPerMMU = entriesPerMMU
+        self.pageBits = pageBits
+        self.readTagOffset = readTagOffset
+        self.writeTagOffset = writeTagOffset
+        self.addendOffset = addendOffset
+    }
+}
+
+/// What the backend needs of the CPU it compiles for: the interpreter's
+/// configuration (scratch slots, fault word, current-instruction field,
+/// guest load/store functions), and optionally the TLB layout.
+public struct X64BackendConfiguration {
+    public var base: InterpreterConfiguration
+    public var tlb: TLBLayout?
+
+    public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil) {
+        self.base = base
+        self.tlb = tlb
+    }
+}

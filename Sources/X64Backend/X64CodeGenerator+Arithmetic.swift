@@ -1,0 +1,126 @@
+import IR
+
+/// Moves, constants, arithmetic, shifts, extensions and bit fields. i32
+/// results are computed with 32-bit instructions, which zero the upper half:
+/// an i32 temp in a register is always zero-extended.
+extension X64CodeGenerator {
+    func translateArithmetic(_ op: IROp) {
+        let size = op.type.operandSize
+        let bits = op.type.bits
+        switch op.opcode {
+        case .movi:
+            let out = outputRegister()
+            assembler.movImmediate(out, op.constant & op.type.mask)
+            define(op.output, in: out)
+        case .mov, .extu32to64:
+            // An i32 input is already zero-extended: a copy is the conversion.
+            let a = use(op.inputs.0)
+            let out = outputRegister(reusing: op.inputs.0)
+            if out != a { assembler.mov(size == .qword && op.opcode == .mov ? .qword : .dword, out, a) }
+            define(op.output, in: out)
+        case .add, .sub, .and, .or, .xor, .mul:
+            let a = use(op.inputs.0), b = use(op.inputs.1)
+            let out = outputRegister(reusing: op.inputs.0, avoiding: [b])
+            if out != a { assembler.mov(size, out, a) }
+            switch op.opcode {
+            case .add: assembler.alu(.add, size, out, b)
+            case .sub: assembler.alu(.sub, size, out, b)
+            case .and: assembler.alu(.and, size, out, b)
+            case .or: assembler.alu(.or, size, out, b)
+            case .xor: assembler.alu(.xor, size, out, b)
+            default: assembler.imul(size, out, b)
+            }
+            define(op.output, in: out)
+        case .shl, .shr, .sar, .rotl, .rotr:
+            // x86 masks CL to the operand width, exactly the IR's modulo.
+            let a = use(op.inputs.0), b = use(op.inputs.1)
+            assembler.mov(.dword, .rcx, b)
+            let out = outputRegister(reusing: op.inputs.0)
+            if out != a { assembler.mov(size, out, a) }
+            let shift: [IROpcode: ShiftOperation] = [.shl: .shl, .shr: .shr, .sar: .sar, .rotl: .rol, .rotr: .ror]
+            assembler.shiftByCL(shift[op.opcode]!, size, out)
+            define(op.output, in: out)
+        case .neg, .not:
+            let a = use(op.inputs.0)
+            let out = outputRegister(reusing: op.inputs.0)
+            if out != a { assembler.mov(size, out, a) }
+            if op.opcode == .neg { assembler.neg(size, out) } else { assembler.not(size, out) }
+            define(op.output, in: out)
+        case .ext8s, .ext8u, .ext16s, .ext16u, .ext32s, .ext32u, .exts32to64, .low64to32, .high64to32:
+            translateExtension(op)
+        case .deposit:
+            translateDeposit(op, size: size, bits: bits)
+        case .extract, .sextract:
+            let a = use(op.inputs.0)
+            let out = outputRegister(reusing: op.inputs.0)
+            if out != a { assembler.mov(size, out, a) }
+            let position = Int(op.aux), fieldSize = Int(op.constant)
+            if fieldSize < bits {
+                // Move the field to the top, then back down with zero or sign fill.
+                let left = bits - position - fieldSize
+                if left > 0 { assembler.shift(.shl, size, out, by: UInt8(left)) }
+                assembler.shift(op.opcode == .extract ? .shr : .sar, size, out, by: UInt8(bits - fieldSize))
+            }
+            define(op.output, in: out)
+        default:
+            preconditionFailure("\(op.opcode.name) is not arithmetic")
+        }
+    }
+
+    private func translateExtension(_ op: IROp) {
+        let a = use(op.inputs.0)
+        let out = outputRegister(reusing: op.inputs.0)
+        let size = op.opcode.resultType(op.type).operandSize
+        switch op.opcode {
+        case .ext8s: assembler.movsx(size, out, .register(a), from: .byte)
+        case .ext8u: assembler.movzx(.dword, out, .register(a), from: .byte)
+        case .ext16s: assembler.movsx(size, out, .register(a), from: .word)
+        case .ext16u: assembler.movzx(.dword, out, .register(a), from: .word)
+        case .ext32s, .exts32to64: assembler.movsxd(out, .register(a))
+        case .ext32u, .low64to32:
+            // Even onto itself: a 32-bit mov clears the upper half.
+            assembler.mov(.dword, out, a)
+        case .high64to32:
+            if out != a { assembler.mov(.qword, out, a) }
+            assembler.shift(.shr, .qword, out, by: 32)
+        default:
+            preconditionFailure()
+        }
+        define(op.output, in: out)
+    }
+
+    /// out = (a & ~field) | ((b << position) & field). The field of b is
+    /// isolated with two shifts, so no mask constant is needed for it.
+    private func translateDeposit(_ op: IROp, size: OperandSize, bits: Int) {
+        let position = Int(op.aux), fieldSize = Int(op.constant)
+        let a = use(op.inputs.0), b = use(op.inputs.1)
+        if fieldSize == bits {
+            let out = outputRegister(reusing: op.inputs.1)
+            if out != b { assembler.mov(size, out, b) }
+            return define(op.output, in: out)
+        }
+        assembler.mov(size, .rax, b)
+        let left = bits - fieldSize
+        assembler.shift(.shl, size, .rax, by: UInt8(left))
+        if left - position > 0 { assembler.shift(.shr, size, .rax, by: UInt8(left - position)) }
+        let out = outputRegister(reusing: op.inputs.0)
+        if out != a { assembler.mov(size, out, a) }
+        let field = ((fieldSize >= 64 ? ~UInt64(0) : (UInt64(1) << UInt64(fieldSize)) - 1) << UInt64(position)) & op.type.mask
+        andImmediate(size, out, ~field & op.type.mask)
+        assembler.alu(.or, size, out, .rax)
+        define(op.output, in: out)
+    }
+
+    /// and r, value: as an immediate when it fits (sign-extended for a
+    /// qword), else through RCX.
+    func andImmediate(_ size: OperandSize, _ register: HostRegister, _ value: UInt64) {
+        let immediate: Int32? = size == .qword ? Int32(exactly: Int64(bitPattern: value))
+                                               : Int32(truncatingIfNeeded: value)
+        if let immediate {
+            assembler.alu(.and, size, .register(register), immediate: immediate)
+        } else {
+            assembler.movImmediate(.rcx, value)
+            assembler.alu(.and, size, register, .rcx)
+        }
+    }
+}

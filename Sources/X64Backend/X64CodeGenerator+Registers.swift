@@ -1,0 +1,139 @@
+import IR
+
+/// Moving temps between registers and their memory slots.
+extension X64CodeGenerator {
+    func isGlobal(_ temp: Temp) -> Bool { Int(temp.index) < block.globalCount }
+    func type(of temp: Temp) -> IRType { block.info(temp).type }
+
+    /// A global's state field, or a local's scratch slot.
+    func slot(_ temp: Temp) -> MemoryOperand {
+        switch block.info(temp).kind {
+        case let .global(offset): return stateOperand(offset)
+        case .local: return stateOperand(configuration.base.scratchOffset + 8 * (Int(temp.index) - block.globalCount))
+        }
+    }
+
+    /// Loads a temp's value from its slot, at its width (an i32 slot may
+    /// sit next to another field, and i32 values are kept zero-extended).
+    func loadFromSlot(_ temp: Temp, into register: HostRegister) {
+        assembler.load(type(of: temp).operandSize, register, slot(temp))
+    }
+
+    /// The register holding `temp`, loading it if needed; locked for the current op.
+    func use(_ temp: Temp) -> HostRegister {
+        if let register = registers.register(of: temp) {
+            registers.lock(register)
+            return register
+        }
+        let register = allocate()
+        loadFromSlot(temp, into: register)
+        registers.bind(temp, to: register, clean: true)
+        registers.lock(register)
+        return register
+    }
+
+    /// A free register, evicting the held temp read furthest ahead (or never
+    /// again in this basic block). The register is locked.
+    func allocate() -> HostRegister {
+        if let free = registers.freeRegister {
+            registers.lock(free)
+            return free
+        }
+        let candidates = registers.evictable
+        precondition(!candidates.isEmpty, "every register is locked")
+        var victim = candidates[0], distance = -1
+        for register in candidates {
+            let temp = registers.occupant[Int(register.rawValue)]!
+            let next = analysis.nextRead(of: temp, from: current + 1, in: ops) ?? Int.max
+            if next > distance { victim = register; distance = next }
+        }
+        spill(registers.occupant[Int(victim.rawValue)]!)
+        registers.lock(victim)
+        return victim
+    }
+
+    /// A register for `op`'s output: `input`'s own when that temp dies at
+    /// this op (so `mov out, in` disappears), else a fresh one. Never one of `avoiding`.
+    func outputRegister(reusing input: Temp? = nil, avoiding: [HostRegister] = []) -> HostRegister {
+        if let input, let register = registers.register(of: input), !avoiding.contains(register),
+           analysis.dying[current].contains(input) {
+            registers.release(input)
+            registers.lock(register)
+            return register
+        }
+        let register = allocate()
+        precondition(!avoiding.contains(register))
+        return register
+    }
+
+    /// `temp`'s new value is in `register`.
+    func define(_ temp: Temp, in register: HostRegister) {
+        if let previous = registers.occupant[Int(register.rawValue)], previous != temp { registers.release(previous) }
+        registers.bind(temp, to: register, clean: false)
+        registers.lock(register)
+    }
+
+    /// Writes a dirty temp to its slot and frees its register.
+    func spill(_ temp: Temp) {
+        writeBack(temp)
+        registers.release(temp)
+    }
+
+    /// Makes `temp`'s slot current (the register stays valid).
+    func writeBack(_ temp: Temp) {
+        guard registers.isDirty(temp), let register = registers.register(of: temp) else { return }
+        assembler.store(type(of: temp).operandSize, slot(temp), register)
+        registers.inMemory[Int(temp.index)] = true
+    }
+
+    /// Whether `temp`'s value is still needed after the current op.
+    func isLiveAfterCurrent(_ temp: Temp) -> Bool {
+        analysis.crossesBlocks[Int(temp.index)] || !analysis.dying[current].contains(temp)
+    }
+
+    /// Stores every dirty global whose field overlaps [offset, offset + bytes),
+    /// or every dirty global when `offset` is nil.
+    func writeBackGlobals(overlapping range: Range<Int>? = nil) {
+        for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) { writeBack(temp) }
+    }
+
+    /// Drops the registers of globals the state may have changed under them.
+    func forgetGlobals(overlapping range: Range<Int>? = nil) {
+        for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) {
+            precondition(!registers.isDirty(temp))
+            registers.release(temp)
+        }
+    }
+
+    private func overlaps(_ temp: Temp, _ range: Range<Int>?) -> Bool {
+        guard let range, case let .global(offset) = block.info(temp).kind else { return true }
+        return range.overlaps(offset..<offset + type(of: temp).bits / 8)
+    }
+
+    /// Before a helper or guest-memory call: saves what the call would
+    /// clobber. Values needed later, or as the call's `arguments`, go to
+    /// their slots; dead ones are dropped.
+    func evacuateCallerSaved(arguments: [Temp]) {
+        for (temp, register) in registers.held where !register.isCalleeSaved {
+            if isLiveAfterCurrent(temp) || arguments.contains(temp) { writeBack(temp) }
+            registers.release(temp)
+        }
+    }
+
+    /// The end of a basic block: globals and the locals other basic blocks
+    /// read go to their slots, as does the pending instruction address.
+    func endBasicBlock() {
+        storePendingInstruction()
+        for (temp, _) in registers.held where analysis.crossesBlocks[Int(temp.index)] { writeBack(temp) }
+    }
+
+    /// Puts `temp`'s value in `register` (an argument register), from
+    /// wherever it is, at its width.
+    func move(_ temp: Temp, to register: HostRegister) {
+        if let source = registers.register(of: temp) {
+            if source != register { assembler.mov(.qword, register, source) }
+        } else {
+            loadFromSlot(temp, into: register)
+        }
+    }
+}

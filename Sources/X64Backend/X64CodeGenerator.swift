@@ -1,0 +1,148 @@
+import IR
+
+public enum X64BackendError: Error, CustomStringConvertible {
+    case tooManyTemps(Int, Int)
+    case missingLabel(UInt32)
+    case cacheTooSmall(Int)
+
+    public var description: String {
+        switch self {
+        case let .tooManyTemps(used, limit): return "block uses \(used) temps, more than the \(limit) scratch slots"
+        case let .missingLabel(label): return "branch to label L\(label), which is never set"
+        case let .cacheTooSmall(size): return "a block of \(size) bytes does not fit an empty code cache"
+        }
+    }
+}
+
+/// Translates one IRBlock into host code, op by op, in one forward pass.
+///
+/// The generated function is `(state) -> exit code`. RBX holds the state
+/// pointer throughout; temps live in the registers of `RegisterFile`, their
+/// memory slots (a global's state field, a local's scratch slot) being the
+/// truth at every basic-block boundary and, for globals, before every op
+/// that may fault, read the state or leave.
+final class X64CodeGenerator {
+    let block: IRBlock
+    let ops: [IROp]
+    let configuration: X64BackendConfiguration
+    let analysis: BlockAnalysis
+    var assembler = X64Assembler()
+    var registers: RegisterFile
+    /// The op being translated.
+    var current = 0
+    /// An insn_start whose address is not stored yet: it is stored only
+    /// before something that could observe it.
+    var pendingInstruction: UInt64?
+
+    let stateRegister = HostRegister.rbx
+    var irLabels: [AssemblerLabel] = []
+    var faultExit: AssemblerLabel
+    var epilogue: AssemblerLabel
+    /// Callee-saved registers the prologue saves (the allocatable ones and RBX).
+    static let savedRegisters: [HostRegister] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
+
+    init(_ block: IRBlock, configuration: X64BackendConfiguration) throws {
+        let locals = block.tempCount - block.globalCount
+        guard locals <= configuration.base.scratchSlots else {
+            throw X64BackendError.tooManyTemps(locals, configuration.base.scratchSlots)
+        }
+        self.block = block
+        ops = block.ops
+        self.configuration = configuration
+        analysis = BlockAnalysis(block)
+        registers = RegisterFile(tempCount: block.tempCount)
+        faultExit = assembler.newLabel()
+        epilogue = assembler.newLabel()
+        irLabels = (0..<Int(block.labelCount)).map { _ in assembler.newLabel() }
+    }
+
+    func generate() throws -> [UInt8] {
+        prologue()
+        for index in ops.indices {
+            current = index
+            translate(ops[index])
+            registers.unlockAll()
+            for temp in analysis.dying[index] { registers.release(temp) }
+        }
+        // A block whose last op is not an exit cannot be valid IR, but be safe: leave with code 0.
+        if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
+        assembler.bind(faultExit)
+        assembler.movabs(.rax, BlockExit.fault)
+        assembler.bind(epilogue)
+        assembler.alu(.add, .qword, .register(.rsp), immediate: 8)
+        for register in Self.savedRegisters.reversed() { assembler.pop(register) }
+        assembler.ret()
+        for (id, label) in irLabels.enumerated() where !assembler.isBound(label) {
+            if ops.contains(where: { $0.opcode.properties.usesLabel && $0.constant == UInt64(id) }) {
+                throw X64BackendError.missingLabel(UInt32(id))
+            }
+        }
+        return assembler.bytes
+    }
+
+    /// Six pushes after the return address leave RSP 8 bytes off a 16-byte
+    /// boundary; the extra 8 aligns it for helper calls.
+    private func prologue() {
+        for register in Self.savedRegisters { assembler.push(register) }
+        assembler.alu(.sub, .qword, .register(.rsp), immediate: 8)
+        assembler.mov(.qword, stateRegister, .rdi)
+    }
+
+    private func translate(_ op: IROp) {
+        switch op.opcode {
+        case .mov, .movi, .add, .sub, .mul, .and, .or, .xor, .shl, .shr, .sar, .rotl, .rotr,
+             .neg, .not, .ext8s, .ext8u, .ext16s, .ext16u, .ext32s, .ext32u,
+             .extu32to64, .exts32to64, .low64to32, .high64to32, .deposit, .extract, .sextract:
+            translateArithmetic(op)
+        case .setcond, .movcond:
+            translateCondition(op)
+        case .loadState, .storeState:
+            translateStateAccess(op)
+        case .loadGuest, .storeGuest:
+            translateGuestAccess(op)
+        case .call:
+            translateCall(op)
+        case .label, .br, .brcond:
+            translateBranch(op)
+        case .insnStart:
+            pendingInstruction = op.constant
+        case .exitBlock:
+            leave(with: op.constant & BlockExit.codeMask)
+        case .gotoBlock:
+            // Direct chaining comes later: for now the slot is returned to the loop.
+            leave(with: BlockExit.gotoSlot | op.constant)
+        }
+    }
+
+    /// Stores globals and the pending instruction address, then returns `code`.
+    func leave(with code: UInt64) {
+        endBasicBlock()
+        assembler.movImmediate(.rax, code)
+        assembler.jmp(epilogue)
+        registers.reset()
+    }
+
+    // MARK: the instruction address
+
+    var instructionSlot: MemoryOperand { stateOperand(configuration.base.currentInstructionOffset) }
+
+    func storePendingInstruction() {
+        guard let address = pendingInstruction else { return }
+        if let short = Int32(exactly: Int64(bitPattern: address)) {
+            assembler.storeImmediate(.qword, instructionSlot, short)
+        } else {
+            assembler.movabs(.rax, address)
+            assembler.store(.qword, instructionSlot, .rax)
+        }
+        pendingInstruction = nil
+    }
+
+    func stateOperand(_ offset: Int) -> MemoryOperand {
+        guard let displacement = Int32(exactly: offset) else { preconditionFailure("state offset \(offset) out of range") }
+        return MemoryOperand(base: stateRegister, displacement: displacement)
+    }
+}
+
+extension IRType {
+    var operandSize: OperandSize { self == .i64 ? .qword : .dword }
+}
