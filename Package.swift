@@ -30,7 +30,7 @@ let package = Package(
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
-        .target(name: "X86Frontend", dependencies: ["IR", "X86State", "X87"], swiftSettings: optimise),
+        .target(name: "X86Frontend", dependencies: ["IR", "X86State", "PCEmuSupport", "X87"], swiftSettings: optimise),
         // The x86 CPU's architectural state: CPUState, segment caches, flags, the TLB's layout.
         .target(name: "X86State", dependencies: ["X87"], swiftSettings: optimise),
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
@@ -38,7 +38,7 @@ let package = Package(
         // The x86-64 JIT: an assembler, the code cache, and IR -> host code.
         .target(name: "X64Backend", dependencies: ["IR"], swiftSettings: optimise),
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
-        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "Memory", "Timing", "Execution", "PCEmuSupport"],
+        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "X64Backend", "Memory", "Timing", "Execution", "PCEmuSupport"],
                 swiftSettings: optimise),
         // The x87 FPU: state and instruction semantics, computed on the host's x87
         // (through the C shim CX87Host) so results and flags are real hardware's.

@@ -19,13 +19,14 @@ final class JumpCache {
         Int((linearPC ^ (linearPC >> 12)) & UInt32(JumpCache.size - 1))
     }
 
+    /// The block, unretained: valid while the translation cache holds it.
     @inline(__always)
-    func lookup(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> TranslatedBlock? {
+    func lookupHandle(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> Unmanaged<TranslatedBlock>? {
         guard let entry = entries[slot(linearPC)] else { return nil }
-        let block = entry.takeUnretainedValue()
-        let key = block.key
-        guard key.linearPC == linearPC, key.codeSegmentBase == codeSegmentBase, key.flags == flags else { return nil }
-        return block
+        let matches = entry._withUnsafeGuaranteedRef { block in
+            block.key.linearPC == linearPC && block.key.codeSegmentBase == codeSegmentBase && block.key.flags == flags
+        }
+        return matches ? entry : nil
     }
 
     func insert(_ block: TranslatedBlock) {

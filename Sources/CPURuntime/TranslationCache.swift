@@ -1,5 +1,12 @@
 import IR
+import X64Backend
 import X86State
+
+/// A block ready to run: host code from the JIT, or IR for the interpreter.
+struct ExecutableBlock {
+    var compiled: CompiledBlock?
+    var interpreted: InterpretedBlock?
+}
 
 /// What identifies a translated block: where its code is, and the static
 /// state it was translated for.
@@ -12,14 +19,14 @@ struct BlockKey: Hashable {
 
 final class TranslatedBlock {
     let key: BlockKey
-    let code: InterpretedBlock
+    let code: ExecutableBlock
     let instructionCount: Int
     let physicalPages: [UInt32]
     /// The linear address of its last code byte, and that byte's physical page.
     let lastLinear: UInt32
     let lastPhysicalPage: UInt32
 
-    init(key: BlockKey, code: InterpretedBlock, instructionCount: Int, physicalPages: [UInt32],
+    init(key: BlockKey, code: ExecutableBlock, instructionCount: Int, physicalPages: [UInt32],
          lastLinear: UInt32, lastPhysicalPage: UInt32) {
         self.key = key
         self.code = code

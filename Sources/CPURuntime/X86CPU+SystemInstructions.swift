@@ -12,6 +12,10 @@ extension X86CPU {
         static let sysenterCS: UInt32 = 0x174
         static let sysenterESP: UInt32 = 0x175
         static let sysenterEIP: UInt32 = 0x176
+        /// IA32_PLATFORM_ID and IA32_BIOS_SIGN_ID (the microcode revision): the
+        /// kernel's microcode loader reads them without a fault handler.
+        static let platformID: UInt32 = 0x17
+        static let microcodeRevision: UInt32 = 0x8B
     }
 
     func system(code: UInt32, operand: UInt32, address: UInt32) -> UInt64 {
@@ -241,6 +245,7 @@ extension X86CPU {
         case MSR.sysenterCS: return UInt64(state.pointee.sysenterCS)
         case MSR.sysenterESP: return UInt64(state.pointee.sysenterESP)
         case MSR.sysenterEIP: return UInt64(state.pointee.sysenterEIP)
+        case MSR.platformID, MSR.microcodeRevision: return 0
         default:
             Log.write(.unimplemented, "RDMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)
@@ -254,6 +259,7 @@ extension X86CPU {
         case MSR.sysenterCS: state.pointee.sysenterCS = UInt32(truncatingIfNeeded: value)
         case MSR.sysenterESP: state.pointee.sysenterESP = UInt32(truncatingIfNeeded: value)
         case MSR.sysenterEIP: state.pointee.sysenterEIP = UInt32(truncatingIfNeeded: value)
+        case MSR.microcodeRevision: break  // writing 0 before CPUID is how the revision is read
         default:
             Log.write(.unimplemented, "WRMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)

@@ -3,6 +3,7 @@ import Execution
 import Memory
 import PCEmuSupport
 import Timing
+import X64Backend
 import X86Frontend
 import X86State
 
@@ -20,14 +21,24 @@ public final class X86CPU: ExecutionEngine {
     let clock: VirtualClock
     let translator: X86Translator
     let interpreter: IRInterpreter
+    /// The JIT, when the CPU runs generated host code (the default).
+    let jit: X64Backend?
     let translationCache = TranslationCache()
+    /// Where CS's base sits in the state, read at every block.
+    let codeBaseOffset = CPUStateLayout.segmentBase(.cs)
     let jumpCache = JumpCache()
     let optimizer = PassManager()
     private(set) var mmu: SoftMMU!
     /// The interrupt controller on INTR; nil leaves INTR low.
     public var interrupts: InterruptSource?
+    /// The INTR line's level, kept by the controller's output callback so the
+    /// check at each block boundary is one load.
+    public var interruptLine = false
     /// HLT executed and no interrupt has woken the CPU yet.
     public internal(set) var halted = false
+    /// Generated code's budget; a full cache is flushed whole.
+    static let codeCacheBytes = 64 << 20
+
     /// Interrupts and exceptions entered so far (tests and statistics).
     public internal(set) var deliveredInterrupts = 0
     /// The exception being delivered, to tell a double fault from two in a row.
@@ -44,7 +55,10 @@ public final class X86CPU: ExecutionEngine {
     /// first 160 bytes), allocated once so no instruction allocates.
     let x87Buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
 
-    public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock) {
+    /// Which backend runs the IR.
+    public enum Backend { case jit, interpreter }
+
+    public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock, backend: Backend = .jit) {
         self.addressSpace = addressSpace
         self.ports = ports
         self.clock = clock
@@ -54,15 +68,19 @@ public final class X86CPU: ExecutionEngine {
         interpreter = IRInterpreter(configuration: InterpreterConfiguration(
             scratchOffset: CPUStateBlock.scratchOffset, scratchSlots: CPUStateBlock.scratchSlots,
             faultOffset: CPUStateLayout.pendingException, currentInstructionOffset: CPUStateLayout.currentInstruction,
-            load: { state, address, access, mmu in
-                X86CPU.owner(of: state).mmu.load(address, bytes: MemoryAccess(rawValue: UInt8(access)).bytes, mmu: Int(mmu))
-            },
-            store: { state, address, value, packed in
-                X86CPU.owner(of: state).mmu.store(address, value, bytes: MemoryAccess(rawValue: UInt8(packed & 0xFF)).bytes,
-                                                  mmu: Int(packed >> 8))
-            }))
+            load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store))
+        if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes) {
+            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: nil), cache: cache)
+        } else {
+            jit = nil
+        }
         mmu = SoftMMU(cpu: self, addressSpace: addressSpace)
         state.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        // A full code cache is emptied whole: every block pointing into it goes too.
+        jit?.willFlush = { [unowned self] in
+            translationCache.flush()
+            jumpCache.clear()
+        }
         reset()
     }
 
@@ -146,6 +164,14 @@ public final class X86CPU: ExecutionEngine {
     static let blocksPerClockCheck = 64
 
     public func run(until deadline: Int64) -> EngineStop {
+        // Loop invariants read once: masks and offsets from other modules are
+        // behind lazy-initialisation checks when read in the loop.
+        let shadowBit = HiddenFlags.interruptShadow.rawValue
+        let stepBit = HiddenFlags.singleStep.rawValue
+        let faultBit = BlockExit.fault
+        let logging = Log.isEnabled(.exec)
+        let countsTime = clock.mode != .host
+        let raw = UnsafeMutableRawPointer(state)
         var blocksSinceClock = 0
         while true {
             if let reason = stopReason {
@@ -156,29 +182,37 @@ public final class X86CPU: ExecutionEngine {
                 tripleFault = false
                 return .reset
             }
-            if takeInterruptIfPossible() { halted = false }
+            if interruptLine && takeInterruptIfPossible() { halted = false }
             if halted { return .halted }
             if state.pointee.exitRequest != 0 {
                 state.pointee.exitRequest = 0
                 return .yielded
             }
-            guard let block = currentBlock() else { continue }
-            let hadShadow = state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0
-            let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
-            if Log.isEnabled(.exec) {
-                Log.emit("exec \(String(segment(.cs).selector, radix: 16)):\(String(state.pointee.eip, radix: 16)) linear \(String(block.key.linearPC, radix: 16))")
+            guard let handle = cachedBlock() else { continue }
+            let hidden = state.pointee.hiddenFlags
+            // Read what is needed before running: a guest store into its own code
+            // may drop the block while it runs (its host code stays until the
+            // code cache is flushed, which only a translation does).
+            let (compiled, count, linearPC) = handle._withUnsafeGuaranteedRef { ($0.code.compiled, $0.instructionCount, $0.key.linearPC) }
+            if logging {
+                Log.emit("exec \(String(segment(.cs).selector, radix: 16)):\(String(state.pointee.eip, radix: 16)) linear \(String(linearPC, radix: 16))")
             }
-            let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
-            let executed = UInt64(block.instructionCount)
-            state.pointee.instructionCount &+= executed
-            clock.advance(instructions: Int64(executed))
-            if hadShadow { state.pointee.hiddenFlags &= ~HiddenFlags.interruptShadow.rawValue }
-            if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 {
+            let exit: UInt64
+            if let compiled {
+                exit = compiled.run(raw)
+            } else {
+                let block = handle.takeUnretainedValue()  // held for the whole run
+                exit = interpreter.run(block.code.interpreted!, state: raw)
+            }
+            state.pointee.instructionCount &+= UInt64(count)
+            if countsTime { clock.advance(instructions: Int64(count)) }
+            if hidden & shadowBit != 0 { state.pointee.hiddenFlags &= ~shadowBit }
+            if exit & faultBit != 0 || state.pointee.pendingException >= 0 {
                 deliverPendingException()
-            } else if singleStep {
+            } else if hidden & stepBit != 0 {
                 singleStepTrap()
             }
-            blocksSinceClock += 1
+            blocksSinceClock &+= 1
             if blocksSinceClock >= X86CPU.blocksPerClockCheck {
                 blocksSinceClock = 0
                 if clock.now >= deadline { return .yielded }
@@ -188,8 +222,16 @@ public final class X86CPU: ExecutionEngine {
 
     /// The block for the current CS:EIP and mode, translated if needed;
     /// nil when fetching it faulted (the fault has been delivered).
-    private func currentBlock() -> TranslatedBlock? {
-        currentBlock(maximumInstructions: X86Translator.maximumInstructions, cached: true)
+    /// The cached block for the current CS:EIP and mode, translating it if
+    /// needed; unretained, since the translation cache keeps it alive.
+    @inline(__always)
+    private func cachedBlock() -> Unmanaged<TranslatedBlock>? {
+        let codeBase = (UnsafeRawPointer(state) + codeBaseOffset).load(as: UInt32.self)
+        let linear = codeBase &+ UInt32(truncatingIfNeeded: state.pointee.eip)
+        if let handle = jumpCache.lookupHandle(linearPC: linear, codeSegmentBase: codeBase, flags: state.pointee.hiddenFlags) {
+            return handle
+        }
+        return currentBlock(maximumInstructions: X86Translator.maximumInstructions, cached: true).map { Unmanaged.passUnretained($0) }
     }
 
     /// Executes one guest instruction (one iteration of a repeated string
@@ -198,7 +240,7 @@ public final class X86CPU: ExecutionEngine {
         if takeInterruptIfPossible() { halted = false; return }
         guard !halted, stopReason == nil, let block = currentBlock(maximumInstructions: 1, cached: false) else { return }
         let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
-        let exit = interpreter.run(block.code, state: UnsafeMutableRawPointer(state))
+        let exit = execute(block)
         state.pointee.instructionCount &+= 1
         clock.advance(instructions: 1)
         if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 {
@@ -212,9 +254,6 @@ public final class X86CPU: ExecutionEngine {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
         let codeBase = segment(.cs).base
         let linear = codeBase &+ eip
-        if cached, let block = jumpCache.lookup(linearPC: linear, codeSegmentBase: codeBase, flags: state.pointee.hiddenFlags) {
-            return block
-        }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
         if cached, let block = translationCache.lookup(key), secondPageStillMatches(block) {
@@ -239,9 +278,13 @@ public final class X86CPU: ExecutionEngine {
         optimizer.run(on: code.block)
         if Log.isEnabled(.opOpt) { Log.emit("optimized IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
         let pages = Set([mmu.physical(code.startLinear) >> 12, mmu.physical(code.endLinear &- 1) >> 12]).sorted()
-        let compiled: InterpretedBlock
+        let compiled: ExecutableBlock
         do {
-            compiled = try InterpretedBlock(code.block, configuration: interpreter.configuration)
+            if let jit {
+                compiled = ExecutableBlock(compiled: try jit.compile(code.block))
+            } else {
+                compiled = ExecutableBlock(interpreted: try InterpretedBlock(code.block, configuration: interpreter.configuration))
+            }
         } catch {
             stopReason = "cannot run the block at 0x\(String(linear, radix: 16)): \(error)"
             return nil
@@ -256,6 +299,13 @@ public final class X86CPU: ExecutionEngine {
         return block
     }
 
+    /// Runs a block on its backend; returns the `BlockExit` code.
+    @inline(__always)
+    private func execute(_ block: TranslatedBlock) -> UInt64 {
+        if let compiled = block.code.compiled { return compiled.run(UnsafeMutableRawPointer(state)) }
+        return interpreter.run(block.code.interpreted!, state: UnsafeMutableRawPointer(state))
+    }
+
     /// A block whose code runs onto a second page was keyed by its first page
     /// only: it is still valid only if the second page maps where it did.
     private func secondPageStillMatches(_ block: TranslatedBlock) -> Bool {
@@ -266,6 +316,13 @@ public final class X86CPU: ExecutionEngine {
     func invalidateCode(physicalPage page: UInt32) {
         translationCache.invalidate(physicalPage: page)
         flushTLB()
+    }
+
+    /// The physical memory map changed (ROM shadowing, a region moved): every
+    /// translation and translated block may point at the wrong memory.
+    public func memoryMapChanged() {
+        flushTLB()
+        translationCache.flush()
     }
 
     /// Drops every TLB entry, and with them the jump cache (which trusts the
@@ -331,7 +388,7 @@ public final class X86CPU: ExecutionEngine {
 
     /// An external interrupt when IF is set and nothing holds it off.
     private func takeInterruptIfPossible() -> Bool {
-        guard let interrupts, interrupts.interruptPending,
+        guard interruptLine, let interrupts, interrupts.interruptPending,
               state.pointee.eflags & EFLAGS.interrupt != 0,
               state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue == 0 else { return false }
         let vector = UInt32(interrupts.acknowledge())

@@ -80,7 +80,7 @@ public enum Condition: UInt8, CaseIterable, Sendable {
 /// bits 0-1 log2 of the size in bytes, bit 2 sign extension.
 public struct MemoryAccess: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     public static let u8 = MemoryAccess(rawValue: 0)
     public static let u16 = MemoryAccess(rawValue: 1)
@@ -95,12 +95,12 @@ public struct MemoryAccess: Hashable, Sendable, CustomStringConvertible {
         MemoryAccess(rawValue: UInt8(bytes.trailingZeroBitCount))
     }
 
-    @inline(__always) public var sizeShift: Int { Int(rawValue & 3) }
-    @inline(__always) public var bytes: Int { 1 << sizeShift }
-    @inline(__always) public var isSigned: Bool { rawValue & 4 != 0 }
+    @inlinable public var sizeShift: Int { Int(rawValue & 3) }
+    @inlinable public var bytes: Int { 1 << sizeShift }
+    @inlinable public var isSigned: Bool { rawValue & 4 != 0 }
 
     /// Applies this access's width and sign to a raw loaded value.
-    @inline(__always)
+    @inlinable
     public func extend(_ value: UInt64) -> UInt64 {
         let shift = UInt64(64 - 8 * bytes)
         if isSigned { return UInt64(bitPattern: Int64(bitPattern: value << shift) >> shift) }

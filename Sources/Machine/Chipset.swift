@@ -35,7 +35,10 @@ final class Chipset {
         let requestReset = { [unowned loop] in loop.requestReset() }
         let setA20 = { [unowned cpu] (enabled: Bool) in cpu.setA20(enabled) }
 
-        pic = PIC8259 { [unowned loop] _ in loop.wake() }
+        pic = PIC8259 { [unowned loop, unowned cpu] level in
+            cpu.interruptLine = level
+            loop.wake()
+        }
         irqs = ISAInterrupts(pic: pic)
         try pic.attach(to: ports)
 

@@ -12,10 +12,10 @@ import Timing
 /// loop that runs them. Built whole from a `MachineConfiguration`.
 public final class PCMachine {
     /// The parts built so far; options needing anything else are refused.
-    /// The CPU runs real mode; where a guest goes further than the CPU is
-    /// built (protected-mode descriptors, paging) it stops with a message.
+    /// The parts built. The display is not among them: without VGA there is
+    /// nothing to show, so `-display sdl` is refused rather than ignored.
     public static let capabilities: Capabilities = [
-        .sdlDisplay, .cpu, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
     ]
 
     public let configuration: MachineConfiguration
@@ -63,14 +63,15 @@ public final class PCMachine {
         scheduler = EventScheduler()
         try PCMachine.mapRAM(ram, in: addressSpace)
 
-        cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock)
+        cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
+                     backend: configuration.backend == .interpreter ? .interpreter : .jit)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
         loop.exitOnReset = configuration.noReboot
 
         firmware = try FirmwareImage(path: configuration.bios)
         try firmware.mapHigh(in: addressSpace)
         shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
-                                  mappingChanged: { [unowned cpu] in cpu.stateBlock.flushTLB() })
+                                  mappingChanged: { [unowned cpu] in cpu.memoryMapChanged() })
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
@@ -109,7 +110,19 @@ public final class PCMachine {
     private func startGuest() throws {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
+        programTimerAsFirmwareDoes()
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
+    }
+
+    /// A direct kernel boot skips the BIOS, which would have started PIT
+    /// counter 0 (mode 3, the 18.2 Hz tick). The kernel's early code reads the
+    /// counter and waits for it to hold a count, so do the BIOS's part here,
+    /// through the ports as the BIOS would.
+    private func programTimerAsFirmwareDoes() {
+        let counter0Mode3Binary: UInt32 = 0x36
+        ports.write(0x43, value: counter0Mode3Binary, size: .byte)
+        ports.write(0x40, value: 0, size: .byte)
+        ports.write(0x40, value: 0, size: .byte)
     }
 
     // MARK: Building

@@ -68,7 +68,7 @@ public enum Log {
 
     /// Sends the log to a file (`-D FILE`); stderr otherwise.
     public static func redirect(toFile path: String) throws {
-        guard let file = fopen(path, "a") else {
+        guard let file = fopen(path, "w") else {
             throw EmulatorError.io(path, String(cString: strerror(errno)))
         }
         setvbuf(file, nil, _IOLBF, 0)

@@ -7,7 +7,7 @@ import Timing
 /// by nasm) on the CPU and reports guest instructions per second, and the
 /// same workload's time on qemu-system-i386 when it is installed.
 ///
-/// usage: pcemu-bench [BOOT_SECTOR.bin]
+/// usage: pcemu-bench [--interp] [BOOT_SECTOR.bin]
 
 /// Collects the bytes a program writes to its report port.
 final class ReportPort: PortHandler {
@@ -28,7 +28,7 @@ func assembleDefaultWorkload() throws -> URL {
     return output
 }
 
-func runOnPCEmu(_ image: Data) throws -> (seconds: Double, instructions: UInt64, output: String) {
+func runOnPCEmu(_ image: Data, backend: X86CPU.Backend) throws -> (seconds: Double, instructions: UInt64, output: String) {
     let ram = try GuestRAM(size: 4 << 20)
     let space = AddressSpace(ram: ram)
     try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
@@ -37,7 +37,7 @@ func runOnPCEmu(_ image: Data) throws -> (seconds: Double, instructions: UInt64,
     try ports.attach(report, name: "debugcon", base: 0xE9, count: 1)
     try ports.attach(ReportPort(), name: "exit", base: 0xF4, count: 1)
     image.withUnsafeBytes { ram.base.advanced(by: 0x7C00).copyMemory(from: $0.baseAddress!, byteCount: image.count) }
-    let cpu = X86CPU(addressSpace: space, ports: ports, clock: VirtualClock())
+    let cpu = X86CPU(addressSpace: space, ports: ports, clock: VirtualClock(), backend: backend)
     cpu.setTestSegment(.cs, selector: 0)
     cpu.state.pointee.eip = 0x7C00
     let start = VirtualClock.hostMonotonicNanoseconds()
@@ -62,12 +62,15 @@ func runOnQEMU(_ image: URL) -> (seconds: Double, output: String)? {
 }
 
 do {
-    let imageURL = CommandLine.arguments.count > 1 ? URL(fileURLWithPath: CommandLine.arguments[1]) : try assembleDefaultWorkload()
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    let backend: X86CPU.Backend = arguments.first == "--interp" ? .interpreter : .jit
+    if arguments.first == "--interp" { arguments.removeFirst() }
+    let imageURL = try arguments.first.map { URL(fileURLWithPath: $0) } ?? assembleDefaultWorkload()
     let image = try Data(contentsOf: imageURL)
-    let ours = try runOnPCEmu(image)
+    let ours = try runOnPCEmu(image, backend: backend)
     let mips = Double(ours.instructions) / ours.seconds / 1e6
-    print(String(format: "pcemu (IR interpreter): %.3f s, %llu guest instructions, %.1f million instructions/s, checksum %@",
-                 ours.seconds, ours.instructions, mips, ours.output))
+    print(String(format: "pcemu (%@): %.3f s, %llu guest instructions, %.1f million instructions/s, checksum %@",
+                 backend == .jit ? "x86-64 JIT" : "IR interpreter", ours.seconds, ours.instructions, mips, ours.output))
     if let qemu = runOnQEMU(imageURL) {
         print(String(format: "qemu-system-i386 -accel tcg (whole run, BIOS included): %.3f s, checksum %@; pcemu/qemu time ratio %.2f",
                      qemu.seconds, qemu.output, ours.seconds / qemu.seconds))

@@ -41,9 +41,14 @@ final class TranslationContext {
 
     /// Reads general register `number` at `bytes` width, zero-extended to 32 bits.
     /// Byte registers 4-7 are AH CH DH BH.
+    ///
+    /// Always a fresh temp, never the global itself: an instruction that writes
+    /// the register and then uses what it read (XCHG, XADD, ADD EAX,EAX's flags)
+    /// must see the old value. The optimizer's copy propagation removes the copy
+    /// wherever that is safe.
     func readRegister(_ number: Int, bytes: Int) -> Temp {
         switch bytes {
-        case 4: return globals.registers[number]
+        case 4: return b.copy(globals.registers[number])
         case 2: return b.unary(.ext16u, globals.registers[number])
         default:
             return number < 4 ? b.unary(.ext8u, globals.registers[number])

@@ -1,4 +1,5 @@
 import IR
+import PCEmuSupport
 import X86State
 
 /// Where the translator reads guest code from: the runtime, through its MMU.
@@ -51,6 +52,9 @@ public final class X86Translator {
             context.instructionAddress = address
             switch result {
             case let .instruction(instruction):
+                if Log.isEnabled(.inAsm) {
+                    Log.emit(String(format: "0x%08x: ", linear) + instruction.disassembly(address: address))
+                }
                 context.instruction = instruction
                 context.nextAddress = flags.contains(.code32) ? address &+ UInt32(instruction.length)
                                                                : (address &+ UInt32(instruction.length)) & 0xFFFF

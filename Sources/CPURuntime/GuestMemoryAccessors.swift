@@ -1,0 +1,60 @@
+import IR
+import X86State
+
+/// The guest load and store functions generated code and the interpreter
+/// call: the TLB hit path works from the state pointer alone (the TLB sits
+/// at a fixed offset from it), so a hit touches no object and no reference
+/// count; only a miss reaches the CPU object and its MMU.
+enum GuestMemoryAccessors {
+    @inline(__always)
+    static func entry(_ state: UnsafeMutableRawPointer, _ linear: UInt32, mmu: UInt32) -> UnsafeMutablePointer<TLBEntry> {
+        (state + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self)
+            + Int(mmu) * CPUStateBlock.tlbEntries + Int((linear >> 12) & UInt32(CPUStateBlock.tlbEntries - 1))
+    }
+
+    static let load: GuestLoadFunction = { state, linear, access, mmu in
+        let kind = MemoryAccess(rawValue: UInt8(truncatingIfNeeded: access))
+        let bytes = kind.bytes
+        let slot = GuestMemoryAccessors.entry(state, linear, mmu: mmu)
+        if slot.pointee.readTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
+            let host = UnsafeRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
+            let raw: UInt64
+            switch bytes {
+            case 1: raw = UInt64(host.load(as: UInt8.self))
+            case 2: raw = UInt64(host.loadUnaligned(as: UInt16.self))
+            case 4: raw = UInt64(host.loadUnaligned(as: UInt32.self))
+            default: raw = host.loadUnaligned(as: UInt64.self)
+            }
+            return kind.isSigned ? kind.extend(raw) : raw
+        }
+        return GuestMemoryAccessors.missLoad(state, linear, kind, mmu)
+    }
+
+    static let store: GuestStoreFunction = { state, linear, value, packed in
+        let bytes = MemoryAccess(rawValue: UInt8(truncatingIfNeeded: packed)).bytes
+        let mmu = packed >> 8
+        let slot = GuestMemoryAccessors.entry(state, linear, mmu: mmu)
+        if slot.pointee.writeTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
+            let host = UnsafeMutableRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
+            switch bytes {
+            case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+            case 4: host.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+            default: host.storeBytes(of: value, as: UInt64.self)
+            }
+            return
+        }
+        GuestMemoryAccessors.missStore(state, linear, value, bytes: bytes, mmu: mmu)
+    }
+
+    @inline(never)
+    static func missLoad(_ state: UnsafeMutableRawPointer, _ linear: UInt32, _ kind: MemoryAccess, _ mmu: UInt32) -> UInt64 {
+        let raw = X86CPU.owner(of: state).mmu.slowLoad(linear, bytes: kind.bytes, mmu: Int(mmu))
+        return kind.isSigned ? kind.extend(raw) : raw
+    }
+
+    @inline(never)
+    static func missStore(_ state: UnsafeMutableRawPointer, _ linear: UInt32, _ value: UInt64, bytes: Int, mmu: UInt32) {
+        X86CPU.owner(of: state).mmu.slowStore(linear, value, bytes: bytes, mmu: Int(mmu))
+    }
+}
