@@ -362,9 +362,12 @@ public final class PIT8254: PortHandler {
     private func counter0EdgeDue() {
         let tick = currentTick
         let output = state.counters[0].output(at: tick)
-        // If the timer ran late the output may already have moved on; the
-        // rising edge it was armed for must still reach the PIC.
-        if armedForRisingEdge && (irq0.level || !output) {
+        // If the timer ran late the output may already have moved on: a rising
+        // edge it was armed for, or the end of a one-tick low pulse it was armed
+        // to see start (modes 2, 4 and 5, where OUT dips low for one clock),
+        // must still reach the PIC as a rising edge.
+        let pulseEnded = !armedForRisingEdge && output
+        if (armedForRisingEdge && (irq0.level || !output)) || pulseEnded {
             irq0.lower()
             irq0.raise()
         }
