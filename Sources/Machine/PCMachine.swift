@@ -111,6 +111,7 @@ public final class PCMachine {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
+        try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }
 
@@ -123,6 +124,34 @@ public final class PCMachine {
         ports.write(0x43, value: counter0Mode3Binary, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
+    }
+
+    /// Where a direct boot puts the power-management block and the ACPI tables:
+    /// SeaBIOS's PMBASE, and the 1 KiB extended BIOS data area the e820 map
+    /// already reserves below 640 KiB.
+    static let directBootPMBase: UInt16 = 0xB000
+    static let acpiTablesAddress: UInt32 = 0x9_FC00
+    /// boot_params.acpi_rsdp_addr (boot protocol 2.14).
+    static let bootParamsRSDPField: UInt32 = 0x070
+    /// The BIOS data area's word holding the EBDA's segment.
+    static let ebdaSegmentPointer = 0x40E
+
+    /// A direct boot also skips the BIOS's ACPI set-up: enable the PIIX4 PM
+    /// block at PMBASE through PCI configuration, and hand the kernel tables
+    /// describing it, so `poweroff` reaches S5.
+    private func installACPIAsFirmwareDoes(bootParams: UInt32) throws {
+        let slot = PIIX4PM.slot, function = PIIX4PM.function
+        let pmBaseRegister = 0x40, pmMiscRegister = 0x80, ioSpaceBit: UInt32 = 1, pmIOEnable: UInt32 = 1
+        pciBus.writeConfig(slot: slot, function: function, offset: pmBaseRegister,
+                           value: UInt32(PCMachine.directBootPMBase) | ioSpaceBit, size: .dword)
+        pciBus.writeConfig(slot: slot, function: function, offset: pmMiscRegister, value: pmIOEnable, size: .byte)
+        let tables = ACPITables(pmBase: PCMachine.directBootPMBase, sciIRQ: UInt16(PIIX4PM.sciIRQ),
+                                address: PCMachine.acpiTablesAddress)
+        try tables.bytes.withUnsafeBytes { try ram.load($0, at: Int(PCMachine.acpiTablesAddress)) }
+        var segment = UInt16(PCMachine.acpiTablesAddress >> 4)
+        try withUnsafeBytes(of: &segment) { try ram.load($0, at: PCMachine.ebdaSegmentPointer) }
+        var rsdp = UInt64(tables.rsdpAddress)
+        try withUnsafeBytes(of: &rsdp) { try ram.load($0, at: Int(bootParams + PCMachine.bootParamsRSDPField)) }
     }
 
     // MARK: Building
