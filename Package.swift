@@ -70,6 +70,8 @@ let package = Package(
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "X64BackendTests", dependencies: ["X64Backend", "IR"]),
+        // Whole machines: the real pcemu booting SeaBIOS and the default Linux guest.
+        .testTarget(name: "GuestTests", dependencies: ["pcemu", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.

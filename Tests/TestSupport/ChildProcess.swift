@@ -9,13 +9,21 @@ public final class ChildProcess {
     private let outputDirectory: URL
     private var exitStatus: Int32?
 
+    /// With `inputPipe`, the program reads what `send` writes; otherwise `standardInput`.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                captureOutput: Bool = true, standardInput: String = "/dev/null") throws {
+                captureOutput: Bool = true, standardInput: String = "/dev/null", inputPipe: Bool = false) throws {
         outputDirectory = try makeTemporaryDirectory("pcemu-child")
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
+        var pipeEnds: [Int32] = [-1, -1]
+        if inputPipe {
+            guard pipe(&pipeEnds) == 0 else { throw TestSetupError("cannot make a pipe") }
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
+        }
         let out = captureOutput ? outputDirectory.appendingPathComponent("stdout").path : "/dev/null"
         let err = captureOutput ? outputDirectory.appendingPathComponent("stderr").path : "/dev/null"
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -31,13 +39,42 @@ public final class ChildProcess {
         }
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        if inputPipe { close(pipeEnds[0]) }
         guard result == 0 else {
             throw TestSetupError("cannot start \(executable): \(String(cString: strerror(result)))")
         }
         pid = child
+        inputDescriptor = pipeEnds[1]
+    }
+
+    /// The write end of the input pipe, or -1.
+    private var inputDescriptor: Int32 = -1
+
+    /// Writes to the program's standard input (with `inputPipe`).
+    public func send(_ text: String) {
+        guard inputDescriptor >= 0 else { return }
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// Closes the program's standard input (end of file).
+    public func closeInput() {
+        if inputDescriptor >= 0 { close(inputDescriptor); inputDescriptor = -1 }
+    }
+
+    /// Waits until the program's output contains `text`; false on timeout or exit.
+    public func waitForOutput(_ text: String, timeout: TimeInterval) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            if standardOutput.contains(text) { return true }
+            if !isRunning { return standardOutput.contains(text) }
+            usleep(100_000)
+        }
+        return false
     }
 
     deinit {
+        closeInput()
         stop()
         try? FileManager.default.removeItem(at: outputDirectory)
     }

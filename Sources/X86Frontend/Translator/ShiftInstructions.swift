@@ -131,9 +131,9 @@ extension TranslationContext {
         let result: Temp
         let beforeLast: Temp
         if left {
-            let pair = b.binary(.or, b.binary(.shl, destination64, b.constant(width, .i64), .i64),
-                                b.binary(.shl, filler64, b.constant(width == 16 ? 16 : 0, .i64), .i64), .i64)
-            // For 16-bit operands, counts above 16 shift the filler in again (as the CPU does).
+            // The destination above the filler; the result is the pair's top half.
+            // (Counts above 16 on a 16-bit operand leave an undefined result.)
+            let pair = b.binary(.or, b.binary(.shl, destination64, b.constant(width, .i64), .i64), filler64, .i64)
             let shifted = b.binary(.shl, pair, amount, .i64)
             result = truncate(b.unary(.low64to32, b.binary(.shr, shifted, b.constant(width, .i64), .i64), .i64), bytes: bytes)
             beforeLast = b.unary(.low64to32, b.binary(.shr, b.binary(.shl, pair, amountLessOne, .i64), b.constant(width, .i64), .i64), .i64)
