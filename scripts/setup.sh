@@ -11,7 +11,7 @@ packages=(
     nasm binutils gcc-multilib                         # firmware and test programs, the decoder's oracle
     qemu-utils qemu-system-x86                         # qemu-img, and the reference for behaviour and speed
     xvfb x11-utils xdotool pulseaudio pulseaudio-utils sox  # real display and sound servers for tests
-    cpio kmod apt-utils ca-certificates                # building the default guest from Debian's packages
+    cpio kmod apt-utils ca-certificates bc                # building the default guest from Debian's packages
 )
 missing=()
 for package in "${packages[@]}"; do
