@@ -25,6 +25,7 @@ final class Chipset {
     let powerManagement: PIIX4PM
     let firmwareConfig: FirmwareConfig
     let debugConsoles: [DebugConsole]
+    let coprocessorError: CoprocessorErrorPort
 
     static let serialPortPlaces: [(name: String, base: UInt16, irq: Int)] = [
         ("com1", UART16550.com1Base, UART16550.com1IRQ), ("com2", UART16550.com2Base, UART16550.com2IRQ),
@@ -103,6 +104,11 @@ final class Chipset {
         debugConsoles = [DebugConsole(), DebugConsole()]
         try ports.attach(debugConsoles[0], name: "debugcon-402", base: DebugConsole.seaBIOSPort, count: 1)
         try ports.attach(debugConsoles[1], name: "debugcon-e9", base: DebugConsole.bochsPort, count: 1)
+
+        // The x87's legacy error path: FERR# to IRQ 13, cleared through port 0xF0.
+        coprocessorError = CoprocessorErrorPort(irq13: irqs.line(CoprocessorErrorPort.irq))
+        try ports.attach(coprocessorError, name: "fpu-error", base: CoprocessorErrorPort.port, count: 1)
+        cpu.ferr = { [unowned coprocessorError] in coprocessorError.raiseError() }
     }
 
     /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
@@ -118,5 +124,6 @@ final class Chipset {
         pciBus.reset()
         firmwareConfig.reset()
         for console in debugConsoles { console.reset() }
+        coprocessorError.reset()
     }
 }

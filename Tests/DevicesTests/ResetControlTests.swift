@@ -1,3 +1,4 @@
+import Memory
 import XCTest
 @testable import Devices
 
@@ -45,5 +46,18 @@ final class ResetControlTests: XCTestCase {
         XCTAssertEqual(resets, 1)
         harness.out(0xCF9, 0x0E)
         XCTAssertEqual(resets, 2)
+    }
+}
+
+final class CoprocessorErrorPortTests: XCTestCase {
+    func testFERRRaisesIRQ13AndAWriteToPortF0ClearsIt() throws {
+        var level = false
+        let port = CoprocessorErrorPort(irq13: InterruptLine(sink: { level = $0 }))
+        let bus = IOPortBus()
+        try bus.attach(port, name: "fpu-error", base: CoprocessorErrorPort.port, count: 1)
+        port.raiseError()
+        XCTAssertTrue(level)
+        bus.write(0xF0, value: 0, size: .byte)
+        XCTAssertFalse(level)
     }
 }
