@@ -130,14 +130,10 @@ extension X86CPU {
         }
         switch entry.type {
         case SegmentDescriptor.SystemType.callGate16, SegmentDescriptor.SystemType.callGate32:
-            guard entry.dpl >= cpl, entry.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
-            guard entry.isPresent else { throw SegmentFault.notPresent(code) }
-            let (target, targetAddress) = try descriptor(entry.gateSelector)
-            let targetCode = UInt32(entry.gateSelector) & 0xFFFC
-            guard target.isCode, target.isConforming ? target.dpl <= cpl : target.dpl == cpl else {
-                throw SegmentFault.generalProtection(targetCode)
+            // A jump through a gate never changes privilege.
+            let (target, targetAddress, targetCode) = try callGateTarget(entry, selector: selector, privilege: cpl) {
+                $0.isConforming ? $0.dpl <= cpl : $0.dpl == cpl
             }
-            guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
             try markAccessed(target, at: targetAddress)
             var cache = target.cache
             cache.selector = targetCode | cpl
@@ -147,6 +143,20 @@ extension X86CPU {
         default:
             throw SegmentFault.generalProtection(code)
         }
+    }
+
+    /// A call gate's checks (its DPL against CPL and RPL, presence) and its
+    /// target code segment's, with `allows` the transfer's privilege rule.
+    private func callGateTarget(_ gate: SegmentDescriptor, selector: UInt16, privilege cpl: UInt32,
+                                allows: (SegmentDescriptor) -> Bool) throws -> (SegmentDescriptor, UInt32, UInt32) {
+        let code = UInt32(selector) & 0xFFFC
+        guard gate.dpl >= cpl, gate.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
+        guard gate.isPresent else { throw SegmentFault.notPresent(code) }
+        let (target, targetAddress) = try descriptor(gate.gateSelector)
+        let targetCode = UInt32(gate.gateSelector) & 0xFFFC
+        guard target.isCode, allows(target) else { throw SegmentFault.generalProtection(targetCode) }
+        guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
+        return (target, targetAddress, targetCode)
     }
 
     func protectedFarCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) throws {
@@ -165,12 +175,9 @@ extension X86CPU {
         }
         switch entry.type {
         case SegmentDescriptor.SystemType.callGate16, SegmentDescriptor.SystemType.callGate32:
-            guard entry.dpl >= cpl, entry.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
-            guard entry.isPresent else { throw SegmentFault.notPresent(code) }
-            let (target, targetAddress) = try descriptor(entry.gateSelector)
-            let targetCode = UInt32(entry.gateSelector) & 0xFFFC
-            guard target.isCode, target.dpl <= cpl else { throw SegmentFault.generalProtection(targetCode) }
-            guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
+            let (target, targetAddress, targetCode) = try callGateTarget(entry, selector: selector, privilege: cpl) {
+                $0.dpl <= cpl
+            }
             let gateBytes = entry.is32BitGate ? 4 : 2
             var cache = target.cache
             if !target.isConforming && target.dpl < cpl {
