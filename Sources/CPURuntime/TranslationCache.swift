@@ -54,6 +54,9 @@ final class TranslationCache {
     deinit { codePages.deallocate() }
 
     var count: Int { blocks.count }
+    /// Bumped whenever blocks are dropped: a block fetched before a change of
+    /// generation may be gone, so the loop does not chain from it.
+    private(set) var generation = 0
 
     @inline(__always)
     func holdsCode(physicalPage: UInt32) -> Bool { codePages[Int(physicalPage)] != 0 }
@@ -72,12 +75,14 @@ final class TranslationCache {
     @discardableResult
     func invalidate(physicalPage page: UInt32) -> Int {
         codePages[Int(page)] = 0
+        generation &+= 1
         guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
         for key in keys { blocks[key] = nil }
         return keys.count
     }
 
     func flush() {
+        generation &+= 1
         blocks.removeAll()
         for page in blocksByPage.keys { codePages[Int(page)] = 0 }
         blocksByPage.removeAll()

@@ -70,7 +70,10 @@ public final class X86CPU: ExecutionEngine {
             faultOffset: CPUStateLayout.pendingException, currentInstructionOffset: CPUStateLayout.currentInstruction,
             load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store))
         if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes) {
-            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: nil), cache: cache)
+            let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
+                                          budgetOffset: CPUStateLayout.instructionBudget)
+            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: nil, chaining: chaining),
+                             cache: cache)
         } else {
             jit = nil
         }
@@ -160,8 +163,10 @@ public final class X86CPU: ExecutionEngine {
 
     // MARK: running
 
-    /// How many blocks run between looks at the clock.
-    static let blocksPerClockCheck = 64
+    /// Guest instructions between looks at the clock.
+    static let instructionsPerClockCheck = 20_000
+    /// What chained blocks may run before returning to the loop.
+    static let chainBudget: Int64 = 20_000
 
     public func run(until deadline: Int64) -> EngineStop {
         // Loop invariants read once: masks and offsets from other modules are
@@ -169,10 +174,14 @@ public final class X86CPU: ExecutionEngine {
         let shadowBit = HiddenFlags.interruptShadow.rawValue
         let stepBit = HiddenFlags.singleStep.rawValue
         let faultBit = BlockExit.fault
+        let gotoBit = BlockExit.gotoSlot
         let logging = Log.isEnabled(.exec)
         let countsTime = clock.mode != .host
         let raw = UnsafeMutableRawPointer(state)
-        var blocksSinceClock = 0
+        var instructionsSinceClock = 0
+        // The block that just left through a chaining slot, to be patched to
+        // the next one: only while no block was dropped in between.
+        var chainFrom: (block: Unmanaged<TranslatedBlock>, slot: Int, generation: Int)?
         while true {
             if let reason = stopReason {
                 Log.emit("pcemu: \(reason)")
@@ -182,13 +191,17 @@ public final class X86CPU: ExecutionEngine {
                 tripleFault = false
                 return .reset
             }
-            if interruptLine && takeInterruptIfPossible() { halted = false }
+            if interruptLine && takeInterruptIfPossible() { halted = false; chainFrom = nil }
             if halted { return .halted }
             if state.pointee.exitRequest != 0 {
                 state.pointee.exitRequest = 0
                 return .yielded
             }
-            guard let handle = cachedBlock() else { continue }
+            guard let handle = cachedBlock() else { chainFrom = nil; continue }
+            if let source = chainFrom, source.generation == translationCache.generation {
+                chain(source.block, slot: source.slot, to: handle)
+            }
+            chainFrom = nil
             let hidden = state.pointee.hiddenFlags
             // Read what is needed before running: a guest store into its own code
             // may drop the block while it runs (its host code stays until the
@@ -198,30 +211,58 @@ public final class X86CPU: ExecutionEngine {
                 Log.emit("exec \(String(segment(.cs).selector, radix: 16)):\(String(state.pointee.eip, radix: 16)) linear \(String(linearPC, radix: 16))")
             }
             let exit: UInt64
+            let executed: Int
             if let compiled {
+                // Chained blocks charge themselves to the budget; what it lost is what ran.
+                state.pointee.instructionBudget = X86CPU.chainBudget
+                let generation = translationCache.generation
                 exit = compiled.run(raw)
+                executed = Int(X86CPU.chainBudget - max(state.pointee.instructionBudget, -Int64(count)))
+                // The slot in the exit code is the last block's: only when no
+                // chained block ran (this block alone was charged) is it this one's.
+                if exit & gotoBit != 0 && exit & faultBit == 0 && executed == count {
+                    chainFrom = (handle, Int(exit & 1), generation)
+                }
             } else {
                 let block = handle.takeUnretainedValue()  // held for the whole run
                 exit = interpreter.run(block.code.interpreted!, state: raw)
+                executed = count
             }
-            state.pointee.instructionCount &+= UInt64(count)
-            if countsTime { clock.advance(instructions: Int64(count)) }
+            state.pointee.instructionCount &+= UInt64(executed)
+            if countsTime { clock.advance(instructions: Int64(executed)) }
             if hidden & shadowBit != 0 { state.pointee.hiddenFlags &= ~shadowBit }
             if exit & faultBit != 0 || state.pointee.pendingException >= 0 {
                 deliverPendingException()
+                chainFrom = nil
             } else if hidden & stepBit != 0 {
                 singleStepTrap()
             }
-            blocksSinceClock &+= 1
-            if blocksSinceClock >= X86CPU.blocksPerClockCheck {
-                blocksSinceClock = 0
+            instructionsSinceClock &+= executed
+            if instructionsSinceClock >= X86CPU.instructionsPerClockCheck {
+                instructionsSinceClock = 0
                 if clock.now >= deadline { return .yielded }
             }
         }
     }
 
-    /// The block for the current CS:EIP and mode, translated if needed;
-    /// nil when fetching it faulted (the fault has been delivered).
+    /// Patches `source`'s jump to go straight to `target`, when that is safe:
+    /// both compiled, the same mode and CS base (a chained jump changes
+    /// nothing but EIP), and `target` wholly in `source`'s first page, so that
+    /// dropping the blocks of a page drops every block that jumps into them.
+    /// Blocks run in an interrupt shadow or single-stepping need the loop
+    /// after them, so they are never chained from.
+    private func chain(_ sourceHandle: Unmanaged<TranslatedBlock>, slot: Int, to targetHandle: Unmanaged<TranslatedBlock>) {
+        guard let jit else { return }
+        let source = sourceHandle.takeUnretainedValue(), target = targetHandle.takeUnretainedValue()
+        guard let from = source.code.compiled, let to = target.code.compiled, from.hasChainSite(slot) else { return }
+        let unchainable = HiddenFlags.interruptShadow.rawValue | HiddenFlags.singleStep.rawValue
+        guard source.key.flags == target.key.flags, source.key.flags & unchainable == 0,
+              source.key.codeSegmentBase == target.key.codeSegmentBase,
+              source.key.linearPC >> 12 == target.key.linearPC >> 12,
+              target.lastLinear >> 12 == target.key.linearPC >> 12 else { return }
+        jit.chain(from, slot: slot, to: to)
+    }
+
     /// The cached block for the current CS:EIP and mode, translating it if
     /// needed; unretained, since the translation cache keeps it alive.
     @inline(__always)

@@ -51,6 +51,15 @@ public final class CodeCache {
         return UnsafeRawPointer(executable + start)
     }
 
+    /// Rewrites the rel32 field at `site` (an executable address) so the jump it
+    /// ends reaches `target`, writing through the writable view.
+    public func patchRelative32(at site: UnsafeRawPointer, target: UnsafeRawPointer) {
+        let offset = site - UnsafeRawPointer(executable)
+        precondition(offset >= 0 && offset + 4 <= used, "patching outside the cache")
+        let distance = Int32(truncatingIfNeeded: target - (site + 4))
+        (writable + offset).storeBytes(of: distance, as: Int32.self)
+    }
+
     /// Forgets every block; their addresses must not be called again.
     public func flush() {
         used = 0

@@ -10,6 +10,13 @@ public struct CompiledBlock {
     public let size: Int
     public let generation: Int
     let function: CompiledBlockFunction
+    /// Where a chained jump enters (after the prologue).
+    public let body: UnsafeRawPointer
+    /// Offsets of the chaining slots' rel32 fields from `entry`, -1 for none.
+    let chainSites: (Int32, Int32)
+
+    /// Whether the block leaves through chaining slot `slot` (0 or 1).
+    public func hasChainSite(_ slot: Int) -> Bool { (slot == 0 ? chainSites.0 : chainSites.1) >= 0 }
 
     /// Runs the block on the state at `state`; returns a `BlockExit` code
     /// exactly as `IRInterpreter.run` would.
@@ -37,7 +44,8 @@ public final class X64Backend {
 
     /// Compiles `block` into the cache, flushing it first when it is full.
     public func compile(_ block: IRBlock) throws -> CompiledBlock {
-        let code = try generateCode(block)
+        let generator = try X64CodeGenerator(block, configuration: configuration)
+        let code = try generator.generate()
         var entry = cache.install(code)
         if entry == nil {
             willFlush?()
@@ -46,7 +54,18 @@ public final class X64Backend {
         }
         guard let entry else { throw X64BackendError.cacheTooSmall(code.count) }
         return CompiledBlock(entry: entry, size: code.count, generation: cache.generation,
-                             function: unsafeBitCast(entry, to: CompiledBlockFunction.self))
+                             function: unsafeBitCast(entry, to: CompiledBlockFunction.self),
+                             body: entry + generator.bodyOffset,
+                             chainSites: (Int32(generator.chainSites[0]), Int32(generator.chainSites[1])))
+    }
+
+    /// Patches `source`'s jump for `slot` to go straight to `target`'s body.
+    /// Both must come from this cache's current generation; the runtime makes
+    /// sure a chained target stays valid as long as the source can run.
+    public func chain(_ source: CompiledBlock, slot: Int, to target: CompiledBlock) {
+        let site = Int(slot == 0 ? source.chainSites.0 : source.chainSites.1)
+        guard site >= 0, source.generation == cache.generation, target.generation == cache.generation else { return }
+        cache.patchRelative32(at: source.entry + site, target: target.body)
     }
 
     @inline(__always)

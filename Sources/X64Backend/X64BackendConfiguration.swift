@@ -27,15 +27,32 @@ public struct TLBLayout: Sendable {
     }
 }
 
+/// Where the CPU keeps what chained blocks check on entry, so control can
+/// pass from block to block without returning to the run loop: an Int32
+/// exit-request word (nonzero: leave) and an Int64 instruction budget each
+/// block charges its instruction count to (negative: leave).
+public struct ChainingLayout: Sendable {
+    public var exitRequestOffset: Int
+    public var budgetOffset: Int
+
+    public init(exitRequestOffset: Int, budgetOffset: Int) {
+        self.exitRequestOffset = exitRequestOffset
+        self.budgetOffset = budgetOffset
+    }
+}
+
 /// What the backend needs of the CPU it compiles for: the interpreter's
 /// configuration (scratch slots, fault word, current-instruction field,
-/// guest load/store functions), and optionally the TLB layout.
+/// guest load/store functions), and optionally the TLB layout and the
+/// fields block chaining needs.
 public struct X64BackendConfiguration {
     public var base: InterpreterConfiguration
     public var tlb: TLBLayout?
+    public var chaining: ChainingLayout?
 
-    public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil) {
+    public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil, chaining: ChainingLayout? = nil) {
         self.base = base
         self.tlb = tlb
+        self.chaining = chaining
     }
 }

@@ -56,8 +56,18 @@ final class X64CodeGenerator {
         irLabels = (0..<Int(block.labelCount)).map { _ in assembler.newLabel() }
     }
 
+    /// Where the body starts (after the prologue): chained jumps land here.
+    private(set) var bodyOffset = 0
+    /// Per chaining slot, the offset of its jump's rel32 field, or -1.
+    private(set) var chainSites: [Int] = [-1, -1]
+    /// Per slot, the stub the jump goes to until it is chained.
+    private var chainStubs: [(label: AssemblerLabel, slot: UInt64)] = []
+    private var yieldExit: AssemblerLabel?
+
     func generate() throws -> [UInt8] {
         prologue()
+        bodyOffset = assembler.position
+        if let chaining = configuration.chaining { checkOnEntry(chaining) }
         for index in ops.indices {
             current = index
             translate(ops[index])
@@ -66,6 +76,16 @@ final class X64CodeGenerator {
         }
         // A block whose last op is not an exit cannot be valid IR, but be safe: leave with code 0.
         if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
+        for stub in chainStubs {
+            assembler.bind(stub.label)
+            assembler.movImmediate(.rax, BlockExit.gotoSlot | stub.slot)
+            assembler.jmp(epilogue)
+        }
+        if let yieldExit {
+            assembler.bind(yieldExit)
+            assembler.movImmediate(.rax, 0)
+            assembler.jmp(epilogue)
+        }
         assembler.bind(faultExit)
         assembler.movabs(.rax, BlockExit.fault)
         assembler.bind(epilogue)
@@ -109,9 +129,38 @@ final class X64CodeGenerator {
         case .exitBlock:
             leave(with: op.constant & BlockExit.codeMask)
         case .gotoBlock:
-            // Direct chaining comes later: for now the slot is returned to the loop.
-            leave(with: BlockExit.gotoSlot | op.constant)
+            if configuration.chaining != nil, op.constant < 2 {
+                chainableExit(slot: op.constant)
+            } else {
+                leave(with: BlockExit.gotoSlot | op.constant)
+            }
         }
+    }
+
+    /// A block entered through a chained jump has no run loop in front of it:
+    /// it leaves at once when an exit is requested, and charges its instructions
+    /// to the budget, leaving when that runs out (the state is as the previous
+    /// block left it, EIP included).
+    private func checkOnEntry(_ chaining: ChainingLayout) {
+        let exit = assembler.newLabel()
+        yieldExit = exit
+        assembler.alu(.cmp, .dword, .memory(stateOperand(chaining.exitRequestOffset)), immediate: 0)
+        assembler.jcc(.ne, exit)
+        let instructions = Int32(ops.filter { $0.opcode == .insnStart }.count)
+        assembler.alu(.sub, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: instructions)
+        assembler.jcc(.s, exit)
+    }
+
+    /// A direct jump to another block: a rel32 jump the runtime patches to the
+    /// next block's body once both are known; until then it reaches a stub
+    /// that returns the slot to the loop.
+    private func chainableExit(slot: UInt64) {
+        endBasicBlock()
+        let stub = assembler.newLabel()
+        chainStubs.append((stub, slot))
+        chainSites[Int(slot)] = assembler.position + 1  // after the E9 opcode
+        assembler.jmp(stub)
+        registers.reset()
     }
 
     /// Stores globals and the pending instruction address, then returns `code`.

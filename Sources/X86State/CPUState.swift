@@ -59,6 +59,9 @@ public struct CPUState {
     public var apicBase: UInt64 = 0xFEE0_0900
     /// Executed guest instructions, for the deterministic clock and statistics.
     public var instructionCount: UInt64 = 0
+    /// Instructions chained blocks may still run before returning to the loop
+    /// (each charges its count on entry; negative: leave).
+    public var instructionBudget: Int64 = 0
     /// The runtime object that owns this state, for helpers reached through a
     /// C function pointer with only the state pointer in hand.
     public var owner: UnsafeMutableRawPointer? = nil
@@ -86,6 +89,7 @@ public enum CPUStateLayout {
     public static let exitRequest = MemoryLayout<CPUState>.offset(of: \CPUState.exitRequest)!
     public static let currentInstruction = MemoryLayout<CPUState>.offset(of: \CPUState.currentInstruction)!
     public static let instructionCount = MemoryLayout<CPUState>.offset(of: \CPUState.instructionCount)!
+    public static let instructionBudget = MemoryLayout<CPUState>.offset(of: \CPUState.instructionBudget)!
     /// The x87 status word, which translated code tests for a pending exception (ES).
     public static let x87StatusWord = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
         + MemoryLayout<X87State>.offset(of: \X87State.statusWord)!
