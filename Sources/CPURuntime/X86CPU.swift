@@ -281,6 +281,8 @@ public final class X86CPU: ExecutionEngine {
         if takeInterruptIfPossible() { halted = false; return }
         guard !halted, stopReason == nil, let block = currentBlock(maximumInstructions: 1, cached: false) else { return }
         let singleStep = state.pointee.hiddenFlags & HiddenFlags.singleStep.rawValue != 0
+        // A compiled block charges its instruction to the budget on entry.
+        state.pointee.instructionBudget = X86CPU.chainBudget
         let exit = execute(block)
         state.pointee.instructionCount &+= 1
         clock.advance(instructions: 1)
