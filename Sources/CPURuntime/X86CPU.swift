@@ -58,6 +58,15 @@ public final class X86CPU: ExecutionEngine {
     /// Which backend runs the IR.
     public enum Backend { case jit, interpreter }
 
+    /// The TLB as generated code sees it, for the JIT's inline hit path: the
+    /// same lookup as `GuestMemoryAccessors` (which then only sees misses).
+    static let tlbLayout = TLBLayout(
+        offset: CPUStateBlock.tlbOffset, entryBytes: MemoryLayout<TLBEntry>.stride,
+        entriesPerMMU: CPUStateBlock.tlbEntries, pageBits: 12,
+        readTagOffset: MemoryLayout<TLBEntry>.offset(of: \.readTag)!,
+        writeTagOffset: MemoryLayout<TLBEntry>.offset(of: \.writeTag)!,
+        addendOffset: MemoryLayout<TLBEntry>.offset(of: \.addend)!)
+
     public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock, backend: Backend = .jit) {
         self.addressSpace = addressSpace
         self.ports = ports
@@ -72,7 +81,7 @@ public final class X86CPU: ExecutionEngine {
         if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes) {
             let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
                                           budgetOffset: CPUStateLayout.instructionBudget)
-            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: nil, chaining: chaining),
+            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout, chaining: chaining),
                              cache: cache)
         } else {
             jit = nil

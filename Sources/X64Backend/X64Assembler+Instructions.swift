@@ -90,6 +90,12 @@ extension X64Assembler {
         emit(Opcode(operation.rawValue << 3 | 1), size: size, reg: source.rawValue, rm: .register(destination))
     }
 
+    /// op dst, [memory] (03, 0B, ... 3B /r): the TLB tag compare.
+    public mutating func alu(_ operation: ALUOperation, _ size: OperandSize, _ destination: HostRegister, _ source: MemoryOperand) {
+        precondition(size != .byte)
+        emit(Opcode(operation.rawValue << 3 | 3), size: size, reg: destination.rawValue, rm: .memory(source))
+    }
+
     /// op r/m, imm (83 /digit ib when the immediate fits a signed byte, else 81 /digit id).
     public mutating func alu(_ operation: ALUOperation, _ size: OperandSize, _ destination: RMOperand, immediate: Int32) {
         precondition(size != .byte)

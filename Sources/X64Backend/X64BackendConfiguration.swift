@@ -3,7 +3,8 @@ import IR
 /// Where a CPU keeps its software TLB, for the inline hit path generated
 /// code will take before calling the load/store functions. Passed in rather
 /// than imported: the backend knows the IR, not the guest's state layout.
-/// Not used by the generator yet.
+/// Sizes and counts must be powers of two; tags and addresses are 32 bits,
+/// the addend a signed 64-bit host offset.
 public struct TLBLayout: Sendable {
     /// Offset of MMU index 0's first entry from the state pointer.
     public var offset: Int

@@ -49,23 +49,75 @@ extension X64CodeGenerator {
     func translateGuestAccess(_ op: IROp) {
         let configuration = configuration.base
         let address = op.inputs.0
-        let arguments = op.opcode == .loadGuest ? [address] : [address, op.inputs.1]
+        let isLoad = op.opcode == .loadGuest
+        let arguments = isLoad ? [address] : [address, op.inputs.1]
+        // Done for both paths, before they split: the register file is then
+        // the same wherever the hit and miss paths join, and every
+        // caller-saved register is free for the hit path's scratch work.
         prepareCall(arguments: arguments, observesState: true)
         // The address is passed as 32 bits, whatever its temp's width.
         move(address, to: .rsi, size: .dword)
+        if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
+        let miss = assembler.newLabel(), done = assembler.newLabel()
+        if let tlb = self.configuration.tlb {
+            emitTLBHit(op, tlb, miss: miss)
+            assembler.jmp(done)
+        }
+        assembler.bind(miss)
         let function: UInt64
-        if op.opcode == .loadGuest {
+        if isLoad {
             assembler.movImmediate(.rdx, UInt64(op.aux))
             assembler.movImmediate(.rcx, op.constant & 0xFFFF_FFFF)
             function = UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self)))
         } else {
-            move(op.inputs.1, to: .rdx, size: op.type.operandSize)
             assembler.movImmediate(.rcx, (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)
             function = UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self)))
         }
         callFunction(function)
         checkFault()
-        if op.opcode == .loadGuest { takeResult(op) }
+        assembler.bind(done)
+        if isLoad { takeResult(op) }
+    }
+
+    /// The load/store functions' TLB hit path, inline: with the address in
+    /// ESI (zero-extended) and a store's value in RDX, jumps to `miss` unless
+    /// the entry's tag matches, else does the access through RAX + RSI and
+    /// leaves a load's result in RAX, extended as the function would.
+    /// Uses RAX and RCX only.
+    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, miss: AssemblerLabel) {
+        let access = op.access
+        let entryShift = tlb.entryBytes.trailingZeroBitCount
+        precondition(tlb.entryBytes == 1 << entryShift && tlb.pageBits >= entryShift, "TLB entries must be a power of two in size")
+        precondition(tlb.entriesPerMMU.nonzeroBitCount == 1, "TLB entry count must be a power of two")
+        let pageMask = ~UInt32((1 << tlb.pageBits) - 1)
+        // RAX = the entry's offset within its MMU's table: shifting by
+        // pageBits - log2(entryBytes) and masking gives index * entryBytes.
+        assembler.mov(.dword, .rax, .rsi)
+        assembler.shift(.shr, .dword, .rax, by: UInt8(tlb.pageBits - entryShift))
+        assembler.alu(.and, .dword, .register(.rax), immediate: Int32((tlb.entriesPerMMU - 1) << entryShift))
+        // ECX = the page of the access's last byte. It equals the tag only
+        // when the first byte's page is the entry's and the access stays in
+        // it (also across the 4 GiB wrap, ECX being 32 bits); tags with low
+        // bits set (invalid, slow path, code page) never match.
+        assembler.mov(.dword, .rcx, .rsi)
+        if access.bytes > 1 { assembler.alu(.add, .dword, .register(.rcx), immediate: Int32(access.bytes - 1)) }
+        assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: pageMask))
+        let table = tlb.offset + Int(op.constant) * tlb.entriesPerMMU * tlb.entryBytes
+        func field(_ offset: Int) -> MemoryOperand {
+            guard let displacement = Int32(exactly: table + offset) else { preconditionFailure("TLB offset out of range") }
+            return MemoryOperand(base: stateRegister, index: .rax, displacement: displacement)
+        }
+        let isLoad = op.opcode == .loadGuest
+        assembler.alu(.cmp, .dword, .rcx, field(isLoad ? tlb.readTagOffset : tlb.writeTagOffset))
+        assembler.jcc(.ne, miss)
+        // The addend is signed: host = linear + addend in 64 bits.
+        assembler.load(.qword, .rax, field(tlb.addendOffset))
+        let host = MemoryOperand(base: .rax, index: .rsi)
+        if isLoad {
+            load(access, op.type, into: .rax, from: .memory(host))
+        } else {
+            assembler.store(OperandSize(bytes: access.bytes), host, .rdx)
+        }
     }
 
     func translateCall(_ op: IROp) {

@@ -130,6 +130,7 @@ final class AssemblerTests: XCTestCase {
                 add("movsx \(register.name(size)), word ptr \(Self.text(memory))") { $0.movsx(size, register, .memory(memory), from: .word) }
                 add("cmp \(Self.ptr(size)) \(Self.text(memory)), 0") { $0.alu(.cmp, size, .memory(memory), immediate: 0) }
                 add("add \(Self.ptr(size)) \(Self.text(memory)), 1000") { $0.alu(.add, size, .memory(memory), immediate: 1000) }
+                add("cmp \(register.name(size)), \(Self.ptr(size)) \(Self.text(memory))") { $0.alu(.cmp, size, register, memory) }
             }
             add("movsxd \(register.name(.qword)), dword ptr \(Self.text(memory))") { $0.movsxd(register, .memory(memory)) }
         }

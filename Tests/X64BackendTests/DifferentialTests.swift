@@ -8,14 +8,21 @@ import IR
 /// before and after the optimizer.
 final class DifferentialTests: XCTestCase {
     func testRandomBlocksMatchTheInterpreter() throws {
-        try checkRandomBlocks(seeds: 0..<1500, runsPerBlock: 4)
+        try checkRandomBlocks(seeds: 0..<1500, runsPerBlock: 4, tlb: nil)
     }
 
-    private func checkRandomBlocks(seeds: Range<UInt64>, runsPerBlock: Int) throws {
-        let backend = X64Backend(configuration: X64BackendConfiguration(TestMachine.configuration), cache: try CodeCache(capacity: 4 << 20))
+    /// The same with the JIT's inline TLB hit path, against load/store
+    /// functions doing the same lookup (so hits never fault, misses may).
+    func testRandomBlocksWithTheInlineTLBMatchTheInterpreter() throws {
+        try checkRandomBlocks(seeds: 0..<1500, runsPerBlock: 4, tlb: TestMachine.tlbLayout)
+    }
+
+    private func checkRandomBlocks(seeds: Range<UInt64>, runsPerBlock: Int, tlb: TLBLayout?) throws {
+        let backend = X64Backend(configuration: X64BackendConfiguration(TestMachine.configuration, tlb: tlb),
+                                 cache: try CodeCache(capacity: 4 << 20))
         let interpreter = IRInterpreter(configuration: TestMachine.configuration)
         var outcomes: [String: Int] = [:]
-        var blocks = 0, runs = 0
+        var blocks = 0, runs = 0, interpreterHits = 0
         for seed in seeds {
             let guest = TestGuest()
             var generator = RandomIRBlocks(seed: seed, guest: guest)
@@ -33,8 +40,14 @@ final class DifferentialTests: XCTestCase {
                     let expectedState = TestState(), actualState = TestState()
                     expectedState.copy(from: initial)
                     actualState.copy(from: initial)
+                    TestMachine.functionHits = 0
                     let expected = interpreter.run(interpreted, state: expectedState.base)
+                    interpreterHits += TestMachine.functionHits
+                    TestMachine.functionHits = 0
                     let actual = backend.run(compiled, state: actualState.base)
+                    if tlb != nil && TestMachine.functionHits != 0 {
+                        return XCTFail("seed \(seed) run \(run): a TLB hit reached the load/store functions\n\(block)")
+                    }
                     runs += 1
                     outcomes[kind(expected), default: 0] += 1
                     if expected != actual || expectedState.observed != actualState.observed {
@@ -51,7 +64,9 @@ final class DifferentialTests: XCTestCase {
                 }
             }
         }
-        print("DifferentialTests: \(blocks) blocks, \(runs) runs agree; exits \(outcomes.sorted { $0.key < $1.key })")
+        print("DifferentialTests\(tlb == nil ? "" : " (inline TLB)"): \(blocks) blocks, \(runs) runs agree; "
+              + "exits \(outcomes.sorted { $0.key < $1.key }); \(interpreterHits) TLB hits in the interpreter's runs")
+        if tlb != nil { XCTAssertGreaterThan(interpreterHits, 1000) }
         for required in ["exit", "goto", "fault"] { XCTAssertGreaterThan(outcomes[required, default: 0], 0, required) }
     }
 
@@ -63,9 +78,37 @@ final class DifferentialTests: XCTestCase {
         state.set32(TestMachine.faultOffset, UInt32(bitPattern: -1))
         state.set32(TestMachine.faultOffset + 4, 0)
         state.set64(TestMachine.instructionOffset, 0)
+        randomTLB(state, &rng)
         // Garbage in the scratch slots: the JIT must not depend on them.
-        for offset in stride(from: TestMachine.scratchOffset, to: TestMachine.stateBytes, by: 8) { state.set64(offset, rng.next()) }
+        for offset in stride(from: TestMachine.scratchOffset, to: TestMachine.tlbOffset, by: 8) { state.set64(offset, rng.next()) }
         return state
+    }
+
+    /// Per entry: invalid, valid for reads and writes, read-only, or tagged
+    /// for the slow path (MMIO) or as a code page; the page is usually the
+    /// one the test's constant addresses use (page 0), the 4 GiB wrap's last
+    /// page for the last entry, or a random page of the right index. Hits
+    /// stay inside the observed bytes.
+    private func randomTLB(_ state: TestState, _ rng: inout SplitMix64) {
+        for index in 0..<TestMachine.tlbMMUs * TestMachine.tlbEntries {
+            let slot = UInt32(index % TestMachine.tlbEntries)
+            var page = UInt32(truncatingIfNeeded: rng.next()) & ~0xF_FFFF | slot << 12
+            if slot == 0 && rng.chance(70) { page = 0 }
+            if slot == UInt32(TestMachine.tlbEntries - 1) && rng.chance(50) { page = 0xFFFF_F000 }
+            // Half the valid entries map the page 2 KiB further on than the
+            // functions' miss path does, so a wrong hit-or-miss decision shows.
+            let shift = rng.chance(50) ? 0 : 0x800
+            let addend = Int(bitPattern: state.base + TestMachine.memoryOffset + shift) &- Int(page)
+            let (read, write): (UInt32, UInt32)
+            switch rng.below(6) {
+            case 0: (read, write) = (1, 1)
+            case 1: (read, write) = (page, 1)
+            case 2: (read, write) = (page | 2, page | 2)
+            case 3: (read, write) = (page, page | 4)
+            default: (read, write) = (page, page)
+            }
+            state.setTLB(index, read: read, write: write, addend: addend)
+        }
     }
 
     private func kind(_ exit: UInt64) -> String {

@@ -4,8 +4,8 @@ import IR
 /// A small guest for the backend tests, all inside one state block so the
 /// C-callable load/store functions and helpers need no globals: registers
 /// packed tightly (i32 fields side by side, so a too-wide access shows),
-/// other state, the fault word, the instruction address, guest memory, and
-/// the interpreter's scratch slots last.
+/// other state, the fault word, the instruction address, guest memory, the
+/// interpreter's scratch slots, and a software TLB last.
 enum TestMachine {
     static let eax = 0, ecx = 4, edx = 8, ebx = 12, rsi = 16, ccSrc = 24, ccDst = 28, ccOp = 32, rdi = 40
     /// State fields that are no global.
@@ -16,29 +16,69 @@ enum TestMachine {
     static let memoryBytes = 4096
     static let scratchOffset = 8192
     static let scratchSlots = 512
-    static let stateBytes = scratchOffset + 8 * scratchSlots
+    static let stateBytes = tlbOffset + tlbBytes
     /// The bytes compared between backends: everything but the scratch slots.
     static let observedBytes = scratchOffset
 
     /// A fault is injected at every address with low bits 00_0011.
     static func faults(_ address: UInt32) -> Bool { address & 0x3F == 3 }
 
-    static let load: GuestLoadFunction = { state, address, access, _ in
+    /// A software TLB, as `TLBLayout` describes it: `tlbMMUs` tables of
+    /// `tlbEntries` 16-byte entries (read tag, write tag, addend), inside
+    /// the scratch slots, outside the observed bytes (addends are host
+    /// addresses, different for each state). On a hit the load/store functions below access
+    /// `address + addend` and never fault, as the JIT's inline path does;
+    /// on a miss they do what they did without a TLB. Every linear page maps
+    /// to the one 4 KiB of memory, so a valid entry's addend is
+    /// `state + memoryOffset - page`.
+    static let tlbOffset = scratchOffset + 8 * scratchSlots
+    static let tlbEntries = 16
+    static let tlbMMUs = 2
+    static let tlbEntryBytes = 16
+    static let tlbBytes = tlbMMUs * tlbEntries * tlbEntryBytes
+    static let tlbLayout = TLBLayout(offset: tlbOffset, entryBytes: tlbEntryBytes, entriesPerMMU: tlbEntries, pageBits: 12,
+                                     readTagOffset: 0, writeTagOffset: 4, addendOffset: 8)
+
+    /// Hits the load/store functions saw: with the JIT's inline path, none should reach them.
+    nonisolated(unsafe) static var functionHits = 0
+
+    /// The entry's host address for `address` when its read (or write) tag
+    /// matches and the access stays in the page.
+    static func tlbHit(_ state: UnsafeMutableRawPointer, _ address: UInt32, bytes: Int, mmu: UInt32, write: Bool) -> UnsafeMutableRawPointer? {
+        let entry = state + tlbOffset + (Int(mmu) * tlbEntries + Int((address >> 12) & UInt32(tlbEntries - 1))) * tlbEntryBytes
+        let tag = (entry + (write ? 4 : 0)).load(as: UInt32.self)
+        guard tag == address & ~0xFFF, Int(address & 0xFFF) <= 4096 - bytes else { return nil }
+        functionHits += 1
+        return UnsafeMutableRawPointer(bitPattern: Int(address) &+ (entry + 8).load(as: Int.self))
+    }
+
+    static let load: GuestLoadFunction = { state, address, access, mmu in
+        let kind = MemoryAccess(rawValue: UInt8(access))
+        if let host = TestMachine.tlbHit(state, address, bytes: kind.bytes, mmu: mmu, write: false) {
+            var raw: UInt64 = 0
+            for index in 0..<kind.bytes { raw |= UInt64((host + index).load(as: UInt8.self)) << UInt64(8 * index) }
+            return kind.extend(raw)
+        }
         if TestMachine.faults(address) {
             (state + TestMachine.faultOffset).storeBytes(of: Int32(14), as: Int32.self)
             return 0
         }
         let pointer = state + TestMachine.memoryOffset + Int(address & 0xFFF)
-        return MemoryAccess(rawValue: UInt8(access)).extend(pointer.loadUnaligned(as: UInt64.self))
+        return kind.extend(pointer.loadUnaligned(as: UInt64.self))
     }
 
     static let store: GuestStoreFunction = { state, address, value, accessAndMMU in
-        if TestMachine.faults(address) {
+        let bytes = MemoryAccess(rawValue: UInt8(accessAndMMU & 0xFF)).bytes
+        let pointer: UnsafeMutableRawPointer
+        if let host = TestMachine.tlbHit(state, address, bytes: bytes, mmu: accessAndMMU >> 8, write: true) {
+            pointer = host
+        } else if TestMachine.faults(address) {
             (state + TestMachine.faultOffset).storeBytes(of: Int32(14), as: Int32.self)
             return
+        } else {
+            pointer = state + TestMachine.memoryOffset + Int(address & 0xFFF)
         }
-        let pointer = state + TestMachine.memoryOffset + Int(address & 0xFFF)
-        for index in 0..<MemoryAccess(rawValue: UInt8(accessAndMMU & 0xFF)).bytes {
+        for index in 0..<bytes {
             (pointer + index).storeBytes(of: UInt8(truncatingIfNeeded: value >> UInt64(8 * index)), as: UInt8.self)
         }
     }
@@ -115,12 +155,26 @@ final class TestState {
     init() {
         base = .allocate(byteCount: TestMachine.stateBytes, alignment: 64)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: TestMachine.stateBytes)
+        for entry in 0..<TestMachine.tlbMMUs * TestMachine.tlbEntries { setTLB(entry, read: 1, write: 1, addend: 0) }
+    }
+
+    /// Entry `index` counting across the MMUs' tables.
+    func setTLB(_ index: Int, read: UInt32, write: UInt32, addend: Int) {
+        let entry = base + TestMachine.tlbOffset + index * TestMachine.tlbEntryBytes
+        entry.storeBytes(of: read, as: UInt32.self)
+        (entry + 4).storeBytes(of: write, as: UInt32.self)
+        (entry + 8).storeBytes(of: addend, as: Int.self)
     }
 
     deinit { base.deallocate() }
 
     func copy(from other: TestState) {
         base.copyMemory(from: other.base, byteCount: TestMachine.stateBytes)
+        // Addends point into the state they were made for: move them to this one.
+        for index in 0..<TestMachine.tlbMMUs * TestMachine.tlbEntries {
+            let addend = base + TestMachine.tlbOffset + index * TestMachine.tlbEntryBytes + 8
+            addend.storeBytes(of: addend.load(as: Int.self) &+ (base - other.base), as: Int.self)
+        }
     }
 
     var observed: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: TestMachine.observedBytes)) }
