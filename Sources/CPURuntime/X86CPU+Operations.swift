@@ -23,12 +23,6 @@ extension X86CPU {
     /// Protected mode proper, where selectors name descriptors.
     var descriptorMode: Bool { protectedMode && !virtual8086 }
 
-    /// Stops the machine with a message naming what the guest needed.
-    func notBuilt(_ what: String) {
-        if stopReason == nil { stopReason = "\(what) is not built yet" }
-        raiseException(ExceptionVector.generalProtection, errorCode: 0)
-    }
-
     // MARK: stack (for helpers)
 
     private var stackIs32: Bool { descriptorMode && segment(.ss).isBig }

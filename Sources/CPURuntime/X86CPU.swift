@@ -7,12 +7,11 @@ import X64Backend
 import X86Frontend
 import X86State
 
-/// The x86 CPU: runs translated blocks of guest code on the IR interpreter,
-/// takes interrupts at block boundaries, and delivers exceptions.
-///
-/// Built so far: real mode (and the parts of protected mode that need no
-/// descriptor tables); paging, protected-mode segment loads and interrupts,
-/// task switches are not built yet and say so when a guest needs them.
+/// The x86 CPU: translates guest code into blocks, runs them as host code
+/// from the JIT (or on the IR interpreter), chains blocks that jump to each
+/// other, takes interrupts at block boundaries and delivers exceptions.
+/// Segmentation, system instructions, task switches and the x87 live in the
+/// X86CPU+… files beside this one; paging in the SoftMMU.
 public final class X86CPU: ExecutionEngine {
     public let stateBlock = CPUStateBlock()
     public var state: UnsafeMutablePointer<CPUState> { stateBlock.state }
