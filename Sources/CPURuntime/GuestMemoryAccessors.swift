@@ -12,19 +12,38 @@ enum GuestMemoryAccessors {
             + Int(mmu) * CPUStateBlock.tlbEntries + Int((linear >> 12) & UInt32(CPUStateBlock.tlbEntries - 1))
     }
 
+    /// The hit path of a load: the raw (zero-extended) value, or nil on a miss.
+    @inline(__always)
+    static func hitLoad(_ state: UnsafeMutableRawPointer, _ linear: UInt32, bytes: Int, mmu: UInt32) -> UInt64? {
+        let slot = entry(state, linear, mmu: mmu)
+        guard slot.pointee.readTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes else { return nil }
+        let host = UnsafeRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
+        switch bytes {
+        case 1: return UInt64(host.load(as: UInt8.self))
+        case 2: return UInt64(host.loadUnaligned(as: UInt16.self))
+        case 4: return UInt64(host.loadUnaligned(as: UInt32.self))
+        default: return host.loadUnaligned(as: UInt64.self)
+        }
+    }
+
+    /// The hit path of a store: false on a miss (nothing written).
+    @inline(__always)
+    static func hitStore(_ state: UnsafeMutableRawPointer, _ linear: UInt32, _ value: UInt64, bytes: Int, mmu: UInt32) -> Bool {
+        let slot = entry(state, linear, mmu: mmu)
+        guard slot.pointee.writeTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes else { return false }
+        let host = UnsafeMutableRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
+        switch bytes {
+        case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+        case 4: host.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+        default: host.storeBytes(of: value, as: UInt64.self)
+        }
+        return true
+    }
+
     static let load: GuestLoadFunction = { state, linear, access, mmu in
         let kind = MemoryAccess(rawValue: UInt8(truncatingIfNeeded: access))
-        let bytes = kind.bytes
-        let slot = GuestMemoryAccessors.entry(state, linear, mmu: mmu)
-        if slot.pointee.readTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
-            let host = UnsafeRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
-            let raw: UInt64
-            switch bytes {
-            case 1: raw = UInt64(host.load(as: UInt8.self))
-            case 2: raw = UInt64(host.loadUnaligned(as: UInt16.self))
-            case 4: raw = UInt64(host.loadUnaligned(as: UInt32.self))
-            default: raw = host.loadUnaligned(as: UInt64.self)
-            }
+        if let raw = GuestMemoryAccessors.hitLoad(state, linear, bytes: kind.bytes, mmu: mmu) {
             return kind.isSigned ? kind.extend(raw) : raw
         }
         return GuestMemoryAccessors.missLoad(state, linear, kind, mmu)
@@ -33,17 +52,7 @@ enum GuestMemoryAccessors {
     static let store: GuestStoreFunction = { state, linear, value, packed in
         let bytes = MemoryAccess(rawValue: UInt8(truncatingIfNeeded: packed)).bytes
         let mmu = packed >> 8
-        let slot = GuestMemoryAccessors.entry(state, linear, mmu: mmu)
-        if slot.pointee.writeTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
-            let host = UnsafeMutableRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
-            switch bytes {
-            case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
-            case 4: host.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
-            default: host.storeBytes(of: value, as: UInt64.self)
-            }
-            return
-        }
+        if GuestMemoryAccessors.hitStore(state, linear, value, bytes: bytes, mmu: mmu) { return }
         GuestMemoryAccessors.missStore(state, linear, value, bytes: bytes, mmu: mmu)
     }
 

@@ -38,33 +38,15 @@ final class SoftMMU {
 
     @inline(__always)
     func load(_ linear: UInt32, bytes: Int, mmu: Int) -> UInt64 {
-        let slot = entry(linear, mmu: mmu)
-        if slot.pointee.readTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
-            let host = UnsafeRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
-            switch bytes {
-            case 1: return UInt64(host.load(as: UInt8.self))
-            case 2: return UInt64(host.loadUnaligned(as: UInt16.self))
-            case 4: return UInt64(host.loadUnaligned(as: UInt32.self))
-            default: return host.loadUnaligned(as: UInt64.self)
-            }
-        }
-        return slowLoad(linear, bytes: bytes, mmu: mmu)
+        GuestMemoryAccessors.hitLoad(UnsafeMutableRawPointer(cpu.state), linear, bytes: bytes, mmu: UInt32(mmu))
+            ?? slowLoad(linear, bytes: bytes, mmu: mmu)
     }
 
     @inline(__always)
     func store(_ linear: UInt32, _ value: UInt64, bytes: Int, mmu: Int) {
-        let slot = entry(linear, mmu: mmu)
-        if slot.pointee.writeTag == linear & SoftMMU.pageMask, Int(linear & 0xFFF) <= 4096 - bytes {
-            let host = UnsafeMutableRawPointer(bitPattern: Int(linear) &+ slot.pointee.addend)!
-            switch bytes {
-            case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
-            case 4: host.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
-            default: host.storeBytes(of: value, as: UInt64.self)
-            }
-            return
+        if !GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) {
+            slowStore(linear, value, bytes: bytes, mmu: mmu)
         }
-        slowStore(linear, value, bytes: bytes, mmu: mmu)
     }
 
     @inline(never)
