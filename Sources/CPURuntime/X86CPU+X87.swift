@@ -8,11 +8,16 @@ import X87
 /// of the FPU state, write memory, then commit the copy.
 extension X86CPU {
     func x87(_ call: X87Call, linear: UInt32, eip: UInt32) {
+        takeX87FromHost()
         switch call.kind {
         case X87Call.wait: x87Wait()
         case X87Call.fxsave, X87Call.fxrstor: x87FXState(save: call.kind == X87Call.fxsave, linear: linear)
         default: x87Escape(call, linear: linear, eip: eip)
         }
+        // A new control word or status may allow or forbid running on the host.
+        let onHost = HiddenFlags.x87OnHost.rawValue
+        let flags = state.pointee.hiddenFlags
+        state.pointee.hiddenFlags = x87MayRunOnHost ? flags | onHost : flags & ~onHost
     }
 
     /// WAIT/FWAIT, and the check every waiting x87 instruction starts with.

@@ -80,7 +80,8 @@ public final class X86CPU: ExecutionEngine {
         if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes) {
             let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
                                           budgetOffset: CPUStateLayout.instructionBudget)
-            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout, chaining: chaining),
+            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
+                                                                    chaining: chaining, hostX87: X86CPU.hostX87Layout),
                              cache: cache)
         } else {
             jit = nil
@@ -166,6 +167,7 @@ public final class X86CPU: ExecutionEngine {
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
+        if x87MayRunOnHost { flags.insert(.x87OnHost) }
         state.pointee.hiddenFlags = flags.rawValue
     }
 
@@ -177,6 +179,8 @@ public final class X86CPU: ExecutionEngine {
     static let chainBudget: Int64 = 20_000
 
     public func run(until deadline: Int64) -> EngineStop {
+        // Whoever called sees the guest's FPU in the state.
+        defer { takeX87FromHost() }
         // Loop invariants read once: masks and offsets from other modules are
         // behind lazy-initialisation checks when read in the loop.
         let shadowBit = HiddenFlags.interruptShadow.rawValue
@@ -292,6 +296,7 @@ public final class X86CPU: ExecutionEngine {
         // A compiled block charges its instruction to the budget on entry.
         state.pointee.instructionBudget = X86CPU.chainBudget
         let exit = execute(block)
+        takeX87FromHost()
         state.pointee.instructionCount &+= 1
         clock.advance(instructions: 1)
         if exit & BlockExit.fault != 0 || state.pointee.pendingException >= 0 {

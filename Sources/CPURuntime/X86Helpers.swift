@@ -117,6 +117,11 @@ enum X86Helpers {
                                             eip: UInt32(truncatingIfNeeded: eip))
                 return 0
             }
+        case .x87Acquire:
+            return { state, _, _, _ in
+                X86CPU.owner(of: state).giveX87ToHost()
+                return 0
+            }
         }
     }
 }

@@ -260,3 +260,14 @@ uint16_t x87h_store_bcd(X87HostWords w, const void *a, void *bcd) {
     RUN(w, STORE("fbstp", OUT80(bcd)));
     return sw;
 }
+
+// The JIT's residence switches: FNSAVE writes the 108-byte 32-bit protected
+// mode image (and reinitialises the FPU, leaving it clean for the host);
+// FRSTOR loads one. Neither touches MXCSR or the XMM registers.
+void x87h_save_image(void *image) {
+    __asm__ volatile("fnsave %0" : "=m"(*(uint8_t(*)[108])image) : : X87_CLOBBERS);
+}
+
+void x87h_load_image(const void *image) {
+    __asm__ volatile("frstor %0" : : "m"(*(const uint8_t(*)[108])image) : X87_CLOBBERS);
+}

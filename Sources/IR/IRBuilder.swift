@@ -144,4 +144,5 @@ public struct IRBuilder {
     public func instructionStart(_ address: UInt64) { emit(IROp(.insnStart, constant: address)) }
     public func exitBlock(_ code: UInt64) { emit(IROp(.exitBlock, constant: code)) }
     public func gotoBlock(slot: Int) { emit(IROp(.gotoBlock, constant: UInt64(slot))) }
+    public func hostX87(_ instruction: HostX87Instruction) { emit(IROp(.hostX87, constant: instruction.rawValue)) }
 }

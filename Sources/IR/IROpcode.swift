@@ -39,6 +39,10 @@ public enum IROpcode: UInt8, CaseIterable, Sendable {
     /// Leave through chaining slot `constant` (0 or 1): a direct jump the
     /// runtime may patch to go straight to the next block.
     case gotoBlock
+    /// One x87 instruction run on the host's FPU as is (JIT only): constant is
+    /// a `HostX87Instruction` (escape, ModRM; a memory form addresses the
+    /// state at the offset it carries). No temps: operands move through state fields.
+    case hostX87
 }
 
 /// What an opcode reads, writes and does, for the passes and backends.
@@ -93,6 +97,9 @@ extension IROpcode {
             return OpcodeProperties(outputs: 0, inputs: 0, sideEffects: true)
         case .exitBlock, .gotoBlock:
             return OpcodeProperties(outputs: 0, inputs: 0, sideEffects: true, endsBlock: true, touchesState: true)
+        case .hostX87:
+            // It reads and writes only its transfer field and the FPU, never a global's field.
+            return OpcodeProperties(outputs: 0, inputs: 0, sideEffects: true)
         }
     }
 
@@ -139,6 +146,7 @@ extension IROpcode {
         case .insnStart: return "insn_start"
         case .exitBlock: return "exit_tb"
         case .gotoBlock: return "goto_tb"
+        case .hostX87: return "host_x87"
         }
     }
 }

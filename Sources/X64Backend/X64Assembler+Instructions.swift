@@ -182,3 +182,24 @@ extension X64Assembler {
     public mutating func pop(_ register: HostRegister) { emitOpcodeRegister(0x58, register, wide: false) }
     public mutating func ret() { byte(0xC3) }
 }
+
+// MARK: x87 (guest instructions run on the host FPU)
+
+extension X64Assembler {
+    /// An x87 register form: escape byte D8+`escape`, then the ModRM byte as is.
+    public mutating func x87(escape: UInt8, modrm: UInt8) {
+        byte(0xD8 | escape & 7)
+        byte(modrm)
+    }
+
+    /// An x87 memory form: escape byte D8+`escape` with /`reg` on `memory`.
+    public mutating func x87(escape: UInt8, reg: UInt8, _ memory: MemoryOperand) {
+        emit(Opcode(0xD8 | escape & 7), size: .dword, reg: reg & 7, rm: .memory(memory))
+    }
+
+    /// CMP byte [memory], imm8.
+    public mutating func compareByte(_ memory: MemoryOperand, _ value: UInt8) {
+        emit(Opcode(0x80), size: .dword, reg: 7, rm: .memory(memory))
+        byte(value)
+    }
+}

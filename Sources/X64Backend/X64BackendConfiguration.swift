@@ -42,6 +42,25 @@ public struct ChainingLayout: Sendable {
     }
 }
 
+/// Where the CPU keeps a guest FPU that `hostX87` ops run on the host's x87:
+/// a residence byte (`host` while the host FPU holds the guest's state) and
+/// a 16-byte aligned 108-byte FNSAVE image. Every exit from generated code
+/// saves a resident FPU to the image and marks it `image`, so host code
+/// outside generated code never finds the guest's state in the host FPU.
+public struct HostX87Layout: Sendable {
+    public var residenceOffset: Int
+    public var imageOffset: Int
+    public var host: UInt8
+    public var image: UInt8
+
+    public init(residenceOffset: Int, imageOffset: Int, host: UInt8, image: UInt8) {
+        self.residenceOffset = residenceOffset
+        self.imageOffset = imageOffset
+        self.host = host
+        self.image = image
+    }
+}
+
 /// What the backend needs of the CPU it compiles for: the interpreter's
 /// configuration (scratch slots, fault word, current-instruction field,
 /// guest load/store functions), and optionally the TLB layout and the
@@ -50,10 +69,13 @@ public struct X64BackendConfiguration {
     public var base: InterpreterConfiguration
     public var tlb: TLBLayout?
     public var chaining: ChainingLayout?
+    public var hostX87: HostX87Layout?
 
-    public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil, chaining: ChainingLayout? = nil) {
+    public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil, chaining: ChainingLayout? = nil,
+                hostX87: HostX87Layout? = nil) {
         self.base = base
         self.tlb = tlb
         self.chaining = chaining
+        self.hostX87 = hostX87
     }
 }

@@ -89,6 +89,7 @@ final class X64CodeGenerator {
         assembler.bind(faultExit)
         assembler.movabs(.rax, BlockExit.fault)
         assembler.bind(epilogue)
+        if let layout = configuration.hostX87 { saveResidentX87(layout) }
         assembler.alu(.add, .qword, .register(.rsp), immediate: 8)
         for register in Self.savedRegisters.reversed() { assembler.pop(register) }
         assembler.ret()
@@ -128,6 +129,8 @@ final class X64CodeGenerator {
             pendingInstruction = op.constant
         case .exitBlock:
             leave(with: op.constant & BlockExit.codeMask)
+        case .hostX87:
+            emitHostX87(HostX87Instruction(rawValue: op.constant))
         case .gotoBlock:
             if configuration.chaining != nil, op.constant < 2 {
                 chainableExit(slot: op.constant)
@@ -149,6 +152,26 @@ final class X64CodeGenerator {
         let instructions = Int32(ops.filter { $0.opcode == .insnStart }.count)
         assembler.alu(.sub, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: instructions)
         assembler.jcc(.s, exit)
+    }
+
+    /// The guest's x87 instruction itself; a memory form addresses its state field.
+    private func emitHostX87(_ instruction: HostX87Instruction) {
+        if instruction.isMemoryForm {
+            assembler.x87(escape: instruction.escape, reg: instruction.reg, stateOperand(instruction.stateOffset))
+        } else {
+            assembler.x87(escape: instruction.escape, modrm: instruction.modrm)
+        }
+    }
+
+    /// On the way out, a guest FPU left in the host's is saved to its image
+    /// (FNSAVE also reinitialises the host FPU). RAX holds the exit code.
+    private func saveResidentX87(_ layout: HostX87Layout) {
+        let done = assembler.newLabel()
+        assembler.compareByte(stateOperand(layout.residenceOffset), layout.host)
+        assembler.jcc(.ne, done)
+        assembler.x87(escape: 5, reg: 6, stateOperand(layout.imageOffset))  // FNSAVE
+        assembler.storeImmediate(.byte, stateOperand(layout.residenceOffset), Int32(layout.image))
+        assembler.bind(done)
     }
 
     /// A direct jump to another block: a rel32 jump the runtime patches to the

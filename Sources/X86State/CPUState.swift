@@ -69,6 +69,13 @@ public struct CPUState {
     /// tags, last-instruction pointers). Power-on value: the RESET state
     /// (control word 0040H, registers +0.0 tagged valid), not FNINIT's.
     public var x87: X87State = .afterReset
+    /// Where the x87's live state is while the JIT runs it on the host FPU
+    /// (`X87Residence`): `x87` itself, the host FPU, or the FNSAVE image the
+    /// generated code's epilogue left in `CPUStateBlock`.
+    public var x87Residence: UInt8 = X87Residence.state
+    /// A memory operand of a host-run x87 instruction, moved between guest
+    /// memory and the host FPU through here (10 bytes used).
+    public var x87Transfer: (UInt64, UInt64) = (0, 0)
 
     public init() {}
 }
@@ -94,6 +101,16 @@ public enum CPUStateLayout {
     public static let x87StatusWord = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
         + MemoryLayout<X87State>.offset(of: \X87State.statusWord)!
 
+    public static let x87Residence = MemoryLayout<CPUState>.offset(of: \CPUState.x87Residence)!
+    public static let x87Transfer = MemoryLayout<CPUState>.offset(of: \CPUState.x87Transfer)!
+    /// FOP, FIP and FDP, which host-run x87 instructions record themselves.
+    public static let x87Opcode = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
+        + MemoryLayout<X87State>.offset(of: \X87State.fop)!
+    public static let x87InstructionPointer = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
+        + MemoryLayout<X87State>.offset(of: \X87State.fip)!
+    public static let x87DataPointer = MemoryLayout<CPUState>.offset(of: \CPUState.x87)!
+        + MemoryLayout<X87State>.offset(of: \X87State.fdp)!
+
     public static func register(_ number: Int) -> Int { registers + 8 * number }
 
     public static func segment(_ segment: Segment) -> Int {
@@ -116,4 +133,17 @@ public enum CPUStateLayout {
 /// Register numbers as instructions encode them.
 public enum Register: Int, CaseIterable, Sendable {
     case eax = 0, ecx, edx, ebx, esp, ebp, esi, edi
+}
+
+/// Values of `CPUState.x87Residence`. With the JIT, x87 instructions run on
+/// the host's own FPU loaded with the guest's state; between blocks that
+/// state stays there, and `x87` is brought up to date only when something
+/// outside generated code needs it.
+public enum X87Residence {
+    /// `CPUState.x87` is the FPU.
+    public static let state: UInt8 = 0
+    /// The host FPU holds the guest's state (only while generated code runs).
+    public static let host: UInt8 = 1
+    /// The FNSAVE image at `CPUStateBlock.x87ImageOffset` holds it.
+    public static let image: UInt8 = 2
 }

@@ -40,7 +40,10 @@ public final class CPUStateBlock {
     public static let scratchOffset = (MemoryLayout<CPUState>.stride + 63) & ~63
     public static let tlbOffset = scratchOffset + scratchSlots * 8
     public static let tlbBytes = mmuModes * tlbEntries * MemoryLayout<TLBEntry>.stride
-    public static let size = tlbOffset + tlbBytes
+    /// The 108-byte FNSAVE image of a guest FPU that left the host FPU (16-byte aligned).
+    public static let x87ImageOffset = (tlbOffset + tlbBytes + 63) & ~63
+    public static let x87ImageBytes = 108
+    public static let size = x87ImageOffset + 128
 
     public let base: UnsafeMutableRawPointer
 
@@ -56,6 +59,9 @@ public final class CPUStateBlock {
     /// The state itself.
     @inline(__always)
     public var state: UnsafeMutablePointer<CPUState> { base.assumingMemoryBound(to: CPUState.self) }
+
+    @inline(__always)
+    public var x87Image: UnsafeMutableRawPointer { base + CPUStateBlock.x87ImageOffset }
 
     @inline(__always)
     public func tlb(mmu: Int) -> UnsafeMutablePointer<TLBEntry> {

@@ -75,6 +75,10 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
     public static let fpuUnavailable = HiddenFlags(rawValue: 1 << 10)
     /// IOPL < CPL (or VM86 with IOPL < 3): IN/OUT/CLI/STI need checks.
     public static let ioPrivilegeCheck = HiddenFlags(rawValue: 1 << 11)
+    /// The JIT runs x87 instructions on the host FPU: the guest masks every
+    /// x87 exception and none is pending, so no instruction can trap or
+    /// leave #MF pending, and the host computes exactly what the guest's FPU would.
+    public static let x87OnHost = HiddenFlags(rawValue: 1 << 12)
 
     public var cpl: UInt32 { rawValue & HiddenFlags.cplMask }
 }

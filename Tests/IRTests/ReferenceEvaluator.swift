@@ -120,6 +120,7 @@ struct ReferenceEvaluator {
                 if op.condition.holds(a, b, t) { pc = labelAt[op.constant]! }
             case .exitBlock: return .exit(op.constant)
             case .gotoBlock: return .goto(op.constant)
+            case .hostX87: preconditionFailure("host_x87 is never generated for IR tests")
             }
         }
         return .fellOffEnd

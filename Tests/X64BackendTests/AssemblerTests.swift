@@ -133,7 +133,17 @@ final class AssemblerTests: XCTestCase {
                 add("cmp \(register.name(size)), \(Self.ptr(size)) \(Self.text(memory))") { $0.alu(.cmp, size, register, memory) }
             }
             add("movsxd \(register.name(.qword)), dword ptr \(Self.text(memory))") { $0.movsxd(register, .memory(memory)) }
+            // Guest x87 instructions the JIT runs on the host FPU, and the byte compare of its residence test.
+            add("fadd qword ptr \(Self.text(memory))") { $0.x87(escape: 4, reg: 0, memory) }
+            add("fld tbyte ptr \(Self.text(memory))") { $0.x87(escape: 3, reg: 5, memory) }
+            add("fistp word ptr \(Self.text(memory))") { $0.x87(escape: 7, reg: 3, memory) }
+            add("fnsave \(Self.text(memory))") { $0.x87(escape: 5, reg: 6, memory) }
+            add("cmp byte ptr \(Self.text(memory)), 200") { $0.compareByte(memory, 200) }
         }
+        add("fmul st(0), st(3)") { $0.x87(escape: 0, modrm: 0xCB) }
+        add("fsqrt") { $0.x87(escape: 1, modrm: 0xFA) }
+        add("fstp st(0)") { $0.x87(escape: 5, modrm: 0xD8) }
+        add("fucomip st(0), st(1)") { $0.x87(escape: 7, modrm: 0xE9) }
         add("ret") { $0.ret() }
         try compare()
     }

@@ -67,4 +67,9 @@ uint16_t x87h_store_int(int width, X87HostWords w, const void *a, int64_t *out);
 uint16_t x87h_store_int_trunc(int width, X87HostWords w, const void *a, int64_t *out); // FISTTP
 uint16_t x87h_store_bcd(X87HostWords w, const void *a, void *bcd);
 
+
+// The guest FPU into and out of the host's (FNSAVE image, 108 bytes).
+void x87h_save_image(void *image);
+void x87h_load_image(const void *image);
+
 #endif

@@ -87,6 +87,10 @@ public struct IRInterpreter {
                 return op.constant & BlockExit.codeMask
             case .gotoBlock:
                 return BlockExit.gotoSlot | op.constant
+            case .hostX87:
+                // Blocks for the interpreter never hold it: the translator emits
+                // host x87 instructions only for a CPU running the JIT.
+                preconditionFailure("host_x87 runs only in JIT-compiled code")
             }
         }
     }

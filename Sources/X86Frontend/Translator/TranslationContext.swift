@@ -17,6 +17,8 @@ final class TranslationContext {
     var knownConditionCodes: ConditionCodeOperation?
     /// Set when the instruction ended the block (a jump, an exception, a mode change).
     var blockEnded = false
+    /// The guest's FPU is in the host's at this point of the block (see `translateX87OnHost`).
+    var hostX87Acquired = false
 
     init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32) {
         self.builder = builder

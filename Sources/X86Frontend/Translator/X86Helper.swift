@@ -52,12 +52,17 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     /// may write AX (FNSTSW AX) and EFLAGS (FCOMI family, as `.eflags` lazy flags);
     /// may raise #UD, #NM, #MF, #GP (FXSAVE alignment) or a fault of the access.
     case x87
+    /// () -> 0: brings the guest's FPU into the host's for host-run x87
+    /// instructions (from `CPUState.x87` or its FNSAVE image).
+    case x87Acquire
 
     public var flags: HelperFlags {
         switch self {
         // They only read the lazy flags: removable when their result goes unused.
         case .computeFlags, .computeCarry, .readFlags: return [.noFault, .noSideEffects]
         case .writeFlags: return [.noFault]
+        // It touches only the x87 fields, never a global's.
+        case .x87Acquire: return [.noFault, .noState]
         default: return []
         }
     }

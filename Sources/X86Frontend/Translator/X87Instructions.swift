@@ -11,6 +11,9 @@ extension TranslationContext {
         if let escape = instruction.x87Escape {
             kind = escape
         } else if instruction.opcode == 0x9B {
+            // On the host FPU nothing can be pending, and with CR0.TS clear
+            // (the block's flags say so) WAIT cannot raise #NM: it does nothing.
+            if flags.contains(.x87OnHost) && !flags.contains(.fpuUnavailable) { return true }
             // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
             // block's flags do not say: the helper checks CR0 when it runs.
             b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
@@ -25,8 +28,9 @@ extension TranslationContext {
             raiseException(ExceptionVector.deviceNotAvailable)
             return true
         }
+        if kind < 8 && flags.contains(.x87OnHost) && translateX87OnHost(escape: kind) { return true }
         let modrm = instruction.modrmByte
-        if kind < 8 && X87Encoding.isWaiting(escape: kind, modrm: modrm) {
+        if kind < 8 && !flags.contains(.x87OnHost) && X87Encoding.isWaiting(escape: kind, modrm: modrm) {
             checkPendingX87Exception()
         }
         var linear = constant(0)
@@ -40,6 +44,13 @@ extension TranslationContext {
         let call = X87Call(kind: kind, modrm: modrm, memory: instruction.hasMemoryOperand,
                            operand32: operandBytes == 4, segment: memorySegment.rawValue)
         b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
+        // The helper took the FPU back from the host's.
+        hostX87Acquired = false
+        // A new control word or environment may end running x87 code on the host.
+        if flags.contains(.x87OnHost) && changesX87Mode(kind: kind) {
+            endBlockAfterInstruction()
+            return true
+        }
         // FCOMI, FUCOMI and their popping forms (DB/DF E8-F7) rewrite ZF/PF/CF.
         if (kind == 3 || kind == 7) && !instruction.hasMemoryOperand && (instruction.reg == 5 || instruction.reg == 6) {
             knownConditionCodes = nil
@@ -58,6 +69,16 @@ extension TranslationContext {
         b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
                                       constant(instructionAddress)])
         b.setLabel(clear)
+    }
+
+    /// FLDCW, FLDENV, FRSTOR, FXRSTOR: they may unmask exceptions.
+    private func changesX87Mode(kind: UInt8) -> Bool {
+        if kind == X87Call.fxrstor { return true }
+        guard kind < 8, instruction.hasMemoryOperand else { return false }
+        switch (kind, instruction.reg) {
+        case (1, 5), (1, 4), (5, 4): return true
+        default: return false
+        }
     }
 
     /// Bytes the memory operand spans (for the segment-limit check), nil for reserved encodings.

@@ -1,0 +1,2 @@
+bench:
+	./scripts/bench.sh

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The guest-speed benchmark: boots the benchmark guest (scripts/build-bench-guest.sh)
+# on pcemu and on qemu-system-i386 -accel tcg, one after the other in one run,
+# times each phase from the host by when its markers reach the serial console,
+# and prints a table of times and ratios (pcemu / QEMU; below 1 is faster).
+# usage: scripts/bench.sh [runs]   (builds pcemu in release mode first)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${GUEST_CACHE:-$top/guest-cache}
+runs=${1:-1}
+phases=(boot integer x87 sha256 fork-exec shell-loop)
+
+(cd "$top" && swift build -c release --product pcemu >/dev/null)
+GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >/dev/null
+
+# Runs one emulator on the benchmark guest; prints "phase seconds" lines.
+# Each serial line is stamped on arrival; "boot" runs from start to "@@ ready".
+run_guest() {
+    local log
+    log=$(mktemp)
+    local start=$EPOCHREALTIME
+    "$@" -m 256 -kernel "$cache/vmlinuz" -initrd "$cache/bench-initrd.gz" \
+        -append "console=ttyS0 quiet" -nographic -no-reboot < <(sleep 900) 2>&1 |
+        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done > "$log"
+    if ! grep -q '@@ done' "$log"; then
+        echo "bench: $1 did not finish; its output:" >&2
+        cut -d' ' -f2- "$log" | tail -n 20 >&2
+        rm -f "$log"
+        return 1
+    fi
+    awk -v start="$start" '
+        $2 == "@@" && $3 == "ready" { printf "boot %.3f\n", $1 - start }
+        $2 == "@@" && $3 == "begin" { began[$4] = $1 }
+        $2 == "@@" && $3 == "end"   { printf "%s %.3f\n", $4, $1 - began[$4] }
+        $2 != "@@" && NF > 1 && $1 ~ /^[0-9.]+$/ && /checksum|result|total|\/tmp\/data/ { sub(/^[^ ]+ /, ""); print "# " $0 }
+    ' "$log"
+    rm -f "$log"
+}
+
+value() { awk -v name="$1" '$1 == name { print $2 }' <<<"$2"; }
+
+for run in $(seq "$runs"); do
+    ours=$(run_guest "$top/.build/release/pcemu")
+    theirs=$(run_guest qemu-system-i386 -accel tcg)
+    if [ "$(grep '^#' <<<"$ours")" != "$(grep '^#' <<<"$theirs")" ]; then
+        echo "bench: the workloads' results differ:" >&2
+        paste <(grep '^#' <<<"$ours") <(grep '^#' <<<"$theirs") >&2
+    fi
+    echo "run $run (seconds; ratio = pcemu / qemu-system-i386 -accel tcg)"
+    printf '%-12s %10s %10s %8s\n' phase pcemu qemu ratio
+    product=1
+    for phase in "${phases[@]}"; do
+        a=$(value "$phase" "$ours")
+        b=$(value "$phase" "$theirs")
+        ratio=$(echo "$a / $b" | bc -l)
+        product=$(echo "$product * $ratio" | bc -l)
+        printf '%-12s %10.2f %10.2f %8.2f\n' "$phase" "$a" "$b" "$ratio"
+    done
+    geomean=$(echo "e(l($product) / ${#phases[@]})" | bc -l)
+    printf '%-12s %10s %10s %8.2f\n' geomean "" "" "$geomean"
+done
