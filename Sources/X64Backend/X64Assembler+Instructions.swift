@@ -197,6 +197,12 @@ extension X64Assembler {
         emit(Opcode(0xD8 | escape & 7), size: .dword, reg: reg & 7, rm: .memory(memory))
     }
 
+    /// PUSHFQ; POP qword [memory]: RFLAGS to memory, no register used.
+    public mutating func storeFlags(_ memory: MemoryOperand) {
+        byte(0x9C)
+        emit(Opcode(0x8F), size: .dword, reg: 0, rm: .memory(memory))
+    }
+
     /// CMP byte [memory], imm8.
     public mutating func compareByte(_ memory: MemoryOperand, _ value: UInt8) {
         emit(Opcode(0x80), size: .dword, reg: 7, rm: .memory(memory))

@@ -160,6 +160,7 @@ final class X64CodeGenerator {
             assembler.x87(escape: instruction.escape, reg: instruction.reg, stateOperand(instruction.stateOffset))
         } else {
             assembler.x87(escape: instruction.escape, modrm: instruction.modrm)
+            if instruction.storesFlags { assembler.storeFlags(stateOperand(instruction.stateOffset)) }
         }
     }
 

@@ -139,6 +139,7 @@ final class AssemblerTests: XCTestCase {
             add("fistp word ptr \(Self.text(memory))") { $0.x87(escape: 7, reg: 3, memory) }
             add("fnsave \(Self.text(memory))") { $0.x87(escape: 5, reg: 6, memory) }
             add("cmp byte ptr \(Self.text(memory)), 200") { $0.compareByte(memory, 200) }
+            add("pushfq; pop qword ptr \(Self.text(memory))") { $0.storeFlags(memory) }
         }
         add("fmul st(0), st(3)") { $0.x87(escape: 0, modrm: 0xCB) }
         add("fsqrt") { $0.x87(escape: 1, modrm: 0xFA) }

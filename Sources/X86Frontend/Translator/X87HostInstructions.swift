@@ -20,6 +20,10 @@ enum X87HostForm: Equatable {
     case register
     /// FNSTSW AX.
     case statusToAX
+    /// FCOMI, FUCOMI and their popping forms: ZF PF CF from the comparison.
+    case compareToEFLAGS
+    /// FLDCW: on the host only while the new control word masks every exception.
+    case loadControlWord
     /// A memory operand of `bytes` read before the instruction runs.
     case load(bytes: Int)
     /// A store of `bytes`; `pops`: a popping form, which runs as its non-popping
@@ -44,6 +48,7 @@ enum X87HostForm: Equatable {
             case (7, 2): self = .store(bytes: 2, pops: false)       // FIST m16int
             case (7, 3): self = .store(bytes: 2, pops: true)
             case (1, 7), (5, 7): self = .store(bytes: 2, pops: false)  // FNSTCW, FNSTSW m16
+            case (1, 5): self = .loadControlWord
             default: return nil
             }
             return
@@ -59,6 +64,7 @@ enum X87HostForm: Equatable {
         case (5, 0xC0...0xC7), (5, 0xD0...0xEF): self = .register   // FFREE, FST/FSTP ST(i), FUCOM(P)
         case (6, 0xC0...0xCF), (6, 0xD9), (6, 0xE0...0xFF): self = .register  // popping arithmetic, FCOMPP
         case (7, 0xE0): self = .statusToAX
+        case (3, 0xE8...0xF7), (7, 0xE8...0xF7): self = .compareToEFLAGS
         default: return nil
         }
     }
@@ -80,6 +86,14 @@ extension TranslationContext {
         case .statusToAX:
             b.hostX87(HostX87Instruction(escape: 5, reg: 7, stateOffset: transfer))
             writeRegister(0, bytes: 2, b.loadState(offset: transfer, .u16))
+        case .compareToEFLAGS:
+            b.hostX87(HostX87Instruction(escape: escape, modrm: modrm, flagsTo: transfer))
+            // ZF PF CF as compared; OF SF AF cleared.
+            let rflags = b.loadState(offset: transfer, .u32)
+            setFlags(value: b.and(rflags, UInt64(EFLAGS.zero | EFLAGS.parity | EFLAGS.carry)))
+        case .loadControlWord:
+            translateLoadControlWordOnHost()
+            return true
         case let .load(bytes):
             let offset = effectiveAddress()
             let linear = linearAddress(offset, segment: memorySegment, bytes: bytes)
@@ -120,6 +134,29 @@ extension TranslationContext {
             recordHostX87(escape: escape, modrm: modrm, dataOffset: dataOffset)
         }
         return true
+    }
+
+    /// FLDCW: a control word that masks every exception is loaded into the
+    /// host FPU and the block goes on; one that unmasks any goes through the
+    /// helper, and the block ends, as x87 code now runs through the helper.
+    private func translateLoadControlWordOnHost() {
+        let transfer = CPUStateLayout.x87Transfer
+        let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 2)
+        let word = b.loadGuest(linear, .u16, mmu: mmuIndex)
+        let unmasks = b.newLabel()
+        let masks = constant(UInt32(X87Bits.exceptions))
+        b.branch(if: .ne, b.and(word, UInt64(X87Bits.exceptions)), masks, to: unmasks)
+        b.storeState(word, offset: transfer, .u16)
+        b.hostX87(HostX87Instruction(escape: 1, reg: 5, stateOffset: transfer))
+        let done = b.newLabel()
+        b.branch(to: done)
+        b.setLabel(unmasks)
+        let call = X87Call(kind: 1, modrm: instruction.modrmByte, memory: true, operand32: operandBytes == 4,
+                           segment: memorySegment.rawValue)
+        b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
+        exitBlock(nextEIP: nextAddress)
+        blockEnded = false  // only this path left; the other goes on
+        b.setLabel(done)
     }
 
     /// Brings the guest's FPU into the host's, once per block (and again after
