@@ -10,7 +10,7 @@ cache=${GUEST_CACHE:-$top/guest-cache}
 runs=${1:-1}
 phases=(boot integer x87 sha256 fork-exec shell-loop)
 
-(cd "$top" && swift build -c release --product pcemu >/dev/null)
+(cd "$top" && swift build -c release --product pcemu 2>&1 | grep -E "error:" >&2 || true)
 GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >/dev/null
 
 # Runs one emulator on the benchmark guest; prints "phase seconds" lines.

@@ -81,7 +81,8 @@ public final class X86CPU: ExecutionEngine {
             let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
                                           budgetOffset: CPUStateLayout.instructionBudget)
             jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
-                                                                    chaining: chaining, hostX87: X86CPU.hostX87Layout),
+                                                                    chaining: chaining, hostX87: X86CPU.hostX87Layout,
+                                                                    nextBlockLookup: X86CPU.nextBlockLookup),
                              cache: cache)
         } else {
             jit = nil

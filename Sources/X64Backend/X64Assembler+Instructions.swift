@@ -173,6 +173,11 @@ extension X64Assembler {
         jump(to: label, short: [0x70 | condition.rawValue], long: [0x0F, 0x80 | condition.rawValue], forceShort: short)
     }
 
+    /// jmp r64 (FF /4).
+    public mutating func jump(_ register: HostRegister) {
+        emit(Opcode(0xFF), size: .dword, reg: 4, rm: .register(register))
+    }
+
     /// call r64 (FF /2).
     public mutating func call(_ register: HostRegister) {
         emit(Opcode(0xFF), size: .dword, reg: 2, rm: .register(register))

@@ -61,6 +61,12 @@ public struct HostX87Layout: Sendable {
     }
 }
 
+/// The function a block leaving with exit code 0 (EIP and state stored: an
+/// indirect jump, a jump to another page, a mode change) calls to find the
+/// next block: it returns the address to jump to (a compiled block's body),
+/// or 0 to return to the run loop, which then looks further.
+public typealias NextBlockLookup = @convention(c) (UnsafeMutableRawPointer) -> UInt64
+
 /// What the backend needs of the CPU it compiles for: the interpreter's
 /// configuration (scratch slots, fault word, current-instruction field,
 /// guest load/store functions), and optionally the TLB layout and the
@@ -70,12 +76,15 @@ public struct X64BackendConfiguration {
     public var tlb: TLBLayout?
     public var chaining: ChainingLayout?
     public var hostX87: HostX87Layout?
+    /// Only with `chaining`, whose entry checks the block jumped to makes.
+    public var nextBlockLookup: NextBlockLookup?
 
     public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil, chaining: ChainingLayout? = nil,
-                hostX87: HostX87Layout? = nil) {
+                hostX87: HostX87Layout? = nil, nextBlockLookup: NextBlockLookup? = nil) {
         self.base = base
         self.tlb = tlb
         self.chaining = chaining
         self.hostX87 = hostX87
+        self.nextBlockLookup = nextBlockLookup
     }
 }

@@ -128,7 +128,12 @@ final class X64CodeGenerator {
         case .insnStart:
             pendingInstruction = op.constant
         case .exitBlock:
-            leave(with: op.constant & BlockExit.codeMask)
+            let code = op.constant & BlockExit.codeMask
+            if code == 0, configuration.chaining != nil, let lookup = configuration.nextBlockLookup {
+                leaveThroughLookup(lookup)
+            } else {
+                leave(with: code)
+            }
         case .hostX87:
             emitHostX87(HostX87Instruction(rawValue: op.constant))
         case .gotoBlock:
@@ -184,6 +189,19 @@ final class X64CodeGenerator {
         chainStubs.append((stub, slot))
         chainSites[Int(slot)] = assembler.position + 1  // after the E9 opcode
         assembler.jmp(stub)
+        registers.reset()
+    }
+
+    /// Stores globals, then asks the runtime for the next block and jumps to
+    /// its body; a 0 answer is exit code 0 already in RAX.
+    private func leaveThroughLookup(_ lookup: NextBlockLookup) {
+        endBasicBlock()
+        assembler.mov(.qword, .rdi, stateRegister)
+        assembler.movImmediate(.rax, UInt64(UInt(bitPattern: unsafeBitCast(lookup, to: Int.self))))
+        assembler.call(.rax)
+        assembler.test(.qword, .rax, .rax)
+        assembler.jcc(.e, epilogue)
+        assembler.jump(.rax)
         registers.reset()
     }
 

@@ -143,6 +143,7 @@ final class AssemblerTests: XCTestCase {
         }
         add("fmul st(0), st(3)") { $0.x87(escape: 0, modrm: 0xCB) }
         add("fsqrt") { $0.x87(escape: 1, modrm: 0xFA) }
+        for register in registers { add("jmp \(register.name(.qword))") { $0.jump(register) } }
         add("fstp st(0)") { $0.x87(escape: 5, modrm: 0xD8) }
         add("fucomip st(0), st(1)") { $0.x87(escape: 7, modrm: 0xE9) }
         add("ret") { $0.ret() }

@@ -9,6 +9,8 @@ final class TranslationContext {
     let globals: X86Globals
     let flags: HiddenFlags
     let codeSegmentBase: UInt32
+    /// The linear address of the block's first instruction.
+    let startLinear: UInt32
     /// The instruction being translated, its address (EIP) and the next one's.
     var instruction: DecodedInstruction
     var instructionAddress: UInt32 = 0
@@ -20,7 +22,8 @@ final class TranslationContext {
     /// The guest's FPU is in the host's at this point of the block (see `translateX87OnHost`).
     var hostX87Acquired = false
 
-    init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32) {
+    init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: UInt32) {
+        self.startLinear = startLinear
         self.builder = builder
         self.globals = globals
         self.flags = flags
@@ -196,10 +199,16 @@ final class TranslationContext {
         exitBlock(nextEIP: constant(nextEIP))
     }
 
-    /// A direct jump to a known EIP through chaining slot `slot`.
+    /// A direct jump to a known EIP through chaining slot `slot`. A target
+    /// on another page is never chained (its page may be remapped apart from
+    /// this one): it leaves as an indirect jump does, through the lookup exit.
     func jump(to target: UInt32, slot: Int) {
         b.storeState(constant(target), offset: CPUStateLayout.eip, .u32)
-        b.gotoBlock(slot: slot)
+        if (codeSegmentBase &+ target) >> 12 != startLinear >> 12 {
+            b.exitBlock(0)
+        } else {
+            b.gotoBlock(slot: slot)
+        }
     }
 
     /// Raises exception `vector` at this instruction (faults report its address).

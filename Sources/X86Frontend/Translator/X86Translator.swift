@@ -34,9 +34,9 @@ public final class X86Translator {
     public func translate(eip: UInt32, codeSegmentBase: UInt32, flags: HiddenFlags,
                           reader: GuestCodeReader, maximumInstructions: Int = X86Translator.maximumInstructions) -> TranslatedCode? {
         let block = IRBlock(globals: globals.set, helpers: helpers)
-        let context = TranslationContext(builder: IRBuilder(block), globals: globals, flags: flags,
-                                         codeSegmentBase: codeSegmentBase)
         let startLinear = codeSegmentBase &+ eip
+        let context = TranslationContext(builder: IRBuilder(block), globals: globals, flags: flags,
+                                         codeSegmentBase: codeSegmentBase, startLinear: startLinear)
         var address = eip
         var count = 0
         var bytes = (UInt64(0), UInt64(0))
