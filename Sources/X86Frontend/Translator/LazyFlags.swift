@@ -31,21 +31,58 @@ extension TranslationContext {
 
     /// CF as 0 or 1.
     func carryFlag() -> Temp {
-        if let known = knownConditionCodes {
-            switch known.kind {
-            case .sub:
-                let bytes = 1 << known.sizeShift
-                let first = truncate(b.add(globals.ccDestination, globals.ccSource), bytes: bytes)
-                return b.setcond(.ltu, first, truncate(globals.ccSource, bytes: bytes))
-            case .logic:
-                return constant(0)
-            case .eflags:
-                return b.and(globals.ccSource, UInt64(EFLAGS.carry))
-            default:
-                break
-            }
+        guard let known = knownConditionCodes else { return dispatchOnConditionCodes { $0.carryFlag() } }
+        let bytes = 1 << known.sizeShift
+        switch known == TranslationContext.unknownAtRunTime ? nil : known.kind {
+        case .sub?:
+            let first = truncate(b.add(globals.ccDestination, globals.ccSource), bytes: bytes)
+            return b.setcond(.ltu, first, truncate(globals.ccSource, bytes: bytes))
+        case .add?:
+            // The sum is below the addend exactly when it wrapped.
+            return b.setcond(.ltu, truncate(globals.ccDestination, bytes: bytes), truncate(globals.ccSource, bytes: bytes))
+        case .inc?, .dec?:
+            // They keep CF, which cc_src holds.
+            return b.and(globals.ccSource, 1)
+        case .logic?:
+            return constant(0)
+        case .eflags?:
+            return b.and(globals.ccSource, UInt64(EFLAGS.carry))
+        default:
+            return b.call(X86Helper.computeCarry.index, [], result: .i32)
         }
-        return b.call(X86Helper.computeCarry.index, [], result: .i32)
+    }
+
+    /// Not an operation: inside `dispatchOnConditionCodes`, the path for
+    /// whatever cc_op holds that is not dispatched (computed by the helpers).
+    private static let unknownAtRunTime = ConditionCodeOperation(rawValue: UInt32.max)
+
+    /// The operations whose conditions are tested inline when a block starts
+    /// without knowing cc_op (a Jcc right after another, ADC after a block
+    /// boundary): 32-bit CMP/SUB, ADD and logic and byte CMP, by far the
+    /// most common (counted over the benchmark guest), in that order.
+    private static let dispatchedOperations: [ConditionCodeOperation] = [
+        ConditionCodeOperation(.sub, sizeShift: 2), ConditionCodeOperation(.add, sizeShift: 2),
+        ConditionCodeOperation(.logic, sizeShift: 2), ConditionCodeOperation(.sub, sizeShift: 0),
+    ]
+
+    /// `value` computed as if cc_op were known, for each dispatched operation
+    /// cc_op may hold at run time, and through the helper otherwise.
+    private func dispatchOnConditionCodes(_ value: (TranslationContext) -> Temp) -> Temp {
+        let holds = b.newTemp()
+        let done = b.newLabel()
+        for operation in TranslationContext.dispatchedOperations {
+            let next = b.newLabel()
+            b.branch(if: .ne, globals.ccOp, constant(operation.rawValue), to: next)
+            knownConditionCodes = operation
+            b.move(into: holds, value(self))
+            b.branch(to: done)
+            b.setLabel(next)
+        }
+        knownConditionCodes = TranslationContext.unknownAtRunTime
+        b.move(into: holds, value(self))
+        b.setLabel(done)
+        knownConditionCodes = nil
+        return holds
     }
 
     /// The value cut to `bytes` (1, 2 or 4), zero-extended.
@@ -69,6 +106,9 @@ extension TranslationContext {
     func condition(_ code: UInt8) -> Temp {
         let negate = code & 1 != 0
         let base = code & 0xE
+        if knownConditionCodes == nil && base != 0x0 && base != 0xA {
+            return dispatchOnConditionCodes { $0.condition(code) }
+        }
         if let inline = inlineCondition(base) {
             return negate ? b.binary(.xor, inline, constant: 1) : inline
         }
@@ -96,7 +136,7 @@ extension TranslationContext {
     /// Conditions computed straight from the operands of a known CMP/SUB or
     /// logic operation, without materialising EFLAGS.
     private func inlineCondition(_ base: UInt8) -> Temp? {
-        guard let known = knownConditionCodes, known.kind != .eflags else { return nil }
+        guard let known = knownConditionCodes, known.kind != .eflags, known != TranslationContext.unknownAtRunTime else { return nil }
         let bytes = 1 << known.sizeShift
         let result = truncate(globals.ccDestination, bytes: bytes)
         switch (known.kind, base) {
@@ -121,6 +161,11 @@ extension TranslationContext {
             return b.setcond(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
         case (.logic, 0xE):
             return b.setcond(.le, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+        case (.add, 0x2):
+            return b.setcond(.ltu, result, truncate(globals.ccSource, bytes: bytes))
+        case (.add, 0x6):
+            let carry = b.setcond(.ltu, result, truncate(globals.ccSource, bytes: bytes))
+            return b.or(carry, b.setcond(.eq, result, constant(0)))
         default:
             return nil
         }
