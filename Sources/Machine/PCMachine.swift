@@ -46,6 +46,7 @@ public final class PCMachine {
     public var hostBridge: I440FX { chipset.hostBridge }
     public var pciBus: PCIBus { chipset.pciBus }
     public var powerManagement: PIIX4PM { chipset.powerManagement }
+    public var dma: DMA8237 { chipset.dma }
 
     /// Where conventional memory ends and the VGA/BIOS hole begins.
     static let lowMemoryTop: UInt64 = 0xA0000
@@ -111,6 +112,7 @@ public final class PCMachine {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
+        enableDMACascadeAsFirmwareDoes()
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }
@@ -124,6 +126,18 @@ public final class PCMachine {
         ports.write(0x43, value: counter0Mode3Binary, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
+    }
+
+    /// The BIOS also sets channel 4 of the 16-bit DMA controller to cascade and
+    /// unmasks it, which the 8-bit channels (floppy, Sound Blaster) need; Linux
+    /// takes that for granted.
+    private func enableDMACascadeAsFirmwareDoes() {
+        let masterClear16: UInt16 = 0xDA, mode16: UInt16 = 0xD6, singleMask16: UInt16 = 0xD4, masterClear8: UInt16 = 0x0D
+        let cascadeChannel4: UInt32 = 0xC0, unmaskChannel4: UInt32 = 0x00
+        ports.write(masterClear8, value: 0, size: .byte)
+        ports.write(masterClear16, value: 0, size: .byte)
+        ports.write(mode16, value: cascadeChannel4, size: .byte)
+        ports.write(singleMask16, value: unmaskChannel4, size: .byte)
     }
 
     /// Where a direct boot puts the power-management block and the ACPI tables:
