@@ -16,6 +16,7 @@ public final class PCMachine {
     /// nothing to show, so `-display sdl` is refused rather than ignored.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .soundBlaster, .pulseAudio, .wavAudio,
     ]
 
     public let configuration: MachineConfiguration
@@ -32,6 +33,7 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    let sound: SoundDevices
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -76,6 +78,8 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
+        sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
+                                 clock: clock, scheduler: scheduler)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
@@ -99,7 +103,13 @@ public final class PCMachine {
         cpu.reset()
         cpu.setA20(true)
         chipset.reset()
+        sound.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
+    }
+
+    /// Stops the sound back end after playing what is queued; call when the run ends.
+    public func closeAudio() {
+        sound.close()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
