@@ -104,7 +104,10 @@ public final class PulseAudioOutput {
             let got = ring.read(into: chunk)
             if got == 0 && !keepGoing { break }
             if got < samplesPerChunk {
-                if keepGoing && started { underruns += 1 }
+                if keepGoing && started {
+                    underruns += 1
+                    Log.write(.device, "audio: PulseAudio underrun (\(got / channels) of \(chunkFrames) frames) after \(framesPlayed / sampleRate) s")
+                }
                 for index in got..<samplesPerChunk { chunk[index] = 0 }
             }
             // Blocks until the server wants more: this is what paces the thread.

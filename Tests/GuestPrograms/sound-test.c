@@ -45,27 +45,32 @@ static int tone(double frequency, double seconds, int rate, int percent) {
     if (ioctl(mixer, SOUND_MIXER_WRITE_PCM, &full) < 0) return fail("SOUND_MIXER_WRITE_PCM");
     close(mixer);
 
+    /* One second of the tone, computed before the device is opened so that
+     * the writes keep up: an integral frequency loops seamlessly. */
+    short *second = malloc((size_t)rate * 4);
+    if (!second) return fail("malloc");
+    double amplitude = 32767.0 * percent / 100;
+    for (int i = 0; i < rate; i++) {
+        double phase = frequency * i / rate;
+        phase -= (double)(long)phase;
+        second[2 * i] = second[2 * i + 1] = (short)round_to_long(amplitude * sine(2 * pi * phase));
+    }
+
     int dsp = open("/dev/dsp", O_WRONLY);
     if (dsp < 0) return fail("/dev/dsp");
     int format = AFMT_S16_LE, channels = 2, speed = rate;
     if (ioctl(dsp, SNDCTL_DSP_SETFMT, &format) < 0 || format != AFMT_S16_LE) return fail("SNDCTL_DSP_SETFMT");
     if (ioctl(dsp, SNDCTL_DSP_CHANNELS, &channels) < 0 || channels != 2) return fail("SNDCTL_DSP_CHANNELS");
     if (ioctl(dsp, SNDCTL_DSP_SPEED, &speed) < 0) return fail("SNDCTL_DSP_SPEED");
+    if (speed != rate) { fprintf(stderr, "rate %d became %d\n", rate, speed); return 1; }
     long frames = (long)(seconds * speed);
-    double amplitude = 32767.0 * percent / 100;
-    short buffer[2 * 1024];
     long done = 0;
     while (done < frames) {
-        int count = frames - done < 1024 ? (int)(frames - done) : 1024;
-        for (int i = 0; i < count; i++) {
-            double phase = frequency * (double)(done + i) / speed;
-            phase -= (double)(long)phase;
-            short sample = (short)round_to_long(amplitude * sine(2 * pi * phase));
-            buffer[2 * i] = sample;
-            buffer[2 * i + 1] = sample;
-        }
+        long offset = done % rate;
+        long count = frames - done < rate - offset ? frames - done : rate - offset;
+        if (count > 1024) count = 1024;
         ssize_t bytes = (ssize_t)count * 4;
-        if (write(dsp, buffer, bytes) != bytes) return fail("write /dev/dsp");
+        if (write(dsp, second + 2 * offset, bytes) != bytes) return fail("write /dev/dsp");
         done += count;
     }
     close(dsp);  /* waits for the sound to be played */

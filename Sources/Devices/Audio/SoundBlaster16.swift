@@ -168,6 +168,11 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     private var fifoRate = 11_025
     private var fifoPosition = 0.0
     private var decoder = Decoder()
+    /// The guest time the newest FIFO frame belongs to, and whether the last
+    /// render ran out of frames (so new ones start a stream and are placed at
+    /// the time they were made, not at the start of the next buffer).
+    private var fifoEndTime: Int64 = 0
+    private var fifoStarved = true
 
     /// `irqLine(n)` gives the wire to ISA IRQ n (asked once for each of 5, 7, 9, 10).
     public init(clock: VirtualClock, scheduler: EventScheduler, dma: DMA8237, opl: OPL3?,
@@ -395,6 +400,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         }
         dma.setRequest(channel, true)
         armBlockTimer(index)
+        Log.write(.device, "sb16: \(input ? "input" : "output") \(sixteenBit ? 16 : 8)-bit \(stereo ? "stereo" : "mono") \(signed ? "signed" : "unsigned") at \(rate) Hz, \(autoInit ? "auto-init" : "single-cycle") blocks of \(engine.blockBytes) bytes on DMA \(channel)")
     }
 
     private func pause(engine index: Int, _ paused: Bool) {
@@ -434,6 +440,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
                 }
             } else if result.bytes < count && !result.terminalCount {
                 // The DMA channel gave no more: the DSP waits for it, time does not count.
+                Log.write(.device, "sb16: DMA \(engine.channel) gave \(result.bytes) of \(count) bytes; waiting for it")
                 engine.origin = now
                 engine.bytesSinceOrigin = 0
                 break
@@ -457,6 +464,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
             let result = dma.readFromMemory(channel: engine.channel, into: slice)
             if isAudible {
                 decoder.decode(UnsafeRawBufferPointer(rebasing: slice[0..<result.bytes]), into: &fifo)
+                fifoEndTime = clock.now
                 trimFIFO()
             }
             return result
@@ -514,6 +522,13 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         let available = fifo.count / 2
         var position = fifoPosition
         var frame = 0
+        if fifoStarved {
+            // A stream (re)starting: its first frame belongs after the silence
+            // that preceded it in this buffer, not at the buffer's start.
+            let covered = Int(Double(max(available - 1, 0)) / step)
+            let lag = Int(TickConversion.ticks(inNanoseconds: max(now - fifoEndTime, 0), hz: Int64(rate)))
+            frame = max(0, frames - covered - lag)
+        }
         fifo.withUnsafeBufferPointer { samples in
             while frame < frames {
                 let index = Int(position)
@@ -527,6 +542,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
                 frame += 1
             }
         }
+        fifoStarved = frame < frames
         let consumed = min(Int(position), available)
         fifo.removeFirst(consumed * 2)
         fifoPosition = position - Double(consumed)
