@@ -1,7 +1,8 @@
 /*
  * Plays known sounds for PCEmu's sound tests.
- *   sound-test tone FREQ SECONDS RATE PERCENT  a sine on /dev/dsp (OSS), 16-bit stereo,
- *                                              with the mixer's master and PCM at 100
+ *   sound-test tone FREQ SECONDS RATE PERCENT [u8]  a sine on /dev/dsp (OSS), 16-bit
+ *                                              stereo (or unsigned 8-bit mono), with
+ *                                              the mixer's master and PCM at 100
  *   sound-test beep FREQ MILLISECONDS          the PC speaker: PIT counter 2 in mode 3
  *                                              and port 0x61, programmed directly
  */
@@ -36,7 +37,7 @@ static int fail(const char *what) {
     return 1;
 }
 
-static int tone(double frequency, double seconds, int rate, int percent) {
+static int tone(double frequency, double seconds, int rate, int percent, int eight_bit) {
     int mixer = open("/dev/mixer", O_RDWR);
     if (mixer < 0) return fail("/dev/mixer");
     int full = 100 | 100 << 8;
@@ -47,20 +48,28 @@ static int tone(double frequency, double seconds, int rate, int percent) {
 
     /* One second of the tone, computed before the device is opened so that
      * the writes keep up: an integral frequency loops seamlessly. */
-    short *second = malloc((size_t)rate * 4);
+    int frame_bytes = eight_bit ? 1 : 4;
+    unsigned char *second = malloc((size_t)rate * frame_bytes);
     if (!second) return fail("malloc");
-    double amplitude = 32767.0 * percent / 100;
+    double amplitude = (eight_bit ? 127.0 : 32767.0) * percent / 100;
     for (int i = 0; i < rate; i++) {
         double phase = frequency * i / rate;
         phase -= (double)(long)phase;
-        second[2 * i] = second[2 * i + 1] = (short)round_to_long(amplitude * sine(2 * pi * phase));
+        long value = round_to_long(amplitude * sine(2 * pi * phase));
+        if (eight_bit) {
+            second[i] = (unsigned char)(value + 128);
+        } else {
+            short *frame = (short *)(second + 4 * i);
+            frame[0] = frame[1] = (short)value;
+        }
     }
 
     int dsp = open("/dev/dsp", O_WRONLY);
     if (dsp < 0) return fail("/dev/dsp");
-    int format = AFMT_S16_LE, channels = 2, speed = rate;
-    if (ioctl(dsp, SNDCTL_DSP_SETFMT, &format) < 0 || format != AFMT_S16_LE) return fail("SNDCTL_DSP_SETFMT");
-    if (ioctl(dsp, SNDCTL_DSP_CHANNELS, &channels) < 0 || channels != 2) return fail("SNDCTL_DSP_CHANNELS");
+    int wanted_format = eight_bit ? AFMT_U8 : AFMT_S16_LE, wanted_channels = eight_bit ? 1 : 2;
+    int format = wanted_format, channels = wanted_channels, speed = rate;
+    if (ioctl(dsp, SNDCTL_DSP_SETFMT, &format) < 0 || format != wanted_format) return fail("SNDCTL_DSP_SETFMT");
+    if (ioctl(dsp, SNDCTL_DSP_CHANNELS, &channels) < 0 || channels != wanted_channels) return fail("SNDCTL_DSP_CHANNELS");
     if (ioctl(dsp, SNDCTL_DSP_SPEED, &speed) < 0) return fail("SNDCTL_DSP_SPEED");
     if (speed != rate) { fprintf(stderr, "rate %d became %d\n", rate, speed); return 1; }
     long frames = (long)(seconds * speed);
@@ -69,8 +78,8 @@ static int tone(double frequency, double seconds, int rate, int percent) {
         long offset = done % rate;
         long count = frames - done < rate - offset ? frames - done : rate - offset;
         if (count > 1024) count = 1024;
-        ssize_t bytes = (ssize_t)count * 4;
-        if (write(dsp, second + 2 * offset, bytes) != bytes) return fail("write /dev/dsp");
+        ssize_t bytes = (ssize_t)count * frame_bytes;
+        if (write(dsp, second + offset * frame_bytes, bytes) != bytes) return fail("write /dev/dsp");
         done += count;
     }
     close(dsp);  /* waits for the sound to be played */
@@ -93,10 +102,10 @@ static int beep(double frequency, int milliseconds) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 6 && strcmp(argv[1], "tone") == 0)
-        return tone(atof(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    if ((argc == 6 || (argc == 7 && strcmp(argv[6], "u8") == 0)) && strcmp(argv[1], "tone") == 0)
+        return tone(atof(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]), argc == 7);
     if (argc == 4 && strcmp(argv[1], "beep") == 0)
         return beep(atof(argv[2]), atoi(argv[3]));
-    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT | beep FREQ MILLISECONDS\n");
+    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT [u8] | beep FREQ MILLISECONDS\n");
     return 2;
 }

@@ -57,10 +57,11 @@ final class SoundGuestTests: XCTestCase {
     }
 
     /// sox's `stat` of the left channel, from `start` seconds after the sound
-    /// begins, for `length` seconds.
-    func soxStatistics(_ file: String, start: Double, length: Double) throws -> [String: Double] {
-        let result = try ChildProcess.run("/usr/bin/sox", [file, "-n", "remix", "1", "silence", "1", "0.01", "1%",
-                                                           "trim", String(start), String(length), "stat"])
+    /// begins (or after the file begins, with `fromSound` false), for `length` seconds.
+    func soxStatistics(_ file: String, start: Double, length: Double, fromSound: Bool = true) throws -> [String: Double] {
+        let skipSilence = fromSound ? ["silence", "1", "0.01", "1%"] : []
+        let result = try ChildProcess.run("/usr/bin/sox", [file, "-n", "remix", "1"] + skipSilence
+                                          + ["trim", String(start), String(length), "stat"])
         XCTAssertEqual(result.status, 0, result.stderr)
         var values: [String: Double] = [:]
         for line in result.stderr.split(separator: "\n") {
@@ -96,12 +97,28 @@ final class SoundGuestTests: XCTestCase {
         return (samples, rate)
     }
 
-    /// Where the sound is (first and last sample above a tenth of full
-    /// scale), how often it rises through zero, and the silent gaps longer
-    /// than a millisecond inside it, ignoring `margin` seconds at each end.
-    func analyse(_ samples: [Int16], rate: Int, margin: Double = 0.2) -> (seconds: Double, frequency: Double, gaps: Int) {
-        guard let first = samples.firstIndex(where: { abs(Int($0)) > 3276 }),
-              let last = samples.lastIndex(where: { abs(Int($0)) > 3276 }), last > first else { return (0, 0, 0) }
+    /// The sounds in a recording: stretches with a sample above a tenth of
+    /// full scale at least every 0.1 s.
+    func sounds(_ samples: [Int16], rate: Int) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        var start = -1, last = -1
+        for (index, sample) in samples.enumerated() where abs(Int(sample)) > 3276 {
+            if start >= 0 && index - last > rate / 10 {
+                found.append(start..<last + 1)
+                start = -1
+            }
+            if start < 0 { start = index }
+            last = index
+        }
+        if start >= 0 { found.append(start..<last + 1) }
+        return found
+    }
+
+    /// A sound's length, how often it rises through zero, and the silent gaps
+    /// longer than a millisecond inside it, ignoring `margin` seconds at each end.
+    func analyse(_ samples: [Int16], rate: Int, margin: Double = 0.2, sound: Range<Int>? = nil) -> (seconds: Double, frequency: Double, gaps: Int) {
+        guard let range = sound ?? sounds(samples, rate: rate).first, range.count > 2 * Int(margin * Double(rate)) + 2 else { return (0, 0, 0) }
+        let first = range.lowerBound, last = range.upperBound - 1
         let inner = (first + Int(margin * Double(rate)))..<(last - Int(margin * Double(rate)))
         var crossings = 0, gaps = 0, quiet = 0
         var firstCrossing = -1, lastCrossing = -1
@@ -124,6 +141,10 @@ final class SoundGuestTests: XCTestCase {
         defer { pcemu.stop() }
         XCTAssertEqual(run(SoundGuestTests.loadDriver + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1&5"), true)
         XCTAssertEqual(run("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
+        // Again with no 16-bit channel: the driver sends its samples through DMA 1.
+        let reload = "rmmod snd-pcm-oss snd-mixer-oss snd-sb16 && " + SoundGuestTests.loadDriver.replacingOccurrences(of: "dma16=5", with: "dma16=-1")
+        XCTAssertEqual(run(reload + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1"), true)
+        XCTAssertEqual(run("sound-test tone 500 1 22050 50 u8", in: pcemu), "tone 500 Hz 22050 frames at 22050 Hz")
         powerOff(pcemu)
 
         let statistics = try soxStatistics(wav, start: 0.2, length: 1.5)
@@ -132,10 +153,19 @@ final class SoundGuestTests: XCTestCase {
         XCTAssertEqual(statistics["RMS amplitude"] ?? 0, 0.5 / 2.0.squareRoot(), accuracy: 0.005, "\(statistics)")
         let (samples, rate) = try leftChannel(wav)
         XCTAssertEqual(rate, 44_100)
-        let sound = analyse(samples, rate: rate)
+        let found = sounds(samples, rate: rate)
+        XCTAssertEqual(found.count, 2, "two tones: \(found)")
+        let sound = analyse(samples, rate: rate, sound: found.first)
         XCTAssertEqual(sound.seconds, 2, accuracy: 0.05, "the tone lasts as long in the file as in the guest")
         XCTAssertEqual(sound.frequency, 1000, accuracy: 0.5)
         XCTAssertEqual(sound.gaps, 0, "no dropouts inside the tone")
+        guard found.count == 2 else { return }
+        let second = analyse(samples, rate: rate, margin: 0.1, sound: found[1])
+        XCTAssertEqual(second.seconds, 1, accuracy: 0.05)
+        XCTAssertEqual(second.frequency, 500, accuracy: 0.5)
+        XCTAssertEqual(second.gaps, 0)
+        let eightBit = try soxStatistics(wav, start: Double(found[1].lowerBound) / Double(rate) + 0.1, length: 0.8, fromSound: false)
+        XCTAssertEqual(eightBit["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.01, "\(eightBit)")
     }
 
     func testSineThroughPulseAudioKeepsItsFrequencyAndLevel() throws {
