@@ -5,6 +5,8 @@
  *                                              the mixer's master and PCM at 100
  *   sound-test beep FREQ MILLISECONDS          the PC speaker: PIT counter 2 in mode 3
  *                                              and port 0x61, programmed directly
+ *   sound-test fm FNUM BLOCK MILLISECONDS      an AdLib note on the OPL at 0x388: a sine
+ *                                              carrier, its modulator silent
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,11 +103,39 @@ static int beep(double frequency, int milliseconds) {
     return 0;
 }
 
+static void opl_write(int reg, int value) {
+    outb(reg, 0x388);
+    for (int i = 0; i < 6; i++) inb(0x388);  /* the chip wants a few microseconds */
+    outb(value, 0x389);
+    for (int i = 0; i < 35; i++) inb(0x388);
+}
+
+static int fm(int fnum, int block, int milliseconds) {
+    if (ioperm(0x388, 4, 1) < 0) return fail("ioperm");
+    static const int setup[][2] = {
+        {0x20, 0x21}, {0x23, 0x21},  /* sustained, multiple 1 */
+        {0x40, 0x3F}, {0x43, 0x00},  /* modulator silent, carrier loudest */
+        {0x60, 0xF0}, {0x63, 0xF0},  /* fastest attack, no decay */
+        {0x80, 0x00}, {0x83, 0x0F},  /* sustain at full level, fastest release */
+        {0xC0, 0x30},                /* FM, both outputs */
+    };
+    for (unsigned i = 0; i < sizeof setup / sizeof setup[0]; i++) opl_write(setup[i][0], setup[i][1]);
+    opl_write(0xA0, fnum & 0xFF);
+    opl_write(0xB0, 0x20 | block << 2 | fnum >> 8);
+    struct timespec wait = { milliseconds / 1000, (milliseconds % 1000) * 1000000L };
+    nanosleep(&wait, NULL);
+    opl_write(0xB0, block << 2 | fnum >> 8);
+    printf("fm note %ld mHz\n", round_to_long(fnum * 49716000.0 / (double)(1 << (20 - block))));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if ((argc == 6 || (argc == 7 && strcmp(argv[6], "u8") == 0)) && strcmp(argv[1], "tone") == 0)
         return tone(atof(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]), argc == 7);
     if (argc == 4 && strcmp(argv[1], "beep") == 0)
         return beep(atof(argv[2]), atoi(argv[3]));
-    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT [u8] | beep FREQ MILLISECONDS\n");
+    if (argc == 5 && strcmp(argv[1], "fm") == 0)
+        return fm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT [u8] | beep FREQ MILLISECONDS | fm FNUM BLOCK MILLISECONDS\n");
     return 2;
 }

@@ -201,6 +201,23 @@ final class SoundGuestTests: XCTestCase {
         XCTAssertLessThan(mean, 60, String(figures))
     }
 
+    func testAdLibNoteHasItsPitchAndLevel() throws {
+        let wav = directory.appendingPathComponent("adlib.wav").path
+        let pcemu = try boot(["-device", "adlib,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
+        defer { pcemu.stop() }
+        // F-number 580 in block 4: 580 * 49716 / 2^16 = 439.99 Hz.
+        XCTAssertEqual(run("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
+        powerOff(pcemu)
+        let (samples, rate) = try leftChannel(wav)
+        // An eighth of full scale: below the sound detector's threshold, so measure the raw samples.
+        let loud = samples.indices.filter { abs(Int(samples[$0])) > 2000 }
+        guard let first = loud.first, let last = loud.last else { return XCTFail("no FM sound") }
+        XCTAssertEqual(Double(last - first) / Double(rate), 1, accuracy: 0.05)
+        let statistics = try soxStatistics(wav, start: Double(first) / Double(rate) + 0.1, length: 0.8, fromSound: false)
+        XCTAssertEqual(statistics["Rough frequency"] ?? 0, 440, accuracy: 5, "\(statistics)")
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.125, accuracy: 0.005, "\(statistics)")
+    }
+
     func testPCSpeakerBeepHasItsPitch() throws {
         let wav = directory.appendingPathComponent("speaker.wav").path
         let pcemu = try boot(["-machine", "pc,pcspk-audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
