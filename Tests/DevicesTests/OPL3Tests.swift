@@ -103,4 +103,22 @@ final class OPL3Tests: XCTestCase {
         // More crossings than a pure 440 Hz sine would make.
         XCTAssertGreaterThan(OPL3Tests.risingZeroCrossings(samples, channel: 0), 500)
     }
+
+    /// Without the sustain bit the envelope goes on into its release after
+    /// the decay (a percussive note); with it, it holds until key off.
+    func testSustainBitHoldsTheNote() {
+        write(0x40, 0x3F); write(0x43, 0x00)
+        write(0x60, 0xF0); write(0x63, 0xF0)
+        write(0x80, 0x00); write(0x83, 0x0F)
+        write(0xA0, UInt8(580 & 0xFF))
+        write(0x23, 0x01)  // percussive
+        write(0xB0, 0x20 | 4 << 2 | UInt8(580 >> 8))
+        _ = render(seconds: 0.05)
+        XCTAssertEqual(render(seconds: 0.05).map(abs).max()!, 0, "released at once")
+        write(0xB0, 4 << 2 | UInt8(580 >> 8))
+        write(0x23, 0x21)  // sustained
+        write(0xB0, 0x20 | 4 << 2 | UInt8(580 >> 8))
+        _ = render(seconds: 0.05)
+        XCTAssertEqual(render(seconds: 0.05).map(abs).max()!, 4096, accuracy: 50)
+    }
 }
