@@ -100,6 +100,9 @@ final class SoundDevices {
     /// Plays out what is queued and reports the back end's figures under `-d device`.
     func close() {
         mixer?.stop()
+        if let soundBlaster, soundBlaster.isAudible {
+            Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
+        }
         if case let .pulseAudio(stream) = backend {
             stream.close()
             let latency = stream.latencyMilliseconds

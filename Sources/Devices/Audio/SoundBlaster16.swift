@@ -161,6 +161,10 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     private var silenceTimer: TimerEvent!
     private var scratch = [UInt8](repeating: 0, count: 4096)
 
+    /// Renders that ran out of frames in the middle of a stream (a glitch).
+    public private(set) var starvedRenders = 0
+    /// Host frames a stream is played behind the DMA (about 0.1 ms).
+    static let resamplerCushion = 4
     /// Whether a mixer pulls samples; without one they are dropped at once.
     public var isAudible = false
     /// Decoded frames at the guest's rate, interleaved left/right.
@@ -326,9 +330,8 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         case Command.timeConstant:
             state.sampleRate = 1_000_000 / (256 - Int(arguments[0]))
         case Command.outputRate, Command.inputRate:
-            // High byte first.
-            state.sampleRate = max(1, min(48_000, Int(arguments[0]) << 8 | Int(arguments[1])))
-            if state.sampleRate < 4_000 { state.sampleRate = 4_000 }
+            // High byte first; the DSP's range is about 5000-45000 Hz.
+            state.sampleRate = max(4_000, min(48_000, Int(arguments[0]) << 8 | Int(arguments[1])))
         case Command.blockSize:
             state.legacyBlockBytes = word + 1
         case Command.pause8, Command.pause16:
@@ -481,11 +484,12 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         scheduler.schedule(blockTimers[index], at: engine.origin + TickConversion.nanoseconds(forTicks: end, hz: engine.bytesPerSecond))
     }
 
-    /// Keeps at most half a second queued (nothing renders when the clock stalls).
+    /// Bounds the FIFO when nothing drains it: past a second of frames, the
+    /// oldest go and half a second stays.
     private func trimFIFO() {
-        let limit = fifoRate  // frames * 2 samples = one second of floats / 2
-        if fifo.count > limit * 2 {
-            fifo.removeFirst(fifo.count - limit)
+        let second = 2 * fifoRate
+        if fifo.count > second {
+            fifo.removeFirst(fifo.count - second / 2)
             fifoPosition = 0
         }
     }
@@ -524,10 +528,12 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         var frame = 0
         if fifoStarved {
             // A stream (re)starting: its first frame belongs after the silence
-            // that preceded it in this buffer, not at the buffer's start.
+            // that preceded it in this buffer, not at the buffer's start; and
+            // a few frames later still, so that interpolation, which reads one
+            // frame ahead, never waits for a frame the DMA has not brought yet.
             let covered = Int(Double(max(available - 1, 0)) / step)
             let lag = Int(TickConversion.ticks(inNanoseconds: max(now - fifoEndTime, 0), hz: Int64(rate)))
-            frame = max(0, frames - covered - lag)
+            frame = max(0, frames - covered - lag + SoundBlaster16.resamplerCushion)
         }
         fifo.withUnsafeBufferPointer { samples in
             while frame < frames {
@@ -542,6 +548,8 @@ public final class SoundBlaster16: PortHandler, AudioSource {
                 frame += 1
             }
         }
+        let playing = state.engines.contains { $0.active && !$0.paused && !$0.input }
+        if frame < frames && !fifoStarved && playing { starvedRenders += 1 }
         fifoStarved = frame < frames
         let consumed = min(Int(position), available)
         fifo.removeFirst(consumed * 2)
