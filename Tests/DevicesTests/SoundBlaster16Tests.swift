@@ -220,6 +220,31 @@ final class SoundBlaster16Tests: XCTestCase {
         XCTAssertEqual(captured[11], 16384, "right channel unchanged")
     }
 
+    /// A stream that starts between two mixer periods, after the mixer ran
+    /// late, is placed where it started: no silence inside it.
+    func testStreamStartingMidPeriodHasNoHoles() {
+        try! [UInt8](repeating: 0xC0, count: 8000).withUnsafeBytes { try ram.load($0, at: 0x4_0000) }
+        for register: UInt8 in 0x30...0x33 { setMixer(register, 0xF8) }
+        var captured: [Int16] = []
+        let mixer = AudioMixer(sampleRate: 44_100, clock: harness.clock, scheduler: harness.scheduler) { captured.append(contentsOf: $0) }
+        sb.isAudible = true
+        mixer.add(sb)
+        mixer.start()
+        harness.advance(by: 2_300_000)
+        programDMA8(address: 0x4_0000, bytes: 8000, mode: 0x48)
+        command(0x41, 0x56, 0x22)  // 22050 Hz
+        command(0xC0, 0x00, 0x3F, 0x1F)  // 8000 samples
+        // The mixer's next period comes 20 ms late.
+        harness.clock.skip(to: harness.clock.now + 20_000_000)
+        harness.advance(by: 300_000_000)
+        let left = stride(from: 0, to: captured.count, by: 2).map { captured[$0] }
+        let start = try! XCTUnwrap(left.firstIndex { $0 != 0 })
+        XCTAssertEqual(Double(start) / 44_100, 0.0023, accuracy: 0.0002, "the sound starts when the DSP started")
+        let hole = left[start..<(start + 44_100 / 4)].firstIndex { $0 != 16384 }
+        XCTAssertNil(hole, "a hole at frame \(hole ?? 0)")
+        XCTAssertEqual(sb.starvedRenders, 0)
+    }
+
     func testRecordingWritesSilenceToMemory() {
         try! [UInt8](repeating: 0x11, count: 64).withUnsafeBytes { try ram.load($0, at: 0x5_0000) }
         programDMA8(address: 0x5_0000, bytes: 64, mode: 0x44)
