@@ -42,7 +42,7 @@ modules_dst="$initramfs/lib/modules/$version"
 mkdir -p "$modules_dst"
 wanted="ne2k-pci ne 8390 ata_piix ata_generic pata_acpi libata sd_mod sr_mod cdrom scsi_mod
         scsi_common ext4 ext2 mbcache jbd2 crc16 crc32c_generic libcrc32c isofs floppy
-        snd-sb16 snd-sb16-dsp snd-sb-common snd-opl3-lib snd-mpu401-uart snd-rawmidi snd-hwdep
+        snd-sb16 snd-sb16-dsp snd-sb16-csp snd-sb-common snd-opl3-lib snd-mpu401-uart snd-rawmidi snd-hwdep
         snd-pcm snd-timer snd snd-seq-device soundcore snd-pcm-oss snd-mixer-oss snd-isa-es1688
         pcspkr psmouse mousedev evdev i8042 serio serio_raw atkbd bochs drm drm_kms_helper
         drm_vram_helper drm_ttm_helper ttm drm_kms_helper i2c-core fb_sys_fops syscopyarea

@@ -17,6 +17,7 @@ public enum HelpText {
       -m SIZE                  guest RAM, in MiB or with a K/M/G suffix (default 128M)
       -smp 1                   number of CPUs (one for now)
       -machine pc, -M pc       the machine type (an i440FX PC)
+      -machine pc,pcspk-audiodev=ID  the PC speaker plays through -audiodev ID
       -accel tcg[,backend=jit|interp]
                                translate guest code: to host code (jit, default)
                                or through the portable IR interpreter (interp)

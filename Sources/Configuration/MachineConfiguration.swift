@@ -61,6 +61,8 @@ public struct MachineConfiguration: Equatable {
     public var netdevs: [Component] = []
     public var devices: [Component] = []
     public var audiodevs: [Component] = []
+    /// `-machine pcspk-audiodev=ID`: the PC speaker plays through that -audiodev.
+    public var pcSpeakerAudiodev: String?
     /// nil: SDL when there is a display to open, none otherwise.
     public var display: Display?
     public var serial: [CharacterDevice] = []

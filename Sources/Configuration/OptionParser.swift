@@ -152,6 +152,7 @@ public struct OptionParser {
             guard type == "pc" || type.hasPrefix("pc-i440fx") else {
                 throw EmulatorError.badOption(shown, "unknown machine '\(type)' (PCEmu is an i440FX PC: pc)")
             }
+            if let id = list.value("pcspk-audiodev") { config.pcSpeakerAudiodev = id }
         case "cpu":
             throw EmulatorError.badOption(shown, "choosing a CPU model is not built yet (PCEmu is a Pentium Pro class CPU)")
         default:

@@ -3,8 +3,13 @@ import Foundation
 import PCEmuSupport
 
 /// Plays signed 16-bit interleaved samples through PulseAudio. Sound devices
-/// fill a ring buffer on the CPU thread; a thread of its own feeds the server,
-/// writing silence (and counting an underrun) when the ring runs dry.
+/// fill a ring buffer on the CPU thread; a thread of its own feeds the server
+/// in 10 ms chunks, waiting for a whole chunk while the server still has
+/// enough to play, and writing silence (counting an underrun) only when it
+/// would otherwise run dry. The ring never holds more than
+/// `maximumQueuedMilliseconds`: after a stall the oldest samples go, so the
+/// latency stays bounded. Each write samples the latency a sample queued now
+/// will see (the ring plus the server's own buffer).
 public final class PulseAudioOutput {
     public let sampleRate: Int
     public let channels: Int
@@ -19,13 +24,21 @@ public final class PulseAudioOutput {
     private var finished = false
     public private(set) var underruns = 0
     public private(set) var framesPlayed = 0
+    /// Latency samples (microseconds), taken after each write by the feeding thread.
+    public private(set) var latencyMaximum: UInt64 = 0
+    private var latencySum: UInt64 = 0
+    public private(set) var latencyCount = 0
+    private var started = false
+    let maximumQueuedSamples: Int
 
     /// Connects to the server named by PULSE_SERVER, or the default one.
-    public init(name: String, sampleRate: Int = 48_000, channels: Int = 2, latencyMilliseconds: Int = 40) throws {
+    public init(name: String, sampleRate: Int = 48_000, channels: Int = 2, latencyMilliseconds: Int = 40,
+                maximumQueuedMilliseconds: Int = 1000) throws {
         self.sampleRate = sampleRate
         self.channels = channels
         chunkFrames = sampleRate / 100
         ring = SampleRing(capacity: sampleRate * channels)  // one second
+        maximumQueuedSamples = min(sampleRate * channels, sampleRate * channels * maximumQueuedMilliseconds / 1000)
         var spec = pa_sample_spec(format: PA_SAMPLE_S16LE, rate: UInt32(sampleRate), channels: UInt8(channels))
         let latencyBytes = UInt32(sampleRate * channels * 2 * latencyMilliseconds / 1000)
         var attributes = pa_buffer_attr(maxlength: UInt32.max, tlength: latencyBytes, prebuf: UInt32.max,
@@ -49,7 +62,14 @@ public final class PulseAudioOutput {
     /// Called by sound devices: queues samples; returns how many fitted.
     @discardableResult
     public func enqueue(_ samples: UnsafeBufferPointer<Int16>) -> Int {
-        ring.write(samples)
+        let written = ring.write(samples)
+        ring.discardOldest(keeping: maximumQueuedSamples - maximumQueuedSamples % channels)
+        return written
+    }
+
+    /// The mean and largest latency measured, in milliseconds (0 before any).
+    public var latencyMilliseconds: (mean: Double, maximum: Double) {
+        latencyCount == 0 ? (0, 0) : (Double(latencySum) / Double(latencyCount) / 1000, Double(latencyMaximum) / 1000)
     }
 
     /// Samples queued and not yet handed to the server.
@@ -68,14 +88,26 @@ public final class PulseAudioOutput {
         let chunk = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samplesPerChunk)
         defer { chunk.deallocate() }
         var error: Int32 = 0
+        let chunkMicroseconds = UInt64(chunkFrames) * 1_000_000 / UInt64(sampleRate)
         while true {
             stopped.lock()
             let keepGoing = running
             stopped.unlock()
+            if keepGoing && ring.count < samplesPerChunk {
+                // Wait for a whole chunk while the server has more than a chunk and a half to play.
+                let buffered = pa_simple_get_latency(stream, &error)
+                if !started || buffered > chunkMicroseconds * 3 / 2 {
+                    usleep(1000)
+                    continue
+                }
+            }
             let got = ring.read(into: chunk)
             if got == 0 && !keepGoing { break }
             if got < samplesPerChunk {
-                if keepGoing && got == 0 { underruns += 1 }
+                if keepGoing && started {
+                    underruns += 1
+                    Log.write(.device, "audio: PulseAudio underrun (\(got / channels) of \(chunkFrames) frames) after \(framesPlayed / sampleRate) s")
+                }
                 for index in got..<samplesPerChunk { chunk[index] = 0 }
             }
             // Blocks until the server wants more: this is what paces the thread.
@@ -84,6 +116,12 @@ public final class PulseAudioOutput {
                 break
             }
             framesPlayed += chunkFrames
+            started = true
+            let latency = pa_simple_get_latency(stream, &error)
+                + UInt64(ring.count / channels) * 1_000_000 / UInt64(sampleRate)
+            latencySum += latency
+            latencyCount += 1
+            latencyMaximum = max(latencyMaximum, latency)
         }
         pa_simple_drain(stream, &error)
         stopped.lock()
@@ -116,6 +154,15 @@ final class SampleRing {
         }
         count += accepted
         return accepted
+    }
+
+    /// Drops the oldest samples beyond `limit`.
+    func discardOldest(keeping limit: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard count > limit else { return }
+        head = (head + count - limit) % storage.count
+        count = limit
     }
 
     func read(into buffer: UnsafeMutableBufferPointer<Int16>) -> Int {

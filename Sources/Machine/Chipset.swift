@@ -8,7 +8,8 @@ import Timing
 /// port 0x61, RTC/CMOS, COM1/COM2, ports 0x92 and 0xCF9, the 8042, PCI bus 0
 /// with the i440FX (PAM → `ShadowMemory`), PIIX3 (PIRQ → PIC) and PIIX4 PM
 /// (PMBASE moves its ports, S5 powers off, SCI on IRQ 9, APM at 0xB2), fw_cfg
-/// and the debug console at 0x402 and 0xE9.
+/// and the debug console at 0x402 and 0xE9, the DMA controllers (0x00, 0xC0,
+/// pages at 0x80).
 final class Chipset {
     let pic: PIC8259
     let irqs: ISAInterrupts
@@ -26,6 +27,7 @@ final class Chipset {
     let firmwareConfig: FirmwareConfig
     let debugConsoles: [DebugConsole]
     let coprocessorError: CoprocessorErrorPort
+    let dma: DMA8237
 
     static let serialPortPlaces: [(name: String, base: UInt16, irq: Int)] = [
         ("com1", UART16550.com1Base, UART16550.com1IRQ), ("com2", UART16550.com2Base, UART16550.com2IRQ),
@@ -109,6 +111,9 @@ final class Chipset {
         coprocessorError = CoprocessorErrorPort(irq13: irqs.line(CoprocessorErrorPort.irq))
         try ports.attach(coprocessorError, name: "fpu-error", base: CoprocessorErrorPort.port, count: 1)
         cpu.ferr = { [unowned coprocessorError] in coprocessorError.raiseError() }
+
+        dma = DMA8237(memory: addressSpace)
+        try dma.attach(to: ports)
     }
 
     /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
@@ -125,5 +130,6 @@ final class Chipset {
         firmwareConfig.reset()
         for console in debugConsoles { console.reset() }
         coprocessorError.reset()
+        dma.reset()
     }
 }

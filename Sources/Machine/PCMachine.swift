@@ -16,6 +16,7 @@ public final class PCMachine {
     /// nothing to show, so `-display sdl` is refused rather than ignored.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .soundBlaster, .pulseAudio, .wavAudio,
     ]
 
     public let configuration: MachineConfiguration
@@ -32,6 +33,7 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    let sound: SoundDevices
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -46,6 +48,7 @@ public final class PCMachine {
     public var hostBridge: I440FX { chipset.hostBridge }
     public var pciBus: PCIBus { chipset.pciBus }
     public var powerManagement: PIIX4PM { chipset.powerManagement }
+    public var dma: DMA8237 { chipset.dma }
 
     /// Where conventional memory ends and the VGA/BIOS hole begins.
     static let lowMemoryTop: UInt64 = 0xA0000
@@ -75,6 +78,8 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
+        sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
+                                 clock: clock, scheduler: scheduler)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
@@ -98,7 +103,13 @@ public final class PCMachine {
         cpu.reset()
         cpu.setA20(true)
         chipset.reset()
+        sound.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
+    }
+
+    /// Stops the sound back end after playing what is queued; call when the run ends.
+    public func closeAudio() {
+        sound.close()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
@@ -111,6 +122,7 @@ public final class PCMachine {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
+        enableDMACascadeAsFirmwareDoes()
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }
@@ -124,6 +136,18 @@ public final class PCMachine {
         ports.write(0x43, value: counter0Mode3Binary, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
         ports.write(0x40, value: 0, size: .byte)
+    }
+
+    /// The BIOS also sets channel 4 of the 16-bit DMA controller to cascade and
+    /// unmasks it, which the 8-bit channels (floppy, Sound Blaster) need; Linux
+    /// takes that for granted.
+    private func enableDMACascadeAsFirmwareDoes() {
+        let masterClear16: UInt16 = 0xDA, mode16: UInt16 = 0xD6, singleMask16: UInt16 = 0xD4, masterClear8: UInt16 = 0x0D
+        let cascadeChannel4: UInt32 = 0xC0, unmaskChannel4: UInt32 = 0x00
+        ports.write(masterClear8, value: 0, size: .byte)
+        ports.write(masterClear16, value: 0, size: .byte)
+        ports.write(mode16, value: cascadeChannel4, size: .byte)
+        ports.write(singleMask16, value: unmaskChannel4, size: .byte)
     }
 
     /// Where a direct boot puts the power-management block and the ACPI tables:

@@ -1,0 +1,209 @@
+import Configuration
+import Devices
+import Foundation
+import Host
+import Memory
+import PCEmuSupport
+import Timing
+
+/// The machine's sound: the Sound Blaster 16 (`-device sb16`) with its OPL3,
+/// or an OPL3 alone (`-device adlib`), the PC speaker
+/// (`-machine pcspk-audiodev=ID`), one `AudioMixer` and the back end they play
+/// through (`-audiodev pa|wav|none`). Without `-audiodev` a sound device plays
+/// through PulseAudio when a server answers, and through nothing otherwise.
+final class SoundDevices {
+    /// PulseAudio's rate; WAV files are written at CD rate, as QEMU writes them.
+    static let pulseAudioRate = 48_000
+    static let wavRate = 44_100
+    /// The server's buffer and the most the ring may hold: together under 60 ms.
+    static let pulseAudioBufferMilliseconds = 30
+    static let pulseAudioQueueMilliseconds = 25
+
+    enum Backend {
+        case none
+        case pulseAudio(PulseAudioOutput)
+        case wav(WAVFileOutput)
+    }
+
+    private(set) var soundBlaster: SoundBlaster16?
+    private(set) var opl: OPL3?
+    private(set) var speaker: PCSpeaker?
+    private(set) var mixer: AudioMixer?
+    private(set) var backend = Backend.none
+
+    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus,
+         clock: VirtualClock, scheduler: EventScheduler) throws {
+        let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
+        let adlibs = configuration.devices.filter { $0.kind == "adlib" }
+        guard soundBlasters.count + adlibs.count <= 1 else {
+            throw EmulatorError.badOption("-device", "one sound card only (the sb16 has the OPL3 of an adlib)")
+        }
+        let card = soundBlasters.first ?? adlibs.first
+        let speakerAudiodev = configuration.pcSpeakerAudiodev
+        guard card != nil || speakerAudiodev != nil else { return }
+
+        let audiodev = try SoundDevices.audiodev(for: card, speaker: speakerAudiodev, in: configuration)
+        backend = try SoundDevices.makeBackend(audiodev)
+
+        let opl = OPL3(clock: clock)
+        if let card {
+            if card.kind == "sb16" {
+                let settings = try SoundDevices.soundBlasterSettings(card)
+                let irqs = chipset.irqs
+                let soundBlaster = SoundBlaster16(clock: clock, scheduler: scheduler, dma: chipset.dma, opl: opl,
+                                                  irq: settings.irq, dma8: settings.dma8, dma16: settings.dma16,
+                                                  irqLine: { irqs.line($0) })
+                try ports.attach(soundBlaster, name: "sb16", base: settings.base, count: SoundBlaster16.portCount)
+                let mixerChip = soundBlaster.mixer
+                opl.gain = { [unowned mixerChip] in
+                    mixerChip.gains(left: CT1745Mixer.Register.midiLeft, right: CT1745Mixer.Register.midiRight)
+                }
+                self.soundBlaster = soundBlaster
+            } else {
+                try SoundDevices.allowOnly(["audiodev", "iobase"], in: card)
+                if let base = card.value("iobase"), SoundDevices.number(base) != Int(OPL3.adlibBase) {
+                    throw EmulatorError.badOption(card.option, "the adlib sits at iobase=0x388")
+                }
+            }
+            try ports.attach(opl, name: "opl3", base: OPL3.adlibBase, count: OPL3.portCount)
+            self.opl = opl
+        }
+
+        let output: ((UnsafeBufferPointer<Int16>) -> Void)?
+        let rate: Int
+        switch backend {
+        case .none: output = nil; rate = 0
+        case let .pulseAudio(stream): output = { stream.enqueue($0) }; rate = stream.sampleRate
+        case let .wav(file): output = { file.write($0) }; rate = file.sampleRate
+        }
+        guard let output else { return }
+        let mixer = AudioMixer(sampleRate: rate, clock: clock, scheduler: scheduler, output: output)
+        if let soundBlaster {
+            soundBlaster.isAudible = true
+            mixer.add(soundBlaster)
+        }
+        if card != nil { mixer.add(opl) }
+        if speakerAudiodev != nil {
+            let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
+            mixer.add(speaker)
+            self.speaker = speaker
+        }
+        mixer.start()
+        self.mixer = mixer
+    }
+
+    func reset() {
+        soundBlaster?.reset()
+        opl?.reset()
+    }
+
+    /// Plays out what is queued and reports the back end's figures under `-d device`.
+    func close() {
+        mixer?.stop()
+        if let soundBlaster, soundBlaster.isAudible {
+            Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
+        }
+        if case let .pulseAudio(stream) = backend {
+            stream.close()
+            let latency = stream.latencyMilliseconds
+            Log.write(.device, String(format: "audio: PulseAudio latency mean %.1f ms, max %.1f ms over %d writes; %d underruns; %.1f s played",
+                                      latency.mean, latency.maximum, stream.latencyCount, stream.underruns,
+                                      Double(stream.framesPlayed) / Double(stream.sampleRate)))
+        }
+        if case let .wav(file) = backend {
+            Log.write(.device, String(format: "audio: %.1f s written to %@", Double(file.framesWritten) / Double(file.sampleRate), file.path))
+        }
+    }
+
+    // MARK: Options
+
+    /// The -audiodev a sound device plays through: the one it names, or the
+    /// only one given; nil for the default.
+    static func audiodev(for card: MachineConfiguration.Component?, speaker: String?,
+                         in configuration: MachineConfiguration) throws -> MachineConfiguration.Component? {
+        let wanted = [card?.value("audiodev"), speaker].compactMap { $0 }
+        for id in wanted where !configuration.audiodevs.contains(where: { $0.value("id") == id }) {
+            throw EmulatorError.badOption(card?.option ?? "-machine", "no -audiodev with id=\(id)")
+        }
+        if Set(wanted).count > 1 {
+            throw EmulatorError.badOption(card?.option ?? "-machine", "all sound devices must use one -audiodev")
+        }
+        if let id = wanted.first { return configuration.audiodevs.last { $0.value("id") == id } }
+        if configuration.audiodevs.count > 1 {
+            throw EmulatorError.badOption(card?.option ?? "-machine", "several -audiodev given: choose one with audiodev=ID")
+        }
+        return configuration.audiodevs.first
+    }
+
+    static func makeBackend(_ audiodev: MachineConfiguration.Component?) throws -> Backend {
+        guard let audiodev else {
+            // The default: PulseAudio if a server is there to answer (never spawn one).
+            guard pulseAudioServerExists(), let stream = try? openPulseAudio() else {
+                Log.write(.device, "audio: no PulseAudio server; sound goes nowhere")
+                return .none
+            }
+            return .pulseAudio(stream)
+        }
+        switch audiodev.kind {
+        case "pa":
+            do { return .pulseAudio(try openPulseAudio()) } catch let error as EmulatorError {
+                throw EmulatorError.badOption(audiodev.option, "\(error.description)")
+            }
+        case "wav":
+            return .wav(try WAVFileOutput(path: audiodev.value("path") ?? "", sampleRate: wavRate))
+        default:
+            return .none
+        }
+    }
+
+    static func openPulseAudio() throws -> PulseAudioOutput {
+        try PulseAudioOutput(name: "pcemu", sampleRate: pulseAudioRate, channels: 2,
+                             latencyMilliseconds: pulseAudioBufferMilliseconds,
+                             maximumQueuedMilliseconds: pulseAudioQueueMilliseconds)
+    }
+
+    /// PULSE_SERVER, or the per-user or system socket where a server listens.
+    static func pulseAudioServerExists() -> Bool {
+        let environment = ProcessInfo.processInfo.environment
+        if environment["PULSE_SERVER"] != nil { return true }
+        var sockets = ["/run/user/\(getuid())/pulse/native", "/var/run/pulse/native"]
+        if let runtime = environment["XDG_RUNTIME_DIR"] { sockets.insert("\(runtime)/pulse/native", at: 0) }
+        return sockets.contains { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    struct SoundBlasterSettings {
+        var base: UInt16 = SoundBlaster16.base
+        var irq = SoundBlaster16.defaultIRQ
+        var dma8 = SoundBlaster16.defaultDMA8
+        var dma16 = SoundBlaster16.defaultDMA16
+    }
+
+    /// QEMU's sb16 properties: iobase, irq, dma, dma16, audiodev.
+    static func soundBlasterSettings(_ card: MachineConfiguration.Component) throws -> SoundBlasterSettings {
+        try allowOnly(["audiodev", "iobase", "irq", "dma", "dma16"], in: card)
+        var settings = SoundBlasterSettings()
+        func value(_ key: String, among allowed: [Int]) throws -> Int? {
+            guard let text = card.value(key) else { return nil }
+            guard let number = number(text), allowed.contains(number) else {
+                throw EmulatorError.badOption(card.option, "\(key)=\(text) is not one of \(allowed.map { key == "iobase" ? "0x" + String($0, radix: 16) : String($0) }.joined(separator: ", "))")
+            }
+            return number
+        }
+        if let base = try value("iobase", among: [0x220, 0x240, 0x260, 0x280]) { settings.base = UInt16(base) }
+        if let irq = try value("irq", among: SoundBlaster16.selectableIRQs) { settings.irq = irq }
+        if let dma = try value("dma", among: CT1745Mixer.dma8Bits.map(\.channel)) { settings.dma8 = dma }
+        if let dma16 = try value("dma16", among: CT1745Mixer.dma16Bits.map(\.channel)) { settings.dma16 = dma16 }
+        return settings
+    }
+
+    static func allowOnly(_ keys: Set<String>, in component: MachineConfiguration.Component) throws {
+        if let unknown = component.properties.first(where: { !keys.contains($0.key) }) {
+            throw EmulatorError.badOption(component.option, "\(component.kind) has no property '\(unknown.key)'")
+        }
+    }
+
+    /// Decimal or 0x-prefixed hexadecimal.
+    static func number(_ text: String) -> Int? {
+        text.lowercased().hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
+    }
+}

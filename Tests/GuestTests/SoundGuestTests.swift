@@ -1,0 +1,236 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Sound from a real guest: Linux's snd-sb16 plays a known sine (written to
+/// /dev/dsp by Tests/GuestPrograms/sound-test.c) and what comes out of the WAV
+/// back end or a private PulseAudio server's null sink must have the guest's
+/// frequency and level; a PC speaker beep must have its pitch. sox measures.
+final class SoundGuestTests: XCTestCase {
+    static let prompt = "pcemu:/root# "
+    static let loadDriver = "modprobe snd-sb16 port=0x220 irq=5 dma8=1 dma16=5 isapnp=0 && modprobe snd-pcm-oss"
+
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try makeTemporaryDirectory("pcemu-sound")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func boot(_ options: [String], environment: [String: String]? = nil) throws -> ChildProcess {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet",
+            "-nographic", "-d", "device",
+        ] + options, environment: environment, inputPipe: true)
+        guard pcemu.waitForOutput(SoundGuestTests.prompt, timeout: 300) else {
+            pcemu.stop()
+            throw TestSetupError("the guest did not boot: \(pcemu.standardOutput.suffix(2000)) \(pcemu.standardError.suffix(500))")
+        }
+        return pcemu
+    }
+
+    /// Types a command; returns its output, or nil if the prompt did not come back.
+    func run(_ command: String, in pcemu: ChildProcess, timeout: TimeInterval = 120) -> String? {
+        let marker = "__done_\(UInt32.random(in: 0...UInt32.max))__"
+        let before = pcemu.standardOutput.count
+        pcemu.send("\(command); echo \(marker)\n")
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            let lines = String(pcemu.standardOutput.dropFirst(before)).replacingOccurrences(of: "\r", with: "")
+                .split(separator: "\n", omittingEmptySubsequences: false)
+            if let end = lines.lastIndex(where: { $0 == marker }), let start = lines.firstIndex(where: { $0.contains("echo \(marker)") }),
+               start < end {
+                return lines[(start + 1)..<end].joined(separator: "\n")
+            }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    func powerOff(_ pcemu: ChildProcess) {
+        pcemu.send("poweroff -f\n")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")
+    }
+
+    /// sox's `stat` of the left channel, from `start` seconds after the sound
+    /// begins (or after the file begins, with `fromSound` false), for `length` seconds.
+    func soxStatistics(_ file: String, start: Double, length: Double, fromSound: Bool = true) throws -> [String: Double] {
+        let skipSilence = fromSound ? ["silence", "1", "0.01", "1%"] : []
+        let result = try ChildProcess.run("/usr/bin/sox", [file, "-n", "remix", "1"] + skipSilence
+                                          + ["trim", String(start), String(length), "stat"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        var values: [String: Double] = [:]
+        for line in result.stderr.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespaces)) else { continue }
+            values[parts[0].split(separator: " ").joined(separator: " ")] = value
+        }
+        return values
+    }
+
+    /// The left channel of a 16-bit stereo WAV file and its rate.
+    func leftChannel(_ file: String) throws -> (samples: [Int16], rate: Int) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        XCTAssertGreaterThan(data.count, 44)
+        guard data.count > 44, String(decoding: data[0..<4], as: UTF8.self) == "RIFF" else { return ([], 1) }
+        let rate = data[24..<28].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        // parec writes extra chunks: find "data".
+        var offset = 12
+        while offset + 8 <= data.count {
+            let name = String(decoding: data[offset..<offset + 4], as: UTF8.self)
+            let size = data[offset + 4..<offset + 8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            if name == "data" { break }
+            offset += 8 + size
+        }
+        let body = data[(offset + 8)...]
+        var samples: [Int16] = []
+        samples.reserveCapacity(body.count / 4)
+        var index = body.startIndex
+        while index + 3 < body.endIndex {
+            samples.append(Int16(bitPattern: UInt16(body[index]) | UInt16(body[index + 1]) << 8))
+            index += 4
+        }
+        return (samples, rate)
+    }
+
+    /// The sounds in a recording: stretches with a sample above a tenth of
+    /// full scale at least every 0.1 s.
+    func sounds(_ samples: [Int16], rate: Int) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        var start = -1, last = -1
+        for (index, sample) in samples.enumerated() where abs(Int(sample)) > 3276 {
+            if start >= 0 && index - last > rate / 10 {
+                found.append(start..<last + 1)
+                start = -1
+            }
+            if start < 0 { start = index }
+            last = index
+        }
+        if start >= 0 { found.append(start..<last + 1) }
+        return found
+    }
+
+    /// A sound's length, how often it rises through zero, and the silent gaps
+    /// longer than a millisecond inside it, ignoring `margin` seconds at each end.
+    func analyse(_ samples: [Int16], rate: Int, margin: Double = 0.2, sound: Range<Int>? = nil) -> (seconds: Double, frequency: Double, gaps: Int) {
+        guard let range = sound ?? sounds(samples, rate: rate).first, range.count > 2 * Int(margin * Double(rate)) + 2 else { return (0, 0, 0) }
+        let first = range.lowerBound, last = range.upperBound - 1
+        let inner = (first + Int(margin * Double(rate)))..<(last - Int(margin * Double(rate)))
+        var crossings = 0, gaps = 0, quiet = 0
+        var firstCrossing = -1, lastCrossing = -1
+        for index in inner.dropFirst() {
+            if samples[index - 1] < 0 && samples[index] >= 0 {
+                crossings += 1
+                if firstCrossing < 0 { firstCrossing = index }
+                lastCrossing = index
+            }
+            if abs(Int(samples[index])) < 300 { quiet += 1 } else { quiet = 0 }
+            if quiet == rate / 1000 { gaps += 1 }
+        }
+        let frequency = crossings > 1 ? Double(crossings - 1) * Double(rate) / Double(lastCrossing - firstCrossing) : 0
+        return (Double(last - first) / Double(rate), frequency, gaps)
+    }
+
+    func testSineThroughTheWAVBackEndKeepsItsFrequencyAndLevel() throws {
+        let wav = directory.appendingPathComponent("sb16.wav").path
+        let pcemu = try boot(["-device", "sb16,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
+        defer { pcemu.stop() }
+        XCTAssertEqual(run(SoundGuestTests.loadDriver + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1&5"), true)
+        XCTAssertEqual(run("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
+        // Again with no 16-bit channel: the driver sends its samples through DMA 1.
+        let reload = "rmmod snd-pcm-oss snd-mixer-oss snd-sb16 && " + SoundGuestTests.loadDriver.replacingOccurrences(of: "dma16=5", with: "dma16=-1")
+        XCTAssertEqual(run(reload + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1"), true)
+        XCTAssertEqual(run("sound-test tone 500 1 22050 50 u8", in: pcemu), "tone 500 Hz 22050 frames at 22050 Hz")
+        powerOff(pcemu)
+
+        let statistics = try soxStatistics(wav, start: 0.2, length: 1.5)
+        XCTAssertEqual(statistics["Rough frequency"] ?? 0, 1000, accuracy: 10, "\(statistics)")
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.005, "\(statistics)")
+        XCTAssertEqual(statistics["RMS amplitude"] ?? 0, 0.5 / 2.0.squareRoot(), accuracy: 0.005, "\(statistics)")
+        let (samples, rate) = try leftChannel(wav)
+        XCTAssertEqual(rate, 44_100)
+        let found = sounds(samples, rate: rate)
+        XCTAssertEqual(found.count, 2, "two tones: \(found)")
+        let sound = analyse(samples, rate: rate, sound: found.first)
+        XCTAssertEqual(sound.seconds, 2, accuracy: 0.05, "the tone lasts as long in the file as in the guest")
+        XCTAssertEqual(sound.frequency, 1000, accuracy: 0.5)
+        XCTAssertEqual(sound.gaps, 0, "no dropouts inside the tone")
+        guard found.count == 2 else { return }
+        let second = analyse(samples, rate: rate, margin: 0.1, sound: found[1])
+        XCTAssertEqual(second.seconds, 1, accuracy: 0.05)
+        XCTAssertEqual(second.frequency, 500, accuracy: 0.5)
+        XCTAssertEqual(second.gaps, 0)
+        let eightBit = try soxStatistics(wav, start: Double(found[1].lowerBound) / Double(rate) + 0.1, length: 0.8, fromSound: false)
+        XCTAssertEqual(eightBit["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.01, "\(eightBit)")
+    }
+
+    func testSineThroughPulseAudioKeepsItsFrequencyAndLevel() throws {
+        let pulse = try PulseAudioServer()
+        defer { pulse.stop() }
+        let recording = directory.appendingPathComponent("monitor.wav").path
+        let recorder = try ChildProcess("/usr/bin/parec", [
+            "--raw", "--format=s16le", "--channels=2", "--rate=48000", "-d", "\(pulse.sinkName).monitor",
+            "--file-format=wav", recording,
+        ], environment: ["PULSE_SERVER": pulse.server])
+        let pcemu = try boot(["-device", "sb16,audiodev=a0", "-audiodev", "pa,id=a0"], environment: ["PULSE_SERVER": pulse.server])
+        defer { pcemu.stop() }
+        XCTAssertNotNil(run(SoundGuestTests.loadDriver, in: pcemu))
+        XCTAssertEqual(run("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
+        powerOff(pcemu)
+        usleep(300_000)
+        recorder.stop(signal: SIGINT)
+        _ = recorder.wait(timeout: 10)
+
+        let statistics = try soxStatistics(recording, start: 0.2, length: 1.5)
+        XCTAssertEqual(statistics["Rough frequency"] ?? 0, 1000, accuracy: 10, "\(statistics)")
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.01, "\(statistics)")
+        XCTAssertEqual(statistics["RMS amplitude"] ?? 0, 0.5 / 2.0.squareRoot(), accuracy: 0.01, "\(statistics)")
+        let (samples, rate) = try leftChannel(recording)
+        XCTAssertEqual(rate, 48_000)
+        let sound = analyse(samples, rate: rate)
+        XCTAssertEqual(sound.seconds, 2, accuracy: 0.1)
+        XCTAssertEqual(sound.frequency, 1000, accuracy: 1)
+        // The back end's own figures, written under -d device when the run ends.
+        let report = pcemu.standardError.split(separator: "\n").first { $0.contains("audio: PulseAudio latency") }
+        let figures = try XCTUnwrap(report, pcemu.standardError.suffix(1000).description)
+        let mean = Double(figures.split(separator: " ")[4]) ?? 999
+        XCTAssertLessThan(mean, 60, String(figures))
+    }
+
+    func testAdLibNoteHasItsPitchAndLevel() throws {
+        let wav = directory.appendingPathComponent("adlib.wav").path
+        let pcemu = try boot(["-device", "adlib,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
+        defer { pcemu.stop() }
+        // F-number 580 in block 4: 580 * 49716 / 2^16 = 439.99 Hz.
+        XCTAssertEqual(run("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
+        powerOff(pcemu)
+        let (samples, rate) = try leftChannel(wav)
+        // An eighth of full scale: below the sound detector's threshold, so measure the raw samples.
+        let loud = samples.indices.filter { abs(Int(samples[$0])) > 2000 }
+        guard let first = loud.first, let last = loud.last else { return XCTFail("no FM sound") }
+        XCTAssertEqual(Double(last - first) / Double(rate), 1, accuracy: 0.05)
+        let statistics = try soxStatistics(wav, start: Double(first) / Double(rate) + 0.1, length: 0.8, fromSound: false)
+        XCTAssertEqual(statistics["Rough frequency"] ?? 0, 440, accuracy: 5, "\(statistics)")
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.125, accuracy: 0.005, "\(statistics)")
+    }
+
+    func testPCSpeakerBeepHasItsPitch() throws {
+        let wav = directory.appendingPathComponent("speaker.wav").path
+        let pcemu = try boot(["-machine", "pc,pcspk-audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
+        defer { pcemu.stop() }
+        // 1193182 / 2712 = 439.97 Hz for one second.
+        XCTAssertEqual(run("sound-test beep 440 1000", in: pcemu), "beep count 2712")
+        powerOff(pcemu)
+        let (samples, rate) = try leftChannel(wav)
+        let sound = analyse(samples, rate: rate, margin: 0.05)
+        XCTAssertEqual(sound.seconds, 1, accuracy: 0.05)
+        XCTAssertEqual(sound.frequency, 1_193_182.0 / 2712, accuracy: 0.5)
+        XCTAssertEqual(sound.gaps, 0)
+        let statistics = try soxStatistics(wav, start: 0.1, length: 0.8)
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.25, accuracy: 0.01, "a quarter of full scale")
+    }
+}
