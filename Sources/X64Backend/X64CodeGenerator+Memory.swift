@@ -54,7 +54,9 @@ extension X64CodeGenerator {
         // Done for both paths, before they split: the register file is then
         // the same wherever the hit and miss paths join, and every
         // caller-saved register is free for the hit path's scratch work.
-        prepareCall(arguments: arguments, observesState: true)
+        // Globals and the instruction address are stored on the miss path
+        // only, where the access may fault or reach a device.
+        prepareCall(arguments: arguments, observesState: false)
         // The address is passed as 32 bits, whatever its temp's width.
         move(address, to: .rsi, size: .dword)
         if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
@@ -64,6 +66,7 @@ extension X64CodeGenerator {
             assembler.jmp(done)
         }
         assembler.bind(miss)
+        storeStateForMiss()
         let function: UInt64
         if isLoad {
             assembler.movImmediate(.rdx, UInt64(op.aux))
@@ -135,6 +138,17 @@ extension X64CodeGenerator {
         // The helper may have written any global's field.
         if accessesState { forgetGlobals() }
         if !op.output.isNone { takeResult(op) }
+    }
+
+    /// The miss path's copy of what a call that may fault needs in the state:
+    /// dirty globals and the pending instruction address are stored, but the
+    /// register file still counts them dirty and pending, since the hit path
+    /// that joins it stored nothing. Uses RAX only.
+    private func storeStateForMiss() {
+        for (temp, register) in registers.held where isGlobal(temp) && registers.isDirty(temp) {
+            assembler.store(type(of: temp).operandSize, slot(temp), register)
+        }
+        storePendingInstruction(keepPending: true)
     }
 
     /// Globals (and the instruction address) to the state when the callee

@@ -217,7 +217,9 @@ final class X64CodeGenerator {
 
     var instructionSlot: MemoryOperand { stateOperand(configuration.base.currentInstructionOffset) }
 
-    func storePendingInstruction() {
+    /// `keepPending`: a store on one path only, after which the address still
+    /// counts as not stored.
+    func storePendingInstruction(keepPending: Bool = false) {
         guard let address = pendingInstruction else { return }
         if let short = Int32(exactly: Int64(bitPattern: address)) {
             assembler.storeImmediate(.qword, instructionSlot, short)
@@ -225,7 +227,7 @@ final class X64CodeGenerator {
             assembler.movabs(.rax, address)
             assembler.store(.qword, instructionSlot, .rax)
         }
-        pendingInstruction = nil
+        if !keepPending { pendingInstruction = nil }
     }
 
     func stateOperand(_ offset: Int) -> MemoryOperand {
