@@ -16,6 +16,7 @@ public final class PCMachine {
     /// nothing to show, so `-display sdl` is refused rather than ignored.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .ne2000, .userNetwork,
     ]
 
     public let configuration: MachineConfiguration
@@ -32,6 +33,7 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    let networkCards: NetworkCards
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -75,6 +77,7 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
+        networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
@@ -98,12 +101,14 @@ public final class PCMachine {
         cpu.reset()
         cpu.setA20(true)
         chipset.reset()
+        networkCards.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
     public func startHostInput() {
         stdioConsole?.start()
+        networkCards.start()
     }
 
     /// The CPU starts at the BIOS reset vector, or in the kernel's 32-bit entry for -kernel.
@@ -111,6 +116,7 @@ public final class PCMachine {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
+        PCIFirmwareSetup.configure(networkCards.pciCards, bus: pciBus, isaBridge: chipset.isaBridge, ports: ports)
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }

@@ -70,7 +70,8 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testPartsNotBuiltAreRefusedByName() throws {
-        try assertFailsWithOneLine(["-nic", "user"], mentioning: "-nic: the NE2000 network card is not built yet")
+        try assertFailsWithOneLine(["-nic", "user,model=e1000"], mentioning: "unknown NIC model 'e1000'")
+        try assertFailsWithOneLine(["-device", "ne2k_pci,netdev=n9"], mentioning: "no -netdev with id=n9")
         try assertFailsWithOneLine(["-device", "sb16"], mentioning: "-device: the Sound Blaster 16 is not built yet")
         try assertFailsWithOneLine(["-device", "virtio-net"], mentioning: "unknown device 'virtio-net'")
     }
