@@ -16,8 +16,6 @@ public final class DP8390 {
     /// QEMU's NE2000: 32 KiB of buffer RAM at 0x4000-0xBFFF.
     public static let memoryBase = 0x4000
     public static let wideMemorySize = 32 * 1024
-    /// An 8-bit board has half the RAM.
-    public static let narrowMemorySize = 16 * 1024
     static let promSize = 32
     static let minimumFrame = 60
     static let maximumFrame = 1514
