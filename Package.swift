@@ -17,6 +17,8 @@ let package = Package(
                        providers: [.apt(["libsdl2-dev"])]),
         .systemLibrary(name: "CPulse", path: "Sources/CPulse", pkgConfig: "libpulse-simple",
                        providers: [.apt(["libpulse-dev"])]),
+        .systemLibrary(name: "CSlirp", path: "Sources/CSlirp", pkgConfig: "slirp",
+                       providers: [.apt(["libslirp-dev"])]),
 
         // Logging by category and the error type every layer reports with.
         .target(name: "PCEmuSupport", swiftSettings: optimise),
@@ -29,6 +31,8 @@ let package = Package(
         .target(name: "Execution", swiftSettings: optimise),
         // Host side: the SDL2 window and the PulseAudio output.
         .target(name: "Host", dependencies: ["CSDL2", "CPulse", "PCEmuSupport"], swiftSettings: optimise),
+        // User-mode networking: libslirp on its own thread (see docs/architecture.md).
+        .target(name: "Network", dependencies: ["CSlirp", "PCEmuSupport"], swiftSettings: optimise),
         // x86 guest code: the instruction decoder the translator reads from.
         .target(name: "X86Frontend", dependencies: ["IR", "X86State", "PCEmuSupport", "X87"], swiftSettings: optimise),
         // The x86 CPU's architectural state: CPUState, segment caches, flags, the TLB's layout.
@@ -48,7 +52,7 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Execution", "Configuration",
-                                                "Devices", "CPURuntime", "X86State", "Host"],
+                                                "Devices", "CPURuntime", "X86State", "Host", "Network"],
                 swiftSettings: optimise),
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.

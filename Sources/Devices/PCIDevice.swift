@@ -137,6 +137,9 @@ open class PCIDevice {
         for i in 0..<4 { writable[offset + i] = UInt8(truncatingIfNeeded: mask >> (8 * UInt32(i))) }
     }
 
+    /// BAR `index` as declared, or nil.
+    public func barInfo(_ index: Int) -> PCIBAR? { bars[index] }
+
     func configByte(_ offset: Int) -> UInt8 { config[offset] }
 
     func configWord(_ offset: Int) -> UInt16 { UInt16(config[offset]) | UInt16(config[offset + 1]) << 8 }

@@ -1,7 +1,7 @@
 /// The ACPI tables a direct kernel boot hands the guest (a BIOS would have
-/// installed them): RSDP, RSDT, FADT, FACS and a DSDT whose only object is
-/// `_S5`, enough for the kernel to find the PIIX4 power-management block
-/// and power the machine off. ACPI 1.0 layouts, laid out back to back.
+/// installed them): RSDP, RSDT, FADT, FACS and a DSDT with `_S5`, enough
+/// for the kernel to find the PIIX4 power-management block and power the
+/// machine off, and the PCI root bridge. ACPI 1.0 layouts, laid out back to back.
 struct ACPITables {
     /// Where the PIIX4 PM I/O block is (PMBASE) and the SCI's IRQ.
     let pmBase: UInt16
@@ -117,7 +117,24 @@ struct ACPITables {
         let elements: [UInt8] = [zeroOp, zeroOp, zeroOp, zeroOp]
         let packageLength = UInt8(1 + 1 + elements.count)  // itself, the count, the elements
         let aml = [nameOp] + Array("_S5_".utf8) + [packageOp, packageLength, UInt8(elements.count)] + elements
+            + pciRootBridge()
         return sealed(header("DSDT", length: 36 + aml.count) + aml)
+    }
+
+    /// Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_UID, 0) } }:
+    /// with ACPI, Linux scans only the PCI buses the namespace declares, so
+    /// without it no PCI function (the network card's, the IDE controller's)
+    /// would be found. Interrupts come from each function's interrupt line
+    /// register, as there is no _PRT.
+    private func pciRootBridge() -> [UInt8] {
+        let nameOp: UInt8 = 0x08, dwordPrefix: UInt8 = 0x0C, zeroOp: UInt8 = 0x00
+        let scopeOp: UInt8 = 0x10, extendedOp: UInt8 = 0x5B, deviceOp: UInt8 = 0x82, rootPrefix: UInt8 = 0x5C
+        let pnp0A03: UInt32 = 0x030A_D041  // EisaId ("PNP0A03") as AML stores it
+        let body = Array("PCI0".utf8) + [nameOp] + Array("_HID".utf8) + [dwordPrefix] + littleEndian(pnp0A03, 4)
+            + [nameOp] + Array("_UID".utf8) + [zeroOp]
+        let device = [extendedOp, deviceOp, UInt8(1 + body.count)] + body  // one-byte PkgLength: under 64
+        let scopeName = [rootPrefix] + Array("_SB_".utf8)
+        return [scopeOp, UInt8(1 + scopeName.count + device.count)] + scopeName + device
     }
 
     /// The 36-byte header every description table starts with (checksum left 0).

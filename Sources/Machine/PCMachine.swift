@@ -17,6 +17,7 @@ public final class PCMachine {
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
         .soundBlaster, .pulseAudio, .wavAudio,
+        .ne2000, .userNetwork,
     ]
 
     public let configuration: MachineConfiguration
@@ -34,6 +35,7 @@ public final class PCMachine {
     let shadow: ShadowMemory
     let chipset: Chipset
     let sound: SoundDevices
+    let networkCards: NetworkCards
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -80,6 +82,7 @@ public final class PCMachine {
         cpu.interrupts = chipset.pic
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
                                  clock: clock, scheduler: scheduler)
+        networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
@@ -104,6 +107,7 @@ public final class PCMachine {
         cpu.setA20(true)
         chipset.reset()
         sound.reset()
+        networkCards.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
     }
 
@@ -115,6 +119,7 @@ public final class PCMachine {
     /// Starts the terminal's reader (and raw mode); call just before running.
     public func startHostInput() {
         stdioConsole?.start()
+        networkCards.start()
     }
 
     /// The CPU starts at the BIOS reset vector, or in the kernel's 32-bit entry for -kernel.
@@ -123,6 +128,7 @@ public final class PCMachine {
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
         enableDMACascadeAsFirmwareDoes()
+        PCIFirmwareSetup.configure(networkCards.pciCards, bus: pciBus, isaBridge: chipset.isaBridge, ports: ports)
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }

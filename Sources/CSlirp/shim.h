@@ -1,0 +1,2 @@
+#include <libslirp.h>
+#include <sys/eventfd.h>
