@@ -11,11 +11,10 @@ import Timing
 /// its scheduler, the x86 CPU, the chipset, the BIOS, and the CPU thread's
 /// loop that runs them. Built whole from a `MachineConfiguration`.
 public final class PCMachine {
-    /// The parts built so far; options needing anything else are refused.
-    /// The parts built. The display is not among them: without VGA there is
-    /// nothing to show, so `-display sdl` is refused rather than ignored.
+    /// The parts built; options needing anything else are refused.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .sdlDisplay,
     ]
 
     public let configuration: MachineConfiguration
@@ -32,6 +31,9 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    let graphics: StandardVGA
+    /// Frames the CPU thread rendered, for the window or a screendump.
+    public let display = DisplayOutput()
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -75,6 +77,7 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
+        graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
@@ -98,6 +101,7 @@ public final class PCMachine {
         cpu.reset()
         cpu.setA20(true)
         chipset.reset()
+        graphics.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
     }
 
@@ -172,7 +176,7 @@ public final class PCMachine {
     }
 
     /// Conventional memory below 640 KiB and everything from 1 MiB up; the hole
-    /// between belongs to VGA (not built: left unmapped) and the shadowed BIOS.
+    /// between belongs to VGA (`StandardVGA` maps its window) and the shadowed BIOS.
     static func mapRAM(_ ram: GuestRAM, in addressSpace: AddressSpace) throws {
         let size = UInt64(ram.size)
         try addressSpace.map("ram-low", at: 0, size: min(size, lowMemoryTop), kind: .ram(offset: 0))

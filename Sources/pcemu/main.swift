@@ -10,6 +10,20 @@ func fail(_ error: Error) -> Never {
     exit(1)
 }
 
+/// The SDL window when asked for (-display sdl), or by default when there is
+/// an X display; nothing with -display none or -nographic.
+func openDisplay(for configuration: MachineConfiguration) throws -> DisplayFrontEnd? {
+    guard configuration.effectiveDisplay == .sdl else { return nil }
+    let explicit = configuration.display == .sdl
+    guard explicit || !(ProcessInfo.processInfo.environment["DISPLAY"] ?? "").isEmpty else { return nil }
+    do {
+        return try SDLDisplay()
+    } catch {
+        if explicit { throw error }
+        return nil
+    }
+}
+
 let configuration: MachineConfiguration
 do {
     configuration = try OptionParser().parse(Array(CommandLine.arguments.dropFirst()))
@@ -38,7 +52,7 @@ do {
     if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
     if let file = configuration.logFile { try Log.redirect(toFile: file) }
     let machine = try PCMachine(configuration: configuration)
-    exit(try MachineSession(machine: machine).run())
+    exit(try MachineSession(machine: machine).run(display: try openDisplay(for: configuration)))
 } catch {
     fail(error)
 }
