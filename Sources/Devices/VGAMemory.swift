@@ -118,6 +118,8 @@ extension VGA {
     @inline(__always)
     private func windowAddress(_ offset: UInt32) -> Int? {
         let offset = Int(offset & 0x1_FFFF)
+        // A VBE mode shows a 64 KiB bank at 0xA0000, as QEMU sets the map select when one starts.
+        if vbe.isEnabled { return offset < 0x1_0000 ? offset + vbe.bankOffset : nil }
         switch (graphics[GraphicsIndex.miscellaneous] >> 2) & 3 {
         case 0: return offset
         case 1: return offset < 0x1_0000 ? offset + vbe.bankOffset : nil

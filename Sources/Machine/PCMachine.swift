@@ -115,6 +115,7 @@ public final class PCMachine {
         guard let linuxBoot else { return }
         try linuxBoot.load(into: ram)
         programTimerAsFirmwareDoes()
+        VGATextModeSetup(ports: ports, addressSpace: addressSpace).run(font: graphics.biosFont)
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }
