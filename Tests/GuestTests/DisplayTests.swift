@@ -1,0 +1,149 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The real pcemu with its SDL window on a private Xvfb: what the guest draws
+/// is what the window shows (read back with -screendump when the window is
+/// closed, and its text read against the VGA BIOS's font), the window takes
+/// the guest's mode size, and keys typed into it reach the guest.
+final class DisplayTests: XCTestCase {
+    var xvfb: XvfbServer!
+    var directory: URL!
+    var screenshot: String { directory.appendingPathComponent("screen.ppm").path }
+
+    override func setUpWithError() throws {
+        xvfb = try XvfbServer(width: 1280, height: 1024)
+        directory = try makeTemporaryDirectory("pcemu-display")
+    }
+
+    override func tearDown() {
+        xvfb.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DISPLAY"] = xvfb.display
+        environment["SDL_VIDEODRIVER"] = "x11"
+        return environment
+    }
+
+    func x11(_ tool: String, _ arguments: [String]) throws -> String {
+        let result = try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": xvfb.display])
+        return result.stdout
+    }
+
+    /// The pcemu window's X id, once it is mapped.
+    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if let line = try x11("xdotool", ["search", "--name", "^PCEmu"]).split(separator: "\n").first, let id = UInt(line) {
+                return id
+            }
+            usleep(200_000)
+        } while Date() < deadline
+        throw TestSetupError("no PCEmu window appeared")
+    }
+
+    func windowSize(_ window: UInt) throws -> (Int, Int) {
+        let info = try x11("xwininfo", ["-id", String(window)])
+        func field(_ name: String) -> Int {
+            let line = info.split(separator: "\n").first { $0.contains(name + ":") } ?? ""
+            return Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
+        }
+        return (field("Width"), field("Height"))
+    }
+
+    /// Waits until the window has the given size (the guest's mode size).
+    func waitForWindowSize(_ window: UInt, _ size: (Int, Int), timeout: TimeInterval = 30) throws -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if try windowSize(window) == size { return true }
+            usleep(200_000)
+        } while Date() < deadline
+        return false
+    }
+
+    func typeIntoWindow(_ window: UInt, _ text: String) throws {
+        _ = try x11("xdotool", ["type", "--window", String(window), "--delay", "40", text])
+        _ = try x11("xdotool", ["key", "--window", String(window), "Return"])
+    }
+
+    func testSeaBIOSBannerShowsInTheWindow() throws {
+        // With a display SeaBIOS writes to the screen, not the serial port; its log (-debugcon, on stderr) says when.
+        let pcemu = try ChildProcess(BuildProducts.pcemu, ["-display", "sdl", "-debugcon", "stdio", "-screendump", screenshot],
+                                     environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
+        XCTAssertTrue(pcemu.standardError.contains("No bootable device"), pcemu.standardError.suffix(1000).description)
+        let window = try pcemuWindow()
+        XCTAssertTrue(try waitForWindowSize(window, (720, 400)), "the window takes the text mode's size")
+        usleep(500_000)  // a few refreshes, so the last line is on the window too
+        try X11WindowCloser.close(window: window, display: xvfb.display)
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0, "closing the window ends pcemu with status 0")
+
+        let shot = try Screenshot(ppm: screenshot)
+        XCTAssertEqual(shot.width, 720)
+        XCTAssertEqual(shot.height, 400)
+        let lines = shot.text(cellWidth: 9, font: try VGAFont())
+        XCTAssertTrue(lines.contains { $0.hasPrefix("SeaBIOS (version") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
+    }
+
+    func testKeysTypedIntoTheWindowReachTheLinuxShellOnTheVGAConsole() throws {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
+            "-append", "console=ttyS0 console=tty0",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("Run /init", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        // The shell is on tty0 (the last console=); the serial port shows what it is told to.
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardOutput.contains("typed-42"), Date() < deadline {
+            try typeIntoWindow(window, "echo typed-$((6*7)) > /dev/ttyS0")
+            _ = pcemu.waitForOutput("typed-42", timeout: 5)
+        }
+        XCTAssertTrue(pcemu.standardOutput.contains("typed-42"), "keys typed into the window reach the shell")
+        try typeIntoWindow(window, "poweroff -f")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
+
+        let lines = try Screenshot(ppm: screenshot).text(cellWidth: 9, font: try VGAFont())
+        let text = lines.joined(separator: "\n")
+        XCTAssertTrue(text.contains("Run /init as init process"), text)
+        XCTAssertTrue(text.contains("pcemu:/root# echo typed-$((6*7)) > /dev/ttyS0"), text)
+    }
+
+    func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
+        let guest = try DefaultGuest.paths()
+        // pci=noacpi: the direct boot's ACPI tables describe no PCI root bridge yet.
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
+            "-append", "console=tty0 console=ttyS0 pci=noacpi",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        XCTAssertTrue(try waitForWindowSize(window, (720, 400)))
+        pcemu.send("modprobe bochs; cat /sys/class/graphics/fb0/virtual_size\n")
+        XCTAssertTrue(pcemu.waitForOutput("1024,768", timeout: 120), pcemu.standardOutput.suffix(2000).description)
+        XCTAssertTrue(try waitForWindowSize(window, (1024, 768)), "the window follows the VBE mode")
+        // Kernel messages keep coming to the framebuffer console.
+        pcemu.send("echo on-the-framebuffer > /dev/kmsg\n")
+        usleep(1_500_000)
+        try X11WindowCloser.close(window: window, display: xvfb.display)
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+
+        let shot = try Screenshot(ppm: screenshot)
+        XCTAssertEqual(shot.width, 1024)
+        XCTAssertEqual(shot.height, 768)
+        // fbcon draws with the kernel's own 8x16 font, which differs from the BIOS's in
+        // many glyphs: count light pixels per 16-line text row instead of reading it.
+        let rowsWithText = (0..<48).filter { row in
+            (row * 16..<row * 16 + 16).contains { y in (0..<1024).contains { shot.pixel(x: $0, y: y) & 0x80_8080 != 0 } }
+        }.count
+        XCTAssertGreaterThan(rowsWithText, 20, "the console's lines are drawn in the 1024x768 mode")
+    }
+}
