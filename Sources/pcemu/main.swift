@@ -15,7 +15,13 @@ func fail(_ error: Error) -> Never {
 func openDisplay(for configuration: MachineConfiguration) throws -> DisplayFrontEnd? {
     guard configuration.effectiveDisplay == .sdl else { return nil }
     let explicit = configuration.display == .sdl
-    guard explicit || !(ProcessInfo.processInfo.environment["DISPLAY"] ?? "").isEmpty else { return nil }
+    let environment = ProcessInfo.processInfo.environment
+    let hasDisplay = !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
+    if explicit && !hasDisplay && environment["SDL_VIDEODRIVER"] == nil {
+        // SDL would fall back to a driver that shows nothing; say so instead.
+        throw EmulatorError.badOption("-display", "no display to open ($DISPLAY is not set)")
+    }
+    guard explicit || hasDisplay else { return nil }
     do {
         return try SDLDisplay()
     } catch {

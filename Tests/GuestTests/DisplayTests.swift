@@ -91,6 +91,19 @@ final class DisplayTests: XCTestCase {
         XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
     }
 
+    func testScreendumpWithoutAWindowIsTheVGAPicture() throws {
+        let pcemu = try ChildProcess(BuildProducts.pcemu, ["-display", "none", "-serial", "stdio", "-debugcon", "stdio",
+                                                           "-screendump", screenshot], inputPipe: true)
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
+        pcemu.send("\u{01}x")  // Ctrl-A x: quit
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+        let lines = try Screenshot(ppm: screenshot).text(cellWidth: 9, font: try VGAFont())
+        XCTAssertTrue(lines.contains { $0.hasPrefix("SeaBIOS (version") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
+    }
+
     func testKeysTypedIntoTheWindowReachTheLinuxShellOnTheVGAConsole() throws {
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
