@@ -129,6 +129,33 @@ final class DisplayTests: XCTestCase {
         XCTAssertTrue(text.contains("pcemu:/root# echo typed-$((6*7)) > /dev/ttyS0"), text)
     }
 
+    func testAClickGrabsThePointerAndTheMouseMovesInTheGuest() throws {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        pcemu.send("modprobe psmouse; head -c 9 /dev/input/mice | hexdump -C\n")
+        XCTAssertTrue(pcemu.waitForOutput("ImPS/2", timeout: 60), pcemu.standardOutput.suffix(2000).description)
+        usleep(500_000)
+        _ = try x11("xdotool", ["mousemove", "--window", String(window), "100", "100", "click", "1"])
+        usleep(300_000)
+        XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]).split(separator: "\n").first.flatMap { UInt($0) },
+                       window, "a click grabs the pointer, as the title says")
+        for _ in 0..<2 {
+            _ = try x11("xdotool", ["mousemove_relative", "20", "0"])
+            usleep(300_000)
+        }
+        _ = try x11("xdotool", ["click", "1"])
+        // Three ImPS/2 packets as mousedev reports them: right 20, right 20, the left button.
+        XCTAssertTrue(pcemu.waitForOutput("08 14 00 08 14 00 09 00  00", timeout: 30), pcemu.standardOutput.suffix(1000).description)
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+g"])
+        usleep(300_000)
+        XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]), "", "Ctrl-Alt-G releases the grab")
+    }
+
     func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
         let guest = try DefaultGuest.paths()
         // pci=noacpi: the direct boot's ACPI tables describe no PCI root bridge yet.
