@@ -87,8 +87,12 @@ public final class VGARenderer {
 
     private func dacColor(_ index: Int) -> UInt32 {
         let eightBit = vga.vbe.hasEightBitDAC
+        // 6 bits to 8 as QEMU's VGA does (the low bit copied into both new bits),
+        // so screenshots compare equal with qemu-system-i386's.
         func widen(_ value: UInt8) -> UInt32 {
-            eightBit ? UInt32(value) : UInt32(value & 0x3F) << 2 | UInt32(value & 0x3F) >> 4
+            if eightBit { return UInt32(value) }
+            let low = UInt32(value & 1)
+            return UInt32(value & 0x3F) << 2 | low << 1 | low
         }
         let index = index & Int(vga.dacMask)
         return widen(vga.palette[index * 3]) << 16 | widen(vga.palette[index * 3 + 1]) << 8 | widen(vga.palette[index * 3 + 2])
@@ -255,14 +259,13 @@ public final class VGARenderer {
                 case 16:
                     for x in 0..<frame.width {
                         let value = UInt32(source.loadUnaligned(fromByteOffset: x * 2, as: UInt16.self))
-                        let r = (value >> 11) & 0x1F, g = (value >> 5) & 0x3F, b = value & 0x1F
-                        converted[x] = (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2)
+                        // The components shifted up, unreplicated, as QEMU shows them.
+                        converted[x] = (value & 0xF800) << 8 | (value & 0x07E0) << 5 | (value & 0x001F) << 3
                     }
                 case 15:
                     for x in 0..<frame.width {
                         let value = UInt32(source.loadUnaligned(fromByteOffset: x * 2, as: UInt16.self))
-                        let r = (value >> 10) & 0x1F, g = (value >> 5) & 0x1F, b = value & 0x1F
-                        converted[x] = (r << 3 | r >> 2) << 16 | (g << 3 | g >> 2) << 8 | (b << 3 | b >> 2)
+                        converted[x] = (value & 0x7C00) << 9 | (value & 0x03E0) << 6 | (value & 0x001F) << 3
                     }
                 default:
                     for x in 0..<frame.width { converted[x] = colors[Int(source.load(fromByteOffset: x, as: UInt8.self))] }

@@ -258,7 +258,7 @@ final class VGATests: XCTestCase {
         let frame = renderer.frame
         XCTAssertEqual(frame.width, 720)
         XCTAssertEqual(frame.height, 400)
-        let white: UInt32 = 0xFFFFFF, blue: UInt32 = 0x0000AA
+        let white: UInt32 = 0xFFFFFF, blue: UInt32 = 0x0000A8  // 6-bit 42 widened as QEMU does
         for line in 0..<16 {
             for x in 0..<9 {
                 let expected: UInt32
@@ -280,9 +280,9 @@ final class VGATests: XCTestCase {
         harness.clock.advance(instructions: VGARenderer.cursorBlinkPeriod)  // cursor phase on
         renderer.update()
         XCTAssertEqual(renderer.frame.height, 400)
-        XCTAssertEqual(renderer.frame.pixel(x: 3, y: 3), 0xAAAAAA, "the glyph, 8 lines high")
+        XCTAssertEqual(renderer.frame.pixel(x: 3, y: 3), 0xA8A8A8, "the glyph, 8 lines high")
         XCTAssertEqual(renderer.frame.pixel(x: 3, y: 9), 0)
-        XCTAssertEqual(renderer.frame.pixel(x: 5 * 9 + 2, y: 4), 0xAAAAAA, "the cursor block")
+        XCTAssertEqual(renderer.frame.pixel(x: 5 * 9 + 2, y: 4), 0xA8A8A8, "the cursor block")
     }
 
     func testUnchangedScreenIsNotRedrawnAndAWriteIs() {
@@ -374,10 +374,10 @@ final class VGATests: XCTestCase {
         poke(0xA0000, 0x00); poke(0xA0001, 0xF8)  // 0xF800: pure red in 5:6:5, at byte 65536
         renderer.update()
         let x = (65536 / 2) % 640, y = (65536 / 2) / 640
-        XCTAssertEqual(renderer.frame.pixel(x: x, y: y), 0xFF0000)
+        XCTAssertEqual(renderer.frame.pixel(x: x, y: y), 0xF80000)
         dispi(4, 0); dispi(3, 15); dispi(4, 0x81)  // 15 bpp, memory kept
         renderer.update()
-        XCTAssertEqual(renderer.frame.pixel(x: x, y: y), 0xF70000, "0xF800 read as 5:5:5 is red 30 of 31")
+        XCTAssertEqual(renderer.frame.pixel(x: x, y: y), 0xF00000, "0xF800 read as 5:5:5 is red 30 of 31")
         dispi(4, 0); dispi(3, 7)
         XCTAssertEqual(dispi(3), 15, "a depth VBE does not have is refused")
         dispi(3, 24); dispi(4, 0x01)

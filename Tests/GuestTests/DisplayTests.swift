@@ -99,9 +99,36 @@ final class DisplayTests: XCTestCase {
         while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
         pcemu.send("\u{01}x")  // Ctrl-A x: quit
         XCTAssertEqual(pcemu.wait(timeout: 30), 0)
-        let lines = try Screenshot(ppm: screenshot).text(cellWidth: 9, font: try VGAFont())
+        let shot = try Screenshot(ppm: screenshot)
+        let lines = shot.text(cellWidth: 9, font: try VGAFont())
         XCTAssertTrue(lines.contains { $0.hasPrefix("SeaBIOS (version") }, lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
+
+        // qemu-system-i386's screendump of the same screen: the banner's and the last
+        // message's rows are the same pixels (the lines between follow each machine's boot order).
+        let qemuShot = directory.appendingPathComponent("qemu.ppm").path
+        let qemuLog = directory.appendingPathComponent("qemu-debugcon.txt").path
+        let qemu = try ChildProcess("/usr/bin/qemu-system-i386", [
+            "-nodefaults", "-vga", "std", "-display", "none", "-monitor", "stdio",
+            "-chardev", "file,id=log,path=\(qemuLog)", "-device", "isa-debugcon,iobase=0x402,chardev=log",
+        ], inputPipe: true)
+        defer { qemu.stop() }
+        let qemuDeadline = Date(timeIntervalSinceNow: 60)
+        while !((try? String(contentsOfFile: qemuLog, encoding: .utf8)) ?? "").contains("No bootable device"), Date() < qemuDeadline {
+            usleep(100_000)
+        }
+        usleep(200_000)
+        qemu.send("screendump \(qemuShot)\nquit\n")
+        _ = qemu.wait(timeout: 30)
+        let reference = try Screenshot(ppm: qemuShot)
+        XCTAssertEqual(reference.width, shot.width)
+        XCTAssertEqual(reference.height, shot.height)
+        let referenceLines = reference.text(cellWidth: 9, font: try VGAFont())
+        let lastRow = try XCTUnwrap(referenceLines.firstIndex(of: "No bootable device."), referenceLines.joined(separator: "\n"))
+        for row in [0, lastRow] {
+            let pixels = row * 16 * shot.width..<(row + 1) * 16 * shot.width
+            XCTAssertEqual(Array(shot.pixels[pixels]), Array(reference.pixels[pixels]), "text row \(row) differs from QEMU's")
+        }
     }
 
     func testKeysTypedIntoTheWindowReachTheLinuxShellOnTheVGAConsole() throws {
