@@ -17,7 +17,7 @@ func openDisplay(for configuration: MachineConfiguration) throws -> DisplayFront
     let explicit = configuration.display == .sdl
     let environment = ProcessInfo.processInfo.environment
     let hasDisplay = !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
-    if explicit && !hasDisplay && environment["SDL_VIDEODRIVER"] == nil {
+    if explicit && !hasDisplay && (environment["SDL_VIDEODRIVER"] ?? "").isEmpty {
         // SDL would fall back to a driver that shows nothing; say so instead.
         throw EmulatorError.badOption("-display", "no display to open ($DISPLAY is not set)")
     }

@@ -21,8 +21,8 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testDisplaySDLWithoutAnXServerIsAOneLineError() throws {
-        var environment = ProcessInfo.processInfo.environment
-        for name in ["DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"] { environment[name] = nil }
+        // Empty, since the child's environment is this process's with these merged in.
+        let environment = ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": ""]
         let result = try ChildProcess.run(BuildProducts.pcemu, ["-display", "sdl"], timeout: 30, environment: environment)
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stderr, "pcemu: -display: no display to open ($DISPLAY is not set)\n")
