@@ -73,6 +73,7 @@ enum CRTCIndex {
     static let verticalRetraceEnd = 0x11
     static let verticalDisplayEnd = 0x12
     static let offset = 0x13
+    static let modeControl = 0x17
     static let lineCompare = 0x18
     static let count = 0x40
     /// In vertical retrace end: registers 0-7 are write-protected.

@@ -181,25 +181,40 @@ public final class VGARenderer {
 
     private func drawGraphics() -> Bool {
         let crtc = vga.crtc
-        let is256 = vga.graphics[GraphicsIndex.mode] & GraphicsMode.shift256 != 0
+        let shiftMode = (vga.graphics[GraphicsIndex.mode] >> 5) & 3
+        let is256 = shiftMode >= 2
+        let isCGA = shiftMode == 1
         let characterClocks = Int(crtc[CRTCIndex.horizontalDisplayEnd]) + 1
         let width = is256 ? characterClocks * 4 : characterClocks * 8
-        var repeatCount = Int(crtc[CRTCIndex.maximumScanLine] & 0x1F) + 1
-        if crtc[CRTCIndex.maximumScanLine] & 0x80 != 0 { repeatCount *= 2 }
+        let doubleScan = crtc[CRTCIndex.maximumScanLine] & 0x80 != 0
+        // The CGA modes ignore the maximum scan line (their CRTC repeats rows through the interleave).
+        var repeatCount = isCGA ? 1 : Int(crtc[CRTCIndex.maximumScanLine] & 0x1F) + 1
+        if doubleScan { repeatCount *= 2 }
         let height = (vga.verticalDisplayEnd + 1) / repeatCount
         let resized = resize(width, height)
         let redrawAll = resized || registersChanged
         if redrawAll { rebuildColors(direct: is256) }
         let lineOffset = Int(crtc[CRTCIndex.offset]) * 2
-        let start = vga.startAddress
         let compareRow = vga.lineCompare / repeatCount + 1
         let planeEnable = UInt32(vga.attribute[AttributeIndex.colorPlaneEnable] & 0xF)
         let addressesPerLine = is256 ? (frame.width + 3) / 4 : (frame.width + 7) / 8
+        // CRTC mode control bits 0 and 1 clear: CGA/Hercules interleave, row bits 0
+        // and 1 replace address bits 12 (13 with bit 6) and 13 of the planar address.
+        let modeControl = Int(crtc[CRTCIndex.modeControl])
+        let rowsPerAdvance = (modeControl & 3) ^ 3
         let memory = vga.memory
         var changed = false
+        var rowAddress = vga.startAddress
         for y in 0..<frame.height {
-            let lineStart = y < compareRow ? start + y * lineOffset : (y - compareRow) * lineOffset
-            let first = lineStart & (VideoMemory.planarAddresses - 1)
+            if y == compareRow { rowAddress = 0 }
+            var address = rowAddress
+            if modeControl & 1 == 0 {
+                let bit = 12 + ((modeControl >> 6) & 1)
+                address = (address & ~(1 << bit)) | ((y & 1) << bit)
+            }
+            if modeControl & 2 == 0 { address = (address & ~0x2000) | ((y & 2) << 12) }
+            if y & rowsPerAdvance == rowsPerAdvance { rowAddress += lineOffset }
+            let first = address & (VideoMemory.planarAddresses - 1)
             let wraps = first + addressesPerLine > VideoMemory.planarAddresses
             guard redrawAll || wraps || memory.isDirty(from: first << 2, count: addressesPerLine << 2) else { continue }
             changed = true
@@ -208,6 +223,17 @@ public final class VGARenderer {
                 for x in 0..<frame.width {
                     let planes = memory.planes((first + x / 4) & (VideoMemory.planarAddresses - 1))
                     pixels[x] = colors[Int((planes >> (8 * UInt32(x & 3))) & 0xFF)]
+                }
+            } else if isCGA {
+                // Four 2-bit pixels per byte, high bits first: the even byte (plane 0),
+                // then the odd one (plane 1); planes 2 and 3 add the colour's upper bits.
+                for group in 0..<addressesPerLine {
+                    let planes = memory.planes((first + group) & (VideoMemory.planarAddresses - 1)) & VGA.laneMask(UInt8(planeEnable))
+                    for pixel in 0..<8 where group * 8 + pixel < frame.width {
+                        let lane = UInt32(pixel / 4) * 8, shift = UInt32(6 - 2 * (pixel % 4))
+                        let low = (planes >> (lane + shift)) & 3, high = (planes >> (16 + lane + shift)) & 3
+                        pixels[group * 8 + pixel] = colors[Int(low | high << 2)]
+                    }
                 }
             } else {
                 for group in 0..<addressesPerLine {

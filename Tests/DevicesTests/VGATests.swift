@@ -299,7 +299,7 @@ final class VGATests: XCTestCase {
         sequencer(1, 0x01); sequencer(2, 0x0F); sequencer(4, 0x0E)
         graphics(5, 0x40); graphics(6, 0x05); graphics(8, 0xFF)
         crtc(0x11, 0x0E)
-        crtc(0x01, 0x4F); crtc(0x07, 0x1F); crtc(0x09, 0x41); crtc(0x12, 0x8F); crtc(0x13, 0x28); crtc(0x18, 0xFF)
+        crtc(0x01, 0x4F); crtc(0x07, 0x1F); crtc(0x09, 0x41); crtc(0x12, 0x8F); crtc(0x13, 0x28); crtc(0x17, 0xA3); crtc(0x18, 0xFF)
         attribute(0x10, 0x41)
         enableDisplay()
         dac(0x80, 63, 0, 0)
@@ -321,7 +321,7 @@ final class VGATests: XCTestCase {
         planarMode()
         sequencer(1, 0x01)
         crtc(0x11, 0x0E)
-        crtc(0x01, 0x4F); crtc(0x07, 0x3E); crtc(0x09, 0x40); crtc(0x12, 0xDF); crtc(0x13, 0x28)
+        crtc(0x01, 0x4F); crtc(0x07, 0x3E); crtc(0x09, 0x40); crtc(0x12, 0xDF); crtc(0x13, 0x28); crtc(0x17, 0xE3)
         for index in 0..<16 { attribute(UInt8(index), UInt8(index)) }
         attribute(0x10, 0x01); attribute(0x12, 0x0F)
         enableDisplay()
@@ -338,6 +338,28 @@ final class VGATests: XCTestCase {
         renderer.update()
         XCTAssertEqual(renderer.frame.pixel(x: 0, y: 102), 0x0000FF)
         XCTAssertEqual(renderer.frame.pixel(x: 0, y: 2), 0)
+    }
+
+    func testCGAMode4InterleavesRowsAndPacksTwoBitPixels() {
+        harness.out(0x3C2, 0x63)
+        sequencer(1, 0x09); sequencer(2, 0x03); sequencer(4, 0x02)
+        graphics(5, 0x30); graphics(6, 0x0F); graphics(8, 0xFF)
+        crtc(0x11, 0x0E)
+        crtc(0x01, 0x27); crtc(0x07, 0x1F); crtc(0x09, 0xC1); crtc(0x12, 0x8F); crtc(0x13, 0x14); crtc(0x17, 0xA2)
+        for (index, value) in [0x00, 0x13, 0x15, 0x17].enumerated() { attribute(UInt8(index), UInt8(value)) }
+        attribute(0x10, 0x01); attribute(0x12, 0x03)
+        enableDisplay()
+        dac(0x13, 0, 63, 63); dac(0x15, 63, 0, 63); dac(0x17, 63, 63, 63)
+        poke(0xB8000, 0b00_01_10_11)           // row 0, pixels 0-3
+        poke(0xB8001, 0b11_00_00_00)           // row 0, pixel 4
+        poke(0xB8000 + 0x2000, 0b10_00_00_00)  // row 1 lives in the second 8 KiB
+        poke(0xB8000 + 80, 0b01_00_00_00)      // row 2 follows row 0
+        renderer.update()
+        XCTAssertEqual(renderer.frame.width, 320)
+        XCTAssertEqual(renderer.frame.height, 200)
+        XCTAssertEqual((0..<5).map { renderer.frame.pixel(x: $0, y: 0) }, [0, 0x00FFFF, 0xFF00FF, 0xFFFFFF, 0xFFFFFF])
+        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 1), 0xFF00FF)
+        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 2), 0x00FFFF)
     }
 
     // MARK: Bochs VBE
