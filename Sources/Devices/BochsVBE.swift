@@ -166,7 +166,7 @@ public final class BochsVBE: PortHandler {
                 memory.clear(from: 0, count: mode.pitch * Int(registers[Index.virtualHeight]))
             }
         } else {
-            registers[Index.enable] = value & (value & Enable.enabled != 0 ? 0xFFFF : ~Enable.enabled)
+            registers[Index.enable] = value
             if value & Enable.enabled == 0 { registers[Index.bank] = 0 }
         }
         memory.markAllDirty()

@@ -9,9 +9,10 @@ public final class DisplayFrame {
     public internal(set) var width = 0
     public internal(set) var height = 0
 
+    /// Room for the largest mode, left untouched beyond what a mode uses: every
+    /// mode draws its whole area after a resize, before anything reads it.
     public init() {
         pixels = .allocate(capacity: DisplayFrame.maximumWidth * DisplayFrame.maximumHeight)
-        pixels.initialize(repeating: 0, count: DisplayFrame.maximumWidth * DisplayFrame.maximumHeight)
     }
 
     deinit { pixels.deallocate() }

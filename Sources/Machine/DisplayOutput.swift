@@ -17,9 +17,8 @@ public final class DisplayOutput {
     private var refreshPending = false
 
     init() {
-        let count = DisplayFrame.maximumWidth * DisplayFrame.maximumHeight
-        pixels = .allocate(capacity: count)
-        pixels.initialize(repeating: 0, count: count)
+        // Only the part a published frame covers is touched (and read).
+        pixels = .allocate(capacity: DisplayFrame.maximumWidth * DisplayFrame.maximumHeight)
     }
 
     deinit { pixels.deallocate() }
