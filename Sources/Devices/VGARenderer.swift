@@ -180,75 +180,88 @@ public final class VGARenderer {
 
     // MARK: Graphics
 
+    /// Graphics at the CRTC's own resolution, as QEMU shows it: 8 dots per
+    /// character clock, every scan line (mode 13h is 640x400, each pixel twice
+    /// across and rows repeated), so screendumps compare with QEMU's.
     private func drawGraphics() -> Bool {
         let crtc = vga.crtc
         let shiftMode = (vga.graphics[GraphicsIndex.mode] >> 5) & 3
         let is256 = shiftMode >= 2
         let isCGA = shiftMode == 1
-        let characterClocks = Int(crtc[CRTCIndex.horizontalDisplayEnd]) + 1
-        let width = is256 ? characterClocks * 4 : characterClocks * 8
+        let halfDotClock = vga.sequencer[SequencerIndex.clockingMode] & 0x08 != 0
+        var width = (Int(crtc[CRTCIndex.horizontalDisplayEnd]) + 1) * 8
+        // 256 colours take two dots per pixel; a halved dot clock doubles every pixel.
+        let dotsPerPixel = is256 || halfDotClock ? 2 : 1
+        if !is256 && halfDotClock { width *= 2 }
         let doubleScan = crtc[CRTCIndex.maximumScanLine] & 0x80 != 0
-        // The CGA modes ignore the maximum scan line (their CRTC repeats rows through the interleave).
-        var repeatCount = isCGA ? 1 : Int(crtc[CRTCIndex.maximumScanLine] & 0x1F) + 1
-        if doubleScan { repeatCount *= 2 }
-        let height = (vga.verticalDisplayEnd + 1) / repeatCount
-        let resized = resize(width, height)
+        // Lines per row of memory; the CGA modes ignore the maximum scan line.
+        let linesPerRow = (isCGA ? 1 : Int(crtc[CRTCIndex.maximumScanLine] & 0x1F) + 1) << (doubleScan ? 1 : 0)
+        let resized = resize(width, vga.verticalDisplayEnd + 1)
         let redrawAll = resized || registersChanged
         if redrawAll { rebuildColors(direct: is256) }
         let lineOffset = Int(crtc[CRTCIndex.offset]) * 2
-        let compareRow = vga.lineCompare / repeatCount + 1
+        let lineCompare = vga.lineCompare
         let planeEnable = UInt32(vga.attribute[AttributeIndex.colorPlaneEnable] & 0xF)
-        let addressesPerLine = is256 ? (frame.width + 3) / 4 : (frame.width + 7) / 8
-        // CRTC mode control bits 0 and 1 clear: CGA/Hercules interleave, row bits 0
-        // and 1 replace address bits 12 (13 with bit 6) and 13 of the planar address.
+        let pixelsPerLine = (frame.width + dotsPerPixel - 1) / dotsPerPixel
+        let addressesPerLine = is256 ? (pixelsPerLine + 3) / 4 : (pixelsPerLine + 7) / 8
+        // CRTC mode control bits 0 and 1 clear: the CGA/Hercules interleave, where
+        // row bits 0 and 1 replace planar address bits 12 (13 with bit 6) and 13.
         let modeControl = Int(crtc[CRTCIndex.modeControl])
         let rowsPerAdvance = (modeControl & 3) ^ 3
         let memory = vga.memory
         var changed = false
         var rowAddress = vga.startAddress
+        var row = 0, lineInRow = 0
+        var line = [UInt32](repeating: 0, count: pixelsPerLine)
         for y in 0..<frame.height {
-            if y == compareRow { rowAddress = 0 }
             var address = rowAddress
             if modeControl & 1 == 0 {
                 let bit = 12 + ((modeControl >> 6) & 1)
-                address = (address & ~(1 << bit)) | ((y & 1) << bit)
+                address = (address & ~(1 << bit)) | ((row & 1) << bit)
             }
-            if modeControl & 2 == 0 { address = (address & ~0x2000) | ((y & 2) << 12) }
-            if y & rowsPerAdvance == rowsPerAdvance { rowAddress += lineOffset }
+            if modeControl & 2 == 0 { address = (address & ~0x2000) | ((row & 2) << 12) }
+            lineInRow += 1
+            if lineInRow == linesPerRow {
+                lineInRow = 0
+                if row & rowsPerAdvance == rowsPerAdvance { rowAddress += lineOffset }
+                row += 1
+            }
+            if y == lineCompare { rowAddress = 0 }
             let first = address & (VideoMemory.planarAddresses - 1)
             let wraps = first + addressesPerLine > VideoMemory.planarAddresses
             guard redrawAll || wraps || memory.isDirty(from: first << 2, count: addressesPerLine << 2) else { continue }
             changed = true
-            let pixels = frame.pixels + y * frame.width
             if is256 {
-                for x in 0..<frame.width {
+                for x in 0..<pixelsPerLine {
                     let planes = memory.planes((first + x / 4) & (VideoMemory.planarAddresses - 1))
-                    pixels[x] = colors[Int((planes >> (8 * UInt32(x & 3))) & 0xFF)]
+                    line[x] = colors[Int((planes >> (8 * UInt32(x & 3))) & 0xFF)]
                 }
             } else if isCGA {
                 // Four 2-bit pixels per byte, high bits first: the even byte (plane 0),
                 // then the odd one (plane 1); planes 2 and 3 add the colour's upper bits.
                 for group in 0..<addressesPerLine {
                     let planes = memory.planes((first + group) & (VideoMemory.planarAddresses - 1)) & VGA.laneMask(UInt8(planeEnable))
-                    for pixel in 0..<8 where group * 8 + pixel < frame.width {
+                    for pixel in 0..<8 where group * 8 + pixel < pixelsPerLine {
                         let lane = UInt32(pixel / 4) * 8, shift = UInt32(6 - 2 * (pixel % 4))
                         let low = (planes >> (lane + shift)) & 3, high = (planes >> (16 + lane + shift)) & 3
-                        pixels[group * 8 + pixel] = colors[Int(low | high << 2)]
+                        line[group * 8 + pixel] = colors[Int(low | high << 2)]
                     }
                 }
             } else {
                 for group in 0..<addressesPerLine {
                     let planes = memory.planes((first + group) & (VideoMemory.planarAddresses - 1))
-                    for bit in 0..<8 where group * 8 + bit < frame.width {
+                    for bit in 0..<8 where group * 8 + bit < pixelsPerLine {
                         let shift = UInt32(7 - bit)
                         var color = (planes >> shift) & 1
                         color |= ((planes >> (8 + shift)) & 1) << 1
                         color |= ((planes >> (16 + shift)) & 1) << 2
                         color |= ((planes >> (24 + shift)) & 1) << 3
-                        pixels[group * 8 + bit] = colors[Int(color & planeEnable)]
+                        line[group * 8 + bit] = colors[Int(color & planeEnable)]
                     }
                 }
             }
+            let pixels = frame.pixels + y * frame.width
+            for x in 0..<frame.width { pixels[x] = line[x / dotsPerPixel] }
         }
         return changed
     }

@@ -305,16 +305,19 @@ final class VGATests: XCTestCase {
         dac(0x80, 63, 0, 0)
         poke(0xA0000 + 320 * 10 + 7, 0x80)
         renderer.update()
-        XCTAssertEqual(renderer.frame.width, 320)
-        XCTAssertEqual(renderer.frame.height, 200)
-        XCTAssertEqual(renderer.frame.pixel(x: 7, y: 10), 0xFF0000)
-        XCTAssertEqual(renderer.frame.pixel(x: 8, y: 10), 0)
+        // As QEMU shows it: 640x400, every pixel twice across and every row twice.
+        XCTAssertEqual(renderer.frame.width, 640)
+        XCTAssertEqual(renderer.frame.height, 400)
+        XCTAssertEqual(renderer.frame.pixel(x: 14, y: 20), 0xFF0000)
+        XCTAssertEqual(renderer.frame.pixel(x: 15, y: 21), 0xFF0000)
+        XCTAssertEqual(renderer.frame.pixel(x: 16, y: 20), 0)
+        XCTAssertEqual(renderer.frame.pixel(x: 14, y: 22), 0)
         // Unchained (mode X): the same byte through plane 3 at planar address 1.
         sequencer(4, 0x06)
         sequencer(2, 0x08)
         poke(0xA0001, 0x80)
         renderer.update()
-        XCTAssertEqual(renderer.frame.pixel(x: 7, y: 0), 0xFF0000)
+        XCTAssertEqual(renderer.frame.pixel(x: 14, y: 0), 0xFF0000)
     }
 
     func testPlanar16ColourModeAndLineCompare() {
@@ -355,11 +358,11 @@ final class VGATests: XCTestCase {
         poke(0xB8000 + 0x2000, 0b10_00_00_00)  // row 1 lives in the second 8 KiB
         poke(0xB8000 + 80, 0b01_00_00_00)      // row 2 follows row 0
         renderer.update()
-        XCTAssertEqual(renderer.frame.width, 320)
-        XCTAssertEqual(renderer.frame.height, 200)
-        XCTAssertEqual((0..<5).map { renderer.frame.pixel(x: $0, y: 0) }, [0, 0x00FFFF, 0xFF00FF, 0xFFFFFF, 0xFFFFFF])
-        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 1), 0xFF00FF)
-        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 2), 0x00FFFF)
+        XCTAssertEqual(renderer.frame.width, 640)
+        XCTAssertEqual(renderer.frame.height, 400)
+        XCTAssertEqual((0..<5).map { renderer.frame.pixel(x: 2 * $0, y: 0) }, [0, 0x00FFFF, 0xFF00FF, 0xFFFFFF, 0xFFFFFF])
+        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 2), 0xFF00FF)
+        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 4), 0x00FFFF)
     }
 
     // MARK: Bochs VBE
