@@ -120,7 +120,9 @@ public final class VGARenderer {
     private func drawText() -> Bool {
         let crtc = vga.crtc
         let columns = min(Int(crtc[CRTCIndex.horizontalDisplayEnd]) + 1, 160)
-        let charWidth = vga.sequencer[SequencerIndex.clockingMode] & 1 != 0 ? 8 : 9
+        // A halved dot clock (the 40-column modes) doubles each dot; QEMU then drops the ninth.
+        let doubled = vga.sequencer[SequencerIndex.clockingMode] & 0x08 != 0
+        let charWidth = doubled ? 16 : vga.sequencer[SequencerIndex.clockingMode] & 1 != 0 ? 8 : 9
         let charHeight = Int(crtc[CRTCIndex.maximumScanLine] & 0x1F) + 1
         var scanLines = vga.verticalDisplayEnd + 1
         if crtc[CRTCIndex.maximumScanLine] & 0x80 != 0 { scanLines /= 2 }
@@ -169,7 +171,11 @@ public final class VGARenderer {
                 for line in 0..<charHeight {
                     var bits = Int(memory.byte(((fontBase + line) & (VideoMemory.planarAddresses - 1)) << 2 | 2))
                     if isCursor && line >= cursorFirst && line <= cursorLast { bits = 0xFF }
-                    for x in 0..<8 { pixel[x] = bits & (0x80 >> x) != 0 ? foreground : background }
+                    if doubled {
+                        for x in 0..<16 { pixel[x] = bits & (0x80 >> (x / 2)) != 0 ? foreground : background }
+                    } else {
+                        for x in 0..<8 { pixel[x] = bits & (0x80 >> x) != 0 ? foreground : background }
+                    }
                     if charWidth == 9 { pixel[8] = ninthFromGlyph && bits & 1 != 0 ? foreground : background }
                     pixel += pitch
                 }

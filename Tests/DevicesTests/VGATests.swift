@@ -285,6 +285,19 @@ final class VGATests: XCTestCase {
         XCTAssertEqual(renderer.frame.pixel(x: 5 * 9 + 2, y: 4), 0xA8A8A8, "the cursor block")
     }
 
+    func testFortyColumnTextDoublesEachDot() {
+        textMode()
+        sequencer(1, 0x08)  // half dot clock
+        crtc(0x01, 0x27)    // 40 columns
+        crtc(0x13, 0x14)
+        crtc(0x0A, 0x20)
+        loadGlyph(0x41, [0xC0] + [UInt8](repeating: 0, count: 15))
+        poke(0xB8000 + 2, 0x41); poke(0xB8000 + 3, 0x0F)
+        renderer.update()
+        XCTAssertEqual(renderer.frame.width, 640)
+        XCTAssertEqual((16..<22).map { renderer.frame.pixel(x: $0, y: 0) }, [0xFFFFFF, 0xFFFFFF, 0xFFFFFF, 0xFFFFFF, 0, 0])
+    }
+
     func testUnchangedScreenIsNotRedrawnAndAWriteIs() {
         textMode()
         crtc(0x0A, 0x20)
