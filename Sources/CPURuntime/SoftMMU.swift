@@ -139,8 +139,9 @@ final class SoftMMU {
         if let region = addressSpace.region(at: physicalPage), let host = addressSpace.hostPointer(at: physicalPage) {
             fresh.addend = Int(bitPattern: host) &- Int(page)
             readFlags = 0
-            if case .ram = region.kind {
-                writeFlags = cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            switch region.kind {
+            case .ram, .deviceRAM: writeFlags = cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            default: break
             }
         }
         if readable {
@@ -183,7 +184,7 @@ final class SoftMMU {
             addressSpace.write(address, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
         case .rom:
             return
-        case .ram:
+        case .ram, .deviceRAM:
             guard let host = addressSpace.hostPointer(at: address) else { return }
             switch bytes {
             case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)

@@ -71,6 +71,9 @@ public struct MachineConfiguration: Equatable {
     /// log) and 0xE9 (Bochs's) go; nil discards them.
     public var debugConsole: CharacterDevice?
     public var noGraphic = false
+    /// `-screendump FILE`: the screen as a PPM image (the monitor command's
+    /// format) when pcemu exits: what the window shows, or the VGA's picture without one.
+    public var screendump: String?
     public var noReboot = false
     public var snapshot = false
     public var logList: String?

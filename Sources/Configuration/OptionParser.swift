@@ -8,6 +8,7 @@ public struct OptionParser {
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
         "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
+        "screendump",
     ]
     static let flags: Set<String> = [
         "nographic", "no-reboot", "snapshot", "version", "help", "h", "enable-kvm", "S", "s",
@@ -119,6 +120,7 @@ public struct OptionParser {
             default: throw EmulatorError.badOption(shown, "unknown display '\(list.value("type") ?? "")' (sdl or none)")
             }
             try list.allowOnly(["type"])
+        case "screendump": config.screendump = value
         case "serial":
             guard config.serial.count < 4 else { throw EmulatorError.badOption(shown, "at most 4 serial ports") }
             config.serial.append(try parseCharacterDevice(value, option: shown))

@@ -43,6 +43,8 @@ public final class SDLWindow {
         set { SDL_SetWindowTitle(window, newValue) }
     }
 
+    var windowHandle: OpaquePointer { window }
+
     /// The X11 window id, so tests can find the window with xdotool/xwininfo.
     public var windowID: UInt32 { SDL_GetWindowID(window) }
 

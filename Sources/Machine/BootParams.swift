@@ -10,7 +10,16 @@ public struct BootParams {
         public static let e820EntryCount = 0x1E8
         public static let e820Table = 0x2D0
         public static let e820MaximumEntries = 128
+        /// struct screen_info at offset 0: the text screen the firmware left.
+        public static let videoMode = 0x06
+        public static let videoColumns = 0x07
+        public static let videoLines = 0x0E
+        public static let videoIsVGA = 0x0F
+        public static let videoPoints = 0x10
     }
+
+    /// orig_video_isVGA: 1 for a VGA, what the kernel's real-mode setup stores.
+    static let isVGA: UInt8 = 1
 
     /// type_of_loader: 0xFF is "undefined", what a loader without an assigned ID uses.
     static let undefinedLoader: UInt8 = 0xFF
@@ -30,6 +39,12 @@ public struct BootParams {
         let records = e820.bootParamsRecords
         let count = min(e820.entries.count, Field.e820MaximumEntries)
         bytes[Field.e820EntryCount] = UInt8(count)
+        // The 80x25 colour text mode the machine sets up before entering the kernel.
+        bytes[Field.videoMode] = 3
+        bytes[Field.videoColumns] = 80
+        bytes[Field.videoLines] = 25
+        bytes[Field.videoIsVGA] = BootParams.isVGA
+        write(16, at: Field.videoPoints, count: 2)
         bytes.replaceSubrange(Field.e820Table..<Field.e820Table + count * 20, with: records[..<(count * 20)])
     }
 

@@ -11,13 +11,12 @@ import Timing
 /// its scheduler, the x86 CPU, the chipset, the BIOS, and the CPU thread's
 /// loop that runs them. Built whole from a `MachineConfiguration`.
 public final class PCMachine {
-    /// The parts built so far; options needing anything else are refused.
-    /// The parts built. The display is not among them: without VGA there is
-    /// nothing to show, so `-display sdl` is refused rather than ignored.
+    /// The parts built; options needing anything else are refused.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
         .soundBlaster, .pulseAudio, .wavAudio,
         .ne2000, .userNetwork,
+        .sdlDisplay,
     ]
 
     public let configuration: MachineConfiguration
@@ -34,6 +33,9 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    let graphics: StandardVGA
+    /// Frames the CPU thread rendered, for the window or a screendump.
+    public let display = DisplayOutput()
     let sound: SoundDevices
     let networkCards: NetworkCards
     /// The terminal backend when a serial port is on stdio; started by `start()`.
@@ -80,6 +82,7 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow)
         cpu.interrupts = chipset.pic
+        graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
                                  clock: clock, scheduler: scheduler)
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop)
@@ -108,6 +111,7 @@ public final class PCMachine {
         chipset.reset()
         sound.reset()
         networkCards.reset()
+        graphics.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
     }
 
@@ -129,6 +133,7 @@ public final class PCMachine {
         programTimerAsFirmwareDoes()
         enableDMACascadeAsFirmwareDoes()
         PCIFirmwareSetup.configure(networkCards.pciCards, bus: pciBus, isaBridge: chipset.isaBridge, ports: ports)
+        VGATextModeSetup(ports: ports, addressSpace: addressSpace).run(font: graphics.biosFont)
         try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
         ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
     }
@@ -202,7 +207,7 @@ public final class PCMachine {
     }
 
     /// Conventional memory below 640 KiB and everything from 1 MiB up; the hole
-    /// between belongs to VGA (not built: left unmapped) and the shadowed BIOS.
+    /// between belongs to VGA (`StandardVGA` maps its window) and the shadowed BIOS.
     static func mapRAM(_ ram: GuestRAM, in addressSpace: AddressSpace) throws {
         let size = UInt64(ram.size)
         try addressSpace.map("ram-low", at: 0, size: min(size, lowMemoryTop), kind: .ram(offset: 0))

@@ -8,6 +8,9 @@ public enum RegionKind {
     case rom(UnsafeMutableRawPointer)
     /// Device registers.
     case mmio(MMIOHandler)
+    /// Writable memory a device owns and keeps pinned (a framebuffer behind a
+    /// PCI BAR): reached like RAM, with no per-access device call.
+    case deviceRAM(UnsafeMutableRawPointer)
 }
 
 /// One named, page-aligned range of the 32-bit physical address space.
@@ -91,6 +94,7 @@ public final class AddressSpace {
         switch region.kind {
         case let .ram(offset): return ram.uncheckedPointer(at: offset + inside)
         case let .rom(storage): return storage + inside
+        case let .deviceRAM(storage): return storage + inside
         case .mmio: return nil
         }
     }
@@ -120,9 +124,9 @@ public final class AddressSpace {
             handler.write(offset: UInt32(inside), value: value, size: size)
         case .rom:
             return
-        case let .ram(offset):
+        case .ram, .deviceRAM:
             if inside + UInt64(size.rawValue) > region.size { return splitWrite(address, value: value, size: size) }
-            let pointer = ram.uncheckedPointer(at: offset + Int(inside))
+            let pointer = hostPointer(at: address)!
             switch size {
             case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case .word: pointer.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)

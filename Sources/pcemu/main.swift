@@ -10,6 +10,26 @@ func fail(_ error: Error) -> Never {
     exit(1)
 }
 
+/// The SDL window when asked for (-display sdl), or by default when there is
+/// an X display; nothing with -display none or -nographic.
+func openDisplay(for configuration: MachineConfiguration) throws -> DisplayFrontEnd? {
+    guard configuration.effectiveDisplay == .sdl else { return nil }
+    let explicit = configuration.display == .sdl
+    let environment = ProcessInfo.processInfo.environment
+    let hasDisplay = !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
+    if explicit && !hasDisplay && (environment["SDL_VIDEODRIVER"] ?? "").isEmpty {
+        // SDL would fall back to a driver that shows nothing; say so instead.
+        throw EmulatorError.badOption("-display", "no display to open ($DISPLAY is not set)")
+    }
+    guard explicit || hasDisplay else { return nil }
+    do {
+        return try SDLDisplay()
+    } catch {
+        if explicit { throw error }
+        return nil
+    }
+}
+
 let configuration: MachineConfiguration
 do {
     configuration = try OptionParser().parse(Array(CommandLine.arguments.dropFirst()))
@@ -38,7 +58,7 @@ do {
     if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
     if let file = configuration.logFile { try Log.redirect(toFile: file) }
     let machine = try PCMachine(configuration: configuration)
-    exit(try MachineSession(machine: machine).run())
+    exit(try MachineSession(machine: machine).run(display: try openDisplay(for: configuration)))
 } catch {
     fail(error)
 }

@@ -20,6 +20,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains(text), "'\(result.stderr)' lacks '\(text)'", file: file, line: line)
     }
 
+    func testDisplaySDLWithoutAnXServerIsAOneLineError() throws {
+        // Empty, since the child's environment is this process's with these merged in.
+        let environment = ["DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": ""]
+        let result = try ChildProcess.run(BuildProducts.pcemu, ["-display", "sdl"], timeout: 30, environment: environment)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "pcemu: -display: no display to open ($DISPLAY is not set)\n")
+    }
+
     func testHelpListsTheOptionsAndExitsZero() throws {
         for spelling in ["-help", "--help", "-h"] {
             let result = try pcemu([spelling])

@@ -95,6 +95,7 @@ final class OptionParserTests: XCTestCase {
         XCTAssertEqual(config.serial, [.file("/tmp/log"), .null])
         XCTAssertEqual(config.monitor, .stdio)
         XCTAssertEqual(try parse("").effectiveDisplay, .sdl)
+        XCTAssertEqual(try parse("-display none -screendump /tmp/screen.ppm").screendump, "/tmp/screen.ppm")
         assertRefused("-display gtk", mentioning: "unknown display 'gtk'")
         assertRefused("-serial tcp:1234", mentioning: "unknown character device")
     }

@@ -35,14 +35,17 @@ final class MachineAssemblyTests: XCTestCase {
         }
         XCTAssertNotNil(ports.owner(of: 0xCF8))
         XCTAssertNotNil(ports.owner(of: 0xCFC))
-        // VGA is not built: its ports are nobody's.
-        XCTAssertNil(ports.owner(of: 0x3D4))
+        for port: UInt16 in [0x3B4, 0x3C0, 0x3C9, 0x3CF, 0x3D5, 0x3DA] { XCTAssertEqual(ports.owner(of: port), "vga") }
+        XCTAssertEqual(ports.owner(of: 0x1CE), "bochs-vbe")
+        XCTAssertEqual(ports.owner(of: 0x1CF), "bochs-vbe")
     }
 
     func testWellKnownRegistersReadThroughThePortBus() throws {
         let machine = try TestMachine.make()
         let ports = machine.ports
         XCTAssertEqual(ports.pciRead(slot: 0, offset: 0), 0x1237_8086, "i440FX at 00.0")
+        XCTAssertEqual(ports.pciRead(slot: 2, offset: 0), 0x1111_1234, "the standard VGA at 02.0, as in QEMU")
+        XCTAssertEqual(ports.pciRead(slot: 2, offset: 8) >> 8, 0x03_0000, "class VGA")
         XCTAssertEqual(ports.pciRead(slot: 1, offset: 0), 0x7000_8086, "PIIX3 at 01.0")
         XCTAssertEqual(ports.pciRead(slot: 1, function: 3, offset: 0), 0x7113_8086, "PIIX4 PM at 01.3")
         XCTAssertEqual(ports.pciRead(slot: 5, offset: 0), 0xFFFF_FFFF, "an empty slot")
@@ -95,8 +98,9 @@ final class MachineAssemblyTests: XCTestCase {
         // The low alias is the image's last 128 KiB, from 0xE0000.
         XCTAssertEqual(machine.addressSpace.bytes(at: 0xE0000, count: 64), Array(bios[(bios.count - 0x20000)...].prefix(64)))
         XCTAssertEqual(machine.addressSpace.bytes(at: 0xFFFC_0000, count: 64), Array(bios.prefix(64)))
-        // Nothing answers in the VGA window, nor at 0xC0000 (no option ROMs).
-        XCTAssertEqual(machine.addressSpace.read(0xB8000, size: .dword), 0xFFFF_FFFF)
+        // The VGA answers in its window; nothing at 0xC0000 until the BIOS copies the VGA ROM there.
+        XCTAssertEqual(machine.addressSpace.region(at: 0xA0000)?.name, "vga-window")
+        XCTAssertEqual(machine.addressSpace.region(at: 0xBFFFF)?.name, "vga-window")
         XCTAssertEqual(machine.addressSpace.read(0xC0000, size: .dword), 0xFFFF_FFFF)
     }
 

@@ -1,0 +1,63 @@
+import CSDL2
+
+/// What the user did in the window, in host-neutral terms: keys by USB HID
+/// usage (SDL's scancode numbering), relative mouse motion, buttons, wheel.
+public enum WindowEvent: Equatable {
+    case key(usage: Int, pressed: Bool)
+    case mouseMotion(dx: Int, dy: Int)
+    /// 1 left, 2 middle, 3 right (SDL's numbering).
+    case mouseButton(button: Int, pressed: Bool)
+    case wheel(Int)
+    /// The window needs drawing again (exposed, resized).
+    case exposed
+    case focusLost
+    case close
+}
+
+extension SDLWindow {
+    /// Drains SDL's queue into window events.
+    public func pollEvents() -> [WindowEvent] {
+        var events: [WindowEvent] = []
+        var event = SDL_Event()
+        while SDL_PollEvent(&event) != 0 {
+            switch event.type {
+            case SDL_QUIT.rawValue:
+                events.append(.close)
+            case SDL_KEYDOWN.rawValue, SDL_KEYUP.rawValue:
+                events.append(.key(usage: Int(event.key.keysym.scancode.rawValue), pressed: event.type == SDL_KEYDOWN.rawValue))
+            case SDL_MOUSEMOTION.rawValue:
+                events.append(.mouseMotion(dx: Int(event.motion.xrel), dy: Int(event.motion.yrel)))
+            case SDL_MOUSEBUTTONDOWN.rawValue, SDL_MOUSEBUTTONUP.rawValue:
+                events.append(.mouseButton(button: Int(event.button.button), pressed: event.type == SDL_MOUSEBUTTONDOWN.rawValue))
+            case SDL_MOUSEWHEEL.rawValue:
+                events.append(.wheel(Int(event.wheel.y)))
+            case SDL_WINDOWEVENT.rawValue:
+                switch UInt32(event.window.event) {
+                case SDL_WINDOWEVENT_EXPOSED.rawValue, SDL_WINDOWEVENT_SIZE_CHANGED.rawValue: events.append(.exposed)
+                case SDL_WINDOWEVENT_FOCUS_LOST.rawValue: events.append(.focusLost)
+                case SDL_WINDOWEVENT_CLOSE.rawValue: events.append(.close)
+                default: break
+                }
+            default:
+                break
+            }
+        }
+        return events
+    }
+
+    /// Pointer grab: the pointer is hidden and held in the window, and motion
+    /// arrives as relative deltas.
+    public func setPointerGrab(_ grabbed: Bool) {
+        SDL_SetRelativeMouseMode(grabbed ? SDL_TRUE : SDL_FALSE)
+    }
+
+    /// Makes the window's client area this size (the guest changed mode).
+    public func resize(width: Int32, height: Int32) {
+        SDL_SetWindowSize(windowHandle, width, height)
+    }
+
+    /// Waits up to `milliseconds` for an event without taking it.
+    public func waitForEvent(milliseconds: Int32) {
+        _ = SDL_WaitEventTimeout(nil, milliseconds)
+    }
+}

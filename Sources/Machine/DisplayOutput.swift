@@ -1,0 +1,77 @@
+import Devices
+import PCEmuSupport
+import Foundation
+
+/// The hand-off between the CPU thread, which renders the guest's screen, and
+/// the display (the SDL main thread, or a screendump): the CPU thread copies a
+/// finished frame in under the lock, the display copies or shows the newest
+/// one under the same lock. Neither touches the other's buffers.
+public final class DisplayOutput {
+    private let lock = NSLock()
+    private let pixels: UnsafeMutablePointer<UInt32>
+    private var width = 0
+    private var height = 0
+    /// Bumped by each published frame.
+    private var generation = 0
+    /// A refresh is queued on the CPU thread and has not run yet.
+    private var refreshPending = false
+
+    init() {
+        // Only the part a published frame covers is touched (and read).
+        pixels = .allocate(capacity: DisplayFrame.maximumWidth * DisplayFrame.maximumHeight)
+    }
+
+    deinit { pixels.deallocate() }
+
+    /// CPU thread: publishes a copy of `frame`.
+    func publish(_ frame: DisplayFrame) {
+        lock.lock()
+        defer { lock.unlock() }
+        width = frame.width
+        height = frame.height
+        pixels.update(from: frame.pixels, count: width * height)
+        generation &+= 1
+    }
+
+    /// Any thread: runs `body` with the newest frame if it is newer than `seen`
+    /// (pass -1 for any); returns the generation seen. `body` runs under the lock: keep it short.
+    @discardableResult
+    public func withFrame(newerThan seen: Int, _ body: (UnsafePointer<UInt32>, _ width: Int, _ height: Int) -> Void) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if generation != seen && width > 0 && height > 0 { body(pixels, width, height) }
+        return generation
+    }
+
+    /// True if a refresh may be queued now (none pending); marks one pending.
+    func claimRefresh() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if refreshPending { return false }
+        refreshPending = true
+        return true
+    }
+
+    func refreshDone() {
+        lock.lock()
+        refreshPending = false
+        lock.unlock()
+    }
+}
+
+/// Writes XRGB pixels as a binary PPM (P6), the format of QEMU's screendump.
+public enum PPMWriter {
+    public static func write(_ pixels: UnsafePointer<UInt32>, width: Int, height: Int, to path: String) throws {
+        var data = Data("P6\n\(width) \(height)\n255\n".utf8)
+        data.reserveCapacity(data.count + width * height * 3)
+        for i in 0..<width * height {
+            let pixel = pixels[i]
+            data.append(UInt8(truncatingIfNeeded: pixel >> 16))
+            data.append(UInt8(truncatingIfNeeded: pixel >> 8))
+            data.append(UInt8(truncatingIfNeeded: pixel))
+        }
+        do { try data.write(to: URL(fileURLWithPath: path)) } catch {
+            throw EmulatorError.configuration("cannot write the screendump \(path): \(error.localizedDescription)")
+        }
+    }
+}

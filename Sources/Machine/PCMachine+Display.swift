@@ -1,0 +1,59 @@
+import Devices
+import Foundation
+
+/// The machine's side of the display: refreshes rendered on the CPU thread and
+/// published to `display`, and input from the window delivered to the 8042 on
+/// the CPU thread. Every method here is safe to call from any thread.
+extension PCMachine {
+    /// Buttons as `mouseMoved` takes them.
+    public struct MouseButtons: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let left = MouseButtons(rawValue: 0x01)
+        public static let right = MouseButtons(rawValue: 0x02)
+        public static let middle = MouseButtons(rawValue: 0x04)
+    }
+
+    /// Asks the CPU thread to render the screen and publish it if it changed.
+    /// Does nothing while an earlier request has not run yet.
+    public func requestDisplayRefresh() {
+        guard display.claimRefresh() else { return }
+        loop.post { [unowned self] in
+            self.refreshDisplay()
+            self.display.refreshDone()
+        }
+    }
+
+    /// CPU thread only (or after the CPU thread has ended): renders and publishes.
+    public func refreshDisplay() {
+        if graphics.renderer.update() { display.publish(graphics.renderer.frame) }
+    }
+
+    /// A physical key, by its USB HID usage (SDL's scancode), went down or up.
+    public func keyChanged(hidUsage: Int, pressed: Bool) {
+        guard let key = PS2Key(hidUsage: hidUsage) else { return }
+        loop.post { [unowned self] in
+            let keyboard = self.chipset.keyboardController.keyboard
+            if pressed { keyboard.press(key) } else { keyboard.release(key) }
+        }
+    }
+
+    /// Relative motion (dy positive down the screen), wheel, and the buttons held.
+    public func mouseMoved(dx: Int, dy: Int, wheel: Int = 0, buttons: MouseButtons) {
+        loop.post { [unowned self] in
+            self.chipset.keyboardController.mouse.move(dx: dx, dy: dy, wheel: wheel,
+                                                       buttons: PS2Mouse.Buttons(rawValue: buttons.rawValue))
+        }
+    }
+
+    /// The newest screen as PPM (QEMU's screendump format), rendered now: call it
+    /// from the CPU thread or after it ended.
+    public func writeScreenDump(to path: String) throws {
+        refreshDisplay()
+        var result: Result<Void, Error> = .success(())
+        display.withFrame(newerThan: -1) { pixels, width, height in
+            result = Result { try PPMWriter.write(pixels, width: width, height: height, to: path) }
+        }
+        try result.get()
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The real pcemu with its SDL window on a private Xvfb: what the guest draws
+/// is what the window shows (read back with -screendump when the window is
+/// closed, and its text read against the VGA BIOS's font), the window takes
+/// the guest's mode size, and keys typed into it reach the guest.
+final class DisplayTests: XCTestCase {
+    var xvfb: XvfbServer!
+    var directory: URL!
+    var screenshot: String { directory.appendingPathComponent("screen.ppm").path }
+
+    override func setUpWithError() throws {
+        xvfb = try XvfbServer(width: 1280, height: 1024)
+        directory = try makeTemporaryDirectory("pcemu-display")
+    }
+
+    override func tearDown() {
+        xvfb.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DISPLAY"] = xvfb.display
+        environment["SDL_VIDEODRIVER"] = "x11"
+        return environment
+    }
+
+    func x11(_ tool: String, _ arguments: [String]) throws -> String {
+        let result = try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": xvfb.display])
+        return result.stdout
+    }
+
+    /// The pcemu window's X id, once it is mapped.
+    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if let line = try x11("xdotool", ["search", "--name", "^PCEmu"]).split(separator: "\n").first, let id = UInt(line) {
+                return id
+            }
+            usleep(200_000)
+        } while Date() < deadline
+        throw TestSetupError("no PCEmu window appeared")
+    }
+
+    func windowSize(_ window: UInt) throws -> (Int, Int) {
+        let info = try x11("xwininfo", ["-id", String(window)])
+        func field(_ name: String) -> Int {
+            let line = info.split(separator: "\n").first { $0.contains(name + ":") } ?? ""
+            return Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
+        }
+        return (field("Width"), field("Height"))
+    }
+
+    /// Waits until the window has the given size (the guest's mode size).
+    func waitForWindowSize(_ window: UInt, _ size: (Int, Int), timeout: TimeInterval = 30) throws -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if try windowSize(window) == size { return true }
+            usleep(200_000)
+        } while Date() < deadline
+        return false
+    }
+
+    func typeIntoWindow(_ window: UInt, _ text: String) throws {
+        _ = try x11("xdotool", ["type", "--window", String(window), "--delay", "40", text])
+        _ = try x11("xdotool", ["key", "--window", String(window), "Return"])
+    }
+
+    func testSeaBIOSBannerShowsInTheWindow() throws {
+        // With a display SeaBIOS writes to the screen, not the serial port; its log (-debugcon, on stderr) says when.
+        let pcemu = try ChildProcess(BuildProducts.pcemu, ["-display", "sdl", "-debugcon", "stdio", "-screendump", screenshot],
+                                     environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
+        XCTAssertTrue(pcemu.standardError.contains("No bootable device"), pcemu.standardError.suffix(1000).description)
+        let window = try pcemuWindow()
+        XCTAssertTrue(try waitForWindowSize(window, (720, 400)), "the window takes the text mode's size")
+        usleep(500_000)  // a few refreshes, so the last line is on the window too
+        try X11WindowCloser.close(window: window, display: xvfb.display)
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0, "closing the window ends pcemu with status 0")
+
+        let shot = try Screenshot(ppm: screenshot)
+        XCTAssertEqual(shot.width, 720)
+        XCTAssertEqual(shot.height, 400)
+        let lines = shot.text(cellWidth: 9, font: try VGAFont())
+        XCTAssertTrue(lines.contains { $0.hasPrefix("SeaBIOS (version") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
+    }
+
+    func testScreendumpWithoutAWindowIsTheVGAPicture() throws {
+        let pcemu = try ChildProcess(BuildProducts.pcemu, ["-display", "none", "-serial", "stdio", "-debugcon", "stdio",
+                                                           "-screendump", screenshot], inputPipe: true)
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
+        pcemu.send("\u{01}x")  // Ctrl-A x: quit
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+        let shot = try Screenshot(ppm: screenshot)
+        let lines = shot.text(cellWidth: 9, font: try VGAFont())
+        XCTAssertTrue(lines.contains { $0.hasPrefix("SeaBIOS (version") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("No bootable device."), lines.joined(separator: "\n"))
+
+        // qemu-system-i386's screendump of the same screen: the banner's and the last
+        // message's rows are the same pixels (the lines between follow each machine's boot order).
+        let qemuShot = directory.appendingPathComponent("qemu.ppm").path
+        let qemuLog = directory.appendingPathComponent("qemu-debugcon.txt").path
+        let qemu = try ChildProcess("/usr/bin/qemu-system-i386", [
+            "-nodefaults", "-vga", "std", "-display", "none", "-monitor", "stdio",
+            "-chardev", "file,id=log,path=\(qemuLog)", "-device", "isa-debugcon,iobase=0x402,chardev=log",
+        ], inputPipe: true)
+        defer { qemu.stop() }
+        let qemuDeadline = Date(timeIntervalSinceNow: 60)
+        while !((try? String(contentsOfFile: qemuLog, encoding: .utf8)) ?? "").contains("No bootable device"), Date() < qemuDeadline {
+            usleep(100_000)
+        }
+        usleep(200_000)
+        qemu.send("screendump \(qemuShot)\nquit\n")
+        _ = qemu.wait(timeout: 30)
+        let reference = try Screenshot(ppm: qemuShot)
+        XCTAssertEqual(reference.width, shot.width)
+        XCTAssertEqual(reference.height, shot.height)
+        let referenceLines = reference.text(cellWidth: 9, font: try VGAFont())
+        let lastRow = try XCTUnwrap(referenceLines.firstIndex(of: "No bootable device."), referenceLines.joined(separator: "\n"))
+        for row in [0, lastRow] {
+            let pixels = row * 16 * shot.width..<(row + 1) * 16 * shot.width
+            XCTAssertEqual(Array(shot.pixels[pixels]), Array(reference.pixels[pixels]), "text row \(row) differs from QEMU's")
+        }
+    }
+
+    func testKeysTypedIntoTheWindowReachTheLinuxShellOnTheVGAConsole() throws {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
+            "-append", "console=ttyS0 console=tty0",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("Run /init", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        // The shell is on tty0 (the last console=); the serial port shows what it is told to.
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardOutput.contains("typed-42"), Date() < deadline {
+            try typeIntoWindow(window, "echo typed-$((6*7)) > /dev/ttyS0")
+            _ = pcemu.waitForOutput("typed-42", timeout: 5)
+        }
+        XCTAssertTrue(pcemu.standardOutput.contains("typed-42"), "keys typed into the window reach the shell")
+        try typeIntoWindow(window, "poweroff -f")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
+
+        let lines = try Screenshot(ppm: screenshot).text(cellWidth: 9, font: try VGAFont())
+        let text = lines.joined(separator: "\n")
+        XCTAssertTrue(text.contains("Run /init as init process"), text)
+        XCTAssertTrue(text.contains("pcemu:/root# echo typed-$((6*7)) > /dev/ttyS0"), text)
+    }
+
+    func testAClickGrabsThePointerAndTheMouseMovesInTheGuest() throws {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        pcemu.send("modprobe psmouse; head -c 9 /dev/input/mice | hexdump -C\n")
+        XCTAssertTrue(pcemu.waitForOutput("ImPS/2", timeout: 60), pcemu.standardOutput.suffix(2000).description)
+        usleep(500_000)
+        _ = try x11("xdotool", ["mousemove", "--window", String(window), "100", "100", "click", "1"])
+        usleep(300_000)
+        XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]).split(separator: "\n").first.flatMap { UInt($0) },
+                       window, "a click grabs the pointer, as the title says")
+        for _ in 0..<2 {
+            _ = try x11("xdotool", ["mousemove_relative", "20", "0"])
+            usleep(300_000)
+        }
+        _ = try x11("xdotool", ["click", "1"])
+        // Three ImPS/2 packets as mousedev reports them: right 20, right 20, the left button.
+        XCTAssertTrue(pcemu.waitForOutput("08 14 00 08 14 00 09 00  00", timeout: 30), pcemu.standardOutput.suffix(1000).description)
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+g"])
+        usleep(300_000)
+        XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]), "", "Ctrl-Alt-G releases the grab")
+    }
+
+    func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
+        let guest = try DefaultGuest.paths()
+        // pci=noacpi: the direct boot's ACPI tables describe no PCI root bridge yet.
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
+            "-append", "console=tty0 console=ttyS0 pci=noacpi",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        XCTAssertTrue(try waitForWindowSize(window, (720, 400)))
+        pcemu.send("modprobe bochs; cat /sys/class/graphics/fb0/virtual_size\n")
+        XCTAssertTrue(pcemu.waitForOutput("1024,768", timeout: 120), pcemu.standardOutput.suffix(2000).description)
+        XCTAssertTrue(try waitForWindowSize(window, (1024, 768)), "the window follows the VBE mode")
+        // 1000 pixels of 0x123456 written by the guest through /dev/fb0 at the top of the
+        // screen. (Not a whole 1024-pixel line: Linux 6.1's fbdev clips a write of exactly
+        // one full line to nothing and never copies it out.)
+        pcemu.send("printf '\\126\\064\\022\\000%.0s' $(seq 1000) > /dev/fb0; echo fb-$((1 + 1))-written\n")
+        XCTAssertTrue(pcemu.waitForOutput("fb-2-written", timeout: 60))
+        usleep(1_500_000)
+        try X11WindowCloser.close(window: window, display: xvfb.display)
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+
+        let shot = try Screenshot(ppm: screenshot)
+        XCTAssertEqual(shot.width, 1024)
+        XCTAssertEqual(shot.height, 768)
+        XCTAssertEqual((0..<1024).filter { shot.pixel(x: $0, y: 0) == 0x123456 }.count, 1000, "the guest's pixels are on the window")
+        // fbcon draws with the kernel's own 8x16 font, which differs from the BIOS's in
+        // many glyphs: count light pixels per 16-line text row instead of reading it.
+        let rowsWithText = (0..<48).filter { row in
+            (row * 16..<row * 16 + 16).contains { y in (0..<1024).contains { shot.pixel(x: $0, y: y) & 0x80_8080 != 0 } }
+        }.count
+        XCTAssertGreaterThan(rowsWithText, 20, "the console's lines are drawn in the 1024x768 mode")
+    }
+}
