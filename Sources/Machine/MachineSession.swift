@@ -15,6 +15,7 @@ public struct MachineSession {
     public func run() throws -> Int32 {
         machine.startHostInput()
         let status = machine.loop.run()
+        machine.flushDisks()
         TerminalMode.restore()
         // With -D the CPU's own message went to the log file; the user still sees why.
         if let reason = machine.cpu.stopReason, machine.configuration.logFile != nil {

@@ -16,6 +16,7 @@ public final class PCMachine {
     /// nothing to show, so `-display sdl` is refused rather than ignored.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
+        .ideDisk, .ideCDROM, .qcow2, .snapshot,
     ]
 
     public let configuration: MachineConfiguration
@@ -32,6 +33,8 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
+    /// The disks and CD-ROMs on the IDE channels, images open.
+    let ideDrives: IDEDrives
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -63,6 +66,7 @@ public final class PCMachine {
         scheduler = EventScheduler()
         try PCMachine.mapRAM(ram, in: addressSpace)
 
+        ideDrives = try IDEDrives(configuration: configuration)
         cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
                      backend: configuration.backend == .interpreter ? .interpreter : .jit)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
@@ -73,7 +77,7 @@ public final class PCMachine {
         shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
                                   mappingChanged: { [unowned cpu] in cpu.memoryMapChanged() })
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
-                              cpu: cpu, loop: loop, shadow: shadow)
+                              cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices)
         cpu.interrupts = chipset.pic
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
@@ -99,6 +103,11 @@ public final class PCMachine {
         cpu.setA20(true)
         chipset.reset()
         do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
+    }
+
+    /// Everything the guest wrote reaches the disk (fsync); called when the machine stops.
+    public func flushDisks() {
+        ideDrives.flush()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
