@@ -71,7 +71,7 @@ for module in ata_piix sd_mod sr_mod crc32c_generic ext4 isofs; do modprobe "$mo
 root=$(sed -n 's/.*root=\([^ ]*\).*/\1/p' /proc/cmdline)
 if [ -n "$root" ]; then
     tries=0
-    while [ ! -b "$root" ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+    while [ ! -b "$root" ] && [ $tries -lt 300 ]; do sleep 0.1; tries=$((tries + 1)); done
     if mount -t ext4 "$root" /newroot; then
         mount --move /dev /newroot/dev
         umount /sys /proc
@@ -80,7 +80,7 @@ if [ -n "$root" ]; then
     echo "initramfs: cannot mount $root; staying in the initramfs"
 else
     tries=0
-    while [ ! -b /dev/sr0 ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+    while [ ! -b /dev/sr0 ] && [ $tries -lt 300 ]; do sleep 0.1; tries=$((tries + 1)); done
     mount -t iso9660 -o ro /dev/sr0 /cdrom || echo "initramfs: no CD in /dev/sr0"
 fi
 export PATH=/bin HOME=/root PS1='pcemu-cd:\w# '

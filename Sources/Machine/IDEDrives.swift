@@ -24,7 +24,7 @@ struct IDEDrives {
         }
         for (place, drive) in places.enumerated() {
             guard let drive else { continue }
-            devices[place] = try makeDevice(drive, place: place, snapshot: configuration.snapshot)
+            devices[place] = try makeDevice(drive, place: place, snapshot: configuration.snapshot || drive.snapshot)
         }
     }
 
