@@ -19,9 +19,12 @@ let package = Package(
                        providers: [.apt(["libpulse-dev"])]),
         .systemLibrary(name: "CSlirp", path: "Sources/CSlirp", pkgConfig: "slirp",
                        providers: [.apt(["libslirp-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Logging by category and the error type every layer reports with.
         .target(name: "PCEmuSupport", swiftSettings: optimise),
+        // Disk images: raw and qcow2 (backing files, compressed clusters), -snapshot overlays.
+        .target(name: "Storage", dependencies: ["CZlib", "PCEmuSupport"], swiftSettings: optimise),
         // Guest RAM, the physical address space and the I/O port bus.
         .target(name: "Memory", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The virtual clock and its event scheduler.
@@ -52,11 +55,11 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Execution", "Configuration",
-                                                "Devices", "CPURuntime", "X86State", "Host", "Network"],
+                                                "Devices", "CPURuntime", "X86State", "Host", "Network", "Storage"],
                 swiftSettings: optimise),
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
-        .target(name: "Devices", dependencies: ["Memory", "Timing", "PCEmuSupport"], swiftSettings: optimise),
+        .target(name: "Devices", dependencies: ["Memory", "Timing", "Storage", "PCEmuSupport"], swiftSettings: optimise),
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
@@ -68,7 +71,8 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing", "Execution", "Memory", "Devices",
                                                          "CPURuntime", "X86State", "Configuration", "TestSupport"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "PCEmuSupport"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "Storage", "PCEmuSupport", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "PCEmuSupport", "TestSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),

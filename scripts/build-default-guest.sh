@@ -47,6 +47,8 @@ wanted="ne2k-pci ne 8390 8390p ata_piix ata_generic pata_acpi libata sd_mod sr_m
         pcspkr psmouse mousedev evdev i8042 serio serio_raw atkbd bochs drm drm_kms_helper
         drm_vram_helper drm_ttm_helper ttm drm_kms_helper i2c-core fb_sys_fops syscopyarea
         sysfillrect sysimgblt cfbfillrect cfbimgblt cfbcopyarea"
+# sd_mod needs the T10 protection-information checksums.
+wanted="$wanted t10-pi crc-t10dif crct10dif_generic crct10dif_common crc64-rocksoft crc64-rocksoft_generic crc64"
 for name in $wanted; do
     find "$modules_src" \( -name "$name.ko*" -o -name "${name//-/_}.ko*" \) -exec cp --parents {} "$work" \; 2>/dev/null || true
 done

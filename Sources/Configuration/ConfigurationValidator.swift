@@ -35,6 +35,7 @@ public struct ConfigurationValidator {
             case (.ide, .disk): try require(.ideDisk, for: drive.option)
             }
             if drive.format == .qcow2 { try require(.qcow2, for: drive.option) }
+            if drive.snapshot { try require(.snapshot, for: drive.option) }
         }
         if config.snapshot { try require(.snapshot, for: "-snapshot") }
         for nic in config.nics where nic.kind != "none" {

@@ -21,6 +21,8 @@ public struct MachineConfiguration: Equatable {
         public var index: Int?
         public var media: Media = .disk
         public var readOnly = false
+        /// snapshot=on: this drive's writes go to a temporary overlay, as with -snapshot.
+        public var snapshot = false
         /// The option that asked for it, for messages.
         public var option: String
     }

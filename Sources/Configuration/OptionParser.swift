@@ -222,6 +222,7 @@ public struct OptionParser {
             drive.index = parsed
         }
         if let readOnly = list.value("readonly") { drive.readOnly = try parseBool(readOnly, option: option) }
+        if let snapshot = list.value("snapshot") { drive.snapshot = try parseBool(snapshot, option: option) }
         guard drive.file != nil || drive.media == .cdrom else {
             throw EmulatorError.badOption(option, "a disk needs file=PATH")
         }

@@ -28,13 +28,14 @@ final class Chipset {
     let debugConsoles: [DebugConsole]
     let coprocessorError: CoprocessorErrorPort
     let dma: DMA8237
+    let ide: PIIX3IDE
 
     static let serialPortPlaces: [(name: String, base: UInt16, irq: Int)] = [
         ("com1", UART16550.com1Base, UART16550.com1IRQ), ("com2", UART16550.com2Base, UART16550.com2IRQ),
     ]
 
     init(ports: IOPortBus, addressSpace: AddressSpace, clock: VirtualClock, scheduler: EventScheduler,
-         cpu: X86CPU, loop: CPUThreadLoop, shadow: ShadowMemory) throws {
+         cpu: X86CPU, loop: CPUThreadLoop, shadow: ShadowMemory, ideDevices: [IDEDevice?] = []) throws {
         let requestReset = { [unowned loop] in loop.requestReset() }
         let setA20 = { [unowned cpu] (enabled: Bool) in cpu.setA20(enabled) }
 
@@ -99,6 +100,18 @@ final class Chipset {
         }
         try pciBus.plug(powerManagement, slot: PIIX4PM.slot, function: PIIX4PM.function)
         try ports.attach(powerManagement.apmPorts, name: "apm", base: PIIX4PM.apmPort, count: PIIX4PM.apmPortCount)
+
+        // IDE at 01.1: legacy ports and IRQs 14/15; DMA writes make translated code stale.
+        let ideChannels = [IDEChannel(name: "ide0", irq: irqs.line(IDEChannel.primaryIRQ)),
+                           IDEChannel(name: "ide1", irq: irqs.line(IDEChannel.secondaryIRQ))]
+        for (place, device) in ideDevices.enumerated() {
+            if let device { ideChannels[place / 2].connect(device, at: place % 2) }
+        }
+        ide = PIIX3IDE(primary: ideChannels[0], secondary: ideChannels[1], memory: addressSpace) { [unowned cpu] address, length in
+            cpu.physicalMemoryWritten(at: address, length: length)
+        }
+        try pciBus.plug(ide, slot: PIIX3.slot, function: PIIX3IDE.function)
+        try ide.attach(to: ports)
 
         firmwareConfig = FirmwareConfig(memory: addressSpace)
         try firmwareConfig.attach(to: ports)

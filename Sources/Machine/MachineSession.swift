@@ -59,6 +59,7 @@ public struct MachineSession {
             if let path = machine.configuration.screendump { try writeScreenDump(path, display: nil) }
         }
         machine.closeAudio()
+        machine.flushDisks()
         TerminalMode.restore()
         // With -D the CPU's own message went to the log file; the user still sees why.
         if let reason = machine.cpu.stopReason, machine.configuration.logFile != nil {

@@ -17,6 +17,7 @@ public final class PCMachine {
         .soundBlaster, .pulseAudio, .wavAudio,
         .ne2000, .userNetwork,
         .sdlDisplay,
+        .ideDisk, .ideCDROM, .qcow2, .snapshot,
     ]
 
     public let configuration: MachineConfiguration
@@ -38,6 +39,8 @@ public final class PCMachine {
     public let display = DisplayOutput()
     let sound: SoundDevices
     let networkCards: NetworkCards
+    /// The disks and CD-ROMs on the IDE channels, images open.
+    let ideDrives: IDEDrives
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -70,6 +73,7 @@ public final class PCMachine {
         scheduler = EventScheduler()
         try PCMachine.mapRAM(ram, in: addressSpace)
 
+        ideDrives = try IDEDrives(configuration: configuration)
         cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
                      backend: configuration.backend == .interpreter ? .interpreter : .jit)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
@@ -80,7 +84,7 @@ public final class PCMachine {
         shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
                                   mappingChanged: { [unowned cpu] in cpu.memoryMapChanged() })
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
-                              cpu: cpu, loop: loop, shadow: shadow)
+                              cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices)
         cpu.interrupts = chipset.pic
         graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
@@ -118,6 +122,11 @@ public final class PCMachine {
     /// Stops the sound back end after playing what is queued; call when the run ends.
     public func closeAudio() {
         sound.close()
+    }
+
+    /// Everything the guest wrote reaches the disk (fsync); called when the machine stops.
+    public func flushDisks() {
+        ideDrives.flush()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.

@@ -72,7 +72,7 @@ final class CommandLineTests: XCTestCase {
         try contents.write(to: image)
         let before = try FileManager.default.attributesOfItem(atPath: image.path)[.modificationDate] as? Date
         try assertFailsWithOneLine(["-hda", image.path, "-m", "0"], mentioning: "-m: invalid size")
-        try assertFailsWithOneLine(["-hda", image.path], mentioning: "is not built yet")
+        try assertFailsWithOneLine(["-drive", "file=\(image.path),format=qcow2"], mentioning: "corrupt qcow2 image")
         XCTAssertEqual(try Data(contentsOf: image), contents)
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: image.path)[.modificationDate] as? Date, before)
     }

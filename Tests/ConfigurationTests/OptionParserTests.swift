@@ -49,6 +49,7 @@ final class OptionParserTests: XCTestCase {
         XCTAssertEqual(config.drives[2].media, .cdrom)
         XCTAssertEqual(config.drives[2].index, 2)
         XCTAssertEqual(config.drives[3].interface, .floppy)
+        XCTAssertEqual(try parse("-drive file=s.img,snapshot=on").drives.first?.snapshot, true)
         XCTAssertEqual(config.drives[4].format, .qcow2)
         XCTAssertEqual(config.drives[4].index, 1)
         XCTAssertEqual(try parse("disk.img").drives.first?.file, "disk.img", "a bare file is -hda")
