@@ -11,7 +11,12 @@ runs=${1:-1}
 phases=(boot integer x87 sha256 fork-exec shell-loop)
 
 (cd "$top" && swift build -c release --product pcemu 2>&1 | grep -E "error:" >&2 || true)
-GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >/dev/null
+guest_log=$(mktemp)
+if ! GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >"$guest_log" 2>&1; then
+    cat "$guest_log" >&2
+    exit 1
+fi
+rm -f "$guest_log"
 
 # Runs one emulator on the benchmark guest; prints "phase seconds" lines.
 # Each serial line is stamped on arrival; "boot" runs from start to "@@ ready".

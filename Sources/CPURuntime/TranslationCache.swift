@@ -45,13 +45,29 @@ final class TranslationCache {
     /// One byte per 4 KiB physical page: nonzero when some block was translated from it.
     private let codePages: UnsafeMutablePointer<UInt8>
     static let pageCount = 1 << 20
+    /// A direct-mapped table in front of the dictionary, indexed by physical
+    /// PC: the jump cache is emptied on every TLB flush (each CR3 write), and
+    /// refilling it through the dictionary's hashing was a measurable cost.
+    /// Unretained: an entry is cleared whenever its block leaves `blocks`.
+    private let recent: UnsafeMutablePointer<Unmanaged<TranslatedBlock>?>
+    static let recentCount = 1 << 14
 
     init() {
         codePages = .allocate(capacity: TranslationCache.pageCount)
         codePages.initialize(repeating: 0, count: TranslationCache.pageCount)
+        recent = .allocate(capacity: TranslationCache.recentCount)
+        recent.initialize(repeating: nil, count: TranslationCache.recentCount)
     }
 
-    deinit { codePages.deallocate() }
+    deinit {
+        codePages.deallocate()
+        recent.deallocate()
+    }
+
+    @inline(__always)
+    private func recentSlot(_ key: BlockKey) -> Int {
+        Int((key.physicalPC ^ (key.physicalPC >> 14) ^ key.flags) & UInt32(TranslationCache.recentCount - 1))
+    }
 
     var count: Int { blocks.count }
     /// Bumped whenever blocks are dropped: a block fetched before a change of
@@ -61,9 +77,18 @@ final class TranslationCache {
     @inline(__always)
     func holdsCode(physicalPage: UInt32) -> Bool { codePages[Int(physicalPage)] != 0 }
 
-    func lookup(_ key: BlockKey) -> TranslatedBlock? { blocks[key] }
+    func lookup(_ key: BlockKey) -> TranslatedBlock? {
+        let slot = recentSlot(key)
+        if let entry = recent[slot], entry._withUnsafeGuaranteedRef({ $0.key == key }) {
+            return entry.takeUnretainedValue()
+        }
+        guard let block = blocks[key] else { return nil }
+        recent[slot] = Unmanaged.passUnretained(block)
+        return block
+    }
 
     func insert(_ block: TranslatedBlock) {
+        forgetRecent(block.key)
         blocks[block.key] = block
         for page in block.physicalPages {
             codePages[Int(page)] = 1
@@ -77,11 +102,21 @@ final class TranslationCache {
         codePages[Int(page)] = 0
         generation &+= 1
         guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
-        for key in keys { blocks[key] = nil }
+        for key in keys {
+            forgetRecent(key)
+            blocks[key] = nil
+        }
         return keys.count
     }
 
+    /// Clears the recent-table entry of the block with `key`, if it holds it.
+    private func forgetRecent(_ key: BlockKey) {
+        let slot = recentSlot(key)
+        if let entry = recent[slot], entry._withUnsafeGuaranteedRef({ $0.key == key }) { recent[slot] = nil }
+    }
+
     func flush() {
+        recent.update(repeating: nil, count: TranslationCache.recentCount)
         generation &+= 1
         blocks.removeAll()
         for page in blocksByPage.keys { codePages[Int(page)] = 0 }

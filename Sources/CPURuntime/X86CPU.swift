@@ -160,8 +160,11 @@ public final class X86CPU: ExecutionEngine {
         if v86 { flags.insert(.virtual8086) }
         let cpl: UInt32 = !protected ? 0 : (v86 ? 3 : segment(.cs).selector & 3)
         flags = HiddenFlags(rawValue: flags.rawValue | cpl)
-        if protected && !v86 && segment(.cs).isBig { flags.insert(.code32) }
-        if protected && !v86 && segment(.ss).isBig { flags.insert(.stack32) }
+        // Real mode too: the caches keep the D and B bits a protected-mode
+        // load gave them until CS or SS is loaded again (code that clears PE
+        // runs on with them, as on hardware and in QEMU).
+        if !v86 && segment(.cs).isBig { flags.insert(.code32) }
+        if !v86 && segment(.ss).isBig { flags.insert(.stack32) }
         flags.insert(.segmentBases)
         if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
