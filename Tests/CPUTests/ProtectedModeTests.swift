@@ -81,6 +81,18 @@ final class ProtectedModeTests: XCTestCase {
         try assertMatchesQEMU("single-step", expected: [0x1E, 0x21, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2A, 0x45])
     }
 
+    /// LDS/LES/LFS/LGS/LSS write their offset register in real and protected
+    /// mode (a segment load that ends the block must not drop it), a faulting
+    /// one writes nothing, and a 16-bit LSS after leaving protected mode keeps
+    /// ESP's upper half, as boot loaders returning from protected mode rely on.
+    func testFarPointerLoadsMatchQEMU() throws {
+        try assertMatchesQEMU("segment-pointers", expected: [
+            0x34, 0x12, 0x50, 0x78, 0x56, 0x60, 0xD4, 0xA1, 0x70, 0x45, 0x23, 0x80, 0x42, 0x6E, 0x00,
+            0xC0, 0xF0, 0x08, 0x10, 0x44, 0x11, 0xCC, 0x10, 0x47, 0x58, 0x55, 0x10,
+            0x00, 0x7A, 0x08, 0x00, 0x45,
+        ])
+    }
+
     /// Page faults with error codes and CR2, accessed and dirty bits, INVLPG, a 4 MiB page.
     func testPagingWalkThroughMatchesQEMU() throws {
         try assertMatchesQEMU("paging", expected: [0x50, 0x46, 0x30, 0x80, 0x46, 0x33, 0x81, 0x20, 0x60, 0x4E, 0x31, 0x45])

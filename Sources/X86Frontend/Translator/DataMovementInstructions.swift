@@ -93,8 +93,11 @@ extension TranslationContext {
             let offsetAddress = effectiveAddress()
             let offset = load(memorySegment, offsetAddress, bytes: bytes)
             let selector = load(memorySegment, truncateAddress(b.add(offsetAddress, UInt64(bytes))), bytes: 2)
-            loadSegment(segment, selector)
-            writeRegister(Int(instruction.reg), bytes: bytes, offset)
+            // The offset register is written only once the segment load did not
+            // fault, and before the block ends after the load.
+            loadSegment(segment, selector) {
+                writeRegister(Int(instruction.reg), bytes: bytes, offset)
+            }
         case 0x0FB6, 0x0FB7, 0x0FBE, 0x0FBF:
             let sourceBytes = opcode & 1 == 0 ? 1 : 2
             let value = read(modrmLocation(bytes: sourceBytes), bytes: sourceBytes)
@@ -148,8 +151,11 @@ extension TranslationContext {
     /// Loads a segment register through the runtime (which checks descriptors
     /// in protected mode). Loading SS inhibits interrupts for one instruction,
     /// and any load may change how later code must be translated: the block ends.
-    func loadSegment(_ segment: Segment, _ selector: Temp) {
+    /// `afterLoad` emits the rest of the instruction (LDS's offset register),
+    /// which runs only if the load did not fault and must come before the end.
+    func loadSegment(_ segment: Segment, _ selector: Temp, afterLoad: () -> Void = {}) {
         b.call(X86Helper.loadSegment.index, [constant(UInt32(segment.rawValue)), selector])
+        afterLoad()
         if segment == .ss || isProtectedMode {
             endBlockAfterInstruction()
         }

@@ -23,9 +23,7 @@ extension TranslationContext {
             let (selector, afterPop) = popValue(bytes: bytes)
             let segment = pushedSegment(opcode)
             // The segment load may fault; ESP moves only after it succeeded.
-            b.call(X86Helper.loadSegment.index, [constant(UInt32(segment.rawValue)), truncate(selector, bytes: 2)])
-            setStackPointer(afterPop)
-            if segment == .ss || isProtectedMode { endBlockAfterInstruction() }
+            loadSegment(segment, truncate(selector, bytes: 2)) { setStackPointer(afterPop) }
         case 0x8F where instruction.reg == 0:
             let (value, afterPop) = popValue(bytes: bytes)
             if instruction.isRegisterOperand || usesStackPointer(instruction.memory) {
