@@ -192,6 +192,7 @@ public final class X86CPU: ExecutionEngine {
         let faultBit = BlockExit.fault
         let gotoBit = BlockExit.gotoSlot
         let logging = Log.isEnabled(.exec)
+        let loggingState = Log.isEnabled(.cpu)
         let countsTime = clock.mode != .host
         let raw = UnsafeMutableRawPointer(state)
         var instructionsSinceClock = 0
@@ -226,6 +227,7 @@ public final class X86CPU: ExecutionEngine {
             if logging {
                 Log.emit("exec \(String(segment(.cs).selector, radix: 16)):\(String(state.pointee.eip, radix: 16)) linear \(String(linearPC, radix: 16))")
             }
+            if loggingState { Log.emit(stateDump()) }
             let exit: UInt64
             let executed: Int
             if let compiled {
