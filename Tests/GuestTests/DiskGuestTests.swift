@@ -90,16 +90,19 @@ final class DiskGuestTests: XCTestCase {
     // MARK: Tests
 
     /// SeaBIOS reads the MBR and syslinux from the IDE disk (ATA PIO through
-    /// INT 13h) and isolinux from the CD (El Torito through ATAPI); the
-    /// loaders' banners on the serial console show they were loaded and run.
-    /// With -snapshot the disk file is not written.
-    func testSeaBIOSLoadsTheBootLoaderFromTheDiskAndTheCD() throws {
+    /// INT 13h) and isolinux from the CD (El Torito through ATAPI); each
+    /// loader prints its banner, loads the kernel and initramfs, and Linux
+    /// comes up to its shell on the serial console. With -snapshot the disk
+    /// file is not written.
+    func testSeaBIOSBootsTheDiskAndTheCDToAShell() throws {
         let before = try Data(contentsOf: URL(fileURLWithPath: media.disk))
-        for (arguments, banner) in [(["-hda", media.disk, "-snapshot"], "SYSLINUX 6.04"),
-                                    (["-cdrom", media.cdrom, "-boot", "d"], "ISOLINUX 6.04")] {
+        for (arguments, banner, prompt) in [(["-hda", media.disk, "-snapshot"], "SYSLINUX 6.04", Self.diskPrompt),
+                                            (["-cdrom", media.cdrom, "-boot", "d"], "ISOLINUX 6.04", Self.cdPrompt)] {
             let machine = try ChildProcess(BuildProducts.pcemu, ["-m", "256", "-nographic"] + arguments, inputPipe: true)
             defer { machine.stop() }
             XCTAssertTrue(machine.waitForOutput(banner, timeout: 120),
+                          "\(arguments): \(machine.standardOutput.suffix(2000)) \(machine.standardError.suffix(500))")
+            XCTAssertTrue(machine.waitForOutput(prompt, timeout: 300),
                           "\(arguments): \(machine.standardOutput.suffix(2000)) \(machine.standardError.suffix(500))")
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: media.disk)), before)

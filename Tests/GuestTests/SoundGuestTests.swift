@@ -116,22 +116,27 @@ final class SoundGuestTests: XCTestCase {
 
     /// A sound's length, how often it rises through zero, and the silent gaps
     /// longer than a millisecond inside it, ignoring `margin` seconds at each end.
+    /// Periods broken by a gap are left out of the frequency, so a dropout
+    /// shows as a gap rather than as a lower pitch.
     func analyse(_ samples: [Int16], rate: Int, margin: Double = 0.2, sound: Range<Int>? = nil) -> (seconds: Double, frequency: Double, gaps: Int) {
         guard let range = sound ?? sounds(samples, rate: rate).first, range.count > 2 * Int(margin * Double(rate)) + 2 else { return (0, 0, 0) }
         let first = range.lowerBound, last = range.upperBound - 1
         let inner = (first + Int(margin * Double(rate)))..<(last - Int(margin * Double(rate)))
-        var crossings = 0, gaps = 0, quiet = 0
-        var firstCrossing = -1, lastCrossing = -1
+        var gaps = 0, quiet = 0
+        var periods: [Int] = []
+        var previousCrossing = -1
         for index in inner.dropFirst() {
             if samples[index - 1] < 0 && samples[index] >= 0 {
-                crossings += 1
-                if firstCrossing < 0 { firstCrossing = index }
-                lastCrossing = index
+                if previousCrossing >= 0 { periods.append(index - previousCrossing) }
+                previousCrossing = index
             }
             if abs(Int(samples[index])) < 300 { quiet += 1 } else { quiet = 0 }
             if quiet == rate / 1000 { gaps += 1 }
         }
-        let frequency = crossings > 1 ? Double(crossings - 1) * Double(rate) / Double(lastCrossing - firstCrossing) : 0
+        guard !periods.isEmpty else { return (Double(last - first) / Double(rate), 0, gaps) }
+        let median = periods.sorted()[periods.count / 2]
+        let steady = periods.filter { $0 * 2 <= median * 3 }
+        let frequency = Double(steady.count) * Double(rate) / Double(steady.reduce(0, +))
         return (Double(last - first) / Double(rate), frequency, gaps)
     }
 
