@@ -55,18 +55,23 @@ final class FloppyGuestTests: XCTestCase {
         try FloppyGuestTests.bootSector.write(toFile: source, atomically: true, encoding: .utf8)
         let assembled = try ChildProcess.run("/usr/bin/nasm", ["-f", "bin", "-o", sector, source])
         XCTAssertEqual(assembled.status, 0, assembled.stderr)
-        var image = Data(count: FloppyGuestTests.floppyBytes)
-        image.replaceSubrange(0..<512, with: try Data(contentsOf: URL(fileURLWithPath: sector)))
-        let message = Data("loaded-from-side-1\n\0".utf8)
-        image.replaceSubrange(20 * 512..<20 * 512 + message.count, with: message)
-        let path = directory.appendingPathComponent("boot.img").path
-        try image.write(to: URL(fileURLWithPath: path))
+        // 1.44 MB, 720 KiB (SeaBIOS finds its data rate by trying READ ID) and 2.88 MB.
+        for (bytes, sectorsPerTrack) in [(FloppyGuestTests.floppyBytes, 18), (737_280, 9), (2_949_120, 36)] {
+            var image = Data(count: bytes)
+            image.replaceSubrange(0..<512, with: try Data(contentsOf: URL(fileURLWithPath: sector)))
+            let message = Data("loaded-from-side-1 of \(bytes)\n\0".utf8)
+            let block = sectorsPerTrack + 2
+            image.replaceSubrange(block * 512..<block * 512 + message.count, with: message)
+            let path = directory.appendingPathComponent("boot-\(bytes).img").path
+            try image.write(to: URL(fileURLWithPath: path))
 
-        let machine = try ChildProcess(BuildProducts.pcemu, ["-m", "64", "-nographic", "-fda", path, "-boot", "a"], inputPipe: true)
-        defer { machine.stop() }
-        XCTAssertTrue(machine.waitForOutput("loaded-from-side-1", timeout: 120),
-                      "\(machine.standardOutput.suffix(2000)) \(machine.standardError.suffix(500))")
-        XCTAssertTrue(machine.standardOutput.contains("Booting from Floppy"), String(machine.standardOutput.suffix(2000)))
+            let machine = try ChildProcess(BuildProducts.pcemu, ["-m", "64", "-nographic", "-fda", path, "-boot", "a"],
+                                           inputPipe: true)
+            defer { machine.stop() }
+            XCTAssertTrue(machine.waitForOutput("loaded-from-side-1 of \(bytes)", timeout: 120),
+                          "\(machine.standardOutput.suffix(2000)) \(machine.standardError.suffix(500))")
+            XCTAssertTrue(machine.standardOutput.contains("Booting from Floppy"), String(machine.standardOutput.suffix(2000)))
+        }
     }
 
     func testLinuxReadsAndWritesTheFloppy() throws {
