@@ -118,4 +118,35 @@ final class FloppyGuestTests: XCTestCase {
         XCTAssertEqual(String(try ChildProcess.run("/usr/bin/md5sum", [region]).stdout.prefix(32)), written)
         XCTAssertEqual(after[0..<100 * 512], Data(bytes[0..<100 * 512]), "the rest is untouched")
     }
+
+    /// A read-only A: refuses writes; B: under -snapshot takes them in the
+    /// overlay, reads them back, and leaves its file alone.
+    func testReadOnlyAndSnapshotFloppiesLeaveTheirFilesAlone() throws {
+        var files: [String] = []
+        for name in ["a.img", "b.img"] {
+            let path = directory.appendingPathComponent(name).path
+            try Data(repeating: name == "a.img" ? 0x5A : 0xA5, count: FloppyGuestTests.floppyBytes).write(to: URL(fileURLWithPath: path))
+            files.append(path)
+        }
+        let paths = try DefaultGuest.paths()
+        let machine = try ChildProcess(BuildProducts.pcemu, ["-m", "256", "-nographic", "-kernel", paths.kernel, "-initrd", paths.initrd,
+                                                             "-append", "console=ttyS0 quiet", "-snapshot",
+                                                             "-drive", "file=\(files[0]),format=raw,if=floppy,readonly=on",
+                                                             "-fdb", files[1]], inputPipe: true)
+        defer { machine.stop() }
+        XCTAssertTrue(machine.waitForOutput("pcemu:/root# ", timeout: 300), String(machine.standardOutput.suffix(2000)))
+        machine.send("modprobe floppy\n")
+        machine.send("dd if=/dev/zero of=/dev/fd0 count=1 && echo A''OK || echo A''REFUSED\n")
+        XCTAssertTrue(machine.waitForOutput("AREFUSED", timeout: 120), String(machine.standardOutput.suffix(2000)))
+        machine.send("dd if=/dev/zero of=/dev/fd1 count=1 && sync\n")
+        machine.send("echo 3 > /proc/sys/vm/drop_caches\n")
+        machine.send("dd if=/dev/fd1 count=1 2>/dev/null | md5sum | sed 's/^/B''SUM=/'\n")
+        // The md5 of 512 zero bytes.
+        XCTAssertTrue(machine.waitForOutput("BSUM=bf619eac0cdf3f68d496ea9344137e8b", timeout: 120),
+                      String(machine.standardOutput.suffix(2000)))
+        machine.send("poweroff -f\n")
+        XCTAssertEqual(machine.wait(timeout: 60), 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: files[0])), Data(repeating: 0x5A, count: FloppyGuestTests.floppyBytes))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: files[1])), Data(repeating: 0xA5, count: FloppyGuestTests.floppyBytes))
+    }
 }
