@@ -9,7 +9,7 @@ import Timing
 /// with the i440FX (PAM → `ShadowMemory`), PIIX3 (PIRQ → PIC) and PIIX4 PM
 /// (PMBASE moves its ports, S5 powers off, SCI on IRQ 9, APM at 0xB2), fw_cfg
 /// and the debug console at 0x402 and 0xE9, the DMA controllers (0x00, 0xC0,
-/// pages at 0x80).
+/// pages at 0x80), the floppy controller (0x3F0, IRQ 6, DMA 2).
 final class Chipset {
     let pic: PIC8259
     let irqs: ISAInterrupts
@@ -29,13 +29,15 @@ final class Chipset {
     let coprocessorError: CoprocessorErrorPort
     let dma: DMA8237
     let ide: PIIX3IDE
+    let floppy: FloppyController
 
     static let serialPortPlaces: [(name: String, base: UInt16, irq: Int)] = [
         ("com1", UART16550.com1Base, UART16550.com1IRQ), ("com2", UART16550.com2Base, UART16550.com2IRQ),
     ]
 
     init(ports: IOPortBus, addressSpace: AddressSpace, clock: VirtualClock, scheduler: EventScheduler,
-         cpu: X86CPU, loop: CPUThreadLoop, shadow: ShadowMemory, ideDevices: [IDEDevice?] = []) throws {
+         cpu: X86CPU, loop: CPUThreadLoop, shadow: ShadowMemory, ideDevices: [IDEDevice?] = [],
+         floppyDrives: [FloppyDrive] = []) throws {
         let requestReset = { [unowned loop] in loop.requestReset() }
         let setA20 = { [unowned cpu] (enabled: Bool) in cpu.setA20(enabled) }
 
@@ -127,6 +129,11 @@ final class Chipset {
 
         dma = DMA8237(memory: addressSpace)
         try dma.attach(to: ports)
+
+        floppy = FloppyController(drives: floppyDrives, dma: dma, irq: irqs.line(FloppyController.irq)) { [unowned cpu] address, length in
+            cpu.physicalMemoryWritten(at: address, length: length)
+        }
+        try floppy.attach(to: ports)
     }
 
     /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
@@ -144,5 +151,6 @@ final class Chipset {
         for console in debugConsoles { console.reset() }
         coprocessorError.reset()
         dma.reset()
+        floppy.reset()
     }
 }

@@ -8,6 +8,14 @@ extension PCMachine {
     /// CMOS 0x14, the equipment byte: a math coprocessor and a PS/2 mouse, as QEMU sets it.
     static let equipmentByte: UInt8 = 0x02 | 0x04
     static let equipmentRegister = 0x14
+    /// CMOS 0x10: the floppy drive types, A: in the high nibble.
+    static let floppyTypeRegister = 0x10
+
+    /// Equipment bits 0 (floppy drives present) and 6-7 (their count less one).
+    static func floppyEquipment(count: Int) -> UInt8 {
+        count == 0 ? 0 : 0x01 | UInt8(count - 1) << 6
+    }
+
     /// etc/boot-fail-wait of all ones: SeaBIOS says "No bootable device." and waits instead of rebooting.
     static let neverRetryBoot: UInt32 = 0xFFFF_FFFF
 
@@ -32,6 +40,7 @@ extension PCMachine {
         rtc.setMemorySizes(ramBytes: UInt64(ram.size))
         // The CMOS holds three boot devices; fw_cfg's boot device has the first.
         try rtc.setBootOrder(String(order.prefix(3)))
-        rtc[cmos: PCMachine.equipmentRegister] = PCMachine.equipmentByte
+        rtc[cmos: PCMachine.equipmentRegister] = PCMachine.equipmentByte | PCMachine.floppyEquipment(count: floppyDrives.count)
+        rtc[cmos: PCMachine.floppyTypeRegister] = floppyDrives.cmosTypes
     }
 }

@@ -18,6 +18,7 @@ public final class PCMachine {
         .ne2000, .userNetwork,
         .sdlDisplay,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
+        .floppy,
     ]
 
     public let configuration: MachineConfiguration
@@ -41,6 +42,8 @@ public final class PCMachine {
     let networkCards: NetworkCards
     /// The disks and CD-ROMs on the IDE channels, images open.
     let ideDrives: IDEDrives
+    /// The floppy drives A: and B:, images open.
+    let floppyDrives: FloppyDrives
     /// The terminal backend when a serial port is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
@@ -74,6 +77,7 @@ public final class PCMachine {
         try PCMachine.mapRAM(ram, in: addressSpace)
 
         ideDrives = try IDEDrives(configuration: configuration)
+        floppyDrives = try FloppyDrives(configuration: configuration)
         cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
                      backend: configuration.backend == .interpreter ? .interpreter : .jit)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
@@ -84,7 +88,8 @@ public final class PCMachine {
         shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
                                   mappingChanged: { [unowned cpu] in cpu.memoryMapChanged() })
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
-                              cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices)
+                              cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices,
+                              floppyDrives: floppyDrives.drives)
         cpu.interrupts = chipset.pic
         graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
@@ -127,6 +132,7 @@ public final class PCMachine {
     /// Everything the guest wrote reaches the disk (fsync); called when the machine stops.
     public func flushDisks() {
         ideDrives.flush()
+        floppyDrives.flush()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
