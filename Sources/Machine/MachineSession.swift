@@ -28,6 +28,8 @@ public struct MachineSession {
     /// the window closed; 1 when the CPU stopped (its reason is one line on stderr).
     public func run(display: DisplayFrontEnd? = nil) throws -> Int32 {
         machine.startHostInput()
+        // After the terminal's hooks: the orderly stop replaces them, and restores the terminal itself.
+        let termination = TerminationSignals(loop: machine.loop)
         let status: Int32
         if let display {
             let result = CPUThreadResult()
@@ -61,6 +63,7 @@ public struct MachineSession {
         machine.closeAudio()
         machine.flushDisks()
         TerminalMode.restore()
+        termination.endProcessIfSignalled()
         // With -D the CPU's own message went to the log file; the user still sees why.
         if let reason = machine.cpu.stopReason, machine.configuration.logFile != nil {
             FileHandle.standardError.write(Data("pcemu: \(reason)\n".utf8))
