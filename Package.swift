@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Execution", "Configuration",
-                                                "Devices", "CPURuntime", "X86State", "Host", "Network", "Storage"],
+                                                "Devices", "CPURuntime", "X86State", "Host", "Network", "Storage", "CZlib"],
                 swiftSettings: optimise),
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.

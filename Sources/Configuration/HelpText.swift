@@ -52,7 +52,7 @@ public enum HelpText {
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none
       -nographic               no window; COM1 and the monitor on this terminal
-      -screendump FILE         write the screen to FILE (PPM) when pcemu exits
+      -screendump FILE         write the screen to FILE (PNG if it ends in .png, else PPM) when pcemu exits
       -serial stdio|file:PATH|null|none
                                where the next serial port goes (COM1, then COM2...)
       -monitor stdio|none      the monitor

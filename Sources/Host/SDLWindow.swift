@@ -48,9 +48,12 @@ public final class SDLWindow {
     /// The X11 window id, so tests can find the window with xdotool/xwininfo.
     public var windowID: UInt32 { SDL_GetWindowID(window) }
 
-    /// Shows one frame, scaled to the window.
+    /// Shows one frame, scaled to the window with its aspect ratio kept: the
+    /// renderer's logical size is the frame's, so SDL letterboxes it (black
+    /// bars) when the window's shape differs.
     public func present(pixels: UnsafeRawPointer, width: Int32, height: Int32, pitch: Int32) throws {
         if texture == nil || width != frameWidth || height != frameHeight {
+            SDL_RenderSetLogicalSize(renderer, width, height)
             if let texture { SDL_DestroyTexture(texture) }
             texture = SDL_CreateTexture(renderer, SDL_PIXELFORMAT_XRGB8888.rawValue,
                                         Int32(SDL_TEXTUREACCESS_STREAMING.rawValue), width, height)
@@ -59,13 +62,29 @@ public final class SDLWindow {
             frameHeight = height
         }
         SDL_UpdateTexture(texture, nil, pixels, pitch)
+        redraw()
+    }
+
+    /// Shows the last frame again (the window was exposed or resized).
+    public func redraw() {
+        guard let texture else { return }
+        SDL_SetRenderDrawColor(renderer, 0, 0, 0, 255)
         SDL_RenderClear(renderer)
         SDL_RenderCopy(renderer, texture, nil, nil)
         SDL_RenderPresent(renderer)
     }
 
-    /// Reads back what the renderer shows, as XRGB rows (for screenshots and tests).
+    /// Full screen on the desktop's resolution, or back to a window.
+    public var isFullScreen: Bool {
+        get { SDL_GetWindowFlags(window) & SDL_WINDOW_FULLSCREEN_DESKTOP.rawValue == SDL_WINDOW_FULLSCREEN_DESKTOP.rawValue }
+        set { SDL_SetWindowFullscreen(window, newValue ? SDL_WINDOW_FULLSCREEN_DESKTOP.rawValue : 0) }
+    }
+
+    /// Reads back what the window shows, as XRGB rows (for tests).
     public func readPixels() -> (width: Int32, height: Int32, pixels: [UInt32]) {
+        // The whole window, bars included: without a logical size the viewport is all of it.
+        SDL_RenderSetLogicalSize(renderer, 0, 0)
+        defer { SDL_RenderSetLogicalSize(renderer, frameWidth, frameHeight) }
         var width: Int32 = 0, height: Int32 = 0
         SDL_GetRendererOutputSize(renderer, &width, &height)
         var pixels = [UInt32](repeating: 0, count: Int(width * height))
@@ -83,6 +102,12 @@ public final class SDLWindow {
             if event.type == SDL_QUIT.rawValue { quit = true }
         }
         return quit
+    }
+
+    /// Closes SDL's video (its X connection) once every window is gone, so a
+    /// later window may open on another X server (tests start one each).
+    public static func closeVideo() {
+        if SDL_WasInit(SDL_INIT_VIDEO) != 0 { SDL_QuitSubSystem(SDL_INIT_VIDEO) }
     }
 
     static var lastError: String { String(cString: SDL_GetError()) }

@@ -7,7 +7,7 @@ public protocol DisplayFrontEnd: AnyObject {
     /// Shows frames and passes input until the user closes the display or
     /// `cpuFinished()` turns true.
     func run(machine: PCMachine, cpuFinished: () -> Bool)
-    /// Writes what the display shows now as a PPM image.
+    /// Writes the screen the display shows now (PNG or PPM, by the file name).
     func writeScreenshot(to path: String) throws
 }
 

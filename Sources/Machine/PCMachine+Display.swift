@@ -46,13 +46,13 @@ extension PCMachine {
         }
     }
 
-    /// The newest screen as PPM (QEMU's screendump format), rendered now: call it
+    /// The newest screen as PNG or PPM (by the file name), rendered now: call it
     /// from the CPU thread or after it ended.
     public func writeScreenDump(to path: String) throws {
         refreshDisplay()
         var result: Result<Void, Error> = .success(())
         display.withFrame(newerThan: -1) { pixels, width, height in
-            result = Result { try PPMWriter.write(pixels, width: width, height: height, to: path) }
+            result = Result { try ScreenshotWriter.write(pixels, width: width, height: height, to: path) }
         }
         try result.get()
     }

@@ -5,41 +5,57 @@ import PCEmuSupport
 
 /// The SDL window as the machine's display, on the main thread: asks the CPU
 /// thread for a refresh about 60 times a second, shows each new frame (the
-/// window follows the guest's mode size), and turns keys and mouse into
-/// messages for the CPU thread. As in QEMU, a click grabs the pointer and
-/// Ctrl-Alt-G lets it go; closing the window ends pcemu with status 0.
+/// window takes the guest's mode size; resized by the user or in full screen,
+/// the frame is scaled with its aspect ratio kept), and turns keys and mouse
+/// into messages for the CPU thread. As in QEMU, a click grabs the pointer;
+/// Ctrl+Alt with G releases it, F toggles full screen, S writes a screenshot
+/// (pcemu-screenshot-N.png in the current directory). Closing the window ends
+/// pcemu with status 0.
 final class SDLDisplay: DisplayFrontEnd {
-    static let title = "PCEmu"
-    static let grabbedTitle = "PCEmu - Press Ctrl+Alt+G to release grab"
     static let refreshMilliseconds: Int32 = 16
+    static let screenshotPrefix = "pcemu-screenshot-"
 
     /// USB HID usages of the keys the display itself watches.
     enum Usage {
+        static let f = 0x09
         static let g = 0x0A
+        static let s = 0x16
         static let controls: Set<Int> = [0xE0, 0xE4]
         static let alts: Set<Int> = [0xE2, 0xE6]
     }
 
     private let window: SDLWindow
+    private let name: String?
+    private var output: DisplayOutput?
     private var grabbed = false
-    private var controlsHeld: Set<Int> = []
-    private var altsHeld: Set<Int> = []
+    /// Keys the guest was told are down and has not been told are up.
+    private var keysDown: Set<Int> = []
     private var buttons: PCMachine.MouseButtons = []
 
-    init() throws {
-        window = try SDLWindow(title: SDLDisplay.title, width: 720, height: 400)
+    /// "PCEmu", or "PCEmu (name)" with -name, as QEMU names its window.
+    static func title(name: String?, grabbed: Bool) -> String {
+        var title = "PCEmu"
+        if let name, !name.isEmpty { title += " (\(name))" }
+        if grabbed { title += " - Press Ctrl+Alt+G to release grab" }
+        return title
+    }
+
+    init(name: String?) throws {
+        self.name = name
+        window = try SDLWindow(title: SDLDisplay.title(name: name, grabbed: false), width: 720, height: 400)
     }
 
     func run(machine: PCMachine, cpuFinished: () -> Bool) {
+        output = machine.display
         var seen = -1
         while !cpuFinished() {
             for event in window.pollEvents() {
                 if !handle(event, machine: machine) { return }
-                if event == .exposed { seen = -1 }
+                if event == .exposed { window.redraw() }
             }
             machine.requestDisplayRefresh()
             seen = machine.display.withFrame(newerThan: seen) { pixels, width, height in
-                if Int32(width) != window.frameWidth || Int32(height) != window.frameHeight {
+                if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
                     window.resize(width: Int32(width), height: Int32(height))
                 }
                 do {
@@ -58,12 +74,13 @@ final class SDLDisplay: DisplayFrontEnd {
         case .close:
             return false
         case let .key(usage, pressed):
-            if Usage.controls.contains(usage) { if pressed { controlsHeld.insert(usage) } else { controlsHeld.remove(usage) } }
-            if Usage.alts.contains(usage) { if pressed { altsHeld.insert(usage) } else { altsHeld.remove(usage) } }
-            if usage == Usage.g && !controlsHeld.isEmpty && !altsHeld.isEmpty {
-                if pressed && grabbed { setGrab(false) }
+            let held = keysDown
+            if pressed && !held.isDisjoint(with: Usage.controls) && !held.isDisjoint(with: Usage.alts)
+                && hotKey(usage, machine: machine) {
                 return true
             }
+            // A release the guest never saw pressed (the hot key's own) stays here.
+            if pressed { keysDown.insert(usage) } else if keysDown.remove(usage) == nil { return true }
             machine.keyChanged(hidUsage: usage, pressed: pressed)
         case let .mouseMotion(dx, dy):
             if grabbed { machine.mouseMoved(dx: dx, dy: dy, buttons: buttons) }
@@ -78,12 +95,32 @@ final class SDLDisplay: DisplayFrontEnd {
         case let .wheel(amount):
             if grabbed { machine.mouseMoved(dx: 0, dy: 0, wheel: amount, buttons: buttons) }
         case .focusLost:
-            // Keys held when focus went elsewhere would stay down in the guest.
-            for usage in controlsHeld.union(altsHeld) { machine.keyChanged(hidUsage: usage, pressed: false) }
-            controlsHeld = []
-            altsHeld = []
+            // Keys still down when focus went elsewhere would never see their
+            // release here: let them go now, or the guest keeps them held.
+            for usage in keysDown.sorted() { machine.keyChanged(hidUsage: usage, pressed: false) }
+            keysDown = []
+            if !buttons.isEmpty {
+                buttons = []
+                machine.mouseMoved(dx: 0, dy: 0, buttons: buttons)
+            }
         case .exposed:
             break
+        }
+        return true
+    }
+
+    /// Ctrl+Alt+key: true if the display took the key for itself.
+    private func hotKey(_ usage: Int, machine: PCMachine) -> Bool {
+        switch usage {
+        case Usage.g:
+            if grabbed { setGrab(false) }
+        case Usage.f:
+            window.isFullScreen.toggle()
+            window.redraw()
+        case Usage.s:
+            saveScreenshot()
+        default:
+            return false
         }
         return true
     }
@@ -91,13 +128,31 @@ final class SDLDisplay: DisplayFrontEnd {
     private func setGrab(_ on: Bool) {
         grabbed = on
         window.setPointerGrab(on)
-        window.title = on ? SDLDisplay.grabbedTitle : SDLDisplay.title
+        window.title = SDLDisplay.title(name: name, grabbed: on)
     }
 
-    func writeScreenshot(to path: String) throws {
-        let (width, height, pixels) = window.readPixels()
-        try pixels.withUnsafeBufferPointer { buffer in
-            try PPMWriter.write(buffer.baseAddress!, width: Int(width), height: Int(height), to: path)
+    /// Ctrl+Alt+S: the guest's screen to the first free pcemu-screenshot-N.png
+    /// in the current directory; the path goes to standard error.
+    private func saveScreenshot() {
+        let directory = FileManager.default.currentDirectoryPath
+        var number = 1
+        while FileManager.default.fileExists(atPath: "\(directory)/\(SDLDisplay.screenshotPrefix)\(number).png") { number += 1 }
+        let path = "\(directory)/\(SDLDisplay.screenshotPrefix)\(number).png"
+        do {
+            try writeScreenshot(to: path)
+            FileHandle.standardError.write(Data("pcemu: screenshot saved to \(path)\n".utf8))
+        } catch {
+            FileHandle.standardError.write(Data("pcemu: \((error as? EmulatorError)?.description ?? "\(error)")\n".utf8))
         }
+    }
+
+    /// The guest's screen at its own size (not the window's scaled picture).
+    func writeScreenshot(to path: String) throws {
+        guard let output else { throw EmulatorError.configuration("cannot write the screenshot \(path): no screen yet") }
+        var result: Result<Void, Error> = .failure(EmulatorError.configuration("cannot write the screenshot \(path): no screen yet"))
+        output.withFrame(newerThan: -1) { pixels, width, height in
+            result = Result { try ScreenshotWriter.write(pixels, width: width, height: height, to: path) }
+        }
+        try result.get()
     }
 }

@@ -23,7 +23,7 @@ func openDisplay(for configuration: MachineConfiguration) throws -> DisplayFront
     }
     guard explicit || hasDisplay else { return nil }
     do {
-        return try SDLDisplay()
+        return try SDLDisplay(name: configuration.name)
     } catch {
         if explicit { throw error }
         return nil

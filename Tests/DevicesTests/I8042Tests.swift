@@ -130,6 +130,37 @@ final class I8042Tests: XCTestCase {
         XCTAssertEqual(drain(), [0xE0, 0xF0, 0x4A])
     }
 
+    func testSet2SequencesOfExtendedPrintScreenAltGrAndKeypad() {
+        XCTAssertEqual(PS2Key.printScreen.sequence(set: 2, pressed: true), [0xE0, 0x12, 0xE0, 0x7C])
+        XCTAssertEqual(PS2Key.printScreen.sequence(set: 2, pressed: false), [0xE0, 0xF0, 0x7C, 0xE0, 0xF0, 0x12])
+        XCTAssertEqual(PS2Key.pause.sequence(set: 2, pressed: false), [], "Pause has no break code")
+        XCTAssertEqual(PS2Key(hidUsage: 0xE6), .altRight, "AltGr is the right Alt")
+        XCTAssertEqual(PS2Key.altRight.sequence(set: 2, pressed: true), [0xE0, 0x11])
+        XCTAssertEqual(PS2Key.altRight.sequence(set: 1, pressed: false), [0xE0, 0xB8])
+        XCTAssertEqual(PS2Key(hidUsage: 0x54).map { $0.sequence(set: 2, pressed: false) }, [0xE0, 0xF0, 0x4A], "keypad /")
+        XCTAssertEqual(PS2Key(hidUsage: 0x58).map { $0.sequence(set: 1, pressed: true) }, [0xE0, 0x1C], "keypad Enter")
+        XCTAssertEqual(PS2Key(hidUsage: 0x55).map { $0.sequence(set: 2, pressed: true) }, [0x7C], "keypad * has no prefix")
+        XCTAssertEqual(PS2Key(hidUsage: 0x53).map { $0.sequence(set: 2, pressed: true) }, [0x77], "Num Lock")
+        XCTAssertEqual(PS2Key(hidUsage: 0x4C).map { $0.sequence(set: 2, pressed: true) }, [0xE0, 0x71], "Delete")
+        XCTAssertEqual(PS2Key(hidUsage: 0x63).map { $0.sequence(set: 2, pressed: true) }, [0x71], "keypad .")
+    }
+
+    /// Every key's set 2 bytes, put through the 8042's translation, are its
+    /// set 1 bytes: the two tables (and the special sequences) agree.
+    func testEveryKeysSet2TranslatesToItsSet1() {
+        for key in PS2Key.allCases {
+            for pressed in [true, false] {
+                var translated: [UInt8] = [], breakNext = false
+                for byte in key.sequence(set: 2, pressed: pressed) {
+                    if byte == 0xF0 { breakNext = true; continue }
+                    translated.append(I8042.set2ToSet1[Int(byte)] | (breakNext ? 0x80 : 0))
+                    breakNext = false
+                }
+                XCTAssertEqual(translated, key.sequence(set: 1, pressed: pressed), "\(key) \(pressed ? "make" : "break")")
+            }
+        }
+    }
+
     func testKeyboardInterruptFollowsCommandByte() {
         initialiseLikeSeaBIOS()
         writeCommandByte(0x60)                 // translation, no interrupt

@@ -217,4 +217,105 @@ final class DisplayTests: XCTestCase {
         }.count
         XCTAssertGreaterThan(rowsWithText, 20, "the console's lines are drawn in the 1024x768 mode")
     }
+
+    /// The title names the guest; Ctrl+Alt+S writes a PNG screenshot into the
+    /// current directory; Ctrl+Alt+F goes full screen and back; -screendump
+    /// with a .png name writes PNG. (Under openbox: full screen needs a window manager.)
+    func testNameTitleScreenshotKeyFullScreenAndPNGScreendump() throws {
+        let pngDump = directory.appendingPathComponent("screen.png").path
+        // Full screen is the window manager's job on X11 (SDL asks it through _NET_WM_STATE).
+        let windowManager = try ChildProcess("/usr/bin/openbox", ["--sm-disable"], environment: ["DISPLAY": xvfb.display])
+        defer { windowManager.stop() }
+        let managerDeadline = Date(timeIntervalSinceNow: 30)
+        while try !x11("xprop", ["-root", "_NET_SUPPORTING_WM_CHECK"]).contains("window id"), Date() < managerDeadline {
+            usleep(100_000)
+        }
+        let pcemu = try ChildProcess("/bin/sh", ["-c", "cd '\(directory.path)' && exec '\(BuildProducts.pcemu)' \"$@\"", "sh",
+                                                 "-display", "sdl", "-name", "demo", "-debugcon", "stdio", "-screendump", pngDump],
+                                     environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !pcemu.standardError.contains("No bootable device"), pcemu.isRunning, Date() < deadline { usleep(100_000) }
+        let window = try pcemuWindow()
+        XCTAssertEqual(try x11("xdotool", ["getwindowname", String(window)]), "PCEmu (demo)\n")
+        XCTAssertTrue(try waitForWindowSize(window, (720, 400)))
+        usleep(500_000)
+
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+s"])
+        let saved = directory.appendingPathComponent("pcemu-screenshot-1.png").path
+        let shotDeadline = Date(timeIntervalSinceNow: 10)
+        while !pcemu.standardError.contains("screenshot saved to \(saved)"), Date() < shotDeadline { usleep(100_000) }
+        XCTAssertTrue(pcemu.standardError.contains("pcemu: screenshot saved to \(saved)\n"), pcemu.standardError.suffix(500).description)
+        let shot = try Screenshot(png: saved)
+        XCTAssertEqual(shot.width, 720)
+        XCTAssertEqual(shot.height, 400)
+        XCTAssertTrue(shot.text(cellWidth: 9, font: try VGAFont()).contains("No bootable device."))
+
+        // The window manager may still be settling the window in: a key it missed is pressed again.
+        func toggleFullScreen(until size: (Int, Int)) throws -> Bool {
+            for _ in 0..<3 {
+                _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+f"])
+                if try waitForWindowSize(window, size, timeout: 10) { return true }
+            }
+            return false
+        }
+        XCTAssertTrue(try toggleFullScreen(until: (1280, 1024)), "full screen fills Xvfb's 1280x1024 screen")
+        XCTAssertTrue(try toggleFullScreen(until: (720, 400)), "and Ctrl+Alt+F again goes back to the window")
+
+        try X11WindowCloser.close(window: window, display: xvfb.display)
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+        let dump = try Screenshot(png: pngDump)
+        XCTAssertEqual(dump.width, 720)
+        XCTAssertEqual(dump.height, 400)
+        // The same screen (up to the cursor, which may have blinked in between).
+        let dumpLines = dump.text(cellWidth: 9, font: try VGAFont())
+        XCTAssertTrue(dumpLines.contains { $0.hasPrefix("SeaBIOS (version") }, dumpLines.joined(separator: "\n"))
+        XCTAssertTrue(dumpLines.contains("No bootable device."), dumpLines.joined(separator: "\n"))
+    }
+
+    /// A key held when the window loses focus is released in the guest: Shift
+    /// held, focus moved away, Shift let go there, focus back, and what is
+    /// typed next is lower case.
+    /// Also the figure for pcemu's CPU use while the guest idles at its prompt.
+    func testKeysHeldAtFocusLossAreReleasedAndIdleCPUUseIsLow() throws {
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd,
+            "-append", "console=ttyS0 console=tty0",
+        ], environment: environment, inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("Run /init", timeout: 300), pcemu.standardOutput.suffix(2000).description)
+        let window = try pcemuWindow()
+        sleep(5)   // the shell is up on tty0 and the boot's work is done
+
+        func cpuTicks() throws -> Int {
+            let stat = try String(contentsOfFile: "/proc/\(pcemu.pid)/stat", encoding: .utf8)
+            let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+            return Int(fields[11])! + Int(fields[12])!   // utime, stime (fields 14 and 15)
+        }
+        let before = try cpuTicks()
+        sleep(10)
+        let percent = Double(try cpuTicks() - before) / Double(sysconf(Int32(_SC_CLK_TCK))) / 10 * 100
+        print("pcemu idle at the prompt with the window open: \(String(format: "%.1f", percent))% of one core")
+        XCTAssertLessThan(percent, 25)
+
+        let root = try x11("xdotool", ["search", "--maxdepth", "0", "--name", ""]).split(separator: "\n").first.map(String.init) ?? ""
+        _ = try x11("xdotool", ["windowfocus", String(window)])
+        usleep(300_000)
+        _ = try x11("xdotool", ["keydown", "--window", String(window), "shift"])
+        usleep(300_000)
+        _ = try x11("xdotool", ["windowfocus", root])
+        usleep(500_000)
+        // Let go of Shift while the focus is elsewhere: the window never hears of it.
+        _ = try x11("xdotool", ["keyup", "shift"])
+        usleep(300_000)
+        _ = try x11("xdotool", ["windowfocus", String(window)])
+        usleep(300_000)
+        // One try: a Shift still held would make it "ECHO ...", which the shell refuses.
+        try typeIntoWindow(window, "echo focus-$((6*7)) > /dev/ttyS0")
+        _ = pcemu.waitForOutput("focus-42", timeout: 20)
+        XCTAssertTrue(pcemu.standardOutput.contains("focus-42"), "Shift was released: \(pcemu.standardOutput.suffix(300))")
+        try typeIntoWindow(window, "poweroff -f")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
+    }
 }

@@ -11,7 +11,11 @@ final class HostSmokeTests: XCTestCase {
         defer { xvfb.stop() }
         setenv("DISPLAY", xvfb.display, 1)
         setenv("SDL_VIDEODRIVER", "x11", 1)
+        try showAFrame()
+        SDLWindow.closeVideo()   // before this Xvfb goes away
+    }
 
+    private func showAFrame() throws {
         let window = try SDLWindow(title: "PCEmu smoke", width: 320, height: 200)
         XCTAssertEqual(window.title, "PCEmu smoke")
         // A 320x200 frame: left half red, right half blue.
@@ -26,7 +30,7 @@ final class HostSmokeTests: XCTestCase {
 
         // The X server really has a window with that name.
         let search = try ChildProcess.run("/usr/bin/xwininfo", ["-root", "-tree"], timeout: 10,
-                                          environment: ["DISPLAY": xvfb.display])
+                                          environment: ["DISPLAY": ProcessInfo.processInfo.environment["DISPLAY"]!])
         XCTAssertTrue(search.stdout.contains("PCEmu smoke"), search.stdout)
     }
 
@@ -68,5 +72,84 @@ final class HostSmokeTests: XCTestCase {
             bytes.bindMemory(to: Int16.self).map { abs(Int($0)) }.max() ?? 0
         }
         XCTAssertGreaterThan(peak, 4000, "the tone reached the sink's monitor (\(captured.count) bytes recorded)")
+    }
+}
+
+/// The window scales the guest's frame to its own size with the aspect ratio
+/// kept, and how long showing a large frame takes.
+final class WindowScalingTests: XCTestCase {
+    var xvfb: XvfbServer!
+
+    override func setUpWithError() throws {
+        xvfb = try XvfbServer()
+        setenv("DISPLAY", xvfb.display, 1)
+        setenv("SDL_VIDEODRIVER", "x11", 1)
+    }
+
+    override func tearDown() {
+        SDLWindow.closeVideo()   // the test's window is gone; then its X server
+        xvfb.stop()
+    }
+
+    func testAWiderWindowLetterboxesTheFrame() throws {
+        let window = try SDLWindow(title: "PCEmu scaling", width: 320, height: 200)
+        let frame = [UInt32](repeating: 0x00FF_FFFF, count: 320 * 200)
+        try frame.withUnsafeBytes { try window.present(pixels: $0.baseAddress!, width: 320, height: 200, pitch: 320 * 4) }
+        window.resize(width: 800, height: 250)
+        // The resize reaches SDL as an event; then the frame is drawn again at the new size.
+        let deadline = Date(timeIntervalSinceNow: 10)
+        var shown: (width: Int32, height: Int32, pixels: [UInt32])
+        repeat {
+            usleep(50_000)
+            _ = window.pollEvents()
+            window.redraw()
+            shown = window.readPixels()
+        } while shown.width != 800 && Date() < deadline
+        XCTAssertEqual(shown.width, 800)
+        XCTAssertEqual(shown.height, 250)
+        // 320x200 in 800x250 keeps 8:5: 400x250 in the middle, black bars of 200 each side.
+        func at(_ x: Int, _ y: Int) -> UInt32 { shown.pixels[y * Int(shown.width) + x] & 0xFF_FFFF }
+        XCTAssertEqual(at(100, 125), 0, "left bar")
+        XCTAssertEqual(at(700, 125), 0, "right bar")
+        XCTAssertEqual(at(205, 125), 0xFF_FFFF)
+        XCTAssertEqual(at(595, 5), 0xFF_FFFF)
+        XCTAssertEqual(at(400, 245), 0xFF_FFFF)
+        XCTAssertEqual((0..<800).filter { at($0, 125) != 0 }.count, 400, "the frame is 400 wide")
+    }
+
+    func testFullScreenTakesTheWholeScreen() throws {
+        let window = try SDLWindow(title: "PCEmu full screen", width: 320, height: 200)
+        let frame = [UInt32](repeating: 0x0000_FF00, count: 320 * 200)
+        try frame.withUnsafeBytes { try window.present(pixels: $0.baseAddress!, width: 320, height: 200, pitch: 320 * 4) }
+        window.isFullScreen = true
+        XCTAssertTrue(window.isFullScreen)
+        let deadline = Date(timeIntervalSinceNow: 10)
+        var shown = window.readPixels()
+        while shown.width != 1024, Date() < deadline {
+            _ = window.pollEvents()
+            usleep(50_000)
+            shown = window.readPixels()
+        }
+        XCTAssertEqual(shown.width, 1024, "Xvfb's screen is 1024x768")
+        XCTAssertEqual(shown.height, 768)
+        window.isFullScreen = false
+        XCTAssertFalse(window.isFullScreen)
+    }
+
+    /// Figure: uploading and showing a full 1024x768x32 frame.
+    func testPresentingA1024x768FrameIsQuick() throws {
+        let window = try SDLWindow(title: "PCEmu timing", width: 1024, height: 768)
+        var frame = [UInt32](repeating: 0, count: 1024 * 768)
+        try frame.withUnsafeBytes { try window.present(pixels: $0.baseAddress!, width: 1024, height: 768, pitch: 1024 * 4) }
+        let count = 60
+        let start = Date()
+        for i in 0..<count {
+            frame[i * 1000] = UInt32(i)   // a changed frame each time
+            try frame.withUnsafeBytes { try window.present(pixels: $0.baseAddress!, width: 1024, height: 768, pitch: 1024 * 4) }
+        }
+        _ = window.readPixels()   // waits for the last one
+        let milliseconds = Date().timeIntervalSince(start) * 1000 / Double(count)
+        print("present 1024x768x32: \(String(format: "%.2f", milliseconds)) ms per frame")
+        XCTAssertLessThan(milliseconds, 16, "a frame is shown within one 60 Hz refresh")
     }
 }
