@@ -4,7 +4,9 @@ import Machine
 import PCEmuSupport
 
 /// The SDL window as the machine's display, on the main thread: asks the CPU
-/// thread for a refresh about 60 times a second, shows each new frame (the
+/// thread for a refresh about 60 times a second while the screen is
+/// changing, 20 times once it has been still for a moment (a blinking cursor
+/// alone), and shows each new frame (the
 /// window takes the guest's mode size; resized by the user or in full screen,
 /// the frame is scaled with its aspect ratio kept), and turns keys and mouse
 /// into messages for the CPU thread. As in QEMU, a click grabs the pointer;
@@ -13,6 +15,10 @@ import PCEmuSupport
 /// pcemu with status 0.
 final class SDLDisplay: DisplayFrontEnd {
     static let refreshMilliseconds: Int32 = 16
+    /// The slower refresh of a still screen: both threads wake a third as often.
+    static let stillRefreshMilliseconds: Int32 = 50
+    /// Refreshes without a new frame after which the screen counts as still.
+    static let refreshesBeforeStill = 6
     static let screenshotPrefix = "pcemu-screenshot-"
 
     /// USB HID usages of the keys the display itself watches.
@@ -48,12 +54,14 @@ final class SDLDisplay: DisplayFrontEnd {
     func run(machine: PCMachine, cpuFinished: () -> Bool) {
         output = machine.display
         var seen = -1
+        var refreshesWithoutFrame = 0
         while !cpuFinished() {
             for event in window.pollEvents() {
                 if !handle(event, machine: machine) { return }
                 if event == .exposed { window.redraw() }
             }
             machine.requestDisplayRefresh()
+            let previous = seen
             seen = machine.display.withFrame(newerThan: seen) { pixels, width, height in
                 if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
                     window.resize(width: Int32(width), height: Int32(height))
@@ -64,7 +72,9 @@ final class SDLDisplay: DisplayFrontEnd {
                     Log.write(.device, "sdl: \(error)")
                 }
             }
-            window.waitForEvent(milliseconds: SDLDisplay.refreshMilliseconds)
+            refreshesWithoutFrame = seen == previous ? refreshesWithoutFrame + 1 : 0
+            let still = refreshesWithoutFrame >= SDLDisplay.refreshesBeforeStill
+            window.waitForEvent(milliseconds: still ? SDLDisplay.stillRefreshMilliseconds : SDLDisplay.refreshMilliseconds)
         }
     }
 
