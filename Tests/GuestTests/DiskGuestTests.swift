@@ -9,7 +9,7 @@ import XCTest
 final class DiskGuestTests: XCTestCase {
     static let diskPrompt = "pcemu-disk:/root# "
     static let cdPrompt = "pcemu-cd:/root# "
-    /// The direct boots' ACPI tables describe no PCI root bridge, so Linux scans PCI itself.
+    /// pci=noacpi: Linux scans PCI itself rather than through the ACPI tables' root bridge.
     static let rootOnDisk = "console=ttyS0 root=/dev/sda2 pci=noacpi quiet"
 
     var directory: URL!

@@ -185,7 +185,7 @@ final class DisplayTests: XCTestCase {
 
     func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
         let guest = try DefaultGuest.paths()
-        // pci=noacpi: the direct boot's ACPI tables describe no PCI root bridge yet.
+        // pci=noacpi: Linux scans PCI itself rather than through the ACPI tables' root bridge.
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
             "-append", "console=tty0 console=ttyS0 pci=noacpi",
