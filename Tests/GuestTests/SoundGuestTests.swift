@@ -72,74 +72,6 @@ final class SoundGuestTests: XCTestCase {
         return values
     }
 
-    /// The left channel of a 16-bit stereo WAV file and its rate.
-    func leftChannel(_ file: String) throws -> (samples: [Int16], rate: Int) {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        XCTAssertGreaterThan(data.count, 44)
-        guard data.count > 44, String(decoding: data[0..<4], as: UTF8.self) == "RIFF" else { return ([], 1) }
-        let rate = data[24..<28].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        // parec writes extra chunks: find "data".
-        var offset = 12
-        while offset + 8 <= data.count {
-            let name = String(decoding: data[offset..<offset + 4], as: UTF8.self)
-            let size = data[offset + 4..<offset + 8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            if name == "data" { break }
-            offset += 8 + size
-        }
-        let body = data[(offset + 8)...]
-        var samples: [Int16] = []
-        samples.reserveCapacity(body.count / 4)
-        var index = body.startIndex
-        while index + 3 < body.endIndex {
-            samples.append(Int16(bitPattern: UInt16(body[index]) | UInt16(body[index + 1]) << 8))
-            index += 4
-        }
-        return (samples, rate)
-    }
-
-    /// The sounds in a recording: stretches with a sample above a tenth of
-    /// full scale at least every 0.1 s.
-    func sounds(_ samples: [Int16], rate: Int) -> [Range<Int>] {
-        var found: [Range<Int>] = []
-        var start = -1, last = -1
-        for (index, sample) in samples.enumerated() where abs(Int(sample)) > 3276 {
-            if start >= 0 && index - last > rate / 10 {
-                found.append(start..<last + 1)
-                start = -1
-            }
-            if start < 0 { start = index }
-            last = index
-        }
-        if start >= 0 { found.append(start..<last + 1) }
-        return found
-    }
-
-    /// A sound's length, how often it rises through zero, and the silent gaps
-    /// longer than a millisecond inside it, ignoring `margin` seconds at each end.
-    /// Periods broken by a gap are left out of the frequency, so a dropout
-    /// shows as a gap rather than as a lower pitch.
-    func analyse(_ samples: [Int16], rate: Int, margin: Double = 0.2, sound: Range<Int>? = nil) -> (seconds: Double, frequency: Double, gaps: Int) {
-        guard let range = sound ?? sounds(samples, rate: rate).first, range.count > 2 * Int(margin * Double(rate)) + 2 else { return (0, 0, 0) }
-        let first = range.lowerBound, last = range.upperBound - 1
-        let inner = (first + Int(margin * Double(rate)))..<(last - Int(margin * Double(rate)))
-        var gaps = 0, quiet = 0
-        var periods: [Int] = []
-        var previousCrossing = -1
-        for index in inner.dropFirst() {
-            if samples[index - 1] < 0 && samples[index] >= 0 {
-                if previousCrossing >= 0 { periods.append(index - previousCrossing) }
-                previousCrossing = index
-            }
-            if abs(Int(samples[index])) < 300 { quiet += 1 } else { quiet = 0 }
-            if quiet == rate / 1000 { gaps += 1 }
-        }
-        guard !periods.isEmpty else { return (Double(last - first) / Double(rate), 0, gaps) }
-        let median = periods.sorted()[periods.count / 2]
-        let steady = periods.filter { $0 * 2 <= median * 3 }
-        let frequency = Double(steady.count) * Double(rate) / Double(steady.reduce(0, +))
-        return (Double(last - first) / Double(rate), frequency, gaps)
-    }
-
     func testSineThroughTheWAVBackEndKeepsItsFrequencyAndLevel() throws {
         let wav = directory.appendingPathComponent("sb16.wav").path
         let pcemu = try boot(["-device", "sb16,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
@@ -156,16 +88,16 @@ final class SoundGuestTests: XCTestCase {
         XCTAssertEqual(statistics["Rough frequency"] ?? 0, 1000, accuracy: 10, "\(statistics)")
         XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.005, "\(statistics)")
         XCTAssertEqual(statistics["RMS amplitude"] ?? 0, 0.5 / 2.0.squareRoot(), accuracy: 0.005, "\(statistics)")
-        let (samples, rate) = try leftChannel(wav)
+        let (samples, rate) = try AudioAnalysis.leftChannel(wav)
         XCTAssertEqual(rate, 44_100)
-        let found = sounds(samples, rate: rate)
+        let found = AudioAnalysis.sounds(samples, rate: rate)
         XCTAssertEqual(found.count, 2, "two tones: \(found)")
-        let sound = analyse(samples, rate: rate, sound: found.first)
+        let sound = AudioAnalysis.analyse(samples, rate: rate, sound: found.first)
         XCTAssertEqual(sound.seconds, 2, accuracy: 0.05, "the tone lasts as long in the file as in the guest")
         XCTAssertEqual(sound.frequency, 1000, accuracy: 0.5)
         XCTAssertEqual(sound.gaps, 0, "no dropouts inside the tone")
         guard found.count == 2 else { return }
-        let second = analyse(samples, rate: rate, margin: 0.1, sound: found[1])
+        let second = AudioAnalysis.analyse(samples, rate: rate, margin: 0.1, sound: found[1])
         XCTAssertEqual(second.seconds, 1, accuracy: 0.05)
         XCTAssertEqual(second.frequency, 500, accuracy: 0.5)
         XCTAssertEqual(second.gaps, 0)
@@ -194,9 +126,9 @@ final class SoundGuestTests: XCTestCase {
         XCTAssertEqual(statistics["Rough frequency"] ?? 0, 1000, accuracy: 10, "\(statistics)")
         XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.01, "\(statistics)")
         XCTAssertEqual(statistics["RMS amplitude"] ?? 0, 0.5 / 2.0.squareRoot(), accuracy: 0.01, "\(statistics)")
-        let (samples, rate) = try leftChannel(recording)
+        let (samples, rate) = try AudioAnalysis.leftChannel(recording)
         XCTAssertEqual(rate, 48_000)
-        let sound = analyse(samples, rate: rate)
+        let sound = AudioAnalysis.analyse(samples, rate: rate)
         XCTAssertEqual(sound.seconds, 2, accuracy: 0.1)
         XCTAssertEqual(sound.frequency, 1000, accuracy: 1)
         // The back end's own figures, written under -d device when the run ends.
@@ -213,7 +145,7 @@ final class SoundGuestTests: XCTestCase {
         // F-number 580 in block 4: 580 * 49716 / 2^16 = 439.99 Hz.
         XCTAssertEqual(run("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
         powerOff(pcemu)
-        let (samples, rate) = try leftChannel(wav)
+        let (samples, rate) = try AudioAnalysis.leftChannel(wav)
         // An eighth of full scale: below the sound detector's threshold, so measure the raw samples.
         let loud = samples.indices.filter { abs(Int(samples[$0])) > 2000 }
         guard let first = loud.first, let last = loud.last else { return XCTFail("no FM sound") }
@@ -230,8 +162,8 @@ final class SoundGuestTests: XCTestCase {
         // 1193182 / 2712 = 439.97 Hz for one second.
         XCTAssertEqual(run("sound-test beep 440 1000", in: pcemu), "beep count 2712")
         powerOff(pcemu)
-        let (samples, rate) = try leftChannel(wav)
-        let sound = analyse(samples, rate: rate, margin: 0.05)
+        let (samples, rate) = try AudioAnalysis.leftChannel(wav)
+        let sound = AudioAnalysis.analyse(samples, rate: rate, margin: 0.05)
         XCTAssertEqual(sound.seconds, 1, accuracy: 0.05)
         XCTAssertEqual(sound.frequency, 1_193_182.0 / 2712, accuracy: 0.5)
         XCTAssertEqual(sound.gaps, 0)

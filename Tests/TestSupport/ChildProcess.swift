@@ -11,7 +11,8 @@ public final class ChildProcess {
 
     /// With `inputPipe`, the program reads what `send` writes; otherwise `standardInput`.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                captureOutput: Bool = true, standardInput: String = "/dev/null", inputPipe: Bool = false) throws {
+                captureOutput: Bool = true, standardInput: String = "/dev/null", inputPipe: Bool = false,
+                workingDirectory: String? = nil) throws {
         outputDirectory = try makeTemporaryDirectory("pcemu-child")
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -31,14 +32,17 @@ public final class ChildProcess {
 
         let environmentList = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }
             .map { "\($0.key)=\($0.value)" }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        // In another directory, a shell changes to it and becomes the program (same pid).
+        let command = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] + arguments }
+            ?? [executable] + arguments
+        let argv = command.map { strdup($0) } + [nil]
         let envp = environmentList.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        let result = posix_spawn(&child, command[0], &actions, nil, argv, envp)
         if inputPipe { close(pipeEnds[0]) }
         guard result == 0 else {
             throw TestSetupError("cannot start \(executable): \(String(cString: strerror(result)))")

@@ -1,0 +1,173 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The desktop guest end to end: the Debian 12 i386 image made by
+/// scripts/build-desktop-image.sh boots through SeaBIOS from the IDE disk to X
+/// (modesetting on bochs-drm) in pcemu's SDL window on a private Xvfb, with
+/// sound through a private PulseAudio server and the network through user-mode
+/// networking to an HTTP server on 127.0.0.1. Everything the guest is asked to
+/// do is typed into its xterm through the window; the guest writes what it
+/// finds to its serial port, which the test reads.
+final class DesktopGuestTests: XCTestCase {
+    var xvfb: XvfbServer!
+    var pulse: PulseAudioServer!
+    var directory: URL!
+    var image: String!
+
+    override func setUpWithError() throws {
+        let cache = DefaultGuest.repository.appendingPathComponent("guest-cache/desktop")
+        let script = DefaultGuest.repository.appendingPathComponent("scripts/build-desktop-image.sh").path
+        let result = try ChildProcess.run("/bin/bash", [script], timeout: 1500, environment: ["DESKTOP_IMAGE_DIR": cache.path])
+        guard result.status == 0 else {
+            throw TestSetupError("build-desktop-image.sh failed: \(result.stdout.suffix(500)) \(result.stderr.suffix(1500))")
+        }
+        image = cache.appendingPathComponent("desktop.img").path
+        xvfb = try XvfbServer(width: 1280, height: 1024)
+        pulse = try PulseAudioServer()
+        directory = try makeTemporaryDirectory("pcemu-desktop")
+    }
+
+    override func tearDown() {
+        xvfb?.stop()
+        pulse?.stop()
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func x11(_ tool: String, _ arguments: [String]) throws -> String {
+        try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": xvfb.display]).stdout
+    }
+
+    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if let line = try x11("xdotool", ["search", "--name", "^PCEmu"]).split(separator: "\n").first, let id = UInt(line) {
+                return id
+            }
+            usleep(200_000)
+        } while Date() < deadline
+        throw TestSetupError("no PCEmu window appeared")
+    }
+
+    /// Types a line into the guest's focused window (its xterm) through pcemu's window.
+    /// Each key is a few events in the guest kernel's evdev buffer for Xorg
+    /// (64 events); typed faster than a busy guest X server reads them, keys
+    /// are dropped (SYN_DROPPED), as they would be on a slow real machine.
+    func type(_ text: String, into window: UInt) throws {
+        _ = try x11("xdotool", ["type", "--window", String(window), "--delay", "60", text])
+        _ = try x11("xdotool", ["key", "--window", String(window), "Return"])
+    }
+
+    /// Types a command whose output goes to the guest's serial port, and waits
+    /// for the line after `marker` there (the marker is computed by the guest's
+    /// shell, so the typed command never matches it). A line whose keys were
+    /// dropped gives no marker; it is typed again, up to `attempts` times.
+    func runInXterm(_ command: String, window: UInt, pcemu: ChildProcess, timeout: TimeInterval = 60,
+                    attempts: Int = 3) throws -> String? {
+        for _ in 0..<attempts {
+            let number = Int.random(in: 1000...1_000_000)
+            let marker = "result-\(number + 1):"
+            try type("(\(command)) 2>&1 | sed 's/^/result-'$((\(number)+1))': /' > /dev/ttyS0", into: window)
+            guard pcemu.waitForOutput(marker, timeout: timeout) else { continue }
+            usleep(300_000)
+            let lines = pcemu.standardOutput.replacingOccurrences(of: "\r", with: "").split(separator: "\n")
+            let found = lines.filter { $0.hasPrefix(marker) }.map { $0.dropFirst(marker.count).trimmingCharacters(in: .whitespaces) }
+            return found.joined(separator: "\n")
+        }
+        return nil
+    }
+
+    func testTheDesktopComesUpInTheWindowAndKeyboardMouseSoundAndNetworkWork() throws {
+        let payload = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+        let server = try HTTPFileServer(body: payload)
+        defer { server.stop() }
+        let recording = directory.appendingPathComponent("monitor.wav").path
+        let recorder = try ChildProcess("/usr/bin/parec", [
+            "--raw", "--format=s16le", "--channels=2", "--rate=48000", "-d", "\(pulse.sinkName).monitor",
+            "--file-format=wav", recording,
+        ], environment: ["PULSE_SERVER": pulse.server])
+        defer { recorder.stop() }
+
+        let started = Date()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "512", "-name", "desktop", "-hda", image, "-snapshot", "-serial", "stdio",
+            "-device", "sb16,audiodev=a0", "-audiodev", "pa,id=a0",
+        ], environment: ["DISPLAY": xvfb.display, "SDL_VIDEODRIVER": "x11", "PULSE_SERVER": pulse.server],
+           inputPipe: true, workingDirectory: directory.path)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu-desktop: X ready", timeout: 900),
+                      "\(pcemu.standardOutput.suffix(3000))\n\(pcemu.standardError.suffix(1000))")
+        let seconds = Date().timeIntervalSince(started)
+        print("desktop: X ready after \(Int(seconds)) s")
+        let ready = pcemu.standardOutput.split(separator: "\n").first { $0.contains("pcemu-desktop: X ready") } ?? ""
+        XCTAssertTrue(ready.contains("1024x768"), "X runs at 1024x768: \(ready)")
+        let window = try pcemuWindow()
+
+        // Keyboard: typed into the xterm.
+        XCTAssertEqual(try runInXterm("echo typed-$((6*7))", window: window, pcemu: pcemu, timeout: 30), "typed-42",
+                       "keys typed into the window reach the xterm")
+
+        // Mouse: a click grabs the pointer; moving it right and down moves X's pointer.
+        let location = #"xdotool getmouselocation | cut -d" " -f1-2"#
+        let before = try XCTUnwrap(runInXterm(location, window: window, pcemu: pcemu))
+        _ = try x11("xdotool", ["mousemove", "--window", String(window), "900", "700", "click", "1"])
+        usleep(500_000)
+        for _ in 0..<4 {
+            _ = try x11("xdotool", ["mousemove_relative", "--", "-30", "-20"])
+            usleep(200_000)
+        }
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+g"])
+        usleep(300_000)
+        let after = try XCTUnwrap(runInXterm(location, window: window, pcemu: pcemu))
+        func coordinates(_ text: String) -> (Int, Int) {
+            let values = text.split(separator: " ").map { Int($0.split(separator: ":").last ?? "") ?? -1 }
+            return values.count == 2 ? (values[0], values[1]) : (-1, -1)
+        }
+        let (x0, y0) = coordinates(before), (x1, y1) = coordinates(after)
+        XCTAssertGreaterThan(x0, 0, before)
+        XCTAssertLessThan(x1, x0, "the pointer moved left: \(before) -> \(after)")
+        XCTAssertLessThan(y1, y0, "the pointer moved up: \(before) -> \(after)")
+
+        // Network: DHCP on the NE2000, then a download from the host's loopback.
+        let hash = try NetworkGuestTests.sha256(payload)
+        // (DHCP may still be going on: wget is tried for up to a minute.)
+        let fetch = "for i in $(seq 60); do wget -q -O /tmp/blob http://10.0.2.2:\(server.port)/blob && break; sleep 1; done; sha256sum /tmp/blob"
+        let fetched = try runInXterm(fetch, window: window, pcemu: pcemu, timeout: 150)
+        XCTAssertEqual(fetched?.split(separator: " ").first.map(String.init), hash, "the guest fetched the file whole")
+
+        // Sound: aplay through ALSA's snd-sb16 into PulseAudio, the mixer at full volume.
+        let play = "amixer -q sset Master 100% unmute && amixer -q sset PCM 100% unmute && aplay -q /root/tone.wav && echo played"
+        XCTAssertEqual(try runInXterm(play, window: window, pcemu: pcemu), "played")
+
+        // The screen while X is up: Ctrl+Alt+S writes a PNG beside pcemu.
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+s"])
+        let screenshot = directory.appendingPathComponent("pcemu-screenshot-1.png").path
+        let shotDeadline = Date(timeIntervalSinceNow: 30)
+        while !FileManager.default.fileExists(atPath: screenshot), Date() < shotDeadline { usleep(100_000) }
+        usleep(500_000)
+        XCTAssertTrue(pcemu.standardError.contains("screenshot saved"), pcemu.standardError.suffix(500).description)
+
+        try type("poweroff", into: window)
+        XCTAssertEqual(pcemu.wait(timeout: 180), 0, "the guest powers the machine off")
+        usleep(300_000)
+        recorder.stop(signal: SIGINT)
+        _ = recorder.wait(timeout: 10)
+
+        let shot = try Screenshot(png: screenshot)
+        XCTAssertEqual(shot.width, 1024)
+        XCTAssertEqual(shot.height, 768)
+        let background: UInt32 = 0x3A6EA5
+        XCTAssertEqual(shot.pixel(x: 1000, y: 740), background, "the root window's colour, set by xsetroot")
+        // The xterm: white with black text, where openbox placed it.
+        let white = shot.pixels.filter { $0 & 0xFFFFFF == 0xFFFFFF }.count
+        let black = shot.pixels.filter { $0 & 0xFFFFFF == 0 }.count
+        XCTAssertGreaterThan(white, 80_000, "the xterm's window")
+        XCTAssertGreaterThan(black, 500, "text in the xterm")
+
+        let (samples, rate) = try AudioAnalysis.leftChannel(recording)
+        let sound = AudioAnalysis.analyse(samples, rate: rate)
+        let statistics = try ChildProcess.run("/usr/bin/sox", [recording, "-n", "stat"]).stderr
+        XCTAssertEqual(sound.seconds, 3, accuracy: 0.2, "the 3 s tone came out of PulseAudio: \(statistics)")
+        XCTAssertEqual(sound.frequency, 1000, accuracy: 2)
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The desktop guest's figures, pcemu against qemu-system-i386 -accel tcg with the
+# same image and devices, in one run:
+# - seconds from start until the guest says "pcemu-desktop: X ready" on its serial port;
+# - host CPU use (% of one core) over 10 s while the desktop sits idle, 20 s after that.
+# pcemu shows its SDL window on a private Xvfb; QEMU runs with -display none.
+# usage: scripts/measure-desktop.sh   (needs a release build; builds the image if missing)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/build-desktop-image.sh" >/dev/null
+image=${DESKTOP_IMAGE_DIR:-$top/guest-cache/desktop}/desktop.img
+
+number=$((150 + $$ % 50))
+while [ -e "/tmp/.X11-unix/X$number" ] || [ -e "/tmp/.X$number-lock" ]; do number=$((number + 1)); done
+Xvfb ":$number" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true' EXIT
+sleep 1
+
+# CPU ticks (user + system) a process has used.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Prints "seconds-to-X idle-percent" for one emulator command line.
+measure() {
+    local log start pid end before after
+    log=$(mktemp)
+    start=$(date +%s.%N)
+    "$@" -m 512 -hda "$image" -snapshot -serial stdio -device sb16,audiodev=a0 -audiodev none,id=a0 \
+        < <(sleep 900) > "$log" 2>&1 &
+    pid=$!
+    while ! grep -q 'pcemu-desktop: X ready' "$log"; do
+        if ! kill -0 "$pid" 2>/dev/null; then echo "failed failed"; rm -f "$log"; return; fi
+        sleep 0.1
+    done
+    end=$(date +%s.%N)
+    sleep 20
+    before=$(ticks "$pid")
+    sleep 10
+    after=$(ticks "$pid")
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$log"
+    echo "$(echo "$end - $start" | bc) $(echo "($after - $before) * 100 / $(getconf CLK_TCK) / 10" | bc -l)"
+}
+
+read -r ours_seconds ours_idle < <(DISPLAY=":$number" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
+read -r their_seconds their_idle < <(measure qemu-system-i386 -accel tcg -display none)
+printf '%-22s %10s %10s %8s\n' figure pcemu qemu ratio
+printf '%-22s %10.1f %10.1f %8.2f\n' "seconds to X desktop" "$ours_seconds" "$their_seconds" "$(echo "$ours_seconds / $their_seconds" | bc -l)"
+printf '%-22s %10.1f %10.1f\n' "idle CPU % of a core" "$ours_idle" "$their_idle"
