@@ -12,6 +12,11 @@ public final class SDLWindow {
 
     /// Opens a window; throws with SDL's reason when there is no display.
     public init(title: String, width: Int32, height: Int32) throws {
+        // The software renderer draws into the window's own surface, shown
+        // through MIT-SHM. Left alone, SDL would put that surface in an OpenGL
+        // texture, which without a GPU is Mesa's llvmpipe: threads and a
+        // second copy of every frame for nothing.
+        SDL_SetHint("SDL_FRAMEBUFFER_ACCELERATION", "0")
         if SDL_WasInit(SDL_INIT_VIDEO) == 0 {
             guard SDL_InitSubSystem(SDL_INIT_VIDEO) == 0 else {
                 throw EmulatorError.configuration("cannot open the SDL display: \(SDLWindow.lastError)")

@@ -6,9 +6,12 @@ import Timing
 /// The CPU thread: runs the guest in slices between timer deadlines, fires
 /// timers, sleeps while the guest is halted, and runs work other threads post
 /// (input from the window, bytes from the terminal). Devices and the CPU are
-/// touched only from this thread.
+/// touched only from this thread. A halted guest is woken only by its next
+/// timer, a `SlackTimer` gone past its slack, or another thread: it costs
+/// nothing in between.
 public final class CPUThreadLoop {
-    /// The longest slice, so posted work waits at most this long (ns).
+    /// The longest slice of a running guest, so slack timers wait at most
+    /// this long past their deadline (ns); posted work ends a slice at once.
     public static let maximumSlice: Int64 = 10_000_000
 
     private let clock: VirtualClock
@@ -20,15 +23,23 @@ public final class CPUThreadLoop {
     public var exitOnReset = false
     private let condition = NSCondition()
     private var posted: [() -> Void] = []
+    /// The posted work being run, outside the lock (swapped with `posted`).
+    private var running: [() -> Void] = []
     private var stopStatus: Int32?
     private var resetRequested = false
     private var woken = false
+    private var slackTimers: [SlackTimer] = []
 
     public init(clock: VirtualClock, scheduler: EventScheduler, engine: ExecutionEngine, onReset: @escaping () -> Void) {
         self.clock = clock
         self.scheduler = scheduler
         self.engine = engine
         self.onReset = onReset
+    }
+
+    /// CPU thread (or before `run`): the loop looks at `timer` on every pass.
+    public func add(_ timer: SlackTimer) {
+        if !slackTimers.contains(where: { $0 === timer }) { slackTimers.append(timer) }
     }
 
     /// Thread-safe: queues `work` for the CPU thread and wakes it.
@@ -76,12 +87,17 @@ public final class CPUThreadLoop {
             if takeResetRequest(), let status = reset() { return status }
             let now = clock.now
             scheduler.runExpired(now: now)
-            let deadline = min(scheduler.nextDeadline ?? Int64.max, now + CPUThreadLoop.maximumSlice)
-            switch engine.run(until: deadline) {
+            var wakeDeadline = Int64.max
+            for timer in slackTimers {
+                timer.runIfDue(now: now)
+                wakeDeadline = min(wakeDeadline, timer.latest)
+            }
+            let nextTimer = scheduler.nextDeadline ?? Int64.max
+            switch engine.run(until: min(nextTimer, now + CPUThreadLoop.maximumSlice)) {
             case .yielded:
                 continue
             case .halted:
-                sleep(until: deadline)
+                sleep(until: min(nextTimer, wakeDeadline), from: now)
             case .reset:
                 if let status = reset() { return status }
             case let .powerOff(status):
@@ -113,24 +129,36 @@ public final class CPUThreadLoop {
     /// Runs what other threads posted; returns a status if a stop was asked for.
     private func takePostedWork() -> Int32? {
         condition.lock()
-        let work = posted
-        posted.removeAll(keepingCapacity: true)
         let status = stopStatus
+        guard !posted.isEmpty else {
+            // The common pass: nothing to copy, nothing allocated.
+            condition.unlock()
+            return status
+        }
+        swap(&posted, &running)
         condition.unlock()
-        for item in work { item() }
+        for item in running { item() }
+        running.removeAll(keepingCapacity: true)
         return status
     }
 
-    /// A halted guest costs no host CPU: wait for the next timer or posted work.
-    private func sleep(until deadline: Int64) {
+    /// A halted guest costs no host CPU: wait for the next timer or posted
+    /// work, however far away (`Int64.max`: only another thread can wake it).
+    private func sleep(until deadline: Int64, from now: Int64) {
         if case .deterministic = clock.mode {
-            clock.skip(to: deadline)
+            // Deterministic time stands still while the loop waits: skip
+            // ahead, in slices, so work posted meanwhile is still seen.
+            clock.skip(to: min(deadline, now + CPUThreadLoop.maximumSlice))
             return
         }
         condition.lock()
         defer { condition.unlock() }
         defer { woken = false }
         while posted.isEmpty, stopStatus == nil, !resetRequested, !woken {
+            if deadline == .max {
+                condition.wait()
+                continue
+            }
             let remaining = deadline - clock.now
             if remaining <= 0 { return }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))

@@ -13,8 +13,6 @@ public final class DisplayOutput {
     private var height = 0
     /// Bumped by each published frame.
     private var generation = 0
-    /// A refresh is queued on the CPU thread and has not run yet.
-    private var refreshPending = false
 
     init() {
         // Only the part a published frame covers is touched (and read).
@@ -41,21 +39,6 @@ public final class DisplayOutput {
         defer { lock.unlock() }
         if generation != seen && width > 0 && height > 0 { body(pixels, width, height) }
         return generation
-    }
-
-    /// True if a refresh may be queued now (none pending); marks one pending.
-    func claimRefresh() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if refreshPending { return false }
-        refreshPending = true
-        return true
-    }
-
-    func refreshDone() {
-        lock.lock()
-        refreshPending = false
-        lock.unlock()
     }
 }
 
