@@ -8,6 +8,9 @@ public final class DisplayFrame {
     public let pixels: UnsafeMutablePointer<UInt32>
     public internal(set) var width = 0
     public internal(set) var height = 0
+    /// The lines the last update changed: all of them, unless the renderer
+    /// knows it touched fewer (a cursor blink, a few VBE lines).
+    public internal(set) var changedLines: Range<Int> = 0..<0
 
     /// Room for the largest mode, left untouched beyond what a mode uses: every
     /// mode draws its whole area after a resize, before anything reads it.
@@ -35,6 +38,8 @@ public final class VGARenderer {
     /// The last whole text screen had blinking characters (so the text
     /// blink's phase matters, not only the cursor's).
     private var drewBlinkingText = false
+    /// Set by a drawing pass that changed only these lines.
+    private var partialLines: Range<Int>?
     /// The VGA's 256 colours as XRGB, rebuilt when registers change.
     private var colors = [UInt32](repeating: 0, count: 256)
     /// A row converted from a VBE depth, compared with the frame before copying.
@@ -53,6 +58,7 @@ public final class VGARenderer {
     @discardableResult
     public func update() -> Bool {
         let changed: Bool
+        partialLines = nil
         if let mode = vga.vbe.mode {
             changed = drawVBE(mode)
         } else if !vga.isDisplayEnabled {
@@ -65,6 +71,7 @@ public final class VGARenderer {
         drawnRegisterGeneration = vga.registerGeneration
         drawnVBEGeneration = vga.vbe.generation
         vga.memory.clearDirty()
+        frame.changedLines = changed ? (partialLines ?? 0..<frame.height) : 0..<0
         return changed
     }
 
@@ -191,7 +198,9 @@ public final class VGARenderer {
         guard wholeScreen else {
             // Only the cursor blinked: its cell alone changes.
             guard !cursorDisabled, cursorOffset >= 0, cursorOffset < rows * columns else { return false }
-            drawCell(cursorOffset / columns, cursorOffset % columns)
+            let cursorRow = cursorOffset / columns
+            drawCell(cursorRow, cursorOffset % columns)
+            partialLines = cursorRow * charHeight..<(cursorRow + 1) * charHeight
             return true
         }
         for textRow in 0..<rows {
@@ -300,6 +309,7 @@ public final class VGARenderer {
         let bytesPerPixel = (mode.bitsPerPixel + 7) / 8
         let memory = vga.memory.base
         var changed = redrawAll
+        var firstChanged = Int.max, lastChanged = -1
         row.withUnsafeMutableBufferPointer { buffer in
             let converted = buffer.baseAddress!
             for y in 0..<frame.height {
@@ -337,9 +347,12 @@ public final class VGARenderer {
                 if memcmp(target, converted, frame.width * 4) != 0 {
                     target.update(from: converted, count: frame.width)
                     changed = true
+                    firstChanged = min(firstChanged, y)
+                    lastChanged = y
                 }
             }
         }
+        if !redrawAll && lastChanged >= 0 { partialLines = firstChanged..<lastChanged + 1 }
         return changed
     }
 }

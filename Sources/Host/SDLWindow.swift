@@ -56,8 +56,11 @@ public final class SDLWindow {
     /// Shows one frame, scaled to the window with its aspect ratio kept: the
     /// renderer's logical size is the frame's, so SDL letterboxes it (black
     /// bars) when the window's shape differs.
-    public func present(pixels: UnsafeRawPointer, width: Int32, height: Int32, pitch: Int32) throws {
+    /// Only `lines` (all when nil) changed since the last frame of this size.
+    public func present(pixels: UnsafeRawPointer, width: Int32, height: Int32, pitch: Int32, lines: Range<Int32>? = nil) throws {
+        var lines = lines ?? 0..<height
         if texture == nil || width != frameWidth || height != frameHeight {
+            lines = 0..<height
             SDL_RenderSetLogicalSize(renderer, width, height)
             if let texture { SDL_DestroyTexture(texture) }
             texture = SDL_CreateTexture(renderer, SDL_PIXELFORMAT_XRGB8888.rawValue,
@@ -66,7 +69,11 @@ public final class SDLWindow {
             frameWidth = width
             frameHeight = height
         }
-        SDL_UpdateTexture(texture, nil, pixels, pitch)
+        lines = lines.clamped(to: 0..<height)
+        if !lines.isEmpty {
+            var rect = SDL_Rect(x: 0, y: lines.lowerBound, w: width, h: Int32(lines.count))
+            SDL_UpdateTexture(texture, &rect, pixels + Int(lines.lowerBound) * Int(pitch), pitch)
+        }
         redraw()
     }
 

@@ -29,6 +29,8 @@ public final class CPUThreadLoop {
     private var resetRequested = false
     private var woken = false
     private var slackTimers: [SlackTimer] = []
+    /// The thread in `run`, so `wake` knows when it is called from it.
+    private var loopThread: pthread_t?
 
     public init(clock: VirtualClock, scheduler: EventScheduler, engine: ExecutionEngine, onReset: @escaping () -> Void) {
         self.clock = clock
@@ -71,8 +73,14 @@ public final class CPUThreadLoop {
     }
 
     /// Thread-safe: ends the current slice or idle wait so the engine looks at
-    /// its interrupt input again (the PIC's output changed).
+    /// its interrupt input again (the PIC's output changed). On the CPU thread
+    /// itself (a device in a port write or a timer) there is no wait to end:
+    /// the engine only leaves its chained blocks.
     public func wake() {
+        if let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
+            engine.requestExit()
+            return
+        }
         condition.lock()
         woken = true
         condition.signal()
@@ -82,22 +90,23 @@ public final class CPUThreadLoop {
 
     /// Runs until the guest powers off or `stop` is called; returns the exit status.
     public func run() -> Int32 {
+        loopThread = pthread_self()
+        defer { loopThread = nil }
         while true {
             if let status = takePostedWork() { return status }
             if takeResetRequest(), let status = reset() { return status }
             let now = clock.now
             scheduler.runExpired(now: now)
-            var wakeDeadline = Int64.max
-            for timer in slackTimers {
-                timer.runIfDue(now: now)
-                wakeDeadline = min(wakeDeadline, timer.latest)
-            }
+            for timer in slackTimers { timer.runIfDue(now: now) }
             let nextTimer = scheduler.nextDeadline ?? Int64.max
             switch engine.run(until: min(nextTimer, now + CPUThreadLoop.maximumSlice)) {
             case .yielded:
                 continue
             case .halted:
-                sleep(until: min(nextTimer, wakeDeadline), from: now)
+                // Deadlines as they are now: the guest may have armed a timer while it ran.
+                var wakeDeadline = scheduler.nextDeadline ?? Int64.max
+                for timer in slackTimers { wakeDeadline = min(wakeDeadline, timer.latest) }
+                sleep(until: wakeDeadline, from: now)
             case .reset:
                 if let status = reset() { return status }
             case let .powerOff(status):

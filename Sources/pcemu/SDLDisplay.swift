@@ -61,12 +61,13 @@ final class SDLDisplay: DisplayFrontEnd {
                 if !handle(event, machine: machine) { return }
                 if event == .exposed { window.redraw() }
             }
-            seen = machine.display.withFrame(newerThan: seen) { pixels, width, height in
+            seen = machine.display.withChangedFrame(newerThan: seen) { pixels, width, height, lines in
                 if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
                     window.resize(width: Int32(width), height: Int32(height))
                 }
                 do {
-                    try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4))
+                    try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4),
+                                       lines: Int32(lines.lowerBound)..<Int32(lines.upperBound))
                 } catch {
                     Log.write(.device, "sdl: \(error)")
                 }

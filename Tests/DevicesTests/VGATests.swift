@@ -329,11 +329,13 @@ final class VGATests: XCTestCase {
         harness.clock.advance(instructions: VGARenderer.cursorBlinkPeriod)  // cursor off, text blink flips too
         XCTAssertTrue(renderer.update())
         XCTAssertEqual(renderer.frame.pixel(x: 3 * 9 + 2, y: 13), 0, "the cursor went out")
+        XCTAssertEqual(renderer.frame.changedLines, 0..<16, "the cursor's text row alone changed")
         XCTAssertTrue(sameAsWholeRedraw())
         XCTAssertFalse(renderer.update(), "no blink, nothing drawn")
 
         poke(0xB8001, 0x87)  // the 'A' blinks
         XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.changedLines, 0..<400, "a write redraws the screen")
         let shown = renderer.frame.pixel(x: 2, y: 2)
         harness.clock.advance(instructions: VGARenderer.textBlinkPeriod)
         XCTAssertTrue(renderer.update())

@@ -92,6 +92,50 @@ final class CPUThreadLoopTests: XCTestCase {
         XCTAssertLessThanOrEqual(engine.slices, 3, "a halted guest with no timer is not polled")
     }
 
+    /// A timer the guest arms just before it halts (a one-shot tick
+    /// programmed in the idle loop) wakes the sleeping loop on time.
+    func testATimerArmedByTheGuestBeforeItHaltsWakesTheLoop() {
+        final class ArmingEngine: ExecutionEngine {
+            let clock: VirtualClock, scheduler: EventScheduler
+            var stopAt: Int64 = 0
+            var runs = 0
+            var tick: TimerEvent!
+            var fired = false
+            init(clock: VirtualClock, scheduler: EventScheduler) {
+                self.clock = clock
+                self.scheduler = scheduler
+            }
+            func run(until deadline: Int64) -> EngineStop {
+                runs += 1
+                if fired { return .powerOff(status: 5) }
+                if runs == 1 {
+                    tick = TimerEvent(name: "one-shot") { [unowned self] in fired = true }
+                    scheduler.schedule(tick, at: clock.now + 30_000_000)
+                }
+                return .halted
+            }
+            func requestExit() {}
+            func reset() {}
+        }
+        let clock = VirtualClock(mode: .host)
+        let scheduler = EventScheduler()
+        let engine = ArmingEngine(clock: clock, scheduler: scheduler)
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        final class Result: @unchecked Sendable { var status: Int32 = -1 }
+        let result = Result()
+        let done = expectation(description: "loop ended")
+        let start = Date()
+        Thread.detachNewThread {
+            result.status = loop.run()
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 2)
+        XCTAssertEqual(result.status, 5, "the timer armed during the run fired")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
+        XCTAssertLessThanOrEqual(engine.runs, 4, "and the halted loop slept until it")
+        if result.status != 5 { loop.stop(status: 0) }
+    }
+
     /// A slack timer rides on the passes the loop makes for the guest's own
     /// timers, and wakes a halted guest's loop only once its slack is spent.
     func testSlackTimerRunsOnTheNextPassOrAtItsSlack() throws {
