@@ -31,6 +31,8 @@ public final class CPUThreadLoop {
     private var slackTimers: [SlackTimer] = []
     /// The thread in `run`, so `wake` knows when it is called from it.
     private var loopThread: pthread_t?
+    /// The CPU thread is inside `engine.run`.
+    private var engineRunning = false
 
     public init(clock: VirtualClock, scheduler: EventScheduler, engine: ExecutionEngine, onReset: @escaping () -> Void) {
         self.clock = clock
@@ -78,7 +80,8 @@ public final class CPUThreadLoop {
     /// the engine only leaves its chained blocks.
     public func wake() {
         if let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
-            engine.requestExit()
+            // Between runs (a timer, posted input) the next run looks anyway.
+            if engineRunning { engine.requestExit() }
             return
         }
         condition.lock()
@@ -99,7 +102,10 @@ public final class CPUThreadLoop {
             scheduler.runExpired(now: now)
             for timer in slackTimers { timer.runIfDue(now: now) }
             let nextTimer = scheduler.nextDeadline ?? Int64.max
-            switch engine.run(until: min(nextTimer, now + CPUThreadLoop.maximumSlice)) {
+            engineRunning = true
+            let stop = engine.run(until: min(nextTimer, now + CPUThreadLoop.maximumSlice))
+            engineRunning = false
+            switch stop {
             case .yielded:
                 continue
             case .halted:
