@@ -2,7 +2,8 @@
 /// their make codes in scancode sets 1 and 2 (from the IBM PS/2 keyboard
 /// technical reference). Break codes follow the set's rule: set 1 sets bit 7,
 /// set 2 puts 0xF0 before the last byte. Print Screen and Pause have their
-/// own sequences.
+/// own sequences, which depend on the modifier keys held, as the keyboard
+/// itself decides: Ctrl+Pause is Break, Alt+Print Screen is SysRq.
 public enum PS2Key: CaseIterable, Sendable {
     case escape, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12
     case backquote, digit1, digit2, digit3, digit4, digit5, digit6, digit7, digit8, digit9, digit0
@@ -24,6 +25,32 @@ public enum PS2Key: CaseIterable, Sendable {
     static let set2BreakPrefix: UInt8 = 0xF0
     /// Set 1's break bit.
     static let set1BreakBit: UInt8 = 0x80
+
+    /// The modifier keys held, either side, as far as the special keys care.
+    public struct Modifiers: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let shift = Modifiers(rawValue: 0x01)
+        public static let control = Modifiers(rawValue: 0x02)
+        public static let alt = Modifiers(rawValue: 0x04)
+    }
+
+    /// The modifier this key is, if any.
+    var modifier: Modifiers {
+        switch self {
+        case .shiftLeft, .shiftRight: return .shift
+        case .controlLeft, .controlRight: return .control
+        case .altLeft, .altRight: return .alt
+        default: return []
+        }
+    }
+
+    /// Ctrl+Pause: Break, an extended Scroll Lock pressed and released at once.
+    static let breakSet1: [UInt8] = [0xE0, 0x46, 0xE0, 0xC6]
+    static let breakSet2: [UInt8] = [0xE0, 0x7E, 0xE0, 0xF0, 0x7E]
+    /// Alt+Print Screen: SysRq, a key of its own without a prefix.
+    static let sysRqSet1: UInt8 = 0x54
+    static let sysRqSet2: UInt8 = 0x84
 
     /// Make codes: set 1, set 2, and whether an 0xE0 prefix comes first.
     /// Print Screen and Pause are listed with their final byte only.
@@ -142,16 +169,27 @@ public enum PS2Key: CaseIterable, Sendable {
         }
     }
 
-    /// The bytes the key sends in `set` (1 or 2) when pressed or released.
-    /// Pause sends its whole sequence on press and nothing on release.
-    func sequence(set: Int, pressed: Bool) -> [UInt8] {
+    /// The bytes the key sends in `set` (1 or 2) when pressed or released
+    /// with `modifiers` held. Pause (and Break) send their whole sequence on
+    /// press and nothing on release.
+    func sequence(set: Int, pressed: Bool, modifiers: Modifiers = []) -> [UInt8] {
         let (set1, set2, extended) = codes
         let prefix = PS2Key.extendedPrefix, breakPrefix = PS2Key.set2BreakPrefix, breakBit = PS2Key.set1BreakBit
         switch self {
         case .pause:
             guard pressed else { return [] }
+            if modifiers.contains(.control) { return set == 1 ? PS2Key.breakSet1 : PS2Key.breakSet2 }
             return set == 1 ? [0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5] : [0xE1, 0x14, 0x77, 0xE1, 0xF0, 0x14, 0xF0, 0x77]
         case .printScreen:
+            if modifiers.contains(.alt) {
+                if set == 1 { return [pressed ? PS2Key.sysRqSet1 : PS2Key.sysRqSet1 | breakBit] }
+                return pressed ? [PS2Key.sysRqSet2] : [breakPrefix, PS2Key.sysRqSet2]
+            }
+            if !modifiers.isDisjoint(with: [.shift, .control]) {
+                // The key alone: the system already sees a shift or control held.
+                if set == 1 { return [prefix, pressed ? set1 : set1 | breakBit] }
+                return pressed ? [prefix, set2] : [prefix, breakPrefix, set2]
+            }
             // A fake left shift around the key, as the enhanced keyboard sends it.
             let (shift1, shift2) = (PS2Key.shiftLeft.codes.set1, PS2Key.shiftLeft.codes.set2)
             if set == 1 {

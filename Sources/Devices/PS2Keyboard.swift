@@ -59,6 +59,11 @@ public final class PS2Keyboard: PS2Device {
     }
 
     private var state = State()
+    /// The modifier keys down on the host's keyboard. Physical state: the
+    /// guest's commands (reset, defaults) do not change it.
+    private var heldModifierKeys: Set<PS2Key> = []
+    /// The modifiers held when Print Screen went down, until it comes up.
+    private var printScreenModifiers: PS2Key.Modifiers?
     /// Called when the guest changes the LEDs.
     public var ledsChanged: (LEDs) -> Void
 
@@ -82,8 +87,33 @@ public final class PS2Keyboard: PS2Device {
 
     // MARK: The host side
 
-    public func press(_ key: PS2Key) { send(key.sequence(set: state.scancodeSet == 1 ? 1 : 2, pressed: true)) }
-    public func release(_ key: PS2Key) { send(key.sequence(set: state.scancodeSet == 1 ? 1 : 2, pressed: false)) }
+    public func press(_ key: PS2Key) {
+        let modifiers = heldModifiers
+        changeHeld(key, pressed: true)
+        // Print Screen is released the way it was pressed, whatever was let go meanwhile.
+        if key == .printScreen { printScreenModifiers = modifiers }
+        send(key.sequence(set: state.scancodeSet == 1 ? 1 : 2, pressed: true, modifiers: modifiers))
+    }
+
+    public func release(_ key: PS2Key) {
+        changeHeld(key, pressed: false)
+        var modifiers = heldModifiers
+        if key == .printScreen, let pressedWith = printScreenModifiers {
+            modifiers = pressedWith
+            printScreenModifiers = nil
+        }
+        send(key.sequence(set: state.scancodeSet == 1 ? 1 : 2, pressed: false, modifiers: modifiers))
+    }
+
+    /// The modifiers held now, from the keys pressed and not yet released.
+    var heldModifiers: PS2Key.Modifiers {
+        heldModifierKeys.reduce(into: []) { $0.formUnion($1.modifier) }
+    }
+
+    private func changeHeld(_ key: PS2Key, pressed: Bool) {
+        guard !key.modifier.isEmpty else { return }
+        if pressed { heldModifierKeys.insert(key) } else { heldModifierKeys.remove(key) }
+    }
 
     /// Raw bytes of one key event in the keyboard's current set (for a host
     /// that already speaks set 2, including 0xE0/0xE1 sequences). A sequence

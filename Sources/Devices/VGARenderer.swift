@@ -8,6 +8,9 @@ public final class DisplayFrame {
     public let pixels: UnsafeMutablePointer<UInt32>
     public internal(set) var width = 0
     public internal(set) var height = 0
+    /// The lines the last update changed: all of them, unless the renderer
+    /// knows it touched fewer (a cursor blink, a few VBE lines).
+    public internal(set) var changedLines: Range<Int> = 0..<0
 
     /// Room for the largest mode, left untouched beyond what a mode uses: every
     /// mode draws its whole area after a resize, before anything reads it.
@@ -32,6 +35,11 @@ public final class VGARenderer {
     private var drawnRegisterGeneration = -1
     private var drawnVBEGeneration = -1
     private var drawnBlinkPhase = -1
+    /// The last whole text screen had blinking characters (so the text
+    /// blink's phase matters, not only the cursor's).
+    private var drewBlinkingText = false
+    /// Set by a drawing pass that changed only these lines.
+    private var partialLines: Range<Int>?
     /// The VGA's 256 colours as XRGB, rebuilt when registers change.
     private var colors = [UInt32](repeating: 0, count: 256)
     /// A row converted from a VBE depth, compared with the frame before copying.
@@ -50,6 +58,7 @@ public final class VGARenderer {
     @discardableResult
     public func update() -> Bool {
         let changed: Bool
+        partialLines = nil
         if let mode = vga.vbe.mode {
             changed = drawVBE(mode)
         } else if !vga.isDisplayEnabled {
@@ -62,6 +71,7 @@ public final class VGARenderer {
         drawnRegisterGeneration = vga.registerGeneration
         drawnVBEGeneration = vga.vbe.generation
         vga.memory.clearDirty()
+        frame.changedLines = changed ? (partialLines ?? 0..<frame.height) : 0..<0
         return changed
     }
 
@@ -130,10 +140,12 @@ public final class VGARenderer {
         let resized = resize(columns * charWidth, rows * charHeight)
         let now = clock.now
         let blinkPhase = Int((now / VGARenderer.cursorBlinkPeriod) & 1) | Int((now / VGARenderer.textBlinkPeriod) & 1) << 1
-        guard resized || registersChanged || blinkPhase != drawnBlinkPhase
-                || vga.memory.isDirty(from: 0, count: VideoMemory.planarAddresses << 2) else { return false }
+        let wholeScreen = resized || registersChanged || drawnBlinkPhase < 0
+            || vga.memory.isDirty(from: 0, count: VideoMemory.planarAddresses << 2)
+            || (blinkPhase ^ drawnBlinkPhase) & 2 != 0 && drewBlinkingText
+        guard wholeScreen || blinkPhase != drawnBlinkPhase else { return false }
         drawnBlinkPhase = blinkPhase
-        rebuildColors(direct: false)
+        if wholeScreen { rebuildColors(direct: false) }
 
         let cursorOn = blinkPhase & 1 != 0, textBlinkOn = blinkPhase & 2 != 0
         let mode = vga.attribute[AttributeIndex.modeControl]
@@ -152,35 +164,49 @@ public final class VGARenderer {
         let cursorOffset = vga.cursorLocation - start
         let memory = vga.memory
         let pitch = frame.width
-        for textRow in 0..<rows {
-            for column in 0..<columns {
-                let address = (start + textRow * lineOffset + column) & (VideoMemory.planarAddresses - 1)
-                let cell = memory.planes(address)
-                let character = Int(cell & 0xFF), attribute = Int((cell >> 8) & 0xFF)
-                var foreground = colors[attribute & 0xF]
-                var backgroundIndex = attribute >> 4
-                if blinkEnabled {
-                    backgroundIndex &= 7
-                    if attribute & 0x80 != 0 && !textBlinkOn { foreground = colors[backgroundIndex] }
-                }
-                let background = colors[backgroundIndex]
-                let fontBase = fontBases[(attribute >> 3) & 1] + character * 32
-                let isCursor = !cursorDisabled && cursorOn && textRow * columns + column == cursorOffset
-                let ninthFromGlyph = lineGraphics && (0xC0...0xDF).contains(character)
-                var pixel = frame.pixels + textRow * charHeight * pitch + column * charWidth
-                for line in 0..<charHeight {
-                    var bits = Int(memory.byte(((fontBase + line) & (VideoMemory.planarAddresses - 1)) << 2 | 2))
-                    if isCursor && line >= cursorFirst && line <= cursorLast { bits = 0xFF }
-                    if doubled {
-                        for x in 0..<16 { pixel[x] = bits & (0x80 >> (x / 2)) != 0 ? foreground : background }
-                    } else {
-                        for x in 0..<8 { pixel[x] = bits & (0x80 >> x) != 0 ? foreground : background }
-                    }
-                    if charWidth == 9 { pixel[8] = ninthFromGlyph && bits & 1 != 0 ? foreground : background }
-                    pixel += pitch
+        var blinkingText = false
+        func drawCell(_ textRow: Int, _ column: Int) {
+            let address = (start + textRow * lineOffset + column) & (VideoMemory.planarAddresses - 1)
+            let cell = memory.planes(address)
+            let character = Int(cell & 0xFF), attribute = Int((cell >> 8) & 0xFF)
+            var foreground = colors[attribute & 0xF]
+            var backgroundIndex = attribute >> 4
+            if blinkEnabled {
+                backgroundIndex &= 7
+                if attribute & 0x80 != 0 {
+                    blinkingText = true
+                    if !textBlinkOn { foreground = colors[backgroundIndex] }
                 }
             }
+            let background = colors[backgroundIndex]
+            let fontBase = fontBases[(attribute >> 3) & 1] + character * 32
+            let isCursor = !cursorDisabled && cursorOn && textRow * columns + column == cursorOffset
+            let ninthFromGlyph = lineGraphics && (0xC0...0xDF).contains(character)
+            var pixel = frame.pixels + textRow * charHeight * pitch + column * charWidth
+            for line in 0..<charHeight {
+                var bits = Int(memory.byte(((fontBase + line) & (VideoMemory.planarAddresses - 1)) << 2 | 2))
+                if isCursor && line >= cursorFirst && line <= cursorLast { bits = 0xFF }
+                if doubled {
+                    for x in 0..<16 { pixel[x] = bits & (0x80 >> (x / 2)) != 0 ? foreground : background }
+                } else {
+                    for x in 0..<8 { pixel[x] = bits & (0x80 >> x) != 0 ? foreground : background }
+                }
+                if charWidth == 9 { pixel[8] = ninthFromGlyph && bits & 1 != 0 ? foreground : background }
+                pixel += pitch
+            }
         }
+        guard wholeScreen else {
+            // Only the cursor blinked: its cell alone changes.
+            guard !cursorDisabled, cursorOffset >= 0, cursorOffset < rows * columns else { return false }
+            let cursorRow = cursorOffset / columns
+            drawCell(cursorRow, cursorOffset % columns)
+            partialLines = cursorRow * charHeight..<(cursorRow + 1) * charHeight
+            return true
+        }
+        for textRow in 0..<rows {
+            for column in 0..<columns { drawCell(textRow, column) }
+        }
+        drewBlinkingText = blinkingText
         return true
     }
 
@@ -283,6 +309,7 @@ public final class VGARenderer {
         let bytesPerPixel = (mode.bitsPerPixel + 7) / 8
         let memory = vga.memory.base
         var changed = redrawAll
+        var firstChanged = Int.max, lastChanged = -1
         row.withUnsafeMutableBufferPointer { buffer in
             let converted = buffer.baseAddress!
             for y in 0..<frame.height {
@@ -320,9 +347,12 @@ public final class VGARenderer {
                 if memcmp(target, converted, frame.width * 4) != 0 {
                     target.update(from: converted, count: frame.width)
                     changed = true
+                    firstChanged = min(firstChanged, y)
+                    lastChanged = y
                 }
             }
         }
+        if !redrawAll && lastChanged >= 0 { partialLines = firstChanged..<lastChanged + 1 }
         return changed
     }
 }

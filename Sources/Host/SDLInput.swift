@@ -56,8 +56,16 @@ extension SDLWindow {
         SDL_SetWindowSize(windowHandle, width, height)
     }
 
-    /// Waits up to `milliseconds` for an event without taking it.
+    /// Waits up to `milliseconds` for an event without taking it. SDL waits
+    /// on the X connection itself: no polling.
     public func waitForEvent(milliseconds: Int32) {
         _ = SDL_WaitEventTimeout(nil, milliseconds)
+    }
+
+    /// Thread-safe: ends a `waitForEvent` under way (or the next one) at once.
+    public static func wakeEventWait() {
+        var event = SDL_Event()
+        event.type = SDL_USEREVENT.rawValue
+        _ = SDL_PushEvent(&event)
     }
 }

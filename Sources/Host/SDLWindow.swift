@@ -12,6 +12,11 @@ public final class SDLWindow {
 
     /// Opens a window; throws with SDL's reason when there is no display.
     public init(title: String, width: Int32, height: Int32) throws {
+        // The software renderer draws into the window's own surface, shown
+        // through MIT-SHM. Left alone, SDL would put that surface in an OpenGL
+        // texture, which without a GPU is Mesa's llvmpipe: threads and a
+        // second copy of every frame for nothing.
+        SDL_SetHint("SDL_FRAMEBUFFER_ACCELERATION", "0")
         if SDL_WasInit(SDL_INIT_VIDEO) == 0 {
             guard SDL_InitSubSystem(SDL_INIT_VIDEO) == 0 else {
                 throw EmulatorError.configuration("cannot open the SDL display: \(SDLWindow.lastError)")
@@ -51,8 +56,11 @@ public final class SDLWindow {
     /// Shows one frame, scaled to the window with its aspect ratio kept: the
     /// renderer's logical size is the frame's, so SDL letterboxes it (black
     /// bars) when the window's shape differs.
-    public func present(pixels: UnsafeRawPointer, width: Int32, height: Int32, pitch: Int32) throws {
+    /// Only `lines` (all when nil) changed since the last frame of this size.
+    public func present(pixels: UnsafeRawPointer, width: Int32, height: Int32, pitch: Int32, lines: Range<Int32>? = nil) throws {
+        var lines = lines ?? 0..<height
         if texture == nil || width != frameWidth || height != frameHeight {
+            lines = 0..<height
             SDL_RenderSetLogicalSize(renderer, width, height)
             if let texture { SDL_DestroyTexture(texture) }
             texture = SDL_CreateTexture(renderer, SDL_PIXELFORMAT_XRGB8888.rawValue,
@@ -61,7 +69,11 @@ public final class SDLWindow {
             frameWidth = width
             frameHeight = height
         }
-        SDL_UpdateTexture(texture, nil, pixels, pitch)
+        lines = lines.clamped(to: 0..<height)
+        if !lines.isEmpty {
+            var rect = SDL_Rect(x: 0, y: lines.lowerBound, w: width, h: Int32(lines.count))
+            SDL_UpdateTexture(texture, &rect, pixels + Int(lines.lowerBound) * Int(pitch), pitch)
+        }
         redraw()
     }
 

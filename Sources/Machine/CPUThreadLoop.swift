@@ -6,9 +6,12 @@ import Timing
 /// The CPU thread: runs the guest in slices between timer deadlines, fires
 /// timers, sleeps while the guest is halted, and runs work other threads post
 /// (input from the window, bytes from the terminal). Devices and the CPU are
-/// touched only from this thread.
+/// touched only from this thread. A halted guest is woken only by its next
+/// timer, a `SlackTimer` gone past its slack, or another thread: it costs
+/// nothing in between.
 public final class CPUThreadLoop {
-    /// The longest slice, so posted work waits at most this long (ns).
+    /// The longest slice of a running guest, so slack timers wait at most
+    /// this long past their deadline (ns); posted work ends a slice at once.
     public static let maximumSlice: Int64 = 10_000_000
 
     private let clock: VirtualClock
@@ -20,15 +23,27 @@ public final class CPUThreadLoop {
     public var exitOnReset = false
     private let condition = NSCondition()
     private var posted: [() -> Void] = []
+    /// The posted work being run, outside the lock (swapped with `posted`).
+    private var running: [() -> Void] = []
     private var stopStatus: Int32?
     private var resetRequested = false
     private var woken = false
+    private var slackTimers: [SlackTimer] = []
+    /// The thread in `run`, so `wake` knows when it is called from it.
+    private var loopThread: pthread_t?
+    /// The CPU thread is inside `engine.run`.
+    private var engineRunning = false
 
     public init(clock: VirtualClock, scheduler: EventScheduler, engine: ExecutionEngine, onReset: @escaping () -> Void) {
         self.clock = clock
         self.scheduler = scheduler
         self.engine = engine
         self.onReset = onReset
+    }
+
+    /// CPU thread (or before `run`): the loop looks at `timer` on every pass.
+    public func add(_ timer: SlackTimer) {
+        if !slackTimers.contains(where: { $0 === timer }) { slackTimers.append(timer) }
     }
 
     /// Thread-safe: queues `work` for the CPU thread and wakes it.
@@ -60,8 +75,15 @@ public final class CPUThreadLoop {
     }
 
     /// Thread-safe: ends the current slice or idle wait so the engine looks at
-    /// its interrupt input again (the PIC's output changed).
+    /// its interrupt input again (the PIC's output changed). On the CPU thread
+    /// itself (a device in a port write or a timer) there is no wait to end:
+    /// the engine only leaves its chained blocks.
     public func wake() {
+        if let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
+            // Between runs (a timer, posted input) the next run looks anyway.
+            if engineRunning { engine.requestExit() }
+            return
+        }
         condition.lock()
         woken = true
         condition.signal()
@@ -71,17 +93,26 @@ public final class CPUThreadLoop {
 
     /// Runs until the guest powers off or `stop` is called; returns the exit status.
     public func run() -> Int32 {
+        loopThread = pthread_self()
+        defer { loopThread = nil }
         while true {
             if let status = takePostedWork() { return status }
             if takeResetRequest(), let status = reset() { return status }
             let now = clock.now
             scheduler.runExpired(now: now)
-            let deadline = min(scheduler.nextDeadline ?? Int64.max, now + CPUThreadLoop.maximumSlice)
-            switch engine.run(until: deadline) {
+            for timer in slackTimers { timer.runIfDue(now: now) }
+            let nextTimer = scheduler.nextDeadline ?? Int64.max
+            engineRunning = true
+            let stop = engine.run(until: min(nextTimer, now + CPUThreadLoop.maximumSlice))
+            engineRunning = false
+            switch stop {
             case .yielded:
                 continue
             case .halted:
-                sleep(until: deadline)
+                // Deadlines as they are now: the guest may have armed a timer while it ran.
+                var wakeDeadline = scheduler.nextDeadline ?? Int64.max
+                for timer in slackTimers { wakeDeadline = min(wakeDeadline, timer.latest) }
+                sleep(until: wakeDeadline, from: now)
             case .reset:
                 if let status = reset() { return status }
             case let .powerOff(status):
@@ -113,24 +144,36 @@ public final class CPUThreadLoop {
     /// Runs what other threads posted; returns a status if a stop was asked for.
     private func takePostedWork() -> Int32? {
         condition.lock()
-        let work = posted
-        posted.removeAll(keepingCapacity: true)
         let status = stopStatus
+        guard !posted.isEmpty else {
+            // The common pass: nothing to copy, nothing allocated.
+            condition.unlock()
+            return status
+        }
+        swap(&posted, &running)
         condition.unlock()
-        for item in work { item() }
+        for item in running { item() }
+        running.removeAll(keepingCapacity: true)
         return status
     }
 
-    /// A halted guest costs no host CPU: wait for the next timer or posted work.
-    private func sleep(until deadline: Int64) {
+    /// A halted guest costs no host CPU: wait for the next timer or posted
+    /// work, however far away (`Int64.max`: only another thread can wake it).
+    private func sleep(until deadline: Int64, from now: Int64) {
         if case .deterministic = clock.mode {
-            clock.skip(to: deadline)
+            // Deterministic time stands still while the loop waits: skip
+            // ahead, in slices, so work posted meanwhile is still seen.
+            clock.skip(to: min(deadline, now + CPUThreadLoop.maximumSlice))
             return
         }
         condition.lock()
         defer { condition.unlock() }
         defer { woken = false }
         while posted.isEmpty, stopStatus == nil, !resetRequested, !woken {
+            if deadline == .max {
+                condition.wait()
+                continue
+            }
             let remaining = deadline - clock.now
             if remaining <= 0 { return }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))

@@ -43,7 +43,7 @@ final class Chipset {
 
         pic = PIC8259 { [unowned loop, unowned cpu] level in
             cpu.interruptLine = level
-            loop.wake()
+            if level { loop.wake() }  // a falling line asks nothing of the CPU
         }
         irqs = ISAInterrupts(pic: pic)
         try pic.attach(to: ports)

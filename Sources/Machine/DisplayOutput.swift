@@ -13,8 +13,8 @@ public final class DisplayOutput {
     private var height = 0
     /// Bumped by each published frame.
     private var generation = 0
-    /// A refresh is queued on the CPU thread and has not run yet.
-    private var refreshPending = false
+    /// The lines published since the display last took the frame.
+    private var unshownLines: Range<Int> = 0..<0
 
     init() {
         // Only the part a published frame covers is touched (and read).
@@ -23,13 +23,19 @@ public final class DisplayOutput {
 
     deinit { pixels.deallocate() }
 
-    /// CPU thread: publishes a copy of `frame`.
+    /// CPU thread: publishes a copy of `frame` (of its changed lines, when
+    /// its size is the one published before).
     func publish(_ frame: DisplayFrame) {
         lock.lock()
         defer { lock.unlock() }
+        var lines = 0..<frame.height
+        if frame.width == width && frame.height == height { lines = frame.changedLines.clamped(to: lines) }
         width = frame.width
         height = frame.height
-        pixels.update(from: frame.pixels, count: width * height)
+        let start = lines.lowerBound * width
+        (pixels + start).update(from: frame.pixels + start, count: lines.count * width)
+        unshownLines = unshownLines.isEmpty ? lines
+            : min(unshownLines.lowerBound, lines.lowerBound)..<max(unshownLines.upperBound, lines.upperBound)
         generation &+= 1
     }
 
@@ -43,19 +49,18 @@ public final class DisplayOutput {
         return generation
     }
 
-    /// True if a refresh may be queued now (none pending); marks one pending.
-    func claimRefresh() -> Bool {
+    /// The display thread: like `withFrame`, and also the lines published
+    /// since its last call, for a display that keeps the frame it showed.
+    @discardableResult
+    public func withChangedFrame(newerThan seen: Int,
+                                 _ body: (UnsafePointer<UInt32>, _ width: Int, _ height: Int, _ lines: Range<Int>) -> Void) -> Int {
         lock.lock()
         defer { lock.unlock() }
-        if refreshPending { return false }
-        refreshPending = true
-        return true
-    }
-
-    func refreshDone() {
-        lock.lock()
-        refreshPending = false
-        lock.unlock()
+        if generation != seen && width > 0 && height > 0 {
+            body(pixels, width, height, unshownLines.clamped(to: 0..<height))
+            unshownLines = 0..<0
+        }
+        return generation
     }
 }
 

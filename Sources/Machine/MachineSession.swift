@@ -5,8 +5,10 @@ import PCEmuSupport
 /// on the main thread while the CPU thread runs the machine.
 public protocol DisplayFrontEnd: AnyObject {
     /// Shows frames and passes input until the user closes the display or
-    /// `cpuFinished()` turns true.
+    /// `cpuFinished()` turns true; it may sleep until input or `wake()`.
     func run(machine: PCMachine, cpuFinished: () -> Bool)
+    /// Thread-safe: makes `run` look again (the CPU thread ended).
+    func wake()
     /// Writes the screen the display shows now (PNG or PPM, by the file name).
     func writeScreenshot(to path: String) throws
 }
@@ -40,6 +42,7 @@ public struct MachineSession {
                 result.status = status
                 finished.broadcast()
                 finished.unlock()
+                display.wake()
             }
             thread.stackSize = MachineSession.cpuThreadStack
             thread.name = "pcemu-cpu"

@@ -14,13 +14,18 @@ extension PCMachine {
         public static let middle = MouseButtons(rawValue: 0x04)
     }
 
-    /// Asks the CPU thread to render the screen and publish it if it changed.
-    /// Does nothing while an earlier request has not run yet.
-    public func requestDisplayRefresh() {
-        guard display.claimRefresh() else { return }
+    /// Starts the CPU thread's refresh of the screen (see `DisplayRefresh`):
+    /// each new frame is published to `display`, then `frameReady` is called
+    /// (on the CPU thread) so the display shows it.
+    public func startDisplayRefresh(frameReady: @escaping () -> Void) {
         loop.post { [unowned self] in
-            self.refreshDisplay()
-            self.display.refreshDone()
+            let refresh = DisplayRefresh(clock: clock, update: { [unowned self] in graphics.renderer.update() }, publish: { [unowned self] in
+                display.publish(graphics.renderer.frame)
+                frameReady()
+            })
+            displayRefresh = refresh
+            loop.add(refresh.timer)
+            refresh.start()
         }
     }
 
@@ -35,6 +40,7 @@ extension PCMachine {
         loop.post { [unowned self] in
             let keyboard = self.chipset.keyboardController.keyboard
             if pressed { keyboard.press(key) } else { keyboard.release(key) }
+            displayRefresh?.inputArrived()
         }
     }
 
@@ -43,6 +49,7 @@ extension PCMachine {
         loop.post { [unowned self] in
             self.chipset.keyboardController.mouse.move(dx: dx, dy: dy, wheel: wheel,
                                                        buttons: PS2Mouse.Buttons(rawValue: buttons.rawValue))
+            displayRefresh?.inputArrived()
         }
     }
 

@@ -38,6 +38,8 @@ public final class PCMachine {
     let graphics: StandardVGA
     /// Frames the CPU thread rendered, for the window or a screendump.
     public let display = DisplayOutput()
+    /// The screen's refresh, once a window shows it (CPU thread only).
+    var displayRefresh: DisplayRefresh?
     let sound: SoundDevices
     let networkCards: NetworkCards
     /// The disks and CD-ROMs on the IDE channels, images open.

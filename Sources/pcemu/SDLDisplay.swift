@@ -3,22 +3,19 @@ import Host
 import Machine
 import PCEmuSupport
 
-/// The SDL window as the machine's display, on the main thread: asks the CPU
-/// thread for a refresh about 60 times a second while the screen is
-/// changing, 20 times once it has been still for a moment (a blinking cursor
-/// alone), and shows each new frame (the
-/// window takes the guest's mode size; resized by the user or in full screen,
-/// the frame is scaled with its aspect ratio kept), and turns keys and mouse
-/// into messages for the CPU thread. As in QEMU, a click grabs the pointer;
-/// Ctrl+Alt with G releases it, F toggles full screen, S writes a screenshot
-/// (pcemu-screenshot-N.png in the current directory). Closing the window ends
-/// pcemu with status 0.
+/// The SDL window as the machine's display, on the main thread. It sleeps in
+/// SDL's event wait until the user does something or the CPU thread, which
+/// refreshes the screen itself (`PCMachine.startDisplayRefresh`), has a new
+/// frame; then it shows the frame (the window takes the guest's mode size;
+/// resized by the user or in full screen, the frame is scaled with its
+/// aspect ratio kept), and turns keys and mouse into messages for the CPU
+/// thread. A still screen costs it nothing. As in QEMU, a click grabs the
+/// pointer; Ctrl+Alt with G releases it, F toggles full screen, S writes a
+/// screenshot (pcemu-screenshot-N.png in the current directory). Closing the
+/// window ends pcemu with status 0.
 final class SDLDisplay: DisplayFrontEnd {
-    static let refreshMilliseconds: Int32 = 16
-    /// The slower refresh of a still screen: both threads wake a third as often.
-    static let stillRefreshMilliseconds: Int32 = 50
-    /// Refreshes without a new frame after which the screen counts as still.
-    static let refreshesBeforeStill = 6
+    /// The longest event wait: a safety net, since a frame or the CPU's end wakes it.
+    static let longestWaitMilliseconds: Int32 = 1000
     static let screenshotPrefix = "pcemu-screenshot-"
 
     /// USB HID usages of the keys the display itself watches.
@@ -37,6 +34,9 @@ final class SDLDisplay: DisplayFrontEnd {
     /// Keys the guest was told are down and has not been told are up.
     private var keysDown: Set<Int> = []
     private var buttons: PCMachine.MouseButtons = []
+    /// A wake-up event is in SDL's queue and the main thread has not looked yet.
+    private let wakeLock = NSLock()
+    private var wakePending = false
 
     /// "PCEmu", or "PCEmu (name)" with -name, as QEMU names its window.
     static func title(name: String?, grabbed: Bool) -> String {
@@ -53,29 +53,43 @@ final class SDLDisplay: DisplayFrontEnd {
 
     func run(machine: PCMachine, cpuFinished: () -> Bool) {
         output = machine.display
+        machine.startDisplayRefresh { [unowned self] in wake() }
         var seen = -1
-        var refreshesWithoutFrame = 0
         while !cpuFinished() {
+            takeWake()
             for event in window.pollEvents() {
                 if !handle(event, machine: machine) { return }
                 if event == .exposed { window.redraw() }
             }
-            machine.requestDisplayRefresh()
-            let previous = seen
-            seen = machine.display.withFrame(newerThan: seen) { pixels, width, height in
+            seen = machine.display.withChangedFrame(newerThan: seen) { pixels, width, height, lines in
                 if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
                     window.resize(width: Int32(width), height: Int32(height))
                 }
                 do {
-                    try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4))
+                    try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4),
+                                       lines: Int32(lines.lowerBound)..<Int32(lines.upperBound))
                 } catch {
                     Log.write(.device, "sdl: \(error)")
                 }
             }
-            refreshesWithoutFrame = seen == previous ? refreshesWithoutFrame + 1 : 0
-            let still = refreshesWithoutFrame >= SDLDisplay.refreshesBeforeStill
-            window.waitForEvent(milliseconds: still ? SDLDisplay.stillRefreshMilliseconds : SDLDisplay.refreshMilliseconds)
+            window.waitForEvent(milliseconds: SDLDisplay.longestWaitMilliseconds)
         }
+    }
+
+    /// Thread-safe (the CPU thread calls it for each new frame): one wake-up
+    /// event at a time in SDL's queue.
+    func wake() {
+        wakeLock.lock()
+        let post = !wakePending
+        wakePending = true
+        wakeLock.unlock()
+        if post { SDLWindow.wakeEventWait() }
+    }
+
+    private func takeWake() {
+        wakeLock.lock()
+        wakePending = false
+        wakeLock.unlock()
     }
 
     /// False when the user closed the window.

@@ -148,17 +148,73 @@ final class I8042Tests: XCTestCase {
     /// Every key's set 2 bytes, put through the 8042's translation, are its
     /// set 1 bytes: the two tables (and the special sequences) agree.
     func testEveryKeysSet2TranslatesToItsSet1() {
+        let modifierSets: [PS2Key.Modifiers] = [[], [.shift], [.control], [.alt], [.shift, .control, .alt]]
         for key in PS2Key.allCases {
             for pressed in [true, false] {
-                var translated: [UInt8] = [], breakNext = false
-                for byte in key.sequence(set: 2, pressed: pressed) {
-                    if byte == 0xF0 { breakNext = true; continue }
-                    translated.append(I8042.set2ToSet1[Int(byte)] | (breakNext ? 0x80 : 0))
-                    breakNext = false
+                for modifiers in modifierSets {
+                    var translated: [UInt8] = [], breakNext = false
+                    for byte in key.sequence(set: 2, pressed: pressed, modifiers: modifiers) {
+                        if byte == 0xF0 { breakNext = true; continue }
+                        translated.append(I8042.set2ToSet1[Int(byte)] | (breakNext ? 0x80 : 0))
+                        breakNext = false
+                    }
+                    XCTAssertEqual(translated, key.sequence(set: 1, pressed: pressed, modifiers: modifiers),
+                                   "\(key) \(pressed ? "make" : "break") with \(modifiers.rawValue)")
                 }
-                XCTAssertEqual(translated, key.sequence(set: 1, pressed: pressed), "\(key) \(pressed ? "make" : "break")")
             }
         }
+    }
+
+    /// The keys whose codes the keyboard chooses by the modifiers held
+    /// (IBM's enhanced keyboard, as Linux's atkbd and QEMU expect them):
+    /// Ctrl+Pause is Break, Alt+Print Screen is SysRq, and Print Screen with
+    /// Shift or Ctrl held comes without its fake shift; in both sets.
+    func testBreakSysRqAndPrintScreenDependOnTheModifiersHeld() {
+        initialiseLikeSeaBIOS()
+        writeCommandByte(0x01)  // no translation: the keyboard's own set 2
+        let keyboard = controller.keyboard
+        func keys(_ events: [(PS2Key, Bool)]) -> [UInt8] {
+            for (key, pressed) in events { if pressed { keyboard.press(key) } else { keyboard.release(key) } }
+            return drain()
+        }
+        for control in [PS2Key.controlLeft, .controlRight] {
+            let prefix: [UInt8] = control == .controlLeft ? [0x14] : [0xE0, 0x14]
+            XCTAssertEqual(keys([(control, true), (.pause, true), (.pause, false), (control, false)]),
+                           prefix + [0xE0, 0x7E, 0xE0, 0xF0, 0x7E] + [prefix.dropLast(), [0xF0], prefix.suffix(1)].flatMap { $0 },
+                           "Ctrl+Pause is Break, sent whole on press")
+        }
+        XCTAssertEqual(keys([(.altLeft, true), (.printScreen, true), (.printScreen, false), (.altLeft, false)]),
+                       [0x11, 0x84, 0xF0, 0x84, 0xF0, 0x11], "Alt+Print Screen is SysRq")
+        XCTAssertEqual(keys([(.altRight, true), (.printScreen, true), (.altRight, false), (.printScreen, false)]),
+                       [0xE0, 0x11, 0x84, 0xE0, 0xF0, 0x11, 0xF0, 0x84], "released as pressed, though Alt went up first")
+        XCTAssertEqual(keys([(.shiftLeft, true), (.printScreen, true), (.printScreen, false), (.shiftLeft, false)]),
+                       [0x12, 0xE0, 0x7C, 0xE0, 0xF0, 0x7C, 0xF0, 0x12], "Shift+Print Screen: no fake shift")
+        XCTAssertEqual(keys([(.controlRight, true), (.printScreen, true), (.printScreen, false), (.controlRight, false)]),
+                       [0xE0, 0x14, 0xE0, 0x7C, 0xE0, 0xF0, 0x7C, 0xE0, 0xF0, 0x14], "Ctrl+Print Screen: no fake shift")
+        XCTAssertEqual(keys([(.printScreen, true), (.printScreen, false), (.pause, true), (.pause, false)]),
+                       [0xE0, 0x12, 0xE0, 0x7C, 0xE0, 0xF0, 0x7C, 0xE0, 0xF0, 0x12, 0xE1, 0x14, 0x77, 0xE1, 0xF0, 0x14, 0xF0, 0x77],
+                       "alone again once the modifiers are up")
+
+        // Set 1, asked of the keyboard itself (translation off).
+        harness.out(0x60, 0xF0)
+        harness.out(0x60, 0x01)
+        XCTAssertEqual(drain(), [0xFA, 0xFA])
+        XCTAssertEqual(keys([(.controlLeft, true), (.pause, true), (.pause, false), (.controlLeft, false)]),
+                       [0x1D, 0xE0, 0x46, 0xE0, 0xC6, 0x9D])
+        XCTAssertEqual(keys([(.altLeft, true), (.printScreen, true), (.printScreen, false), (.altLeft, false)]),
+                       [0x38, 0x54, 0xD4, 0xB8])
+        XCTAssertEqual(keys([(.shiftRight, true), (.printScreen, true), (.printScreen, false), (.shiftRight, false)]),
+                       [0x36, 0xE0, 0x37, 0xE0, 0xB7, 0xB6])
+        XCTAssertEqual(keys([(.printScreen, true), (.printScreen, false)]), [0xE0, 0x2A, 0xE0, 0x37, 0xE0, 0xB7, 0xE0, 0xAA])
+
+        // Set 2 translated by the 8042, as Linux runs it: the set 1 bytes again.
+        harness.out(0x60, 0xF0)
+        harness.out(0x60, 0x02)
+        XCTAssertEqual(drain(), [0xFA, 0xFA])
+        writeCommandByte(0x41)
+        XCTAssertEqual(keys([(.controlLeft, true), (.pause, true), (.controlLeft, false)]), [0x1D, 0xE0, 0x46, 0xE0, 0xC6, 0x9D])
+        XCTAssertEqual(keys([(.altRight, true), (.printScreen, true), (.printScreen, false), (.altRight, false)]),
+                       [0xE0, 0x38, 0x54, 0xD4, 0xE0, 0xB8])
     }
 
     func testKeyboardInterruptFollowsCommandByte() {

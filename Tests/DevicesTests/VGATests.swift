@@ -307,6 +307,42 @@ final class VGATests: XCTestCase {
         XCTAssertTrue(renderer.update())
     }
 
+    /// A blink of the cursor alone redraws its cell only, and the frame is
+    /// still what a whole redraw gives; blinking characters on the screen
+    /// bring back whole redraws at the text blink's rate.
+    func testCursorBlinkRedrawsItsCellAndBlinkingTextTheScreen() {
+        textMode()
+        loadGlyph(0x41, [UInt8](repeating: 0xFF, count: 16))
+        poke(0xB8000, 0x41); poke(0xB8001, 0x07)
+        poke(0xB8007, 0x07)  // the cursor's cell: grey on black
+        crtc(0x0F, 3)
+        harness.clock.advance(instructions: VGARenderer.cursorBlinkPeriod)  // cursor on
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.pixel(x: 3 * 9 + 2, y: 13), 0xA8A8A8, "the cursor's lines")
+        func sameAsWholeRedraw() -> Bool {
+            let whole = VGARenderer(vga: vga, clock: harness.clock)
+            whole.update()
+            let count = whole.frame.width * whole.frame.height
+            return whole.frame.width == renderer.frame.width
+                && (0..<count).allSatisfy { whole.frame.pixels[$0] == renderer.frame.pixels[$0] }
+        }
+        harness.clock.advance(instructions: VGARenderer.cursorBlinkPeriod)  // cursor off, text blink flips too
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.pixel(x: 3 * 9 + 2, y: 13), 0, "the cursor went out")
+        XCTAssertEqual(renderer.frame.changedLines, 0..<16, "the cursor's text row alone changed")
+        XCTAssertTrue(sameAsWholeRedraw())
+        XCTAssertFalse(renderer.update(), "no blink, nothing drawn")
+
+        poke(0xB8001, 0x87)  // the 'A' blinks
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.changedLines, 0..<400, "a write redraws the screen")
+        let shown = renderer.frame.pixel(x: 2, y: 2)
+        harness.clock.advance(instructions: VGARenderer.textBlinkPeriod)
+        XCTAssertTrue(renderer.update())
+        XCTAssertNotEqual(renderer.frame.pixel(x: 2, y: 2), shown, "the blinking 'A' changed with no write")
+        XCTAssertTrue(sameAsWholeRedraw())
+    }
+
     func testMode13hRendersThroughThePalette() {
         harness.out(0x3C2, 0x63)
         sequencer(1, 0x01); sequencer(2, 0x0F); sequencer(4, 0x0E)

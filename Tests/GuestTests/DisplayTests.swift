@@ -276,7 +276,10 @@ final class DisplayTests: XCTestCase {
     /// A key held when the window loses focus is released in the guest: Shift
     /// held, focus moved away, Shift let go there, focus back, and what is
     /// typed next is lower case.
-    /// Also the figure for pcemu's CPU use while the guest idles at its prompt.
+    /// Also pcemu's CPU use while the guest idles at its prompt with the
+    /// window open: under 5% of one core (the best of three 10-second
+    /// windows, since the machine running the tests is shared), with the
+    /// guest's clock keeping the host's time meanwhile.
     func testKeysHeldAtFocusLossAreReleasedAndIdleCPUUseIsLow() throws {
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
@@ -288,16 +291,50 @@ final class DisplayTests: XCTestCase {
         let window = try pcemuWindow()
         sleep(5)   // the shell is up on tty0 and the boot's work is done
 
+        /// The guest's uptime, typed for at the prompt and read on the serial port.
+        var uptimeQueries = 0
+        func guestUptime() throws -> (guest: Double, host: Date)? {
+            uptimeQueries += 1
+            let marker = "uptime\(uptimeQueries)-"
+            let deadline = Date(timeIntervalSinceNow: 60)
+            while Date() < deadline {
+                try typeIntoWindow(window, "echo \(marker)$(cut -d' ' -f1 /proc/uptime)-end > /dev/ttyS0")
+                let answerDeadline = Date(timeIntervalSinceNow: 5)
+                while Date() < answerDeadline {
+                    let output = pcemu.standardOutput
+                    if let range = output.range(of: marker), let end = output[range.upperBound...].range(of: "-end") {
+                        let host = Date()
+                        return Double(output[range.upperBound..<end.lowerBound]).map { ($0, host) }
+                    }
+                    usleep(20_000)
+                }
+            }
+            return nil
+        }
+        let clockBefore = try XCTUnwrap(try guestUptime(), "the guest answers at its prompt")
+        sleep(2)   // the typing's echo is drawn and the screen is still again
+
         func cpuTicks() throws -> Int {
             let stat = try String(contentsOfFile: "/proc/\(pcemu.pid)/stat", encoding: .utf8)
             let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
             return Int(fields[11])! + Int(fields[12])!   // utime, stime (fields 14 and 15)
         }
-        let before = try cpuTicks()
-        sleep(10)
-        let percent = Double(try cpuTicks() - before) / Double(sysconf(Int32(_SC_CLK_TCK))) / 10 * 100
-        print("pcemu idle at the prompt with the window open: \(String(format: "%.1f", percent))% of one core")
-        XCTAssertLessThan(percent, 25)
+        var windows: [Double] = []
+        for _ in 0..<3 {
+            let before = try cpuTicks(), start = Date()
+            sleep(10)
+            let seconds = Date().timeIntervalSince(start)
+            windows.append(Double(try cpuTicks() - before) / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds * 100)
+        }
+        let percent = windows.min()!
+        print("pcemu idle at the prompt with the window open: \(windows.map { String(format: "%.1f", $0) }.joined(separator: ", "))% of one core")
+        XCTAssertLessThan(percent, 5, "idle CPU use in each 10-second window: \(windows)")
+
+        let clockAfter = try XCTUnwrap(try guestUptime())
+        let hostElapsed = clockAfter.host.timeIntervalSince(clockBefore.host)
+        let guestElapsed = clockAfter.guest - clockBefore.guest
+        print("guest clock: \(String(format: "%.2f", guestElapsed)) s over \(String(format: "%.2f", hostElapsed)) s of the host's")
+        XCTAssertEqual(guestElapsed, hostElapsed, accuracy: 0.5 + hostElapsed * 0.005, "the idle guest keeps time")
 
         let root = try x11("xdotool", ["search", "--maxdepth", "0", "--name", ""]).split(separator: "\n").first.map(String.init) ?? ""
         _ = try x11("xdotool", ["windowfocus", String(window)])

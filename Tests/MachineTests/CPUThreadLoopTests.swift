@@ -89,5 +89,91 @@ final class CPUThreadLoopTests: XCTestCase {
         let cpuSeconds = Double(cpuAfter.ru_utime.tv_sec - cpuBefore.ru_utime.tv_sec)
             + Double(cpuAfter.ru_utime.tv_usec - cpuBefore.ru_utime.tv_usec) / 1e6
         XCTAssertLessThan(cpuSeconds, 0.1, "an idle guest burns no host CPU")
+        XCTAssertLessThanOrEqual(engine.slices, 3, "a halted guest with no timer is not polled")
+    }
+
+    /// A timer the guest arms just before it halts (a one-shot tick
+    /// programmed in the idle loop) wakes the sleeping loop on time.
+    func testATimerArmedByTheGuestBeforeItHaltsWakesTheLoop() {
+        final class ArmingEngine: ExecutionEngine {
+            let clock: VirtualClock, scheduler: EventScheduler
+            var stopAt: Int64 = 0
+            var runs = 0
+            var tick: TimerEvent!
+            var fired = false
+            init(clock: VirtualClock, scheduler: EventScheduler) {
+                self.clock = clock
+                self.scheduler = scheduler
+            }
+            func run(until deadline: Int64) -> EngineStop {
+                runs += 1
+                if fired { return .powerOff(status: 5) }
+                if runs == 1 {
+                    tick = TimerEvent(name: "one-shot") { [unowned self] in fired = true }
+                    scheduler.schedule(tick, at: clock.now + 30_000_000)
+                }
+                return .halted
+            }
+            func requestExit() {}
+            func reset() {}
+        }
+        let clock = VirtualClock(mode: .host)
+        let scheduler = EventScheduler()
+        let engine = ArmingEngine(clock: clock, scheduler: scheduler)
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        final class Result: @unchecked Sendable { var status: Int32 = -1 }
+        let result = Result()
+        let done = expectation(description: "loop ended")
+        let start = Date()
+        Thread.detachNewThread {
+            result.status = loop.run()
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 2)
+        XCTAssertEqual(result.status, 5, "the timer armed during the run fired")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
+        XCTAssertLessThanOrEqual(engine.runs, 4, "and the halted loop slept until it")
+        if result.status != 5 { loop.stop(status: 0) }
+    }
+
+    /// A slack timer rides on the passes the loop makes for the guest's own
+    /// timers, and wakes a halted guest's loop only once its slack is spent.
+    func testSlackTimerRunsOnTheNextPassOrAtItsSlack() throws {
+        let clock = VirtualClock(mode: .host)
+        let scheduler = EventScheduler()
+        let engine = CountingEngine(clock: clock)
+        engine.haltAfter = 0
+        let loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: engine, onReset: {})
+        final class Runs: @unchecked Sendable { var times: [Int64] = []; var secondDeadline: Int64 = 0 }
+        let runs = Runs()
+        let start = clock.now
+        // A guest tick every 4 ms; the slack timer is due at 10 ms with 50 ms of slack.
+        var tick: TimerEvent!
+        tick = TimerEvent(name: "tick") { scheduler.schedule(tick, at: tick.deadline + 4_000_000) }
+        scheduler.schedule(tick, at: start + 4_000_000)
+        let ticking = SlackTimer(name: "ticking", slack: 50_000_000) { runs.times.append($0) }
+        ticking.schedule(at: start + 10_000_000)
+        loop.add(ticking)
+        let done = expectation(description: "loop ended")
+        Thread.detachNewThread {
+            _ = loop.run()
+            done.fulfill()
+        }
+        usleep(150_000)
+        loop.post {
+            scheduler.cancel(tick)
+            // Alone now: it must wake the loop itself, 40 ms after it is due.
+            runs.secondDeadline = clock.now + 10_000_000
+            ticking.schedule(at: runs.secondDeadline)
+        }
+        usleep(300_000)
+        loop.stop(status: 0)
+        wait(for: [done], timeout: 5)
+        XCTAssertEqual(runs.times.count, 2)
+        guard runs.times.count == 2 else { return }
+        XCTAssertGreaterThanOrEqual(runs.times[0] - start, 10_000_000)
+        XCTAssertLessThan(runs.times[0] - start, 40_000_000, "it ran on a tick's pass, long before its slack was spent")
+        XCTAssertGreaterThanOrEqual(runs.times[1], runs.secondDeadline + 50_000_000, "alone, it waits out its slack")
+        XCTAssertLessThan(runs.times[1], runs.secondDeadline + 90_000_000)
     }
 }
