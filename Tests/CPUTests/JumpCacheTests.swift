@@ -80,16 +80,4 @@ final class JumpCacheTests: XCTestCase {
         XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x1111)
         XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x2222)
     }
-
-    func testINVLPGOfAnotherPageKeepsRunningTheSameCode() {
-        runCaller([
-            0xE8, 0xFD, 0xEF,                    // call 0x0000
-            0x89, 0xC3,                          // mov bx, ax
-            0x2E, 0x0F, 0x01, 0x3E, 0x00, 0x20,  // invlpg cs:[0x2000] (linear 0x42000, unmapped)
-            0xE8, 0xF2, 0xEF,                    // call 0x0000
-            0xF4,                                // hlt
-        ])
-        XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x1111)
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x1111)
-    }
 }
