@@ -4,13 +4,18 @@
 # times each phase from the host by when its markers reach the serial console,
 # and prints a table of times and ratios (pcemu / QEMU; below 1 is faster).
 # usage: scripts/bench.sh [runs]   (builds pcemu in release mode first)
+#        PCEMU=path/to/pcemu scripts/bench.sh [runs]   (that binary, no build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GUEST_CACHE:-$top/guest-cache}
 runs=${1:-1}
 phases=(boot integer x87 sha256 fork-exec shell-loop)
 
-(cd "$top" && swift build -c release --product pcemu 2>&1 | grep -E "error:" >&2 || true)
+pcemu=${PCEMU:-}
+if [ -z "$pcemu" ]; then
+    (cd "$top" && swift build -c release --product pcemu 2>&1 | grep -E "error:" >&2 || true)
+    pcemu=$top/.build/release/pcemu
+fi
 guest_log=$(mktemp)
 if ! GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >"$guest_log" 2>&1; then
     cat "$guest_log" >&2
@@ -45,7 +50,7 @@ run_guest() {
 value() { awk -v name="$1" '$1 == name { print $2 }' <<<"$2"; }
 
 for run in $(seq "$runs"); do
-    ours=$(run_guest "$top/.build/release/pcemu")
+    ours=$(run_guest "$pcemu")
     theirs=$(run_guest qemu-system-i386 -accel tcg)
     if [ "$(grep '^#' <<<"$ours")" != "$(grep '^#' <<<"$theirs")" ]; then
         echo "bench: the workloads' results differ:" >&2

@@ -1,39 +1,179 @@
+import X64Backend
+
 /// A direct-mapped cache from a block's linear PC (with CS base and mode) to
-/// the block, consulted before the translation cache's dictionary. It holds
-/// no references of its own: the translation cache keeps blocks alive, and
-/// the jump cache is cleared whenever a block may die or the linear-to-
-/// physical mapping may change (TLB flushes), so an entry is never stale.
+/// the block, consulted before the translation cache. Generated code probes
+/// it inline when it leaves with exit code 0 (`JumpCacheLayout`), so each
+/// entry holds its key and the block's body address in plain memory; the
+/// block itself is unretained: the translation cache keeps blocks alive, and
+/// an entry is removed before its block may die or when the linear-to-
+/// physical mapping it was found through may change (TLB flushes).
+///
+/// The memory starts with a header whose first word, the bypass word, tells
+/// generated code to ask the runtime instead (nonzero while the run loop must
+/// look at something first: HLT, a stop, a raised interrupt line while
+/// interrupts are enabled).
+///
+/// Emptying it is O(1): an entry counts only while its generation equals the
+/// header's current one for its kind. Entries found through global pages
+/// (or without paging) have odd generations, the others even, and a CR3
+/// write, which keeps global TLB entries, moves on only the even one.
 final class JumpCache {
     static let size = 4096
-    private let entries: UnsafeMutablePointer<Unmanaged<TranslatedBlock>?>
+    /// One entry: key (linear PC, CS base, flags), body address, block.
+    struct Entry {
+        var linearPC: UInt32 = 0
+        var codeSegmentBase: UInt32 = 0
+        /// ~0 in an empty entry: no mode has every bit set (CPL 3 with real mode is impossible).
+        var flags: UInt32 = JumpCache.noFlags
+        var generation: UInt32 = 0
+        var body: UInt64 = 0
+        var block: Unmanaged<TranslatedBlock>?
+    }
+
+    static let noFlags: UInt32 = ~0
+    static let headerBytes = 64
+    /// Header offsets of the current generations: non-global (even), global (odd).
+    static let generationsOffset = 4
+    private let memory: UnsafeMutableRawPointer
+    private let entries: UnsafeMutablePointer<Entry>
+    /// Per entry, the linear pages of its block's first and last bytes, so
+    /// INVLPG drops only the entries of the page it names.
+    private let firstPages: UnsafeMutablePointer<UInt32>
+    private let lastPages: UnsafeMutablePointer<UInt32>
+    /// One bit per 4 MiB of linear space holding an entry found through a
+    /// large page, since the last full clear: INVLPG anywhere in a large page
+    /// drops all of it, so there it empties the whole cache.
+    private let largeRegions: UnsafeMutablePointer<UInt64>
+    static let largeRegionWords = 1024 / 64
+
+    /// What generated code needs to probe the cache.
+    var layout: JumpCacheLayout {
+        JumpCacheLayout(address: UInt64(UInt(bitPattern: memory)), entriesOffset: JumpCache.headerBytes,
+                        entryCount: JumpCache.size, entryBytes: MemoryLayout<Entry>.stride,
+                        linearPCOffset: MemoryLayout<Entry>.offset(of: \.linearPC)!,
+                        codeSegmentBaseOffset: MemoryLayout<Entry>.offset(of: \.codeSegmentBase)!,
+                        flagsOffset: MemoryLayout<Entry>.offset(of: \.flags)!,
+                        generationOffset: MemoryLayout<Entry>.offset(of: \.generation)!,
+                        generationsOffset: JumpCache.generationsOffset,
+                        bodyOffset: MemoryLayout<Entry>.offset(of: \.body)!)
+    }
 
     init() {
-        entries = .allocate(capacity: JumpCache.size)
-        entries.initialize(repeating: nil, count: JumpCache.size)
+        precondition(MemoryLayout<Entry>.stride == 32, "the generated probe assumes 32-byte entries")
+        memory = .allocate(byteCount: JumpCache.headerBytes + JumpCache.size * MemoryLayout<Entry>.stride, alignment: 64)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.headerBytes)
+        entries = (memory + JumpCache.headerBytes).bindMemory(to: Entry.self, capacity: JumpCache.size)
+        entries.initialize(repeating: Entry(), count: JumpCache.size)
+        firstPages = .allocate(capacity: JumpCache.size)
+        firstPages.initialize(repeating: 0, count: JumpCache.size)
+        lastPages = .allocate(capacity: JumpCache.size)
+        lastPages.initialize(repeating: 0, count: JumpCache.size)
+        largeRegions = .allocate(capacity: JumpCache.largeRegionWords)
+        largeRegions.initialize(repeating: 0, count: JumpCache.largeRegionWords)
+        generations[0] = 2
+        generations[1] = 3
     }
 
-    deinit { entries.deallocate() }
+    private var generations: UnsafeMutablePointer<UInt32> {
+        (memory + JumpCache.generationsOffset).assumingMemoryBound(to: UInt32.self)
+    }
 
     @inline(__always)
-    private func slot(_ linearPC: UInt32) -> Int {
-        Int((linearPC ^ (linearPC >> 12)) & UInt32(JumpCache.size - 1))
+    private func isCurrent(_ entry: UnsafeMutablePointer<Entry>) -> Bool {
+        entry.pointee.generation == generations[Int(entry.pointee.generation & 1)]
     }
+
+    deinit {
+        memory.deallocate()
+        firstPages.deallocate()
+        lastPages.deallocate()
+        largeRegions.deallocate()
+    }
+
+    /// The bypass word: generated code must not jump through the cache while
+    /// it is nonzero, except when it is `bypassUnlessInterruptsOff` and IF is clear.
+    var bypass: UInt32 {
+        get { memory.load(as: UInt32.self) }
+        set { memory.storeBytes(of: newValue, as: UInt32.self) }
+    }
+
+    /// The slot of a linear PC; the generated probe computes the same
+    /// (`JumpCacheLayout.slot`).
+    @inline(__always)
+    private func slot(_ linearPC: UInt32) -> Int { JumpCacheLayout.slot(linearPC, entryCount: JumpCache.size) }
 
     /// The block, unretained: valid while the translation cache holds it.
     @inline(__always)
     func lookupHandle(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> Unmanaged<TranslatedBlock>? {
-        guard let entry = entries[slot(linearPC)] else { return nil }
-        let matches = entry._withUnsafeGuaranteedRef { block in
-            block.key.linearPC == linearPC && block.key.codeSegmentBase == codeSegmentBase && block.key.flags == flags
+        let entry = entries + slot(linearPC)
+        guard entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
+              entry.pointee.flags == flags, isCurrent(entry) else { return nil }
+        return entry.pointee.block
+    }
+
+    /// The body address of the block a hit finds, or 0.
+    @inline(__always)
+    func lookupBody(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> UInt64 {
+        let entry = entries + slot(linearPC)
+        guard entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
+              entry.pointee.flags == flags, isCurrent(entry) else { return 0 }
+        return entry.pointee.body
+    }
+
+    /// `global`: the block's pages were found through global TLB entries (or
+    /// without paging), so a CR3 write leaves its entry.
+    /// `largePage`: some page of it was found through a large page.
+    func insert(_ block: TranslatedBlock, global: Bool, largePage: Bool) {
+        let body = block.code.compiled.map { UInt64(UInt(bitPattern: $0.body)) } ?? 0
+        let index = slot(block.key.linearPC)
+        firstPages[index] = block.key.linearPC >> 12
+        lastPages[index] = block.lastLinear >> 12
+        if largePage {
+            for linear in [block.key.linearPC, block.lastLinear] {
+                largeRegions[Int(linear >> 28)] |= 1 << UInt64((linear >> 22) & 63)
+            }
         }
-        return matches ? entry : nil
+        entries[index] = Entry(
+            linearPC: block.key.linearPC, codeSegmentBase: block.key.codeSegmentBase, flags: block.key.flags,
+            generation: generations[global ? 1 : 0], body: body, block: Unmanaged.passUnretained(block))
     }
 
-    func insert(_ block: TranslatedBlock) {
-        entries[slot(block.key.linearPC)] = Unmanaged.passUnretained(block)
+    /// Empties the entry holding `block`, if one does (before the block dies).
+    func remove(_ block: TranslatedBlock) {
+        let entry = entries + slot(block.key.linearPC)
+        if entry.pointee.block?.toOpaque() == Unmanaged.passUnretained(block).toOpaque() { entry.pointee = Entry() }
     }
 
+    /// Empties the whole cache.
     func clear() {
-        entries.update(repeating: nil, count: JumpCache.size)
+        advance(0)
+        advance(1)
+        largeRegions.update(repeating: 0, count: JumpCache.largeRegionWords)
+    }
+
+    /// INVLPG of `linear`: drops the entries of blocks with a byte in its
+    /// page, or everything when a large page may cover it.
+    func invalidate(linearPage linear: UInt32) {
+        if largeRegions[Int(linear >> 28)] & (1 << UInt64((linear >> 22) & 63)) != 0 {
+            clear()
+            return
+        }
+        let page = linear >> 12
+        for index in 0..<JumpCache.size where firstPages[index] == page || lastPages[index] == page {
+            entries[index].flags = JumpCache.noFlags
+        }
+    }
+
+    /// Empties the entries not found through global pages (a CR3 write).
+    func clearNonGlobal() { advance(0) }
+
+    private func advance(_ kind: Int) {
+        generations[kind] &+= 2
+        // After 2^31 advances an old entry could look current again: empty them all.
+        if generations[kind] < 4 {
+            entries.update(repeating: Entry(), count: JumpCache.size)
+            generations[0] = 2
+            generations[1] = 3
+        }
     }
 }

@@ -5,6 +5,9 @@ import X86State
 ///   (it applies the rules below);
 /// - INVLPG: `flush(page:)` with the linear address;
 /// - anything else that remaps (A20, a task switch's CR3 load): `flushAll()` or the CR3 rule.
+/// What a control-register write dropped from the TLB.
+enum TLBFlush { case none, nonGlobal, all }
+
 extension SoftMMU {
     /// Drops every entry of both MMU modes; with `keepingGlobal`, global ones
     /// (G with CR4.PGE) stay, as a CR3 write leaves them.
@@ -39,18 +42,58 @@ extension SoftMMU {
     /// drops non-global entries (even when rewritten with the same value); a
     /// change of CR0.PG, CR0.WP or CR0.PE, or of CR4.PSE, CR4.PAE or CR4.PGE,
     /// drops everything (the write tags depend on WP).
-    func controlRegisterWritten(_ number: Int, from old: UInt32, to new: UInt32) {
+    /// Returns what it dropped.
+    @discardableResult
+    func controlRegisterWritten(_ number: Int, from old: UInt32, to new: UInt32) -> TLBFlush {
         switch number {
         case 0:
             let bits = ControlRegister.paging | ControlRegister.writeProtect | ControlRegister.protectionEnable
-            if (old ^ new) & bits != 0 { flushAll() }
+            if (old ^ new) & bits != 0 { flushAll(); return .all }
         case 3:
             flushAll(keepingGlobal: true)
+            return .nonGlobal
         case 4:
             let bits = ControlRegister.cr4PSE | ControlRegister.cr4PAE | ControlRegister.cr4PGE
-            if (old ^ new) & bits != 0 { flushAll() }
+            if (old ^ new) & bits != 0 { flushAll(); return .all }
         default:
             break
+        }
+        return .none
+    }
+
+    /// How the code at `linear` is mapped: through a global TLB entry (or
+    /// without paging: a CR3 write keeps its translation), through a large
+    /// page (an INVLPG anywhere in it drops it). Not in the TLB: neither,
+    /// except that a missing entry counts as possibly large.
+    func codeMapping(_ linear: UInt32) -> (global: Bool, large: Bool) {
+        guard cpu.state.pointee.cr0 & ControlRegister.paging != 0 else { return (true, false) }
+        let slot = entry(linear, mmu: currentIndex)
+        guard slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask else {
+            return (false, true)
+        }
+        return (slot.pointee.flags & TLBEntry.global != 0, slot.pointee.flags & TLBEntry.largePage != 0)
+    }
+
+    /// A page now holds translated code: every entry mapping it loses its
+    /// fast write path (the slow path drops the page's blocks on a write).
+    func protectCode(physicalPage page: UInt32) {
+        let entries = cpu.stateBlock.tlb(mmu: 0)
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
+            let tag = entries[index].writeTag
+            if tag & (TLBEntry.invalid | TLBEntry.slowPath) == 0, entries[index].physicalPage >> 12 == page {
+                entries[index].writeTag = tag | TLBEntry.codePage
+            }
+        }
+    }
+
+    /// The page's blocks are gone: entries mapping it write directly again.
+    func unprotectCode(physicalPage page: UInt32) {
+        let entries = cpu.stateBlock.tlb(mmu: 0)
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
+            let tag = entries[index].writeTag
+            if tag & TLBEntry.codePage != 0, entries[index].physicalPage >> 12 == page {
+                entries[index].writeTag = tag & ~TLBEntry.codePage
+            }
         }
     }
 }

@@ -96,15 +96,16 @@ final class TranslationCache {
         }
     }
 
-    /// Drops every block made from `page`; returns how many.
+    /// Drops every block made from `page`, telling `willDrop` of each while it
+    /// is still alive; returns how many.
     @discardableResult
-    func invalidate(physicalPage page: UInt32) -> Int {
+    func invalidate(physicalPage page: UInt32, willDrop: (TranslatedBlock) -> Void = { _ in }) -> Int {
         codePages[Int(page)] = 0
         generation &+= 1
         guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
         for key in keys {
             forgetRecent(key)
-            blocks[key] = nil
+            if let block = blocks.removeValue(forKey: key) { willDrop(block) }
         }
         return keys.count
     }

@@ -15,17 +15,44 @@ extension X86CPU {
             ._withUnsafeGuaranteedRef { $0.nextBlockBody() }
     }
 
+    /// The jump cache as generated code probes it, with where the key and
+    /// the pending-exception word sit in the state.
+    static func jumpCacheLayout(_ cache: JumpCache) -> JumpCacheLayout {
+        var layout = cache.layout
+        layout.eipOffset = CPUStateLayout.eip
+        layout.codeSegmentBaseStateOffset = CPUStateLayout.segmentBase(.cs)
+        layout.flagsStateOffset = CPUStateLayout.hiddenFlags
+        layout.pendingExceptionOffset = CPUStateLayout.pendingException
+        layout.unchainableFlags = HiddenFlags.interruptShadow.rawValue | HiddenFlags.singleStep.rawValue
+        layout.eflagsOffset = CPUStateLayout.eflags
+        layout.interruptFlag = EFLAGS.interrupt
+        return layout
+    }
+
+    /// The inline probe goes to the runtime while the loop may have to act
+    /// before the next block: HLT, a triple fault, a stop, or INTR raised
+    /// (taken or not depending on IF, which the runtime checks).
+    func updateJumpCacheBypass() {
+        if halted || tripleFault || stopReason != nil {
+            jumpCache.bypass = 2
+        } else {
+            jumpCache.bypass = interruptLine ? JumpCacheLayout.bypassUnlessInterruptsOff : 0
+        }
+    }
+
     private func nextBlockBody() -> UInt64 {
         let s = state
-        let unchainable = HiddenFlags.interruptShadow.rawValue | HiddenFlags.singleStep.rawValue
         guard s.pointee.pendingException < 0, s.pointee.exitRequest == 0,
-              s.pointee.hiddenFlags & unchainable == 0, !halted, !tripleFault, stopReason == nil,
+              s.pointee.hiddenFlags & unchainableFlags == 0, !halted, !tripleFault, stopReason == nil,
               !(interruptLine && s.pointee.eflags & EFLAGS.interrupt != 0) else { return 0 }
         let codeBase = (UnsafeRawPointer(s) + codeBaseOffset).load(as: UInt32.self)
         let linear = codeBase &+ UInt32(truncatingIfNeeded: s.pointee.eip)
-        guard let handle = jumpCache.lookupHandle(linearPC: linear, codeSegmentBase: codeBase,
-                                                  flags: s.pointee.hiddenFlags) else { return 0 }
-        return handle._withUnsafeGuaranteedRef { block in
+        let body = jumpCache.lookupBody(linearPC: linear, codeSegmentBase: codeBase, flags: s.pointee.hiddenFlags)
+        if body != 0 { return body }
+        // Not in the jump cache (emptied by a TLB flush, or another block in
+        // its slot): the translation cache by physical PC, without translating.
+        guard let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) else { return 0 }
+        return block._withUnsafeGuaranteedRef { block in
             block.code.compiled.map { UInt64(UInt(bitPattern: $0.body)) } ?? 0
         }
     }

@@ -156,16 +156,20 @@ extension X86CPU {
         updateHiddenFlags()
     }
 
-    /// After a CR0/CR3/CR4 write: the TLB entries it invalidates, and the jump
-    /// cache, which trusts the linear-to-physical mapping.
+    /// After a CR0/CR3/CR4 write: the TLB entries it invalidates, and the same
+    /// part of the jump cache, which trusts the linear-to-physical mapping.
+    /// (A mode change the write makes is in the blocks' keys.)
     func translationChanged(register: Int, from old: UInt32, to new: UInt32) {
-        mmu.controlRegisterWritten(register, from: old, to: new)
-        jumpCache.clear()
+        switch mmu.controlRegisterWritten(register, from: old, to: new) {
+        case .none: break
+        case .nonGlobal: jumpCache.clearNonGlobal()
+        case .all: jumpCache.clear()
+        }
     }
 
     func mmuFlushPage(_ linear: UInt32) {
         mmu.flush(page: linear)
-        jumpCache.clear()
+        jumpCache.invalidate(linearPage: linear)
     }
 
     private func debugRegister(_ number: Int) -> UInt32 {

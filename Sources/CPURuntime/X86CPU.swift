@@ -25,16 +25,21 @@ public final class X86CPU: ExecutionEngine {
     let translationCache = TranslationCache()
     /// Where CS's base sits in the state, read at every block.
     let codeBaseOffset = CPUStateLayout.segmentBase(.cs)
-    let jumpCache = JumpCache()
+    /// The mode bits after which the run loop must look (read on every lookup:
+    /// a stored copy, since another module's static needs a once-check).
+    let unchainableFlags = HiddenFlags.interruptShadow.rawValue | HiddenFlags.singleStep.rawValue
+    let jumpCache: JumpCache
     let optimizer = PassManager()
+    /// The JIT symbol map for perf, when asked for (PCEMU_PERF_MAP).
+    let perfMap: PerfMap?
     private(set) var mmu: SoftMMU!
     /// The interrupt controller on INTR; nil leaves INTR low.
     public var interrupts: InterruptSource?
     /// The INTR line's level, kept by the controller's output callback so the
     /// check at each block boundary is one load.
-    public var interruptLine = false
+    public var interruptLine = false { didSet { updateJumpCacheBypass() } }
     /// HLT executed and no interrupt has woken the CPU yet.
-    public internal(set) var halted = false
+    public internal(set) var halted = false { didSet { updateJumpCacheBypass() } }
     /// Generated code's budget; a full cache is flushed whole.
     static let codeCacheBytes = 64 << 20
 
@@ -43,9 +48,9 @@ public final class X86CPU: ExecutionEngine {
     /// The exception being delivered, to tell a double fault from two in a row.
     var deliveringVector: UInt32?
     /// A fault while delivering a double fault: the machine resets.
-    public internal(set) var tripleFault = false
+    public internal(set) var tripleFault = false { didSet { updateJumpCacheBypass() } }
     /// Why the machine must stop (a guest using what is not built); set by helpers.
-    public internal(set) var stopReason: String?
+    public internal(set) var stopReason: String? { didSet { updateJumpCacheBypass() } }
     /// FERR#: called when a waiting x87 instruction finds an unmasked exception
     /// pending while CR0.NE is clear. The machine wires it to IRQ 13 of the
     /// PIC; a write to port F0 lowers it again (the machine's job too).
@@ -73,16 +78,21 @@ public final class X86CPU: ExecutionEngine {
         let helpers = HelperTable()
         X86Helpers.register(into: helpers)
         translator = X86Translator(helpers: helpers)
+        let jumpCache = JumpCache()
+        self.jumpCache = jumpCache
         interpreter = IRInterpreter(configuration: InterpreterConfiguration(
             scratchOffset: CPUStateBlock.scratchOffset, scratchSlots: CPUStateBlock.scratchSlots,
             faultOffset: CPUStateLayout.pendingException, currentInstructionOffset: CPUStateLayout.currentInstruction,
             load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store))
-        if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes) {
+        let perfMap = PerfMap()
+        self.perfMap = perfMap
+        if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes, dualMapped: perfMap == nil) {
             let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
                                           budgetOffset: CPUStateLayout.instructionBudget)
             jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
                                                                     chaining: chaining, hostX87: X86CPU.hostX87Layout,
-                                                                    nextBlockLookup: X86CPU.nextBlockLookup),
+                                                                    nextBlockLookup: X86CPU.nextBlockLookup,
+                                                                    jumpCache: X86CPU.jumpCacheLayout(jumpCache)),
                              cache: cache)
         } else {
             jit = nil
@@ -196,9 +206,10 @@ public final class X86CPU: ExecutionEngine {
         let countsTime = clock.mode != .host
         let raw = UnsafeMutableRawPointer(state)
         var instructionsSinceClock = 0
-        // The block that just left through a chaining slot, to be patched to
-        // the next one: only while no block was dropped in between.
-        var chainFrom: (block: Unmanaged<TranslatedBlock>, slot: Int, generation: Int)?
+        // The exit code of the block that just left through a chaining slot
+        // (naming its chain record), to be patched to the next block: only
+        // while no block was dropped in between.
+        var chainFrom: (exit: UInt64, generation: Int)?
         while true {
             if let reason = stopReason {
                 Log.emit("pcemu: \(reason)")
@@ -216,7 +227,7 @@ public final class X86CPU: ExecutionEngine {
             }
             guard let handle = cachedBlock() else { chainFrom = nil; continue }
             if let source = chainFrom, source.generation == translationCache.generation {
-                chain(source.block, slot: source.slot, to: handle)
+                chain(exit: source.exit, to: handle)
             }
             chainFrom = nil
             let hidden = state.pointee.hiddenFlags
@@ -236,10 +247,10 @@ public final class X86CPU: ExecutionEngine {
                 let generation = translationCache.generation
                 exit = compiled.run(raw)
                 executed = Int(X86CPU.chainBudget - max(state.pointee.instructionBudget, -Int64(count)))
-                // The slot in the exit code is the last block's: only when no
-                // chained block ran (this block alone was charged) is it this one's.
-                if exit & gotoBit != 0 && exit & faultBit == 0 && executed == count {
-                    chainFrom = (handle, Int(exit & 1), generation)
+                // The exit code names the chain record of the block that left,
+                // which may be one this block chained to.
+                if exit & gotoBit != 0 && exit & faultBit == 0 {
+                    chainFrom = (exit, generation)
                 }
             } else {
                 let block = handle.takeUnretainedValue()  // held for the whole run
@@ -269,16 +280,14 @@ public final class X86CPU: ExecutionEngine {
     /// dropping the blocks of a page drops every block that jumps into them.
     /// Blocks run in an interrupt shadow or single-stepping need the loop
     /// after them, so they are never chained from.
-    private func chain(_ sourceHandle: Unmanaged<TranslatedBlock>, slot: Int, to targetHandle: Unmanaged<TranslatedBlock>) {
-        guard let jit else { return }
-        let source = sourceHandle.takeUnretainedValue(), target = targetHandle.takeUnretainedValue()
-        guard let from = source.code.compiled, let to = target.code.compiled, from.hasChainSite(slot) else { return }
-        let unchainable = HiddenFlags.interruptShadow.rawValue | HiddenFlags.singleStep.rawValue
-        guard source.key.flags == target.key.flags, source.key.flags & unchainable == 0,
-              source.key.codeSegmentBase == target.key.codeSegmentBase,
-              source.key.linearPC >> 12 == target.key.linearPC >> 12,
+    private func chain(exit: UInt64, to targetHandle: Unmanaged<TranslatedBlock>) {
+        guard let jit, let source = jit.chainSource(of: exit)?.tag else { return }
+        let target = targetHandle.takeUnretainedValue()
+        guard let to = target.code.compiled, source.flags == target.key.flags, source.flags & unchainableFlags == 0,
+              source.codeSegmentBase == target.key.codeSegmentBase,
+              source.linearPC >> 12 == target.key.linearPC >> 12,
               target.lastLinear >> 12 == target.key.linearPC >> 12 else { return }
-        jit.chain(from, slot: slot, to: to)
+        jit.chain(exit: exit, to: to)
     }
 
     /// The cached block for the current CS:EIP and mode, translating it if
@@ -312,16 +321,25 @@ public final class X86CPU: ExecutionEngine {
         }
     }
 
+    /// The translated block for a linear PC in the current mode, if there is
+    /// one still valid for the current mapping (entered into the jump cache).
+    func translatedBlock(linearPC linear: UInt32, codeSegmentBase codeBase: UInt32) -> Unmanaged<TranslatedBlock>? {
+        let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
+                           flags: state.pointee.hiddenFlags)
+        guard let block = translationCache.lookup(key), secondPageStillMatches(block) else { return nil }
+        enterIntoJumpCache(block)
+        return Unmanaged.passUnretained(block)
+    }
+
     private func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
         let codeBase = segment(.cs).base
         let linear = codeBase &+ eip
+        if cached, let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) {
+            return block.takeUnretainedValue()
+        }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
-        if cached, let block = translationCache.lookup(key), secondPageStillMatches(block) {
-            jumpCache.insert(block)
-            return block
-        }
         let reader = CodeReader(mmu: mmu)
         guard let code = translator.translate(eip: eip, codeSegmentBase: codeBase, flags: HiddenFlags(rawValue: key.flags),
                                               reader: reader, maximumInstructions: maximumInstructions) else {
@@ -343,7 +361,9 @@ public final class X86CPU: ExecutionEngine {
         let compiled: ExecutableBlock
         do {
             if let jit {
-                compiled = ExecutableBlock(compiled: try jit.compile(code.block))
+                let block = try jit.compile(code.block, chainTag: ChainTag(linearPC: linear, codeSegmentBase: codeBase, flags: key.flags))
+                perfMap?.record(start: block.entry, size: block.size, linearPC: linear, flags: key.flags)
+                compiled = ExecutableBlock(compiled: block)
             } else {
                 compiled = ExecutableBlock(interpreted: try InterpretedBlock(code.block, configuration: interpreter.configuration))
             }
@@ -354,10 +374,11 @@ public final class X86CPU: ExecutionEngine {
         let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages,
                                     lastLinear: code.endLinear &- 1, lastPhysicalPage: mmu.physical(code.endLinear &- 1) >> 12)
         guard cached else { return block }
+        let newCodePages = pages.filter { !translationCache.holdsCode(physicalPage: $0) }
         translationCache.insert(block)
-        // Writes to these pages must now be seen: drop their write tags.
-        flushTLB()
-        jumpCache.insert(block)
+        // Writes to these pages must now be seen: their write tags take the slow path.
+        for page in newCodePages { mmu.protectCode(physicalPage: page) }
+        enterIntoJumpCache(block)
         return block
     }
 
@@ -374,10 +395,20 @@ public final class X86CPU: ExecutionEngine {
         block.lastLinear >> 12 == block.key.linearPC >> 12 || mmu.physical(block.lastLinear) >> 12 == block.lastPhysicalPage
     }
 
+    /// Into the jump cache, with how its pages are mapped: through global
+    /// TLB entries or not, through a large page or not (the entries were just
+    /// filled by looking the block up or translating it).
+    private func enterIntoJumpCache(_ block: TranslatedBlock) {
+        let first = mmu.codeMapping(block.key.linearPC), last = mmu.codeMapping(block.lastLinear)
+        jumpCache.insert(block, global: first.global && last.global, largePage: first.large || last.large)
+    }
+
     /// A write hit a page holding translated code: its blocks are stale.
+    /// The blocks go from the jump cache too; writes to the page need not
+    /// take the slow path any more.
     func invalidateCode(physicalPage page: UInt32) {
-        translationCache.invalidate(physicalPage: page)
-        flushTLB()
+        translationCache.invalidate(physicalPage: page) { jumpCache.remove($0) }
+        mmu.unprotectCode(physicalPage: page)
     }
 
     /// The physical memory map changed (ROM shadowing, a region moved): every

@@ -19,11 +19,13 @@ public final class CodeCache {
     public private(set) var generation = 0
     public let isDualMapped: Bool
 
-    public init(capacity: Int = 32 << 20) throws {
+    /// `dualMapped: false` asks for the single read-write-execute mapping:
+    /// perf reads a JIT symbol map only for anonymous memory, not a memfd.
+    public init(capacity: Int = 32 << 20, dualMapped: Bool = true) throws {
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = (capacity + pageSize - 1) / pageSize * pageSize
         self.capacity = size
-        if let (writable, executable) = CodeCache.dualMapping(size: size) {
+        if dualMapped, let (writable, executable) = CodeCache.dualMapping(size: size) {
             self.writable = writable
             self.executable = executable
             isDualMapped = true
@@ -59,6 +61,17 @@ public final class CodeCache {
         let distance = Int32(truncatingIfNeeded: target - (site + 4))
         (writable + offset).storeBytes(of: distance, as: Int32.self)
     }
+
+    /// Rewrites the 64-bit value at `site` (an executable address).
+    public func patch64(at site: UnsafeRawPointer, _ value: UInt64) {
+        let offset = site - UnsafeRawPointer(executable)
+        precondition(offset >= 0 && offset + 8 <= used, "patching outside the cache")
+        (writable + offset).storeBytes(of: value, as: UInt64.self)
+    }
+
+    /// Where an executable address lies from the cache's start, and back.
+    public func offset(of address: UnsafeRawPointer) -> Int { address - UnsafeRawPointer(executable) }
+    public func executableAddress(_ offset: Int) -> UnsafeRawPointer { UnsafeRawPointer(executable + offset) }
 
     /// Forgets every block; their addresses must not be called again.
     public func flush() {

@@ -24,6 +24,31 @@ public struct CompiledBlock {
     public func run(_ state: UnsafeMutableRawPointer) -> UInt64 { function(state) }
 }
 
+/// What the runtime knows of a block when it is compiled and needs back to
+/// decide whether a jump out of it may be chained (for x86: the block's key).
+public struct ChainTag: Sendable, Equatable {
+    public var linearPC: UInt32 = 0
+    public var codeSegmentBase: UInt32 = 0
+    public var flags: UInt32 = 0
+
+    public init(linearPC: UInt32 = 0, codeSegmentBase: UInt32 = 0, flags: UInt32 = 0) {
+        self.linearPC = linearPC
+        self.codeSegmentBase = codeSegmentBase
+        self.flags = flags
+    }
+}
+
+/// Data after a block's code that has chaining slots: its `ChainTag`, then
+/// per slot the distance from the record to the slot's rel32 field. A slot's
+/// unchained exit code carries the record's offset in the code cache (above
+/// `BlockExit.fault`), so the runtime can patch the jump of whichever block
+/// left, even one that was entered through a chained jump.
+public enum ChainRecord {
+    static let noSite = Int32.min
+    static let offsetShift: UInt64 = 34
+    static let tagBytes = 12
+}
+
 /// The x86-64 JIT: compiles IR blocks into a code cache and runs them, with
 /// the interpreter's contract (same exit codes, same state at exits and faults).
 public final class X64Backend {
@@ -43,8 +68,9 @@ public final class X64Backend {
     }
 
     /// Compiles `block` into the cache, flushing it first when it is full.
-    public func compile(_ block: IRBlock) throws -> CompiledBlock {
+    public func compile(_ block: IRBlock, chainTag: ChainTag = ChainTag()) throws -> CompiledBlock {
         let generator = try X64CodeGenerator(block, configuration: configuration)
+        generator.chainTag = chainTag
         let code = try generator.generate()
         var entry = cache.install(code)
         if entry == nil {
@@ -53,6 +79,12 @@ public final class X64Backend {
             entry = cache.install(code)
         }
         guard let entry else { throw X64BackendError.cacheTooSmall(code.count) }
+        if generator.chainRecordOffset >= 0 {
+            let record = UInt64(cache.offset(of: entry) + generator.chainRecordOffset)
+            for stub in generator.stubExitCodes {
+                cache.patch64(at: entry + stub.offset, BlockExit.gotoSlot | stub.slot | record << ChainRecord.offsetShift)
+            }
+        }
         return CompiledBlock(entry: entry, size: code.count, generation: cache.generation,
                              function: unsafeBitCast(entry, to: CompiledBlockFunction.self),
                              body: entry + generator.bodyOffset,
@@ -66,6 +98,29 @@ public final class X64Backend {
         let site = Int(slot == 0 ? source.chainSites.0 : source.chainSites.1)
         guard site >= 0, source.generation == cache.generation, target.generation == cache.generation else { return }
         cache.patchRelative32(at: source.entry + site, target: target.body)
+    }
+
+    /// The tag of the block that left with `exit` through an unchained slot,
+    /// and the slot. Only while the code cache has not been flushed since.
+    public func chainSource(of exit: UInt64) -> (tag: ChainTag, slot: Int)? {
+        let offset = Int(exit >> ChainRecord.offsetShift)
+        guard exit & BlockExit.gotoSlot != 0, offset != 0, offset + ChainRecord.tagBytes + 8 <= cache.used else { return nil }
+        let record = cache.executableAddress(offset)
+        let tag = ChainTag(linearPC: record.load(as: UInt32.self), codeSegmentBase: record.load(fromByteOffset: 4, as: UInt32.self),
+                           flags: record.load(fromByteOffset: 8, as: UInt32.self))
+        return (tag, Int(exit & 1))
+    }
+
+    /// Patches the jump of the slot that left with `exit` to go straight to
+    /// `target`'s body. `target` must come from the cache's current
+    /// generation, and the cache must not have been flushed since `exit`.
+    public func chain(exit: UInt64, to target: CompiledBlock) {
+        let offset = Int(exit >> ChainRecord.offsetShift)
+        guard exit & BlockExit.gotoSlot != 0, offset != 0, target.generation == cache.generation else { return }
+        let record = cache.executableAddress(offset)
+        let site = record.load(fromByteOffset: ChainRecord.tagBytes + 4 * Int(exit & 1), as: Int32.self)
+        guard site != ChainRecord.noSite else { return }
+        cache.patchRelative32(at: record + Int(site), target: target.body)
     }
 
     @inline(__always)

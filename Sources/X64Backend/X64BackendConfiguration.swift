@@ -67,6 +67,62 @@ public struct HostX87Layout: Sendable {
 /// or 0 to return to the run loop, which then looks further.
 public typealias NextBlockLookup = @convention(c) (UnsafeMutableRawPointer) -> UInt64
 
+/// The CPU's jump cache as generated code probes it on exit code 0 before
+/// calling `NextBlockLookup`: a table at a fixed host address whose first
+/// 32-bit word (the bypass word) is nonzero while the lookup must be asked
+/// (just `bypassUnlessInterruptsOff`: only while the guest's EFLAGS has
+/// `interruptFlag` set),
+/// then `entryCount` entries of `entryBytes` from `entriesOffset`, each with
+/// the key (linear PC, CS base, mode flags: 32 bits each), a 32-bit
+/// generation and the 64-bit body address of the block to enter. An entry
+/// counts only when its generation equals the header's 32-bit word number
+/// (generation & 1) from `generationsOffset`. Where the probe finds the key in the
+/// state (EIP, CS base, mode flags, the pending-exception word) and which
+/// mode bits forbid entering another block directly (`unchainableFlags`)
+/// come with it.
+public struct JumpCacheLayout: Sendable {
+    public var address: UInt64
+    public var entriesOffset: Int
+    public var entryCount: Int
+    public var entryBytes: Int
+    public var linearPCOffset: Int
+    public var codeSegmentBaseOffset: Int
+    public var flagsOffset: Int
+    public var generationOffset: Int
+    public var generationsOffset: Int
+    public var bodyOffset: Int
+    /// In the state.
+    public var eipOffset = 0
+    public var codeSegmentBaseStateOffset = 0
+    public var flagsStateOffset = 0
+    public var pendingExceptionOffset = 0
+    public var unchainableFlags: UInt32 = 0
+    public var eflagsOffset = 0
+    public var interruptFlag: UInt32 = 0
+    public static let bypassUnlessInterruptsOff: UInt32 = 1
+
+    public init(address: UInt64, entriesOffset: Int, entryCount: Int, entryBytes: Int, linearPCOffset: Int,
+                codeSegmentBaseOffset: Int, flagsOffset: Int, generationOffset: Int, generationsOffset: Int,
+                bodyOffset: Int) {
+        self.generationOffset = generationOffset
+        self.generationsOffset = generationsOffset
+        self.address = address
+        self.entriesOffset = entriesOffset
+        self.entryCount = entryCount
+        self.entryBytes = entryBytes
+        self.linearPCOffset = linearPCOffset
+        self.codeSegmentBaseOffset = codeSegmentBaseOffset
+        self.flagsOffset = flagsOffset
+        self.bodyOffset = bodyOffset
+    }
+
+    /// The entry of a linear PC: its page number folded onto its low bits.
+    @inline(__always)
+    public static func slot(_ linearPC: UInt32, entryCount: Int) -> Int {
+        Int((linearPC ^ (linearPC >> 12)) & UInt32(entryCount - 1))
+    }
+}
+
 /// What the backend needs of the CPU it compiles for: the interpreter's
 /// configuration (scratch slots, fault word, current-instruction field,
 /// guest load/store functions), and optionally the TLB layout and the
@@ -78,9 +134,12 @@ public struct X64BackendConfiguration {
     public var hostX87: HostX87Layout?
     /// Only with `chaining`, whose entry checks the block jumped to makes.
     public var nextBlockLookup: NextBlockLookup?
+    /// Only with `nextBlockLookup`: probed inline before calling it.
+    public var jumpCache: JumpCacheLayout?
 
     public init(_ base: InterpreterConfiguration, tlb: TLBLayout? = nil, chaining: ChainingLayout? = nil,
-                hostX87: HostX87Layout? = nil, nextBlockLookup: NextBlockLookup? = nil) {
+                hostX87: HostX87Layout? = nil, nextBlockLookup: NextBlockLookup? = nil, jumpCache: JumpCacheLayout? = nil) {
+        self.jumpCache = jumpCache
         self.base = base
         self.tlb = tlb
         self.chaining = chaining

@@ -51,12 +51,18 @@ extension X64CodeGenerator {
         let address = op.inputs.0
         let isLoad = op.opcode == .loadGuest
         let arguments = isLoad ? [address] : [address, op.inputs.1]
-        // Done for both paths, before they split: the register file is then
-        // the same wherever the hit and miss paths join, and every
-        // caller-saved register is free for the hit path's scratch work.
-        // Globals and the instruction address are stored on the miss path
-        // only, where the access may fault or reach a device.
-        prepareCall(arguments: arguments, observesState: false)
+        // Done for both paths, before they split, so the register file is
+        // the same wherever the hit and miss paths join: the argument
+        // registers the access uses are emptied (RAX and RCX, its scratch,
+        // hold no temps); the other caller-saved registers keep their temps,
+        // saved around the miss path's call. Globals and the instruction
+        // address are stored on the miss path only, where the access may
+        // fault or reach a device.
+        if self.configuration.tlb != nil {
+            evacuate([.rsi, .rdx, .rdi], arguments: arguments)
+        } else {
+            prepareCall(arguments: arguments, observesState: false)
+        }
         // The address is passed as 32 bits, whatever its temp's width.
         move(address, to: .rsi, size: .dword)
         if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
@@ -67,6 +73,11 @@ extension X64CodeGenerator {
         }
         assembler.bind(miss)
         storeStateForMiss()
+        // Temps still in caller-saved registers survive the call on the stack
+        // (an odd count pads it, keeping RSP 16-byte aligned at the call).
+        let kept = registers.held.map(\.1).filter { !$0.isCalleeSaved }
+        for register in kept { assembler.push(register) }
+        if kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
         let function: UInt64
         if isLoad {
             assembler.movImmediate(.rdx, UInt64(op.aux))
@@ -77,6 +88,8 @@ extension X64CodeGenerator {
             function = UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self)))
         }
         callFunction(function)
+        if kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
+        for register in kept.reversed() { assembler.pop(register) }
         checkFault()
         assembler.bind(done)
         if isLoad { takeResult(op) }
@@ -162,8 +175,9 @@ extension X64CodeGenerator {
     }
 
     /// `temp` into an argument register at `size`. After
-    /// `evacuateCallerSaved`, every source is a callee-saved register or a
-    /// slot, so argument registers cannot overwrite one another's sources.
+    /// `evacuateCallerSaved` (or, for a guest access, emptying the argument
+    /// registers it uses), no source is an argument register being written,
+    /// so argument registers cannot overwrite one another's sources.
     private func move(_ temp: Temp, to register: HostRegister, size: OperandSize) {
         if let source = registers.register(of: temp) {
             assembler.mov(size, register, source)

@@ -120,6 +120,15 @@ extension X64CodeGenerator {
         }
     }
 
+    /// Empties `clobbered` (caller-saved registers an inline sequence uses):
+    /// values needed later, or as its `arguments`, go to their slots.
+    func evacuate(_ clobbered: [HostRegister], arguments: [Temp]) {
+        for (temp, register) in registers.held where clobbered.contains(register) {
+            if isLiveAfterCurrent(temp) || arguments.contains(temp) { writeBack(temp) }
+            registers.release(temp)
+        }
+    }
+
     /// The end of a basic block: globals and the locals other basic blocks
     /// read go to their slots, as does the pending instruction address.
     func endBasicBlock() {

@@ -62,6 +62,12 @@ final class X64CodeGenerator {
     private(set) var chainSites: [Int] = [-1, -1]
     /// Per slot, the stub the jump goes to until it is chained.
     private var chainStubs: [(label: AssemblerLabel, slot: UInt64)] = []
+    /// Offsets of the stubs' 64-bit exit codes (patched at install to name
+    /// the chain record), and of the chain record itself.
+    private(set) var stubExitCodes: [(offset: Int, slot: UInt64)] = []
+    private(set) var chainRecordOffset = -1
+    /// The runtime's words about the block, kept in its chain record.
+    var chainTag: ChainTag = ChainTag()
     private var yieldExit: AssemblerLabel?
 
     func generate() throws -> [UInt8] {
@@ -78,7 +84,8 @@ final class X64CodeGenerator {
         if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
         for stub in chainStubs {
             assembler.bind(stub.label)
-            assembler.movImmediate(.rax, BlockExit.gotoSlot | stub.slot)
+            stubExitCodes.append((assembler.position + 2, stub.slot))  // after REX.W B8
+            assembler.movabs(.rax, BlockExit.gotoSlot | stub.slot)
             assembler.jmp(epilogue)
         }
         if let yieldExit {
@@ -93,6 +100,7 @@ final class X64CodeGenerator {
         assembler.alu(.add, .qword, .register(.rsp), immediate: 8)
         for register in Self.savedRegisters.reversed() { assembler.pop(register) }
         assembler.ret()
+        if !chainStubs.isEmpty { emitChainRecord() }
         for (id, label) in irLabels.enumerated() where !assembler.isBound(label) {
             if ops.contains(where: { $0.opcode.properties.usesLabel && $0.constant == UInt64(id) }) {
                 throw X64BackendError.missingLabel(UInt32(id))
@@ -192,10 +200,22 @@ final class X64CodeGenerator {
         registers.reset()
     }
 
+    /// The chain record, after the code: the runtime's tag, then per slot the
+    /// distance from the record to the jump's rel32 field (`ChainRecord.noSite` for none).
+    private func emitChainRecord() {
+        while assembler.position % 4 != 0 { assembler.byte(0xCC) }
+        chainRecordOffset = assembler.position
+        for word in [chainTag.linearPC, chainTag.codeSegmentBase, chainTag.flags] { assembler.int32(word) }
+        for site in chainSites {
+            assembler.int32(UInt32(bitPattern: site < 0 ? ChainRecord.noSite : Int32(site - chainRecordOffset)))
+        }
+    }
+
     /// Stores globals, then asks the runtime for the next block and jumps to
     /// its body; a 0 answer is exit code 0 already in RAX.
     private func leaveThroughLookup(_ lookup: NextBlockLookup) {
         endBasicBlock()
+        if let jumpCache = configuration.jumpCache { probeJumpCache(jumpCache) }
         assembler.mov(.qword, .rdi, stateRegister)
         assembler.movImmediate(.rax, UInt64(UInt(bitPattern: unsafeBitCast(lookup, to: Int.self))))
         assembler.call(.rax)
@@ -203,6 +223,65 @@ final class X64CodeGenerator {
         assembler.jcc(.e, epilogue)
         assembler.jump(.rax)
         registers.reset()
+    }
+
+    /// The jump cache's entry for the new CS:EIP and mode, inline: on a hit
+    /// (and with nothing for the runtime to look at first) jumps straight to
+    /// the block's body, else falls through to the lookup call. Every
+    /// register but RBX is free here (the globals are stored).
+    private func probeJumpCache(_ cache: JumpCacheLayout) {
+        let slow = assembler.newLabel()
+        let entryShift = cache.entryBytes.trailingZeroBitCount
+        precondition(cache.entryBytes == 1 << entryShift && cache.entryCount.nonzeroBitCount == 1,
+                     "jump cache entries and their count must be powers of two")
+        // EAX = the mode flags; none of the unchainable ones may be set.
+        assembler.load(.dword, .rax, stateOperand(cache.flagsStateOffset))
+        assembler.mov(.dword, .rcx, .rax)
+        assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: cache.unchainableFlags))
+        assembler.jcc(.ne, slow)
+        assembler.alu(.cmp, .dword, .memory(stateOperand(cache.pendingExceptionOffset)), immediate: 0)
+        assembler.jcc(.ge, slow)
+        assembler.movabs(.rdi, cache.address)
+        let open = assembler.newLabel()
+        assembler.load(.dword, .rcx, MemoryOperand(base: .rdi))
+        assembler.test(.dword, .rcx, .rcx)
+        assembler.jcc(.e, open)
+        // A raised interrupt line matters only with interrupts enabled.
+        assembler.alu(.cmp, .dword, .register(.rcx), immediate: Int32(JumpCacheLayout.bypassUnlessInterruptsOff))
+        assembler.jcc(.ne, slow)
+        assembler.load(.dword, .rcx, stateOperand(cache.eflagsOffset))
+        assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: cache.interruptFlag))
+        assembler.jcc(.ne, slow)
+        assembler.bind(open)
+        // ECX = CS base, EDX = linear PC, RSI = the entry's offset in the table.
+        assembler.load(.dword, .rcx, stateOperand(cache.codeSegmentBaseStateOffset))
+        assembler.load(.dword, .rdx, stateOperand(cache.eipOffset))
+        assembler.alu(.add, .dword, .rdx, .rcx)
+        assembler.mov(.dword, .rsi, .rdx)
+        assembler.shift(.shr, .dword, .rsi, by: 12)
+        assembler.alu(.xor, .dword, .rsi, .rdx)
+        assembler.alu(.and, .dword, .register(.rsi), immediate: Int32(cache.entryCount - 1))
+        assembler.shift(.shl, .dword, .rsi, by: UInt8(entryShift))
+        assembler.alu(.add, .qword, .rsi, .rdi)
+        func field(_ offset: Int) -> MemoryOperand {
+            MemoryOperand(base: .rsi, displacement: Int32(cache.entriesOffset + offset))
+        }
+        assembler.alu(.cmp, .dword, .rdx, field(cache.linearPCOffset))
+        assembler.jcc(.ne, slow)
+        assembler.alu(.cmp, .dword, .rcx, field(cache.codeSegmentBaseOffset))
+        assembler.jcc(.ne, slow)
+        assembler.alu(.cmp, .dword, .rax, field(cache.flagsOffset))
+        assembler.jcc(.ne, slow)
+        // The entry's generation must be the current one of its kind (its low bit).
+        assembler.load(.dword, .r8, field(cache.generationOffset))
+        assembler.mov(.dword, .r9, .r8)
+        assembler.alu(.and, .dword, .register(.r9), immediate: 1)
+        assembler.alu(.cmp, .dword, .r8,
+                      MemoryOperand(base: .rdi, index: .r9, scale: 4, displacement: Int32(cache.generationsOffset)))
+        assembler.jcc(.ne, slow)
+        assembler.load(.qword, .rax, field(cache.bodyOffset))
+        assembler.jump(.rax)
+        assembler.bind(slow)
     }
 
     /// Stores globals and the pending instruction address, then returns `code`.

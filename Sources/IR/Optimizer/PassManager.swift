@@ -10,9 +10,10 @@ public struct PassManager {
 
     /// The order matters: folding turns branches into `br` before
     /// unreachable code is cut; copy propagation frees global writes for
-    /// the dead-store pass, whose removals leave dead locals for the last.
+    /// the dead-store pass, whose removals leave dead locals for the last
+    /// (both repeated while that frees more stores: `DeadStoreRounds`).
     public static var standardPasses: [any IRPass] {
-        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadGlobalStores(), DeadCodeElimination()]
+        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStoreRounds()]
     }
 
     public init(passes: [any IRPass] = PassManager.standardPasses, validates: Bool = false,
