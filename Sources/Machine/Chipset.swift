@@ -24,6 +24,8 @@ final class Chipset {
     let hostBridge: I440FX
     let isaBridge: PIIX3
     let powerManagement: PIIX4PM
+    let generalPurposeEvents: ACPIGPEBlock
+    let hotplugStatus: HotplugStatusPorts
     let firmwareConfig: FirmwareConfig
     let debugConsoles: [DebugConsole]
     let coprocessorError: CoprocessorErrorPort
@@ -102,6 +104,14 @@ final class Chipset {
         }
         try pciBus.plug(powerManagement, slot: PIIX4PM.slot, function: PIIX4PM.function)
         try ports.attach(powerManagement.apmPorts, name: "apm", base: PIIX4PM.apmPort, count: PIIX4PM.apmPortCount)
+        // The GPE block and hot-plug registers SeaBIOS's ACPI tables expect of QEMU's PIIX4 machine.
+        generalPurposeEvents = ACPIGPEBlock()
+        try ports.attach(generalPurposeEvents, name: "acpi-gpe0", base: ACPIGPEBlock.base, count: ACPIGPEBlock.portCount)
+        hotplugStatus = HotplugStatusPorts()
+        try ports.attach(hotplugStatus.pci, name: "acpi-pci-hotplug", base: HotplugStatusPorts.pciBase,
+                         count: HotplugStatusPorts.pciPortCount)
+        try ports.attach(hotplugStatus.cpus, name: "acpi-cpu-hotplug", base: HotplugStatusPorts.cpuBase,
+                         count: HotplugStatusPorts.cpuPortCount)
 
         // IDE at 01.1: legacy ports and IRQs 14/15; DMA writes make translated code stale.
         let ideChannels = [IDEChannel(name: "ide0", irq: irqs.line(IDEChannel.primaryIRQ)),
@@ -150,6 +160,7 @@ final class Chipset {
         firmwareConfig.reset()
         for console in debugConsoles { console.reset() }
         coprocessorError.reset()
+        generalPurposeEvents.reset()
         dma.reset()
         floppy.reset()
     }
