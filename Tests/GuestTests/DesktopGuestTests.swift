@@ -34,20 +34,10 @@ final class DesktopGuestTests: XCTestCase {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func x11(_ tool: String, _ arguments: [String]) throws -> String {
-        try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": xvfb.display]).stdout
-    }
+    func x11(_ tool: String, _ arguments: [String]) throws -> String { try xvfb.run(tool, arguments) }
 
-    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        repeat {
-            if let line = try x11("xdotool", ["search", "--name", "^PCEmu"]).split(separator: "\n").first, let id = UInt(line) {
-                return id
-            }
-            usleep(200_000)
-        } while Date() < deadline
-        throw TestSetupError("no PCEmu window appeared")
-    }
+    /// The pcemu window's X id, once it is mapped.
+    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt { try xvfb.window(named: "^PCEmu", timeout: timeout) }
 
     /// Types a line into the guest's focused window (its xterm) through pcemu's window.
     /// Each key is a few events in the guest kernel's evdev buffer for Xorg

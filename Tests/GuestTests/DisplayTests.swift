@@ -28,22 +28,10 @@ final class DisplayTests: XCTestCase {
         return environment
     }
 
-    func x11(_ tool: String, _ arguments: [String]) throws -> String {
-        let result = try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": xvfb.display])
-        return result.stdout
-    }
+    func x11(_ tool: String, _ arguments: [String]) throws -> String { try xvfb.run(tool, arguments) }
 
     /// The pcemu window's X id, once it is mapped.
-    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        repeat {
-            if let line = try x11("xdotool", ["search", "--name", "^PCEmu"]).split(separator: "\n").first, let id = UInt(line) {
-                return id
-            }
-            usleep(200_000)
-        } while Date() < deadline
-        throw TestSetupError("no PCEmu window appeared")
-    }
+    func pcemuWindow(timeout: TimeInterval = 30) throws -> UInt { try xvfb.window(named: "^PCEmu", timeout: timeout) }
 
     func windowSize(_ window: UInt) throws -> (Int, Int) {
         let info = try x11("xwininfo", ["-id", String(window)])

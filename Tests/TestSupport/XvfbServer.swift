@@ -26,6 +26,23 @@ public final class XvfbServer {
 
     public func stop() { child.stop() }
     deinit { stop() }
+
+    /// Runs an X client (from /usr/bin) on this server and returns what it printed.
+    public func run(_ tool: String, _ arguments: [String]) throws -> String {
+        try ChildProcess.run("/usr/bin/\(tool)", arguments, timeout: 30, environment: ["DISPLAY": display]).stdout
+    }
+
+    /// The id of the first window whose name matches `pattern` (xdotool's regex), once it is mapped.
+    public func window(named pattern: String, timeout: TimeInterval = 30) throws -> UInt {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        repeat {
+            if let line = try run("xdotool", ["search", "--name", pattern]).split(separator: "\n").first, let id = UInt(line) {
+                return id
+            }
+            usleep(200_000)
+        } while Date() < deadline
+        throw TestSetupError("no window named \(pattern) appeared")
+    }
 }
 
 /// A private PulseAudio server with a null sink, reached through its own socket.
