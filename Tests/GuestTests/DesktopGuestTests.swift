@@ -97,7 +97,7 @@ final class DesktopGuestTests: XCTestCase {
         XCTAssertEqual(try runInXterm("echo typed-$((6*7))", window: window, pcemu: pcemu, timeout: 30), "typed-42",
                        "keys typed into the window reach the xterm")
 
-        // Mouse: a click grabs the pointer; moving it right and down moves X's pointer.
+        // Mouse: a click grabs the pointer; moving it left and up moves X's pointer the same way.
         let location = #"xdotool getmouselocation | cut -d" " -f1-2"#
         let before = try XCTUnwrap(runInXterm(location, window: window, pcemu: pcemu))
         _ = try x11("xdotool", ["mousemove", "--window", String(window), "900", "700", "click", "1"])
