@@ -21,36 +21,15 @@ final class LinuxGuestTests: XCTestCase {
         return pcemu
     }
 
-    /// Types a command and returns what it printed (between the command line and
-    /// the next prompt). Keep commands short: the shell redraws lines longer than
-    /// the 80-column terminal it assumes.
-    func run(_ command: String, in pcemu: ChildProcess, timeout: TimeInterval = 120) -> String? {
-        let marker = "__done_\(UInt32.random(in: 0...UInt32.max))__"
-        let before = pcemu.standardOutput.count
-        pcemu.send("\(command); echo \(marker)\n")
-        // The marker appears twice: echoed with the command line, then printed alone.
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
-            let output = String(pcemu.standardOutput.dropFirst(before))
-            let lines = output.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false)
-            if let end = lines.lastIndex(where: { $0 == marker }), let start = lines.firstIndex(where: { $0.contains("echo \(marker)") }),
-               start < end {
-                return lines[(start + 1)..<end].joined(separator: "\n")
-            }
-            usleep(100_000)
-        }
-        return nil
-    }
-
     func testBootsRunsCommandsMatchesTheHostCPUAndPowersOff() throws {
         let pcemu = try bootDefaultGuest()
-        XCTAssertEqual(run("echo $((6 * 7))", in: pcemu), "42")
-        XCTAssertEqual(run("uname -m", in: pcemu), "i686")
-        XCTAssertEqual(run("grep -c '^processor' /proc/cpuinfo", in: pcemu), "1")
-        XCTAssertEqual(run("cut -c1-13 /proc/version", in: pcemu), "Linux version")
+        XCTAssertEqual(runInShell("echo $((6 * 7))", in: pcemu), "42")
+        XCTAssertEqual(runInShell("uname -m", in: pcemu), "i686")
+        XCTAssertEqual(runInShell("grep -c '^processor' /proc/cpuinfo", in: pcemu), "1")
+        XCTAssertEqual(runInShell("cut -c1-13 /proc/version", in: pcemu), "Linux version")
 
         // The CPU exerciser prints in the guest exactly what it prints on the host CPU.
-        let guestOutput = try XCTUnwrap(run("cpu-exerciser", in: pcemu, timeout: 300))
+        let guestOutput = try XCTUnwrap(runInShell("cpu-exerciser", in: pcemu, timeout: 300))
         let directory = try makeTemporaryDirectory("pcemu-exerciser")
         defer { try? FileManager.default.removeItem(at: directory) }
         let binary = directory.appendingPathComponent("cpu-exerciser").path

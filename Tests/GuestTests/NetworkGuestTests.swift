@@ -36,47 +36,29 @@ final class NetworkGuestTests: XCTestCase {
             return XCTFail("no shell prompt:\n\(pcemu.standardOutput.suffix(3000))\n\(pcemu.standardError.suffix(1000))")
         }
 
-        XCTAssertNotNil(run(driver, in: pcemu))
+        XCTAssertNotNil(runInShell(driver, in: pcemu))
         // udhcpc's script: commands short enough that the shell does not redraw them.
         for line in ["cd /tmp", "echo '#!/bin/sh' > d.sh", "echo '[ \"$ip\" ] || exit 0' >> d.sh",
                      "echo 'm=\"netmask $subnet\"' >> d.sh", "echo 'ifconfig $interface $ip $m' >> d.sh",
                      "echo 'route add default gw $router' >> d.sh", "chmod +x d.sh; ifconfig eth0 up"] {
-            XCTAssertNotNil(run(line, in: pcemu), line)
+            XCTAssertNotNil(runInShell(line, in: pcemu), line)
         }
-        let dhcp = try XCTUnwrap(run("udhcpc -i eth0 -s /tmp/d.sh -q -n", in: pcemu))
+        let dhcp = try XCTUnwrap(runInShell("udhcpc -i eth0 -s /tmp/d.sh -q -n", in: pcemu))
         XCTAssertTrue(dhcp.contains("lease of 10.0.2.15 obtained"), dhcp)
 
-        let fetched = try XCTUnwrap(run("wget -q -O f http://10.0.2.2:\(server.port)/f", in: pcemu, timeout: 300))
+        let fetched = try XCTUnwrap(runInShell("wget -q -O f http://10.0.2.2:\(server.port)/f", in: pcemu, timeout: 300))
         XCTAssertEqual(fetched, "", "wget says nothing when it succeeds")
         let expected = try Self.sha256(payload)
-        XCTAssertEqual(run("sha256sum f | cut -c1-64", in: pcemu), expected)
+        XCTAssertEqual(runInShell("sha256sum f | cut -c1-64", in: pcemu), expected)
 
         let token = "tok\(UInt16.random(in: 1000...UInt16.max))"
-        XCTAssertNotNil(run("mkdir w; echo \(token) > w/t", in: pcemu))
-        XCTAssertNotNil(run("httpd -p 8080 -h /tmp/w", in: pcemu))
+        XCTAssertNotNil(runInShell("mkdir w; echo \(token) > w/t", in: pcemu))
+        XCTAssertNotNil(runInShell("httpd -p 8080 -h /tmp/w", in: pcemu))
         let answer = try Self.httpGet(port: hostPort, path: "/t")
         XCTAssertTrue(answer.contains(token), answer)
 
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0)
-    }
-
-    /// Types a command and returns what it printed before the next prompt.
-    private func run(_ command: String, in pcemu: ChildProcess, timeout: TimeInterval = 120) -> String? {
-        let marker = "__ok_\(UInt32.random(in: 0...UInt32.max))__"
-        let before = pcemu.standardOutput.count
-        pcemu.send("\(command); echo \(marker)\n")
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
-            let output = String(pcemu.standardOutput.dropFirst(before))
-            let lines = output.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false)
-            if let end = lines.lastIndex(where: { $0 == marker }), let start = lines.firstIndex(where: { $0.contains("echo \(marker)") }),
-               start < end {
-                return lines[(start + 1)..<end].joined(separator: "\n")
-            }
-            usleep(100_000)
-        }
-        return nil
     }
 
     /// The host's sha256sum of `data`.

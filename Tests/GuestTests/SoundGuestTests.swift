@@ -33,24 +33,6 @@ final class SoundGuestTests: XCTestCase {
         return pcemu
     }
 
-    /// Types a command; returns its output, or nil if the prompt did not come back.
-    func run(_ command: String, in pcemu: ChildProcess, timeout: TimeInterval = 120) -> String? {
-        let marker = "__done_\(UInt32.random(in: 0...UInt32.max))__"
-        let before = pcemu.standardOutput.count
-        pcemu.send("\(command); echo \(marker)\n")
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
-            let lines = String(pcemu.standardOutput.dropFirst(before)).replacingOccurrences(of: "\r", with: "")
-                .split(separator: "\n", omittingEmptySubsequences: false)
-            if let end = lines.lastIndex(where: { $0 == marker }), let start = lines.firstIndex(where: { $0.contains("echo \(marker)") }),
-               start < end {
-                return lines[(start + 1)..<end].joined(separator: "\n")
-            }
-            usleep(100_000)
-        }
-        return nil
-    }
-
     func powerOff(_ pcemu: ChildProcess) {
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")
@@ -76,12 +58,12 @@ final class SoundGuestTests: XCTestCase {
         let wav = directory.appendingPathComponent("sb16.wav").path
         let pcemu = try boot(["-device", "sb16,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
         defer { pcemu.stop() }
-        XCTAssertEqual(run(SoundGuestTests.loadDriver + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1&5"), true)
-        XCTAssertEqual(run("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
+        XCTAssertEqual(runInShell(SoundGuestTests.loadDriver + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1&5"), true)
+        XCTAssertEqual(runInShell("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
         // Again with no 16-bit channel: the driver sends its samples through DMA 1.
         let reload = "rmmod snd-pcm-oss snd-mixer-oss snd-sb16 && " + SoundGuestTests.loadDriver.replacingOccurrences(of: "dma16=5", with: "dma16=-1")
-        XCTAssertEqual(run(reload + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1"), true)
-        XCTAssertEqual(run("sound-test tone 500 1 22050 50 u8", in: pcemu), "tone 500 Hz 22050 frames at 22050 Hz")
+        XCTAssertEqual(runInShell(reload + " && cat /proc/asound/cards", in: pcemu)?.contains("Sound Blaster 16 at 0x220, irq 5, dma 1"), true)
+        XCTAssertEqual(runInShell("sound-test tone 500 1 22050 50 u8", in: pcemu), "tone 500 Hz 22050 frames at 22050 Hz")
         powerOff(pcemu)
 
         let statistics = try soxStatistics(wav, start: 0.2, length: 1.5)
@@ -115,8 +97,8 @@ final class SoundGuestTests: XCTestCase {
         ], environment: ["PULSE_SERVER": pulse.server])
         let pcemu = try boot(["-device", "sb16,audiodev=a0", "-audiodev", "pa,id=a0"], environment: ["PULSE_SERVER": pulse.server])
         defer { pcemu.stop() }
-        XCTAssertNotNil(run(SoundGuestTests.loadDriver, in: pcemu))
-        XCTAssertEqual(run("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
+        XCTAssertNotNil(runInShell(SoundGuestTests.loadDriver, in: pcemu))
+        XCTAssertEqual(runInShell("sound-test tone 1000 2 44100 50", in: pcemu), "tone 1000 Hz 88200 frames at 44100 Hz")
         powerOff(pcemu)
         usleep(300_000)
         recorder.stop(signal: SIGINT)
@@ -143,7 +125,7 @@ final class SoundGuestTests: XCTestCase {
         let pcemu = try boot(["-device", "adlib,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
         defer { pcemu.stop() }
         // F-number 580 in block 4: 580 * 49716 / 2^16 = 439.99 Hz.
-        XCTAssertEqual(run("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
+        XCTAssertEqual(runInShell("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
         powerOff(pcemu)
         let (samples, rate) = try AudioAnalysis.leftChannel(wav)
         // An eighth of full scale: below the sound detector's threshold, so measure the raw samples.
@@ -160,7 +142,7 @@ final class SoundGuestTests: XCTestCase {
         let pcemu = try boot(["-machine", "pc,pcspk-audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])
         defer { pcemu.stop() }
         // 1193182 / 2712 = 439.97 Hz for one second.
-        XCTAssertEqual(run("sound-test beep 440 1000", in: pcemu), "beep count 2712")
+        XCTAssertEqual(runInShell("sound-test beep 440 1000", in: pcemu), "beep count 2712")
         powerOff(pcemu)
         let (samples, rate) = try AudioAnalysis.leftChannel(wav)
         let sound = AudioAnalysis.analyse(samples, rate: rate, margin: 0.05)
