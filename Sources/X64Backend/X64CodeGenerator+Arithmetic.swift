@@ -9,16 +9,22 @@ extension X64CodeGenerator {
         let bits = op.type.bits
         switch op.opcode {
         case .movi:
-            let out = outputRegister()
-            assembler.movImmediate(out, op.constant & op.type.mask)
-            define(op.output, in: out)
+            defineConstant(op.output, op.constant & op.type.mask)
         case .mov, .extu32to64:
             // An i32 input is already zero-extended: a copy is the conversion.
             let a = use(op.inputs.0)
             let out = outputRegister(reusing: op.inputs.0)
             if out != a { assembler.mov(size == .qword && op.opcode == .mov ? .qword : .dword, out, a) }
             define(op.output, in: out)
-        case .add, .sub, .and, .or, .xor, .mul:
+        case .add, .sub, .and, .or, .xor:
+            if let b = immediate(op.inputs.1, size) {
+                return translateWithImmediate(op, op.inputs.0, b)
+            }
+            if op.opcode != .sub, let a = immediate(op.inputs.0, size) {
+                return translateWithImmediate(op, op.inputs.1, a)
+            }
+            fallthrough
+        case .mul:
             let a = use(op.inputs.0), b = use(op.inputs.1)
             let out = outputRegister(reusing: op.inputs.0, avoiding: [b])
             if out != a { assembler.mov(size, out, a) }
@@ -32,13 +38,28 @@ extension X64CodeGenerator {
             }
             define(op.output, in: out)
         case .shl, .shr, .sar, .rotl, .rotr:
-            // x86 masks CL to the operand width, exactly the IR's modulo.
+            // x86 masks the count to the operand width, exactly the IR's modulo.
+            let operation: ShiftOperation
+            switch op.opcode {
+            case .shl: operation = .shl
+            case .shr: operation = .shr
+            case .sar: operation = .sar
+            case .rotl: operation = .rol
+            default: operation = .ror
+            }
+            if let count = constantOf[Int(op.inputs.1.index)] {
+                let a = use(op.inputs.0)
+                let out = outputRegister(reusing: op.inputs.0)
+                if out != a { assembler.mov(size, out, a) }
+                let masked = UInt8(count & UInt64(bits - 1))
+                if masked != 0 { assembler.shift(operation, size, out, by: masked) }
+                return define(op.output, in: out)
+            }
             let a = use(op.inputs.0), b = use(op.inputs.1)
             assembler.mov(.dword, .rcx, b)
             let out = outputRegister(reusing: op.inputs.0)
             if out != a { assembler.mov(size, out, a) }
-            let shift: [IROpcode: ShiftOperation] = [.shl: .shl, .shr: .shr, .sar: .sar, .rotl: .rol, .rotr: .ror]
-            assembler.shiftByCL(shift[op.opcode]!, size, out)
+            assembler.shiftByCL(operation, size, out)
             define(op.output, in: out)
         case .neg, .not:
             let a = use(op.inputs.0)
@@ -65,6 +86,24 @@ extension X64CodeGenerator {
         default:
             preconditionFailure("\(op.opcode.name) is not arithmetic")
         }
+    }
+
+    /// add, sub, and, or, xor of `register` (a temp) and a constant.
+    private func translateWithImmediate(_ op: IROp, _ input: Temp, _ value: Int32) {
+        let size = op.type.operandSize
+        let a = use(input)
+        let out = outputRegister(reusing: input)
+        if out != a { assembler.mov(size, out, a) }
+        let operation: ALUOperation
+        switch op.opcode {
+        case .add: operation = .add
+        case .sub: operation = .sub
+        case .and: operation = .and
+        case .or: operation = .or
+        default: operation = .xor
+        }
+        assembler.alu(operation, size, .register(out), immediate: value)
+        define(op.output, in: out)
     }
 
     private func translateExtension(_ op: IROp) {

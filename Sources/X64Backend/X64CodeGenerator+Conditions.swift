@@ -27,6 +27,16 @@ extension X64CodeGenerator {
         }
     }
 
+    /// Sets the flags for `condition` on temps `a` and `b`: a compare with a
+    /// constant `b` takes it as an immediate.
+    func compare(_ condition: Condition, _ size: OperandSize, _ a: Temp, _ b: Temp) {
+        if condition != .testEq && condition != .testNe, let value = immediate(b, size) {
+            assembler.alu(.cmp, size, .register(use(a)), immediate: value)
+        } else {
+            compare(condition, size, use(a), use(b))
+        }
+    }
+
     func translateCondition(_ op: IROp) {
         let size = op.type.operandSize
         let condition = op.condition
@@ -37,8 +47,7 @@ extension X64CodeGenerator {
                 out = outputRegister()
                 assembler.movImmediate(out, condition == .always ? 1 : 0)
             default:
-                let a = use(op.inputs.0), b = use(op.inputs.1)
-                compare(condition, size, a, b)
+                compare(condition, size, op.inputs.0, op.inputs.1)
                 assembler.setcc(Self.conditionCode(condition), .rax)
                 out = outputRegister()
                 // 0 or 1, zero-extended to 64 bits whatever the output's type.
@@ -52,9 +61,8 @@ extension X64CodeGenerator {
             let source = use(condition == .always ? op.inputs.2 : op.inputs.3)
             assembler.mov(size, .rax, source)
         default:
-            let a = use(op.inputs.0), b = use(op.inputs.1)
             let then = use(op.inputs.2), otherwise = use(op.inputs.3)
-            compare(condition, size, a, b)
+            compare(condition, size, op.inputs.0, op.inputs.1)
             assembler.mov(size, .rax, otherwise)
             assembler.cmov(Self.conditionCode(condition), size, .rax, then)
         }
@@ -82,10 +90,12 @@ extension X64CodeGenerator {
                 if condition == .always { assembler.jmp(target) }
                 return
             }
-            let a = use(op.inputs.0), b = use(op.inputs.1)
-            // Stores leave the flags alone, but the compare comes after them anyway.
+            // The operands are in registers before the stores (which leave
+            // the flags alone, but the compare comes after them anyway).
+            _ = use(op.inputs.0)
+            if immediate(op.inputs.1, size) == nil || condition == .testEq || condition == .testNe { _ = use(op.inputs.1) }
             endBasicBlock()
-            compare(condition, size, a, b)
+            compare(condition, size, op.inputs.0, op.inputs.1)
             assembler.jcc(Self.conditionCode(condition), target)
             // Fall-through: registers still hold what they held, now clean.
         }

@@ -47,7 +47,6 @@ extension X64CodeGenerator {
     }
 
     func translateGuestAccess(_ op: IROp) {
-        let configuration = configuration.base
         let address = op.inputs.0
         let isLoad = op.opcode == .loadGuest
         let arguments = isLoad ? [address] : [address, op.inputs.1]
@@ -58,7 +57,7 @@ extension X64CodeGenerator {
         // saved around the miss path's call. Globals and the instruction
         // address are stored on the miss path only, where the access may
         // fault or reach a device.
-        if self.configuration.tlb != nil {
+        if configuration.tlb != nil {
             evacuate([.rsi, .rdx, .rdi], arguments: arguments)
         } else {
             prepareCall(arguments: arguments, observesState: false)
@@ -66,33 +65,76 @@ extension X64CodeGenerator {
         // The address is passed as 32 bits, whatever its temp's width.
         move(address, to: .rsi, size: .dword)
         if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
-        let miss = assembler.newLabel(), done = assembler.newLabel()
-        if let tlb = self.configuration.tlb {
-            emitTLBHit(op, tlb, miss: miss)
-            assembler.jmp(done)
+        let miss = missPath(for: op)
+        if let tlb = configuration.tlb {
+            // The miss path goes after the block's code (`emitMissPaths`),
+            // so the hit path runs straight through.
+            let label = assembler.newLabel()
+            emitTLBHit(op, tlb, miss: label)
+            let done = assembler.newLabel()
+            deferredMisses.append((label, done, miss))
+            assembler.bind(done)
+        } else {
+            emitMissCall(miss)
         }
-        assembler.bind(miss)
-        storeStateForMiss()
+        if isLoad { takeResult(op) }
+    }
+
+    /// What a guest access's miss path does, fixed where the access is
+    /// translated: the dirty globals it stores, the instruction address, the
+    /// caller-saved registers it keeps across the call, and the call itself.
+    struct MissPath {
+        var globals: [(size: OperandSize, slot: MemoryOperand, register: HostRegister)]
+        var instruction: UInt64?
+        var kept: [HostRegister]
+        var function: UInt64
+        var arguments: [(register: HostRegister, value: UInt64)]
+    }
+
+    private func missPath(for op: IROp) -> MissPath {
+        let configuration = configuration.base
+        // The miss path's copy of what a call that may fault needs in the
+        // state: dirty globals and the pending instruction address are
+        // stored, but the register file still counts them dirty and
+        // pending, since the hit path that joins it stored nothing.
+        let globals = registers.held.filter { isGlobal($0.0) && registers.isDirty($0.0) }
+            .map { (type(of: $0.0).operandSize, slot($0.0), $0.1) }
+        let kept = registers.held.map(\.1).filter { !$0.isCalleeSaved }
+        if op.opcode == .loadGuest {
+            return MissPath(globals: globals, instruction: pendingInstruction, kept: kept,
+                            function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self))),
+                            arguments: [(.rdx, UInt64(op.aux)), (.rcx, op.constant & 0xFFFF_FFFF)])
+        }
+        return MissPath(globals: globals, instruction: pendingInstruction, kept: kept,
+                        function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self))),
+                        arguments: [(.rcx, (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)])
+    }
+
+    /// The load/store function's call, with the address in ESI and a
+    /// store's value in RDX; a load's result is left in RAX. Uses RAX only
+    /// besides the call's own registers.
+    func emitMissCall(_ miss: MissPath) {
+        for global in miss.globals { assembler.store(global.size, global.slot, global.register) }
+        if let address = miss.instruction { storeInstructionAddress(address) }
         // Temps still in caller-saved registers survive the call on the stack
         // (an odd count pads it, keeping RSP 16-byte aligned at the call).
-        let kept = registers.held.map(\.1).filter { !$0.isCalleeSaved }
-        for register in kept { assembler.push(register) }
-        if kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
-        let function: UInt64
-        if isLoad {
-            assembler.movImmediate(.rdx, UInt64(op.aux))
-            assembler.movImmediate(.rcx, op.constant & 0xFFFF_FFFF)
-            function = UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self)))
-        } else {
-            assembler.movImmediate(.rcx, (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)
-            function = UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self)))
-        }
-        callFunction(function)
-        if kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
-        for register in kept.reversed() { assembler.pop(register) }
+        for register in miss.kept { assembler.push(register) }
+        if miss.kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
+        for argument in miss.arguments { assembler.movImmediate(argument.register, argument.value) }
+        callFunction(miss.function)
+        if miss.kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
+        for register in miss.kept.reversed() { assembler.pop(register) }
         checkFault()
-        assembler.bind(done)
-        if isLoad { takeResult(op) }
+    }
+
+    /// The deferred miss paths, each returning to the code after its access.
+    func emitMissPaths() {
+        for (label, done, miss) in deferredMisses {
+            assembler.bind(label)
+            emitMissCall(miss)
+            assembler.jmp(done)
+        }
+        deferredMisses.removeAll()
     }
 
     /// The load/store functions' TLB hit path, inline: with the address in
@@ -153,17 +195,6 @@ extension X64CodeGenerator {
         if !op.output.isNone { takeResult(op) }
     }
 
-    /// The miss path's copy of what a call that may fault needs in the state:
-    /// dirty globals and the pending instruction address are stored, but the
-    /// register file still counts them dirty and pending, since the hit path
-    /// that joins it stored nothing. Uses RAX only.
-    private func storeStateForMiss() {
-        for (temp, register) in registers.held where isGlobal(temp) && registers.isDirty(temp) {
-            assembler.store(type(of: temp).operandSize, slot(temp), register)
-        }
-        storePendingInstruction(keepPending: true)
-    }
-
     /// Globals (and the instruction address) to the state when the callee
     /// may look; caller-saved registers emptied.
     private func prepareCall(arguments: [Temp], observesState: Bool) {
@@ -182,7 +213,11 @@ extension X64CodeGenerator {
         if let source = registers.register(of: temp) {
             assembler.mov(size, register, source)
         } else {
-            assembler.load(size, register, slot(temp))
+            if let value = constantOf[Int(temp.index)] {
+                assembler.movImmediate(register, value & (size == .qword ? ~0 : 0xFFFF_FFFF))
+            } else {
+                assembler.load(size, register, slot(temp))
+            }
         }
     }
 

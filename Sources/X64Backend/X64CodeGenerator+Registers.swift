@@ -16,7 +16,31 @@ extension X64CodeGenerator {
     /// Loads a temp's value from its slot, at its width (an i32 slot may
     /// sit next to another field, and i32 values are kept zero-extended).
     func loadFromSlot(_ temp: Temp, into register: HostRegister) {
-        assembler.load(type(of: temp).operandSize, register, slot(temp))
+        if let value = constantOf[Int(temp.index)] {
+            assembler.movImmediate(register, value)
+        } else {
+            assembler.load(type(of: temp).operandSize, register, slot(temp))
+        }
+    }
+
+    /// A constant local's value as an immediate of an op of `size` (sign-
+    /// extended to 64 bits for a qword op), or nil.
+    func immediate(_ temp: Temp, _ size: OperandSize) -> Int32? {
+        guard let value = constantOf[Int(temp.index)] else { return nil }
+        return size == .qword ? Int32(exactly: Int64(bitPattern: value)) : Int32(truncatingIfNeeded: value)
+    }
+
+    /// movi: a local used only in this basic block just remembers its
+    /// constant; others get it in a register, like any result.
+    func defineConstant(_ temp: Temp, _ value: UInt64) {
+        guard !isGlobal(temp), !analysis.crossesBlocks[Int(temp.index)] else {
+            let out = outputRegister()
+            assembler.movImmediate(out, value)
+            return define(temp, in: out)
+        }
+        registers.release(temp)
+        registers.inMemory[Int(temp.index)] = true
+        constantOf[Int(temp.index)] = value
     }
 
     /// The register holding `temp`, loading it if needed; locked for the current op.
@@ -68,6 +92,7 @@ extension X64CodeGenerator {
 
     /// `temp`'s new value is in `register`.
     func define(_ temp: Temp, in register: HostRegister) {
+        constantOf[Int(temp.index)] = nil
         if let previous = registers.occupant[Int(register.rawValue)], previous != temp { registers.release(previous) }
         registers.bind(temp, to: register, clean: false)
         registers.lock(register)

@@ -51,6 +51,7 @@ final class X64CodeGenerator {
         self.configuration = configuration
         analysis = BlockAnalysis(block)
         registers = RegisterFile(tempCount: block.tempCount)
+        constantOf = [UInt64?](repeating: nil, count: block.tempCount)
         faultExit = assembler.newLabel()
         epilogue = assembler.newLabel()
         irLabels = (0..<Int(block.labelCount)).map { _ in assembler.newLabel() }
@@ -69,6 +70,12 @@ final class X64CodeGenerator {
     /// The runtime's words about the block, kept in its chain record.
     var chainTag: ChainTag = ChainTag()
     private var yieldExit: AssemblerLabel?
+    /// Guest accesses' miss paths, emitted after the block's code.
+    var deferredMisses: [(label: AssemblerLabel, done: AssemblerLabel, miss: MissPath)] = []
+    /// Per temp, the constant a movi gave a local that lives in one basic
+    /// block: it has no slot value and is put in a register only when an op
+    /// cannot take it as an immediate.
+    var constantOf: [UInt64?]
 
     func generate() throws -> [UInt8] {
         prologue()
@@ -82,6 +89,7 @@ final class X64CodeGenerator {
         }
         // A block whose last op is not an exit cannot be valid IR, but be safe: leave with code 0.
         if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
+        emitMissPaths()
         for stub in chainStubs {
             assembler.bind(stub.label)
             stubExitCodes.append((assembler.position + 2, stub.slot))  // after REX.W B8
@@ -296,17 +304,20 @@ final class X64CodeGenerator {
 
     var instructionSlot: MemoryOperand { stateOperand(configuration.base.currentInstructionOffset) }
 
-    /// `keepPending`: a store on one path only, after which the address still
-    /// counts as not stored.
-    func storePendingInstruction(keepPending: Bool = false) {
+    func storePendingInstruction() {
         guard let address = pendingInstruction else { return }
+        storeInstructionAddress(address)
+        pendingInstruction = nil
+    }
+
+    /// Stores `address` as the current instruction's. Uses RAX.
+    func storeInstructionAddress(_ address: UInt64) {
         if let short = Int32(exactly: Int64(bitPattern: address)) {
             assembler.storeImmediate(.qword, instructionSlot, short)
         } else {
             assembler.movabs(.rax, address)
             assembler.store(.qword, instructionSlot, .rax)
         }
-        if !keepPending { pendingInstruction = nil }
     }
 
     func stateOperand(_ offset: Int) -> MemoryOperand {
