@@ -363,6 +363,7 @@ public final class X86CPU: ExecutionEngine {
             if let jit {
                 let block = try jit.compile(code.block, chainTag: ChainTag(linearPC: linear, codeSegmentBase: codeBase, flags: key.flags))
                 perfMap?.record(start: block.entry, size: block.size, linearPC: linear, flags: key.flags)
+                if Log.isEnabled(.outAsm) { Log.emit(HostCodeDump.text(of: block, linearPC: linear)) }
                 compiled = ExecutableBlock(compiled: block)
             } else {
                 compiled = ExecutableBlock(interpreted: try InterpretedBlock(code.block, configuration: interpreter.configuration))

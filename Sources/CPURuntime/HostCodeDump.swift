@@ -1,0 +1,22 @@
+import X64Backend
+
+/// `-d out_asm`: a block's generated host code as hex, 16 bytes a line with
+/// their offsets. `xxd -r` and `objdump -D -b binary -m i386:x86-64`
+/// disassemble it.
+enum HostCodeDump {
+    static func text(of block: CompiledBlock, linearPC: UInt32) -> String {
+        let bodyOffset = block.body - block.entry
+        var lines = ["host code for 0x\(String(linearPC, radix: 16)) at 0x\(String(UInt(bitPattern: block.entry), radix: 16)), "
+                     + "\(block.size) bytes, body at +\(bodyOffset):"]
+        let bytes = UnsafeBufferPointer(start: block.entry.assumingMemoryBound(to: UInt8.self), count: block.size)
+        var offset = 0
+        while offset < bytes.count {
+            let row = bytes[offset..<min(offset + 16, bytes.count)]
+            let hex = row.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+            lines.append("  " + String(repeating: "0", count: max(0, 4 - String(offset, radix: 16).count))
+                         + String(offset, radix: 16) + ": " + hex)
+            offset += 16
+        }
+        return lines.joined(separator: "\n")
+    }
+}
