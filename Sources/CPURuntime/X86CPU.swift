@@ -159,6 +159,21 @@ public final class X86CPU: ExecutionEngine {
         withUnsafeMutableBytes(of: &state.pointee.segments) {
             $0.storeBytes(of: cache, toByteOffset: segment.rawValue * MemoryLayout<SegmentCache>.stride, as: SegmentCache.self)
         }
+        // Blocks skip the base additions of a flat DS, ES and SS: the bit
+        // saying whether they may is kept exact through every path that
+        // changes one of them, whether or not it recomputes the other bits.
+        if segment == .ds || segment == .es || segment == .ss {
+            if needsSegmentBases { state.pointee.hiddenFlags |= HiddenFlags.segmentBases.rawValue }
+            else { state.pointee.hiddenFlags &= ~HiddenFlags.segmentBases.rawValue }
+        }
+    }
+
+    /// Whether memory operands must add their segment's base: outside
+    /// protected mode, or when DS, ES or SS has a nonzero base.
+    private var needsSegmentBases: Bool {
+        let protected = state.pointee.cr0 & ControlRegister.protectionEnable != 0
+        let v86 = protected && state.pointee.eflags & EFLAGS.virtual8086 != 0
+        return !protected || v86 || segment(.ds).base != 0 || segment(.es).base != 0 || segment(.ss).base != 0
     }
 
     /// Recomputes the mode bits blocks are keyed on from CR0, EFLAGS and the segments.
@@ -175,7 +190,7 @@ public final class X86CPU: ExecutionEngine {
         // runs on with them, as on hardware and in QEMU).
         if !v86 && segment(.cs).isBig { flags.insert(.code32) }
         if !v86 && segment(.ss).isBig { flags.insert(.stack32) }
-        flags.insert(.segmentBases)
+        if needsSegmentBases { flags.insert(.segmentBases) }
         if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }

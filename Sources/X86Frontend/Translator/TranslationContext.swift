@@ -113,6 +113,8 @@ final class TranslationContext {
             b.exitBlock(0)
             b.setLabel(inside)
         }
+        // A flat model (DS, ES and SS at base 0, the block keyed on it) needs no addition.
+        if !flags.contains(.segmentBases) && (segment == .ds || segment == .es || segment == .ss) { return offset }
         return b.add(segmentBase(segment), offset)
     }
 
