@@ -30,7 +30,7 @@ run_guest() {
     log=$(mktemp)
     local start=$EPOCHREALTIME
     "$@" -m 256 -kernel "$cache/vmlinuz" -initrd "$cache/bench-initrd.gz" \
-        -append "console=ttyS0 quiet" -nographic -no-reboot < <(sleep 900) 2>&1 |
+        -append "console=ttyS0 quiet" -nographic -no-reboot < <(exec sleep 900 2>/dev/null) 2>&1 |
         while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done > "$log"
     if ! grep -q '@@ done' "$log"; then
         echo "bench: $1 did not finish; its output:" >&2

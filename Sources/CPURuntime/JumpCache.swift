@@ -45,6 +45,11 @@ final class JumpCache {
     /// drops all of it, so there it empties the whole cache.
     private let largeRegions: UnsafeMutablePointer<UInt64>
     static let largeRegionWords = 1024 / 64
+    /// One bit per (linear page mod 4096) that some entry's first or last
+    /// byte has lain in since the last full clear: INVLPG of a page whose bit
+    /// is clear has nothing to drop and skips the scan.
+    private let pageFilter: UnsafeMutablePointer<UInt64>
+    static let pageFilterWords = 4096 / 64
 
     /// What generated code needs to probe the cache.
     var layout: JumpCacheLayout {
@@ -70,6 +75,8 @@ final class JumpCache {
         lastPages.initialize(repeating: 0, count: JumpCache.size)
         largeRegions = .allocate(capacity: JumpCache.largeRegionWords)
         largeRegions.initialize(repeating: 0, count: JumpCache.largeRegionWords)
+        pageFilter = .allocate(capacity: JumpCache.pageFilterWords)
+        pageFilter.initialize(repeating: 0, count: JumpCache.pageFilterWords)
         generations[0] = 2
         generations[1] = 3
     }
@@ -88,7 +95,14 @@ final class JumpCache {
         firstPages.deallocate()
         lastPages.deallocate()
         largeRegions.deallocate()
+        pageFilter.deallocate()
     }
+
+    @inline(__always)
+    private func markPage(_ page: UInt32) { pageFilter[Int((page >> 6) & 63)] |= 1 << UInt64(page & 63) }
+
+    @inline(__always)
+    private func mayHoldPage(_ page: UInt32) -> Bool { pageFilter[Int((page >> 6) & 63)] & (1 << UInt64(page & 63)) != 0 }
 
     /// The bypass word: generated code must not jump through the cache while
     /// it is nonzero, except when it is `bypassUnlessInterruptsOff` and IF is clear.
@@ -128,6 +142,8 @@ final class JumpCache {
         let index = slot(block.key.linearPC)
         firstPages[index] = block.key.linearPC >> 12
         lastPages[index] = block.lastLinear >> 12
+        markPage(firstPages[index])
+        markPage(lastPages[index])
         if largePage {
             for linear in [block.key.linearPC, block.lastLinear] {
                 largeRegions[Int(linear >> 28)] |= 1 << UInt64((linear >> 22) & 63)
@@ -149,6 +165,7 @@ final class JumpCache {
         advance(0)
         advance(1)
         largeRegions.update(repeating: 0, count: JumpCache.largeRegionWords)
+        pageFilter.update(repeating: 0, count: JumpCache.pageFilterWords)
     }
 
     /// INVLPG of `linear`: drops the entries of blocks with a byte in its
@@ -159,6 +176,7 @@ final class JumpCache {
             return
         }
         let page = linear >> 12
+        guard mayHoldPage(page) else { return }
         for index in 0..<JumpCache.size where firstPages[index] == page || lastPages[index] == page {
             entries[index].flags = JumpCache.noFlags
         }

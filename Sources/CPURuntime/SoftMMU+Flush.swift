@@ -14,6 +14,7 @@ extension SoftMMU {
     func flushAll(keepingGlobal: Bool = false) {
         guard keepingGlobal else {
             cpu.stateBlock.flushTLB()
+            largeRegions.update(repeating: 0, count: SoftMMU.largeRegionWords)
             return
         }
         let entries = cpu.stateBlock.tlb(mmu: 0)
@@ -28,6 +29,8 @@ extension SoftMMU {
     /// cached as 4 KiB pieces in other slots; 4 MiB alignment covers both sizes).
     func flush(page linear: UInt32) {
         for mmu in 0..<CPUStateBlock.mmuModes { entry(linear, mmu: mmu).pointee = TLBEntry() }
+        // Most INVLPGs name small pages where no large page was ever cached.
+        guard holdsLargePage(linear) else { return }
         let region = linear & ~0x3F_FFFF
         let entries = cpu.stateBlock.tlb(mmu: 0)
         for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
