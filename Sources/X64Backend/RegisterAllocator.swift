@@ -6,10 +6,12 @@ import IR
 /// code generator moves values (X64CodeGenerator+Registers).
 struct RegisterFile {
     /// The registers temps may live in, in the order they are handed out:
-    /// callee-saved first, so values survive helper calls. RAX and RCX are
+    /// callee-saved first, so values survive helper calls; then R8-R11,
+    /// which a guest access leaves alone; RDI, RSI and RDX, which every
+    /// guest access empties (they carry its arguments), last. RAX and RCX are
     /// the generator's scratch (results, shift counts), RBX the state
     /// pointer, RSP the stack.
-    static let allocatable: [HostRegister] = [.rbp, .r12, .r13, .r14, .r15, .rsi, .rdi, .r8, .r9, .r10, .r11, .rdx]
+    static let allocatable: [HostRegister] = [.rbp, .r12, .r13, .r14, .r15, .r8, .r9, .r10, .r11, .rdi, .rsi, .rdx]
 
     private(set) var occupant = [Temp?](repeating: nil, count: 16)
     private(set) var home: [HostRegister?]
