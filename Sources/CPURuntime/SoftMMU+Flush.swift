@@ -17,11 +17,7 @@ extension SoftMMU {
             largeRegions.update(repeating: 0, count: SoftMMU.largeRegionWords)
             return
         }
-        let entries = cpu.stateBlock.tlb(mmu: 0)
-        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries
-        where entries[index].flags & TLBEntry.global == 0 {
-            entries[index] = TLBEntry()
-        }
+        cpu.stateBlock.flushNonGlobalTLB()
     }
 
     /// INVLPG: drops the page's entries in both modes, global or not, and every
@@ -32,11 +28,10 @@ extension SoftMMU {
         // Most INVLPGs name small pages where no large page was ever cached.
         guard holdsLargePage(linear) else { return }
         let region = linear & ~0x3F_FFFF
-        let entries = cpu.stateBlock.tlb(mmu: 0)
-        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
-            let tag = entries[index].readTag
-            if entries[index].flags & TLBEntry.largePage != 0, tag & TLBEntry.invalid == 0, tag & ~0x3F_FFFF == region {
-                entries[index] = TLBEntry()
+        cpu.stateBlock.forEachFilled { entry in
+            let tag = entry.pointee.readTag
+            if entry.pointee.flags & TLBEntry.largePage != 0, tag & TLBEntry.invalid == 0, tag & ~0x3F_FFFF == region {
+                entry.pointee = TLBEntry()
             }
         }
     }
@@ -80,22 +75,20 @@ extension SoftMMU {
     /// A page now holds translated code: every entry mapping it loses its
     /// fast write path (the slow path drops the page's blocks on a write).
     func protectCode(physicalPage page: UInt32) {
-        let entries = cpu.stateBlock.tlb(mmu: 0)
-        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
-            let tag = entries[index].writeTag
-            if tag & (TLBEntry.invalid | TLBEntry.slowPath) == 0, entries[index].physicalPage >> 12 == page {
-                entries[index].writeTag = tag | TLBEntry.codePage
+        cpu.stateBlock.forEachFilled { entry in
+            let tag = entry.pointee.writeTag
+            if tag & (TLBEntry.invalid | TLBEntry.slowPath) == 0, entry.pointee.physicalPage >> 12 == page {
+                entry.pointee.writeTag = tag | TLBEntry.codePage
             }
         }
     }
 
     /// The page's blocks are gone: entries mapping it write directly again.
     func unprotectCode(physicalPage page: UInt32) {
-        let entries = cpu.stateBlock.tlb(mmu: 0)
-        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries {
-            let tag = entries[index].writeTag
-            if tag & TLBEntry.codePage != 0, entries[index].physicalPage >> 12 == page {
-                entries[index].writeTag = tag & ~TLBEntry.codePage
+        cpu.stateBlock.forEachFilled { entry in
+            let tag = entry.pointee.writeTag
+            if tag & TLBEntry.codePage != 0, entry.pointee.physicalPage >> 12 == page {
+                entry.pointee.writeTag = tag & ~TLBEntry.codePage
             }
         }
     }

@@ -137,6 +137,7 @@ final class SoftMMU {
     /// for which tags it gets). Pages past 4 GiB (PAE) get none: nothing is there.
     func fill(linear: UInt32, _ translation: PageTranslation, mmu: Int) {
         let slot = entry(linear, mmu: mmu)
+        cpu.stateBlock.willFill(slot)
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
         if translation.large { largeRegions[Int(linear >> 28)] |= 1 << UInt64((linear >> 22) & 63) }

@@ -33,7 +33,9 @@ public struct TLBEntry {
 /// fixed offsets from the one state pointer.
 public final class CPUStateBlock {
     public static let scratchSlots = 4096
-    public static let tlbEntries = 256
+    /// Per MMU mode: 4 MiB of reach. Flushes visit only the entries filled
+    /// since the last one (`filled`), so a large TLB costs CR3 writes nothing.
+    public static let tlbEntries = 1024
     /// MMU index 0: supervisor accesses; 1: user (CPL 3) accesses.
     public static let mmuModes = 2
 
@@ -46,15 +48,55 @@ public final class CPUStateBlock {
     public static let size = x87ImageOffset + 128
 
     public let base: UnsafeMutableRawPointer
+    /// Indices (over both modes) of the entries filled since the last full
+    /// flush, in fill order; an index may appear twice. When more fills
+    /// come than fit, `filledOverflow` makes the flushes scan everything.
+    private let filled: UnsafeMutablePointer<UInt32>
+    private var filledCount = 0
+    private var filledOverflow = false
+    static let totalEntries = mmuModes * tlbEntries
 
     public init() {
         base = UnsafeMutableRawPointer.allocate(byteCount: CPUStateBlock.size, alignment: 64)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: CPUStateBlock.size)
+        filled = .allocate(capacity: CPUStateBlock.totalEntries)
         state.initialize(to: CPUState())
+        filledOverflow = true
         flushTLB()
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        base.deallocate()
+        filled.deallocate()
+    }
+
+    private var entries: UnsafeMutablePointer<TLBEntry> {
+        (base + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self)
+    }
+
+    /// Records that `entry` (of `tlb(mmu:)`'s tables) is about to be filled.
+    @inline(__always)
+    public func willFill(_ entry: UnsafeMutablePointer<TLBEntry>) {
+        // An entry already filled is in the list (or the list overflowed).
+        guard entry.pointee.readTag == TLBEntry.invalid, entry.pointee.writeTag == TLBEntry.invalid,
+              entry.pointee.codeTag == TLBEntry.invalid else { return }
+        if filledCount < CPUStateBlock.totalEntries {
+            filled[filledCount] = UInt32(entry - entries)
+            filledCount += 1
+        } else {
+            filledOverflow = true
+        }
+    }
+
+    /// Calls `body` with every entry that may be filled (and some that are not).
+    @inline(__always)
+    public func forEachFilled(_ body: (UnsafeMutablePointer<TLBEntry>) -> Void) {
+        if filledOverflow {
+            for index in 0..<CPUStateBlock.totalEntries { body(entries + index) }
+        } else {
+            for position in 0..<filledCount { body(entries + Int(filled[position])) }
+        }
+    }
 
     /// The state itself.
     @inline(__always)
@@ -69,7 +111,30 @@ public final class CPUStateBlock {
     }
 
     public func flushTLB() {
-        let entries = (base + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self)
-        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.tlbEntries { entries[index] = TLBEntry() }
+        forEachFilled { $0.pointee = TLBEntry() }
+        filledCount = 0
+        filledOverflow = false
+    }
+
+    /// Drops every entry but those with `TLBEntry.global` (a CR3 write).
+    public func flushNonGlobalTLB() {
+        var kept = 0
+        let keep: (UnsafeMutablePointer<TLBEntry>) -> Void = { entry in
+            if entry.pointee.flags & TLBEntry.global == 0 {
+                entry.pointee = TLBEntry()
+            } else if entry.pointee.readTag != TLBEntry.invalid || entry.pointee.writeTag != TLBEntry.invalid
+                        || entry.pointee.codeTag != TLBEntry.invalid {
+                self.filled[kept] = UInt32(entry - self.entries)
+                kept += 1
+            }
+        }
+        if filledOverflow {
+            for index in 0..<CPUStateBlock.totalEntries { keep(entries + index) }
+        } else {
+            // Rewriting the list in place: position `kept` never passes the one being read.
+            for position in 0..<filledCount { keep(entries + Int(filled[position])) }
+        }
+        filledCount = kept
+        filledOverflow = false
     }
 }

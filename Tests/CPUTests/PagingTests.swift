@@ -278,6 +278,45 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
 
+    func testRepeatedCR3WritesKeepOnlyGlobalEntries() {
+        map32(0x0040_3000, to: 0x5000, pte: 7 | G)
+        map32(0x0040_4000, to: 0x6000, pte: 7)
+        map32(0x0040_7000, to: 0x7000, pte: 7)
+        put32(0x5000, 0x55)
+        put32(0x6000, 0x66)
+        put32(0x7000, 0x77)
+        put32(0x8000, 0x88)
+        enable32(cr4: ControlRegister.cr4PGE)
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
+        XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x66))
+        cpu.setTestControlRegisters(cr3: directory)
+        // Filled after the first CR3 write, dropped by the second.
+        XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x77))
+        for index: UInt32 in [3, 4, 7] { put32(table + index * 4, 0x8000 | 7 | (index == 3 ? G : 0)) }
+        cpu.setTestControlRegisters(cr3: directory)
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
+        XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x88))
+        XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x88))
+    }
+
+    func testCR3WriteDropsEveryEntryWhenMoreWereFilledThanTheTLBHolds() {
+        // A page table mapping 4 MiB: 1024 pages in each mode fill every entry.
+        for page: UInt32 in 0..<1024 { put32(table + page * 4, UInt64(0x0040_0000 + page << 12) | 7) }
+        put32(directory + 4, UInt64(table) | 7)
+        put32(0x007F_F000, 0x7F)
+        put32(0x5000, 0x05)
+        enable32()
+        for page: UInt32 in 0..<1024 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1) }
+        for page: UInt32 in 0..<1023 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1, user: true) }
+        // Emptied and filled again, an entry counts twice: the last fill is one too many.
+        cpu.testInvalidatePage(0x0040_0000)
+        _ = cpu.testLinearRead(0x0040_0000, bytes: 1)
+        XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x7F))
+        put32(table + 1023 * 4, 0x5000 | 7)
+        cpu.setTestControlRegisters(cr3: directory)
+        XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x05))
+    }
+
     func testGlobalBitNeedsPGE() {
         map32(0x0040_3000, to: 0x5000, pte: 7 | G)
         put32(0x5000, 0x55)
