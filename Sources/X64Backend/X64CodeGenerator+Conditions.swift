@@ -76,12 +76,12 @@ extension X64CodeGenerator {
         switch op.opcode {
         case .label:
             endBasicBlock()
-            registers.reset()
+            resetRegisters()
             assembler.bind(target)
         case .br:
             endBasicBlock()
             assembler.jmp(target)
-            registers.reset()
+            resetRegisters()
         default:  // brcond
             let condition = op.condition
             let size = op.type.operandSize

@@ -85,6 +85,7 @@ extension X64CodeGenerator {
     /// caller-saved registers it keeps across the call, and the call itself.
     struct MissPath {
         var globals: [(size: OperandSize, slot: MemoryOperand, register: HostRegister)]
+        var constants: [(size: OperandSize, slot: MemoryOperand, value: Int32)]
         var instruction: UInt64?
         var kept: [HostRegister]
         var function: UInt64
@@ -101,11 +102,11 @@ extension X64CodeGenerator {
             .map { (type(of: $0.0).operandSize, slot($0.0), $0.1) }
         let kept = registers.held.map(\.1).filter { !$0.isCalleeSaved }
         if op.opcode == .loadGuest {
-            return MissPath(globals: globals, instruction: pendingInstruction, kept: kept,
+            return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
                             function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self))),
                             arguments: [(.rdx, UInt64(op.aux)), (.rcx, op.constant & 0xFFFF_FFFF)])
         }
-        return MissPath(globals: globals, instruction: pendingInstruction, kept: kept,
+        return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
                         function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self))),
                         arguments: [(.rcx, (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)])
     }
@@ -115,6 +116,7 @@ extension X64CodeGenerator {
     /// besides the call's own registers.
     func emitMissCall(_ miss: MissPath) {
         for global in miss.globals { assembler.store(global.size, global.slot, global.register) }
+        for constant in miss.constants { assembler.storeImmediate(constant.size, constant.slot, constant.value) }
         if let address = miss.instruction { storeInstructionAddress(address) }
         // Temps still in caller-saved registers survive the call on the stack
         // (an odd count pads it, keeping RSP 16-byte aligned at the call).

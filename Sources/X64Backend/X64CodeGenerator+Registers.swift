@@ -27,20 +27,71 @@ extension X64CodeGenerator {
     /// extended to 64 bits for a qword op), or nil.
     func immediate(_ temp: Temp, _ size: OperandSize) -> Int32? {
         guard let value = constantOf[Int(temp.index)] else { return nil }
-        return size == .qword ? Int32(exactly: Int64(bitPattern: value)) : Int32(truncatingIfNeeded: value)
+        return immediate(of: value, size)
     }
 
-    /// movi: a local used only in this basic block just remembers its
-    /// constant; others get it in a register, like any result.
+    /// movi: a local used only in this basic block, or a global whose value
+    /// fits an immediate store, just remembers its constant (a global's is
+    /// stored where a dirty register would be); others get it in a register.
     func defineConstant(_ temp: Temp, _ value: UInt64) {
-        guard !isGlobal(temp), !analysis.crossesBlocks[Int(temp.index)] else {
+        let index = Int(temp.index)
+        if isGlobal(temp), immediate(of: value, type(of: temp).operandSize) != nil {
+            registers.release(temp)
+            registers.inMemory[index] = false
+            constantOf[index] = value
+            setUnstored(index, true)
+            return
+        }
+        guard !isGlobal(temp), !analysis.crossesBlocks[index] else {
             let out = outputRegister()
             assembler.movImmediate(out, value)
             return define(temp, in: out)
         }
         registers.release(temp)
-        registers.inMemory[Int(temp.index)] = true
-        constantOf[Int(temp.index)] = value
+        registers.inMemory[index] = true
+        constantOf[index] = value
+    }
+
+    func immediate(of value: UInt64, _ size: OperandSize) -> Int32? {
+        size == .qword ? Int32(exactly: Int64(bitPattern: value)) : Int32(truncatingIfNeeded: value)
+    }
+
+    /// Globals whose constant is not stored yet, with the store's operands.
+    func unstoredConstants(overlapping range: Range<Int>? = nil) -> [(size: OperandSize, slot: MemoryOperand, value: Int32)] {
+        var result: [(size: OperandSize, slot: MemoryOperand, value: Int32)] = []
+        guard unstoredCount > 0 else { return result }
+        for index in 0..<block.globalCount where constantUnstored[index] {
+            let temp = Temp(UInt16(index))
+            guard overlaps(temp, range), let value = constantOf[index] else { continue }
+            let size = type(of: temp).operandSize
+            result.append((size, slot(temp), immediate(of: value, size)!))
+        }
+        return result
+    }
+
+    /// Stores the unstored constants of globals overlapping `range` (all when nil).
+    func storeConstants(overlapping range: Range<Int>? = nil) {
+        guard unstoredCount > 0 else { return }
+        for store in unstoredConstants(overlapping: range) { assembler.storeImmediate(store.size, store.slot, store.value) }
+        for index in 0..<block.globalCount where constantUnstored[index] && overlaps(Temp(UInt16(index)), range) {
+            setUnstored(index, false)
+            if registers.register(of: Temp(UInt16(index))) == nil { registers.inMemory[index] = true }
+        }
+    }
+
+    func setUnstored(_ index: Int, _ value: Bool) {
+        guard constantUnstored[index] != value else { return }
+        constantUnstored[index] = value
+        unstoredCount += value ? 1 : -1
+    }
+
+    /// A control-flow join or a jump away: no register holds anything, no
+    /// constant is known.
+    func resetRegisters() {
+        precondition(unstoredCount == 0, "a global's constant was not stored before a join")
+        registers.reset()
+        // Locals' constants live in one basic block: only globals' can be stale here.
+        for index in 0..<block.globalCount { constantOf[index] = nil }
     }
 
     /// The register holding `temp`, loading it if needed; locked for the current op.
@@ -93,6 +144,7 @@ extension X64CodeGenerator {
     /// `temp`'s new value is in `register`.
     func define(_ temp: Temp, in register: HostRegister) {
         constantOf[Int(temp.index)] = nil
+        setUnstored(Int(temp.index), false)
         if let previous = registers.occupant[Int(register.rawValue)], previous != temp { registers.release(previous) }
         registers.bind(temp, to: register, clean: false)
         registers.lock(register)
@@ -120,17 +172,22 @@ extension X64CodeGenerator {
     /// or every dirty global when `offset` is nil.
     func writeBackGlobals(overlapping range: Range<Int>? = nil) {
         for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) { writeBack(temp) }
+        storeConstants(overlapping: range)
     }
 
-    /// Drops the registers of globals the state may have changed under them.
+    /// Drops the registers and constants of globals the state may have changed under them.
     func forgetGlobals(overlapping range: Range<Int>? = nil) {
         for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) {
             precondition(!registers.isDirty(temp))
             registers.release(temp)
         }
+        for index in 0..<block.globalCount where constantOf[index] != nil && overlaps(Temp(UInt16(index)), range) {
+            precondition(!constantUnstored[index])
+            constantOf[index] = nil
+        }
     }
 
-    private func overlaps(_ temp: Temp, _ range: Range<Int>?) -> Bool {
+    func overlaps(_ temp: Temp, _ range: Range<Int>?) -> Bool {
         guard let range, case let .global(offset) = block.info(temp).kind else { return true }
         return range.overlaps(offset..<offset + type(of: temp).bits / 8)
     }
@@ -159,6 +216,7 @@ extension X64CodeGenerator {
     func endBasicBlock() {
         storePendingInstruction()
         for (temp, _) in registers.held where analysis.crossesBlocks[Int(temp.index)] { writeBack(temp) }
+        storeConstants()
     }
 
     /// Puts `temp`'s value in `register` (an argument register), from

@@ -52,6 +52,7 @@ final class X64CodeGenerator {
         analysis = BlockAnalysis(block)
         registers = RegisterFile(tempCount: block.tempCount)
         constantOf = [UInt64?](repeating: nil, count: block.tempCount)
+        constantUnstored = [Bool](repeating: false, count: block.tempCount)
         faultExit = assembler.newLabel()
         epilogue = assembler.newLabel()
         irLabels = (0..<Int(block.labelCount)).map { _ in assembler.newLabel() }
@@ -76,6 +77,10 @@ final class X64CodeGenerator {
     /// block: it has no slot value and is put in a register only when an op
     /// cannot take it as an immediate.
     var constantOf: [UInt64?]
+    /// Per global: its constant (in `constantOf`) is not in its state field
+    /// yet; it is stored with an immediate where a register value would be.
+    var constantUnstored: [Bool]
+    var unstoredCount = 0
 
     func generate() throws -> [UInt8] {
         prologue()
@@ -205,7 +210,7 @@ final class X64CodeGenerator {
         chainStubs.append((stub, slot))
         chainSites[Int(slot)] = assembler.position + 1  // after the E9 opcode
         assembler.jmp(stub)
-        registers.reset()
+        resetRegisters()
     }
 
     /// The chain record, after the code: the runtime's tag, then per slot the
@@ -230,7 +235,7 @@ final class X64CodeGenerator {
         assembler.test(.qword, .rax, .rax)
         assembler.jcc(.e, epilogue)
         assembler.jump(.rax)
-        registers.reset()
+        resetRegisters()
     }
 
     /// The jump cache's entry for the new CS:EIP and mode, inline: on a hit
@@ -297,7 +302,7 @@ final class X64CodeGenerator {
         endBasicBlock()
         assembler.movImmediate(.rax, code)
         assembler.jmp(epilogue)
-        registers.reset()
+        resetRegisters()
     }
 
     // MARK: the instruction address
