@@ -18,7 +18,8 @@ struct RegisterFile {
     /// The memory slot holds the temp's current value (for a register-held
     /// temp: the register is clean).
     var inMemory: [Bool]
-    private var locked = Set<HostRegister>()
+    /// One bit per register number.
+    private var locked: UInt16 = 0
 
     init(tempCount: Int) {
         home = [HostRegister?](repeating: nil, count: tempCount)
@@ -27,24 +28,22 @@ struct RegisterFile {
 
     func register(of temp: Temp) -> HostRegister? { home[Int(temp.index)] }
     func isDirty(_ temp: Temp) -> Bool { home[Int(temp.index)] != nil && !inMemory[Int(temp.index)] }
-    func isLocked(_ register: HostRegister) -> Bool { locked.contains(register) }
+    func isLocked(_ register: HostRegister) -> Bool { locked & (1 << UInt16(register.rawValue)) != 0 }
 
     var freeRegister: HostRegister? {
-        RegisterFile.allocatable.first { occupant[Int($0.rawValue)] == nil && !locked.contains($0) }
+        for register in RegisterFile.allocatable where occupant[Int(register.rawValue)] == nil && !isLocked(register) {
+            return register
+        }
+        return nil
     }
 
     /// Registers the current op may evict: held and not locked.
     var evictable: [HostRegister] {
-        RegisterFile.allocatable.filter { occupant[Int($0.rawValue)] != nil && !locked.contains($0) }
+        RegisterFile.allocatable.filter { occupant[Int($0.rawValue)] != nil && !isLocked($0) }
     }
 
-    /// Temps held in registers, with their register.
-    var held: [(Temp, HostRegister)] {
-        RegisterFile.allocatable.compactMap { register in occupant[Int(register.rawValue)].map { ($0, register) } }
-    }
-
-    mutating func lock(_ register: HostRegister) { locked.insert(register) }
-    mutating func unlockAll() { locked.removeAll() }
+    mutating func lock(_ register: HostRegister) { locked |= 1 << UInt16(register.rawValue) }
+    mutating func unlockAll() { locked = 0 }
 
     /// `temp` now lives in `register` (which must be free).
     mutating func bind(_ temp: Temp, to register: HostRegister, clean: Bool) {
@@ -67,6 +66,6 @@ struct RegisterFile {
         for index in home.indices { home[index] = nil }
         for index in inMemory.indices { inMemory[index] = true }
         for index in occupant.indices { occupant[index] = nil }
-        locked.removeAll()
+        locked = 0
     }
 }

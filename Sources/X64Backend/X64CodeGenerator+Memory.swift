@@ -72,7 +72,7 @@ extension X64CodeGenerator {
             let label = assembler.newLabel()
             emitTLBHit(op, tlb, miss: label)
             let done = assembler.newLabel()
-            deferredMisses.append((label, done, miss))
+            deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss))
             assembler.bind(done)
         } else {
             emitMissCall(miss)
@@ -84,12 +84,38 @@ extension X64CodeGenerator {
     /// translated: the dirty globals it stores, the instruction address, the
     /// caller-saved registers it keeps across the call, and the call itself.
     struct MissPath {
-        var globals: [(size: OperandSize, slot: MemoryOperand, register: HostRegister)]
-        var constants: [(size: OperandSize, slot: MemoryOperand, value: Int32)]
+        var globals: [RegisterStore]
+        var constants: [ConstantStore]
         var instruction: UInt64?
         var kept: [HostRegister]
         var function: UInt64
-        var arguments: [(register: HostRegister, value: UInt64)]
+        var arguments: [ImmediateArgument]
+    }
+
+    /// A miss path to emit after the block, and where it returns.
+    struct DeferredMiss {
+        var label: AssemblerLabel
+        var done: AssemblerLabel
+        var miss: MissPath
+    }
+
+    /// A store of a register (a dirty global's) to its slot.
+    struct RegisterStore {
+        var size: OperandSize
+        var slot: MemoryOperand
+        var register: HostRegister
+    }
+
+    /// A store of a global's constant to its slot.
+    struct ConstantStore {
+        var size: OperandSize
+        var slot: MemoryOperand
+        var value: Int32
+    }
+
+    struct ImmediateArgument {
+        var register: HostRegister
+        var value: UInt64
     }
 
     private func missPath(for op: IROp) -> MissPath {
@@ -98,17 +124,23 @@ extension X64CodeGenerator {
         // state: dirty globals and the pending instruction address are
         // stored, but the register file still counts them dirty and
         // pending, since the hit path that joins it stored nothing.
-        let globals = registers.held.filter { isGlobal($0.0) && registers.isDirty($0.0) }
-            .map { (type(of: $0.0).operandSize, slot($0.0), $0.1) }
-        let kept = registers.held.map(\.1).filter { !$0.isCalleeSaved }
+        var globals: [RegisterStore] = [], kept: [HostRegister] = []
+        for register in RegisterFile.allocatable {
+            guard let temp = registers.occupant[Int(register.rawValue)] else { continue }
+            if isGlobal(temp) && registers.isDirty(temp) {
+                globals.append(RegisterStore(size: type(of: temp).operandSize, slot: slot(temp), register: register))
+            }
+            if !register.isCalleeSaved { kept.append(register) }
+        }
         if op.opcode == .loadGuest {
             return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
                             function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self))),
-                            arguments: [(.rdx, UInt64(op.aux)), (.rcx, op.constant & 0xFFFF_FFFF)])
+                            arguments: [ImmediateArgument(register: .rdx, value: UInt64(op.aux)),
+                                        ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF)])
         }
         return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
                         function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self))),
-                        arguments: [(.rcx, (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)])
+                        arguments: [ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)])
     }
 
     /// The load/store function's call, with the address in ESI and a
@@ -131,10 +163,10 @@ extension X64CodeGenerator {
 
     /// The deferred miss paths, each returning to the code after its access.
     func emitMissPaths() {
-        for (label, done, miss) in deferredMisses {
-            assembler.bind(label)
-            emitMissCall(miss)
-            assembler.jmp(done)
+        for deferred in deferredMisses {
+            assembler.bind(deferred.label)
+            emitMissCall(deferred.miss)
+            assembler.jmp(deferred.done)
         }
         deferredMisses.removeAll()
     }

@@ -57,14 +57,14 @@ extension X64CodeGenerator {
     }
 
     /// Globals whose constant is not stored yet, with the store's operands.
-    func unstoredConstants(overlapping range: Range<Int>? = nil) -> [(size: OperandSize, slot: MemoryOperand, value: Int32)] {
-        var result: [(size: OperandSize, slot: MemoryOperand, value: Int32)] = []
+    func unstoredConstants(overlapping range: Range<Int>? = nil) -> [ConstantStore] {
+        var result: [ConstantStore] = []
         guard unstoredCount > 0 else { return result }
         for index in 0..<block.globalCount where constantUnstored[index] {
             let temp = Temp(UInt16(index))
             guard overlaps(temp, range), let value = constantOf[index] else { continue }
             let size = type(of: temp).operandSize
-            result.append((size, slot(temp), immediate(of: value, size)!))
+            result.append(ConstantStore(size: size, slot: slot(temp), value: immediate(of: value, size)!))
         }
         return result
     }
@@ -171,13 +171,17 @@ extension X64CodeGenerator {
     /// Stores every dirty global whose field overlaps [offset, offset + bytes),
     /// or every dirty global when `offset` is nil.
     func writeBackGlobals(overlapping range: Range<Int>? = nil) {
-        for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) { writeBack(temp) }
+        for register in RegisterFile.allocatable {
+            guard let temp = registers.occupant[Int(register.rawValue)], isGlobal(temp), overlaps(temp, range) else { continue }
+            writeBack(temp)
+        }
         storeConstants(overlapping: range)
     }
 
     /// Drops the registers and constants of globals the state may have changed under them.
     func forgetGlobals(overlapping range: Range<Int>? = nil) {
-        for (temp, _) in registers.held where isGlobal(temp) && overlaps(temp, range) {
+        for register in RegisterFile.allocatable {
+            guard let temp = registers.occupant[Int(register.rawValue)], isGlobal(temp), overlaps(temp, range) else { continue }
             precondition(!registers.isDirty(temp))
             registers.release(temp)
         }
@@ -196,7 +200,8 @@ extension X64CodeGenerator {
     /// clobber. Values needed later, or as the call's `arguments`, go to
     /// their slots; dead ones are dropped.
     func evacuateCallerSaved(arguments: [Temp]) {
-        for (temp, register) in registers.held where !register.isCalleeSaved {
+        for register in RegisterFile.allocatable where !register.isCalleeSaved {
+            guard let temp = registers.occupant[Int(register.rawValue)] else { continue }
             if isLiveAfterCurrent(temp) || arguments.contains(temp) { writeBack(temp) }
             registers.release(temp)
         }
@@ -205,7 +210,8 @@ extension X64CodeGenerator {
     /// Empties `clobbered` (caller-saved registers an inline sequence uses):
     /// values needed later, or as its `arguments`, go to their slots.
     func evacuate(_ clobbered: [HostRegister], arguments: [Temp]) {
-        for (temp, register) in registers.held where clobbered.contains(register) {
+        for register in clobbered {
+            guard let temp = registers.occupant[Int(register.rawValue)] else { continue }
             if isLiveAfterCurrent(temp) || arguments.contains(temp) { writeBack(temp) }
             registers.release(temp)
         }
@@ -215,7 +221,10 @@ extension X64CodeGenerator {
     /// read go to their slots, as does the pending instruction address.
     func endBasicBlock() {
         storePendingInstruction()
-        for (temp, _) in registers.held where analysis.crossesBlocks[Int(temp.index)] { writeBack(temp) }
+        for register in RegisterFile.allocatable {
+            guard let temp = registers.occupant[Int(register.rawValue)], analysis.crossesBlocks[Int(temp.index)] else { continue }
+            writeBack(temp)
+        }
         storeConstants()
     }
 

@@ -72,7 +72,7 @@ final class X64CodeGenerator {
     var chainTag: ChainTag = ChainTag()
     private var yieldExit: AssemblerLabel?
     /// Guest accesses' miss paths, emitted after the block's code.
-    var deferredMisses: [(label: AssemblerLabel, done: AssemblerLabel, miss: MissPath)] = []
+    var deferredMisses: [DeferredMiss] = []
     /// Per temp, the constant a movi gave a local that lives in one basic
     /// block: it has no slot value and is put in a register only when an op
     /// cannot take it as an immediate.
