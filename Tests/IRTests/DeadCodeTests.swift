@@ -210,3 +210,39 @@ final class DeadGlobalStoresTests: XCTestCase {
         }
     }
 }
+
+final class DeadStoreRoundsTests: XCTestCase {
+    func testAStoreSeenOnlyByAnUnusedStateReaderGoesWithIt() {
+        assertOptimized([DeadStoreRounds()], """
+            movi_i32 cc_op, $0x2
+            exit_tb $0
+            """) { f, b in
+            // Like a rotate's flags helper: reads the state, no fault, no effect.
+            let reader = f.helpers.register(Helper("helper_reader", [.noFault, .noSideEffects], { _, a, _, _ in a }))
+            b.move(into: f.ccOp, constant: 1)
+            _ = b.call(reader, [f.eax])
+            b.move(into: f.ccOp, constant: 2)
+            b.exitBlock(0)
+        }
+    }
+
+    func testStoresFreedInALaterBasicBlockAreRemovedToo() {
+        // The reader sits after the branch: its removal frees the store
+        // before the branch only in a second liveness round.
+        assertOptimized([DeadStoreRounds()], """
+            brcond_i32 eax, ecx, eq, L0
+            label L0
+            movi_i32 cc_op, $0x2
+            exit_tb $0
+            """) { f, b in
+            let reader = f.helpers.register(Helper("helper_reader", [.noFault, .noSideEffects], { _, a, _, _ in a }))
+            let label = b.newLabel()
+            b.move(into: f.ccOp, constant: 1)
+            b.branch(if: .eq, f.eax, f.ecx, to: label)
+            b.setLabel(label)
+            _ = b.call(reader, [f.eax])
+            b.move(into: f.ccOp, constant: 2)
+            b.exitBlock(0)
+        }
+    }
+}

@@ -11,7 +11,7 @@ public struct PassManager {
     /// The order matters: folding turns branches into `br` before
     /// unreachable code is cut; copy propagation frees global writes for
     /// the dead-store pass, whose removals leave dead locals for the last
-    /// (both repeated while that frees more stores: `DeadStoreRounds`).
+    /// (removed together, repeated while that frees more: `DeadStoreRounds`).
     public static var standardPasses: [any IRPass] {
         [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStoreRounds()]
     }
