@@ -28,6 +28,12 @@ extension X64Assembler {
              regIsByteRegister: size == .byte, rm: .memory(memory))
     }
 
+    /// lea dst, [memory] (8D /r): the TLB probe's last-byte address.
+    public mutating func lea(_ size: OperandSize, _ destination: HostRegister, _ memory: MemoryOperand) {
+        precondition(size == .dword || size == .qword)
+        emit(Opcode(0x8D), size: size, reg: destination.rawValue, rm: .memory(memory))
+    }
+
     /// mov [memory], src (89 /r; 88 for bytes).
     public mutating func store(_ size: OperandSize, _ memory: MemoryOperand, _ source: HostRegister) {
         emit(Opcode(size == .byte ? 0x88 : 0x89), size: size, reg: source.rawValue,

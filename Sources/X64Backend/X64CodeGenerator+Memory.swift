@@ -62,19 +62,44 @@ extension X64CodeGenerator {
         } else {
             prepareCall(arguments: arguments, observesState: false)
         }
-        // The address is passed as 32 bits, whatever its temp's width.
-        move(address, to: .rsi, size: .dword)
-        if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
-        let miss = missPath(for: op)
+        var miss = missPath(for: op)
         if let tlb = configuration.tlb {
-            // The miss path goes after the block's code (`emitMissPaths`),
-            // so the hit path runs straight through.
+            // The hit path takes the address and a store's value where they
+            // are (an i32 register is zero-extended, as the address must
+            // be; a constant value is stored as an immediate); the miss
+            // path, emitted after the block's code (`emitMissPaths`) so the
+            // hit path runs straight through, moves them to its arguments.
+            let addressRegister: HostRegister
+            if type(of: address) == .i32, let register = registers.register(of: address) {
+                addressRegister = register
+                miss.setup.append(RegisterMove(size: .dword, destination: .rsi, source: register))
+            } else {
+                move(address, to: .rsi, size: .dword)
+                addressRegister = .rsi
+            }
+            var value: StoredValue = .none
+            if !isLoad {
+                let size = op.type.operandSize
+                if let register = registers.register(of: op.inputs.1) {
+                    value = .register(register)
+                    miss.setup.append(RegisterMove(size: size, destination: .rdx, source: register))
+                } else if let constant = immediate(op.inputs.1, size) {
+                    value = .immediate(constant)
+                    miss.setup.append(RegisterMove(size: size, destination: .rdx, constant: constantOf[Int(op.inputs.1.index)]!))
+                } else {
+                    move(op.inputs.1, to: .rdx, size: size)
+                    value = .register(.rdx)
+                }
+            }
             let label = assembler.newLabel()
-            emitTLBHit(op, tlb, miss: label)
+            emitTLBHit(op, tlb, address: addressRegister, value: value, miss: label)
             let done = assembler.newLabel()
             deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss))
             assembler.bind(done)
         } else {
+            // The address is passed as 32 bits, whatever its temp's width.
+            move(address, to: .rsi, size: .dword)
+            if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
             emitMissCall(miss)
         }
         if isLoad { takeResult(op) }
@@ -90,6 +115,35 @@ extension X64CodeGenerator {
         var kept: [HostRegister]
         var function: UInt64
         var arguments: [ImmediateArgument]
+        /// Moves into RSI and RDX the hit path did not need.
+        var setup: [RegisterMove] = []
+    }
+
+    /// A register copy (or a constant load, when `source` is nil) into an argument register.
+    struct RegisterMove {
+        var size: OperandSize
+        var destination: HostRegister
+        var source: HostRegister?
+        var constant: UInt64 = 0
+
+        init(size: OperandSize, destination: HostRegister, source: HostRegister) {
+            self.size = size
+            self.destination = destination
+            self.source = source
+        }
+
+        init(size: OperandSize, destination: HostRegister, constant: UInt64) {
+            self.size = size
+            self.destination = destination
+            self.constant = constant
+        }
+    }
+
+    /// Where the hit path of a store takes its value from.
+    enum StoredValue {
+        case none
+        case register(HostRegister)
+        case immediate(Int32)
     }
 
     /// A miss path to emit after the block, and where it returns.
@@ -147,6 +201,14 @@ extension X64CodeGenerator {
     /// store's value in RDX; a load's result is left in RAX. Uses RAX only
     /// besides the call's own registers.
     func emitMissCall(_ miss: MissPath) {
+        // Sources are never RSI or RDX (emptied before the access), so the moves cannot clash.
+        for move in miss.setup {
+            if let source = move.source {
+                assembler.mov(move.size, move.destination, source)
+            } else {
+                assembler.movImmediate(move.destination, move.constant & (move.size == .qword ? ~0 : 0xFFFF_FFFF))
+            }
+        }
         for global in miss.globals { assembler.store(global.size, global.slot, global.register) }
         for constant in miss.constants { assembler.storeImmediate(constant.size, constant.slot, constant.value) }
         if let address = miss.instruction { storeInstructionAddress(address) }
@@ -172,11 +234,11 @@ extension X64CodeGenerator {
     }
 
     /// The load/store functions' TLB hit path, inline: with the address in
-    /// ESI (zero-extended) and a store's value in RDX, jumps to `miss` unless
-    /// the entry's tag matches, else does the access through RAX + RSI and
-    /// leaves a load's result in RAX, extended as the function would.
-    /// Uses RAX and RCX only.
-    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, miss: AssemblerLabel) {
+    /// `address` (zero-extended) and a store's value in `value`, jumps to
+    /// `miss` unless the entry's tag matches, else does the access through
+    /// RAX + the address and leaves a load's result in RAX, extended as the
+    /// function would. Uses RAX and RCX only.
+    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, value: StoredValue, miss: AssemblerLabel) {
         let access = op.access
         let entryShift = tlb.entryBytes.trailingZeroBitCount
         precondition(tlb.entryBytes == 1 << entryShift && tlb.pageBits >= entryShift, "TLB entries must be a power of two in size")
@@ -184,15 +246,18 @@ extension X64CodeGenerator {
         let pageMask = ~UInt32((1 << tlb.pageBits) - 1)
         // RAX = the entry's offset within its MMU's table: shifting by
         // pageBits - log2(entryBytes) and masking gives index * entryBytes.
-        assembler.mov(.dword, .rax, .rsi)
+        assembler.mov(.dword, .rax, address)
         assembler.shift(.shr, .dword, .rax, by: UInt8(tlb.pageBits - entryShift))
         assembler.alu(.and, .dword, .register(.rax), immediate: Int32((tlb.entriesPerMMU - 1) << entryShift))
         // ECX = the page of the access's last byte. It equals the tag only
         // when the first byte's page is the entry's and the access stays in
         // it (also across the 4 GiB wrap, ECX being 32 bits); tags with low
         // bits set (invalid, slow path, code page) never match.
-        assembler.mov(.dword, .rcx, .rsi)
-        if access.bytes > 1 { assembler.alu(.add, .dword, .register(.rcx), immediate: Int32(access.bytes - 1)) }
+        if access.bytes > 1 {
+            assembler.lea(.dword, .rcx, MemoryOperand(base: address, displacement: Int32(access.bytes - 1)))
+        } else {
+            assembler.mov(.dword, .rcx, address)
+        }
         assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: pageMask))
         let table = tlb.offset + Int(op.constant) * tlb.entriesPerMMU * tlb.entryBytes
         func field(_ offset: Int) -> MemoryOperand {
@@ -204,11 +269,15 @@ extension X64CodeGenerator {
         assembler.jcc(.ne, miss)
         // The addend is signed: host = linear + addend in 64 bits.
         assembler.load(.qword, .rax, field(tlb.addendOffset))
-        let host = MemoryOperand(base: .rax, index: .rsi)
+        let host = MemoryOperand(base: .rax, index: address)
         if isLoad {
             load(access, op.type, into: .rax, from: .memory(host))
         } else {
-            assembler.store(OperandSize(bytes: access.bytes), host, .rdx)
+            switch value {
+            case let .register(register): assembler.store(OperandSize(bytes: access.bytes), host, register)
+            case let .immediate(constant): assembler.storeImmediate(OperandSize(bytes: access.bytes), host, constant)
+            case .none: preconditionFailure("a store without a value")
+            }
         }
     }
 

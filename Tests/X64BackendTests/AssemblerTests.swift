@@ -133,6 +133,9 @@ final class AssemblerTests: XCTestCase {
                 add("cmp \(register.name(size)), \(Self.ptr(size)) \(Self.text(memory))") { $0.alu(.cmp, size, register, memory) }
             }
             add("movsxd \(register.name(.qword)), dword ptr \(Self.text(memory))") { $0.movsxd(register, .memory(memory)) }
+            for size in [OperandSize.dword, .qword] {
+                add("lea \(register.name(size)), \(Self.text(memory))") { $0.lea(size, register, memory) }
+            }
             // Guest x87 instructions the JIT runs on the host FPU, and the byte compare of its residence test.
             add("fadd qword ptr \(Self.text(memory))") { $0.x87(escape: 4, reg: 0, memory) }
             add("fld tbyte ptr \(Self.text(memory))") { $0.x87(escape: 3, reg: 5, memory) }
