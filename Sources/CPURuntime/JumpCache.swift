@@ -18,7 +18,9 @@ import X64Backend
 /// (or without paging) have odd generations, the others even, and a CR3
 /// write, which keeps global TLB entries, moves on only the even one.
 final class JumpCache {
-    static let size = 4096
+    /// Entries: the idle guest's timer tick alone runs a few hundred blocks,
+    /// and pairs of them sharing a slot missed on every tick with 4096.
+    static let size = 16384
     /// One entry: key (linear PC, CS base, flags), body address, block.
     struct Entry {
         var linearPC: UInt32 = 0
@@ -45,11 +47,11 @@ final class JumpCache {
     /// drops all of it, so there it empties the whole cache.
     private let largeRegions: UnsafeMutablePointer<UInt64>
     static let largeRegionWords = 1024 / 64
-    /// One bit per (linear page mod 4096) that some entry's first or last
+    /// One bit per (linear page mod 65536) that some entry's first or last
     /// byte has lain in since the last full clear: INVLPG of a page whose bit
     /// is clear has nothing to drop and skips the scan.
     private let pageFilter: UnsafeMutablePointer<UInt64>
-    static let pageFilterWords = 4096 / 64
+    static let pageFilterWords = 65536 / 64
 
     /// What generated code needs to probe the cache.
     var layout: JumpCacheLayout {
@@ -99,10 +101,10 @@ final class JumpCache {
     }
 
     @inline(__always)
-    private func markPage(_ page: UInt32) { pageFilter[Int((page >> 6) & 63)] |= 1 << UInt64(page & 63) }
+    private func markPage(_ page: UInt32) { pageFilter[Int((page >> 6) & UInt32(JumpCache.pageFilterWords - 1))] |= 1 << UInt64(page & 63) }
 
     @inline(__always)
-    private func mayHoldPage(_ page: UInt32) -> Bool { pageFilter[Int((page >> 6) & 63)] & (1 << UInt64(page & 63)) != 0 }
+    private func mayHoldPage(_ page: UInt32) -> Bool { pageFilter[Int((page >> 6) & UInt32(JumpCache.pageFilterWords - 1))] & (1 << UInt64(page & 63)) != 0 }
 
     /// The bypass word: generated code must not jump through the cache while
     /// it is nonzero, except when it is `bypassUnlessInterruptsOff` and IF is clear.
