@@ -26,7 +26,7 @@ measure() {
     log=$(mktemp)
     start=$(date +%s.%N)
     "$@" -m 512 -hda "$image" -snapshot -serial stdio -device sb16,audiodev=a0 -audiodev none,id=a0 \
-        < <(sleep 900) > "$log" 2>&1 &
+        < <(exec sleep 900 2>/dev/null) > "$log" 2>&1 &
     pid=$!
     while ! grep -q 'pcemu-desktop: X ready' "$log"; do
         if ! kill -0 "$pid" 2>/dev/null; then echo "failed failed"; rm -f "$log"; return; fi
