@@ -10,12 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build-desktop-image.sh" >/dev/null
 image=${DESKTOP_IMAGE_DIR:-$top/guest-cache/desktop}/desktop.img
 
-number=$((150 + $$ % 50))
-while [ -e "/tmp/.X11-unix/X$number" ] || [ -e "/tmp/.X$number-lock" ]; do number=$((number + 1)); done
-Xvfb ":$number" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true' EXIT
-sleep 1
+source "$top/scripts/private-xvfb.sh"
 
 # CPU ticks (user + system) a process has used.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -43,7 +38,7 @@ measure() {
     echo "$(echo "$end - $start" | bc) $(echo "($after - $before) * 100 / $(getconf CLK_TCK) / 10" | bc -l)"
 }
 
-read -r ours_seconds ours_idle < <(DISPLAY=":$number" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
+read -r ours_seconds ours_idle < <(DISPLAY="$xvfb_display" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
 read -r their_seconds their_idle < <(measure qemu-system-i386 -accel tcg -display none)
 printf '%-22s %10s %10s %8s\n' figure pcemu qemu ratio
 printf '%-22s %10.1f %10.1f %8.2f\n' "seconds to X desktop" "$ours_seconds" "$their_seconds" "$(echo "$ours_seconds / $their_seconds" | bc -l)"

@@ -13,12 +13,7 @@ pcemu=${PCEMU:-$top/.build/release/pcemu}
 guest=${GUEST_CACHE:-$top/guest-cache}
 "$top/scripts/build-default-guest.sh" >/dev/null
 
-number=$((150 + $$ % 50))
-while [ -e "/tmp/.X11-unix/X$number" ] || [ -e "/tmp/.X$number-lock" ]; do number=$((number + 1)); done
-Xvfb ":$number" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true' EXIT
-sleep 1
+source "$top/scripts/private-xvfb.sh"
 
 # Nanoseconds all of a process's threads have run.
 runtime() { cat /proc/"$1"/task/*/schedstat | awk '{ sum += $1 } END { printf "%.0f", sum }'; }
@@ -27,7 +22,7 @@ runtime() { cat /proc/"$1"/task/*/schedstat | awk '{ sum += $1 } END { printf "%
 measure() {
     local log pid before after
     log=$(mktemp)
-    DISPLAY=":$number" "$@" -m 256 -kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
+    DISPLAY="$xvfb_display" "$@" -m 256 -kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
         -append "console=ttyS0 console=tty0" -serial stdio < <(exec sleep 900 2>/dev/null) > "$log" 2>&1 &
     pid=$!
     while ! grep -q 'Run /init' "$log"; do

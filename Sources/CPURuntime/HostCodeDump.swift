@@ -12,11 +12,15 @@ enum HostCodeDump {
         var offset = 0
         while offset < bytes.count {
             let row = bytes[offset..<min(offset + 16, bytes.count)]
-            let hex = row.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
-            lines.append("  " + String(repeating: "0", count: max(0, 4 - String(offset, radix: 16).count))
-                         + String(offset, radix: 16) + ": " + hex)
+            lines.append("  " + hex(offset, digits: 4) + ": " + row.map { hex(Int($0), digits: 2) }.joined(separator: " "))
             offset += 16
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `value` in lower-case hex, zero-padded to `digits`.
+    private static func hex(_ value: Int, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }

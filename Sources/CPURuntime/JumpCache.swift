@@ -45,8 +45,7 @@ final class JumpCache {
     /// One bit per 4 MiB of linear space holding an entry found through a
     /// large page, since the last full clear: INVLPG anywhere in a large page
     /// drops all of it, so there it empties the whole cache.
-    private let largeRegions: UnsafeMutablePointer<UInt64>
-    static let largeRegionWords = 1024 / 64
+    private let largeRegions = LargePageRegions()
     /// One bit per (linear page mod 65536) that some entry's first or last
     /// byte has lain in since the last full clear: INVLPG of a page whose bit
     /// is clear has nothing to drop and skips the scan.
@@ -75,8 +74,6 @@ final class JumpCache {
         firstPages.initialize(repeating: 0, count: JumpCache.size)
         lastPages = .allocate(capacity: JumpCache.size)
         lastPages.initialize(repeating: 0, count: JumpCache.size)
-        largeRegions = .allocate(capacity: JumpCache.largeRegionWords)
-        largeRegions.initialize(repeating: 0, count: JumpCache.largeRegionWords)
         pageFilter = .allocate(capacity: JumpCache.pageFilterWords)
         pageFilter.initialize(repeating: 0, count: JumpCache.pageFilterWords)
         generations[0] = 2
@@ -96,7 +93,6 @@ final class JumpCache {
         memory.deallocate()
         firstPages.deallocate()
         lastPages.deallocate()
-        largeRegions.deallocate()
         pageFilter.deallocate()
     }
 
@@ -147,9 +143,8 @@ final class JumpCache {
         markPage(firstPages[index])
         markPage(lastPages[index])
         if largePage {
-            for linear in [block.key.linearPC, block.lastLinear] {
-                largeRegions[Int(linear >> 28)] |= 1 << UInt64((linear >> 22) & 63)
-            }
+            largeRegions.mark(block.key.linearPC)
+            largeRegions.mark(block.lastLinear)
         }
         entries[index] = Entry(
             linearPC: block.key.linearPC, codeSegmentBase: block.key.codeSegmentBase, flags: block.key.flags,
@@ -166,14 +161,14 @@ final class JumpCache {
     func clear() {
         advance(0)
         advance(1)
-        largeRegions.update(repeating: 0, count: JumpCache.largeRegionWords)
+        largeRegions.clear()
         pageFilter.update(repeating: 0, count: JumpCache.pageFilterWords)
     }
 
     /// INVLPG of `linear`: drops the entries of blocks with a byte in its
     /// page, or everything when a large page may cover it.
     func invalidate(linearPage linear: UInt32) {
-        if largeRegions[Int(linear >> 28)] & (1 << UInt64((linear >> 22) & 63)) != 0 {
+        if largeRegions.contains(linear) {
             clear()
             return
         }

@@ -14,7 +14,7 @@ extension SoftMMU {
     func flushAll(keepingGlobal: Bool = false) {
         guard keepingGlobal else {
             cpu.stateBlock.flushTLB()
-            largeRegions.update(repeating: 0, count: SoftMMU.largeRegionWords)
+            largeRegions.clear()
             return
         }
         cpu.stateBlock.flushNonGlobalTLB()
@@ -26,7 +26,7 @@ extension SoftMMU {
     func flush(page linear: UInt32) {
         for mmu in 0..<CPUStateBlock.mmuModes { entry(linear, mmu: mmu).pointee = TLBEntry() }
         // Most INVLPGs name small pages where no large page was ever cached.
-        guard holdsLargePage(linear) else { return }
+        guard largeRegions.contains(linear) else { return }
         let region = linear & ~0x3F_FFFF
         cpu.stateBlock.forEachFilled { entry in
             let tag = entry.pointee.readTag

@@ -29,21 +29,11 @@ final class SoftMMU {
     /// One bit per 4 MiB of linear space where an entry was filled from a
     /// large page since the last full flush: INVLPG elsewhere has no large
     /// entries to look for.
-    let largeRegions: UnsafeMutablePointer<UInt64>
-    static let largeRegionWords = 1024 / 64
+    let largeRegions = LargePageRegions()
 
     init(cpu: X86CPU, addressSpace: AddressSpace) {
         self.cpu = cpu
         self.addressSpace = addressSpace
-        largeRegions = .allocate(capacity: SoftMMU.largeRegionWords)
-        largeRegions.initialize(repeating: 0, count: SoftMMU.largeRegionWords)
-    }
-
-    deinit { largeRegions.deallocate() }
-
-    @inline(__always)
-    func holdsLargePage(_ linear: UInt32) -> Bool {
-        largeRegions[Int(linear >> 28)] & (1 << UInt64((linear >> 22) & 63)) != 0
     }
 
     @inline(__always)
@@ -140,7 +130,7 @@ final class SoftMMU {
         cpu.stateBlock.willFill(slot)
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
-        if translation.large { largeRegions[Int(linear >> 28)] |= 1 << UInt64((linear >> 22) & 63) }
+        if translation.large { largeRegions.mark(linear) }
         guard translation.physical < AddressSpace.addressLimit else {
             slot.pointee = fresh
             return

@@ -28,14 +28,8 @@ extension X64CodeGenerator {
             let a = use(op.inputs.0), b = use(op.inputs.1)
             let out = outputRegister(reusing: op.inputs.0, avoiding: [b])
             if out != a { assembler.mov(size, out, a) }
-            switch op.opcode {
-            case .add: assembler.alu(.add, size, out, b)
-            case .sub: assembler.alu(.sub, size, out, b)
-            case .and: assembler.alu(.and, size, out, b)
-            case .or: assembler.alu(.or, size, out, b)
-            case .xor: assembler.alu(.xor, size, out, b)
-            default: assembler.imul(size, out, b)
-            }
+            if let operation = Self.aluOperation(op.opcode) { assembler.alu(operation, size, out, b) }
+            else { assembler.imul(size, out, b) }
             define(op.output, in: out)
         case .shl, .shr, .sar, .rotl, .rotr:
             // x86 masks the count to the operand width, exactly the IR's modulo.
@@ -88,22 +82,26 @@ extension X64CodeGenerator {
         }
     }
 
-    /// add, sub, and, or, xor of `register` (a temp) and a constant.
+    /// add, sub, and, or, xor of `input` and a constant.
     private func translateWithImmediate(_ op: IROp, _ input: Temp, _ value: Int32) {
         let size = op.type.operandSize
         let a = use(input)
         let out = outputRegister(reusing: input)
         if out != a { assembler.mov(size, out, a) }
-        let operation: ALUOperation
-        switch op.opcode {
-        case .add: operation = .add
-        case .sub: operation = .sub
-        case .and: operation = .and
-        case .or: operation = .or
-        default: operation = .xor
-        }
-        assembler.alu(operation, size, .register(out), immediate: value)
+        assembler.alu(Self.aluOperation(op.opcode)!, size, .register(out), immediate: value)
         define(op.output, in: out)
+    }
+
+    /// The x86 instruction of an IR add, sub, and, or or xor; nil for others.
+    private static func aluOperation(_ opcode: IROpcode) -> ALUOperation? {
+        switch opcode {
+        case .add: return .add
+        case .sub: return .sub
+        case .and: return .and
+        case .or: return .or
+        case .xor: return .xor
+        default: return nil
+        }
     }
 
     private func translateExtension(_ op: IROp) {

@@ -186,15 +186,13 @@ extension X64CodeGenerator {
             }
             if !register.isCalleeSaved { kept.append(register) }
         }
-        if op.opcode == .loadGuest {
-            return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
-                            function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.load, to: Int.self))),
-                            arguments: [ImmediateArgument(register: .rdx, value: UInt64(op.aux)),
-                                        ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF)])
-        }
+        let isLoad = op.opcode == .loadGuest
+        let function = isLoad ? unsafeBitCast(configuration.load, to: Int.self) : unsafeBitCast(configuration.store, to: Int.self)
+        let arguments = isLoad
+            ? [ImmediateArgument(register: .rdx, value: UInt64(op.aux)), ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF)]
+            : [ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)]
         return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
-                        function: UInt64(UInt(bitPattern: unsafeBitCast(configuration.store, to: Int.self))),
-                        arguments: [ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)])
+                        function: UInt64(UInt(bitPattern: function)), arguments: arguments)
     }
 
     /// The load/store function's call, with the address in ESI and a

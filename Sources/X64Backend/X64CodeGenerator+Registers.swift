@@ -57,23 +57,26 @@ extension X64CodeGenerator {
     }
 
     /// Globals whose constant is not stored yet, with the store's operands.
-    func unstoredConstants(overlapping range: Range<Int>? = nil) -> [ConstantStore] {
+    func unstoredConstants() -> [ConstantStore] {
         var result: [ConstantStore] = []
         guard unstoredCount > 0 else { return result }
-        for index in 0..<block.globalCount where constantUnstored[index] {
-            let temp = Temp(UInt16(index))
-            guard overlaps(temp, range), let value = constantOf[index] else { continue }
-            let size = type(of: temp).operandSize
-            result.append(ConstantStore(size: size, slot: slot(temp), value: immediate(of: value, size)!))
-        }
+        for index in 0..<block.globalCount where constantUnstored[index] { result.append(constantStore(index)) }
         return result
+    }
+
+    /// The store that puts global `index`'s constant in its state field.
+    private func constantStore(_ index: Int) -> ConstantStore {
+        let temp = Temp(UInt16(index))
+        let size = type(of: temp).operandSize
+        return ConstantStore(size: size, slot: slot(temp), value: immediate(of: constantOf[index]!, size)!)
     }
 
     /// Stores the unstored constants of globals overlapping `range` (all when nil).
     func storeConstants(overlapping range: Range<Int>? = nil) {
         guard unstoredCount > 0 else { return }
-        for store in unstoredConstants(overlapping: range) { assembler.storeImmediate(store.size, store.slot, store.value) }
         for index in 0..<block.globalCount where constantUnstored[index] && overlaps(Temp(UInt16(index)), range) {
+            let store = constantStore(index)
+            assembler.storeImmediate(store.size, store.slot, store.value)
             setUnstored(index, false)
             if registers.register(of: Temp(UInt16(index))) == nil { registers.inMemory[index] = true }
         }

@@ -26,6 +26,10 @@ public struct TLBEntry {
     public static let largePage: UInt32 = 1 << 1
 
     public init() {}
+
+    /// No tag can match: as a flush leaves it, or as never filled.
+    @inline(__always)
+    public var isEmpty: Bool { readTag == TLBEntry.invalid && writeTag == TLBEntry.invalid && codeTag == TLBEntry.invalid }
 }
 
 /// The CPU's pinned memory: the `CPUState`, then the IR temps' scratch slots,
@@ -78,8 +82,7 @@ public final class CPUStateBlock {
     @inline(__always)
     public func willFill(_ entry: UnsafeMutablePointer<TLBEntry>) {
         // An entry already filled is in the list (or the list overflowed).
-        guard entry.pointee.readTag == TLBEntry.invalid, entry.pointee.writeTag == TLBEntry.invalid,
-              entry.pointee.codeTag == TLBEntry.invalid else { return }
+        guard entry.pointee.isEmpty else { return }
         if filledCount < CPUStateBlock.totalEntries {
             filled[filledCount] = UInt32(entry - entries)
             filledCount += 1
@@ -118,21 +121,15 @@ public final class CPUStateBlock {
 
     /// Drops every entry but those with `TLBEntry.global` (a CR3 write).
     public func flushNonGlobalTLB() {
+        // The list is rewritten in place: position `kept` never passes the one being read.
         var kept = 0
-        let keep: (UnsafeMutablePointer<TLBEntry>) -> Void = { entry in
+        forEachFilled { entry in
             if entry.pointee.flags & TLBEntry.global == 0 {
                 entry.pointee = TLBEntry()
-            } else if entry.pointee.readTag != TLBEntry.invalid || entry.pointee.writeTag != TLBEntry.invalid
-                        || entry.pointee.codeTag != TLBEntry.invalid {
-                self.filled[kept] = UInt32(entry - self.entries)
+            } else if !entry.pointee.isEmpty {
+                filled[kept] = UInt32(entry - entries)
                 kept += 1
             }
-        }
-        if filledOverflow {
-            for index in 0..<CPUStateBlock.totalEntries { keep(entries + index) }
-        } else {
-            // Rewriting the list in place: position `kept` never passes the one being read.
-            for position in 0..<filledCount { keep(entries + Int(filled[position])) }
         }
         filledCount = kept
         filledOverflow = false
