@@ -9,14 +9,16 @@ struct BlockAnalysis {
     /// Per temp: referenced in more than one basic block, so its value must
     /// be in its memory slot at every basic-block boundary. Globals always are.
     let crossesBlocks: [Bool]
-    /// Per op: the block-local temps whose last reference is this op.
-    let dying: [[Temp]]
+    /// Per temp: the op of its last reference, for locals that stay in one
+    /// basic block (they die there); -1 for every other temp.
+    private let lastUse: [Int]
 
     init(_ block: IRBlock) {
         let ops = block.ops
         var basicBlock = [Int](repeating: 0, count: ops.count)
         var current = 0
-        for (index, op) in ops.enumerated() {
+        for index in ops.indices {
+            let op = ops[index]
             if op.opcode == .label && index > 0 && !BlockAnalysis.endsBasicBlock(ops[index - 1]) { current += 1 }
             basicBlock[index] = current
             if BlockAnalysis.endsBasicBlock(op) { current += 1 }
@@ -25,33 +27,38 @@ struct BlockAnalysis {
         var crosses = [Bool](repeating: false, count: block.tempCount)
         var lastUse = [Int](repeating: -1, count: block.tempCount)
         for index in 0..<block.globalCount { crosses[index] = true }
-        for (index, op) in ops.enumerated() {
-            for temp in BlockAnalysis.references(op) {
+        for index in ops.indices {
+            BlockAnalysis.forEachReference(ops[index]) { temp in
                 let slot = Int(temp.index)
                 if firstBlock[slot] < 0 { firstBlock[slot] = basicBlock[index] }
                 else if firstBlock[slot] != basicBlock[index] { crosses[slot] = true }
                 lastUse[slot] = index
             }
         }
-        var dying = [[Temp]](repeating: [], count: ops.count)
-        for slot in block.globalCount..<block.tempCount where !crosses[slot] && lastUse[slot] >= 0 {
-            dying[lastUse[slot]].append(Temp(UInt16(slot)))
-        }
+        for slot in lastUse.indices where crosses[slot] { lastUse[slot] = -1 }
         self.basicBlock = basicBlock
         self.crossesBlocks = crosses
-        self.dying = dying
+        self.lastUse = lastUse
     }
+
+    /// Whether `temp` is a local whose last reference is op `index`.
+    @inline(__always)
+    func dies(_ temp: Temp, at index: Int) -> Bool { lastUse[Int(temp.index)] == index }
 
     /// Control leaves or may leave the straight line after this op.
     static func endsBasicBlock(_ op: IROp) -> Bool {
         op.opcode == .brcond || op.opcode.properties.endsBlock
     }
 
-    /// The temps an op reads or writes.
-    static func references(_ op: IROp) -> [Temp] {
-        var temps = op.presentInputs
-        if op.opcode.properties.outputs > 0 && !op.output.isNone { temps.append(op.output) }
-        return temps
+    /// Calls `body` with each temp an op reads or writes.
+    @inline(__always)
+    static func forEachReference(_ op: IROp, _ body: (Temp) -> Void) {
+        let inputs = op.opcode.properties.inputs
+        for index in 0..<inputs {
+            let input = op.input(index)
+            if !input.isNone { body(input) }
+        }
+        if op.opcode.properties.outputs > 0 && !op.output.isNone { body(op.output) }
     }
 
     /// The index of the next op at or after `start` in the same basic block
@@ -61,8 +68,9 @@ struct BlockAnalysis {
         let block = basicBlock[start]
         var index = start
         while index < ops.count && basicBlock[index] == block {
-            if ops[index].presentInputs.contains(temp) { return index }
-            if ops[index].opcode.properties.outputs > 0 && ops[index].output == temp { return nil }
+            let op = ops[index]
+            for input in 0..<op.opcode.properties.inputs where op.input(input) == temp { return index }
+            if op.opcode.properties.outputs > 0 && op.output == temp { return nil }
             index += 1
         }
         return nil

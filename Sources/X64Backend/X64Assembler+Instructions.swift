@@ -171,12 +171,12 @@ extension X64Assembler {
 
     /// jmp label (EB rel8 / E9 rel32).
     public mutating func jmp(_ label: AssemblerLabel, short: Bool = false) {
-        jump(to: label, short: [0xEB], long: [0xE9], forceShort: short)
+        jump(to: label, short: 0xEB, long: 0xE9, longEscape0F: false, forceShort: short)
     }
 
     /// jcc label (70+cc rel8 / 0F 80+cc rel32).
     public mutating func jcc(_ condition: ConditionCode, _ label: AssemblerLabel, short: Bool = false) {
-        jump(to: label, short: [0x70 | condition.rawValue], long: [0x0F, 0x80 | condition.rawValue], forceShort: short)
+        jump(to: label, short: 0x70 | condition.rawValue, long: 0x80 | condition.rawValue, longEscape0F: true, forceShort: short)
     }
 
     /// jmp r64 (FF /4).

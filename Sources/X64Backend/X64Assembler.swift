@@ -8,8 +8,15 @@ public struct X64Assembler {
 
     /// Where each label was bound (nil until then).
     private var labelPositions: [Int?] = []
-    /// Jumps waiting for a label: the position of their displacement and its size.
-    private var fixups: [(label: Int, at: Int, size: Int)] = []
+    /// Jumps waiting for a label.
+    private var fixups: [Fixup] = []
+
+    /// A jump waiting for its label: where its displacement is, and its size.
+    private struct Fixup {
+        var label: Int
+        var at: Int
+        var size: Int
+    }
 
     public init() { bytes.reserveCapacity(4096) }
 
@@ -25,22 +32,27 @@ public struct X64Assembler {
     }
 
     mutating func int32(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
     mutating func int64(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        int32(UInt32(truncatingIfNeeded: value))
+        int32(UInt32(truncatingIfNeeded: value >> 32))
     }
 
     // MARK: the encoding core
 
-    /// An opcode and what it needs around it.
+    /// A one-byte opcode and what it needs around it (a plain value: no
+    /// allocation per instruction).
     struct Opcode {
-        var bytes: [UInt8]
+        var value: UInt8
         /// Preceded by the 0x0F escape.
         var escape0F = false
-        init(_ bytes: UInt8..., escape0F: Bool = false) {
-            self.bytes = bytes
+        init(_ value: UInt8, escape0F: Bool = false) {
+            self.value = value
             self.escape0F = escape0F
         }
     }
@@ -66,7 +78,7 @@ public struct X64Assembler {
         }
         if rex != 0 || forceREX { byte(0x40 | rex) }
         if opcode.escape0F { byte(0x0F) }
-        bytes.append(contentsOf: opcode.bytes)
+        byte(opcode.value)
         modRM(reg: reg & 7, rm: rm)
     }
 
@@ -116,9 +128,14 @@ public struct X64Assembler {
     public mutating func bind(_ label: AssemblerLabel) {
         precondition(labelPositions[label.id] == nil, "label bound twice")
         labelPositions[label.id] = position
-        let waiting = fixups.filter { $0.label == label.id }
-        fixups.removeAll { $0.label == label.id }
-        for fixup in waiting {
+        var kept = 0
+        for index in fixups.indices {
+            let fixup = fixups[index]
+            if fixup.label != label.id {
+                fixups[kept] = fixup
+                kept += 1
+                continue
+            }
             let distance = position - (fixup.at + fixup.size)
             if fixup.size == 1 {
                 guard let short = Int8(exactly: distance) else {
@@ -130,29 +147,35 @@ public struct X64Assembler {
                 for index in 0..<4 { bytes[fixup.at + index] = UInt8(truncatingIfNeeded: value >> UInt32(8 * index)) }
             }
         }
+        fixups.removeLast(fixups.count - kept)
     }
 
     /// Emits a jump with a one-byte (`shortOpcode`) or four-byte form. A
     /// bound label gets the short form when it reaches; an unbound one gets
     /// the long form unless the caller promises a short distance.
-    mutating func jump(to label: AssemblerLabel, short shortOpcode: [UInt8], long longOpcode: [UInt8], forceShort: Bool) {
+    /// The short form is one opcode byte; the long form is `longOpcode`,
+    /// after a 0x0F escape when `longEscape0F`.
+    mutating func jump(to label: AssemblerLabel, short shortOpcode: UInt8, long longOpcode: UInt8,
+                       longEscape0F: Bool, forceShort: Bool) {
         if let target = labelPositions[label.id] {
-            let shortDistance = target - (position + shortOpcode.count + 1)
+            let shortDistance = target - (position + 2)
             if let short = Int8(exactly: shortDistance) {
-                bytes.append(contentsOf: shortOpcode)
+                byte(shortOpcode)
                 byte(UInt8(bitPattern: short))
             } else {
                 precondition(!forceShort, "short jump of \(shortDistance) bytes does not fit rel8")
-                bytes.append(contentsOf: longOpcode)
+                if longEscape0F { byte(0x0F) }
+                byte(longOpcode)
                 int32(UInt32(bitPattern: Int32(target - (position + 4))))
             }
         } else if forceShort {
-            bytes.append(contentsOf: shortOpcode)
-            fixups.append((label.id, position, 1))
+            byte(shortOpcode)
+            fixups.append(Fixup(label: label.id, at: position, size: 1))
             byte(0)
         } else {
-            bytes.append(contentsOf: longOpcode)
-            fixups.append((label.id, position, 4))
+            if longEscape0F { byte(0x0F) }
+            byte(longOpcode)
+            fixups.append(Fixup(label: label.id, at: position, size: 4))
             int32(0)
         }
     }

@@ -134,7 +134,7 @@ extension X64CodeGenerator {
     /// this op (so `mov out, in` disappears), else a fresh one. Never one of `avoiding`.
     func outputRegister(reusing input: Temp? = nil, avoiding: [HostRegister] = []) -> HostRegister {
         if let input, let register = registers.register(of: input), !avoiding.contains(register),
-           analysis.dying[current].contains(input) {
+           analysis.dies(input, at: current) {
             registers.release(input)
             registers.lock(register)
             return register
@@ -168,7 +168,7 @@ extension X64CodeGenerator {
 
     /// Whether `temp`'s value is still needed after the current op.
     func isLiveAfterCurrent(_ temp: Temp) -> Bool {
-        analysis.crossesBlocks[Int(temp.index)] || !analysis.dying[current].contains(temp)
+        !analysis.dies(temp, at: current)
     }
 
     /// Stores every dirty global whose field overlaps [offset, offset + bytes),

@@ -88,9 +88,12 @@ final class X64CodeGenerator {
         if let chaining = configuration.chaining { checkOnEntry(chaining) }
         for index in ops.indices {
             current = index
-            translate(ops[index])
+            let op = ops[index]
+            translate(op)
             registers.unlockAll()
-            for temp in analysis.dying[index] { registers.release(temp) }
+            BlockAnalysis.forEachReference(op) { temp in
+                if analysis.dies(temp, at: index) { registers.release(temp) }
+            }
         }
         // A block whose last op is not an exit cannot be valid IR, but be safe: leave with code 0.
         if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
