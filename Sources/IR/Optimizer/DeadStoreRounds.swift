@@ -10,7 +10,12 @@ public struct DeadStoreRounds: IRPass {
     @discardableResult
     public func run(on block: IRBlock) -> Bool {
         var changed = false
-        while removeDeadWrites(block, eligible: { _ in true }) { changed = true }
+        while removeDeadWrites(block, eligible: { _ in true }) {
+            changed = true
+            // Straight-line code needs no second round: the backward walk
+            // already skipped the inputs of everything it removed.
+            if !block.ops.contains(where: { $0.opcode == .label || $0.opcode == .brcond }) { break }
+        }
         return changed
     }
 }

@@ -5,8 +5,9 @@ func removeDeadWrites(_ block: IRBlock, eligible: (Temp) -> Bool) -> Bool {
     let liveness = Liveness(block)
     var keep = Array(repeating: true, count: block.ops.count)
     var removed = false
-    for (nodeIndex, node) in liveness.graph.nodes.enumerated() {
-        var live = liveness.liveOut[nodeIndex]
+    for nodeIndex in liveness.graph.nodes.indices {
+        let node = liveness.graph.nodes[nodeIndex]
+        var live = liveness.liveOut(nodeIndex)
         for index in node.ops.reversed() {
             let op = block.ops[index]
             let out = op.writtenTemp

@@ -4,46 +4,66 @@
 /// control leaves the block; locals die at every exit.
 struct Liveness {
     let graph: ControlFlowGraph
-    /// Temps live at the end of each node.
-    private(set) var liveOut: [TempSet]
+    /// Words per temp set.
+    private let words: Int
+    /// Temps live at the end of each node, `words` words a node.
+    private var liveOutWords: [UInt64]
+
+    /// Temps live at the end of node `node`.
+    func liveOut(_ node: Int) -> TempSet {
+        TempSet(words: Array(liveOutWords[node * words ..< (node + 1) * words]))
+    }
 
     init(_ block: IRBlock) {
         graph = ControlFlowGraph(block)
         let count = block.tempCount
+        let words = (count + 63) / 64
+        let nodeCount = graph.nodes.count
+        self.words = words
         var exitLive = TempSet(count: count)
         exitLive.insertFirst(block.globalCount)
+        liveOutWords = [UInt64](repeating: 0, count: nodeCount * words)
+        // One node (straight-line code, the usual block): nothing to solve.
+        if nodeCount == 1 {
+            if graph.nodes[0].exits { for word in 0..<words { liveOutWords[word] = exitLive.words[word] } }
+            return
+        }
 
         // Each node's summary: temps read before written (gen) and written (kill).
-        var gen: [TempSet] = [], kill: [TempSet] = []
-        for node in graph.nodes {
+        var gen = [UInt64](repeating: 0, count: nodeCount * words)
+        var kill = gen
+        for nodeIndex in 0..<nodeCount {
             var live = TempSet(count: count), written = TempSet(count: count)
-            for index in node.ops.reversed() {
+            for index in graph.nodes[nodeIndex].ops.reversed() {
                 Liveness.step(block.ops[index], &live, globals: block.globalCount)
                 let out = block.ops[index].writtenTemp
                 if !out.isNone { written.insert(out) }
             }
-            gen.append(live)
-            kill.append(written)
+            for word in 0..<words {
+                gen[nodeIndex * words + word] = live.words[word]
+                kill[nodeIndex * words + word] = written.words[word]
+            }
         }
 
-        liveOut = Array(repeating: TempSet(count: count), count: graph.nodes.count)
-        var liveIn = liveOut
+        var liveIn = gen
+        for index in liveIn.indices { liveIn[index] = 0 }
         // Reverse order converges in one sweep for forward branches.
         var changed = true
         while changed {
             changed = false
             for index in graph.nodes.indices.reversed() {
-                var out = graph.nodes[index].exits ? exitLive : TempSet(count: count)
-                for next in graph.nodes[index].successors { out.formUnion(liveIn[next]) }
-                var inSet = out
-                // in = gen ∪ (out − kill)
-                for word in 0..<inSet.words.count {
-                    inSet.words[word] = gen[index].words[word] | (out.words[word] & ~kill[index].words[word])
-                }
-                if out != liveOut[index] || inSet != liveIn[index] {
-                    liveOut[index] = out
-                    liveIn[index] = inSet
-                    changed = true
+                let node = graph.nodes[index]
+                let base = index * words
+                for word in 0..<words {
+                    var out: UInt64 = node.exits ? exitLive.words[word] : 0
+                    for next in node.successors { out |= liveIn[next * words + word] }
+                    // in = gen ∪ (out − kill)
+                    let inWord = gen[base + word] | (out & ~kill[base + word])
+                    if out != liveOutWords[base + word] || inWord != liveIn[base + word] {
+                        liveOutWords[base + word] = out
+                        liveIn[base + word] = inWord
+                        changed = true
+                    }
                 }
             }
         }

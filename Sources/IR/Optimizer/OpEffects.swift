@@ -35,9 +35,11 @@ extension IROp {
 extension IRBlock {
     /// Keeps the ops whose flag is true, in order.
     func keepOps(_ keep: [Bool]) {
-        var kept: [IROp] = []
-        kept.reserveCapacity(ops.count)
-        for index in ops.indices where keep[index] { kept.append(ops[index]) }
-        ops = kept
+        var kept = 0
+        for index in ops.indices where keep[index] {
+            if kept != index { ops[kept] = ops[index] }
+            kept += 1
+        }
+        ops.removeLast(ops.count - kept)
     }
 }

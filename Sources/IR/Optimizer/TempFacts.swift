@@ -9,44 +9,43 @@
 struct TempFacts {
     private enum Kind: UInt8 { case unknown, constant, copy }
 
-    private var kind: [Kind]
-    private var value: [UInt64]
-    private var source: [Temp]
-    private var sourceVersion: [UInt32]
-    private var version: [UInt32]
-    private var factEpoch: [UInt32]
+    /// Everything known about one temp, together: one allocation per pass.
+    private struct Fact {
+        var value: UInt64 = 0
+        var sourceVersion: UInt32 = 0
+        var version: UInt32 = 0
+        var epoch: UInt32 = 0
+        var source: Temp = .none
+        var kind: Kind = .unknown
+    }
+
+    private var facts: [Fact]
     private var epoch: UInt32 = 1
     private let globalCount: Int
 
     init(_ block: IRBlock) {
-        let count = block.tempCount
-        kind = Array(repeating: .unknown, count: count)
-        value = Array(repeating: 0, count: count)
-        source = Array(repeating: .none, count: count)
-        sourceVersion = Array(repeating: 0, count: count)
-        version = Array(repeating: 0, count: count)
-        factEpoch = Array(repeating: 0, count: count)
+        facts = Array(repeating: Fact(), count: block.tempCount)
         globalCount = block.globalCount
     }
 
     @inline(__always)
-    private func current(_ temp: Temp) -> Bool { factEpoch[Int(temp.index)] == epoch }
+    private func current(_ temp: Temp) -> Bool { facts[Int(temp.index)].epoch == epoch }
 
     /// The value `temp` is known to hold here.
     func constant(_ temp: Temp) -> UInt64? {
         guard !temp.isNone else { return nil }
         let index = Int(temp.index)
-        guard kind[index] == .constant, current(temp) else { return nil }
-        return value[index]
+        guard facts[index].kind == .constant, current(temp) else { return nil }
+        return facts[index].value
     }
 
     /// The oldest temp known to hold the same value as `temp` (itself if none).
     func representative(_ temp: Temp) -> Temp {
         guard !temp.isNone else { return temp }
         let index = Int(temp.index)
-        guard kind[index] == .copy, current(temp) else { return temp }
-        let origin = source[index]
-        return version[Int(origin.index)] == sourceVersion[index] ? origin : temp
+        guard facts[index].kind == .copy, current(temp) else { return temp }
+        let origin = facts[index].source
+        return facts[Int(origin.index)].version == facts[index].sourceVersion ? origin : temp
     }
 
     /// Whether `a` and `b` certainly hold the same value.
@@ -59,16 +58,16 @@ struct TempFacts {
     /// `temp` was written with a value nothing is known about.
     mutating func setUnknown(_ temp: Temp) {
         let index = Int(temp.index)
-        version[index] &+= 1
-        kind[index] = .unknown
+        facts[index].version &+= 1
+        facts[index].kind = .unknown
     }
 
     mutating func setConstant(_ temp: Temp, _ constant: UInt64) {
         setUnknown(temp)
         let index = Int(temp.index)
-        kind[index] = .constant
-        value[index] = constant
-        factEpoch[index] = epoch
+        facts[index].kind = .constant
+        facts[index].value = constant
+        facts[index].epoch = epoch
     }
 
     /// `temp` was just written with `from`'s value.
@@ -78,10 +77,10 @@ struct TempFacts {
         setUnknown(temp)
         guard origin != temp else { return }
         let index = Int(temp.index)
-        kind[index] = .copy
-        source[index] = origin
-        sourceVersion[index] = version[Int(origin.index)]
-        factEpoch[index] = epoch
+        facts[index].kind = .copy
+        facts[index].source = origin
+        facts[index].sourceVersion = facts[Int(origin.index)].version
+        facts[index].epoch = epoch
     }
 
     /// An op may have changed any global behind the IR's back.

@@ -6,6 +6,8 @@ struct TempSet: Equatable {
         words = Array(repeating: full ? ~0 : 0, count: (count + 63) / 64)
     }
 
+    init(words: [UInt64]) { self.words = words }
+
     @inline(__always)
     func contains(_ temp: Temp) -> Bool {
         let index = Int(temp.index)
@@ -26,7 +28,13 @@ struct TempSet: Equatable {
 
     /// Adds temps 0..<count (the globals).
     mutating func insertFirst(_ count: Int) {
-        for index in 0..<count { insert(Temp(UInt16(index))) }
+        var word = 0, remaining = count
+        while remaining >= 64 {
+            words[word] = ~0
+            word += 1
+            remaining -= 64
+        }
+        if remaining > 0 { words[word] |= (1 << UInt64(remaining)) - 1 }
     }
 
     mutating func formUnion(_ other: TempSet) {

@@ -7,10 +7,20 @@ public struct UnreachableCode: IRPass {
     public var name: String { "unreachable code" }
 
     public func run(on block: IRBlock) -> Bool {
+        if !block.ops.contains(where: { $0.opcode == .label || $0.isBranch }) { return cutAfterFirstExit(block) }
         var changed = removeUnreachable(block)
         changed = removeBranchesToNext(block) || changed
         changed = removeUntargetedLabels(block) || changed
         return changed
+    }
+
+    /// Straight-line code (no labels, no branches): only what follows the
+    /// first exit is unreachable.
+    private func cutAfterFirstExit(_ block: IRBlock) -> Bool {
+        guard let exit = block.ops.firstIndex(where: { $0.opcode.properties.endsBlock }),
+              exit + 1 < block.ops.count else { return false }
+        block.ops.removeLast(block.ops.count - exit - 1)
+        return true
     }
 
     private func removeUnreachable(_ block: IRBlock) -> Bool {
