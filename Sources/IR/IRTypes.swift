@@ -31,6 +31,26 @@ public enum Condition: UInt8, CaseIterable, Sendable {
     /// (a & b) == 0, != 0.
     case testEq, testNe
 
+    /// The condition that holds exactly when this one does not.
+    public var negated: Condition {
+        switch self {
+        case .always: return .never
+        case .never: return .always
+        case .eq: return .ne
+        case .ne: return .eq
+        case .lt: return .ge
+        case .ge: return .lt
+        case .le: return .gt
+        case .gt: return .le
+        case .ltu: return .geu
+        case .geu: return .ltu
+        case .leu: return .gtu
+        case .gtu: return .leu
+        case .testEq: return .testNe
+        case .testNe: return .testEq
+        }
+    }
+
     /// Evaluates the condition on values of the given type.
     @inline(__always)
     public func holds(_ a: UInt64, _ b: UInt64, _ type: IRType) -> Bool {

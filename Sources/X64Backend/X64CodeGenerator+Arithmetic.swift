@@ -136,6 +136,13 @@ extension X64CodeGenerator {
             if out != b { assembler.mov(size, out, b) }
             return define(op.output, in: out)
         }
+        if position == 0 && (fieldSize == 8 || fieldSize == 16) {
+            // AL/AX-style writes: a byte or word move into the low part.
+            let out = outputRegister(reusing: op.inputs.0)
+            if out != a { assembler.mov(size, out, a) }
+            assembler.mov(fieldSize == 8 ? .byte : .word, out, b)
+            return define(op.output, in: out)
+        }
         assembler.mov(size, .rax, b)
         let left = bits - fieldSize
         assembler.shift(.shl, size, .rax, by: UInt8(left))

@@ -31,7 +31,10 @@ extension X64CodeGenerator {
     /// constant `b` takes it as an immediate.
     func compare(_ condition: Condition, _ size: OperandSize, _ a: Temp, _ b: Temp) {
         if condition != .testEq && condition != .testNe, let value = immediate(b, size) {
-            assembler.alu(.cmp, size, .register(use(a)), immediate: value)
+            // Against 0, TEST sets the same flags as CMP and is shorter.
+            let register = use(a)
+            if value == 0 { assembler.test(size, register, register) }
+            else { assembler.alu(.cmp, size, .register(register), immediate: value) }
         } else {
             compare(condition, size, use(a), use(b))
         }

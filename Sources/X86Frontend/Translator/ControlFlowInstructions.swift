@@ -11,7 +11,7 @@ extension TranslationContext {
             jump(to: instruction.branchTarget(instructionAddress: instructionAddress), slot: 0)
             blockEnded = true
         case 0x70...0x7F, 0x0F80...0x0F8F:
-            conditionalJump(condition(UInt8(opcode & 0xF)))
+            conditionalJump(conditionTest(UInt8(opcode & 0xF)))
         case 0xE3:
             // JCXZ / JECXZ: the address size picks CX or ECX.
             let counter = readRegister(Register.ecx.rawValue, bytes: Int(instruction.addressSize) / 8)
@@ -86,8 +86,12 @@ extension TranslationContext {
 
     /// Ends the block on a 0/1 condition: slot 0 to the branch target, slot 1 to the next instruction.
     private func conditionalJump(_ taken: Temp) {
+        conditionalJump(ConditionTest.value(taken))
+    }
+
+    private func conditionalJump(_ taken: ConditionTest) {
         let notTaken = b.newLabel()
-        b.branch(if: .eq, taken, constant(0), to: notTaken)
+        b.branch(if: taken.condition.negated, taken.left, rightOperand(taken), to: notTaken)
         jump(to: instruction.branchTarget(instructionAddress: instructionAddress), slot: 0)
         b.setLabel(notTaken)
         jump(to: nextAddress, slot: 1)

@@ -106,9 +106,10 @@ extension TranslationContext {
             // CMOVcc reads its source even when the condition fails, and with a
             // 32-bit operand always writes the destination (zero-extending).
             let source = read(modrmLocation(), bytes: bytes)
-            let holds = condition(UInt8(opcode & 0xF))
+            let holds = conditionTest(UInt8(opcode & 0xF))
             let current = readRegister(Int(instruction.reg), bytes: bytes)
-            writeRegister(Int(instruction.reg), bytes: bytes, b.movcond(.ne, holds, constant(0), then: source, else: current))
+            writeRegister(Int(instruction.reg), bytes: bytes,
+                          b.movcond(holds.condition, holds.left, rightOperand(holds), then: source, else: current))
         case 0x0F90...0x0F9F:
             write(modrmLocation(bytes: 1), condition(UInt8(opcode & 0xF)), bytes: 1)
         case 0x0FC8...0x0FCF:

@@ -104,13 +104,27 @@ extension TranslationContext {
 
     /// Condition code `code` (the low nibble of Jcc/SETcc/CMOVcc) as 0 or 1.
     func condition(_ code: UInt8) -> Temp {
+        let test = conditionTest(code)
+        if test.isValue { return test.left }
+        return b.setcond(test.condition, test.left, test.right)
+    }
+
+    /// Condition code `code` as a comparison of two temps, for a branch or a
+    /// select to use directly: no 0-or-1 value in between when the flags'
+    /// operation is known here.
+    func conditionTest(_ code: UInt8) -> ConditionTest {
         let negate = code & 1 != 0
         let base = code & 0xE
         if knownConditionCodes == nil && base != 0x0 && base != 0xA {
-            return dispatchOnConditionCodes { $0.condition(code) }
+            return .value(dispatchOnConditionCodes { $0.condition(code) })
         }
         if let inline = inlineCondition(base) {
-            return negate ? b.binary(.xor, inline, constant: 1) : inline
+            switch inline {
+            case let .compare(condition, left, right):
+                return ConditionTest(condition: negate ? condition.negated : condition, left: left, right: right)
+            case let .value(holds):
+                return .value(negate ? b.binary(.xor, holds, constant: 1) : holds)
+            }
         }
         let flags = arithmeticFlags()
         let holds: Temp
@@ -126,48 +140,74 @@ extension TranslationContext {
             let lessThan = b.binary(.xor, bit(flags, EFLAGS.sign), bit(flags, EFLAGS.overflow))
             holds = b.or(lessThan, bit(flags, EFLAGS.zero))
         }
-        return negate ? b.binary(.xor, holds, constant: 1) : holds
+        return .value(negate ? b.binary(.xor, holds, constant: 1) : holds)
     }
 
     private func bit(_ flags: Temp, _ mask: UInt32) -> Temp {
         b.setcond(.ne, b.and(flags, UInt64(mask)), constant(0))
     }
 
+    /// A condition computed inline: a comparison, or a 0-or-1 value.
+    private enum InlineCondition {
+        case compare(Condition, Temp, Temp)
+        case value(Temp)
+    }
+
     /// Conditions computed straight from the operands of a known CMP/SUB or
     /// logic operation, without materialising EFLAGS.
-    private func inlineCondition(_ base: UInt8) -> Temp? {
+    private func inlineCondition(_ base: UInt8) -> InlineCondition? {
         guard let known = knownConditionCodes, known.kind != .eflags, known != TranslationContext.unknownAtRunTime else { return nil }
         let bytes = 1 << known.sizeShift
         let result = truncate(globals.ccDestination, bytes: bytes)
         switch (known.kind, base) {
         case (_, 0x4) where known.kind != .eflags:
-            return b.setcond(.eq, result, constant(0))
+            return .compare(.eq, result, constant(0))
         case (_, 0x8) where known.kind != .eflags:
-            return b.setcond(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+            return .compare(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
         case (.sub, 0x2), (.sub, 0x6), (.sub, 0xC), (.sub, 0xE):
             let second = truncate(globals.ccSource, bytes: bytes)
             let first = truncate(b.add(globals.ccDestination, globals.ccSource), bytes: bytes)
             switch base {
-            case 0x2: return b.setcond(.ltu, first, second)
-            case 0x6: return b.setcond(.leu, first, second)
-            case 0xC: return b.setcond(.lt, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
-            default: return b.setcond(.le, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
+            case 0x2: return .compare(.ltu, first, second)
+            case 0x6: return .compare(.leu, first, second)
+            case 0xC: return .compare(.lt, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
+            default: return .compare(.le, signExtend(first, bytes: bytes), signExtend(second, bytes: bytes))
             }
         case (.logic, 0x0), (.logic, 0x2):
-            return constant(0)
+            return .value(constant(0))
         case (.logic, 0x6):
-            return b.setcond(.eq, result, constant(0))
+            return .compare(.eq, result, constant(0))
         case (.logic, 0xC):
-            return b.setcond(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+            return .compare(.lt, signExtend(globals.ccDestination, bytes: bytes), constant(0))
         case (.logic, 0xE):
-            return b.setcond(.le, signExtend(globals.ccDestination, bytes: bytes), constant(0))
+            return .compare(.le, signExtend(globals.ccDestination, bytes: bytes), constant(0))
         case (.add, 0x2):
-            return b.setcond(.ltu, result, truncate(globals.ccSource, bytes: bytes))
+            return .compare(.ltu, result, truncate(globals.ccSource, bytes: bytes))
         case (.add, 0x6):
             let carry = b.setcond(.ltu, result, truncate(globals.ccSource, bytes: bytes))
-            return b.or(carry, b.setcond(.eq, result, constant(0)))
+            return .value(b.or(carry, b.setcond(.eq, result, constant(0))))
         default:
             return nil
         }
     }
+}
+
+/// A guest condition as the IR compares it: `condition` holds of `left`
+/// and `right`. A condition only known as a 0-or-1 value is that value `ne` 0.
+struct ConditionTest {
+    var condition: Condition
+    var left: Temp
+    /// `.none` for a constant 0 (made only where a branch or select needs it).
+    var right: Temp
+    /// `left` is the condition's 0-or-1 value (and the test is `ne` 0).
+    var isValue = false
+
+    static func value(_ holds: Temp) -> ConditionTest {
+        ConditionTest(condition: .ne, left: holds, right: .none, isValue: true)
+    }
+}
+
+extension TranslationContext {
+    /// The right-hand operand of `test`, a constant 0 made here if needed.
+    func rightOperand(_ test: ConditionTest) -> Temp { test.right.isNone ? constant(0) : test.right }
 }

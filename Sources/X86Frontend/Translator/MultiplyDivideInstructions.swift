@@ -27,8 +27,10 @@ extension TranslationContext {
         case 0x0FAF, 0x69, 0x6B:
             let source = read(modrmLocation(), bytes: bytes)
             let other = opcode == 0x0FAF ? readRegister(Int(instruction.reg), bytes: bytes) : constant(instruction.immediate)
+            // The result is a 32-bit multiply; the 64-bit product only feeds
+            // the flags, and goes with them when the next instruction sets its own.
+            let low = truncate(b.binary(.mul, source, other), bytes: bytes)
             let product = widenedProduct(source, other, bytes: bytes, signed: true)
-            let low = truncate(b.unary(.low64to32, product, .i64), bytes: bytes)
             let extendedLow = b.unary(.exts32to64, signExtend(low, bytes: bytes))
             let significant = b.setcond(.ne, product, extendedLow, .i64)
             writeRegister(Int(instruction.reg), bytes: bytes, low)
