@@ -1,7 +1,7 @@
 import X64Backend
 
-/// A direct-mapped cache from a block's linear PC (with CS base and mode) to
-/// the block, consulted before the translation cache. Generated code probes
+/// A two-way set-associative cache from a block's linear PC (with CS base
+/// and mode) to the block, consulted before the translation cache. Generated code probes
 /// it inline when it leaves with exit code 0 (`JumpCacheLayout`), so each
 /// entry holds its key and the block's body address in plain memory; the
 /// block itself is unretained: the translation cache keeps blocks alive, and
@@ -13,14 +13,22 @@ import X64Backend
 /// look at something first: HLT, a stop, a raised interrupt line while
 /// interrupts are enabled).
 ///
+/// A set's two entries share a cache line. A new block goes in the first
+/// way, and the block it pushes out moves to the second, so two hot blocks
+/// whose linear PCs fall in one set (a call and its return in distant pages)
+/// both stay.
+///
 /// Emptying it is O(1): an entry counts only while its generation equals the
 /// header's current one for its kind. Entries found through global pages
 /// (or without paging) have odd generations, the others even, and a CR3
 /// write, which keeps global TLB entries, moves on only the even one.
 final class JumpCache {
-    /// Entries: the idle guest's timer tick alone runs a few hundred blocks,
-    /// and pairs of them sharing a slot missed on every tick with 4096.
+    /// Sets: the idle guest's timer tick alone runs a few hundred blocks,
+    /// and pairs of them sharing a slot missed on every tick with 4096
+    /// direct-mapped entries.
     static let size = 16384
+    static let ways = JumpCacheLayout.ways
+    static let entryTotal = size * ways
     /// One entry: key (linear PC, CS base, flags), body address, block.
     struct Entry {
         var linearPC: UInt32 = 0
@@ -66,14 +74,15 @@ final class JumpCache {
 
     init() {
         precondition(MemoryLayout<Entry>.stride == 32, "the generated probe assumes 32-byte entries")
-        memory = .allocate(byteCount: JumpCache.headerBytes + JumpCache.size * MemoryLayout<Entry>.stride, alignment: 64)
+        let total = JumpCache.entryTotal
+        memory = .allocate(byteCount: JumpCache.headerBytes + total * MemoryLayout<Entry>.stride, alignment: 64)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.headerBytes)
-        entries = (memory + JumpCache.headerBytes).bindMemory(to: Entry.self, capacity: JumpCache.size)
-        entries.initialize(repeating: Entry(), count: JumpCache.size)
-        firstPages = .allocate(capacity: JumpCache.size)
-        firstPages.initialize(repeating: 0, count: JumpCache.size)
-        lastPages = .allocate(capacity: JumpCache.size)
-        lastPages.initialize(repeating: 0, count: JumpCache.size)
+        entries = (memory + JumpCache.headerBytes).bindMemory(to: Entry.self, capacity: total)
+        entries.initialize(repeating: Entry(), count: total)
+        firstPages = .allocate(capacity: total)
+        firstPages.initialize(repeating: 0, count: total)
+        lastPages = .allocate(capacity: total)
+        lastPages.initialize(repeating: 0, count: total)
         pageFilter = .allocate(capacity: JumpCache.pageFilterWords)
         pageFilter.initialize(repeating: 0, count: JumpCache.pageFilterWords)
         generations[0] = 2
@@ -109,27 +118,35 @@ final class JumpCache {
         set { memory.storeBytes(of: newValue, as: UInt32.self) }
     }
 
-    /// The slot of a linear PC; the generated probe computes the same
-    /// (`JumpCacheLayout.slot`).
+    /// The index of the first entry of a linear PC's set; the generated
+    /// probe computes the same (`JumpCacheLayout.slot`).
     @inline(__always)
-    private func slot(_ linearPC: UInt32) -> Int { JumpCacheLayout.slot(linearPC, entryCount: JumpCache.size) }
+    private func firstEntry(_ linearPC: UInt32) -> Int {
+        JumpCacheLayout.slot(linearPC, entryCount: JumpCache.size) * JumpCache.ways
+    }
+
+    /// The entry that holds the key, or nil.
+    @inline(__always)
+    private func find(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> UnsafeMutablePointer<Entry>? {
+        let first = entries + firstEntry(linearPC)
+        for way in 0..<JumpCache.ways {
+            let entry = first + way
+            if entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
+               entry.pointee.flags == flags, isCurrent(entry) { return entry }
+        }
+        return nil
+    }
 
     /// The block, unretained: valid while the translation cache holds it.
     @inline(__always)
     func lookupHandle(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> Unmanaged<TranslatedBlock>? {
-        let entry = entries + slot(linearPC)
-        guard entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
-              entry.pointee.flags == flags, isCurrent(entry) else { return nil }
-        return entry.pointee.block
+        find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags)?.pointee.block
     }
 
     /// The body address of the block a hit finds, or 0.
     @inline(__always)
     func lookupBody(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> UInt64 {
-        let entry = entries + slot(linearPC)
-        guard entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
-              entry.pointee.flags == flags, isCurrent(entry) else { return 0 }
-        return entry.pointee.body
+        find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags)?.pointee.body ?? 0
     }
 
     /// `global`: the block's pages were found through global TLB entries (or
@@ -137,7 +154,14 @@ final class JumpCache {
     /// `largePage`: some page of it was found through a large page.
     func insert(_ block: TranslatedBlock, global: Bool, largePage: Bool) {
         let body = block.code.compiled.map { UInt64(UInt(bitPattern: $0.body)) } ?? 0
-        let index = slot(block.key.linearPC)
+        let index = firstEntry(block.key.linearPC)
+        // The first way's block moves to the second unless it is an older
+        // entry for the same PC (or stale): then it is simply replaced.
+        if entries[index].block != nil, entries[index].linearPC != block.key.linearPC, isCurrent(entries + index) {
+            entries[index + 1] = entries[index]
+            firstPages[index + 1] = firstPages[index]
+            lastPages[index + 1] = lastPages[index]
+        }
         firstPages[index] = block.key.linearPC >> 12
         lastPages[index] = block.lastLinear >> 12
         markPage(firstPages[index])
@@ -153,8 +177,11 @@ final class JumpCache {
 
     /// Empties the entry holding `block`, if one does (before the block dies).
     func remove(_ block: TranslatedBlock) {
-        let entry = entries + slot(block.key.linearPC)
-        if entry.pointee.block?.toOpaque() == Unmanaged.passUnretained(block).toOpaque() { entry.pointee = Entry() }
+        let first = firstEntry(block.key.linearPC)
+        let opaque = Unmanaged.passUnretained(block).toOpaque()
+        for index in first..<first + JumpCache.ways where entries[index].block?.toOpaque() == opaque {
+            entries[index] = Entry()
+        }
     }
 
     /// Empties the whole cache.
@@ -174,7 +201,7 @@ final class JumpCache {
         }
         let page = linear >> 12
         guard mayHoldPage(page) else { return }
-        for index in 0..<JumpCache.size where firstPages[index] == page || lastPages[index] == page {
+        for index in 0..<JumpCache.entryTotal where firstPages[index] == page || lastPages[index] == page {
             entries[index].flags = JumpCache.noFlags
         }
     }
@@ -186,7 +213,7 @@ final class JumpCache {
         generations[kind] &+= 2
         // After 2^31 advances an old entry could look current again: empty them all.
         if generations[kind] < 4 {
-            entries.update(repeating: Entry(), count: JumpCache.size)
+            entries.update(repeating: Entry(), count: JumpCache.entryTotal)
             generations[0] = 2
             generations[1] = 3
         }

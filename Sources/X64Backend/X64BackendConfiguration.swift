@@ -83,7 +83,9 @@ public typealias NextBlockLookup = @convention(c) (UnsafeMutableRawPointer) -> U
 public struct JumpCacheLayout: Sendable {
     public var address: UInt64
     public var entriesOffset: Int
+    /// Sets of `ways` adjacent entries: a linear PC's set is `slot(_:entryCount:)`.
     public var entryCount: Int
+    public static let ways = 2
     public var entryBytes: Int
     public var linearPCOffset: Int
     public var codeSegmentBaseOffset: Int
@@ -116,7 +118,7 @@ public struct JumpCacheLayout: Sendable {
         self.bodyOffset = bodyOffset
     }
 
-    /// The entry of a linear PC: its page number folded onto its low bits.
+    /// The set of a linear PC: its page number folded onto its low bits.
     @inline(__always)
     public static func slot(_ linearPC: UInt32, entryCount: Int) -> Int {
         Int((linearPC ^ (linearPC >> 12)) & UInt32(entryCount - 1))

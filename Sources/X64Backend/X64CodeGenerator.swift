@@ -269,7 +269,7 @@ final class X64CodeGenerator {
         assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: cache.interruptFlag))
         assembler.jcc(.ne, slow)
         assembler.bind(open)
-        // ECX = CS base, EDX = linear PC, RSI = the entry's offset in the table.
+        // ECX = CS base, EDX = linear PC, RSI = the set's offset in the table.
         assembler.load(.dword, .rcx, stateOperand(cache.codeSegmentBaseStateOffset))
         assembler.load(.dword, .rdx, stateOperand(cache.eipOffset))
         assembler.alu(.add, .dword, .rdx, .rcx)
@@ -277,13 +277,20 @@ final class X64CodeGenerator {
         assembler.shift(.shr, .dword, .rsi, by: 12)
         assembler.alu(.xor, .dword, .rsi, .rdx)
         assembler.alu(.and, .dword, .register(.rsi), immediate: Int32(cache.entryCount - 1))
-        assembler.shift(.shl, .dword, .rsi, by: UInt8(entryShift))
+        assembler.shift(.shl, .dword, .rsi, by: UInt8(entryShift + JumpCacheLayout.ways.trailingZeroBitCount))
         assembler.alu(.add, .qword, .rsi, .rdi)
         func field(_ offset: Int) -> MemoryOperand {
             MemoryOperand(base: .rsi, displacement: Int32(cache.entriesOffset + offset))
         }
+        // The first way whose linear PC matches is the candidate (both ways
+        // share a cache line); the runtime looks further on a mismatch.
+        let candidate = assembler.newLabel()
+        assembler.alu(.cmp, .dword, .rdx, field(cache.linearPCOffset))
+        assembler.jcc(.e, candidate, short: true)
+        assembler.alu(.add, .qword, .register(.rsi), immediate: Int32(cache.entryBytes))
         assembler.alu(.cmp, .dword, .rdx, field(cache.linearPCOffset))
         assembler.jcc(.ne, slow)
+        assembler.bind(candidate)
         assembler.alu(.cmp, .dword, .rcx, field(cache.codeSegmentBaseOffset))
         assembler.jcc(.ne, slow)
         assembler.alu(.cmp, .dword, .rax, field(cache.flagsOffset))

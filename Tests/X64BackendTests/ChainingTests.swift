@@ -16,8 +16,9 @@ final class ChainingTests: XCTestCase {
     nonisolated(unsafe) static var lookups = 0
 
     override func setUpWithError() throws {
-        table = .allocate(byteCount: Self.headerBytes + Self.entries * Self.entryBytes, alignment: 64)
-        table.initializeMemory(as: UInt8.self, repeating: 0, count: Self.headerBytes + Self.entries * Self.entryBytes)
+        let bytes = Self.headerBytes + Self.entries * JumpCacheLayout.ways * Self.entryBytes
+        table = .allocate(byteCount: bytes, alignment: 64)
+        table.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         var probe = JumpCacheLayout(address: UInt64(UInt(bitPattern: table)), entriesOffset: Self.headerBytes,
                                     entryCount: Self.entries, entryBytes: Self.entryBytes, linearPCOffset: 0,
                                     codeSegmentBaseOffset: 4, flagsOffset: 8, generationOffset: 12,
@@ -94,10 +95,10 @@ final class ChainingTests: XCTestCase {
         XCTAssertEqual(state.u64(Self.budget), 1000 - 6)
     }
 
-    /// An entry for linear PC `pc` (CS base 0) leading to `target`.
-    private func setEntry(pc: UInt32, flags: UInt32, generation: UInt32, target: CompiledBlock) {
-        let slot = Int((pc ^ (pc >> 12)) & UInt32(Self.entries - 1))
-        let entry = table + Self.headerBytes + slot * Self.entryBytes
+    /// An entry for linear PC `pc` (CS base 0) leading to `target`, in way `way` of its set.
+    private func setEntry(pc: UInt32, flags: UInt32, generation: UInt32, target: CompiledBlock, way: Int = 0) {
+        let set = Int((pc ^ (pc >> 12)) & UInt32(Self.entries - 1))
+        let entry = table + Self.headerBytes + (set * JumpCacheLayout.ways + way) * Self.entryBytes
         entry.storeBytes(of: pc, as: UInt32.self)
         (entry + 4).storeBytes(of: UInt32(0), as: UInt32.self)
         (entry + 8).storeBytes(of: flags, as: UInt32.self)
@@ -145,5 +146,40 @@ final class ChainingTests: XCTestCase {
         (table + 8).storeBytes(of: UInt32(5), as: UInt32.self)
         XCTAssertEqual(run(), 0)
         XCTAssertEqual(Self.lookups, 7)
+    }
+
+    func testProbeFindsTheSecondWayOfTheSet() throws {
+        let leaving = try compile { b in
+            b.exitBlock(0)
+        }
+        let first = try compile { b in
+            increment(b, guest.ecx, by: 1)
+            b.exitBlock(5)
+        }
+        let second = try compile { b in
+            increment(b, guest.ecx, by: 1)
+            b.exitBlock(6)
+        }
+        // Two PCs of one set (16 sets: they differ by 16 pages plus 16 bytes,
+        // which the fold of page onto offset cancels).
+        let pc: UInt32 = 0x0804_8123, other: UInt32 = 0x0805_8133
+        XCTAssertEqual((pc ^ (pc >> 12)) & 15, (other ^ (other >> 12)) & 15)
+        setEntry(pc: other, flags: 0x44, generation: 2, target: first, way: 0)
+        setEntry(pc: pc, flags: 0x44, generation: 2, target: second, way: 1)
+        func run(_ eip: UInt32) -> UInt64 {
+            let state = newState()
+            state.set32(Self.eip, eip)
+            state.set32(Self.flags, 0x44)
+            state.set32(Self.pendingException, UInt32(bitPattern: -1))
+            table.storeBytes(of: UInt32(0), as: UInt32.self)
+            return backend.run(leaving, state: state.base)
+        }
+        let lookups = Self.lookups
+        XCTAssertEqual(run(other), 5)
+        XCTAssertEqual(run(pc), 6)
+        XCTAssertEqual(Self.lookups, lookups)
+        // A PC of the set in neither way: the runtime is asked.
+        XCTAssertEqual(run(0x0806_8143), 0)
+        XCTAssertEqual(Self.lookups, lookups + 1)
     }
 }
