@@ -372,7 +372,8 @@ public final class X86CPU: ExecutionEngine {
         if Log.isEnabled(.op) { Log.emit("IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
         optimizer.run(on: code.block)
         if Log.isEnabled(.opOpt) { Log.emit("optimized IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
-        let pages = Set([mmu.physical(code.startLinear) >> 12, mmu.physical(code.endLinear &- 1) >> 12]).sorted()
+        let firstPage = mmu.physical(code.startLinear) >> 12, lastPage = mmu.physical(code.endLinear &- 1) >> 12
+        let pages = firstPage == lastPage ? [firstPage] : [min(firstPage, lastPage), max(firstPage, lastPage)]
         let compiled: ExecutableBlock
         do {
             if let jit {

@@ -58,6 +58,12 @@ struct ControlFlowGraph {
         }
     }
 
+    /// Every edge goes to a later node (no loops): one backward sweep over
+    /// the nodes solves a backward data-flow problem.
+    var branchesOnlyForward: Bool {
+        nodes.indices.allSatisfy { index in nodes[index].successors.allSatisfy { $0 > index } }
+    }
+
     func target(of op: IROp) -> Int? {
         let id = Int(op.constant)
         guard id < labelNode.count, labelNode[id] >= 0 else { return nil }

@@ -10,11 +10,11 @@ public struct DeadStoreRounds: IRPass {
     @discardableResult
     public func run(on block: IRBlock) -> Bool {
         var changed = false
-        while removeDeadWrites(block, eligible: { _ in true }) {
+        var exact = false
+        while removeDeadWrites(block, exact: &exact, eligible: { _ in true }) {
             changed = true
-            // Straight-line code needs no second round: the backward walk
-            // already skipped the inputs of everything it removed.
-            if !block.ops.contains(where: { $0.opcode == .label || $0.opcode == .brcond }) { break }
+            // Without loops the walk was exact: another round finds nothing.
+            if exact { break }
         }
         return changed
     }

@@ -14,8 +14,9 @@ struct Liveness {
         TempSet(words: Array(liveOutWords[node * words ..< (node + 1) * words]))
     }
 
-    init(_ block: IRBlock) {
-        graph = ControlFlowGraph(block)
+    init(_ block: IRBlock, _ graph: ControlFlowGraph? = nil) {
+        let graph = graph ?? ControlFlowGraph(block)
+        self.graph = graph
         let count = block.tempCount
         let words = (count + 63) / 64
         let nodeCount = graph.nodes.count
