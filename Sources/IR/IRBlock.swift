@@ -6,21 +6,24 @@ public enum TempKind: Sendable, Equatable {
     case local
 }
 
+/// A plain value (no reference inside), so copying a block's temps is a
+/// memory copy; globals' names are kept apart, for printing.
 public struct TempInfo: Sendable {
     public var type: IRType
     public var kind: TempKind
-    public var name: String?
 }
 
 /// The CPU-state fields the translator reads and writes as temps: declared
 /// once per guest architecture, they are the first temps of every block.
 public struct GlobalSet: Sendable {
     public private(set) var globals: [TempInfo] = []
+    public private(set) var names: [String] = []
     public init() {}
 
     /// Declares a global; returns the temp every block uses for it.
     public mutating func declare(_ name: String, _ type: IRType, offset: Int) -> Temp {
-        globals.append(TempInfo(type: type, kind: .global(offset: offset), name: name))
+        globals.append(TempInfo(type: type, kind: .global(offset: offset)))
+        names.append(name)
         return Temp(UInt16(globals.count - 1))
     }
 }
@@ -74,11 +77,14 @@ public final class IRBlock {
     public var ops: [IROp] = []
     public private(set) var temps: [TempInfo]
     public let globalCount: Int
+    /// The globals' names, by temp index.
+    public let globalNames: [String]
     public let helpers: HelperTable
     public private(set) var labelCount: UInt32 = 0
 
     public init(globals: GlobalSet, helpers: HelperTable) {
         temps = globals.globals
+        globalNames = globals.names
         globalCount = globals.globals.count
         self.helpers = helpers
         ops.reserveCapacity(512)
@@ -86,10 +92,15 @@ public final class IRBlock {
 
     public func info(_ temp: Temp) -> TempInfo { temps[Int(temp.index)] }
 
+    /// A global's name; nil for a local.
+    public func name(of temp: Temp) -> String? {
+        Int(temp.index) < globalNames.count ? globalNames[Int(temp.index)] : nil
+    }
+
     public func isGlobal(_ temp: Temp) -> Bool { Int(temp.index) < globalCount }
 
     public func newTemp(_ type: IRType) -> Temp {
-        temps.append(TempInfo(type: type, kind: .local, name: nil))
+        temps.append(TempInfo(type: type, kind: .local))
         return Temp(UInt16(temps.count - 1))
     }
 

@@ -60,13 +60,26 @@ public struct OpcodeProperties: Sendable {
     /// Reads or writes CPU state behind the IR's back (a helper, a state load):
     /// globals must be in memory, up to date, before it.
     public var touchesState = false
+
+    @inlinable
+    public init(outputs: Int, inputs: Int, usesLabel: Bool = false, sideEffects: Bool = false, mayFault: Bool = false,
+                endsBlock: Bool = false, touchesState: Bool = false) {
+        self.outputs = outputs
+        self.inputs = inputs
+        self.usesLabel = usesLabel
+        self.sideEffects = sideEffects
+        self.mayFault = mayFault
+        self.endsBlock = endsBlock
+        self.touchesState = touchesState
+    }
 }
 
 extension IROpcode {
-    public var properties: OpcodeProperties { IROpcode.table[Int(rawValue)] }
-
-    static let table: [OpcodeProperties] = IROpcode.allCases.map { opcode in
-        switch opcode {
+    /// A switch the compiler inlines into every module (a table behind a
+    /// lazily initialised global cost a call and a once-check per use).
+    @inlinable @inline(__always)
+    public var properties: OpcodeProperties {
+        switch self {
         case .mov, .neg, .not, .ext8s, .ext8u, .ext16s, .ext16u, .ext32s, .ext32u,
              .extu32to64, .exts32to64, .low64to32, .high64to32, .extract, .sextract:
             return OpcodeProperties(outputs: 1, inputs: 1)

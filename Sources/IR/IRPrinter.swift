@@ -8,7 +8,7 @@ extension IRBlock: CustomStringConvertible {
     public func describe(_ op: IROp) -> String {
         func name(_ temp: Temp) -> String {
             guard !temp.isNone else { return "-" }
-            return info(temp).name ?? temp.description
+            return self.name(of: temp) ?? temp.description
         }
         let properties = op.opcode.properties
         var fields: [String] = []

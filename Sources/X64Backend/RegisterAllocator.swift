@@ -11,7 +11,7 @@ struct RegisterFile {
     /// guest access empties (they carry its arguments), last. RAX and RCX are
     /// the generator's scratch (results, shift counts), RBX the state
     /// pointer, RSP the stack.
-    static let allocatable: [HostRegister] = [.rbp, .r12, .r13, .r14, .r15, .r8, .r9, .r10, .r11, .rdi, .rsi, .rdx]
+    static var allocatable: AllocatableRegisters { AllocatableRegisters() }
 
     private(set) var occupant = [Temp?](repeating: nil, count: 16)
     private(set) var home: [HostRegister?]
@@ -37,9 +37,9 @@ struct RegisterFile {
         return nil
     }
 
-    /// Registers the current op may evict: held and not locked.
-    var evictable: [HostRegister] {
-        RegisterFile.allocatable.filter { occupant[Int($0.rawValue)] != nil && !isLocked($0) }
+    /// Whether the current op may evict `register`: held and not locked.
+    func isEvictable(_ register: HostRegister) -> Bool {
+        occupant[Int(register.rawValue)] != nil && !isLocked(register)
     }
 
     mutating func lock(_ register: HostRegister) { locked |= 1 << UInt16(register.rawValue) }
@@ -67,5 +67,31 @@ struct RegisterFile {
         for index in inMemory.indices { inMemory[index] = true }
         for index in occupant.indices { occupant[index] = nil }
         locked = 0
+    }
+}
+
+/// `RegisterFile.allocatable`'s registers in order, as a sequence with no
+/// storage (a static array would cost a once-check at every use).
+struct AllocatableRegisters: Sequence, IteratorProtocol {
+    private var index = 0
+
+    @inline(__always)
+    mutating func next() -> HostRegister? {
+        defer { index += 1 }
+        switch index {
+        case 0: return .rbp
+        case 1: return .r12
+        case 2: return .r13
+        case 3: return .r14
+        case 4: return .r15
+        case 5: return .r8
+        case 6: return .r9
+        case 7: return .r10
+        case 8: return .r11
+        case 9: return .rdi
+        case 10: return .rsi
+        case 11: return .rdx
+        default: return nil
+        }
     }
 }

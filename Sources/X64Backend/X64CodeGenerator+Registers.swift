@@ -117,14 +117,13 @@ extension X64CodeGenerator {
             registers.lock(free)
             return free
         }
-        let candidates = registers.evictable
-        precondition(!candidates.isEmpty, "every register is locked")
-        var victim = candidates[0], distance = -1
-        for register in candidates {
+        var victim: HostRegister?, distance = -1
+        for register in RegisterFile.allocatable where registers.isEvictable(register) {
             let temp = registers.occupant[Int(register.rawValue)]!
             let next = analysis.nextRead(of: temp, from: current + 1, in: ops) ?? Int.max
             if next > distance { victim = register; distance = next }
         }
+        guard let victim else { preconditionFailure("every register is locked") }
         spill(registers.occupant[Int(victim.rawValue)]!)
         registers.lock(victim)
         return victim

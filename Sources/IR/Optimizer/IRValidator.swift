@@ -103,7 +103,7 @@ public enum IRValidator {
             for index in node.ops {
                 let op = block.ops[index]
                 for input in op.presentInputs where !defined.contains(input) {
-                    let name = block.info(input).name ?? input.description
+                    let name = block.name(of: input) ?? input.description
                     errors.append(IRValidationError(
                         opIndex: index, message: "`\(block.describe(op))` reads \(name) before it is written on some path"))
                 }
