@@ -87,6 +87,12 @@ extension X64CodeGenerator {
         let size = op.type.operandSize
         let a = use(input)
         let out = outputRegister(reusing: input)
+        if out != a, op.opcode == .add || op.opcode == .sub, size == .dword || size == .qword,
+           let displacement = op.opcode == .add ? value : (value == Int32.min ? nil : -value) {
+            // Into another register: one LEA instead of a move and the operation.
+            assembler.lea(size, out, MemoryOperand(base: a, displacement: displacement))
+            return define(op.output, in: out)
+        }
         if out != a { assembler.mov(size, out, a) }
         assembler.alu(Self.aluOperation(op.opcode)!, size, .register(out), immediate: value)
         define(op.output, in: out)

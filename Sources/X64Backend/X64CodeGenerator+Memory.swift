@@ -91,11 +91,17 @@ extension X64CodeGenerator {
                     value = .register(.rdx)
                 }
             }
+            // A load's result goes straight to its register on the hit path;
+            // the miss path moves it there from RAX after the call.
+            let result: HostRegister? = isLoad ? outputRegister() : nil
             let label = assembler.newLabel()
-            emitTLBHit(op, tlb, address: addressRegister, value: value, miss: label)
+            emitTLBHit(op, tlb, address: addressRegister, value: value, result: result ?? .rax, miss: label)
             let done = assembler.newLabel()
-            deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss))
+            deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss, result: result,
+                                               resultSize: op.type.operandSize))
             assembler.bind(done)
+            if let result { define(op.output, in: result) }
+            return
         } else {
             // The address is passed as 32 bits, whatever its temp's width.
             move(address, to: .rsi, size: .dword)
@@ -151,6 +157,9 @@ extension X64CodeGenerator {
         var label: AssemblerLabel
         var done: AssemblerLabel
         var miss: MissPath
+        /// A load's result register, and its size.
+        var result: HostRegister?
+        var resultSize: OperandSize
     }
 
     /// A store of a register (a dirty global's) to its slot.
@@ -226,6 +235,7 @@ extension X64CodeGenerator {
         for deferred in deferredMisses {
             assembler.bind(deferred.label)
             emitMissCall(deferred.miss)
+            if let result = deferred.result { assembler.mov(deferred.resultSize, result, .rax) }
             assembler.jmp(deferred.done)
         }
         deferredMisses.removeAll()
@@ -234,9 +244,10 @@ extension X64CodeGenerator {
     /// The load/store functions' TLB hit path, inline: with the address in
     /// `address` (zero-extended) and a store's value in `value`, jumps to
     /// `miss` unless the entry's tag matches, else does the access through
-    /// RAX + the address and leaves a load's result in RAX, extended as the
-    /// function would. Uses RAX and RCX only.
-    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, value: StoredValue, miss: AssemblerLabel) {
+    /// RAX + the address and leaves a load's result in `result`, extended as
+    /// the function would. Uses RAX and RCX only.
+    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, value: StoredValue,
+                            result: HostRegister, miss: AssemblerLabel) {
         let access = op.access
         let entryShift = tlb.entryBytes.trailingZeroBitCount
         precondition(tlb.entryBytes == 1 << entryShift && tlb.pageBits >= entryShift, "TLB entries must be a power of two in size")
@@ -269,7 +280,7 @@ extension X64CodeGenerator {
         assembler.load(.qword, .rax, field(tlb.addendOffset))
         let host = MemoryOperand(base: .rax, index: address)
         if isLoad {
-            load(access, op.type, into: .rax, from: .memory(host))
+            load(access, op.type, into: result, from: .memory(host))
         } else {
             switch value {
             case let .register(register): assembler.store(OperandSize(bytes: access.bytes), host, register)

@@ -133,7 +133,7 @@ extension X64CodeGenerator {
     /// this op (so `mov out, in` disappears), else a fresh one. Never one of `avoiding`.
     func outputRegister(reusing input: Temp? = nil, avoiding: [HostRegister] = []) -> HostRegister {
         if let input, let register = registers.register(of: input), !avoiding.contains(register),
-           analysis.dies(input, at: current) {
+           analysis.dies(input, at: current) || isOverwrittenByResult(input) {
             registers.release(input)
             registers.lock(register)
             return register
@@ -141,6 +141,17 @@ extension X64CodeGenerator {
         let register = allocate()
         precondition(!avoiding.contains(register))
         return register
+    }
+
+    /// Whether `global`'s value is replaced by the current op's result at
+    /// the very next op (`add t, g, x; mov g, t`, as every guest ALU
+    /// instruction reads): the op may then compute in the global's register.
+    /// Only for ops that cannot fault, so no miss path needs the old value.
+    private func isOverwrittenByResult(_ global: Temp) -> Bool {
+        guard isGlobal(global), current + 1 < ops.count else { return false }
+        let op = ops[current], next = ops[current + 1]
+        guard !op.opcode.properties.mayFault, !op.opcode.properties.sideEffects else { return false }
+        return next.opcode == .mov && next.output == global && next.inputs.0 == op.output
     }
 
     /// `temp`'s new value is in `register`.

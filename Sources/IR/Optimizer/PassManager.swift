@@ -12,8 +12,9 @@ public struct PassManager {
     /// unreachable code is cut; copy propagation frees global writes for
     /// the dead-store pass, whose removals leave dead locals for the last
     /// (removed together, repeated while that frees more: `DeadStoreRounds`).
+    /// The copies left then turn around (`ReadsThroughGlobals`).
     public static var standardPasses: [any IRPass] {
-        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStoreRounds()]
+        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStoreRounds(), ReadsThroughGlobals()]
     }
 
     public init(passes: [any IRPass] = PassManager.standardPasses, validates: Bool = false,
