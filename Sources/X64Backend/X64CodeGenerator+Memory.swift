@@ -23,8 +23,13 @@ extension X64CodeGenerator {
             load(access, op.type, into: out, from: .memory(memory))
             define(op.output, in: out)
         } else {
-            let value = use(op.inputs.0)
-            assembler.store(OperandSize(bytes: access.bytes), memory, value)
+            let size = OperandSize(bytes: access.bytes)
+            if let constant = constantOf[Int(op.inputs.0.index)],
+               let immediate = immediate(of: constant, size == .qword ? .qword : .dword) {
+                assembler.storeImmediate(size, memory, immediate)
+            } else {
+                assembler.store(size, memory, use(op.inputs.0))
+            }
             forgetGlobals(overlapping: range)
         }
     }

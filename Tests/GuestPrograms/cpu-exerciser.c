@@ -162,6 +162,24 @@ static void test_conditions(void) {
         mix(result & 1);
         __asm__ volatile("cmpl %2, %1\n\tcmovgl %2, %0" : "+r"(moved) : "r"(a), "r"(b) : "cc");
         mix(moved);
+        // Negated conditions straight after the compare.
+        __asm__ volatile("cmpl %2, %1\n\tsetge %b0" : "=q"(result) : "r"(a), "r"(b) : "cc");
+        mix(result & 1);
+        __asm__ volatile("cmpl %2, %1\n\tseta %b0" : "=q"(result) : "r"(a), "r"(b) : "cc");
+        mix(result & 1);
+        __asm__ volatile("cmpl %2, %1\n\tcmovlel %2, %0" : "+r"(moved) : "r"(a), "r"(b) : "cc");
+        mix(moved);
+        // SAHF keeps OF from the operation before it (computed inline after ADD, SUB and CMP).
+        uint32_t flags, sum = a;
+        __asm__ volatile("addl %2, %1\n\tmovb $0xd5, %%ah\n\tsahf\n\tpushfl\n\tpopl %0"
+                         : "=r"(flags), "+r"(sum) : "r"(b) : "eax", "cc");
+        mix(flags & 0x8d5);
+        __asm__ volatile("cmpl %2, %1\n\tmovb $0x00, %%ah\n\tsahf\n\tpushfl\n\tpopl %0"
+                         : "=r"(flags) : "r"(a), "r"(b) : "eax", "cc");
+        mix(flags & 0x8d5);
+        __asm__ volatile("subb %b2, %b1\n\tmovb $0x41, %%ah\n\tsahf\n\tpushfl\n\tpopl %0"
+                         : "=r"(flags), "+q"(sum) : "q"(b) : "eax", "cc");
+        mix(flags & 0x8d5);
     }
     report("conditions");
 }

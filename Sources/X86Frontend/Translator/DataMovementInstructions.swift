@@ -64,9 +64,9 @@ extension TranslationContext {
             writeRegister(Register.edx.rawValue, bytes: bytes, b.binary(.sar, accumulator, constant: 31))
         case 0x9E:
             // SAHF: SF ZF AF PF CF from AH; OF kept.
-            let flags = arithmeticFlags()
+            let overflow = overflowFlag()
             let fromAH = b.and(readRegister(4, bytes: 1), UInt64(EFLAGS.sign | EFLAGS.zero | EFLAGS.auxiliary | EFLAGS.parity | EFLAGS.carry))
-            setFlags(value: b.or(b.and(flags, UInt64(EFLAGS.overflow)), fromAH))
+            setFlags(value: b.or(overflow, fromAH))
         case 0x9F:
             // LAHF: AH = SF ZF 0 AF 0 PF 1 CF.
             let flags = b.or(b.and(arithmeticFlags(), 0xD5), constant(EFLAGS.reserved1))

@@ -29,6 +29,35 @@ extension TranslationContext {
         return b.call(X86Helper.computeFlags.index, [], result: .i32)
     }
 
+    /// OF in its EFLAGS position (0 or 0x800): inline for a known add, sub
+    /// or logic operation (SAHF after an FPU compare keeps it), else from all flags.
+    func overflowFlag() -> Temp {
+        guard let known = knownConditionCodes, known != TranslationContext.unknownAtRunTime else {
+            return b.and(arithmeticFlags(), UInt64(EFLAGS.overflow))
+        }
+        let bits = 8 << known.sizeShift
+        let result = globals.ccDestination, second = globals.ccSource
+        let signs: Temp
+        switch known.kind {
+        case .logic:
+            return constant(0)
+        case .eflags:
+            return b.and(globals.ccSource, UInt64(EFLAGS.overflow))
+        case .add:
+            // The operands agreed in sign and the sum did not.
+            let first = b.sub(result, second)
+            signs = b.and(b.binary(.xor, first, result), b.binary(.xor, second, result))
+        case .sub:
+            // The operands differed in sign and the difference took the subtrahend's.
+            let first = b.add(result, second)
+            signs = b.and(b.binary(.xor, first, second), b.binary(.xor, first, result))
+        default:
+            return b.and(arithmeticFlags(), UInt64(EFLAGS.overflow))
+        }
+        let bit = b.and(b.binary(.shr, signs, constant: UInt64(bits - 1)), 1)
+        return b.binary(.shl, bit, constant: UInt64(EFLAGS.overflow.trailingZeroBitCount))
+    }
+
     /// CF as 0 or 1.
     func carryFlag() -> Temp {
         guard let known = knownConditionCodes else { return dispatchOnConditionCodes { $0.carryFlag() } }
