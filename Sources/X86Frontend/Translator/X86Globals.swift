@@ -12,6 +12,14 @@ public struct X86Globals {
     public let ccSource2: Temp
     /// +1 / -1: the string step.
     public let direction: Temp
+    /// FOP, FIP and FDP as host-run x87 instructions record them. As
+    /// globals, a run of records costs no stores: the last values reach the
+    /// state where anything could look (a fault's miss path, a helper, the
+    /// block's end). FOP's field is 16 bits followed by padding, so the i32
+    /// global may cover it.
+    public let x87Opcode: Temp
+    public let x87InstructionPointer: Temp
+    public let x87DataPointer: Temp
 
     public init() {
         var set = GlobalSet()
@@ -22,6 +30,9 @@ public struct X86Globals {
         ccDestination = set.declare("cc_dst", .i32, offset: CPUStateLayout.ccDestination)
         ccSource2 = set.declare("cc_src2", .i32, offset: CPUStateLayout.ccSource2)
         direction = set.declare("df", .i32, offset: CPUStateLayout.direction)
+        x87Opcode = set.declare("fop", .i32, offset: CPUStateLayout.x87Opcode)
+        x87InstructionPointer = set.declare("fip", .i32, offset: CPUStateLayout.x87InstructionPointer)
+        x87DataPointer = set.declare("fdp", .i32, offset: CPUStateLayout.x87DataPointer)
         self.set = set
     }
 }

@@ -176,12 +176,12 @@ extension TranslationContext {
     /// offset in protected mode, the linear address in real and virtual-8086
     /// mode. The selectors FCS and FDS are left as last recorded.
     private func recordHostX87(escape: UInt8, modrm: UInt8, dataOffset: Temp?) {
-        b.storeState(constant(UInt32(X87Encoding.fop(escape: escape, modrm: modrm))), offset: CPUStateLayout.x87Opcode, .u16)
+        b.move(into: globals.x87Opcode, constant: UInt64(X87Encoding.fop(escape: escape, modrm: modrm)))
         let ip = isProtectedMode ? instructionAddress : codeSegmentBase &+ instructionAddress
-        b.storeState(constant(ip), offset: CPUStateLayout.x87InstructionPointer, .u32)
+        b.move(into: globals.x87InstructionPointer, constant: UInt64(ip))
         if let dataOffset {
             let pointer = isProtectedMode ? dataOffset : b.add(segmentBase(memorySegment), dataOffset)
-            b.storeState(pointer, offset: CPUStateLayout.x87DataPointer, .u32)
+            b.move(into: globals.x87DataPointer, pointer)
         }
     }
 }
