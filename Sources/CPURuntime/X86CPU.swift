@@ -87,8 +87,7 @@ public final class X86CPU: ExecutionEngine {
         let perfMap = PerfMap()
         self.perfMap = perfMap
         if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes, dualMapped: perfMap == nil) {
-            let chaining = ChainingLayout(exitRequestOffset: CPUStateLayout.exitRequest,
-                                          budgetOffset: CPUStateLayout.instructionBudget)
+            let chaining = ChainingLayout(budgetOffset: CPUStateLayout.instructionBudget)
             jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
                                                                     chaining: chaining, hostX87: X86CPU.hostX87Layout,
                                                                     nextBlockLookup: X86CPU.nextBlockLookup,
@@ -136,8 +135,13 @@ public final class X86CPU: ExecutionEngine {
     }
 
     public func requestExit() {
-        // A plain store: the CPU thread reads it at the next block boundary.
+        // Plain stores: the CPU thread reads the flag in its loop, and
+        // generated code sees the biased budget at the next block entry. A
+        // block's own charge racing with the bias may lose it; the budget
+        // then runs out as usual and the loop sees the flag.
         (UnsafeMutableRawPointer(state) + CPUStateLayout.exitRequest).storeBytes(of: Int32(1), as: Int32.self)
+        let budget = (UnsafeMutableRawPointer(state) + CPUStateLayout.instructionBudget).assumingMemoryBound(to: Int64.self)
+        if budget.pointee > -ChainingLayout.exitBias / 2 { budget.pointee -= ChainingLayout.exitBias }
     }
 
     /// Opens or closes the A20 gate (port 0x92, the 8042).
@@ -261,7 +265,9 @@ public final class X86CPU: ExecutionEngine {
                 state.pointee.instructionBudget = X86CPU.chainBudget
                 let generation = translationCache.generation
                 exit = compiled.run(raw)
-                executed = Int(X86CPU.chainBudget - max(state.pointee.instructionBudget, -Int64(count)))
+                var left = state.pointee.instructionBudget
+                if left < -ChainingLayout.exitBias / 2 { left += ChainingLayout.exitBias }  // an exit request's
+                executed = Int(X86CPU.chainBudget - max(left, -Int64(count)))
                 // The exit code names the chain record of the block that left,
                 // which may be one this block chained to.
                 if exit & gotoBit != 0 && exit & faultBit == 0 {

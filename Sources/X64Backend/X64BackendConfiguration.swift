@@ -29,15 +29,17 @@ public struct TLBLayout: Sendable {
 }
 
 /// Where the CPU keeps what chained blocks check on entry, so control can
-/// pass from block to block without returning to the run loop: an Int32
-/// exit-request word (nonzero: leave) and an Int64 instruction budget each
-/// block charges its instruction count to (negative: leave).
+/// pass from block to block without returning to the run loop: an Int64
+/// instruction budget each block charges its instruction count to, leaving
+/// when it goes negative. An exit request pushes the budget far below zero
+/// (`exitBias`), so one check serves both.
 public struct ChainingLayout: Sendable {
-    public var exitRequestOffset: Int
     public var budgetOffset: Int
+    /// What an exit request subtracts from the budget; a budget below
+    /// -exitBias/2 carries it (a block charges at most a few hundred).
+    public static let exitBias: Int64 = 1 << 40
 
-    public init(exitRequestOffset: Int, budgetOffset: Int) {
-        self.exitRequestOffset = exitRequestOffset
+    public init(budgetOffset: Int) {
         self.budgetOffset = budgetOffset
     }
 }

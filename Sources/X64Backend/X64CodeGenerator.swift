@@ -71,6 +71,8 @@ final class X64CodeGenerator {
     /// The runtime's words about the block, kept in its chain record.
     var chainTag: ChainTag = ChainTag()
     private var yieldExit: AssemblerLabel?
+    /// The budget field and what the block charged it on entry.
+    private var entryCharge: (budgetOffset: Int, instructions: Int32)?
     /// Guest accesses' miss paths, emitted after the block's code.
     var deferredMisses: [DeferredMiss] = []
     /// Per temp, the constant a movi gave a local that lives in one basic
@@ -106,6 +108,9 @@ final class X64CodeGenerator {
         }
         if let yieldExit {
             assembler.bind(yieldExit)
+            if let charge = entryCharge {
+                assembler.alu(.add, .qword, .memory(stateOperand(charge.budgetOffset)), immediate: charge.instructions)
+            }
             assembler.movImmediate(.rax, 0)
             assembler.jmp(epilogue)
         }
@@ -170,15 +175,16 @@ final class X64CodeGenerator {
     }
 
     /// A block entered through a chained jump has no run loop in front of it:
-    /// it leaves at once when an exit is requested, and charges its instructions
-    /// to the budget, leaving when that runs out (the state is as the previous
-    /// block left it, EIP included).
+    /// it charges its instructions to the budget and leaves when that runs
+    /// out or an exit is requested (which pushes the budget far below zero),
+    /// giving the charge back: the state is as the previous block left it,
+    /// EIP included, and the block runs again from the loop.
     private func checkOnEntry(_ chaining: ChainingLayout) {
         let exit = assembler.newLabel()
         yieldExit = exit
-        assembler.alu(.cmp, .dword, .memory(stateOperand(chaining.exitRequestOffset)), immediate: 0)
-        assembler.jcc(.ne, exit)
-        let instructions = Int32(ops.filter { $0.opcode == .insnStart }.count)
+        var instructions: Int32 = 0
+        for op in ops where op.opcode == .insnStart { instructions += 1 }
+        entryCharge = (chaining.budgetOffset, instructions)
         assembler.alu(.sub, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: instructions)
         assembler.jcc(.s, exit)
     }

@@ -10,7 +10,7 @@ final class ChainingTests: XCTestCase {
     private var table: UnsafeMutableRawPointer!
 
     // Fields of the test state the chaining and the probe use (free bytes between the instruction address and memory).
-    static let exitRequest = 80, budget = 88, eip = 96, codeBase = 100, flags = 104, pendingException = 108, eflags = 112
+    static let budget = 88, eip = 96, codeBase = 100, flags = 104, pendingException = 108, eflags = 112
     static let entries = 16, entryBytes = 32, headerBytes = 64
     static let unchainable: UInt32 = 0x100, interruptFlag: UInt32 = 0x200
     nonisolated(unsafe) static var lookups = 0
@@ -35,7 +35,7 @@ final class ChainingTests: XCTestCase {
         (table + 8).storeBytes(of: UInt32(3), as: UInt32.self)
         Self.lookups = 0
         let configuration = X64BackendConfiguration(
-            TestMachine.configuration, chaining: ChainingLayout(exitRequestOffset: Self.exitRequest, budgetOffset: Self.budget),
+            TestMachine.configuration, chaining: ChainingLayout(budgetOffset: Self.budget),
             nextBlockLookup: { _ in ChainingTests.lookups += 1; return 0 }, jumpCache: probe)
         backend = X64Backend(configuration: configuration, cache: try CodeCache(capacity: 1 << 20))
     }
