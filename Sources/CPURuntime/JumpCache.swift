@@ -1,12 +1,13 @@
 import X64Backend
 
 /// A two-way set-associative cache from a block's linear PC (with CS base
-/// and mode) to the block, consulted before the translation cache. Generated code probes
-/// it inline when it leaves with exit code 0 (`JumpCacheLayout`), so each
-/// entry holds its key and the block's body address in plain memory; the
-/// block itself is unretained: the translation cache keeps blocks alive, and
-/// an entry is removed before its block may die or when the linear-to-
-/// physical mapping it was found through may change (TLB flushes).
+/// and mode) to the block, consulted before the translation cache.
+/// Generated code probes it inline when it leaves with exit code 0
+/// (`JumpCacheLayout`), so each entry holds its key and the block's body
+/// address in plain memory; the block itself is unretained: the translation
+/// cache keeps blocks alive, and an entry is removed before its block may
+/// die or when the linear-to-physical mapping it was found through may
+/// change (TLB flushes).
 ///
 /// The memory starts with a header whose first word, the bypass word, tells
 /// generated code to ask the runtime instead (nonzero while the run loop must
