@@ -71,8 +71,8 @@ final class X64CodeGenerator {
     /// The runtime's words about the block, kept in its chain record.
     var chainTag: ChainTag = ChainTag()
     private var yieldExit: AssemblerLabel?
-    /// The budget field and what the block charged it on entry.
-    private var entryCharge: (budgetOffset: Int, instructions: Int32)?
+    /// What the block charged the instruction budget on entry.
+    private var entryCharge: Int32 = 0
     /// Guest accesses' miss paths, emitted after the block's code.
     var deferredMisses: [DeferredMiss] = []
     /// Per temp, the constant a movi gave a local that lives in one basic
@@ -108,8 +108,8 @@ final class X64CodeGenerator {
         }
         if let yieldExit {
             assembler.bind(yieldExit)
-            if let charge = entryCharge {
-                assembler.alu(.add, .qword, .memory(stateOperand(charge.budgetOffset)), immediate: charge.instructions)
+            if let chaining = configuration.chaining {
+                assembler.alu(.add, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: entryCharge)
             }
             assembler.movImmediate(.rax, 0)
             assembler.jmp(epilogue)
@@ -182,10 +182,8 @@ final class X64CodeGenerator {
     private func checkOnEntry(_ chaining: ChainingLayout) {
         let exit = assembler.newLabel()
         yieldExit = exit
-        var instructions: Int32 = 0
-        for op in ops where op.opcode == .insnStart { instructions += 1 }
-        entryCharge = (chaining.budgetOffset, instructions)
-        assembler.alu(.sub, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: instructions)
+        for op in ops where op.opcode == .insnStart { entryCharge += 1 }
+        assembler.alu(.sub, .qword, .memory(stateOperand(chaining.budgetOffset)), immediate: entryCharge)
         assembler.jcc(.s, exit)
     }
 

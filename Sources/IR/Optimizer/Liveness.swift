@@ -14,8 +14,7 @@ struct Liveness {
         TempSet(words: Array(liveOutWords[node * words ..< (node + 1) * words]))
     }
 
-    init(_ block: IRBlock, _ graph: ControlFlowGraph? = nil) {
-        let graph = graph ?? ControlFlowGraph(block)
+    init(_ block: IRBlock, _ graph: ControlFlowGraph) {
         self.graph = graph
         let count = block.tempCount
         let words = (count + 63) / 64
@@ -24,11 +23,6 @@ struct Liveness {
         var exitLive = TempSet(count: count)
         exitLive.insertFirst(block.globalCount)
         liveOutWords = [UInt64](repeating: 0, count: nodeCount * words)
-        // One node (straight-line code, the usual block): nothing to solve.
-        if nodeCount == 1 {
-            if graph.nodes[0].exits { for word in 0..<words { liveOutWords[word] = exitLive.words[word] } }
-            return
-        }
 
         // Each node's summary: temps read before written (gen) and written (kill).
         var gen = [UInt64](repeating: 0, count: nodeCount * words)
@@ -46,8 +40,7 @@ struct Liveness {
             }
         }
 
-        var liveIn = gen
-        for index in liveIn.indices { liveIn[index] = 0 }
+        var liveIn = [UInt64](repeating: 0, count: nodeCount * words)
         // Reverse order converges in one sweep for forward branches.
         var changed = true
         while changed {

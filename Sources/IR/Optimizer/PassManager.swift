@@ -12,11 +12,9 @@ public struct PassManager {
     /// unreachable code is cut; copy propagation frees global writes for
     /// the dead-store pass, whose removals leave dead locals for the last
     /// (removed together, repeated while that frees more: `DeadStoreRounds`).
-    /// The copies left then turn around (`ReadsThroughGlobals`). State stores
-    /// overwritten unseen go first (`DeadStateStores`), their values then dead.
+    /// The copies left then turn around (`ReadsThroughGlobals`).
     public static var standardPasses: [any IRPass] {
-        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStateStores(), DeadStoreRounds(),
-         ReadsThroughGlobals()]
+        [ConstantFolding(), UnreachableCode(), CopyPropagation(), DeadStoreRounds(), ReadsThroughGlobals()]
     }
 
     public init(passes: [any IRPass] = PassManager.standardPasses, validates: Bool = false,
