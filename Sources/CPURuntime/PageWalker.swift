@@ -211,7 +211,7 @@ struct PageWalker {
     private func ramPointer(_ physical: UInt64) -> UnsafeMutableRawPointer? {
         guard physical < AddressSpace.addressLimit else { return nil }
         let address = UInt32(physical)
-        guard let region = addressSpace.region(at: address), case .ram = region.kind else { return nil }
+        guard addressSpace.backingKind(at: address) == .ram else { return nil }
         return addressSpace.hostPointer(at: address)
     }
 }

@@ -38,7 +38,8 @@ extension SoftMMU {
     func fetchTranslation(_ linear: UInt32) -> UInt64? {
         let mmu = currentIndex
         let slot = entry(linear, mmu: mmu)
-        if slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask {
+        if slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask
+            || swapInVictim(linear, access: .execute, slot: slot, mmu: mmu) {
             return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
         }
         switch walker.translate(linear, access: .execute, privilege: SoftMMU.privilege(mmu: mmu)) {

@@ -24,7 +24,11 @@ extension SoftMMU {
     /// entry cached from a large page containing it (a 4 MiB or 2 MiB page is
     /// cached as 4 KiB pieces in other slots; 4 MiB alignment covers both sizes).
     func flush(page linear: UInt32) {
-        for mmu in 0..<CPUStateBlock.mmuModes { entry(linear, mmu: mmu).pointee = TLBEntry() }
+        for mmu in 0..<CPUStateBlock.mmuModes {
+            let slot = entry(linear, mmu: mmu)
+            if SoftMMU.page(of: slot.pointee) == linear & SoftMMU.pageMask { slot.pointee = TLBEntry() }
+        }
+        flushVictims(page: linear)
         // Most INVLPGs name small pages where no large page was ever cached.
         guard largeRegions.contains(linear) else { return }
         let region = linear & ~0x3F_FFFF

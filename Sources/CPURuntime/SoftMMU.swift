@@ -25,6 +25,8 @@ final class SoftMMU {
     static let userIndex = 1
     /// Where the last `readCode` stopped at a page fault: reported by `raiseCodeFault`.
     var codeFault: (linear: UInt32, errorCode: UInt32)?
+    /// The victim entry the next refill's eviction goes to.
+    var victimCursor = 0
 
     /// One bit per 4 MiB of linear space where an entry was filled from a
     /// large page since the last full flush: INVLPG elsewhere has no large
@@ -66,7 +68,9 @@ final class SoftMMU {
             return value
         }
         guard let physical = translate(linear, access: .read, mmu: mmu) else { return 0 }
-        return physicalLoad(physical, bytes: bytes)
+        // The translation left a plain entry for RAM and ROM: no region lookup.
+        return GuestMemoryAccessors.hitLoad(UnsafeMutableRawPointer(cpu.state), linear, bytes: bytes, mmu: UInt32(mmu))
+            ?? physicalLoad(physical, bytes: bytes)
     }
 
     @inline(never)
@@ -84,6 +88,8 @@ final class SoftMMU {
             return
         }
         guard let physical = translate(linear, access: .write, mmu: mmu) else { return }
+        // A plain write tag means RAM with no translated code: no region lookup.
+        if GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) { return }
         physicalStore(physical, value, bytes: bytes)
     }
 
@@ -98,7 +104,8 @@ final class SoftMMU {
         case .write: tag = slot.pointee.writeTag
         case .execute: tag = slot.pointee.codeTag
         }
-        if tag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask {
+        if tag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask
+            || swapInVictim(linear, access: access, slot: slot, mmu: mmu) {
             return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
         }
         switch walker.translate(linear, access: access, privilege: SoftMMU.privilege(mmu: mmu)) {
@@ -127,6 +134,7 @@ final class SoftMMU {
     /// for which tags it gets). Pages past 4 GiB (PAE) get none: nothing is there.
     func fill(linear: UInt32, _ translation: PageTranslation, mmu: Int) {
         let slot = entry(linear, mmu: mmu)
+        retire(slot, for: linear & SoftMMU.pageMask, mmu: mmu)
         cpu.stateBlock.willFill(slot)
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
@@ -143,10 +151,10 @@ final class SoftMMU {
         let readable = translation.allows(.read, privilege, writeProtect: writeProtect)
         let writable = translation.dirty && translation.allows(.write, privilege, writeProtect: writeProtect)
         var readFlags = TLBEntry.slowPath, writeFlags = TLBEntry.slowPath
-        if let region = addressSpace.region(at: physicalPage), let host = addressSpace.hostPointer(at: physicalPage) {
+        if let host = addressSpace.hostPointer(at: physicalPage) {
             fresh.addend = Int(bitPattern: host) &- Int(page)
             readFlags = 0
-            switch region.kind {
+            switch addressSpace.backingKind(at: physicalPage) {
             case .ram, .deviceRAM: writeFlags = cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
             default: break
             }
@@ -163,12 +171,12 @@ final class SoftMMU {
     /// device, all ones from nothing.
     func physicalLoad(_ physical: UInt64, bytes: Int) -> UInt64 {
         let ones = bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
-        guard physical < AddressSpace.addressLimit, let region = addressSpace.region(at: UInt32(physical)) else { return ones }
+        guard physical < AddressSpace.addressLimit else { return ones }
         let address = UInt32(physical)
-        if case .mmio = region.kind {
+        guard let host = addressSpace.hostPointer(at: address) else {
+            guard addressSpace.backingKind(at: address) == .mmio else { return ones }
             return UInt64(addressSpace.read(address, size: AccessSize(rawValue: bytes) ?? .dword))
         }
-        guard let host = addressSpace.hostPointer(at: address) else { return ones }
         switch bytes {
         case 1: return UInt64(host.load(as: UInt8.self))
         case 2: return UInt64(host.loadUnaligned(as: UInt16.self))
@@ -185,11 +193,10 @@ final class SoftMMU {
         if cpu.translationCache.holdsCode(physicalPage: address >> 12) {
             cpu.invalidateCode(physicalPage: address >> 12)
         }
-        guard let region = addressSpace.region(at: address) else { return }
-        switch region.kind {
+        switch addressSpace.backingKind(at: address) {
         case .mmio:
             addressSpace.write(address, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
-        case .rom:
+        case .rom, .none:
             return
         case .ram, .deviceRAM:
             guard let host = addressSpace.hostPointer(at: address) else { return }

@@ -22,6 +22,20 @@ public struct Region {
     public var end: UInt64 { start + size }
 }
 
+/// What backs a physical address, as the CPU's miss path asks: plain values,
+/// so a lookup copies no region name or device reference.
+public enum BackingKind: UInt8 {
+    case none, ram, rom, deviceRAM, mmio
+}
+
+/// A region's backing: its kind, and for RAM, ROM and device RAM the host
+/// address of its first byte.
+struct RegionBacking {
+    var kind: BackingKind = .none
+    var start: UInt64 = 0
+    var host: UnsafeMutableRawPointer?
+}
+
 /// The guest-physical address space: non-overlapping RAM, ROM and MMIO regions.
 ///
 /// A page table (one 16-bit region index per 4 KiB page of the 4 GiB space) makes
@@ -37,14 +51,22 @@ public final class AddressSpace {
     public let ram: GuestRAM
     public private(set) var regions: [Region?] = []
     private let pageRegion: UnsafeMutablePointer<UInt16>
+    /// `regions`' backings by the same index, for `backingKind` and `hostPointer`.
+    private var backings: UnsafeMutablePointer<RegionBacking>
+    private var backingCapacity = 64
 
     public init(ram: GuestRAM) {
         self.ram = ram
         pageRegion = .allocate(capacity: AddressSpace.pageCount)
         pageRegion.initialize(repeating: AddressSpace.unmapped, count: AddressSpace.pageCount)
+        backings = .allocate(capacity: backingCapacity)
+        backings.initialize(repeating: RegionBacking(), count: backingCapacity)
     }
 
-    deinit { pageRegion.deallocate() }
+    deinit {
+        pageRegion.deallocate()
+        backings.deallocate()
+    }
 
     /// Adds a region; refuses one that is misaligned, outside 4 GiB or overlaps another.
     @discardableResult
@@ -68,6 +90,7 @@ public final class AddressSpace {
         }
         let region = Region(name: name, start: start, size: size, kind: kind)
         if index == regions.count { regions.append(region) } else { regions[index] = region }
+        setBacking(index, of: region)
         setPages(of: region, to: UInt16(index))
         return index
     }
@@ -77,6 +100,24 @@ public final class AddressSpace {
         guard index < regions.count, let region = regions[index] else { return }
         setPages(of: region, to: AddressSpace.unmapped)
         regions[index] = nil
+        backings[index] = RegionBacking()
+    }
+
+    private func setBacking(_ index: Int, of region: Region) {
+        if index >= backingCapacity {
+            let grown = UnsafeMutablePointer<RegionBacking>.allocate(capacity: backingCapacity * 2)
+            grown.moveInitialize(from: backings, count: backingCapacity)
+            (grown + backingCapacity).initialize(repeating: RegionBacking(), count: backingCapacity)
+            backings.deallocate()
+            backings = grown
+            backingCapacity *= 2
+        }
+        switch region.kind {
+        case let .ram(offset): backings[index] = RegionBacking(kind: .ram, start: region.start, host: ram.uncheckedPointer(at: offset))
+        case let .rom(storage): backings[index] = RegionBacking(kind: .rom, start: region.start, host: storage)
+        case let .deviceRAM(storage): backings[index] = RegionBacking(kind: .deviceRAM, start: region.start, host: storage)
+        case .mmio: backings[index] = RegionBacking(kind: .mmio, start: region.start, host: nil)
+        }
     }
 
     /// The region holding a physical address, if any.
@@ -88,15 +129,19 @@ public final class AddressSpace {
 
     /// Host pointer for a RAM or ROM address, nil for MMIO or nothing. The TLB
     /// stores (this pointer - guest page) as its addend.
+    @inline(__always)
     public func hostPointer(at address: UInt32) -> UnsafeMutableRawPointer? {
-        guard let region = region(at: address) else { return nil }
-        let inside = Int(UInt64(address) - region.start)
-        switch region.kind {
-        case let .ram(offset): return ram.uncheckedPointer(at: offset + inside)
-        case let .rom(storage): return storage + inside
-        case let .deviceRAM(storage): return storage + inside
-        case .mmio: return nil
-        }
+        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+        guard index != AddressSpace.unmapped else { return nil }
+        let backing = backings[Int(index)]
+        return backing.host.map { $0 + Int(UInt64(address) &- backing.start) }
+    }
+
+    /// What backs a physical address.
+    @inline(__always)
+    public func backingKind(at address: UInt32) -> BackingKind {
+        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+        return index == AddressSpace.unmapped ? .none : backings[Int(index)].kind
     }
 
     /// Slow-path physical read, for devices (DMA) and the CPU's miss path.

@@ -42,10 +42,15 @@ public final class CPUStateBlock {
     public static let tlbEntries = 1024
     /// MMU index 0: supervisor accesses; 1: user (CPL 3) accesses.
     public static let mmuModes = 2
+    /// Per MMU mode, after all the direct-mapped entries: the last entries
+    /// evicted from them, which the miss path searches before walking. Two
+    /// hot pages 4 MiB apart (a stack and a table) would otherwise walk on
+    /// every access.
+    public static let victimEntries = 8
 
     public static let scratchOffset = (MemoryLayout<CPUState>.stride + 63) & ~63
     public static let tlbOffset = scratchOffset + scratchSlots * 8
-    public static let tlbBytes = mmuModes * tlbEntries * MemoryLayout<TLBEntry>.stride
+    public static let tlbBytes = mmuModes * (tlbEntries + victimEntries) * MemoryLayout<TLBEntry>.stride
     /// The 108-byte FNSAVE image of a guest FPU that left the host FPU (16-byte aligned).
     public static let x87ImageOffset = (tlbOffset + tlbBytes + 63) & ~63
     public static let x87ImageBytes = 108
@@ -91,7 +96,8 @@ public final class CPUStateBlock {
         }
     }
 
-    /// Calls `body` with every entry that may be filled (and some that are not).
+    /// Calls `body` with every entry that may be filled (and some that are
+    /// not), victims included.
     @inline(__always)
     public func forEachFilled(_ body: (UnsafeMutablePointer<TLBEntry>) -> Void) {
         if filledOverflow {
@@ -99,6 +105,7 @@ public final class CPUStateBlock {
         } else {
             for position in 0..<filledCount { body(entries + Int(filled[position])) }
         }
+        for index in 0..<CPUStateBlock.mmuModes * CPUStateBlock.victimEntries { body(entries + CPUStateBlock.totalEntries + index) }
     }
 
     /// The state itself.
@@ -111,6 +118,12 @@ public final class CPUStateBlock {
     @inline(__always)
     public func tlb(mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
         (base + CPUStateBlock.tlbOffset).assumingMemoryBound(to: TLBEntry.self) + mmu * CPUStateBlock.tlbEntries
+    }
+
+    /// The mode's `victimEntries` entries.
+    @inline(__always)
+    public func victims(mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
+        entries + CPUStateBlock.totalEntries + mmu * CPUStateBlock.victimEntries
     }
 
     public func flushTLB() {
@@ -126,7 +139,7 @@ public final class CPUStateBlock {
         forEachFilled { entry in
             if entry.pointee.flags & TLBEntry.global == 0 {
                 entry.pointee = TLBEntry()
-            } else if !entry.pointee.isEmpty {
+            } else if !entry.pointee.isEmpty, entry - entries < CPUStateBlock.totalEntries {
                 filled[kept] = UInt32(entry - entries)
                 kept += 1
             }

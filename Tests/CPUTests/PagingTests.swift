@@ -345,6 +345,35 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x66))
     }
 
+    func testPagesSharingAnEntryStayCachedThroughTheVictims() {
+        // 4 MiB apart: the same direct-mapped entry.
+        map32(0x0040_3000, to: 0x5000)
+        map32(0x0080_3000, to: 0x6000, table: table2)
+        put32(0x5000, 0x55)
+        put32(0x6000, 0x66)
+        put32(0x8000, 0x88)
+        enable32()
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
+        XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x66))
+        XCTAssertEqual(cpu.testLinearWrite(0x0040_3004, 0x56, bytes: 4), .value(0))
+        // Remapped without telling the TLB: neither walks again.
+        put32(table + 3 * 4, 0x8000 | 7)
+        put32(table2 + 3 * 4, 0x8000 | 7)
+        for _ in 0..<3 {
+            XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x66))
+            XCTAssertEqual(cpu.testLinearRead(0x0040_3004, bytes: 4), .value(0x56))
+        }
+        // INVLPG reaches the victim; the other page stays cached.
+        cpu.testInvalidatePage(0x0080_3000)
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
+        XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
+        // A CR3 write drops the victims too.
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
+        cpu.setTestControlRegisters(cr3: directory)
+        XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
+        XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
+    }
+
     func testInvalidatePageDropsEveryPieceOfALargePage() {
         put32(directory + 4, 0x0040_0000 | 7 | PS)
         put32(0x0040_0000, 0x40)

@@ -1,0 +1,59 @@
+import X86State
+
+/// The victim entries behind each mode's direct-mapped TLB
+/// (`CPUStateBlock.victimEntries`). A refill keeps the entry it replaces as
+/// a victim; a miss finds it there and swaps it back, with no page walk. A
+/// page is in at most one place: the entry or one victim.
+extension SoftMMU {
+    /// The page an entry maps, or nil when it maps nothing.
+    @inline(__always)
+    static func page(of entry: TLBEntry) -> UInt32? {
+        entry.readTag & TLBEntry.invalid != 0 ? nil : entry.readTag & SoftMMU.pageMask
+    }
+
+    /// Before `slot` is refilled for `page`: what it holds for another page
+    /// becomes the mode's newest victim, and a victim for `page` itself goes
+    /// (the refill supersedes it).
+    @inline(__always)
+    func retire(_ slot: UnsafeMutablePointer<TLBEntry>, for page: UInt32, mmu: Int) {
+        let victims = cpu.stateBlock.victims(mmu: mmu)
+        for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
+            victims[index] = TLBEntry()
+        }
+        guard let held = SoftMMU.page(of: slot.pointee), held != page else { return }
+        victims[victimCursor] = slot.pointee
+        victimCursor = (victimCursor + 1) & (CPUStateBlock.victimEntries - 1)
+    }
+
+    /// On a miss in `slot`: when a victim maps `linear`'s page for `access`,
+    /// it and the entry swap places. True when it did.
+    @inline(__always)
+    func swapInVictim(_ linear: UInt32, access: PageAccess, slot: UnsafeMutablePointer<TLBEntry>, mmu: Int) -> Bool {
+        let page = linear & SoftMMU.pageMask
+        let victims = cpu.stateBlock.victims(mmu: mmu)
+        for index in 0..<CPUStateBlock.victimEntries {
+            let tag: UInt32
+            switch access {
+            case .read: tag = victims[index].readTag
+            case .write: tag = victims[index].writeTag
+            case .execute: tag = victims[index].codeTag
+            }
+            guard tag & (SoftMMU.pageMask | TLBEntry.invalid) == page else { continue }
+            cpu.stateBlock.willFill(slot)
+            swap(&slot.pointee, &victims[index])
+            return true
+        }
+        return false
+    }
+
+    /// INVLPG's part: drops the victims of `linear`'s page in both modes.
+    func flushVictims(page linear: UInt32) {
+        let page = linear & SoftMMU.pageMask
+        for mmu in 0..<CPUStateBlock.mmuModes {
+            let victims = cpu.stateBlock.victims(mmu: mmu)
+            for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
+                victims[index] = TLBEntry()
+            }
+        }
+    }
+}
