@@ -58,12 +58,12 @@ enum GuestMemoryAccessors {
 
     @inline(never)
     static func missLoad(_ state: UnsafeMutableRawPointer, _ linear: UInt32, _ kind: MemoryAccess, _ mmu: UInt32) -> UInt64 {
-        let raw = X86CPU.owner(of: state).mmu.slowLoad(linear, bytes: kind.bytes, mmu: Int(mmu))
+        let raw = X86CPU.withOwner(of: state) { $0.mmu.slowLoad(linear, bytes: kind.bytes, mmu: Int(mmu)) }
         return kind.isSigned ? kind.extend(raw) : raw
     }
 
     @inline(never)
     static func missStore(_ state: UnsafeMutableRawPointer, _ linear: UInt32, _ value: UInt64, bytes: Int, mmu: UInt32) {
-        X86CPU.owner(of: state).mmu.slowStore(linear, value, bytes: bytes, mmu: Int(mmu))
+        X86CPU.withOwner(of: state) { $0.mmu.slowStore(linear, value, bytes: bytes, mmu: Int(mmu)) }
     }
 }

@@ -13,11 +13,11 @@ extension SoftMMU {
     /// (G with CR4.PGE) stay, as a CR3 write leaves them.
     func flushAll(keepingGlobal: Bool = false) {
         guard keepingGlobal else {
-            cpu.stateBlock.flushTLB()
+            stateBlock.flushTLB()
             largeRegions.clear()
             return
         }
-        cpu.stateBlock.flushNonGlobalTLB()
+        stateBlock.flushNonGlobalTLB()
     }
 
     /// INVLPG: drops the page's entries in both modes, global or not, and every
@@ -32,7 +32,7 @@ extension SoftMMU {
         // Most INVLPGs name small pages where no large page was ever cached.
         guard largeRegions.contains(linear) else { return }
         let region = linear & ~0x3F_FFFF
-        cpu.stateBlock.forEachFilled { entry in
+        stateBlock.forEachFilled { entry in
             let tag = entry.pointee.readTag
             if entry.pointee.flags & TLBEntry.largePage != 0, tag & TLBEntry.invalid == 0, tag & ~0x3F_FFFF == region {
                 entry.pointee = TLBEntry()
@@ -79,7 +79,7 @@ extension SoftMMU {
     /// A page now holds translated code: every entry mapping it loses its
     /// fast write path (the slow path drops the page's blocks on a write).
     func protectCode(physicalPage page: UInt32) {
-        cpu.stateBlock.forEachFilled { entry in
+        stateBlock.forEachFilled { entry in
             let tag = entry.pointee.writeTag
             if tag & (TLBEntry.invalid | TLBEntry.slowPath) == 0, entry.pointee.physicalPage >> 12 == page {
                 entry.pointee.writeTag = tag | TLBEntry.codePage
@@ -89,7 +89,7 @@ extension SoftMMU {
 
     /// The page's blocks are gone: entries mapping it write directly again.
     func unprotectCode(physicalPage page: UInt32) {
-        cpu.stateBlock.forEachFilled { entry in
+        stateBlock.forEachFilled { entry in
             let tag = entry.pointee.writeTag
             if tag & TLBEntry.codePage != 0, entry.pointee.physicalPage >> 12 == page {
                 entry.pointee.writeTag = tag & ~TLBEntry.codePage

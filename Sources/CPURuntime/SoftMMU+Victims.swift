@@ -16,7 +16,7 @@ extension SoftMMU {
     /// (the refill supersedes it).
     @inline(__always)
     func retire(_ slot: UnsafeMutablePointer<TLBEntry>, for page: UInt32, mmu: Int) {
-        let victims = cpu.stateBlock.victims(mmu: mmu)
+        let victims = stateBlock.victims(mmu: mmu)
         for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
             victims[index] = TLBEntry()
         }
@@ -30,7 +30,7 @@ extension SoftMMU {
     @inline(__always)
     func swapInVictim(_ linear: UInt32, access: PageAccess, slot: UnsafeMutablePointer<TLBEntry>, mmu: Int) -> Bool {
         let page = linear & SoftMMU.pageMask
-        let victims = cpu.stateBlock.victims(mmu: mmu)
+        let victims = stateBlock.victims(mmu: mmu)
         for index in 0..<CPUStateBlock.victimEntries {
             let tag: UInt32
             switch access {
@@ -39,7 +39,7 @@ extension SoftMMU {
             case .execute: tag = victims[index].codeTag
             }
             guard tag & (SoftMMU.pageMask | TLBEntry.invalid) == page else { continue }
-            cpu.stateBlock.willFill(slot)
+            stateBlock.willFill(slot)
             swap(&slot.pointee, &victims[index])
             return true
         }
@@ -50,7 +50,7 @@ extension SoftMMU {
     func flushVictims(page linear: UInt32) {
         let page = linear & SoftMMU.pageMask
         for mmu in 0..<CPUStateBlock.mmuModes {
-            let victims = cpu.stateBlock.victims(mmu: mmu)
+            let victims = stateBlock.victims(mmu: mmu)
             for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
                 victims[index] = TLBEntry()
             }

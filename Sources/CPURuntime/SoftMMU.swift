@@ -19,6 +19,10 @@ import X86State
 /// walking again. The flushes the CPU must call are in SoftMMU+Flush.swift.
 final class SoftMMU {
     unowned(unsafe) let cpu: X86CPU
+    // The CPU's parts the miss path uses, held here so reaching them
+    // retains nothing.
+    let stateBlock: CPUStateBlock
+    let translationCache: TranslationCache
     let addressSpace: AddressSpace
     static let pageMask: UInt32 = ~0xFFF
     static let supervisorIndex = 0
@@ -35,12 +39,14 @@ final class SoftMMU {
 
     init(cpu: X86CPU, addressSpace: AddressSpace) {
         self.cpu = cpu
+        stateBlock = cpu.stateBlock
+        translationCache = cpu.translationCache
         self.addressSpace = addressSpace
     }
 
     @inline(__always)
     func entry(_ linear: UInt32, mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
-        cpu.stateBlock.tlb(mmu: mmu) + Int((linear >> 12) & UInt32(CPUStateBlock.tlbEntries - 1))
+        stateBlock.tlb(mmu: mmu) + Int((linear >> 12) & UInt32(CPUStateBlock.tlbEntries - 1))
     }
 
     @inline(__always)
@@ -135,7 +141,7 @@ final class SoftMMU {
     func fill(linear: UInt32, _ translation: PageTranslation, mmu: Int) {
         let slot = entry(linear, mmu: mmu)
         retire(slot, for: linear & SoftMMU.pageMask, mmu: mmu)
-        cpu.stateBlock.willFill(slot)
+        stateBlock.willFill(slot)
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
         if translation.large { largeRegions.mark(linear) }
@@ -155,7 +161,7 @@ final class SoftMMU {
             fresh.addend = Int(bitPattern: host) &- Int(page)
             readFlags = 0
             switch addressSpace.backingKind(at: physicalPage) {
-            case .ram, .deviceRAM: writeFlags = cpu.translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            case .ram, .deviceRAM: writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
             default: break
             }
         }
@@ -190,7 +196,7 @@ final class SoftMMU {
     func physicalStore(_ physical: UInt64, _ value: UInt64, bytes: Int) {
         guard physical < AddressSpace.addressLimit else { return }
         let address = UInt32(physical)
-        if cpu.translationCache.holdsCode(physicalPage: address >> 12) {
+        if translationCache.holdsCode(physicalPage: address >> 12) {
             cpu.invalidateCode(physicalPage: address >> 12)
         }
         switch addressSpace.backingKind(at: address) {

@@ -114,6 +114,13 @@ public final class X86CPU: ExecutionEngine {
         Unmanaged<X86CPU>.fromOpaque(state.assumingMemoryBound(to: CPUState.self).pointee.owner!).takeUnretainedValue()
     }
 
+    /// Calls `body` with the CPU behind a state pointer, with no reference
+    /// counting: the CPU outlives every call generated code makes.
+    @inline(__always)
+    static func withOwner<Result>(of state: UnsafeMutableRawPointer, _ body: (X86CPU) -> Result) -> Result {
+        Unmanaged<X86CPU>.fromOpaque(state.assumingMemoryBound(to: CPUState.self).pointee.owner!)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Power-on state: real mode at F000:FFF0 with CS base FFFF0000.
     public func reset() {
         let owner = state.pointee.owner
