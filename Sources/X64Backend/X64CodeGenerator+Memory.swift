@@ -77,7 +77,7 @@ extension X64CodeGenerator {
             let addressRegister: HostRegister
             if type(of: address) == .i32, let register = registers.register(of: address) {
                 addressRegister = register
-                miss.setup.append(RegisterMove(size: .dword, destination: .rsi, source: register))
+                addSetup(RegisterMove(size: .dword, destination: .rsi, source: register), to: &miss)
             } else {
                 move(address, to: .rsi, size: .dword)
                 addressRegister = .rsi
@@ -87,10 +87,10 @@ extension X64CodeGenerator {
                 let size = op.type.operandSize
                 if let register = registers.register(of: op.inputs.1) {
                     value = .register(register)
-                    miss.setup.append(RegisterMove(size: size, destination: .rdx, source: register))
+                    addSetup(RegisterMove(size: size, destination: .rdx, source: register), to: &miss)
                 } else if let constant = immediate(op.inputs.1, size) {
                     value = .immediate(constant)
-                    miss.setup.append(RegisterMove(size: size, destination: .rdx, constant: constantOf[Int(op.inputs.1.index)]!))
+                    addSetup(RegisterMove(size: size, destination: .rdx, constant: constantOf[Int(op.inputs.1.index)]!), to: &miss)
                 } else {
                     move(op.inputs.1, to: .rdx, size: size)
                     value = .register(.rdx)
@@ -119,15 +119,33 @@ extension X64CodeGenerator {
     /// What a guest access's miss path does, fixed where the access is
     /// translated: the dirty globals it stores, the instruction address, the
     /// caller-saved registers it keeps across the call, and the call itself.
+    /// Its lists are ranges of the block's `MissPathLists`, so a guest
+    /// access allocates nothing of its own.
     struct MissPath {
-        var globals: [RegisterStore]
-        var constants: [ConstantStore]
+        var globals: Range<Int>
+        var constants: Range<Int>
         var instruction: UInt64?
-        var kept: [HostRegister]
+        var kept: Range<Int>
         var function: UInt64
-        var arguments: [ImmediateArgument]
+        var arguments: Range<Int>
         /// Moves into RSI and RDX the hit path did not need.
+        var setup: Range<Int>
+    }
+
+    /// The lists of every miss path of a block, end to end.
+    struct MissPathLists {
+        var globals: [RegisterStore] = []
+        var constants: [ConstantStore] = []
+        var kept: [HostRegister] = []
+        var arguments: [ImmediateArgument] = []
         var setup: [RegisterMove] = []
+    }
+
+    /// Appends a move to the miss path made last.
+    private func addSetup(_ move: RegisterMove, to miss: inout MissPath) {
+        precondition(miss.setup.upperBound == missLists.setup.count, "setup moves go to the newest miss path")
+        missLists.setup.append(move)
+        miss.setup = miss.setup.lowerBound..<missLists.setup.count
     }
 
     /// A register copy (or a constant load, when `source` is nil) into an argument register.
@@ -192,21 +210,29 @@ extension X64CodeGenerator {
         // state: dirty globals and the pending instruction address are
         // stored, but the register file still counts them dirty and
         // pending, since the hit path that joins it stored nothing.
-        var globals: [RegisterStore] = [], kept: [HostRegister] = []
+        let globalsStart = missLists.globals.count, keptStart = missLists.kept.count
         for register in RegisterFile.allocatable {
             guard let temp = registers.occupant[Int(register.rawValue)] else { continue }
             if isGlobal(temp) && registers.isDirty(temp) {
-                globals.append(RegisterStore(size: type(of: temp).operandSize, slot: slot(temp), register: register))
+                missLists.globals.append(RegisterStore(size: type(of: temp).operandSize, slot: slot(temp), register: register))
             }
-            if !register.isCalleeSaved { kept.append(register) }
+            if !register.isCalleeSaved { missLists.kept.append(register) }
         }
+        let constantsStart = missLists.constants.count
+        appendUnstoredConstants(to: &missLists.constants)
         let isLoad = op.opcode == .loadGuest
         let function = isLoad ? unsafeBitCast(configuration.load, to: Int.self) : unsafeBitCast(configuration.store, to: Int.self)
-        let arguments = isLoad
-            ? [ImmediateArgument(register: .rdx, value: UInt64(op.aux)), ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF)]
-            : [ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF)]
-        return MissPath(globals: globals, constants: unstoredConstants(), instruction: pendingInstruction, kept: kept,
-                        function: UInt64(UInt(bitPattern: function)), arguments: arguments)
+        let argumentsStart = missLists.arguments.count
+        if isLoad {
+            missLists.arguments.append(ImmediateArgument(register: .rdx, value: UInt64(op.aux)))
+            missLists.arguments.append(ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF))
+        } else {
+            missLists.arguments.append(ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF))
+        }
+        return MissPath(globals: globalsStart..<missLists.globals.count, constants: constantsStart..<missLists.constants.count,
+                        instruction: pendingInstruction, kept: keptStart..<missLists.kept.count,
+                        function: UInt64(UInt(bitPattern: function)), arguments: argumentsStart..<missLists.arguments.count,
+                        setup: missLists.setup.count..<missLists.setup.count)
     }
 
     /// The load/store function's call, with the address in ESI and a
@@ -214,24 +240,25 @@ extension X64CodeGenerator {
     /// besides the call's own registers.
     func emitMissCall(_ miss: MissPath) {
         // Sources are never RSI or RDX (emptied before the access), so the moves cannot clash.
-        for move in miss.setup {
+        for move in missLists.setup[miss.setup] {
             if let source = move.source {
                 assembler.mov(move.size, move.destination, source)
             } else {
                 assembler.movImmediate(move.destination, move.constant & (move.size == .qword ? ~0 : 0xFFFF_FFFF))
             }
         }
-        for global in miss.globals { assembler.store(global.size, global.slot, global.register) }
-        for constant in miss.constants { assembler.storeImmediate(constant.size, constant.slot, constant.value) }
+        for global in missLists.globals[miss.globals] { assembler.store(global.size, global.slot, global.register) }
+        for constant in missLists.constants[miss.constants] { assembler.storeImmediate(constant.size, constant.slot, constant.value) }
         if let address = miss.instruction { storeInstructionAddress(address) }
         // Temps still in caller-saved registers survive the call on the stack
         // (an odd count pads it, keeping RSP 16-byte aligned at the call).
-        for register in miss.kept { assembler.push(register) }
-        if miss.kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
-        for argument in miss.arguments { assembler.movImmediate(argument.register, argument.value) }
+        let kept = missLists.kept[miss.kept]
+        for register in kept { assembler.push(register) }
+        if kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
+        for argument in missLists.arguments[miss.arguments] { assembler.movImmediate(argument.register, argument.value) }
         callFunction(miss.function)
-        if miss.kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
-        for register in miss.kept.reversed() { assembler.pop(register) }
+        if kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
+        for register in kept.reversed() { assembler.pop(register) }
         checkFault()
     }
 

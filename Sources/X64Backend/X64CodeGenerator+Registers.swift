@@ -56,12 +56,10 @@ extension X64CodeGenerator {
         size == .qword ? Int32(exactly: Int64(bitPattern: value)) : Int32(truncatingIfNeeded: value)
     }
 
-    /// Globals whose constant is not stored yet, with the store's operands.
-    func unstoredConstants() -> [ConstantStore] {
-        var result: [ConstantStore] = []
-        guard unstoredCount > 0 else { return result }
-        for index in 0..<block.globalCount where constantUnstored[index] { result.append(constantStore(index)) }
-        return result
+    /// Appends the globals whose constant is not stored yet, with the store's operands.
+    func appendUnstoredConstants(to list: inout [ConstantStore]) {
+        guard unstoredCount > 0 else { return }
+        for index in 0..<block.globalCount where constantUnstored[index] { list.append(constantStore(index)) }
     }
 
     /// The store that puts global `index`'s constant in its state field.

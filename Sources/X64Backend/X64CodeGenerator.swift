@@ -75,6 +75,7 @@ final class X64CodeGenerator {
     private var entryCharge: Int32 = 0
     /// Guest accesses' miss paths, emitted after the block's code.
     var deferredMisses: [DeferredMiss] = []
+    var missLists = MissPathLists()
     /// Per temp, the constant a movi gave a local that lives in one basic
     /// block: it has no slot value and is put in a register only when an op
     /// cannot take it as an immediate.
