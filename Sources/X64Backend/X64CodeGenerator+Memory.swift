@@ -51,7 +51,23 @@ extension X64CodeGenerator {
         }
     }
 
-    func translateGuestAccess(_ op: IROp) {
+    /// The x87 instruction that a guest load at op `index` feeds through
+    /// the transfer field (`loadGuest; storeState transfer; hostX87 [transfer]`,
+    /// the loaded value used nowhere else), when the JIT can run it on guest
+    /// memory directly: on the TLB hit path it reads the host address.
+    func x87LoadFusedWith(_ index: Int) -> HostX87Instruction? {
+        guard configuration.tlb != nil, configuration.hostX87 != nil, index + 2 < ops.count else { return nil }
+        let load = ops[index], store = ops[index + 1], x87 = ops[index + 2]
+        guard load.opcode == .loadGuest, store.opcode == .storeState, x87.opcode == .hostX87,
+              store.inputs.0 == load.output, analysis.dies(load.output, at: index + 1),
+              store.access.bytes == load.access.bytes, [2, 4, 8].contains(load.access.bytes) else { return nil }
+        let instruction = HostX87Instruction(rawValue: x87.constant)
+        guard instruction.isMemoryForm, instruction.stateOffset == Int(store.constant) else { return nil }
+        return instruction
+    }
+
+    /// A guest access; with `x87`, a load fused with the x87 instruction that reads it.
+    func translateGuestAccess(_ op: IROp, x87: HostX87Instruction? = nil) {
         let address = op.inputs.0
         let isLoad = op.opcode == .loadGuest
         let arguments = isLoad ? [address] : [address, op.inputs.1]
@@ -98,12 +114,13 @@ extension X64CodeGenerator {
             }
             // A load's result goes straight to its register on the hit path;
             // the miss path moves it there from RAX after the call.
-            let result: HostRegister? = isLoad ? outputRegister() : nil
+            let result: HostRegister? = isLoad && x87 == nil ? outputRegister() : nil
             let label = assembler.newLabel()
-            emitTLBHit(op, tlb, address: addressRegister, value: value, result: result ?? .rax, miss: label)
+            emitTLBHit(op, tlb, address: addressRegister, value: value, result: result ?? .rax, x87: x87, miss: label)
             let done = assembler.newLabel()
             deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss, result: result,
-                                               resultSize: op.type.operandSize))
+                                               resultSize: op.type.operandSize, x87: x87,
+                                               x87Size: OperandSize(bytes: op.access.bytes)))
             assembler.bind(done)
             if let result { define(op.output, in: result) }
             return
@@ -183,6 +200,10 @@ extension X64CodeGenerator {
         /// A load's result register, and its size.
         var result: HostRegister?
         var resultSize: OperandSize
+        /// A fused x87 load's instruction: the miss path puts the value in
+        /// its transfer field (at `x87Size`) and runs it there.
+        var x87: HostX87Instruction?
+        var x87Size: OperandSize
     }
 
     /// A store of a register (a dirty global's) to its slot.
@@ -268,6 +289,10 @@ extension X64CodeGenerator {
             assembler.bind(deferred.label)
             emitMissCall(deferred.miss)
             if let result = deferred.result { assembler.mov(deferred.resultSize, result, .rax) }
+            if let x87 = deferred.x87 {
+                assembler.store(deferred.x87Size, stateOperand(x87.stateOffset), .rax)
+                emitHostX87(x87)
+            }
             assembler.jmp(deferred.done)
         }
         deferredMisses.removeAll()
@@ -279,7 +304,7 @@ extension X64CodeGenerator {
     /// RAX + the address and leaves a load's result in `result`, extended as
     /// the function would. Uses RAX and RCX only.
     private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, value: StoredValue,
-                            result: HostRegister, miss: AssemblerLabel) {
+                            result: HostRegister, x87: HostX87Instruction?, miss: AssemblerLabel) {
         let access = op.access
         let entryShift = tlb.entryBytes.trailingZeroBitCount
         precondition(tlb.entryBytes == 1 << entryShift && tlb.pageBits >= entryShift, "TLB entries must be a power of two in size")
@@ -311,7 +336,9 @@ extension X64CodeGenerator {
         // The addend is signed: host = linear + addend in 64 bits.
         assembler.load(.qword, .rax, field(tlb.addendOffset))
         let host = MemoryOperand(base: .rax, index: address)
-        if isLoad {
+        if let x87 {
+            assembler.x87(escape: x87.escape, reg: x87.reg, host)
+        } else if isLoad {
             load(access, op.type, into: result, from: .memory(host))
         } else {
             switch value {

@@ -89,14 +89,24 @@ final class X64CodeGenerator {
         prologue()
         bodyOffset = assembler.position
         if let chaining = configuration.chaining { checkOnEntry(chaining) }
-        for index in ops.indices {
+        var index = 0
+        while index < ops.count {
             current = index
             let op = ops[index]
-            translate(op)
-            registers.unlockAll()
-            BlockAnalysis.forEachReference(op) { temp in
-                if analysis.dies(temp, at: index) { registers.release(temp) }
+            var last = index
+            if let x87 = x87LoadFusedWith(index) {
+                translateGuestAccess(op, x87: x87)
+                last = index + 2
+            } else {
+                translate(op)
             }
+            registers.unlockAll()
+            for position in index...last {
+                BlockAnalysis.forEachReference(ops[position]) { temp in
+                    if analysis.dies(temp, at: position) { registers.release(temp) }
+                }
+            }
+            index = last + 1
         }
         // A block whose last op is not an exit cannot be valid IR, but be safe: leave with code 0.
         if let last = ops.last, !last.opcode.properties.endsBlock { leave(with: 0) }
@@ -189,7 +199,7 @@ final class X64CodeGenerator {
     }
 
     /// The guest's x87 instruction itself; a memory form addresses its state field.
-    private func emitHostX87(_ instruction: HostX87Instruction) {
+    func emitHostX87(_ instruction: HostX87Instruction) {
         if instruction.isMemoryForm {
             assembler.x87(escape: instruction.escape, reg: instruction.reg, stateOperand(instruction.stateOffset))
         } else {
