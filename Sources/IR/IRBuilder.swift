@@ -142,6 +142,16 @@ public struct IRBuilder {
     }
 
     public func instructionStart(_ address: UInt64) { emit(IROp(.insnStart, constant: address)) }
+
+    /// Runs `build`, then moves the ops it emitted to the front of the block.
+    /// They must use no temp an earlier op defines.
+    public func prepend(_ build: () -> Void) {
+        let start = block.ops.count
+        build()
+        let added = block.ops[start...]
+        block.ops.insert(contentsOf: added, at: 0)
+        block.ops.removeLast(added.count)
+    }
     public func exitBlock(_ code: UInt64) { emit(IROp(.exitBlock, constant: code)) }
     public func gotoBlock(slot: Int) { emit(IROp(.gotoBlock, constant: UInt64(slot))) }
     public func hostX87(_ instruction: HostX87Instruction) { emit(IROp(.hostX87, constant: instruction.rawValue)) }

@@ -21,6 +21,9 @@ final class TranslationContext {
     var blockEnded = false
     /// The guest's FPU is in the host's at this point of the block (see `translateX87OnHost`).
     var hostX87Acquired = false
+    /// An x87 instruction of this block ran through the helper, which takes
+    /// the FPU back from the host's.
+    var x87HelperCalled = false
 
     init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: UInt32) {
         self.startLinear = startLinear

@@ -164,11 +164,18 @@ extension TranslationContext {
     /// block to block, so this is a test and a branch.
     private func acquireHostX87() {
         guard !hostX87Acquired else { return }
-        let resident = b.loadState(offset: CPUStateLayout.x87Residence, .u8)
-        let done = b.newLabel()
-        b.branch(if: .eq, resident, constant(UInt32(X87Residence.host)), to: done)
-        b.call(X86Helper.x87Acquire.index)
-        b.setLabel(done)
+        let acquire = {
+            let resident = self.b.loadState(offset: CPUStateLayout.x87Residence, .u8)
+            let done = self.b.newLabel()
+            self.b.branch(if: .eq, resident, self.constant(UInt32(X87Residence.host)), to: done)
+            self.b.call(X86Helper.x87Acquire.index)
+            self.b.setLabel(done)
+        }
+        // At the block's start, unless an x87 helper ran before in it: there
+        // the check's join costs no reloaded registers and no stored
+        // instruction address. Acquiring early is harmless: every exit
+        // saves a resident FPU.
+        if x87HelperCalled { acquire() } else { b.prepend(acquire) }
         hostX87Acquired = true
     }
 

@@ -46,6 +46,7 @@ extension TranslationContext {
         b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
         // The helper took the FPU back from the host's.
         hostX87Acquired = false
+        x87HelperCalled = true
         // A new control word or environment may end running x87 code on the host.
         if flags.contains(.x87OnHost) && changesX87Mode(kind: kind) {
             endBlockAfterInstruction()
