@@ -3,6 +3,8 @@
 # on pcemu and on qemu-system-i386 -accel tcg, one after the other in one run,
 # times each phase from the host by when its markers reach the serial console,
 # and prints a table of times and ratios (pcemu / QEMU; below 1 is faster).
+# With several runs it ends with each phase's median ratio: on a shared host
+# a single run's phase can be off by a third either way, for both emulators.
 # usage: scripts/bench.sh [runs]   (builds pcemu in release mode first)
 #        PCEMU=path/to/pcemu scripts/bench.sh [runs]   (that binary, no build)
 set -euo pipefail
@@ -49,6 +51,11 @@ run_guest() {
 
 value() { awk -v name="$1" '$1 == name { print $2 }' <<<"$2"; }
 
+# The median of its arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A ratios
+
 for run in $(seq "$runs"); do
     ours=$(run_guest "$pcemu")
     theirs=$(run_guest qemu-system-i386 -accel tcg)
@@ -64,8 +71,22 @@ for run in $(seq "$runs"); do
         b=$(value "$phase" "$theirs")
         ratio=$(echo "$a / $b" | bc -l)
         product=$(echo "$product * $ratio" | bc -l)
+        ratios[$phase]+="$ratio "
         printf '%-12s %10.2f %10.2f %8.2f\n' "$phase" "$a" "$b" "$ratio"
     done
     geomean=$(echo "e(l($product) / ${#phases[@]})" | bc -l)
     printf '%-12s %10s %10s %8.2f\n' geomean "" "" "$geomean"
 done
+
+if [ "$runs" -gt 1 ]; then
+    echo "median of $runs runs (ratio = pcemu / qemu-system-i386 -accel tcg)"
+    printf '%-12s %8s\n' phase ratio
+    product=1
+    for phase in "${phases[@]}"; do
+        # shellcheck disable=SC2086  # the ratios are space-separated numbers
+        middle=$(median ${ratios[$phase]})
+        product=$(echo "$product * $middle" | bc -l)
+        printf '%-12s %8.2f\n' "$phase" "$middle"
+    done
+    printf '%-12s %8.2f\n' geomean "$(echo "e(l($product) / ${#phases[@]})" | bc -l)"
+fi
