@@ -4,7 +4,10 @@
 /// choose opcodes. Labels are resolved when bound; jumps to labels not yet
 /// bound are patched then.
 public struct X64Assembler {
-    public private(set) var bytes: [UInt8] = []
+    /// The code so far. The buffer is shared by copies of the assembler:
+    /// an assembler is built up in one place and not copied.
+    private let buffer = CodeBuffer()
+    public var bytes: [UInt8] { buffer.bytes }
 
     /// Where each label was bound (nil until then).
     private var labelPositions: [Int?] = []
@@ -18,24 +21,24 @@ public struct X64Assembler {
         var size: Int
     }
 
-    public init() { bytes.reserveCapacity(4096) }
+    public init() {}
 
-    public var position: Int { bytes.count }
+    public var position: Int { buffer.count }
 
     // MARK: raw bytes
 
-    public mutating func byte(_ value: UInt8) { bytes.append(value) }
+    public mutating func byte(_ value: UInt8) { buffer.append(value) }
 
     mutating func int16(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
     }
 
     mutating func int32(_ value: UInt32) {
-        bytes.append(UInt8(truncatingIfNeeded: value))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: value))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
     mutating func int64(_ value: UInt64) {
@@ -141,10 +144,10 @@ public struct X64Assembler {
                 guard let short = Int8(exactly: distance) else {
                     preconditionFailure("short jump of \(distance) bytes does not fit rel8")
                 }
-                bytes[fixup.at] = UInt8(bitPattern: short)
+                buffer[fixup.at] = UInt8(bitPattern: short)
             } else {
                 let value = UInt32(bitPattern: Int32(distance))
-                for index in 0..<4 { bytes[fixup.at + index] = UInt8(truncatingIfNeeded: value >> UInt32(8 * index)) }
+                for index in 0..<4 { buffer[fixup.at + index] = UInt8(truncatingIfNeeded: value >> UInt32(8 * index)) }
             }
         }
         fixups.removeLast(fixups.count - kept)
