@@ -152,6 +152,7 @@ public struct IRBuilder {
         block.ops.insert(contentsOf: added, at: 0)
         block.ops.removeLast(added.count)
     }
+
     public func exitBlock(_ code: UInt64) { emit(IROp(.exitBlock, constant: code)) }
     public func gotoBlock(slot: Int) { emit(IROp(.gotoBlock, constant: UInt64(slot))) }
     public func hostX87(_ instruction: HostX87Instruction) { emit(IROp(.hostX87, constant: instruction.rawValue)) }
