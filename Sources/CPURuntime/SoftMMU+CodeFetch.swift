@@ -22,7 +22,7 @@ extension SoftMMU {
     func physical(_ linear: UInt32) -> UInt32 {
         guard cpu.state.pointee.cr0 & ControlRegister.paging != 0 else { return linear & cpu.state.pointee.a20Mask }
         let slot = entry(linear, mmu: currentIndex)
-        if slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask {
+        if slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask) {
             return slot.pointee.physicalPage | (linear & 0xFFF)
         }
         return slowFetchPhysical(linear)
@@ -38,7 +38,7 @@ extension SoftMMU {
     func fetchTranslation(_ linear: UInt32) -> UInt64? {
         let mmu = currentIndex
         let slot = entry(linear, mmu: mmu)
-        if slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask
+        if slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask)
             || swapInVictim(linear, access: .execute, slot: slot, mmu: mmu) {
             return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
         }

@@ -70,7 +70,7 @@ extension SoftMMU {
     func codeMapping(_ linear: UInt32) -> (global: Bool, large: Bool) {
         guard cpu.state.pointee.cr0 & ControlRegister.paging != 0 else { return (true, false) }
         let slot = entry(linear, mmu: currentIndex)
-        guard slot.pointee.codeTag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask else {
+        guard slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask) else {
             return (false, true)
         }
         return (slot.pointee.flags & TLBEntry.global != 0, slot.pointee.flags & TLBEntry.largePage != 0)

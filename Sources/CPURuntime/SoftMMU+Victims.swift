@@ -16,12 +16,9 @@ extension SoftMMU {
     /// (the refill supersedes it).
     @inline(__always)
     func retire(_ slot: UnsafeMutablePointer<TLBEntry>, for page: UInt32, mmu: Int) {
-        let victims = stateBlock.victims(mmu: mmu)
-        for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
-            victims[index] = TLBEntry()
-        }
+        dropVictims(of: page, mmu: mmu)
         guard let held = SoftMMU.page(of: slot.pointee), held != page else { return }
-        victims[victimCursor] = slot.pointee
+        stateBlock.victims(mmu: mmu)[victimCursor] = slot.pointee
         victimCursor = (victimCursor + 1) & (CPUStateBlock.victimEntries - 1)
     }
 
@@ -31,14 +28,7 @@ extension SoftMMU {
     func swapInVictim(_ linear: UInt32, access: PageAccess, slot: UnsafeMutablePointer<TLBEntry>, mmu: Int) -> Bool {
         let page = linear & SoftMMU.pageMask
         let victims = stateBlock.victims(mmu: mmu)
-        for index in 0..<CPUStateBlock.victimEntries {
-            let tag: UInt32
-            switch access {
-            case .read: tag = victims[index].readTag
-            case .write: tag = victims[index].writeTag
-            case .execute: tag = victims[index].codeTag
-            }
-            guard tag & (SoftMMU.pageMask | TLBEntry.invalid) == page else { continue }
+        for index in 0..<CPUStateBlock.victimEntries where victims[index].allows(access, page: page) {
             stateBlock.willFill(slot)
             swap(&slot.pointee, &victims[index])
             return true
@@ -48,12 +38,28 @@ extension SoftMMU {
 
     /// INVLPG's part: drops the victims of `linear`'s page in both modes.
     func flushVictims(page linear: UInt32) {
-        let page = linear & SoftMMU.pageMask
-        for mmu in 0..<CPUStateBlock.mmuModes {
-            let victims = stateBlock.victims(mmu: mmu)
-            for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
-                victims[index] = TLBEntry()
-            }
+        for mmu in 0..<CPUStateBlock.mmuModes { dropVictims(of: linear & SoftMMU.pageMask, mmu: mmu) }
+    }
+
+    @inline(__always)
+    private func dropVictims(of page: UInt32, mmu: Int) {
+        let victims = stateBlock.victims(mmu: mmu)
+        for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
+            victims[index] = TLBEntry()
         }
+    }
+}
+
+extension TLBEntry {
+    /// The entry maps `page` and grants `access` (possibly through the slow path).
+    @inline(__always)
+    func allows(_ access: PageAccess, page: UInt32) -> Bool {
+        let tag: UInt32
+        switch access {
+        case .read: tag = readTag
+        case .write: tag = writeTag
+        case .execute: tag = codeTag
+        }
+        return tag & (SoftMMU.pageMask | TLBEntry.invalid) == page
     }
 }

@@ -104,13 +104,7 @@ final class SoftMMU {
     /// from a walk that refills the entry. Nil after raising #PF.
     func translate(_ linear: UInt32, access: PageAccess, mmu: Int) -> UInt64? {
         let slot = entry(linear, mmu: mmu)
-        let tag: UInt32
-        switch access {
-        case .read: tag = slot.pointee.readTag
-        case .write: tag = slot.pointee.writeTag
-        case .execute: tag = slot.pointee.codeTag
-        }
-        if tag & (SoftMMU.pageMask | TLBEntry.invalid) == linear & SoftMMU.pageMask
+        if slot.pointee.allows(access, page: linear & SoftMMU.pageMask)
             || swapInVictim(linear, access: access, slot: slot, mmu: mmu) {
             return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
         }

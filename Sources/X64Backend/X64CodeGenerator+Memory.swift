@@ -60,7 +60,7 @@ extension X64CodeGenerator {
         let load = ops[index], store = ops[index + 1], x87 = ops[index + 2]
         guard load.opcode == .loadGuest, store.opcode == .storeState, x87.opcode == .hostX87,
               store.inputs.0 == load.output, analysis.dies(load.output, at: index + 1),
-              store.access.bytes == load.access.bytes, [2, 4, 8].contains(load.access.bytes) else { return nil }
+              store.access.bytes == load.access.bytes, load.access.bytes >= 2 else { return nil }
         let instruction = HostX87Instruction(rawValue: x87.constant)
         guard instruction.isMemoryForm, instruction.stateOffset == Int(store.constant) else { return nil }
         return instruction

@@ -44,8 +44,7 @@ public final class CPUStateBlock {
     public static let mmuModes = 2
     /// Per MMU mode, after all the direct-mapped entries: the last entries
     /// evicted from them, which the miss path searches before walking. Two
-    /// hot pages 4 MiB apart (a stack and a table) would otherwise walk on
-    /// every access.
+    /// hot pages 4 MiB apart would otherwise walk on every access.
     public static let victimEntries = 8
 
     public static let scratchOffset = (MemoryLayout<CPUState>.stride + 63) & ~63
