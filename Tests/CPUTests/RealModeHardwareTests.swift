@@ -6,7 +6,7 @@ import X86State
 import XCTest
 
 /// Single-instruction tests captured from a real 80286 in real mode
-/// (../shared/cpu-tests, see its README): load the registers and bytes, run
+/// (Tests/HardwareSamples/80286-real-mode, see its README): load the registers and bytes, run
 /// until the HLT after the instruction (or the handler's entry for an
 /// exception), compare registers, flags and written memory.
 final class RealModeHardwareTests: XCTestCase {
@@ -77,8 +77,7 @@ final class RealModeHardwareTests: XCTestCase {
 
     static var testFile: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/cpu-tests/80286-real-mode-sample.jsonl.gz")
+            .appendingPathComponent("HardwareSamples/80286-real-mode/80286-real-mode-sample.jsonl.gz")
     }
 
     static func loadCases() throws -> [Case] {
@@ -115,7 +114,7 @@ final class RealModeHardwareTests: XCTestCase {
 
     func testInstructionsMatchThe286() throws {
         guard FileManager.default.fileExists(atPath: Self.testFile.path) else {
-            XCTFail("missing \(Self.testFile.path): the shared CPU tests sit beside the repository")
+            XCTFail("missing \(Self.testFile.path)")
             return
         }
         let cases = try Self.loadCases()
