@@ -183,7 +183,8 @@ extension X86CPU {
             ax = (ax & 0xFF00) | al
         case 0x37, 0x3F:  // AAA, AAS
             if al & 0xF > 9 || auxiliary {
-                ax = opcode == 0x37 ? ax &+ 0x106 : ((ax &- 6) & 0xFF) | (((ax >> 8) &- 1) & 0xFF) << 8
+                // AX moves as a whole (a borrow out of AL reaches AH), then AH by one more.
+                ax = opcode == 0x37 ? ax &+ 0x106 : (ax &- 6) &- 0x100
                 newCarry = true
                 newAuxiliary = true
             }
