@@ -25,16 +25,30 @@ extension X86CPU {
 
     // MARK: stack (for helpers)
 
-    private var stackIs32: Bool { descriptorMode && segment(.ss).isBig }
+    /// SS's B bit picks ESP or SP, in real mode too (a big SS kept from protected mode).
+    private var stackIs32: Bool { !virtual8086 && segment(.ss).isBig }
 
+    /// Outside protected mode a stack access must fit under SS's limit: a word at
+    /// offset FFFF (with the usual 64 KiB limit) raises #SS, as an i386 does.
+    /// Records the fault and answers true when `pointer` does not fit.
+    func stackLimitFault(at pointer: UInt32, bytes: Int) -> Bool {
+        guard !protectedMode, pointer > segment(.ss).limit &- UInt32(bytes - 1) || segment(.ss).limit < UInt32(bytes - 1) else { return false }
+        raiseException(ExceptionVector.stackFault, errorCode: 0)
+        return true
+    }
+
+    /// Pushes for a helper; a push that faults changes nothing.
     func push(_ value: UInt32, bytes: Int) {
         let pointer = (register(Register.esp.rawValue) &- UInt32(bytes)) & (stackIs32 ? ~0 : 0xFFFF)
+        if stackLimitFault(at: pointer, bytes: bytes) { return }
         mmu.store(segment(.ss).base &+ pointer, UInt64(value), bytes: bytes, mmu: 0)
         setRegister(Register.esp.rawValue, pointer, bytes: stackIs32 ? 4 : 2)
     }
 
+    /// Pops for a helper; a pop that faults changes nothing and gives 0.
     func pop(bytes: Int) -> UInt32 {
         let pointer = register(Register.esp.rawValue) & (stackIs32 ? ~0 : 0xFFFF)
+        if stackLimitFault(at: pointer, bytes: bytes) { return 0 }
         let value = UInt32(truncatingIfNeeded: mmu.load(segment(.ss).base &+ pointer, bytes: bytes, mmu: 0))
         setRegister(Register.esp.rawValue, pointer &+ UInt32(bytes), bytes: stackIs32 ? 4 : 2)
         return value
@@ -91,9 +105,11 @@ extension X86CPU {
             do { try protectedFarCall(selector: selector, offset: offset, bytes: bytes, returnAddress: returnAddress) } catch { raise(error) }
             return
         }
+        let stackPointer = register(Register.esp.rawValue)
         push(segment(.cs).selector, bytes: bytes)
         push(returnAddress, bytes: bytes)
-        if state.pointee.pendingException >= 0 { return }
+        // A frame that does not fit leaves SP as it was.
+        if state.pointee.pendingException >= 0 { return setRegister(Register.esp.rawValue, stackPointer) }
         farJump(selector: selector, offset: offset, bytes: bytes)
     }
 
@@ -102,9 +118,10 @@ extension X86CPU {
             do { try protectedFarReturn(bytes: bytes, release: release) } catch { raise(error) }
             return
         }
+        let stackPointer = register(Register.esp.rawValue)
         let offset = pop(bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
-        if state.pointee.pendingException >= 0 { return }
+        if state.pointee.pendingException >= 0 { return setRegister(Register.esp.rawValue, stackPointer) }
         let pointer = register(Register.esp.rawValue) &+ release
         setRegister(Register.esp.rawValue, pointer, bytes: stackIs32 ? 4 : 2)
         farJump(selector: selector, offset: offset, bytes: bytes)
@@ -115,10 +132,11 @@ extension X86CPU {
             do { try protectedInterruptReturn(bytes: bytes) } catch { raise(error) }
             return
         }
+        let stackPointer = register(Register.esp.rawValue)
         let offset = pop(bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: pop(bytes: bytes))
         let flags = pop(bytes: bytes)
-        if state.pointee.pendingException >= 0 { return }
+        if state.pointee.pendingException >= 0 { return setRegister(Register.esp.rawValue, stackPointer) }
         farJump(selector: selector, offset: offset, bytes: bytes)
         writeFlags(flags, operandBytes: bytes)
     }

@@ -474,7 +474,9 @@ public final class X86CPU: ExecutionEngine {
             var vector = UInt32(state.pointee.pendingException)
             var errorCode: UInt32? = state.pointee.pendingHasErrorCode != 0 ? state.pointee.pendingErrorCode : nil
             state.pointee.pendingException = -1
-            if attempts > 0 {
+            // A fault while entering a handler: a previous pass of this loop, or a
+            // helper's delivery (INT n, a limit fault) that recorded its vector.
+            if attempts > 0 || deliveringVector != nil {
                 let first = deliveringVector ?? vector
                 if first == ExceptionVector.doubleFault {
                     Log.write(.interrupts, "triple fault")
@@ -535,18 +537,29 @@ public final class X86CPU: ExecutionEngine {
             }
             return
         }
-        let flags = LazyFlagsEvaluation.fullFlags(state)
-        let stackBase = segment(.ss).base
-        var sp = UInt32(truncatingIfNeeded: state.pointee.registers.4) & 0xFFFF
-        for value in [flags, segment(.cs).selector, returnAddress] {
-            sp = (sp &- 2) & 0xFFFF
-            mmu.store(stackBase &+ sp, UInt64(value & 0xFFFF), bytes: 2, mmu: 0)
+        // Real mode: the vector must lie inside the IDTR's limit (#GP), and the
+        // three words must fit under SS's limit (#SS); a fault leaves SP as it was.
+        // Only CS's selector and base change: its hidden limit stays (unreal mode).
+        guard vector &* 4 &+ 3 <= state.pointee.idtLimit else {
+            if deliveringVector == nil { deliveringVector = vector }
+            return raiseException(ExceptionVector.generalProtection, errorCode: vector &* 8 &+ 2)
         }
-        state.pointee.registers.4 = (state.pointee.registers.4 & ~0xFFFF) | UInt64(sp)
+        let flags = LazyFlagsEvaluation.fullFlags(state)
+        let stackPointer = register(Register.esp.rawValue)
+        for value in [flags, segment(.cs).selector, returnAddress] {
+            push(value & 0xFFFF, bytes: 2)
+            if state.pointee.pendingException >= 0 {
+                if deliveringVector == nil { deliveringVector = vector }
+                return setRegister(Register.esp.rawValue, stackPointer)
+            }
+        }
         let entry = state.pointee.idtBase &+ vector * 4
         let offset = UInt32(mmu.load(entry, bytes: 2, mmu: 0))
         let selector = UInt32(mmu.load(entry &+ 2, bytes: 2, mmu: 0))
-        setSegment(.cs, .realMode(selector: UInt16(selector), code: true))
+        var cs = segment(.cs)
+        cs.selector = selector
+        cs.base = selector << 4
+        setSegment(.cs, cs)
         state.pointee.eip = UInt64(offset)
         state.pointee.eflags &= ~(EFLAGS.interrupt | EFLAGS.trap | EFLAGS.alignmentCheck)
         updateHiddenFlags()
