@@ -84,6 +84,10 @@ public final class ChildProcess {
     }
 
     public var standardOutput: String { read("stdout") }
+    /// Standard output as bytes, for programs whose output is not text.
+    public var standardOutputBytes: [UInt8] {
+        (try? [UInt8](Data(contentsOf: outputDirectory.appendingPathComponent("stdout")))) ?? []
+    }
     public var standardError: String { read("stderr") }
 
     private func read(_ name: String) -> String {

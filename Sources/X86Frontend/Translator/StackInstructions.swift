@@ -38,11 +38,12 @@ extension TranslationContext {
         case 0xFF where instruction.reg == 6:
             push(read(modrmLocation(), bytes: bytes), bytes: bytes)
         case 0x60:
-            let original = stackPointer()
-            var pointer = original
+            // The ESP slot holds the register as it was, whole, whatever the stack's size.
+            let original = readRegister(Register.esp.rawValue, bytes: bytes)
+            var pointer = stackPointer()
             for register in 0..<8 {
                 pointer = offsetStackPointer(pointer, by: -Int32(bytes))
-                let value = register == Register.esp.rawValue ? truncate(original, bytes: bytes) : readRegister(register, bytes: bytes)
+                let value = register == Register.esp.rawValue ? original : readRegister(register, bytes: bytes)
                 store(.ss, pointer, value, bytes: bytes)
             }
             setStackPointer(pointer)
@@ -113,7 +114,11 @@ extension TranslationContext {
             store(.ss, pointer, frame, bytes: bytes)
         }
         pointer = offsetStackPointer(pointer, by: -Int32(size))
-        writeRegister(Register.ebp.rawValue, bytes: bytes, frame)
+        // A 32-bit frame pointer on a 16-bit stack is ESP's upper half over the
+        // new SP (as the host CPU does with a 16-bit SS).
+        let framePointer = bytes == 4 && !stack32
+            ? b.or(b.and(globals.registers[Register.esp.rawValue], 0xFFFF_0000), frame) : frame
+        writeRegister(Register.ebp.rawValue, bytes: bytes, framePointer)
         setStackPointer(pointer)
     }
 }
