@@ -129,6 +129,16 @@ final class ProtectedModeTests: XCTestCase {
         ])
     }
 
+    /// Virtual-8086 mode under a ring-0 monitor (as EMM386 runs DOS): IOPL-sensitive
+    /// instructions and denied ports fault to the monitor with V86 frames and null
+    /// data segments, INT n with IOPL 3 goes through the IDT, the TSS's I/O bitmap
+    /// allows a port. QEMU and Bochs agree.
+    func testVirtual8086MonitorMatchesQEMUAndBochs() throws {
+        let expected = Array("G\u{0}a1G\u{0}a1IP`VG\u{0}a1PG\u{0}a1E".utf8)
+        try assertMatchesQEMU("v86-monitor", expected: expected)
+        try assertMatchesBochs("v86-monitor", expected: expected)
+    }
+
     /// Runs firmware/tests/NAME.asm on both; QEMU's output must be `expected`, and ours QEMU's.
     func assertMatchesQEMU(_ name: String, expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
         let directory = try makeTemporaryDirectory("pcemu-\(name)")

@@ -63,6 +63,8 @@ extension TranslationContext {
         case 0xCC:
             softwareInterrupt(3)
         case 0xCD:
+            // INT3 and INTO are not IOPL-sensitive; INT n is.
+            if faultsAsIOPLSensitiveInVirtual8086() { return true }
             softwareInterrupt(instruction.immediate & 0xFF)
         case 0xCE:
             // INTO: INT 4 only when OF is set.

@@ -59,10 +59,12 @@ extension TranslationContext {
             }
             setStackPointer(pointer)
         case 0x9C:
+            if faultsAsIOPLSensitiveInVirtual8086() { return true }
             let flags = b.call(X86Helper.readFlags.index, [], result: .i32)
             // The pushed image has VM and RF clear.
             push(b.and(flags, UInt64(~(EFLAGS.virtual8086 | EFLAGS.resume))), bytes: bytes)
         case 0x9D:
+            if faultsAsIOPLSensitiveInVirtual8086() { return true }
             let (value, afterPop) = popValue(bytes: bytes)
             b.call(X86Helper.writeFlags.index, [value, constant(UInt32(bytes))])
             setStackPointer(afterPop)

@@ -35,7 +35,8 @@ extension TranslationContext {
                 endBlockAfterInstruction()
             }
         case 0xF4:
-            if isProtectedMode && flags.cpl != 0 {
+            // Privileged: CPL 3 in virtual-8086 mode faults too.
+            if flags.contains(.protectedMode) && flags.cpl != 0 {
                 raiseException(ExceptionVector.generalProtection)
                 return true
             }
@@ -79,9 +80,10 @@ extension TranslationContext {
         return true
     }
 
-    /// IN/OUT/INS/OUTS at CPL > IOPL (or in virtual-8086 mode) consult the TSS's I/O bitmap.
+    /// IN/OUT/INS/OUTS at CPL > IOPL, and always in virtual-8086 mode (whatever
+    /// IOPL), consult the TSS's I/O bitmap.
     func checkIOPermission(_ port: Temp) {
-        if flags.contains(.ioPrivilegeCheck) {
+        if flags.contains(.ioPrivilegeCheck) || flags.contains(.virtual8086) {
             b.call(X86Helper.checkIOPermission.index, [port, constant(UInt32(operandBytes))])
         }
     }

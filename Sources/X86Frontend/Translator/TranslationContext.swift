@@ -217,6 +217,14 @@ final class TranslationContext {
     }
 
     /// Raises exception `vector` at this instruction (faults report its address).
+    /// In virtual-8086 mode with IOPL below 3, PUSHF, POPF, INT n and IRET fault
+    /// with #GP(0) for the monitor to emulate them (no VME). Answers whether it did.
+    func faultsAsIOPLSensitiveInVirtual8086() -> Bool {
+        guard flags.contains(.virtual8086) && flags.contains(.ioPrivilegeCheck) else { return false }
+        raiseException(ExceptionVector.generalProtection)
+        return true
+    }
+
     func raiseException(_ vector: UInt32) {
         b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(instructionAddress), constant(InterruptKind.exception.rawValue)])
         b.exitBlock(0)
