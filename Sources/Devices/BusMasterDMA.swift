@@ -35,8 +35,8 @@ public final class BusMasterChannel: IDEDMAMover {
 
     private let memory: AddressSpace
     private let channel: IDEChannel
-    /// Called after the bus master wrote guest RAM (translated code there is stale).
-    private let memoryWritten: (UInt32, Int) -> Void
+    /// Data moves through it; it reports what it wrote (translated code there is stale).
+    private let dma: GuestMemoryDMA
     private var command: UInt8 = 0
     private var status: UInt8 = 0
     private var prdTable: UInt32 = 0
@@ -50,7 +50,7 @@ public final class BusMasterChannel: IDEDMAMover {
     init(memory: AddressSpace, channel: IDEChannel, memoryWritten: @escaping (UInt32, Int) -> Void) {
         self.memory = memory
         self.channel = channel
-        self.memoryWritten = memoryWritten
+        dma = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)
         channel.busMaster = self
     }
 
@@ -146,8 +146,7 @@ public final class BusMasterChannel: IDEDMAMover {
         while done < bytes.count {
             if segmentRemaining == 0 && !nextSegment() { return fail() }
             let count = min(segmentRemaining, bytes.count - done)
-            copyToGuest(segmentAddress, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
-            memoryWritten(segmentAddress, count)
+            dma.write(segmentAddress, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
             segmentAddress &+= UInt32(count)
             segmentRemaining -= count
             done += count
@@ -160,7 +159,7 @@ public final class BusMasterChannel: IDEDMAMover {
         while done < buffer.count {
             if segmentRemaining == 0 && !nextSegment() { return fail() }
             let count = min(segmentRemaining, buffer.count - done)
-            copyFromGuest(segmentAddress, UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + count)]))
+            dma.read(segmentAddress, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + count)]))
             segmentAddress &+= UInt32(count)
             segmentRemaining -= count
             done += count
@@ -171,35 +170,6 @@ public final class BusMasterChannel: IDEDMAMover {
     private func fail() -> Bool {
         status = status & ~StatusBit.active | StatusBit.error
         return false
-    }
-
-    /// Page by page: RAM directly, anything else (ROM, MMIO, holes) through the bus.
-    private func copyToGuest(_ address: UInt32, _ bytes: UnsafeRawBufferPointer) {
-        var done = 0
-        while done < bytes.count {
-            let target = address &+ UInt32(done)
-            let chunk = min(bytes.count - done, 4096 - Int(target & 0xFFF))
-            if let region = memory.region(at: target), case .ram = region.kind, let pointer = memory.hostPointer(at: target) {
-                pointer.copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
-            } else {
-                for i in 0..<chunk { memory.write(target &+ UInt32(i), value: UInt32(bytes[done + i]), size: .byte) }
-            }
-            done += chunk
-        }
-    }
-
-    private func copyFromGuest(_ address: UInt32, _ buffer: UnsafeMutableRawBufferPointer) {
-        var done = 0
-        while done < buffer.count {
-            let source = address &+ UInt32(done)
-            let chunk = min(buffer.count - done, 4096 - Int(source & 0xFFF))
-            if let region = memory.region(at: source), case .ram = region.kind, let pointer = memory.hostPointer(at: source) {
-                (buffer.baseAddress! + done).copyMemory(from: pointer, byteCount: chunk)
-            } else {
-                for i in 0..<chunk { buffer[done + i] = UInt8(truncatingIfNeeded: memory.read(source &+ UInt32(i), size: .byte)) }
-            }
-            done += chunk
-        }
     }
 }
 
