@@ -7,10 +7,11 @@ public struct ConfigurationValidator {
     public let available: Capabilities
     /// Device names `-device` knows, and the part each needs.
     static let deviceParts: [String: Capabilities] = [
-        "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "sb16": .soundBlaster, "adlib": .soundBlaster,
+        "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000, "sb16": .soundBlaster, "adlib": .soundBlaster,
         "isa-debugcon": .debugPorts,
     ]
-    static let nicModels: Set<String> = ["ne2k_pci", "ne2k_isa"]
+    /// NIC models and the part each needs.
+    static let nicModels: [String: Capabilities] = ["ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000]
 
     public init(available: Capabilities) { self.available = available }
 
@@ -43,10 +44,10 @@ public struct ConfigurationValidator {
                 throw EmulatorError.badOption(nic.option, "unknown network back end '\(nic.kind)' (user or none)")
             }
             let model = nic.value("model") ?? "ne2k_pci"
-            guard ConfigurationValidator.nicModels.contains(model) else {
-                throw EmulatorError.badOption(nic.option, "unknown NIC model '\(model)' (ne2k_pci or ne2k_isa)")
+            guard let part = ConfigurationValidator.nicModels[model] else {
+                throw EmulatorError.badOption(nic.option, "unknown NIC model '\(model)' (e1000, ne2k_pci or ne2k_isa)")
             }
-            try require(.ne2000, for: nic.option)
+            try require(part, for: nic.option)
             try require(.userNetwork, for: nic.option)
         }
         for netdev in config.netdevs {

@@ -38,10 +38,10 @@ public enum HelpText {
       -snapshot                keep every disk write in a temporary overlay
 
     Network:
-      -nic user[,model=ne2k_pci|ne2k_isa][,hostfwd=tcp:ADDR:HOSTPORT-:GUESTPORT]
+      -nic user[,model=ne2k_pci|ne2k_isa|e1000][,hostfwd=tcp:ADDR:HOSTPORT-:GUESTPORT]
       -nic none                no network card
       -netdev user,id=ID[,hostfwd=...]
-      -device ne2k_pci,netdev=ID   or   -device ne2k_isa,netdev=ID[,iobase=0x300][,irq=9]
+      -device ne2k_pci|e1000,netdev=ID   or   -device ne2k_isa,netdev=ID[,iobase=0x300][,irq=9]
 
     Sound:
       -audiodev pa,id=ID       play through PulseAudio

@@ -11,7 +11,7 @@ import PCEmuSupport
 /// doubled as a 16-bit board presents it, and the 0x57 NE2000 signature) at
 /// 0x0000-0x001F, RAM from `memoryBase`. Every address the guest gives is
 /// checked against it; outside reads 0xFF and writes are dropped.
-public final class DP8390 {
+public final class DP8390: EthernetController {
     public static let pageSize = 256
     /// QEMU's NE2000: 32 KiB of buffer RAM at 0x4000-0xBFFF.
     public static let memoryBase = 0x4000
@@ -108,13 +108,7 @@ public final class DP8390 {
     }
 
     /// What became of a frame offered to the receiver.
-    public enum ReceiveResult: Equatable {
-        case stored
-        /// Not for this station, or the monitor mode counted it only.
-        case filtered
-        /// Stopped or the ring lacks room: offer it again later.
-        case noRoom
-    }
+    public typealias ReceiveResult = FrameReceiveResult
 
     struct State {
         var command: UInt8 = Command.stop | Command.abortDMA

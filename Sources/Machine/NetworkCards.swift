@@ -1,13 +1,15 @@
 import Configuration
+import CPURuntime
 import Devices
 import Foundation
 import Memory
 import Network
 import PCEmuSupport
+import Timing
 
 /// The machine's network cards, each with its own user-mode network, as
-/// the command line asks: `-nic user,model=ne2k_pci|ne2k_isa,...`, or
-/// `-netdev user,id=ID,...` with `-device ne2k_pci|ne2k_isa,netdev=ID`;
+/// the command line asks: `-nic user,model=ne2k_pci|ne2k_isa|e1000,...`, or
+/// `-netdev user,id=ID,...` with `-device ne2k_pci|ne2k_isa|e1000,netdev=ID`;
 /// `-nic none` for none. With no network option at all the machine gets
 /// one ne2k_pci on user networking, as QEMU gives its PC a default NIC: a
 /// guest expecting a network finds one, and a guest without its driver
@@ -18,7 +20,7 @@ final class NetworkCards {
     /// QEMU's first MAC address; each further card adds one.
     static let baseMAC: [UInt8] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
 
-    enum Model: String { case pci = "ne2k_pci", isa = "ne2k_isa" }
+    enum Model: String { case pci = "ne2k_pci", isa = "ne2k_isa", e1000 = "e1000" }
 
     /// One card as configured: its model, placement and network.
     struct Plan {
@@ -31,12 +33,16 @@ final class NetworkCards {
 
     private(set) var pciCards: [NE2000PCI] = []
     private(set) var isaCards: [NE2000ISA] = []
+    private(set) var e1000Cards: [E1000] = []
+    /// Each e1000's register BAR, where it is mapped.
+    private var e1000Regions: [Int?] = []
     private var links: [NetworkLink] = []
 
-    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, loop: CPUThreadLoop) throws {
+    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, loop: CPUThreadLoop,
+         addressSpace: AddressSpace, cpu: X86CPU, clock: VirtualClock, scheduler: EventScheduler) throws {
         let plans = try NetworkCards.plans(for: configuration)
         for (index, plan) in plans.enumerated() {
-            let chip: DP8390
+            let chip: EthernetController
             switch plan.model {
             case .pci:
                 let card = NE2000PCI(macAddress: plan.mac)
@@ -49,9 +55,40 @@ final class NetworkCards {
                         }
                     }
                 }
-                try chipset.pciBus.plug(card, slot: NetworkCards.firstPCISlot + pciCards.count)
+                try chipset.pciBus.plug(card, slot: nextPCISlot)
                 pciCards.append(card)
                 chip = card.chip
+            case .e1000:
+                let card = E1000(macAddress: plan.mac, memory: addressSpace,
+                                 memoryWritten: { [unowned cpu] address, length in cpu.physicalMemoryWritten(at: address, length: length) },
+                                 clock: clock, scheduler: scheduler)
+                let slot = e1000Cards.count
+                e1000Regions.append(nil)
+                card.registersMoved = { [unowned self, unowned card, unowned addressSpace, unowned cpu] _, new in
+                    if let old = self.e1000Regions[slot] { addressSpace.unmap(old) }
+                    self.e1000Regions[slot] = nil
+                    if let new {
+                        do {
+                            self.e1000Regions[slot] = try addressSpace.map("e1000", at: UInt64(new), size: UInt64(E1000.registerBytes),
+                                                                           kind: .mmio(card.registerWindow))
+                        } catch {
+                            Log.write(.guestErrors, "e1000: BAR0 at 0x\(String(new, radix: 16)) not mapped: \(error)")
+                        }
+                    }
+                    cpu.memoryMapChanged()
+                }
+                let window = card.ioWindow
+                card.ioMoved = { [unowned ports] old, new in
+                    if let old { ports.detach(base: old, count: Int(E1000.ioWindowBytes)) }
+                    if let new {
+                        do { try ports.attach(window, name: "e1000", base: new, count: Int(E1000.ioWindowBytes)) } catch {
+                            Log.write(.guestErrors, "e1000: BAR1 at 0x\(String(new, radix: 16)) collides: \(error)")
+                        }
+                    }
+                }
+                try chipset.pciBus.plug(card, slot: nextPCISlot)
+                e1000Cards.append(card)
+                chip = card
             case .isa:
                 let card = NE2000ISA(macAddress: plan.mac, base: plan.isaBase, irq: chipset.irqs.line(plan.isaIRQ))
                 try card.attach(to: ports)
@@ -65,6 +102,9 @@ final class NetworkCards {
             Log.write(.device, "network card \(index): \(plan.model.rawValue) on user networking")
         }
     }
+
+    /// PCI cards of both kinds take the slots from `firstPCISlot` on, in order.
+    private var nextPCISlot: Int { NetworkCards.firstPCISlot + pciCards.count + e1000Cards.count }
 
     /// Starts the networks' threads; call just before running.
     func start() {
@@ -158,7 +198,7 @@ final class NetworkCards {
 final class NetworkLink {
     static let heldLimit = 1024
 
-    let chip: DP8390
+    let chip: EthernetController
     private let loop: CPUThreadLoop
     var network: SlirpNetwork?
     private let inboxLock = NSLock()
@@ -169,7 +209,7 @@ final class NetworkLink {
     private var held: [[UInt8]] = []
     private var heldHead = 0
 
-    init(chip: DP8390, loop: CPUThreadLoop) {
+    init(chip: EthernetController, loop: CPUThreadLoop) {
         self.chip = chip
         self.loop = loop
         chip.transmit = { [unowned self] frame in self.network?.send(frame) }

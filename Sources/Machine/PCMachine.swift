@@ -15,7 +15,7 @@ public final class PCMachine {
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
         .soundBlaster, .pulseAudio, .wavAudio,
-        .ne2000, .userNetwork,
+        .ne2000, .e1000, .userNetwork,
         .sdlDisplay,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
         .floppy,
@@ -96,7 +96,8 @@ public final class PCMachine {
         graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
                                  clock: clock, scheduler: scheduler)
-        networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop)
+        networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
+                                        addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
