@@ -115,13 +115,16 @@ struct PageWalker {
             ? walkPAE(linear, errorCode: errorCode) : walk32(linear, errorCode: errorCode)
         let leafAddress: UInt64, leafValue: UInt64
         var translation: PageTranslation
+        let directory: (address: UInt64, value: UInt64)?
         switch walk {
         case let .fault(code): return .fault(errorCode: code)
-        case let .leaf(address, value, found): (leafAddress, leafValue, translation) = (address, value, found)
+        case let .leaf(address, value, found, upper): (leafAddress, leafValue, translation, directory) = (address, value, found, upper)
         }
         guard translation.allows(access, privilege, writeProtect: writeProtect) else {
             return .fault(errorCode: errorCode | PageWalker.errorPresent)
         }
+        // A walk that faults leaves every accessed bit alone, as the 386 and Bochs do.
+        if let directory { setBits(PageWalker.accessed, in: directory.value, at: directory.address) }
         let leafBits = PageWalker.accessed | (access == .write ? PageWalker.dirty : 0)
         setBits(leafBits, in: leafValue, at: leafAddress)
         translation.dirty = (leafValue | leafBits) & PageWalker.dirty != 0
@@ -129,10 +132,11 @@ struct PageWalker {
         return .mapped(translation)
     }
 
-    /// Where the walk ended: the leaf entry (its address and value) and the
-    /// translation before the access check, or a fault.
+    /// Where the walk ended: the leaf entry (its address and value), the
+    /// translation before the access check and the directory entry above a
+    /// small page (whose A bit a successful access sets), or a fault.
     private enum Walk {
-        case leaf(address: UInt64, value: UInt64, PageTranslation)
+        case leaf(address: UInt64, value: UInt64, PageTranslation, directory: (address: UInt64, value: UInt64)?)
         case fault(UInt32)
     }
 
@@ -145,14 +149,13 @@ struct PageWalker {
             if pde & PageWalker.pse36Reserved != 0 { return .fault(errorCode | PageWalker.errorPresent | PageWalker.errorReserved) }
             let base = (pde & 0xFFC0_0000) | ((pde >> 13) & 0xF) << 32
             return .leaf(address: pdeAddress, value: pde,
-                         translation(base | UInt64(linear & 0x3F_FFFF), pde, large: true))
+                         translation(base | UInt64(linear & 0x3F_FFFF), pde, large: true), directory: nil)
         }
-        setBits(PageWalker.accessed, in: pde, at: pdeAddress)
         let pteAddress = masked((pde & 0xFFFF_F000) | UInt64((linear >> 10) & 0xFFC))
         guard let pte = readEntry(pteAddress, wide: false), pte & PageWalker.present != 0 else { return .fault(errorCode) }
         var result = translation((pte & 0xFFFF_F000) | UInt64(linear & 0xFFF), pte, large: false)
         combine(&result, with: pde)
-        return .leaf(address: pteAddress, value: pte, result)
+        return .leaf(address: pteAddress, value: pte, result, directory: (pdeAddress, pde))
     }
 
     /// PAE paging: CR3 → PDPTE (linear 31:30) → page directory (29:21) → page
@@ -168,16 +171,15 @@ struct PageWalker {
         if pde & PageWalker.pageSize != 0 {
             if pde & PageWalker.paeLargeReserved != 0 { return .fault(rsvd) }
             return .leaf(address: pdeAddress, value: pde,
-                         translation((pde & 0xF_FFE0_0000) | UInt64(linear & 0x1F_FFFF), pde, large: true))
+                         translation((pde & 0xF_FFE0_0000) | UInt64(linear & 0x1F_FFFF), pde, large: true), directory: nil)
         }
         if pde & PageWalker.highReserved != 0 { return .fault(rsvd) }
-        setBits(PageWalker.accessed, in: pde, at: pdeAddress)
         let pteAddress = masked((pde & 0xF_FFFF_F000) | UInt64((linear >> 9) & 0xFF8))
         guard let pte = readEntry(pteAddress, wide: true), pte & PageWalker.present != 0 else { return .fault(errorCode) }
         if pte & PageWalker.highReserved != 0 { return .fault(rsvd) }
         var result = translation((pte & 0xF_FFFF_F000) | UInt64(linear & 0xFFF), pte, large: false)
         combine(&result, with: pde)
-        return .leaf(address: pteAddress, value: pte, result)
+        return .leaf(address: pteAddress, value: pte, result, directory: (pdeAddress, pde))
     }
 
     @inline(__always)

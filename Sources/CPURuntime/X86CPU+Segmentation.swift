@@ -290,4 +290,32 @@ extension X86CPU {
         }
         setRegister(Register.esp.rawValue, pointer, bytes: stack32 ? 4 : 2)
     }
+
+    // MARK: data accesses
+
+    /// A protected-mode access through a segment that is not flat: #GP(0)
+    /// (#SS(0) for SS) when the segment is null or not present, the access
+    /// reads an execute-only code segment or writes anything but a writable
+    /// data segment, or a byte lies outside the limit (above it for
+    /// expand-up, at or below it for expand-down, up to 64 KiB or 4 GiB by B).
+    func checkSegmentAccess(_ target: Segment, access: SegmentAccess, offset: UInt32, bytes: UInt32) {
+        let cache = segment(target)
+        let fault = target == .ss ? SegmentFault.stack(0) : SegmentFault.generalProtection(0)
+        let isCode = cache.flags & SegmentCache.code != 0
+        guard cache.flags & SegmentCache.present != 0, cache.flags & SegmentCache.codeOrData != 0 else { return raise(fault) }
+        switch access {
+        case .read:
+            if isCode && cache.flags & SegmentCache.readable == 0 { return raise(fault) }
+        case .write, .writeType:
+            if isCode || cache.flags & SegmentCache.writable == 0 { return raise(fault) }
+        }
+        guard access != .writeType else { return }
+        let first = UInt64(offset), last = UInt64(offset) + UInt64(max(bytes, 1)) - 1
+        if !isCode && cache.flags & SegmentCache.expandDown != 0 {
+            let upper: UInt64 = cache.isBig ? 0xFFFF_FFFF : 0xFFFF
+            if first <= UInt64(cache.limit) || last > upper { raise(fault) }
+        } else if last > UInt64(cache.limit) {
+            raise(fault)
+        }
+    }
 }

@@ -208,6 +208,11 @@ public final class X86CPU: ExecutionEngine {
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
         if x87MayRunOnHost { flags.insert(.x87OnHost) }
+        if protected && !v86 {
+            for register in Segment.allCases where !segment(register).isFlatWritableData {
+                flags.insert(.checkedSegment(register))
+            }
+        }
         state.pointee.hiddenFlags = flags.rawValue
     }
 

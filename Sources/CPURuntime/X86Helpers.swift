@@ -102,6 +102,13 @@ enum X86Helpers {
                 X86CPU.owner(of: state).checkIOPermission(port: UInt32(truncatingIfNeeded: port) & 0xFFFF, bytes: UInt32(bytes))
                 return 0
             }
+        case .checkSegmentAccess:
+            return { state, packed, offset, _ in
+                X86CPU.owner(of: state).checkSegmentAccess(
+                    Segment(rawValue: Int(packed & 0xFF)) ?? .ds, access: SegmentAccess(rawValue: UInt32((packed >> 8) & 0xFF)) ?? .read,
+                    offset: UInt32(truncatingIfNeeded: offset), bytes: UInt32((packed >> 16) & 0xFF))
+                return 0
+            }
         case .readTimeStampCounter:
             return { state, _, _, _ in
                 let cpu = X86CPU.owner(of: state)

@@ -80,5 +80,13 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
     /// leave #MF pending, and the host computes exactly what the guest's FPU would.
     public static let x87OnHost = HiddenFlags(rawValue: 1 << 12)
 
+    /// Bits 13-18, one per segment register (by `Segment`'s number): in protected
+    /// mode, accesses through it are checked (null, type, limit) at run time.
+    /// Clear for a flat writable data segment (4 GiB, expand-up), which can
+    /// fault on nothing but paging, so a flat model's blocks carry no checks.
+    public static func checkedSegment(_ segment: Segment) -> HiddenFlags {
+        HiddenFlags(rawValue: 1 << (13 + UInt32(segment.rawValue)))
+    }
+
     public var cpl: UInt32 { rawValue & HiddenFlags.cplMask }
 }

@@ -35,6 +35,14 @@ public struct SegmentCache: Equatable, Sendable {
     public static let big: UInt32 = 1 << 22
     public static let granularity: UInt32 = 1 << 23
 
+    /// A present, writable, expand-up data segment of 4 GiB: no access through
+    /// it can break a segment rule.
+    public var isFlatWritableData: Bool {
+        let wanted = SegmentCache.present | SegmentCache.codeOrData | SegmentCache.writable
+        let relevant = wanted | SegmentCache.code | SegmentCache.expandDown
+        return flags & relevant == wanted && limit == 0xFFFF_FFFF
+    }
+
     public var dpl: UInt32 { (flags >> SegmentCache.dplShift) & 3 }
     public var isBig: Bool { flags & SegmentCache.big != 0 }
 

@@ -139,6 +139,15 @@ final class ProtectedModeTests: XCTestCase {
         try assertMatchesBochs("v86-monitor", expected: expected)
     }
 
+    /// Data accesses against their segment in protected mode: a read-only segment,
+    /// limits (SS's with #SS), an expand-down segment, a null DS; ENTER's frame
+    /// pointer on a 16-bit stack and its check of the final stack pointer.
+    /// QEMU checks none of these (it prints "WLXDNF\u{1}\u{1}\u{FC}P|E"): Bochs is the reference.
+    func testProtectedModeSegmentChecksMatchBochs() throws {
+        try assertMatchesBochs("segment-checks", expected: Array("WG\u{0}LG\u{0}XS\u{0}DG\u{0}NG\u{0}F".utf8)
+                               + [0x02, 0x02, 0xFC] + Array("PS\u{0}".utf8) + [0x80] + Array("E".utf8))
+    }
+
     /// Runs firmware/tests/NAME.asm on both; QEMU's output must be `expected`, and ours QEMU's.
     func assertMatchesQEMU(_ name: String, expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
         let directory = try makeTemporaryDirectory("pcemu-\(name)")

@@ -26,7 +26,9 @@ extension TranslationContext {
                 let signedIndex = signExtend(bitIndex, bytes: bytes)
                 let displacement = b.shl(b.binary(.sar, signedIndex, constant: shift), UInt64(bytes == 4 ? 2 : 1))
                 let offset = truncateAddress(b.add(effectiveAddress(), displacement))
-                location = .memory(linear: linearAddress(offset, segment: memorySegment, bytes: bytes))
+                let checked = isProtectedMode && flags.contains(.checkedSegment(memorySegment))
+                location = .memory(linear: linearAddress(offset, segment: memorySegment, bytes: bytes),
+                                   checked: checked ? (memorySegment, offset) : nil)
                 bitInOperand = b.and(bitIndex, UInt64(8 * bytes - 1))
             } else {
                 location = modrmLocation()

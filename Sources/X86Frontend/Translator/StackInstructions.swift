@@ -104,7 +104,10 @@ extension TranslationContext {
         let stackBytes = stack32 ? 4 : 2
         var pointer = offsetStackPointer(stackPointer(), by: -Int32(bytes))
         store(.ss, pointer, readRegister(Register.ebp.rawValue, bytes: bytes), bytes: bytes)
-        let frame = pointer
+        // FrameTemp: with a 32-bit operand on a 16-bit stack, ESP's upper half over
+        // the new SP (as the host CPU does with a 16-bit SS); pushed and put in EBP.
+        let frame = bytes == 4 && !stack32
+            ? b.or(b.and(globals.registers[Register.esp.rawValue], 0xFFFF_0000), pointer) : pointer
         if level > 0 {
             var outer = readRegister(Register.ebp.rawValue, bytes: stackBytes)
             for _ in 1..<max(level, 1) {
@@ -116,11 +119,10 @@ extension TranslationContext {
             store(.ss, pointer, frame, bytes: bytes)
         }
         pointer = offsetStackPointer(pointer, by: -Int32(size))
-        // A 32-bit frame pointer on a 16-bit stack is ESP's upper half over the
-        // new SP (as the host CPU does with a 16-bit SS).
-        let framePointer = bytes == 4 && !stack32
-            ? b.or(b.and(globals.registers[Register.esp.rawValue], 0xFFFF_0000), frame) : frame
-        writeRegister(Register.ebp.rawValue, bytes: bytes, framePointer)
+        // The final stack pointer must be writable (#SS, #PF): the SDM's write check,
+        // made by rewriting the byte there.
+        if size > 0 { store(.ss, pointer, load(.ss, pointer, bytes: 1), bytes: 1) }
+        writeRegister(Register.ebp.rawValue, bytes: bytes, frame)
         setStackPointer(pointer)
     }
 }

@@ -28,7 +28,8 @@ extension TranslationContext {
             switch instruction.reg {
             case 0, 1, 2, 3: // SGDT SIDT LGDT LIDT: the helper moves the 6 bytes
                 guard instruction.hasMemoryOperand else { return false }
-                let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 6)
+                let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 6,
+                                            access: instruction.reg < 2 ? .write : .read)
                 let operations: [SystemOperation] = [.storeGDTR, .storeIDTR, .loadGDTR, .loadIDTR]
                 _ = system(operations[Int(instruction.reg)], address: address)
             case 4: // SMSW
@@ -83,7 +84,7 @@ extension TranslationContext {
         case 0x0FC7 where instruction.reg == 1:
             guard instruction.hasMemoryOperand else { return false }
             // CMPXCHG8B: EDX:EAX against m64; equal: m64 = ECX:EBX; the memory is written either way.
-            let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8)
+            let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8, access: .write)
             let old = b.loadGuest(address, .u64, mmu: mmuIndex, .i64)
             let expected = pair(high: globals.registers[Register.edx.rawValue], low: globals.registers[Register.eax.rawValue])
             let replacement = pair(high: globals.registers[Register.ecx.rawValue], low: globals.registers[Register.ebx.rawValue])

@@ -104,7 +104,12 @@ final class TranslationContext {
     /// Segment base + offset: the linear address of an access of `bytes`.
     /// Outside protected mode the access must also fit under the segment's
     /// limit (a word at offset FFFF raises #GP, or #SS on the stack).
-    func linearAddress(_ offset: Temp, segment: Segment, bytes: Int) -> Temp {
+    /// In protected mode, a segment that is not flat (see `HiddenFlags.checkedSegment`)
+    /// has each access checked by a helper: null, type and limit, for `access`.
+    func linearAddress(_ offset: Temp, segment: Segment, bytes: Int, access: SegmentAccess = .read) -> Temp {
+        if isProtectedMode && flags.contains(.checkedSegment(segment)) {
+            checkSegment(segment, offset: offset, bytes: bytes, access: access)
+        }
         if !isProtectedMode {
             let limit = b.loadState(offset: CPUStateLayout.segmentLimit(segment), .u32)
             let lastStart = bytes > 1 ? b.sub(limit, constant(UInt32(bytes - 1))) : limit
@@ -121,41 +126,52 @@ final class TranslationContext {
         return b.add(segmentBase(segment), offset)
     }
 
+    func checkSegment(_ segment: Segment, offset: Temp, bytes: Int, access: SegmentAccess) {
+        let packed = UInt32(segment.rawValue) | access.rawValue << 8 | UInt32(bytes) << 16
+        b.call(X86Helper.checkSegmentAccess.index, [constant(packed), offset])
+    }
+
     /// Loads `bytes` from segment:offset, zero-extended to 32 bits.
     func load(_ segment: Segment, _ offset: Temp, bytes: Int) -> Temp {
         b.loadGuest(linearAddress(offset, segment: segment, bytes: bytes), .unsigned(bytes: bytes), mmu: mmuIndex)
     }
 
     func store(_ segment: Segment, _ offset: Temp, _ value: Temp, bytes: Int) {
-        b.storeGuest(linearAddress(offset, segment: segment, bytes: bytes), value, .unsigned(bytes: bytes), mmu: mmuIndex)
+        b.storeGuest(linearAddress(offset, segment: segment, bytes: bytes, access: .write), value, .unsigned(bytes: bytes), mmu: mmuIndex)
     }
 
     // MARK: the ModRM r/m operand
 
     /// A resolved r/m operand: a register, or a linear address computed once
-    /// so a read-modify-write instruction uses it twice.
+    /// so a read-modify-write instruction uses it twice. Its segment and offset
+    /// are kept when the segment is checked: a write then checks writability.
     enum Location {
         case register(Int)
-        case memory(linear: Temp)
+        case memory(linear: Temp, checked: (segment: Segment, offset: Temp)? = nil)
     }
 
     /// The r/m operand, for accesses of `bytes` (the operand size unless given).
     func modrmLocation(bytes: Int? = nil) -> Location {
         if instruction.isRegisterOperand { return .register(Int(instruction.rm)) }
-        return .memory(linear: linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes ?? operandBytes))
+        let offset = effectiveAddress(), segment = memorySegment
+        let linear = linearAddress(offset, segment: segment, bytes: bytes ?? operandBytes)
+        let checked = isProtectedMode && flags.contains(.checkedSegment(segment))
+        return .memory(linear: linear, checked: checked ? (segment, offset) : nil)
     }
 
     func read(_ location: Location, bytes: Int) -> Temp {
         switch location {
         case let .register(number): return readRegister(number, bytes: bytes)
-        case let .memory(linear): return b.loadGuest(linear, .unsigned(bytes: bytes), mmu: mmuIndex)
+        case let .memory(linear, _): return b.loadGuest(linear, .unsigned(bytes: bytes), mmu: mmuIndex)
         }
     }
 
     func write(_ location: Location, _ value: Temp, bytes: Int) {
         switch location {
         case let .register(number): writeRegister(number, bytes: bytes, value)
-        case let .memory(linear): b.storeGuest(linear, value, .unsigned(bytes: bytes), mmu: mmuIndex)
+        case let .memory(linear, checked):
+            if let checked { checkSegment(checked.segment, offset: checked.offset, bytes: bytes, access: .writeType) }
+            b.storeGuest(linear, value, .unsigned(bytes: bytes), mmu: mmuIndex)
         }
     }
 

@@ -44,6 +44,9 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     case system
     /// (port, size in bytes) -> 0: with CPL > IOPL, the TSS's I/O bitmap must allow the port, else #GP(0).
     case checkIOPermission
+    /// (segment | `SegmentAccess` << 8 | size in bytes << 16, offset) -> 0: a protected-mode
+    /// access through a segment that is not flat: null, type and limit checks, else #GP(0) or #SS(0).
+    case checkSegmentAccess
     /// (`X87Call` packed kind/ModRM/operand facts, linear address of the memory
     /// operand or 0, the instruction's EIP) -> 0: one x87 instruction, WAIT
     /// (with the #NM and pending-exception checks) or FXSAVE/FXRSTOR. Loads and
@@ -66,6 +69,16 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
         default: return []
         }
     }
+}
+
+/// What a protected-mode access through a checked segment must be allowed.
+public enum SegmentAccess: UInt32, Sendable {
+    /// A read: the segment usable and readable, the bytes inside its limit.
+    case read = 0
+    /// A write: the same, and the segment a writable data segment.
+    case write = 1
+    /// The write half of a read-modify-write whose read was checked: writability only.
+    case writeType = 2
 }
 
 /// What a helper index names, for building the block's `HelperTable`.

@@ -111,7 +111,7 @@ extension TranslationContext {
             b.hostX87(HostX87Instruction(escape: escape, reg: instruction.reg, stateOffset: transfer))
         case let .store(bytes, pops):
             let offset = effectiveAddress()
-            let linear = linearAddress(offset, segment: memorySegment, bytes: bytes)
+            let linear = linearAddress(offset, segment: memorySegment, bytes: bytes, access: .write)
             dataOffset = offset
             b.hostX87(HostX87Instruction(escape: escape, reg: pops ? instruction.reg - 1 : instruction.reg,
                                          stateOffset: transfer))
