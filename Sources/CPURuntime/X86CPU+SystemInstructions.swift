@@ -83,6 +83,9 @@ extension X86CPU {
         case .invalidatePage:
             try requireKernel()
             mmuFlushPage(address)
+        case .probeWrite:
+            let user = state.pointee.hiddenFlags & HiddenFlags.cplMask == 3
+            _ = mmu.translate(address, access: .write, mmu: user ? SoftMMU.userIndex : SoftMMU.supervisorIndex)
         case .clearTaskSwitched:
             try requireKernel()
             state.pointee.cr0 &= ~ControlRegister.taskSwitched

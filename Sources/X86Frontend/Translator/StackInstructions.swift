@@ -119,9 +119,12 @@ extension TranslationContext {
             store(.ss, pointer, frame, bytes: bytes)
         }
         pointer = offsetStackPointer(pointer, by: -Int32(size))
-        // The final stack pointer must be writable (#SS, #PF): the SDM's write check,
-        // made by rewriting the byte there.
-        if size > 0 { store(.ss, pointer, load(.ss, pointer, bytes: 1), bytes: 1) }
+        // The final stack pointer must be writable: its segment check (#SS) and a
+        // write probe of its page (#PF), storing nothing.
+        if size > 0 {
+            let linear = linearAddress(pointer, segment: .ss, bytes: 1, access: .write)
+            b.call(X86Helper.system.index, [constant(SystemOperation.probeWrite.rawValue), constant(0), linear])
+        }
         writeRegister(Register.ebp.rawValue, bytes: bytes, frame)
         setStackPointer(pointer)
     }

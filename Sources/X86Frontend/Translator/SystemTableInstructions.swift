@@ -78,7 +78,12 @@ extension TranslationContext {
             let sourceRPL = b.and(readRegister(Int(instruction.reg), bytes: 2), 3)
             let lower = b.setcond(.ltu, b.and(destination, 3), sourceRPL)
             let adjusted = b.or(b.and(destination, 0xFFFC), sourceRPL)
-            write(location, b.movcond(.ne, lower, constant(0), then: adjusted, else: destination), bytes: 2)
+            // Only a raised RPL is written back: an unchanged selector in a
+            // read-only segment is no write, and no fault.
+            let unchanged = b.newLabel()
+            b.branch(if: .eq, lower, constant(0), to: unchanged)
+            write(location, adjusted, bytes: 2)
+            b.setLabel(unchanged)
             let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
             setFlags(value: b.or(flags, b.shl(lower, 6)))
         case 0x0FC7 where instruction.reg == 1:

@@ -94,4 +94,6 @@ public enum SystemOperation: UInt32, Sendable {
     case loadAccessRights, loadSegmentLimit, clearTaskSwitched
     case readControlRegister, writeControlRegister, readDebugRegister, writeDebugRegister
     case readMSR, writeMSR, systemEnter, systemExit, invalidateCaches
+    /// Whether the linear address (third argument) may be written: #PF if not, nothing stored.
+    case probeWrite
 }
