@@ -148,6 +148,13 @@ final class ProtectedModeTests: XCTestCase {
                                + [0x02, 0x02, 0xFC] + Array("PS\u{0}".utf8) + [0x80] + Array("E".utf8))
     }
 
+    /// ENTER checks that its final stack pointer may be written: a not-present
+    /// page there is #PF with a write's error code, and ESP stays. QEMU makes no
+    /// such check (it prints "P\u{EC}E"): Bochs is the reference.
+    func testEnterProbesItsFinalStackPointerLikeBochs() throws {
+        try assertMatchesBochs("enter-probe", expected: Array("P".utf8) + [0x02] + Array("P@E".utf8))
+    }
+
     /// Runs firmware/tests/NAME.asm on both; QEMU's output must be `expected`, and ours QEMU's.
     func assertMatchesQEMU(_ name: String, expected: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
         let directory = try makeTemporaryDirectory("pcemu-\(name)")
