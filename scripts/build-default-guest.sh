@@ -40,7 +40,7 @@ cp "$root/bin/busybox" "$initramfs/bin/busybox"
 modules_src="$root/lib/modules/$version"
 modules_dst="$initramfs/lib/modules/$version"
 mkdir -p "$modules_dst"
-wanted="ne2k-pci ne 8390 8390p ata_piix ata_generic pata_acpi libata sd_mod sr_mod cdrom scsi_mod
+wanted="ne2k-pci ne 8390 8390p e1000 ata_piix ata_generic pata_acpi libata sd_mod sr_mod cdrom scsi_mod
         scsi_common ext4 ext2 mbcache jbd2 crc16 crc32c_generic libcrc32c isofs floppy
         snd-sb16 snd-sb16-dsp snd-sb16-csp snd-sb-common snd-opl3-lib snd-mpu401-uart snd-rawmidi snd-hwdep
         snd-pcm snd-timer snd snd-seq-device soundcore snd-pcm-oss snd-mixer-oss snd-isa-es1688

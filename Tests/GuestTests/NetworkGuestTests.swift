@@ -14,6 +14,13 @@ final class NetworkGuestTests: XCTestCase {
                      driver: "modprobe ne2k-pci")
     }
 
+    /// The 82540EM: the host also fetches a 2 MiB file from the guest, which
+    /// Linux's e1000 driver sends through TCP segmentation offload.
+    func testE1000FetchesFromTheHostAndServesThroughHostForward() throws {
+        try exercise(card: ["-nic", "user,model=e1000,hostfwd=tcp:127.0.0.1:HOSTPORT-:8080"],
+                     driver: "modprobe e1000", largeUpload: true)
+    }
+
     /// IRQ 10: on a PC with ACPI (QEMU's too) IRQ 9 is the SCI, which the
     /// ne driver cannot share.
     func testISACardFetchesFromTheHostAndServesThroughHostForward() throws {
@@ -22,7 +29,7 @@ final class NetworkGuestTests: XCTestCase {
                      driver: "modprobe ne io=0x320 irq=10")
     }
 
-    private func exercise(card: [String], driver: String) throws {
+    private func exercise(card: [String], driver: String, largeUpload: Bool = false) throws {
         let payload = Data((0..<(3 << 20)).map { _ in UInt8.random(in: 0...255) })
         let server = try HTTPFileServer(body: payload)
         defer { server.stop() }
@@ -56,6 +63,14 @@ final class NetworkGuestTests: XCTestCase {
         XCTAssertNotNil(runInShell("httpd -p 8080 -h /tmp/w", in: pcemu))
         let answer = try Self.httpGet(port: hostPort, path: "/t")
         XCTAssertTrue(answer.contains(token), answer)
+        if largeUpload {
+            XCTAssertNotNil(runInShell("dd if=/dev/urandom of=w/big bs=64k count=32 2>/dev/null", in: pcemu))
+            let guestSum = try XCTUnwrap(runInShell("sha256sum w/big | cut -c1-64", in: pcemu))
+            let response = try Self.httpGetBytes(port: hostPort, path: "/big")
+            // The body follows the header's blank line.
+            let body = try XCTUnwrap(response.firstRange(of: Data("\r\n\r\n".utf8))).upperBound
+            XCTAssertEqual(try Self.sha256(response[body...]), guestSum)
+        }
 
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0)
@@ -85,6 +100,10 @@ final class NetworkGuestTests: XCTestCase {
 
     /// GET through the forwarded port, retried while the guest's server starts.
     static func httpGet(port: UInt16, path: String) throws -> String {
+        String(decoding: try httpGetBytes(port: port, path: path), as: UTF8.self)
+    }
+
+    static func httpGetBytes(port: UInt16, path: String) throws -> Data {
         let deadline = Date(timeIntervalSinceNow: 60)
         while Date() < deadline {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -106,7 +125,7 @@ final class NetworkGuestTests: XCTestCase {
                     response += buffer[..<count]
                 }
                 // slirp accepts before the guest answers; an empty reply means nobody listened yet.
-                if !response.isEmpty { return String(decoding: response, as: UTF8.self) }
+                if !response.isEmpty { return Data(response) }
             }
             usleep(500_000)
         }
