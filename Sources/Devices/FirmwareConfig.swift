@@ -115,6 +115,8 @@ public final class FirmwareConfig: PortHandler {
     private var files: [(name: String, key: UInt16)] = []
     private var state = State()
     public private(set) var dmaPorts: PortHandler!
+    /// Hears of every guest range a DMA read wrote (translated code there is stale).
+    public var memoryWritten: ((UInt32, Int) -> Void)?
 
     /// `memory` is the guest-physical space the DMA interface reads its
     /// requests from and copies items into.
@@ -321,6 +323,7 @@ public final class FirmwareConfig: PortHandler {
                 failed = true
             } else {
                 copyToGuest(address: address, length: Int(length))
+                memoryWritten?(address, Int(length))
             }
         } else if control & DMAControl.skip != 0 {
             state.offset += Int(length)

@@ -126,6 +126,7 @@ final class Chipset {
         try ide.attach(to: ports)
 
         firmwareConfig = FirmwareConfig(memory: addressSpace)
+        firmwareConfig.memoryWritten = { [unowned cpu] address, length in cpu.physicalMemoryWritten(at: address, length: length) }
         try firmwareConfig.attach(to: ports)
 
         debugConsoles = [DebugConsole(), DebugConsole()]
