@@ -81,6 +81,15 @@ final class MachineRunTests: XCTestCase {
         XCTAssertEqual(result.stdout, "resetting")
     }
 
+    func testAnotherBIOSImageBootsTheKernelToo() throws {
+        // Debian's 128 KiB SeaBIOS build, not the default 256 KiB one.
+        let code = MachineRunTests.text(0x3F8, "booted by bios.bin") + MachineRunTests.powerOff + MachineRunTests.haltForever
+        let result = try ChildProcess.run(BuildProducts.pcemu, ["-display", "none", "-serial", "stdio", "-bios", "/usr/share/seabios/bios.bin",
+                                                                 "-kernel", try kernel(code)], timeout: 30)
+        XCTAssertEqual(result.status, 0, "stderr: \(result.stderr)")
+        XCTAssertEqual(result.stdout, "booted by bios.bin")
+    }
+
     func testAResetBootsTheKernelAgain() throws {
         let code = MachineRunTests.text(0x3F8, "booted;") + MachineRunTests.outByte(0xCF9, 0x06) + MachineRunTests.haltForever
         let child = try ChildProcess(BuildProducts.pcemu, ["-display", "none", "-serial", "stdio", "-kernel", try kernel(code)])
