@@ -8,6 +8,7 @@ cd "$top"
 packages=(
     pkg-config libsdl2-dev libpulse-dev libslirp-dev  # the host side
     seabios                                            # bios-256k.bin, vgabios-stdvga.bin
+    qemu-system-data                                   # linuxboot_dma.bin, the option ROM that boots -kernel
     nasm binutils gcc-multilib                         # firmware and test programs, the decoder's oracle
     qemu-utils qemu-system-x86                         # qemu-img, and the reference for behaviour and speed
     bochs bochsbios bochs-sdl vgabios                  # a second reference for CPU behaviour QEMU does not model

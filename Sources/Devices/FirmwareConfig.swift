@@ -110,16 +110,17 @@ public final class FirmwareConfig: PortHandler {
         var dmaAddressHigh: UInt32 = 0
     }
 
-    private let memory: AddressSpace
+    private let memory: GuestMemoryDMA
     private var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, key: UInt16)] = []
     private var state = State()
     public private(set) var dmaPorts: PortHandler!
 
     /// `memory` is the guest-physical space the DMA interface reads its
-    /// requests from and copies items into.
-    public init(memory: AddressSpace) {
-        self.memory = memory
+    /// requests from and copies items into; `memoryWritten` hears of every
+    /// range a copy wrote (code translated from it is stale).
+    public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void = { _, _ in }) {
+        self.memory = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)
         super.init()
         dmaPorts = DMAPorts(self)
         items[Key.signature] = FirmwareConfig.signature
@@ -306,10 +307,10 @@ public final class FirmwareConfig: PortHandler {
     /// Carries out the request at `request` and writes its control word
     /// back: 0 when done, the error bit when not.
     private func performDMA(request: UInt32) {
-        var control = memory.read(request &+ DMARequest.control, size: .dword).byteSwapped
-        let length = memory.read(request &+ DMARequest.length, size: .dword).byteSwapped
-        let addressHigh = memory.read(request &+ DMARequest.address, size: .dword).byteSwapped
-        let address = memory.read(request &+ DMARequest.address &+ 4, size: .dword).byteSwapped
+        var control = memory.readDword(request &+ DMARequest.control).byteSwapped
+        let length = memory.readDword(request &+ DMARequest.length).byteSwapped
+        let addressHigh = memory.readDword(request &+ DMARequest.address).byteSwapped
+        let address = memory.readDword(request &+ DMARequest.address &+ 4).byteSwapped
         if control & DMAControl.select != 0 { select(UInt16(truncatingIfNeeded: control >> DMAControl.selectorShift)) }
         var failed = false
         if control & DMAControl.write != 0 {
@@ -326,32 +327,32 @@ public final class FirmwareConfig: PortHandler {
             state.offset += Int(length)
         }
         control = failed ? DMAControl.error : 0
-        memory.write(request &+ DMARequest.control, value: control.byteSwapped, size: .dword)
+        memory.writeDword(request &+ DMARequest.control, control.byteSwapped)
     }
 
-    /// Copies the item from the current offset, zeros past its end, page by
-    /// page straight into RAM (ROM and holes through the slow path, which drops them).
+    /// Copies the item from the current offset, and zeros past its end, a
+    /// page at most at a time (RAM directly, ROM and holes through the bus).
     private func copyToGuest(address: UInt32, length: Int) {
         var done = 0
         while done < length {
             let target = address &+ UInt32(done)
-            let pageRest = GuestRAM.pageSize - (Int(target) & (GuestRAM.pageSize - 1))
-            let chunk = min(pageRest, length - done)
-            if let region = memory.region(at: target), case .ram = region.kind, let pointer = memory.hostPointer(at: target) {
-                let available = max(0, min(chunk, state.current.count - state.offset))
-                if available > 0 {
-                    state.current.withUnsafeBytes { bytes in
-                        pointer.copyMemory(from: bytes.baseAddress! + state.offset, byteCount: available)
-                    }
-                }
-                if available < chunk { (pointer + available).initializeMemory(as: UInt8.self, repeating: 0, count: chunk - available) }
-                state.offset += chunk
-            } else {
-                for i in 0..<chunk { memory.write(target &+ UInt32(i), value: UInt32(nextByte()), size: .byte) }
+            let chunk = min(length - done, GuestRAM.pageSize - (Int(target) & (GuestRAM.pageSize - 1)))
+            let available = max(0, min(chunk, state.current.count - state.offset))
+            if available > 0 {
+                let start = state.offset
+                state.current.withUnsafeBytes { memory.write(target, UnsafeRawBufferPointer(rebasing: $0[start..<start + available])) }
             }
+            if available < chunk {
+                FirmwareConfig.zeroPage.withUnsafeBytes {
+                    memory.write(target &+ UInt32(available), UnsafeRawBufferPointer(rebasing: $0[..<(chunk - available)]))
+                }
+            }
+            state.offset += chunk
             done += chunk
         }
     }
+
+    private static let zeroPage = [UInt8](repeating: 0, count: GuestRAM.pageSize)
 }
 
 private func littleEndian(_ value: UInt64, bytes: Int) -> [UInt8] {

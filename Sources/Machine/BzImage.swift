@@ -2,12 +2,14 @@ import PCEmuSupport
 
 /// A Linux kernel image in the x86 boot protocol's format (bzImage): the
 /// real-mode setup sectors with the setup header, then the protected-mode
-/// kernel. Only what a 32-bit boot loader needs is read here
+/// kernel. Only what a boot loader needs is read here
 /// (Documentation/arch/x86/boot.rst).
 public struct BzImage {
     /// Offsets of the setup header fields, the same in the file and in boot_params.
     public enum Field {
         public static let setupSectors = 0x1F1
+        /// vid_mode: the video mode the setup code sets (0xFFFF: the BIOS's, "normal").
+        public static let videoMode = 0x1FA
         public static let bootFlag = 0x1FE
         /// The short jump at 0x200: its displacement byte says where the header ends.
         public static let jumpDisplacement = 0x201
@@ -18,12 +20,20 @@ public struct BzImage {
         public static let code32Start = 0x214
         public static let ramdiskImage = 0x218
         public static let ramdiskSize = 0x21C
+        /// heap_end_ptr: the end of the setup code's heap, as an offset from its start less 0x200.
+        public static let heapEndPointer = 0x224
         public static let commandLinePointer = 0x228
         public static let initrdAddressMax = 0x22C
         public static let kernelAlignment = 0x230
         public static let relocatableKernel = 0x234
+        public static let extendedLoadFlags = 0x236
         public static let commandLineSize = 0x238
         public static let initSize = 0x260
+    }
+
+    public enum ExtendedLoadFlag {
+        /// XLF_CAN_BE_LOADED_ABOVE_4G (protocol 2.12): the initrd may lie anywhere.
+        public static let canBeLoadedAbove4GiB: UInt16 = 0x02
     }
 
     public enum LoadFlag {
@@ -102,8 +112,11 @@ public struct BzImage {
     /// The setup sectors (boot sector included), for fw_cfg's linuxboot items.
     public var setup: ArraySlice<UInt8> { bytes[..<setupOffset] }
 
-    /// The setup header as it must be copied into boot_params (offset 0x1F1 on).
-    public var setupHeader: ArraySlice<UInt8> { bytes[Field.setupSectors..<setupHeaderEnd] }
+    /// Whether the header allows an initrd anywhere below 4 GiB, whatever initrd_addr_max says.
+    public var canLoadAbove4GiB: Bool {
+        protocolVersion >= 0x020C
+            && UInt16(LittleEndian.read(bytes, at: Field.extendedLoadFlags, count: 2)) & ExtendedLoadFlag.canBeLoadedAbove4GiB != 0
+    }
 
     static func versionText(_ version: UInt16) -> String { "\(version >> 8).\(String(format2: version & 0xFF))" }
 }

@@ -125,7 +125,9 @@ final class Chipset {
         try pciBus.plug(ide, slot: PIIX3.slot, function: PIIX3IDE.function)
         try ide.attach(to: ports)
 
-        firmwareConfig = FirmwareConfig(memory: addressSpace)
+        firmwareConfig = FirmwareConfig(memory: addressSpace) { [unowned cpu] address, length in
+            cpu.physicalMemoryWritten(at: address, length: length)
+        }
         try firmwareConfig.attach(to: ports)
 
         debugConsoles = [DebugConsole(), DebugConsole()]

@@ -1,8 +1,7 @@
 import Devices
 
-/// The PC's physical memory map as BIOS INT 15h E820 reports it. One map
-/// serves both consumers: SeaBIOS reads it from fw_cfg (etc/e820) and adds
-/// its own reservations, and a direct Linux boot copies it into boot_params.
+/// The PC's physical memory map as BIOS INT 15h E820 reports it: SeaBIOS
+/// reads it from fw_cfg (etc/e820) and adds its own reservations.
 public struct E820Map {
     public typealias Entry = FirmwareConfig.E820Entry
 
@@ -33,18 +32,6 @@ public struct E820Map {
             entries.append(Entry(address: (1 << 32) - firmwareBytes, length: firmwareBytes, type: Entry.reserved))
         }
         self.entries = entries
-    }
-
-    /// The 20-byte records boot_params and INT 15h use: address, length, type.
-    public var bootParamsRecords: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(entries.count * 20)
-        for entry in entries {
-            bytes += LittleEndian.bytes(entry.address, count: 8)
-            bytes += LittleEndian.bytes(entry.length, count: 8)
-            bytes += LittleEndian.bytes(UInt64(entry.type), count: 4)
-        }
-        return bytes
     }
 }
 

@@ -1,9 +1,9 @@
 import Devices
 
 /// What firmware reads about the machine: fw_cfg items (RAM size, CPU count,
-/// e820 map, boot device and menu, -kernel/-initrd/-append) and the CMOS
-/// bytes older BIOSes and SeaBIOS's fallbacks use (memory sizes, boot order,
-/// equipment).
+/// e820 map, boot device and menu, -kernel/-initrd/-append with the option
+/// ROM that boots them) and the CMOS bytes older BIOSes and SeaBIOS's
+/// fallbacks use (memory sizes, boot order, equipment).
 extension PCMachine {
     /// CMOS 0x14, the equipment byte: a math coprocessor and a PS/2 mouse, as QEMU sets it.
     static let equipmentByte: UInt8 = 0x02 | 0x04
@@ -29,13 +29,8 @@ extension PCMachine {
         config.setItem(FirmwareConfig.Key.bootMenu, uint16: configuration.boot.menu ? 1 : 0)
         try config.setE820(e820.entries)
         try config.setBootFailWait(milliseconds: PCMachine.neverRetryBoot)
-        if let linuxBoot {
-            let layout = linuxBoot.layout
-            config.setLinuxBoot(setupAddress: layout.bootParamsAddress, setup: Array(linuxBoot.kernel.setup),
-                                kernelAddress: layout.kernelAddress, kernel: Array(linuxBoot.kernel.protectedModeKernel),
-                                initrdAddress: layout.initrdAddress, initrd: linuxBoot.initrd,
-                                commandLineAddress: layout.commandLineAddress, commandLine: configuration.append ?? "")
-        }
+        // -kernel: the kernel's parts, the option ROM that loads them, and a boot order that runs it first.
+        try linuxBoot?.install(in: config)
 
         rtc.setMemorySizes(ramBytes: UInt64(ram.size))
         // The CMOS holds three boot devices; fw_cfg's boot device has the first.

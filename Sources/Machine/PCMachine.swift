@@ -102,7 +102,7 @@ public final class PCMachine {
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
             linuxBoot = try LinuxBootLoader(kernelPath: kernel, initrdPath: configuration.initrd,
-                                            commandLine: configuration.append, ramBytes: UInt64(ram.size), e820: e820)
+                                            commandLine: configuration.append, ramBytes: UInt64(ram.size))
         } else {
             linuxBoot = nil
         }
@@ -112,11 +112,11 @@ public final class PCMachine {
         try connectBackends()
         try setUpFirmwareInterfaces()
         loop.onReset = { [unowned self] in self.reset() }
-        try startGuest()
     }
 
-    /// Puts every device and the CPU back in their power-on state, and for a
-    /// direct Linux boot loads the kernel again and re-enters it.
+    /// Puts every device and the CPU back in their power-on state; the CPU
+    /// starts at the BIOS's reset vector again (with -kernel, fw_cfg still
+    /// holds the kernel, so the firmware boots it again).
     public func reset() {
         cpu.reset()
         cpu.setA20(true)
@@ -124,7 +124,6 @@ public final class PCMachine {
         sound.reset()
         networkCards.reset()
         graphics.reset()
-        do { try startGuest() } catch { Log.emit("pcemu: cannot reload the kernel: \(error)") }
     }
 
     /// Stops the sound back end after playing what is queued; call when the run ends.
@@ -142,69 +141,6 @@ public final class PCMachine {
     public func startHostInput() {
         stdioConsole?.start()
         networkCards.start()
-    }
-
-    /// The CPU starts at the BIOS reset vector, or in the kernel's 32-bit entry for -kernel.
-    private func startGuest() throws {
-        guard let linuxBoot else { return }
-        try linuxBoot.load(into: ram)
-        programTimerAsFirmwareDoes()
-        enableDMACascadeAsFirmwareDoes()
-        PCIFirmwareSetup.configure(networkCards.pciCards, bus: pciBus, isaBridge: chipset.isaBridge, ports: ports)
-        VGATextModeSetup(ports: ports, addressSpace: addressSpace).run(font: graphics.biosFont)
-        try installACPIAsFirmwareDoes(bootParams: linuxBoot.layout.bootParamsAddress)
-        ProtectedModeEntry.enterKernel(cpu, layout: linuxBoot.layout)
-    }
-
-    /// A direct kernel boot skips the BIOS, which would have started PIT
-    /// counter 0 (mode 3, the 18.2 Hz tick). The kernel's early code reads the
-    /// counter and waits for it to hold a count, so do the BIOS's part here,
-    /// through the ports as the BIOS would.
-    private func programTimerAsFirmwareDoes() {
-        let counter0Mode3Binary: UInt32 = 0x36
-        ports.write(0x43, value: counter0Mode3Binary, size: .byte)
-        ports.write(0x40, value: 0, size: .byte)
-        ports.write(0x40, value: 0, size: .byte)
-    }
-
-    /// The BIOS also sets channel 4 of the 16-bit DMA controller to cascade and
-    /// unmasks it, which the 8-bit channels (floppy, Sound Blaster) need; Linux
-    /// takes that for granted.
-    private func enableDMACascadeAsFirmwareDoes() {
-        let masterClear16: UInt16 = 0xDA, mode16: UInt16 = 0xD6, singleMask16: UInt16 = 0xD4, masterClear8: UInt16 = 0x0D
-        let cascadeChannel4: UInt32 = 0xC0, unmaskChannel4: UInt32 = 0x00
-        ports.write(masterClear8, value: 0, size: .byte)
-        ports.write(masterClear16, value: 0, size: .byte)
-        ports.write(mode16, value: cascadeChannel4, size: .byte)
-        ports.write(singleMask16, value: unmaskChannel4, size: .byte)
-    }
-
-    /// Where a direct boot puts the power-management block and the ACPI tables:
-    /// SeaBIOS's PMBASE, and the 1 KiB extended BIOS data area the e820 map
-    /// already reserves below 640 KiB.
-    static let directBootPMBase: UInt16 = 0xB000
-    static let acpiTablesAddress: UInt32 = 0x9_FC00
-    /// boot_params.acpi_rsdp_addr (boot protocol 2.14).
-    static let bootParamsRSDPField: UInt32 = 0x070
-    /// The BIOS data area's word holding the EBDA's segment.
-    static let ebdaSegmentPointer = 0x40E
-
-    /// A direct boot also skips the BIOS's ACPI set-up: enable the PIIX4 PM
-    /// block at PMBASE through PCI configuration, and hand the kernel tables
-    /// describing it, so `poweroff` reaches S5.
-    private func installACPIAsFirmwareDoes(bootParams: UInt32) throws {
-        let slot = PIIX4PM.slot, function = PIIX4PM.function
-        let pmBaseRegister = 0x40, pmMiscRegister = 0x80, ioSpaceBit: UInt32 = 1, pmIOEnable: UInt32 = 1
-        pciBus.writeConfig(slot: slot, function: function, offset: pmBaseRegister,
-                           value: UInt32(PCMachine.directBootPMBase) | ioSpaceBit, size: .dword)
-        pciBus.writeConfig(slot: slot, function: function, offset: pmMiscRegister, value: pmIOEnable, size: .byte)
-        let tables = ACPITables(pmBase: PCMachine.directBootPMBase, sciIRQ: UInt16(PIIX4PM.sciIRQ),
-                                address: PCMachine.acpiTablesAddress)
-        try tables.bytes.withUnsafeBytes { try ram.load($0, at: Int(PCMachine.acpiTablesAddress)) }
-        var segment = UInt16(PCMachine.acpiTablesAddress >> 4)
-        try withUnsafeBytes(of: &segment) { try ram.load($0, at: PCMachine.ebdaSegmentPointer) }
-        var rsdp = UInt64(tables.rsdpAddress)
-        try withUnsafeBytes(of: &rsdp) { try ram.load($0, at: Int(bootParams + PCMachine.bootParamsRSDPField)) }
     }
 
     // MARK: Building

@@ -19,8 +19,6 @@ final class StandardVGA {
     let vga: VGA
     let function: StandardVGAFunction
     let renderer: VGARenderer
-    /// The BIOS's 8x16 font, for a direct boot's text mode.
-    let biosFont: ArraySlice<UInt8>?
     private var framebufferRegion: Int?
     private var romRegion: Int?
 
@@ -43,7 +41,6 @@ final class StandardVGA {
         } else {
             Log.emit("pcemu: no VGA BIOS at \(biosPath) (Debian's seabios package): the BIOS will not set up the screen")
         }
-        biosFont = romImage.flatMap { VGATextModeSetup.font(inBIOS: $0) }
         function = StandardVGAFunction(romImage: romImage)
         let videoMemory = memory.base
         function.barMoved = { [unowned self, unowned addressSpace, unowned cpu] _, bar, info, _, new in

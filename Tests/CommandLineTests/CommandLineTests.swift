@@ -64,6 +64,17 @@ final class CommandLineTests: XCTestCase {
         try assertFailsWithOneLine(["-bios", "/nonexistent/bios.bin"], mentioning: "-bios: /nonexistent/bios.bin")
     }
 
+    func testAFileThatIsNoKernelIsNamed() throws {
+        let directory = try makeTemporaryDirectory("pcemu-cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let notAKernel = directory.appendingPathComponent("vmlinuz")
+        try Data(repeating: 0x90, count: 8192).write(to: notAKernel)
+        try assertFailsWithOneLine(["-kernel", notAKernel.path], mentioning: "-kernel: \(notAKernel.path): not a Linux bzImage")
+        let short = directory.appendingPathComponent("short")
+        try Data([0x4D, 0x5A]).write(to: short)
+        try assertFailsWithOneLine(["-kernel", short.path], mentioning: "too small for a Linux kernel")
+    }
+
     func testAnImageIsNeverTouchedByARefusedRun() throws {
         let directory = try makeTemporaryDirectory("pcemu-cli")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -12,20 +12,12 @@ final class TerminalRestoreTests: XCTestCase {
         defer { close(master) }
         let directory = try makeTemporaryDirectory("pcemu-tty")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let kernel = directory.appendingPathComponent("halt")
-        var image = [UInt8](repeating: 0, count: 1024)
-        for (offset, bytes) in [(0x1F1, [1]), (0x1FE, [0x55, 0xAA]), (0x200, [0xEB, 0x66]), (0x202, Array("HdrS".utf8)),
-                                (0x206, [0x0F, 0x02]), (0x211, [1]), (0x214, [0, 0, 0x10, 0]), (0x238, [0xFF, 0x07]),
-                                (0x260, [0, 0, 1, 0])] as [(Int, [UInt8])] {
-            image.replaceSubrange(offset..<offset + bytes.count, with: bytes)
-        }
-        try Data(image + [0xF4, 0xEB, 0xFD]).write(to: kernel)
+        let kernelPath = try TinyBzImage.write([0xF4, 0xEB, 0xFD], into: directory)  // hlt; jmp $-1
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for descriptor in [0, 1, 2] as [Int32] { posix_spawn_file_actions_adddup2(&actions, slave, descriptor) }
-        let kernelPath: String = kernel.path
         let arguments: [String] = [BuildProducts.pcemu, "-nographic", "-kernel", kernelPath]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -130,6 +130,21 @@ final class FirmwareConfigTests: XCTestCase {
         XCTAssertEqual(readEntry(0x08, count: 4), [0x10, 0x27, 0, 0])
     }
 
+    func testDMAReportsTheRangesItWrote() {
+        var written: [ClosedRange<UInt32>] = []
+        fwcfg = FirmwareConfig(memory: memory) { address, length in written.append(address...(address + UInt32(length) - 1)) }
+        harness = PortHarness()
+        try! fwcfg.attach(to: harness.bus)
+        fwcfg.setItem(0x0E, data: [UInt8](repeating: 0xAB, count: 6000))
+        XCTAssertEqual(dma(control: 0x0E << 16 | 0x08 | 0x02, length: 8192, address: 0x8800, request: 0x1000), 0)
+        // Every destination byte (the item, then zeros) is in some reported range, and so is the request's status.
+        for address: UInt32 in [0x8800, 0x8FFF, 0x9000, 0x9F6F, 0x9F70, 0xA7FF, 0x1000] {
+            XCTAssertTrue(written.contains { $0.contains(address) }, "0x\(String(address, radix: 16)) \(written)")
+        }
+        XCTAssertFalse(written.contains { $0.contains(0xA800) })
+        XCTAssertEqual(bytes(at: 0x9F6F, count: 2), [0xAB, 0])
+    }
+
     func testDMASkipThenReadAndZeroFill() {
         fwcfg.setItem(0x0E, data: [1, 2, 3, 4, 5])
         memory.write(0x5000, value: 0xFFFF_FFFF, size: .dword)

@@ -9,8 +9,7 @@ import XCTest
 final class DiskGuestTests: XCTestCase {
     static let diskPrompt = "pcemu-disk:/root# "
     static let cdPrompt = "pcemu-cd:/root# "
-    /// pci=noacpi: Linux scans PCI itself rather than through the ACPI tables' root bridge.
-    static let rootOnDisk = "console=ttyS0 root=/dev/sda2 pci=noacpi quiet"
+    static let rootOnDisk = "console=ttyS0 root=/dev/sda2 quiet"
 
     var directory: URL!
     var media: (disk: String, cdrom: String, kernel: String, initrd: String)!
@@ -153,7 +152,7 @@ final class DiskGuestTests: XCTestCase {
     }
 
     func testTheGuestReadsTheCDROM() throws {
-        let guest = try start(["-kernel", media.kernel, "-initrd", media.initrd, "-append", "console=ttyS0 pci=noacpi quiet",
+        let guest = try start(["-kernel", media.kernel, "-initrd", media.initrd, "-append", "console=ttyS0 quiet",
                                "-cdrom", media.cdrom], prompt: DiskGuestTests.cdPrompt)
         XCTAssertEqual(run("cut -c1-14 /cdrom/README.TXT", in: guest), "PCEmu CD image")
         XCTAssertEqual(run("md5sum /cdrom/vmlinuz | cut -c1-32", in: guest), try md5(of: media.kernel))
@@ -173,9 +172,7 @@ final class DiskGuestTests: XCTestCase {
         var figures: [String] = []
         for (name, executable) in [("pcemu", BuildProducts.pcemu), ("qemu-system-i386", "/usr/bin/qemu-system-i386")] {
             let disk = try diskCopy("\(name).img")
-            // QEMU's firmware describes the PCI bus in ACPI, so it needs no pci=noacpi.
-            let append = name == "pcemu" ? DiskGuestTests.rootOnDisk : "console=ttyS0 root=/dev/sda2 quiet"
-            let guest = try start(["-kernel", media.kernel, "-initrd", media.initrd, "-append", append,
+            let guest = try start(["-kernel", media.kernel, "-initrd", media.initrd, "-append", DiskGuestTests.rootOnDisk,
                                    "-drive", "file=\(disk),format=raw,if=ide,index=0"],
                                   executable: executable, prompt: DiskGuestTests.diskPrompt)
             _ = run("t() { cut -d' ' -f1 /proc/uptime; }", in: guest)

@@ -173,10 +173,9 @@ final class DisplayTests: XCTestCase {
 
     func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
         let guest = try DefaultGuest.paths()
-        // pci=noacpi: Linux scans PCI itself rather than through the ACPI tables' root bridge.
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
-            "-append", "console=tty0 console=ttyS0 pci=noacpi",
+            "-append", "console=tty0 console=ttyS0",
         ], environment: environment, inputPipe: true)
         defer { pcemu.stop() }
         XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)

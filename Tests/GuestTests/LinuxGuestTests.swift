@@ -8,11 +8,11 @@ final class LinuxGuestTests: XCTestCase {
     static let prompt = "pcemu:/root# "
 
     /// Starts pcemu on the default guest and waits for the shell.
-    func bootDefaultGuest(file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
+    func bootDefaultGuest(_ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-        ], inputPipe: true)
+        ] + extra, inputPipe: true)
         guard pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300) else {
             XCTFail("no shell prompt; the console said:\n\(pcemu.standardOutput.suffix(3000))\n\(pcemu.standardError.suffix(1000))",
                     file: file, line: line)
@@ -42,6 +42,52 @@ final class LinuxGuestTests: XCTestCase {
 
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")
+    }
+
+    /// -kernel with a disk: the firmware set up the IDE function as for any
+    /// boot, so Linux's ata_piix drives it; the partition's bytes read back.
+    func testKernelBootFindsTheIDEDiskAndReadsItsData() throws {
+        let directory = try makeTemporaryDirectory("pcemu-kernel-disk")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 2 MiB: an MBR with one Linux partition from sector 2048 to the end, filled with numbered bytes.
+        let sectors = 4096, start = 2048
+        var disk = [UInt8](repeating: 0, count: sectors * 512)
+        let entry: [UInt8] = [0x00, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF]
+            + (0..<4).map { UInt8(truncatingIfNeeded: start >> (8 * $0)) }
+            + (0..<4).map { UInt8(truncatingIfNeeded: (sectors - start) >> (8 * $0)) }
+        disk.replaceSubrange(0x1BE..<0x1CE, with: entry)
+        disk[0x1FE] = 0x55
+        disk[0x1FF] = 0xAA
+        var seed: UInt32 = 12345
+        for index in (start * 512)..<disk.count {
+            seed = seed &* 1_103_515_245 &+ 12345
+            disk[index] = UInt8(truncatingIfNeeded: seed >> 16)
+        }
+        let marker = Array("pcemu kernel-boot disk".utf8)
+        disk.replaceSubrange((start * 512)..<(start * 512 + marker.count), with: marker)
+        let image = directory.appendingPathComponent("disk.img")
+        try Data(disk).write(to: image)
+        let partition = directory.appendingPathComponent("partition.bin")
+        try Data(disk[(start * 512)...]).write(to: partition)
+        let expectedSum = try XCTUnwrap(try ChildProcess.run("/usr/bin/md5sum", [partition.path]).stdout.split(separator: " ").first)
+
+        let pcemu = try bootDefaultGuest(["-hda", image.path])
+        defer { pcemu.stop() }
+        // Short commands: the shell wraps lines past 80 columns.
+        XCTAssertEqual(runInShell("modprobe ata_piix", in: pcemu), "")
+        XCTAssertEqual(runInShell("modprobe sd_mod", in: pcemu), "")
+        var devices: String?
+        for _ in 0..<20 {  // the SCSI layer may still be scanning
+            devices = runInShell("echo /dev/sda*", in: pcemu)
+            if devices == "/dev/sda /dev/sda1" { break }
+            usleep(250_000)
+        }
+        XCTAssertEqual(devices, "/dev/sda /dev/sda1", "\(pcemu.standardOutput.suffix(2000))")
+        XCTAssertEqual(runInShell("head -c \(marker.count) /dev/sda1; echo", in: pcemu), String(decoding: marker, as: UTF8.self))
+        XCTAssertEqual(runInShell("md5sum < /dev/sda1", in: pcemu)?.split(separator: " ").first, expectedSum)
+        XCTAssertEqual(runInShell("dmesg | grep -c \"can't enable device\"", in: pcemu), "0")
+        pcemu.send("poweroff -f\n")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
     }
 }
 

@@ -215,5 +215,9 @@ final class MachineAssemblyTests: XCTestCase {
 
 extension E820Map {
     /// What etc/e820 holds: le64 address, le64 length, le32 type per entry.
-    var firmwareConfigRecords: [UInt8] { bootParamsRecords }
+    var firmwareConfigRecords: [UInt8] {
+        entries.flatMap {
+            LittleEndian.bytes($0.address, count: 8) + LittleEndian.bytes($0.length, count: 8) + LittleEndian.bytes(UInt64($0.type), count: 4)
+        }
+    }
 }
