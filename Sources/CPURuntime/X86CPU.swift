@@ -210,6 +210,10 @@ public final class X86CPU: ExecutionEngine {
         if x87MayRunOnHost { flags.insert(.x87OnHost) }
         if protected && !v86 {
             for register in Segment.allCases where !segment(register).isFlatWritableData {
+                // A null FS or GS is left out of the key (generated code tests for it
+                // inline): Linux switches between a null and a flat GS with every
+                // task, and its kernel blocks should not be translated twice for it.
+                if (register == .fs || register == .gs) && segment(register).selector & 0xFFFC == 0 { continue }
                 flags.insert(.checkedSegment(register))
             }
         }

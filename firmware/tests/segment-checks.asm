@@ -6,7 +6,7 @@
 ;   L  a dword that ends past DS's limit: #GP(0); one that ends on it reads
 ;   X  SS's limit: #SS(0)
 ;   D  an expand-down segment: at or below its limit #GP(0), above it reads
-;   N  a null DS: #GP(0)
+;   N  a null GS: #GP(0)
 ;   F  ENTER with a 32-bit operand on a 16-bit stack pushes the same frame
 ;      pointer it puts in EBP (ESP's upper half over the new SP)
 ;   P  ENTER whose final stack pointer lies past SS's limit: #SS(0), ESP kept
@@ -74,13 +74,13 @@ protected:
     mov eax, [0x800]
 .d:
     mov eax, [0x2000]
-    xor ax, ax
-    mov ds, ax
-    STEP 'N', .n
-    mov eax, [0x100]
-.n:
     mov ax, 0x10
     mov ds, ax
+    xor ax, ax
+    mov gs, ax
+    STEP 'N', .n
+    mov eax, [gs:0x100]
+.n:
     ; F: ESP 0x20000 on a 16-bit stack at 0x10000; ENTER 8,2 with o32.
     mov ax, 0x30
     mov ss, ax

@@ -109,6 +109,13 @@ final class TranslationContext {
     func linearAddress(_ offset: Temp, segment: Segment, bytes: Int, access: SegmentAccess = .read) -> Temp {
         if isProtectedMode && flags.contains(.checkedSegment(segment)) {
             checkSegment(segment, offset: offset, bytes: bytes, access: access)
+        } else if isProtectedMode && (segment == .fs || segment == .gs) {
+            // Flat or null (see `HiddenFlags.checkedSegment`): a null one faults.
+            let selector = b.loadState(offset: CPUStateLayout.segmentSelector(segment), .u16)
+            let usable = b.newLabel()
+            b.branch(if: .ne, b.and(selector, 0xFFFC), constant(0), to: usable)
+            checkSegment(segment, offset: offset, bytes: bytes, access: access)
+            b.setLabel(usable)
         }
         if !isProtectedMode {
             let limit = b.loadState(offset: CPUStateLayout.segmentLimit(segment), .u32)
