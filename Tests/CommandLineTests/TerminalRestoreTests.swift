@@ -28,14 +28,25 @@ final class TerminalRestoreTests: XCTestCase {
         var before = termios()
         tcgetattr(slave, &before)
         var whileRunning = termios()
-        let deadline = Date(timeIntervalSinceNow: 10)
+        // Raw mode comes once pcemu has started; a loaded machine can take a while.
+        let deadline = Date(timeIntervalSinceNow: 60)
         repeat {
             usleep(20_000)
             tcgetattr(slave, &whileRunning)
         } while whileRunning.c_lflag & tcflag_t(ICANON) != 0 && Date() < deadline
         end(pid, master)
+        // Bounded: a pcemu that never ends fails the test instead of hanging the suite.
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let exitDeadline = Date(timeIntervalSinceNow: 60)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > exitDeadline {
+                XCTFail("pcemu did not end")
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(20_000)
+        }
         var after = termios()
         tcgetattr(slave, &after)
         close(slave)
