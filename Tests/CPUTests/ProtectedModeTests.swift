@@ -22,7 +22,7 @@ final class ProtectedModeTests: XCTestCase {
     /// Assembles a boot sector with nasm.
     func assemble(_ name: String, into directory: URL) throws -> URL {
         let output = directory.appendingPathComponent("\(name).bin")
-        let result = try ChildProcess.run("/usr/bin/nasm", ["-f", "bin", "-o", output.path,
+        let result = try ChildProcess.run("/usr/bin/nasm", ["-i", Self.firmware.path + "/", "-f", "bin", "-o", output.path,
                                                              Self.firmware.appendingPathComponent("\(name).asm").path])
         XCTAssertEqual(result.status, 0, result.stderr)
         return output

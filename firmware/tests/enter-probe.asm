@@ -6,6 +6,7 @@
 ;   E  the end
 bits 16
 org 0x7C00
+%include "boot-sector.inc"
 
 IDT_BASE equ 0x1000
 PAGE_DIRECTORY equ 0x2000
@@ -13,23 +14,10 @@ PAGE_TABLE equ 0x3000
 HOLE equ 0x50000                ; the page that is not present
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    mov di, IDT_BASE
-    mov cx, 0x0F * 4
-    rep stosw
-    mov word [IDT_BASE + 0x0E * 8], pf_handler
-    mov dword [IDT_BASE + 0x0E * 8 + 2], 0x08 | (0x8E << 24)
-    lgdt [gdt_pointer]
-    lidt [idt_pointer]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp 0x08:protected
+    REAL_MODE_START
+    CLEAR_IDT 0x0F
+    SET_GATE 0x0E, pf_handler
+    ENTER_PROTECTED_MODE
 
 bits 32
 protected:
@@ -67,18 +55,7 @@ protected:
     mov esp, 0x9000
     mov al, 'E'
     out 0xE9, al
-    mov dx, 0x8900
-    mov esi, shutdown
-.next:
-    lodsb
-    or al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    out 0xF4, al
-    cli
-    hlt
+    FINISH
 
 pf_handler:
     pop eax                     ; the error code
@@ -92,7 +69,6 @@ pf_handler:
     iretd
 
 resume: dd 0
-shutdown: db "Shutdown", 0
 
 align 8
 gdt:

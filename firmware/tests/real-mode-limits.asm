@@ -12,6 +12,7 @@
 ; 0x8900 ends it on Bochs.
 bits 16
 org 0x7C00
+%include "boot-sector.inc"
 
 start:
     cli
@@ -94,18 +95,7 @@ after_limit:
     mov al, 'E'
     out 0xE9, al
 finish:
-    mov dx, 0x8900
-    mov si, shutdown
-.next:
-    lodsb
-    or al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    out 0xF4, al
-    cli
-    hlt
+    FINISH
 fail:
     mov al, '!'
     out 0xE9, al
@@ -127,7 +117,6 @@ int40_handler:
     iret
 
 resume: dw 0
-shutdown: db "Shutdown", 0
 
 align 8
 gdt:

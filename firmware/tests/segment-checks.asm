@@ -13,29 +13,16 @@
 ;   E  the end
 bits 16
 org 0x7C00
+%include "boot-sector.inc"
 
 IDT_BASE equ 0x1000
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    mov di, IDT_BASE
-    mov cx, 0x0E * 4
-    rep stosw
-    mov word [IDT_BASE + 0x0C * 8], ss_handler
-    mov dword [IDT_BASE + 0x0C * 8 + 2], 0x08 | (0x8E << 24)
-    mov word [IDT_BASE + 0x0D * 8], gp_handler
-    mov dword [IDT_BASE + 0x0D * 8 + 2], 0x08 | (0x8E << 24)
-    lgdt [gdt_pointer]
-    lidt [idt_pointer]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp 0x08:protected
+    REAL_MODE_START
+    CLEAR_IDT 0x0E
+    SET_GATE 0x0C, ss_handler
+    SET_GATE 0x0D, gp_handler
+    ENTER_PROTECTED_MODE
 
 bits 32
 %macro STEP 2                   ; tag, resume label
@@ -114,18 +101,7 @@ protected:
 
     mov al, 'E'
     out 0xE9, al
-    mov dx, 0x8900
-    mov esi, shutdown
-.next:
-    lodsb
-    or al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    out 0xF4, al
-    cli
-    hlt
+    FINISH
 
 gp_handler:
     mov al, 'G'
@@ -141,7 +117,6 @@ report:
     iretd
 
 resume: dd 0
-shutdown: db "Shutdown", 0
 
 align 8
 gdt:

@@ -6,28 +6,16 @@
 ; PCEmu's harness; "Shutdown" on port 0x8900 ends it on Bochs.
 bits 16
 org 0x7C00
+%include "boot-sector.inc"
 
 STACK_BASE equ 0x10000
 IDT_BASE equ 0x1000
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    mov di, IDT_BASE
-    mov cx, 0x31 * 4
-    rep stosw
-    mov word [IDT_BASE + 0x30 * 8], int30_handler
-    mov dword [IDT_BASE + 0x30 * 8 + 2], 0x08 | (0x8E << 24)
-    lgdt [gdt_pointer]
-    lidt [idt_pointer]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp 0x08:protected
+    REAL_MODE_START
+    CLEAR_IDT 0x31
+    SET_GATE 0x30, int30_handler
+    ENTER_PROTECTED_MODE
 
 bits 32
 protected:
@@ -103,18 +91,7 @@ protected:
 
     mov al, 'E'
     out 0xE9, al
-    mov dx, 0x8900
-    mov esi, shutdown
-.next:
-    lodsb
-    or al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    out 0xF4, al
-    cli
-    hlt
+    FINISH
 
 ; Reports ESP as it was at the call: bits 16-23, then bits 0-7. Uses the
 ; stack itself (with SP wrapping), so it also exercises CALL and RET.
@@ -149,7 +126,6 @@ int30_handler:
     out 0xE9, al                ; the pushed CS
     iretd
 
-shutdown: db "Shutdown", 0
 
 align 8
 gdt:
