@@ -432,7 +432,7 @@ public final class FloppyController: PortHandler {
                         try buffer.withUnsafeBytes { try image.write($0, at: offset) }
                     }
                 } else {
-                    try buffer.withUnsafeMutableBytes { try image.read(into: $0, at: offset) }
+                    try buffer.withUnsafeMutableBytes { try drive.readSector(into: $0, at: offset) }
                     let address = currentDMAAddress()
                     transfer = buffer.withUnsafeBytes { dma.writeToMemory(channel: FloppyController.dmaChannel, from: $0) }
                     memoryWritten(address, transfer.bytes)

@@ -33,6 +33,16 @@ public final class FloppyDrive {
         public static func matching(byteCount: UInt64) -> Geometry? {
             formats.first { $0.byteCount == byteCount }
         }
+
+        /// The format for an image of `byteCount` bytes: the one of its size,
+        /// else, for a shorter image (GRUB's rescue floppy is 1,296,384 bytes),
+        /// 1.44 MB or, if it is larger, 2.88 MB, as QEMU gives such an image
+        /// its drive's default format. nil when empty or larger than 2.88 MB.
+        public static func holding(byteCount: UInt64) -> Geometry? {
+            if let exact = matching(byteCount: byteCount) { return exact }
+            guard byteCount > 0 else { return nil }
+            return formats.filter { $0.cmosType >= 4 }.first { $0.byteCount >= byteCount }
+        }
     }
 
     public let image: BlockImage?
@@ -49,10 +59,10 @@ public final class FloppyDrive {
         geometry = nil
     }
 
-    /// A drive holding `image`; its size must be one of the known formats.
+    /// A drive holding `image`; a short image's missing sectors read as zeros.
     public init(image: BlockImage) throws {
-        guard let geometry = Geometry.matching(byteCount: image.byteCount) else {
-            throw EmulatorError.io(image.path, "a floppy image must be 360 KiB, 720 KiB, 1.2 MB, 1.44 MB or 2.88 MB, not \(image.byteCount) bytes")
+        guard let geometry = Geometry.holding(byteCount: image.byteCount) else {
+            throw EmulatorError.io(image.path, "a floppy image must hold 1 to 2,949,120 bytes (2.88 MB), not \(image.byteCount)")
         }
         self.image = image
         self.geometry = geometry
@@ -62,6 +72,17 @@ public final class FloppyDrive {
     public var isWriteProtected: Bool { image?.isReadOnly ?? false }
     /// The CMOS type of this drive (0: none).
     public var cmosType: UInt8 { geometry?.cmosType ?? 0 }
+
+    /// Reads the sector at `offset`: the part past the end of a short image
+    /// reads as zeros (QEMU's controller fills a failed read with zeros too).
+    func readSector(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        guard let image else { return }
+        let present = offset < image.byteCount ? Int(min(UInt64(buffer.count), image.byteCount - offset)) : 0
+        if present > 0 { try image.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<present]), at: offset) }
+        if present < buffer.count {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[present...]).initializeMemory(as: UInt8.self, repeating: 0)
+        }
+    }
 
     /// The head moves to `cylinder`; stepping with a disk in clears disk-change.
     func seek(to cylinder: UInt8) {

@@ -237,8 +237,40 @@ final class FloppyControllerTests: XCTestCase {
         XCTAssertEqual(FloppyDrive.Geometry.matching(byteCount: 2_949_120)?.sectorsPerTrack, 36)
         XCTAssertEqual(FloppyDrive.Geometry.matching(byteCount: 1_228_800)?.cmosType, 2)
         XCTAssertNil(FloppyDrive.Geometry.matching(byteCount: 1_000_000))
-        let odd = directory.appendingPathComponent("odd.img").path
-        FileManager.default.createFile(atPath: odd, contents: Data(count: 1000 * 512))
-        XCTAssertThrowsError(try FloppyDrive(image: DiskImage.open(path: odd, format: .raw, readOnly: true)))
+        // Shorter images take 1.44 MB (2.88 MB above it), as QEMU's drive does.
+        XCTAssertEqual(FloppyDrive.Geometry.holding(byteCount: 1_296_384)?.cmosType, 4)
+        XCTAssertEqual(FloppyDrive.Geometry.holding(byteCount: 1_000)?.cmosType, 4)
+        XCTAssertEqual(FloppyDrive.Geometry.holding(byteCount: 1_500_000)?.cmosType, 5)
+        XCTAssertNil(FloppyDrive.Geometry.holding(byteCount: 2_949_121))
+        XCTAssertNil(FloppyDrive.Geometry.holding(byteCount: 0))
+        let large = directory.appendingPathComponent("large.img").path
+        FileManager.default.createFile(atPath: large, contents: Data(count: 5761 * 512))
+        XCTAssertThrowsError(try FloppyDrive(image: DiskImage.open(path: large, format: .raw, readOnly: true)))
+    }
+
+    /// GRUB's rescue floppy is shorter than 1.44 MB: its sectors read as they
+    /// are, the half sector at its end and the sectors after it as zeros, and
+    /// a write past its end fails without growing the file.
+    func testShortImageReadsZerosPastItsEnd() throws {
+        let short = directory.appendingPathComponent("short.img").path
+        let length = 40 * 512 + 256
+        var bytes = [UInt8](repeating: 0, count: length)
+        for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index % 251 + 1) }
+        FileManager.default.createFile(atPath: short, contents: Data(bytes))
+        try build(drives: [FloppyDrive(image: DiskImage.open(path: short, format: .raw, readOnly: false))])
+        enable()
+        command([0x0F, 0x00, 1])
+        _ = senseInterrupt()
+        // Blocks 36-41: cylinder 1, head 0, sectors 1-6.
+        programDMA(toMemory: true, address: 0x3000, count: 6 * 512)
+        command([0xE6, 0x00, 1, 0, 1, 2, 6, 0x1B, 0xFF])
+        XCTAssertEqual(results()[0...1], [0x00, 0x00])
+        let read = guestBytes(at: 0x3000, count: 6 * 512)
+        XCTAssertEqual(Array(read[0..<4 * 512 + 256]), Array(bytes[36 * 512..<length]))
+        XCTAssertEqual(Array(read[4 * 512 + 256..<6 * 512]), [UInt8](repeating: 0, count: 512 + 256))
+        programDMA(toMemory: false, address: 0x3000, count: 512)
+        command([0xC5, 0x00, 1, 0, 7, 2, 7, 0x1B, 0xFF])
+        XCTAssertEqual(results()[0] & 0xC0, 0x40, "abnormal termination")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: short)).count, length)
     }
 }
