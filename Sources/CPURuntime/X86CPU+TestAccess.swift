@@ -12,6 +12,17 @@ extension X86CPU {
         updateHiddenFlags()
     }
 
+    /// Runs at `level` from now on: CS's RPL and SS's DPL (where the CPL lives) set to it.
+    public func setTestPrivilege(_ level: UInt32) {
+        var code = segment(.cs), stack = segment(.ss)
+        code.selector = code.selector & ~3 | level & 3
+        stack.selector = stack.selector & ~3 | level & 3
+        stack.flags = stack.flags & ~(3 << SegmentCache.dplShift) | (level & 3) << SegmentCache.dplShift
+        setSegment(.cs, code)
+        setSegment(.ss, stack)
+        updateHiddenFlags()
+    }
+
     public func testFlags() -> UInt32 { LazyFlagsEvaluation.fullFlags(state) }
 
     public func setTestFlags(_ value: UInt32) {

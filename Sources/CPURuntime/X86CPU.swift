@@ -194,7 +194,9 @@ public final class X86CPU: ExecutionEngine {
         let v86 = protected && state.pointee.eflags & EFLAGS.virtual8086 != 0
         if protected { flags.insert(.protectedMode) }
         if v86 { flags.insert(.virtual8086) }
-        let cpl: UInt32 = !protected ? 0 : (v86 ? 3 : segment(.cs).selector & 3)
+        // The CPL is SS's DPL (as QEMU keeps it), not CS's RPL: code that sets
+        // PE while CS holds, say, 9E7Bh still runs at CPL 0 until its far jump.
+        let cpl: UInt32 = !protected ? 0 : (v86 ? 3 : segment(.ss).dpl)
         flags = HiddenFlags(rawValue: flags.rawValue | cpl)
         // Real mode too: the caches keep the D and B bits a protected-mode
         // load gave them until CS or SS is loaded again (code that clears PE

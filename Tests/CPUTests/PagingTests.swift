@@ -494,7 +494,7 @@ final class PagingTests: XCTestCase {
         put32(0x5000, 0x90)
         enable32()
         XCTAssertEqual(cpu.testReadCode(0x0040_3000, count: 1).bytes, [0x90], "CPL 0 fetches from a supervisor page")
-        cpu.setTestSegment(.cs, selector: 0x0003)   // CPL 3
+        cpu.setTestPrivilege(3)
         let (bytes, fault) = cpu.testReadCode(0x0040_3000, count: 1)
         XCTAssertEqual(bytes, [])
         XCTAssertEqual(fault, pf(errP | errU, 0x0040_3000))

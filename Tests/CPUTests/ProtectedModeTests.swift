@@ -189,6 +189,12 @@ final class ProtectedModeTests: XCTestCase {
         ])
     }
 
+    /// CPL is 0 in real mode and after CR0.PE is set, whatever CS's low bits
+    /// are, until the far jump (MEMDISK sets PE at 9E7B:043D).
+    func testRealModeCodeAtAnOddSegmentSetsPEAtCPL0LikeQEMU() throws {
+        try assertMatchesQEMU("real-mode-cpl", expected: Array("RCMP".utf8))
+    }
+
     /// Page faults with error codes and CR2, accessed and dirty bits, INVLPG, a 4 MiB page.
     func testPagingWalkThroughMatchesQEMU() throws {
         try assertMatchesQEMU("paging", expected: [0x50, 0x46, 0x30, 0x80, 0x46, 0x33, 0x81, 0x20, 0x60, 0x4E, 0x31, 0x45])
