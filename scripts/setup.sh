@@ -18,6 +18,7 @@ packages=(
     openbox                                            # a window manager, for the full-screen test
     debootstrap                                        # the desktop guest image, from Debian's i386 packages
     cpio kmod apt-utils ca-certificates bc                # building the default guest from Debian's packages
+    grub-rescue-pc ipxe memtest86+                     # ready-made guests: GRUB's rescue floppy and CD, iPXE, memtest86+
 )
 missing=()
 for package in "${packages[@]}"; do
