@@ -96,6 +96,10 @@ final class SoftMMU {
         guard let physical = translate(linear, access: .write, mmu: mmu) else { return }
         // A plain write tag means RAM with no translated code: no region lookup.
         if GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) { return }
+        let page = UInt32(truncatingIfNeeded: physical >> 12)
+        if translationCache.holdsCode(physicalPage: page),
+           translationCache.writeTouchesCode(physical: UInt32(truncatingIfNeeded: physical), bytes: bytes),
+           cpu.holdBackStoreAheadOfCode(linear: linear, physicalPage: page) { return }
         physicalStore(physical, value, bytes: bytes)
     }
 
@@ -185,12 +189,13 @@ final class SoftMMU {
         }
     }
 
-    /// A store to a physical address: drops the blocks of a code page first;
-    /// ROM and nothing ignore it.
+    /// A store to a physical address: drops the blocks of a code page first
+    /// when it lands on translated bytes; ROM and nothing ignore it.
     func physicalStore(_ physical: UInt64, _ value: UInt64, bytes: Int) {
         guard physical < AddressSpace.addressLimit else { return }
         let address = UInt32(physical)
-        if translationCache.holdsCode(physicalPage: address >> 12) {
+        if translationCache.holdsCode(physicalPage: address >> 12),
+           translationCache.writeTouchesCode(physical: address, bytes: bytes) {
             cpu.invalidateCode(physicalPage: address >> 12)
         }
         switch addressSpace.backingKind(at: address) {

@@ -101,6 +101,23 @@ final class TranslationCache {
         }
     }
 
+    /// Whether a write of `bytes` at `physical` lands on bytes some block of
+    /// its page was translated from. Data beside code in a page (real-mode
+    /// programs keep their variables there) is written without dropping the
+    /// blocks, as QEMU's per-page code bitmap allows.
+    func writeTouchesCode(physical: UInt32, bytes: Int) -> Bool {
+        let page = physical >> 12
+        guard let keys = blocksByPage[page] else { return false }
+        let first = physical & 0xFFF, last = first &+ UInt32(bytes) &- 1
+        for key in keys {
+            guard let block = blocks[key] else { continue }
+            let start = key.physicalPC >> 12 == page ? key.physicalPC & 0xFFF : 0
+            let end = block.lastPhysicalPage == page ? block.lastLinear & 0xFFF : 0xFFF
+            if start <= last && first <= end { return true }
+        }
+        return false
+    }
+
     /// Drops every block made from `page`, telling `willDrop` of each while it
     /// is still alive; returns how many.
     @discardableResult

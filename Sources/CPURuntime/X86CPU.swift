@@ -40,6 +40,8 @@ public final class X86CPU: ExecutionEngine {
     public var interruptLine = false { didSet { updateJumpCacheBypass() } }
     /// HLT executed and no interrupt has woken the CPU yet.
     public internal(set) var halted = false { didSet { updateJumpCacheBypass() } }
+    /// True while a block runs from the loop: a store then may be held back (X86CPU+StoreAhead).
+    var runningBlock = false
     /// Generated code's budget; a full cache is flushed whole.
     static let codeCacheBytes = 64 << 20
 
@@ -282,7 +284,9 @@ public final class X86CPU: ExecutionEngine {
                 // Chained blocks charge themselves to the budget; what it lost is what ran.
                 state.pointee.instructionBudget = X86CPU.chainBudget
                 let generation = translationCache.generation
+                runningBlock = true
                 exit = compiled.run(raw)
+                runningBlock = false
                 var left = state.pointee.instructionBudget
                 if left < -ChainingLayout.exitBias / 2 { left += ChainingLayout.exitBias }  // an exit request's
                 executed = Int(X86CPU.chainBudget - max(left, -Int64(count)))
@@ -293,7 +297,9 @@ public final class X86CPU: ExecutionEngine {
                 }
             } else {
                 let block = handle.takeUnretainedValue()  // held for the whole run
+                runningBlock = true
                 exit = interpreter.run(block.code.interpreted!, state: raw)
+                runningBlock = false
                 executed = count
             }
             state.pointee.instructionCount &+= UInt64(executed)
@@ -370,7 +376,7 @@ public final class X86CPU: ExecutionEngine {
         return Unmanaged.passUnretained(block)
     }
 
-    private func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
+    func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
         let codeBase = segment(.cs).base
         let linear = codeBase &+ eip
@@ -480,6 +486,7 @@ public final class X86CPU: ExecutionEngine {
     /// A fault while delivering one becomes a double fault where the SDM says
     /// so, and a fault while delivering a double fault resets the machine.
     func deliverPendingException() {
+        if state.pointee.pendingException == X86CPU.storeRewritesCode { return runHeldBackStoreAlone() }
         var attempts = 0
         while state.pointee.pendingException >= 0 {
             var vector = UInt32(state.pointee.pendingException)
