@@ -112,6 +112,9 @@ public final class DP8390: EthernetController {
 
     struct State {
         var command: UInt8 = Command.stop | Command.abortDMA
+        /// Running: STA started it and no STP since. A command with neither
+        /// bit (iPXE's page switches write 0x00 and 0x40) leaves it as it is.
+        var started = false
         var pageStart: UInt8 = 0
         var pageStop: UInt8 = 0
         var boundary: UInt8 = 0
@@ -295,11 +298,12 @@ public final class DP8390: EthernetController {
     }
 
     private func writeCommand(_ value: UInt8) {
-        let wasStopped = state.command & Command.stop != 0
+        let wasStopped = !state.started
         // TXP stays set until the transmission is done; STA and STP exclude each other.
         var command = value
         if command & Command.stop != 0 { command &= ~Command.start }
         state.command = command
+        if command & Command.stop != 0 { state.started = false } else if command & Command.start != 0 { state.started = true }
         if command & Command.stop != 0 {
             // Stopping does not set RST on QEMU's board, nor clear ISR; a driver waits on RST after the reset port.
             return
@@ -316,8 +320,8 @@ public final class DP8390: EthernetController {
             state.remoteByteCount = UInt16(readMemory(address + 2)) | UInt16(readMemory(address + 3)) << 8
         default: break
         }
-        if command & Command.transmit != 0 && command & Command.start != 0 { transmitFrame() }
-        if wasStopped && command & Command.start != 0 { receiveSpaceFreed() }
+        if command & Command.transmit != 0 && state.started { transmitFrame() }
+        if wasStopped && state.started { receiveSpaceFreed() }
     }
 
     // MARK: Remote DMA (the data port)
@@ -440,7 +444,7 @@ public final class DP8390: EthernetController {
 
     /// Offers one frame from the wire.
     public func receive(_ frame: [UInt8]) -> ReceiveResult {
-        guard state.command & Command.stop == 0, state.command & Command.start != 0 else { return .noRoom }
+        guard state.started else { return .noRoom }
         guard frame.count >= 6, frame.count <= DP8390.maximumFrame + 4 else { return .filtered }
         guard let group = accepts(frame) else { return .filtered }
         if state.receiveConfiguration & ReceiveConfiguration.monitor != 0 { return .filtered }

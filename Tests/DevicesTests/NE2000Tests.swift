@@ -244,6 +244,16 @@ final class NE2000Tests: XCTestCase {
         XCTAssertEqual(readRemote(address: address + 4, count: 1514), packet)
     }
 
+    /// iPXE switches pages with commands that set neither STA nor STP
+    /// (0x40, then 0x00): the chip keeps running, as QEMU's does.
+    func testPageSwitchWithoutStartOrStopKeepsTheChipRunning() {
+        initialise()
+        out(cr, page1)
+        _ = inb(curr)
+        out(cr, 0x00)
+        XCTAssertEqual(card.chip.receive(frame(to: NE2000Tests.mac)), .stored)
+    }
+
     func testStoppedReceiverTakesNothing() {
         initialise()
         out(cr, noDMA | stop)
