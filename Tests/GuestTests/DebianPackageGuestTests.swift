@@ -5,7 +5,8 @@ import XCTest
 /// Guests that come ready-made in Debian's packages (installed by
 /// scripts/setup.sh), each booted on the whole machine through SeaBIOS, with
 /// what it must show on its screen: GRUB's rescue floppy and CD
-/// (grub-rescue-pc), memtest86+'s 32-bit build (memtest86+) testing memory without errors, and
+/// (grub-rescue-pc), iPXE (ipxe) taking a DHCP lease from user networking,
+/// memtest86+'s 32-bit build (memtest86+) testing memory without errors, and
 /// syslinux's MEMDISK (syslinux-common) booting a floppy image from RAM.
 final class DebianPackageGuestTests: XCTestCase {
     var directory: URL!
@@ -54,6 +55,34 @@ final class DebianPackageGuestTests: XCTestCase {
         let guest = try WindowedGuest(["-m", "64", "-nic", "none", "-cdrom", cd, "-boot", "d"], directory: directory)
         defer { guest.stop() }
         try checkGRUB(guest)
+    }
+
+    /// ipxe.iso (isolinux loading ipxe.lkrn): the banner, Ctrl-B to the
+    /// command line, and `dhcp` on the NE2000 gets slirp's lease, 10.0.2.15.
+    func testIPXEFromItsCDGetsADHCPLease() throws {
+        let cd = try packaged("/usr/lib/ipxe/ipxe.iso", "ipxe")
+        let guest = try WindowedGuest(["-m", "64", "-nic", "user,model=ne2k_pci", "-cdrom", cd, "-boot", "d"], directory: directory)
+        defer { guest.stop() }
+        let banner = try guest.waitForText(["iPXE initialising devices"], timeout: 60)
+        XCTAssertTrue(banner.found, "iPXE starting:\n\(text(banner.lines))")
+        // iPXE offers Ctrl-B for two seconds once it has gathered entropy
+        // from the RTC; keys wait in the BIOS's buffer until it reads them.
+        let prompt = try guest.waitForScreen(timeout: 90) { lines in
+            if lines.contains(where: { $0.hasPrefix("iPXE>") }) { return true }
+            try? guest.key("ctrl+b")
+            return false
+        }
+        XCTAssertTrue(prompt.found, "iPXE's command line:\n\(text(prompt.lines))")
+        XCTAssertTrue(prompt.lines.contains { $0.hasPrefix("iPXE 1.0.0+") && $0.contains("Open Source Network Boot Firmware") },
+                      text(prompt.lines))
+        try guest.typeLine("dhcp")
+        let lease = try guest.waitForScreen(timeout: 90) { lines in
+            lines.contains { $0.hasPrefix("Configuring (net0 52:54:00:12:34:56)") && $0.hasSuffix(" ok") }
+        }
+        XCTAssertTrue(lease.found, "iPXE's DHCP:\n\(text(lease.lines))")
+        try guest.typeLine("show net0/ip")
+        let address = try guest.waitForText(["net0.dhcp/ip:ipv4 = 10.0.2.15"], timeout: 30)
+        XCTAssertTrue(address.found, "the lease's address:\n\(text(address.lines))")
     }
 
     /// memtest86+'s 32-bit build from its package's CD: tests 0 to 9 (every
