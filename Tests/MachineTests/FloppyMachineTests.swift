@@ -48,11 +48,15 @@ final class FloppyMachineTests: XCTestCase {
         XCTAssertEqual(two.ports.inb(0x3F4), 0x80)
     }
 
-    func testAnImageOfNoFloppySizeIsRefused() throws {
-        let path = try image("odd.img", bytes: 1_000_000)
+    /// Larger than 2.88 MB: refused. A shorter image of no floppy size is
+    /// read as 1.44 MB, as QEMU reads it (GRUB's rescue floppy is one).
+    func testAnImageLargerThanAFloppyIsRefused() throws {
+        let path = try image("large.img", bytes: 3_000_000)
         XCTAssertThrowsError(try machine(["-fda", path])) { error in
             XCTAssertTrue("\(error)".contains("-fda"), "\(error)")
-            XCTAssertTrue("\(error)".contains("1.44 MB"), "\(error)")
+            XCTAssertTrue("\(error)".contains("2.88 MB"), "\(error)")
         }
+        let short = try machine(["-fda", try image("short.img", bytes: 1_000_000)])
+        XCTAssertEqual(short.ports.cmos(0x10), 0x40, "A: 1.44 MB")
     }
 }
