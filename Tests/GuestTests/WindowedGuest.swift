@@ -17,6 +17,12 @@ final class WindowedGuest {
     init(_ arguments: [String], directory: URL) throws {
         xvfb = try XvfbServer(width: 1280, height: 1024)
         self.directory = directory
+        // The socket can be there before the server answers: wait until a client gets in.
+        let ready = Date(timeIntervalSinceNow: 20)
+        while try ChildProcess.run("/usr/bin/xdpyinfo", ["-display", xvfb.display], timeout: 10).status != 0 {
+            guard Date() < ready else { throw TestSetupError("Xvfb on \(xvfb.display) does not answer") }
+            usleep(200_000)
+        }
         font = try VGAFont()
         pcemu = try ChildProcess(BuildProducts.pcemu, ["-display", "sdl"] + arguments,
                                  environment: ["DISPLAY": xvfb.display, "SDL_VIDEODRIVER": "x11"],
@@ -24,9 +30,10 @@ final class WindowedGuest {
         do {
             window = try xvfb.window(named: "^PCEmu", timeout: 60)
         } catch {
+            let exited = !pcemu.isRunning
             pcemu.stop()
             xvfb.stop()
-            throw error
+            throw TestSetupError("\(error) on \(xvfb.display); pcemu \(exited ? "had exited" : "was running"): \(pcemu.standardError.suffix(800))")
         }
     }
 

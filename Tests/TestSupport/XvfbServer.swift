@@ -1,6 +1,9 @@
 import Foundation
 
 /// A private X server for tests that open windows: Xvfb on a free display.
+/// It does not reset when its last client leaves (-noreset): a test's
+/// xdotool coming and going would otherwise make a program that connects at
+/// that moment find no display.
 public final class XvfbServer {
     public let display: String
     private let child: ChildProcess
@@ -12,7 +15,7 @@ public final class XvfbServer {
             number += 1
         }
         display = ":\(number)"
-        child = try ChildProcess("/usr/bin/Xvfb", [display, "-screen", "0", "\(width)x\(height)x24", "-nolisten", "tcp"],
+        child = try ChildProcess("/usr/bin/Xvfb", [display, "-screen", "0", "\(width)x\(height)x24", "-nolisten", "tcp", "-noreset"],
                                  captureOutput: false)
         let socket = "/tmp/.X11-unix/X\(number)"
         let deadline = Date(timeIntervalSinceNow: 10)
