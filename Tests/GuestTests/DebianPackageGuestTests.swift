@@ -137,6 +137,16 @@ final class DebianPackageGuestTests: XCTestCase {
         XCTAssertTrue(status.hasSuffix("Errors: 0"), "no memory errors: \(text(lines))", file: file, line: line)
     }
 
+    /// MEMDISK as QEMU users start it, through -kernel (the firmware's Linux
+    /// loader runs its real-mode start) with the floppy image as -initrd.
+    func testMEMDISKAsAKernelBootsTheGRUBFloppyImage() throws {
+        let memdisk = try packaged("/usr/lib/syslinux/memdisk", "syslinux-common")
+        let floppy = try packaged("/usr/lib/grub-rescue/grub-rescue-floppy.img", "grub-rescue-pc")
+        let guest = try WindowedGuest(["-m", "64", "-nic", "none", "-kernel", memdisk, "-initrd", floppy], directory: directory)
+        defer { guest.stop() }
+        try checkGRUB(guest)
+    }
+
     /// MEMDISK (syslinux-common) loaded by isolinux from a CD, with GRUB's
     /// rescue floppy as its disk image: MEMDISK hooks INT 13h and boots the
     /// image as drive A:, and GRUB comes up from it.
