@@ -27,6 +27,8 @@ public struct LinuxBootLoader {
     /// Where QEMU puts a protocol 2.02+ kernel's setup code and its command
     /// line; the setup code's stack and heap lie between the two.
     public static let setupAddress: UInt32 = 0x1_0000
+    /// Where the protected-mode kernel goes (the kernel is LOADED_HIGH: `BzImage` checks).
+    public static let protectedModeKernelAddress: UInt32 = 0x10_0000
     public static let commandLineAddress: UInt32 = 0x2_0000
     /// QEMU keeps the initrd this far below the top of RAM (its acpi_data_size),
     /// where SeaBIOS puts its tables. The ROM moves the initrd down under the
@@ -73,7 +75,9 @@ public struct LinuxBootLoader {
             throw EmulatorError.badOption("-append", "the command line is \(lineBytes) bytes; this kernel takes at most \(kernel.commandLineSize)")
         }
 
-        let kernelAddress = kernel.code32Start
+        // At 1 MiB, as QEMU loads a LOADED_HIGH kernel, whatever code32_start says:
+        // iPXE's ipxe.lkrn leaves it 0, which is where its own setup code starts it.
+        let kernelAddress = LinuxBootLoader.protectedModeKernelAddress
         let kernelSize = UInt32(kernel.protectedModeKernel.count)
         // The kernel decompresses itself in place: it needs init_size bytes from its load address.
         let kernelEnd = UInt64(kernelAddress) + UInt64(max(kernelSize, kernel.initSize ?? 0))

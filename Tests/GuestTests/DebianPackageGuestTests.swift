@@ -96,6 +96,17 @@ final class DebianPackageGuestTests: XCTestCase {
         XCTAssertTrue(address.found, "the lease's address:\n\(text(address.lines))")
     }
 
+    /// ipxe.lkrn as a kernel (its code32_start is 0: the loader must put it at
+    /// 1 MiB all the same), on the e1000, running its command line.
+    func testIPXEAsAKernelRunsItsCommandLineOnTheE1000() throws {
+        let kernel = try packaged("/usr/lib/ipxe/ipxe.lkrn", "ipxe")
+        let guest = try WindowedGuest(["-m", "64", "-nic", "user,model=e1000", "-kernel", kernel,
+                                       "-append", "dhcp && show net0/ip"], directory: directory)
+        defer { guest.stop() }
+        let address = try guest.waitForText(["net0.dhcp/ip:ipv4 = 10.0.2.15"], timeout: 120)
+        XCTAssertTrue(address.found, "iPXE on the e1000:\n\(text(address.lines))")
+    }
+
     /// memtest86+'s 32-bit build from its package's CD: tests 0 to 9 (every
     /// memory test of a pass) run over the 16 MiB with no error. Test 10, the
     /// bit-fade test, only waits 2 x 80 s for decay, so the run ends when it starts.
