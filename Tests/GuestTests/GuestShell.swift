@@ -11,13 +11,15 @@ func runInShell(_ command: String, in guest: ChildProcess, timeout: TimeInterval
     let marker = "__ok_\(UInt32.random(in: 0...UInt32.max))__"
     let before = guest.standardOutput.count
     guest.send("\(command); echo \(marker)\n")
-    // The marker appears twice: echoed with the command line, then printed alone.
+    // The marker appears echoed with the command line, then printed alone. The
+    // shell may echo the line again (it redraws it when console output comes
+    // in between): the output follows the last echo before the marker.
     let deadline = Date(timeIntervalSinceNow: timeout)
     while Date() < deadline {
         let lines = String(guest.standardOutput.dropFirst(before)).replacingOccurrences(of: "\r", with: "")
             .split(separator: "\n", omittingEmptySubsequences: false)
-        if let end = lines.lastIndex(where: { $0 == marker }), let start = lines.firstIndex(where: { $0.contains("echo \(marker)") }),
-           start < end {
+        if let end = lines.lastIndex(where: { $0 == marker }),
+           let start = lines[..<end].lastIndex(where: { $0.contains("echo \(marker)") }) {
             return lines[(start + 1)..<end].joined(separator: "\n")
         }
         usleep(100_000)
