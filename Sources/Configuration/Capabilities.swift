@@ -23,6 +23,7 @@ public struct Capabilities: OptionSet, Sendable {
     public static let debugPorts = Capabilities(rawValue: 1 << 16)
     public static let jit = Capabilities(rawValue: 1 << 17)
     public static let e1000 = Capabilities(rawValue: 1 << 18)
+    public static let standardVGA = Capabilities(rawValue: 1 << 24)
 
     /// How a refusal names each part: "-hda: IDE disks are not built yet".
     public static let partNames: [(Capabilities, String)] = [
@@ -34,6 +35,7 @@ public struct Capabilities: OptionSet, Sendable {
         (.wavAudio, "the WAV audio back end"), (.sdlDisplay, "the SDL display"),
         (.serialPorts, "the serial ports"), (.monitor, "the monitor"), (.debugPorts, "the debug console ports"),
         (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"),
+        (.standardVGA, "the standard VGA"),
     ]
 
     public static func name(of part: Capabilities) -> String {

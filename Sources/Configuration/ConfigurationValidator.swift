@@ -8,7 +8,7 @@ public struct ConfigurationValidator {
     /// Device names `-device` knows, and the part each needs.
     static let deviceParts: [String: Capabilities] = [
         "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000, "sb16": .soundBlaster, "adlib": .soundBlaster,
-        "isa-debugcon": .debugPorts,
+        "isa-debugcon": .debugPorts, "VGA": .standardVGA,
     ]
     /// NIC models and the part each needs.
     static let nicModels: [String: Capabilities] = ["ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000]
@@ -66,6 +66,7 @@ public struct ConfigurationValidator {
             if audio.kind == "pa" { try require(.pulseAudio, for: audio.option) }
             if audio.kind == "wav" { try require(.wavAudio, for: audio.option) }
         }
+        if config.vga == .std { try require(.standardVGA, for: "-vga") }
         if config.effectiveDisplay == .sdl, config.display == .sdl { try require(.sdlDisplay, for: "-display") }
         if config.effectiveSerial.contains(where: { $0 != .null && $0 != .disabled }) {
             try require(.serialPorts, for: config.noGraphic && config.serial.isEmpty ? "-nographic" : "-serial")

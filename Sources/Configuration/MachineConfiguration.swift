@@ -4,6 +4,8 @@ public struct MachineConfiguration: Equatable {
     public enum Action: Equatable { case run, help, version, logHelp }
     public enum Display: Equatable { case sdl, headless }
     public enum Backend: Equatable { case jit, interpreter }
+    /// `-vga`: QEMU's standard VGA, or no display adapter at all.
+    public enum VGAType: String, Equatable { case std, none }
     public enum CharacterDevice: Equatable {
         case stdio
         case file(String)
@@ -67,6 +69,8 @@ public struct MachineConfiguration: Equatable {
     public var pcSpeakerAudiodev: String?
     /// nil: SDL when there is a display to open, none otherwise.
     public var display: Display?
+    /// nil: the standard VGA, unless a -device VGA takes its place.
+    public var vga: VGAType?
     public var serial: [CharacterDevice] = []
     public var monitor: CharacterDevice?
     /// `-debugcon`: where bytes written to the debug ports 0x402 (SeaBIOS's

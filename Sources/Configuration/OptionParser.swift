@@ -8,7 +8,7 @@ public struct OptionParser {
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
         "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
-        "screendump",
+        "screendump", "vga",
     ]
     static let flags: Set<String> = [
         "nographic", "no-reboot", "snapshot", "version", "help", "h", "enable-kvm", "S", "s",
@@ -121,6 +121,7 @@ public struct OptionParser {
             }
             try list.allowOnly(["type"])
         case "screendump": config.screendump = value
+        case "vga": config.vga = try parseVGA(value, option: shown)
         case "serial":
             guard config.serial.count < 4 else { throw EmulatorError.badOption(shown, "at most 4 serial ports") }
             config.serial.append(try parseCharacterDevice(value, option: shown))
@@ -262,6 +263,20 @@ public struct OptionParser {
         if let once = list.value("once") { boot.once = try letters(once) }
         if let menu = list.value("menu") { boot.menu = try parseBool(menu, option: option) }
         return boot
+    }
+
+    /// QEMU's -vga types: std and none are built; the others are named as missing.
+    private func parseVGA(_ value: String, option: String) throws -> MachineConfiguration.VGAType {
+        let missing = [
+            "cirrus": "the Cirrus CLGD 5446 VGA", "vmware": "the VMware SVGA adapter", "qxl": "the QXL adapter",
+            "virtio": "the virtio GPU", "tcx": "the Sun TCX framebuffer", "cg3": "the Sun cgthree framebuffer",
+            "xenfb": "the Xen framebuffer",
+        ]
+        if let part = missing[value] { throw EmulatorError.notBuilt("\(option) \(value)", part) }
+        guard let type = MachineConfiguration.VGAType(rawValue: value) else {
+            throw EmulatorError.badOption(option, "unknown VGA type '\(value)' (std or none)")
+        }
+        return type
     }
 
     private func parseCharacterDevice(_ value: String, option: String) throws -> MachineConfiguration.CharacterDevice {

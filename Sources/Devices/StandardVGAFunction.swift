@@ -4,11 +4,13 @@ import PCEmuSupport
 /// The PCI face of QEMU's standard VGA (1234:1111, class VGA): BAR0 is the
 /// 16 MiB linear framebuffer (prefetchable memory), and the expansion ROM BAR
 /// at 0x30 shows the VGA BIOS, which SeaBIOS copies to 0xC0000 and runs.
+/// BAR2, when present, is QEMU's 4 KiB register window (`StandardVGAMMIO`).
 public final class StandardVGAFunction: PCIDevice {
     public static let vendorID: UInt16 = 0x1234
     public static let deviceID: UInt16 = 0x1111
     static let classVGA: UInt32 = 0x03_0000
     public static let framebufferBAR = 0
+    public static let registerBAR = 2
     public static let romAddressRegister = 0x30
     static let romEnable: UInt32 = 0x1
 
@@ -19,8 +21,8 @@ public final class StandardVGAFunction: PCIDevice {
     public var romMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
     public private(set) var romAddress: UInt32?
 
-    /// `romImage` is the VGA BIOS (nil: no ROM BAR).
-    public init(romImage: [UInt8]?) {
+    /// `romImage` is the VGA BIOS (nil: no ROM BAR); `registerWindow`: BAR2 is there.
+    public init(romImage: [UInt8]?, registerWindow: Bool = true) {
         if let romImage, !romImage.isEmpty {
             var size: UInt32 = 2048
             while size < romImage.count { size <<= 1 }
@@ -38,6 +40,9 @@ public final class StandardVGAFunction: PCIDevice {
         setConfig(PCIConfig.subsystemVendorID, word: 0x1AF4)
         setConfig(PCIConfig.subsystemID, word: 0x1100)
         defineBAR(StandardVGAFunction.framebufferBAR, size: UInt32(VideoMemory.size), kind: .memory32(prefetchable: true))
+        if registerWindow {
+            defineBAR(StandardVGAFunction.registerBAR, size: StandardVGAMMIO.size, kind: .memory32(prefetchable: false))
+        }
         if romSize > 0 {
             let mask = ~(romSize - 1) | StandardVGAFunction.romEnable
             for i in 0..<4 { setWritable(StandardVGAFunction.romAddressRegister + i, byte: UInt8(truncatingIfNeeded: mask >> (8 * UInt32(i)))) }

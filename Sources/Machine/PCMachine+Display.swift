@@ -18,8 +18,9 @@ extension PCMachine {
     /// each new frame is published to `display`, then `frameReady` is called
     /// (on the CPU thread) so the display shows it.
     public func startDisplayRefresh(frameReady: @escaping () -> Void) {
-        loop.post { [unowned self] in
-            let refresh = DisplayRefresh(clock: clock, update: { [unowned self] in graphics.renderer.update() }, publish: { [unowned self] in
+        guard let graphics else { return }  // -vga none: nothing to show
+        loop.post { [unowned self, unowned graphics] in
+            let refresh = DisplayRefresh(clock: clock, update: { [unowned graphics] in graphics.renderer.update() }, publish: { [unowned self, unowned graphics] in
                 display.publish(graphics.renderer.frame)
                 frameReady()
             })
@@ -31,6 +32,7 @@ extension PCMachine {
 
     /// CPU thread only (or after the CPU thread has ended): renders and publishes.
     public func refreshDisplay() {
+        guard let graphics else { return }
         if graphics.renderer.update() { display.publish(graphics.renderer.frame) }
     }
 

@@ -16,7 +16,7 @@ public final class PCMachine {
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
         .soundBlaster, .pulseAudio, .wavAudio,
         .ne2000, .e1000, .userNetwork,
-        .sdlDisplay,
+        .sdlDisplay, .standardVGA,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
         .floppy,
     ]
@@ -35,7 +35,8 @@ public final class PCMachine {
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
     let chipset: Chipset
-    let graphics: StandardVGA
+    /// nil with -vga none.
+    let graphics: StandardVGA?
     /// Frames the CPU thread rendered, for the window or a screendump.
     public let display = DisplayOutput()
     /// The screen's refresh, once a window shows it (CPU thread only).
@@ -93,7 +94,11 @@ public final class PCMachine {
                               cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices,
                               floppyDrives: floppyDrives.drives)
         cpu.interrupts = chipset.pic
-        graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu)
+        if let plan = try VGAPlan.make(from: configuration) {
+            graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu, plan: plan)
+        } else {
+            graphics = nil
+        }
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
                                  clock: clock, scheduler: scheduler)
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
@@ -123,7 +128,7 @@ public final class PCMachine {
         chipset.reset()
         sound.reset()
         networkCards.reset()
-        graphics.reset()
+        graphics?.reset()
     }
 
     /// Stops the sound back end after playing what is queued; call when the run ends.

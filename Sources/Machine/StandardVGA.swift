@@ -7,7 +7,8 @@ import Timing
 
 /// QEMU's standard VGA as the machine wires it: the VGA core at ports
 /// 0x3B0-0x3DF and the window at 0xA0000, Bochs VBE at 0x1CE, the PCI function
-/// 1234:1111 whose BAR0 maps the video memory as RAM-like memory and whose ROM
+/// 1234:1111 whose BAR0 maps the video memory as RAM-like memory, whose BAR2
+/// holds the EDID and the registers again (`StandardVGAMMIO`) and whose ROM
 /// BAR shows SeaVGABIOS, and the renderer that draws frames for the display.
 final class StandardVGA {
     static let defaultBIOS = "/usr/share/seabios/vgabios-stdvga.bin"
@@ -19,11 +20,14 @@ final class StandardVGA {
     let vga: VGA
     let function: StandardVGAFunction
     let renderer: VGARenderer
+    /// BAR2's registers; nil with mmio=off.
+    let registerWindow: StandardVGAMMIO?
     private var framebufferRegion: Int?
+    private var registerRegion: Int?
     private var romRegion: Int?
 
     init(ports: IOPortBus, addressSpace: AddressSpace, pciBus: PCIBus, clock: VirtualClock, cpu: X86CPU,
-         biosPath: String = StandardVGA.defaultBIOS) throws {
+         plan: VGAPlan = VGAPlan(), biosPath: String = StandardVGA.defaultBIOS) throws {
         memory = VideoMemory()
         vbe = BochsVBE(memory: memory)
         vga = VGA(clock: clock, memory: memory, vbe: vbe)
@@ -41,12 +45,23 @@ final class StandardVGA {
         } else {
             Log.emit("pcemu: no VGA BIOS at \(biosPath) (Debian's seabios package): the BIOS will not set up the screen")
         }
-        function = StandardVGAFunction(romImage: romImage)
+        function = StandardVGAFunction(romImage: romImage, registerWindow: plan.mmio)
+        registerWindow = plan.mmio
+            ? StandardVGAMMIO(vga: vga, vbe: vbe,
+                              edid: plan.edid ? EDID.block(preferredWidth: plan.width, preferredHeight: plan.height) : [])
+            : nil
         let videoMemory = memory.base
         function.barMoved = { [unowned self, unowned addressSpace, unowned cpu] _, bar, info, _, new in
-            guard bar == StandardVGAFunction.framebufferBAR else { return }
-            self.remap(&self.framebufferRegion, name: "vga-framebuffer", at: new, size: UInt64(info.size),
-                       kind: .deviceRAM(videoMemory), in: addressSpace, cpu: cpu)
+            switch bar {
+            case StandardVGAFunction.framebufferBAR:
+                self.remap(&self.framebufferRegion, name: "vga-framebuffer", at: new, size: UInt64(info.size),
+                           kind: .deviceRAM(videoMemory), in: addressSpace, cpu: cpu)
+            case StandardVGAFunction.registerBAR:
+                guard let window = self.registerWindow else { return }
+                self.remap(&self.registerRegion, name: "vga-registers", at: new, size: UInt64(info.size),
+                           kind: .mmio(window), in: addressSpace, cpu: cpu)
+            default: break
+            }
         }
         function.romMoved = { [unowned self, unowned addressSpace, unowned cpu] _, new in
             guard let rom = self.function.rom else { return }
@@ -74,5 +89,6 @@ final class StandardVGA {
     func reset() {
         vga.reset()
         vbe.reset()
+        registerWindow?.reset()
     }
 }
