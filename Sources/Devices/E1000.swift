@@ -17,6 +17,13 @@ public final class E1000: PCIDevice, EthernetController {
     public static let ioWindowBytes: UInt32 = 0x40
     /// The largest frame a transmit may gather (TSO's 64 KiB and a header).
     static let maximumTransmitBytes = 0x10000 + 256
+    /// Bytes one pass over the transmit ring may gather and send before the
+    /// rest waits for a timer: a ring of absurd descriptors (64 KiB each, TSO
+    /// into one-byte segments) then costs the CPU thread milliseconds per
+    /// pass, not seconds. Linux's whole ring of 64 KiB TSO frames fits.
+    static let transmitPassBudget = 32 << 20
+    /// How long the rest of such a ring waits (guest nanoseconds).
+    static let transmitContinuationDelay: Int64 = 20_000
 
     enum Register {
         static let control: UInt32 = 0x0000, status: UInt32 = 0x0008, eecd: UInt32 = 0x0010, eerd: UInt32 = 0x0014
@@ -132,6 +139,13 @@ public final class E1000: PCIDevice, EthernetController {
     // Interrupt moderation: when the line last rose, and the timer that raises it later.
     private var lastInterruptTime: Int64 = Int64.min / 2
     private var moderationTimer: TimerEvent!
+    /// Runs the rest of a transmit ring a pass left (its budget spent).
+    private var transmitTimer: TimerEvent!
+    /// Set while the rings are walked: a descriptor's DMA that lands on the
+    /// card's own registers (a guest pointing a ring or buffer at BAR 0)
+    /// must not walk them again from inside.
+    private var transmitting = false
+    private var receiving = false
 
     public lazy var registerWindow = RegisterWindow(card: self)
     public lazy var ioWindow = IOWindow(card: self)
@@ -155,6 +169,7 @@ public final class E1000: PCIDevice, EthernetController {
         defineBAR(0, size: E1000.registerBytes, kind: .memory32(prefetchable: false))
         defineBAR(1, size: E1000.ioWindowBytes, kind: .io)
         moderationTimer = TimerEvent(name: "e1000-itr") { [unowned self] in self.updateInterrupt() }
+        transmitTimer = TimerEvent(name: "e1000-tx") { [unowned self] in self.transmitPending() }
         barMoved = { [unowned self] _, bar, _, old, new in
             if bar == 0 { self.registersMoved(old, new) } else {
                 self.ioMoved(old.map { UInt16(truncatingIfNeeded: $0) }, new.map { UInt16(truncatingIfNeeded: $0) })
@@ -171,6 +186,7 @@ public final class E1000: PCIDevice, EthernetController {
     /// The power-on and software-reset state: link up, the MAC in receive address 0.
     private func resetRegisters() {
         scheduler.cancel(moderationTimer)
+        scheduler.cancel(transmitTimer)
         registers = [UInt32](repeating: 0, count: Int(E1000.registerBytes / 4))
         phy.reset()
         pending = []
@@ -310,24 +326,37 @@ public final class E1000: PCIDevice, EthernetController {
         return get(base) & ~0xF
     }
 
-    /// Runs the transmit ring from TDH to TDT.
+    /// Runs the transmit ring from TDH to TDT, within a pass's budget.
     private func transmitPending() {
+        guard !transmitting else { return }
+        transmitting = true
+        defer { transmitting = false }
         guard get(Register.transmitControl) & TransmitControl.enable != 0,
               let base = ringAddress(base: Register.transmitBaseLow) else { return }
         let ringSize = get(Register.transmitLength) / Descriptor.size
         guard ringSize > 0 else { return }
         var head = get(Register.transmitHead)
-        let tail = get(Register.transmitTail)
+        // TDT is read again after each descriptor: a write-back into the
+        // card's own registers may have moved it.
+        var tail = get(Register.transmitTail)
         guard head < ringSize, tail < ringSize else {
             Log.write(.guestErrors, "e1000: transmit head \(head) or tail \(tail) outside a ring of \(ringSize)")
             return
         }
         var causes: UInt32 = 0
+        var budget = E1000.transmitPassBudget
+        var steps: UInt32 = 0
         while head != tail {
+            guard budget > 0, steps < ringSize else {
+                scheduler.schedule(transmitTimer, at: clock.now + E1000.transmitContinuationDelay)
+                raise(causes)
+                return
+            }
+            steps += 1
             let address = base &+ head &* Descriptor.size
             var descriptor = dma.read(address, count: Int(Descriptor.size))
             let command = descriptor[11]
-            processTransmitDescriptor(descriptor)
+            budget -= processTransmitDescriptor(descriptor)
             if command & (TransmitCommand.reportStatus | TransmitCommand.reportPacketSent) != 0 {
                 descriptor[12] |= Descriptor.done
                 dma.write(address &+ 12, [descriptor[12]])
@@ -335,28 +364,32 @@ public final class E1000: PCIDevice, EthernetController {
             }
             head = (head + 1) % ringSize
             set(Register.transmitHead, head)
+            tail = get(Register.transmitTail)
+            guard tail < ringSize else { break }
         }
         raise(causes | Cause.transmitQueueEmpty)
     }
 
-    private func processTransmitDescriptor(_ descriptor: [UInt8]) {
+    /// Handles one descriptor; returns the bytes it gathered and sent (at least 1), for the pass's budget.
+    private func processTransmitDescriptor(_ descriptor: [UInt8]) -> Int {
         func dword(_ at: Int) -> UInt32 {
             UInt32(descriptor[at]) | UInt32(descriptor[at + 1]) << 8 | UInt32(descriptor[at + 2]) << 16 | UInt32(descriptor[at + 3]) << 24
         }
         let bufferLow = dword(0), bufferHigh = dword(4), lower = dword(8), upper = dword(12)
         let command = UInt8(lower >> 24)
+        var work = 1
         if command & TransmitCommand.extended == 0 {
             // Legacy: length, checksum offset and start; insert the checksum if IC.
-            gather(bufferLow, bufferHigh, length: Int(lower & 0xFFFF))
+            work += gather(bufferLow, bufferHigh, length: Int(lower & 0xFFFF))
             if command & TransmitCommand.endOfPacket != 0 {
                 if command & TransmitCommand.insertChecksum != 0 {
                     let offset = Int((lower >> 16) & 0xFF), start = Int((upper >> 8) & 0xFF)
                     E1000Offload.insertChecksum(&pending, start: start, offset: offset, end: 0)
                 }
-                send(pending)
+                work += send(pending)
                 pending = []
             }
-            return
+            return work
         }
         if (lower >> 20) & 0xF != Descriptor.dataType {
             // Context: the offload parameters for the data descriptors that follow.
@@ -374,7 +407,7 @@ public final class E1000: PCIDevice, EthernetController {
             new.headerLength = Int((upper >> 8) & 0xFF)
             new.segmentSize = Int(upper >> 16)
             context = new
-            return
+            return work
         }
         // Data: gather; at the end of the packet apply the offloads asked for.
         let options = UInt8((upper >> 8) & 0xFF)
@@ -382,41 +415,46 @@ public final class E1000: PCIDevice, EthernetController {
             pendingSegmentation = command & TransmitCommand.segmentation != 0
             pendingChecksums = (options & Descriptor.insertIPChecksum != 0, options & Descriptor.insertTransportChecksum != 0)
         }
-        gather(bufferLow, bufferHigh, length: Int(lower & 0xF_FFFF))
-        guard command & TransmitCommand.endOfPacket != 0 else { return }
+        work += gather(bufferLow, bufferHigh, length: Int(lower & 0xF_FFFF))
+        guard command & TransmitCommand.endOfPacket != 0 else { return work }
         if pendingSegmentation && context.headerLength > 0 && context.headerLength <= pending.count {
             let header = Array(pending[0..<context.headerLength])
             let payload = Array(pending[context.headerLength...])
             for frame in E1000Offload.segment(header: header, payload: payload, context: context,
                                               ipChecksum: pendingChecksums.ip, transportChecksum: pendingChecksums.transport) {
-                send(frame)
+                work += send(frame)
             }
         } else {
             E1000Offload.applyChecksums(&pending, context: context, ipChecksum: pendingChecksums.ip,
                                         transportChecksum: pendingChecksums.transport)
-            send(pending)
+            work += send(pending)
         }
         pending = []
+        return work
     }
 
-    /// Appends a descriptor's buffer to the frame being gathered, within bounds.
-    private func gather(_ low: UInt32, _ high: UInt32, length: Int) {
-        guard high == 0, length > 0 else { return }
+    /// Appends a descriptor's buffer to the frame being gathered, within bounds; returns the bytes read.
+    private func gather(_ low: UInt32, _ high: UInt32, length: Int) -> Int {
+        guard high == 0, length > 0 else { return 0 }
         guard pending.count + length <= E1000.maximumTransmitBytes else {
             Log.write(.guestErrors, "e1000: a transmitted frame grows past \(E1000.maximumTransmitBytes) bytes; dropped")
             pending = []
-            return
+            return 0
         }
         pending += dma.read(low, count: length)
+        return length
     }
 
-    private func send(_ frame: [UInt8]) {
+    /// Hands a frame to the network; returns its length (0 if refused).
+    @discardableResult
+    private func send(_ frame: [UInt8]) -> Int {
         // Shorter than a header, or longer than TSO allows for one frame: not sent.
-        guard frame.count >= 14, frame.count <= 0x10000 else { return }
+        guard frame.count >= 14, frame.count <= 0x10000 else { return 0 }
         count(Statistic.goodPacketsTransmitted, Statistic.totalPacketsTransmitted)
         addOctets(Statistic.goodOctetsTransmittedLow, frame.count)
         addOctets(Statistic.totalOctetsTransmittedLow, frame.count)
         transmit(frame)
+        return frame.count
     }
 
     // MARK: receive
@@ -457,6 +495,10 @@ public final class E1000: PCIDevice, EthernetController {
 
     /// A frame from the network: into as many descriptors as it needs, or held.
     public func receive(_ incoming: [UInt8]) -> FrameReceiveResult {
+        // A frame's DMA that reached the card's own RDT offers the next frame from inside: it waits.
+        guard !receiving else { return .noRoom }
+        receiving = true
+        defer { receiving = false }
         guard get(Register.receiveControl) & ReceiveControl.enable != 0 else { return .noRoom }
         guard incoming.count >= 14, accepts(incoming) else { return .filtered }
         guard let base = ringAddress(base: Register.receiveBaseLow) else { return .noRoom }
