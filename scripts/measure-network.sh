@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Guest download throughput over user-mode networking: the default guest
-# loads ne2k-pci, takes a DHCP lease and fetches a 32 MiB file from an HTTP
-# server on the host's 127.0.0.1 (10.0.2.2 to the guest), on pcemu and on
-# qemu-system-i386 -nic user,model=ne2k_pci, same kernel, initrd and command line.
-# usage: scripts/measure-network.sh [MiB]   (needs a release build, python3 and the default guest)
+# loads the card's driver, takes a DHCP lease and fetches a file (32 MiB by
+# default) from an HTTP server on the host's 127.0.0.1 (10.0.2.2 to the guest),
+# on pcemu and on qemu-system-i386 -nic user,model=MODEL, same kernel, initrd
+# and command line, one after the other in one run; prints both and the ratio.
+# usage: scripts/measure-network.sh [MiB] [ne2k_pci|e1000]
+#        (needs a release build, python3 and the default guest)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 guest=${GUEST_CACHE:-$top/guest-cache}
 mebibytes=${1:-32}
+model=${2:-ne2k_pci}
+case "$model" in
+    ne2k_pci) driver=ne2k-pci ;;
+    e1000) driver=e1000 ;;
+    *) echo "measure-network: unknown model $model (ne2k_pci or e1000)" >&2; exit 1 ;;
+esac
 "$top/scripts/build-default-guest.sh" >/dev/null
 
 work=$(mktemp -d)
@@ -45,11 +53,11 @@ download_seconds() {
     rm -f "$log" "$fifo"
     mkfifo "$fifo"
     "$@" -m 256 -kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" -append "console=ttyS0 quiet" \
-        -nographic -nic user,model=ne2k_pci < "$fifo" > "$log" 2>&1 &
+        -nographic -nic user,model="$model" < "$fifo" > "$log" 2>&1 &
     local pid=$!
     exec 3>"$fifo"
     for _ in $(seq 3000); do [ "$(prompts "$log")" -gt 0 ] && break; sleep 0.1; done
-    type_and_wait "$log" "modprobe ne2k-pci"
+    type_and_wait "$log" "modprobe $driver"
     type_and_wait "$log" "cd /tmp; echo '#!/bin/sh' > d.sh"
     type_and_wait "$log" "echo '[ \"\$ip\" ] || exit 0' >> d.sh"
     type_and_wait "$log" "echo 'ifconfig \$interface \$ip' >> d.sh"
@@ -66,6 +74,8 @@ download_seconds() {
 
 ours=$(download_seconds "$top/.build/release/pcemu")
 theirs=$(download_seconds qemu-system-i386 -accel tcg)
+echo "$mebibytes MiB over -nic user,model=$model"
 printf '%-8s %10s %10s\n' "" seconds "MiB/s"
 printf '%-8s %10.2f %10.2f\n' pcemu "$ours" "$(echo "$mebibytes / $ours" | bc -l)"
 printf '%-8s %10.2f %10.2f\n' qemu "$theirs" "$(echo "$mebibytes / $theirs" | bc -l)"
+printf 'pcemu is %.2fx as fast as QEMU\n' "$(echo "$theirs / $ours" | bc -l)"

@@ -90,7 +90,7 @@ final class DesktopGuestTests: XCTestCase {
         let seconds = Date().timeIntervalSince(started)
         print("desktop: X ready after \(Int(seconds)) s")
         let ready = pcemu.standardOutput.split(separator: "\n").first { $0.contains("pcemu-desktop: X ready") } ?? ""
-        XCTAssertTrue(ready.contains("1024x768"), "X runs at 1024x768: \(ready)")
+        XCTAssertTrue(ready.contains("1280x800"), "X runs at the EDID's preferred 1280x800: \(ready)")
         let window = try pcemuWindow()
 
         // Keyboard: typed into the xterm.
@@ -144,8 +144,8 @@ final class DesktopGuestTests: XCTestCase {
         _ = recorder.wait(timeout: 10)
 
         let shot = try Screenshot(png: screenshot)
-        XCTAssertEqual(shot.width, 1024)
-        XCTAssertEqual(shot.height, 768)
+        XCTAssertEqual(shot.width, 1280)
+        XCTAssertEqual(shot.height, 800)
         let background: UInt32 = 0x3A6EA5
         XCTAssertEqual(shot.pixel(x: 1000, y: 740), background, "the root window's colour, set by xsetroot")
         // The xterm: white with black text, where openbox placed it.

@@ -171,7 +171,7 @@ final class DisplayTests: XCTestCase {
         XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]), "", "Ctrl-Alt-G releases the grab")
     }
 
-    func testBochsDRMModeSetThroughVBEShowsAt1024x768() throws {
+    func testBochsDRMModeSetThroughVBEShowsTheEDIDs1280x800() throws {
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-serial", "stdio", "-screendump", screenshot, "-kernel", guest.kernel, "-initrd", guest.initrd,
@@ -182,10 +182,10 @@ final class DisplayTests: XCTestCase {
         let window = try pcemuWindow()
         XCTAssertTrue(try waitForWindowSize(window, (720, 400)))
         pcemu.send("modprobe bochs; cat /sys/class/graphics/fb0/virtual_size\n")
-        XCTAssertTrue(pcemu.waitForOutput("1024,768", timeout: 120), pcemu.standardOutput.suffix(2000).description)
-        XCTAssertTrue(try waitForWindowSize(window, (1024, 768)), "the window follows the VBE mode")
+        XCTAssertTrue(pcemu.waitForOutput("1280,800", timeout: 120), pcemu.standardOutput.suffix(2000).description)
+        XCTAssertTrue(try waitForWindowSize(window, (1280, 800)), "the window follows the VBE mode, the EDID's preferred one")
         // 1000 pixels of 0x123456 written by the guest through /dev/fb0 at the top of the
-        // screen. (Not a whole 1024-pixel line: Linux 6.1's fbdev clips a write of exactly
+        // screen. (Not a whole 1280-pixel line: Linux 6.1's fbdev clips a write of exactly
         // one full line to nothing and never copies it out.)
         pcemu.send("printf '\\126\\064\\022\\000%.0s' $(seq 1000) > /dev/fb0; echo fb-$((1 + 1))-written\n")
         XCTAssertTrue(pcemu.waitForOutput("fb-2-written", timeout: 60))
@@ -194,15 +194,15 @@ final class DisplayTests: XCTestCase {
         XCTAssertEqual(pcemu.wait(timeout: 30), 0)
 
         let shot = try Screenshot(ppm: screenshot)
-        XCTAssertEqual(shot.width, 1024)
-        XCTAssertEqual(shot.height, 768)
-        XCTAssertEqual((0..<1024).filter { shot.pixel(x: $0, y: 0) == 0x123456 }.count, 1000, "the guest's pixels are on the window")
+        XCTAssertEqual(shot.width, 1280)
+        XCTAssertEqual(shot.height, 800)
+        XCTAssertEqual((0..<1280).filter { shot.pixel(x: $0, y: 0) == 0x123456 }.count, 1000, "the guest's pixels are on the window")
         // fbcon draws with the kernel's own 8x16 font, which differs from the BIOS's in
         // many glyphs: count light pixels per 16-line text row instead of reading it.
-        let rowsWithText = (0..<48).filter { row in
-            (row * 16..<row * 16 + 16).contains { y in (0..<1024).contains { shot.pixel(x: $0, y: y) & 0x80_8080 != 0 } }
+        let rowsWithText = (0..<50).filter { row in
+            (row * 16..<row * 16 + 16).contains { y in (0..<1280).contains { shot.pixel(x: $0, y: y) & 0x80_8080 != 0 } }
         }.count
-        XCTAssertGreaterThan(rowsWithText, 20, "the console's lines are drawn in the 1024x768 mode")
+        XCTAssertGreaterThan(rowsWithText, 20, "the console's lines are drawn in the 1280x800 mode")
     }
 
     /// The title names the guest; Ctrl+Alt+S writes a PNG screenshot into the
