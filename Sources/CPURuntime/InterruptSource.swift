@@ -4,3 +4,16 @@ public protocol InterruptSource: AnyObject {
     /// The INTA cycle: the vector of the highest-priority request.
     func acknowledge() -> UInt8
 }
+
+/// The CPU's own local APIC as its MSRs reach it: IA32_APIC_BASE and
+/// IA32_TSC_DEADLINE. With one attached, CPUID declares the APIC (while
+/// IA32_APIC_BASE enables it) and the TSC-deadline timer.
+public protocol LocalAPICRegisters: AnyObject {
+    var baseMSR: UInt64 { get }
+    var hardwareEnabled: Bool { get }
+    /// False when the value sets reserved bits (the WRMSR raises #GP).
+    func writeBaseMSR(_ value: UInt64) -> Bool
+    var tscDeadline: UInt64 { get }
+    /// `time`: the guest time at which the TSC reaches `tsc`.
+    func setTSCDeadline(_ tsc: UInt64, time: Int64)
+}

@@ -239,7 +239,10 @@ extension X86CPU {
             let fpu: UInt32 = 1 << 0, pse: UInt32 = 1 << 3, tsc: UInt32 = 1 << 4, msr: UInt32 = 1 << 5
             let pae: UInt32 = 1 << 6, cx8: UInt32 = 1 << 8, sep: UInt32 = 1 << 11, pge: UInt32 = 1 << 13
             let cmov: UInt32 = 1 << 15, fxsr: UInt32 = 1 << 24
-            values = (0x0633, 0, 0, fpu | pse | tsc | msr | pae | cx8 | sep | pge | cmov | fxsr)
+            // With a local APIC: APIC while IA32_APIC_BASE enables it, and the TSC-deadline timer.
+            let apic: UInt32 = localAPIC?.hardwareEnabled == true ? 1 << 9 : 0
+            let tscDeadline: UInt32 = localAPIC != nil && declaresTSCDeadline ? 1 << 24 : 0
+            values = (0x0633, 0, tscDeadline, fpu | pse | tsc | msr | pae | cx8 | apic | sep | pge | cmov | fxsr)
         default:
             values = (0, 0, 0, 0)
         }

@@ -16,6 +16,7 @@ extension X86CPU {
         /// kernel's microcode loader reads them without a fault handler.
         static let platformID: UInt32 = 0x17
         static let microcodeRevision: UInt32 = 0x8B
+        static let tscDeadline: UInt32 = 0x6E0
     }
 
     func system(code: UInt32, operand: UInt32, address: UInt32) -> UInt64 {
@@ -248,7 +249,10 @@ extension X86CPU {
     private func readMSR(_ index: UInt32) throws -> UInt64 {
         switch index {
         case MSR.timeStampCounter: return UInt64(bitPattern: clock.now &+ state.pointee.tscOffset)
-        case MSR.apicBase: return state.pointee.apicBase
+        case MSR.apicBase: return localAPIC?.baseMSR ?? state.pointee.apicBase
+        case MSR.tscDeadline:
+            guard let localAPIC else { throw SegmentFault.generalProtection(0) }
+            return localAPIC.tscDeadline
         case MSR.sysenterCS: return UInt64(state.pointee.sysenterCS)
         case MSR.sysenterESP: return UInt64(state.pointee.sysenterESP)
         case MSR.sysenterEIP: return UInt64(state.pointee.sysenterEIP)
@@ -262,7 +266,20 @@ extension X86CPU {
     private func writeMSR(_ index: UInt32, _ value: UInt64) throws {
         switch index {
         case MSR.timeStampCounter: state.pointee.tscOffset = Int64(bitPattern: value) &- clock.now
-        case MSR.apicBase: state.pointee.apicBase = value
+        case MSR.apicBase:
+            guard let localAPIC else {
+                state.pointee.apicBase = value
+                return
+            }
+            guard localAPIC.writeBaseMSR(value) else { throw SegmentFault.generalProtection(0) }
+            state.pointee.apicBase = localAPIC.baseMSR
+            // The register page may have moved: MMIO pages are in the TLB.
+            flushTLB()
+        case MSR.tscDeadline:
+            guard let localAPIC else { throw SegmentFault.generalProtection(0) }
+            // The TSC is guest time plus the offset a TSC write left.
+            let time = Int64(bitPattern: value &- UInt64(bitPattern: state.pointee.tscOffset))
+            localAPIC.setTSCDeadline(value, time: time)
         case MSR.sysenterCS: state.pointee.sysenterCS = UInt32(truncatingIfNeeded: value)
         case MSR.sysenterESP: state.pointee.sysenterESP = UInt32(truncatingIfNeeded: value)
         case MSR.sysenterEIP: state.pointee.sysenterEIP = UInt32(truncatingIfNeeded: value)

@@ -35,6 +35,12 @@ public final class X86CPU: ExecutionEngine {
     private(set) var mmu: SoftMMU!
     /// The interrupt controller on INTR; nil leaves INTR low.
     public var interrupts: InterruptSource?
+    /// The local APIC, for IA32_APIC_BASE, IA32_TSC_DEADLINE and CPUID.
+    public var localAPIC: LocalAPICRegisters?
+    /// CPUID.1:ECX's TSC-deadline bit. IA32_TSC_DEADLINE works either way,
+    /// but Linux fences its writes with MFENCE, an SSE2 instruction this CPU
+    /// lacks, as soon as the bit is set; so it is off unless asked for.
+    public var declaresTSCDeadline = false
     /// The INTR line's level, kept by the controller's output callback so the
     /// check at each block boundary is one load.
     public var interruptLine = false { didSet { updateJumpCacheBypass() } }

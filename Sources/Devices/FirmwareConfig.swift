@@ -49,6 +49,8 @@ public final class FirmwareConfig: PortHandler {
         public static let writeFlag: UInt16 = 0x4000
         /// Selector bit 15: architecture-specific items (x86: 0x8003 is the old e820 table).
         public static let architectureFlag: UInt16 = 0x8000
+        /// Nonzero: ISA IRQ 0 reaches the I/O APIC on pin 2, and the firmware's MP table and MADT say so.
+        public static let irq0Override: UInt16 = 0x8002
     }
 
     /// Bits of the ID item.

@@ -4,7 +4,8 @@ import Memory
 import PCEmuSupport
 import Timing
 
-/// The PC's chips, each at its ports and on its IRQ: the PIC pair, PIT and
+/// The PC's chips, each at its ports and on its IRQ: the local APIC (LINT0
+/// fed by the 8259 pair) and the I/O APIC beside the PIC pair, PIT and
 /// port 0x61, RTC/CMOS, COM1/COM2, ports 0x92 and 0xCF9, the 8042, PCI bus 0
 /// with the i440FX (PAM → `ShadowMemory`), PIIX3 (PIRQ → PIC) and PIIX4 PM
 /// (PMBASE moves its ports, S5 powers off, SCI on IRQ 9, APM at 0xB2), fw_cfg
@@ -12,6 +13,9 @@ import Timing
 /// pages at 0x80), the floppy controller (0x3F0, IRQ 6, DMA 2).
 final class Chipset {
     let pic: PIC8259
+    let apicBus: APICBus
+    let localAPIC: LocalAPIC
+    let ioAPIC: IOAPIC
     let irqs: ISAInterrupts
     let pit: PIT8254
     let portB: SystemControlPortB
@@ -43,11 +47,22 @@ final class Chipset {
         let requestReset = { [unowned loop] in loop.requestReset() }
         let setA20 = { [unowned cpu] (enabled: Bool) in cpu.setA20(enabled) }
 
-        pic = PIC8259 { [unowned loop, unowned cpu] level in
+        // The 8259's INT goes to the local APIC's LINT0, whose output is the CPU's INTR.
+        apicBus = APICBus()
+        localAPIC = LocalAPIC(apicID: 0, bootstrapProcessor: true, clock: clock, scheduler: scheduler)
+        apicBus.attach(localAPIC)
+        localAPIC.outputChanged = { [unowned loop, unowned cpu] level in
             cpu.interruptLine = level
             if level { loop.wake() }  // a falling line asks nothing of the CPU
         }
-        irqs = ISAInterrupts(pic: pic)
+        pic = PIC8259 { [unowned localAPIC] level in localAPIC.setLocalInput(0, level: level) }
+        localAPIC.externalAcknowledge = { [unowned pic] in pic.acknowledge() }
+        try LocalAPICPage.map(localAPIC, in: addressSpace) { [unowned cpu] in cpu.memoryMapChanged() }
+        cpu.localAPIC = localAPIC
+        cpu.interrupts = localAPIC
+        ioAPIC = IOAPIC(bus: apicBus)
+        try addressSpace.map("ioapic", at: UInt64(IOAPIC.defaultBase), size: IOAPIC.pageSize, kind: .mmio(ioAPIC))
+        irqs = ISAInterrupts(pic: pic, ioAPIC: ioAPIC)
         try pic.attach(to: ports)
 
         pit = PIT8254(clock: clock, scheduler: scheduler, irq0: irqs.line(0))
@@ -150,6 +165,8 @@ final class Chipset {
 
     /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
     func reset() {
+        localAPIC.reset()
+        ioAPIC.reset()
         pic.reset()
         pit.reset()
         portB.reset()

@@ -28,6 +28,8 @@ extension PCMachine {
         config.setItem(FirmwareConfig.Key.bootDevice, uint16: UInt16(order.utf8.first ?? UInt8(ascii: "c")))
         config.setItem(FirmwareConfig.Key.bootMenu, uint16: configuration.boot.menu ? 1 : 0)
         try config.setE820(e820.entries)
+        // The PIT is on the I/O APIC's pin 2 (`ISAInterrupts.ioAPICPin`).
+        config.setItem(FirmwareConfig.Key.irq0Override, uint32: 1)
         try config.setBootFailWait(milliseconds: PCMachine.neverRetryBoot)
         // -kernel: the kernel's parts, the option ROM that loads them, and a boot order that runs it first.
         try linuxBoot?.install(in: config)

@@ -55,6 +55,8 @@ public final class PCMachine {
     /// The CPU that runs the guest.
     public var engine: ExecutionEngine { cpu }
     public var pic: PIC8259 { chipset.pic }
+    public var localAPIC: LocalAPIC { chipset.localAPIC }
+    public var ioAPIC: IOAPIC { chipset.ioAPIC }
     public var firmwareConfig: FirmwareConfig { chipset.firmwareConfig }
     public var rtc: MC146818 { chipset.rtc }
     public var serialPorts: [UART16550] { chipset.serialPorts }
@@ -93,7 +95,6 @@ public final class PCMachine {
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices,
                               floppyDrives: floppyDrives.drives)
-        cpu.interrupts = chipset.pic
         if let plan = try VGAPlan.make(from: configuration) {
             graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu, plan: plan)
         } else {

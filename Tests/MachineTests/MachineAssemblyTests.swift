@@ -14,11 +14,35 @@ final class MachineAssemblyTests: XCTestCase {
         let machine = try TestMachine.make()
         XCTAssertEqual(machine.ram.size, 128 << 20)
         XCTAssertTrue(PCMachine.capabilities.isSuperset(of: [.cpu, .firmware, .directLinuxBoot, .serialPorts, .debugPorts]))
-        XCTAssertTrue(machine.cpu.interrupts === machine.pic)
+        XCTAssertTrue(machine.cpu.interrupts === machine.localAPIC, "the 8259 reaches INTR through LINT0")
         XCTAssertNil(machine.linuxBoot)
         // Real mode at the reset vector, A20 open.
         XCTAssertEqual(machine.cpu.state.pointee.eip, 0xFFF0)
         XCTAssertEqual(machine.cpu.state.pointee.a20Mask, 0xFFFF_FFFF)
+    }
+
+    func testTheAPICsAreMappedAndTheISAIRQsReachBothControllers() throws {
+        let machine = try TestMachine.make()
+        let memory = machine.addressSpace
+        XCTAssertEqual(memory.region(at: 0xFEE0_0000)?.name, "local-apic")
+        XCTAssertEqual(memory.region(at: 0xFEC0_0000)?.name, "ioapic")
+        XCTAssertEqual(memory.read(0xFEE0_0030, size: .dword), 0x0005_0014)
+        memory.write(0xFEC0_0000, value: 1, size: .dword)
+        XCTAssertEqual(memory.read(0xFEC0_0010, size: .dword), 0x0017_0011)
+        // The PIT's IRQ 0 reaches the I/O APIC on pin 2, as the firmware's tables are told.
+        XCTAssertEqual(machine.firmwareConfig.item(FirmwareConfig.Key.irq0Override), [1, 0, 0, 0])
+        memory.write(0xFEE0_00F0, value: 0x1FF, size: .dword)
+        memory.write(0xFEE0_0350, value: 0x1_0700, size: .dword)   // LINT0 masked: the 8259 is cut off
+        memory.write(0xFEC0_0000, value: 0x10 + 2 * 2, size: .dword)
+        memory.write(0xFEC0_0010, value: 0x30, size: .dword)
+        machine.ports.write(0x43, value: 0x34, size: .byte)         // PIT counter 0, rate generator
+        machine.ports.write(0x40, value: 0x10, size: .byte)
+        machine.ports.write(0x40, value: 0x00, size: .byte)
+        let edge = try XCTUnwrap(machine.scheduler.nextDeadline)
+        machine.clock.skip(to: edge)
+        machine.scheduler.runExpired(now: edge)
+        XCTAssertTrue(machine.cpu.interruptLine)
+        XCTAssertEqual(machine.localAPIC.acknowledge(), 0x30)
     }
 
     func testEveryDeviceIsAtItsPorts() throws {
