@@ -5,8 +5,8 @@ import PCEmuSupport
 import Timing
 
 /// The PC's chips, each at its ports and on its IRQ: the local APIC (LINT0
-/// fed by the 8259 pair) and the I/O APIC beside the PIC pair, PIT and
-/// port 0x61, RTC/CMOS, COM1/COM2, ports 0x92 and 0xCF9, the 8042, PCI bus 0
+/// fed by the 8259 pair) and the I/O APIC beside the PIC pair, the HPET,
+/// PIT and port 0x61, RTC/CMOS, COM1/COM2, ports 0x92 and 0xCF9, the 8042, PCI bus 0
 /// with the i440FX (PAM → `ShadowMemory`), PIIX3 (PIRQ → PIC) and PIIX4 PM
 /// (PMBASE moves its ports, S5 powers off, SCI on IRQ 9, APM at 0xB2), fw_cfg
 /// and the debug console at 0x402 and 0xE9, the DMA controllers (0x00, 0xC0,
@@ -16,6 +16,7 @@ final class Chipset {
     let apicBus: APICBus
     let localAPIC: LocalAPIC
     let ioAPIC: IOAPIC
+    let hpet: HPET
     let irqs: ISAInterrupts
     let pit: PIT8254
     let portB: SystemControlPortB
@@ -65,13 +66,32 @@ final class Chipset {
         irqs = ISAInterrupts(pic: pic, ioAPIC: ioAPIC)
         try pic.attach(to: ports)
 
-        pit = PIT8254(clock: clock, scheduler: scheduler, irq0: irqs.line(0))
+        let pitWire = irqs.lineAndDriver(0)
+        pit = PIT8254(clock: clock, scheduler: scheduler, irq0: pitWire.line)
         try ports.attach(pit, name: "pit", base: PIT8254.base, count: PIT8254.portCount)
         portB = SystemControlPortB(pit: pit, clock: clock)
         try ports.attach(portB, name: "port-61", base: SystemControlPortB.port, count: 1)
 
-        rtc = MC146818(clock: clock, scheduler: scheduler, irq: irqs.line(8))
+        let rtcWire = irqs.lineAndDriver(8)
+        rtc = MC146818(clock: clock, scheduler: scheduler, irq: rtcWire.line)
         try ports.attach(rtc, name: "rtc", base: MC146818.base, count: MC146818.portCount)
+
+        // The HPET's GSIs: 0 and 8 (legacy replacement, or route 8) are ISA
+        // IRQ 0's and 8's lines, which the PIT and RTC then leave; 9-15 too
+        // are ISA IRQ lines (the PIC and the pin), 2 and 16-23 I/O APIC pins.
+        let isaIRQs = irqs
+        let hpetDrivers = (0..<16).map { $0 == 0 || $0 >= 8 ? isaIRQs.claimDriver($0) : 0 }
+        hpet = HPET(clock: clock, scheduler: scheduler, interrupt: { [unowned isaIRQs] gsi, level in
+            if gsi == 0 || (8..<16).contains(gsi) {
+                isaIRQs.set(gsi, driver: hpetDrivers[gsi], level)
+            } else {
+                isaIRQs.setIOAPICPin(gsi, level)
+            }
+        }, legacyReplacementChanged: { [unowned isaIRQs] on in
+            isaIRQs.cut(0, driver: pitWire.driver, on)
+            isaIRQs.cut(8, driver: rtcWire.driver, on)
+        })
+        try addressSpace.map("hpet", at: HPET.base, size: HPET.size, kind: .mmio(hpet))
 
         var serialPorts: [UART16550] = []
         for place in Chipset.serialPortPlaces {
@@ -167,6 +187,7 @@ final class Chipset {
     func reset() {
         localAPIC.reset()
         ioAPIC.reset()
+        hpet.reset()
         pic.reset()
         pit.reset()
         portB.reset()

@@ -21,7 +21,12 @@ final class ISAInterrupts {
     private let ioAPIC: IOAPIC?
     /// Per IRQ, one bit for each driver that holds it high.
     private var asserted = [UInt32](repeating: 0, count: 16)
+    /// Per IRQ, the drivers cut off from it (the PIT and RTC under the HPET's legacy replacement).
+    private var cutOff = [UInt32](repeating: 0, count: 16)
+    private var levels = [Bool](repeating: false, count: 16)
     private var nextDriver = [Int](repeating: 0, count: 16)
+    /// I/O APIC pins driven directly (an HPET timer's route), ORed with the ISA IRQ on the pin.
+    private var directPins = [Bool](repeating: false, count: IOAPIC.pinCount)
 
     init(pic: PIC8259, ioAPIC: IOAPIC? = nil) {
         self.pic = pic
@@ -32,9 +37,12 @@ final class ISAInterrupts {
     static func ioAPICPin(ofIRQ irq: Int) -> Int { irq == 0 ? 2 : irq }
 
     /// A new driver of `irq`: its own wire into the shared input.
-    func line(_ irq: Int) -> InterruptLine {
+    func line(_ irq: Int) -> InterruptLine { lineAndDriver(irq).line }
+
+    /// A new driver's wire and its bit, for `cut(_:driver:_:)`.
+    func lineAndDriver(_ irq: Int) -> (line: InterruptLine, driver: UInt32) {
         let bit = claimDriver(irq)
-        return InterruptLine { [unowned self] level in self.set(irq, driver: bit, level) }
+        return (InterruptLine { [unowned self] level in self.set(irq, driver: bit, level) }, bit)
     }
 
     /// A driver bit for `irq`, for a device that drives several IRQs itself (the PIIX3).
@@ -45,11 +53,35 @@ final class ISAInterrupts {
     }
 
     func set(_ irq: Int, driver: UInt32, _ level: Bool) {
-        let before = asserted[irq] != 0
         if level { asserted[irq] |= driver } else { asserted[irq] &= ~driver }
-        let after = asserted[irq] != 0
-        guard before != after else { return }
-        pic.setIRQ(irq, level: after)
-        ioAPIC?.setPin(ISAInterrupts.ioAPICPin(ofIRQ: irq), level: after)
+        update(irq)
+    }
+
+    /// Disconnects a driver from its IRQ, or connects it again.
+    func cut(_ irq: Int, driver: UInt32, _ disconnected: Bool) {
+        if disconnected { cutOff[irq] |= driver } else { cutOff[irq] &= ~driver }
+        update(irq)
+    }
+
+    private func update(_ irq: Int) {
+        let level = asserted[irq] & ~cutOff[irq] != 0
+        guard level != levels[irq] else { return }
+        levels[irq] = level
+        pic.setIRQ(irq, level: level)
+        updatePin(ISAInterrupts.ioAPICPin(ofIRQ: irq))
+    }
+
+    /// Drives I/O APIC pin `pin` directly.
+    func setIOAPICPin(_ pin: Int, _ level: Bool) {
+        guard directPins.indices.contains(pin) else { return }
+        directPins[pin] = level
+        updatePin(pin)
+    }
+
+    private func updatePin(_ pin: Int) {
+        var level = directPins[pin]
+        // Pin 2 carries IRQ 0; pin 0 no ISA IRQ; the others their own number.
+        if pin == 2 { level = level || levels[0] } else if pin != 0 && pin < 16 { level = level || levels[pin] }
+        ioAPIC?.setPin(pin, level: level)
     }
 }

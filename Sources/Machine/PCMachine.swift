@@ -57,6 +57,7 @@ public final class PCMachine {
     public var pic: PIC8259 { chipset.pic }
     public var localAPIC: LocalAPIC { chipset.localAPIC }
     public var ioAPIC: IOAPIC { chipset.ioAPIC }
+    public var hpet: HPET { chipset.hpet }
     public var firmwareConfig: FirmwareConfig { chipset.firmwareConfig }
     public var rtc: MC146818 { chipset.rtc }
     public var serialPorts: [UART16550] { chipset.serialPorts }

@@ -45,6 +45,33 @@ final class MachineAssemblyTests: XCTestCase {
         XCTAssertEqual(machine.localAPIC.acknowledge(), 0x30)
     }
 
+    func testHPETLegacyReplacementTakesIRQ0FromThePIT() throws {
+        let machine = try TestMachine.make()
+        let memory = machine.addressSpace
+        XCTAssertEqual(memory.region(at: 0xFED0_0000)?.name, "hpet")
+        XCTAssertEqual(memory.read(0xFED0_0000, size: .dword), 0x8086_A201)
+        memory.write(0xFEC0_0000, value: 0x10 + 2 * 2, size: .dword)   // I/O APIC pin 2: vector 0x30
+        memory.write(0xFEC0_0010, value: 0x30, size: .dword)
+        memory.write(0xFEE0_00F0, value: 0x1FF, size: .dword)
+        memory.write(0xFED0_0010, value: 3, size: .dword)               // enabled, legacy replacement
+        machine.ports.write(0x43, value: 0x34, size: .byte)             // the PIT alone no longer reaches IRQ 0
+        machine.ports.write(0x40, value: 0x10, size: .byte)
+        machine.ports.write(0x40, value: 0x00, size: .byte)
+        for _ in 0..<4 {
+            let next = try XCTUnwrap(machine.scheduler.nextDeadline)
+            machine.clock.skip(to: next)
+            machine.scheduler.runExpired(now: next)
+        }
+        XCTAssertFalse(machine.localAPIC.interruptPending, "the PIT is cut off")
+        let counter = memory.read(0xFED0_00F0, size: .dword)
+        memory.write(0xFED0_0108, value: counter + 1000, size: .dword)  // timer 0 one-shot in 10 us
+        memory.write(0xFED0_010C, value: 0, size: .dword)
+        memory.write(0xFED0_0100, value: 0x4, size: .dword)
+        machine.clock.skip(to: machine.clock.now + 20_000)
+        machine.scheduler.runExpired(now: machine.clock.now)
+        XCTAssertEqual(machine.localAPIC.acknowledge(), 0x30, "timer 0 on IRQ 0, I/O APIC pin 2")
+    }
+
     func testEveryDeviceIsAtItsPorts() throws {
         let ports = try TestMachine.make().ports
         let expected: [(UInt16, String)] = [
