@@ -107,6 +107,40 @@ final class DiskGuestTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: media.disk)), before)
     }
 
+    /// Booted through SeaBIOS, which builds its own ACPI tables (there is no
+    /// etc/table-loader in fw_cfg): its MADT and HPET table name the local
+    /// APIC, the I/O APIC with IRQ 0 on pin 2, and the HPET, and Linux runs
+    /// on them: the local APIC timer as its clock event device, the TSC as
+    /// its clocksource (watched against the HPET), ISA and ACPI interrupts
+    /// through the I/O APIC.
+    func testLinuxRunsOnTheLocalAPICTimerTheIOAPICAndTheTSC() throws {
+        let guest = try start(["-hda", media.disk, "-snapshot"], prompt: Self.diskPrompt)
+        defer { guest.stop() }
+        let dmesg = try XCTUnwrap(run("dmesg | grep -E 'ACPI: (APIC|HPET|LAPIC)|IOAPIC\\[0\\]|unstable'", in: guest))
+        XCTAssertTrue(dmesg.contains("ACPI: APIC "), dmesg)
+        XCTAssertTrue(dmesg.contains("ACPI: LAPIC_NMI"), dmesg)
+        XCTAssertTrue(dmesg.contains("IOAPIC[0]: apic_id 0, version 17, address 0xfec00000, GSI 0-23"), dmesg)
+        XCTAssertTrue(dmesg.contains("ACPI: HPET id: 0x8086a201 base: 0xfed00000"), dmesg)
+        XCTAssertFalse(dmesg.contains("unstable"), dmesg)
+        XCTAssertEqual(run("cat /sys/devices/system/clockevents/clockevent0/current_device", in: guest), "lapic")
+        XCTAssertEqual(run("cat /sys/devices/system/clocksource/clocksource0/current_clocksource", in: guest), "tsc")
+        let interrupts = try XCTUnwrap(run("cat /proc/interrupts", in: guest))
+        for line in ["IO-APIC   2-edge      timer", "IO-APIC   4-edge      ttyS0", "IO-APIC   9-fasteoi   acpi",
+                     "IO-APIC  14-edge      ata_piix"] {
+            XCTAssertTrue(interrupts.contains(line), "\(line) in\n\(interrupts)")
+        }
+        XCTAssertFalse(interrupts.contains("XT-PIC"), interrupts)
+        // The local timer keeps ticking: its count grows over a second of sleep.
+        func localTimerCount() -> Int? {
+            run("grep LOC: /proc/interrupts", in: guest)?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        }
+        let before = try XCTUnwrap(localTimerCount())
+        _ = run("sleep 1", in: guest)
+        let after = try XCTUnwrap(localTimerCount())
+        XCTAssertGreaterThan(after - before, 100, "Debian's kernel ticks at 250 Hz")
+        powerOff(guest)
+    }
+
     func testAFileWrittenOnTheDiskSurvivesAPowerCycle() throws {
         let disk = try diskCopy()
         let first = try bootFromDisk(["-hda", disk])
