@@ -6,8 +6,8 @@ public protocol InterruptSource: AnyObject {
 }
 
 /// The CPU's own local APIC as its MSRs reach it: IA32_APIC_BASE and
-/// IA32_TSC_DEADLINE. With one attached, CPUID declares the APIC (while
-/// IA32_APIC_BASE enables it) and the TSC-deadline timer.
+/// IA32_TSC_DEADLINE. With one attached, CPUID declares the APIC while
+/// IA32_APIC_BASE enables it.
 public protocol LocalAPICRegisters: AnyObject {
     var baseMSR: UInt64 { get }
     var hardwareEnabled: Bool { get }
