@@ -46,6 +46,21 @@ final class LinuxGuestTests: XCTestCase {
 
     /// -kernel with a disk: the firmware set up the IDE function as for any
     /// boot, so Linux's ata_piix drives it; the partition's bytes read back.
+    /// -kernel boots through SeaBIOS, whose MADT and HPET table put Linux on
+    /// the local APIC timer, the I/O APIC and the TSC.
+    func testKernelBootRunsOnTheLocalAPICTimerTheIOAPICAndTheTSC() throws {
+        let pcemu = try bootDefaultGuest()
+        defer { pcemu.stop() }
+        XCTAssertEqual(runInShell("cat /sys/dev*/sys*/clockev*/*0/current_dev*", in: pcemu), "lapic")
+        XCTAssertEqual(runInShell("cat /sys/dev*/sys*/clocks*/*0/current_cl*", in: pcemu), "tsc")
+        let ioAPICLines = try XCTUnwrap(runInShell("grep -c IO-APIC /proc/interrupts", in: pcemu))
+        XCTAssertGreaterThan(Int(ioAPICLines) ?? 0, 3, "the timer, serial port, keyboard and SCI at least")
+        XCTAssertEqual(runInShell("grep -c XT-PIC /proc/interrupts", in: pcemu), "0")
+        XCTAssertEqual(runInShell("dmesg | grep -c 'ACPI: HPET id: 0x8086a201'", in: pcemu), "1")
+        pcemu.send("poweroff -f\n")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
+    }
+
     func testKernelBootFindsTheIDEDiskAndReadsItsData() throws {
         let directory = try makeTemporaryDirectory("pcemu-kernel-disk")
         defer { try? FileManager.default.removeItem(at: directory) }
