@@ -148,6 +148,9 @@ public final class LocalAPIC: MMIOHandler {
         var initialCount: UInt32 = 0
         /// Guest time the count was loaded (one-shot, periodic).
         var countStart: Int64 = 0
+        /// A one-shot count loaded and not yet expired: it fires even when
+        /// the host was so slow that its time has already passed.
+        var oneShotPending = false
         /// The TSC value armed in IA32_TSC_DEADLINE (0: disarmed) and its guest time.
         var tscDeadline: UInt64 = 0
         var tscDeadlineTime: Int64 = 0
@@ -510,6 +513,7 @@ public final class LocalAPIC: MMIOHandler {
         guard timerMode != .tscDeadline else { return }  // ignored in TSC-deadline mode
         state.initialCount = count
         state.countStart = clock.now
+        state.oneShotPending = count != 0
         armTimer()
     }
 
@@ -539,7 +543,9 @@ public final class LocalAPIC: MMIOHandler {
             let period = Int64(state.initialCount) * nanosecondsPerCount
             let elapsed = clock.now - state.countStart
             if timerMode == .oneShot {
-                if elapsed < period { scheduler.schedule(timerEvent, at: state.countStart + period) }
+                // Late or not: a count still pending must interrupt (a deadline
+                // already past fires at once), or a guest would wait forever.
+                if state.oneShotPending { scheduler.schedule(timerEvent, at: state.countStart + period) }
             } else {
                 scheduler.schedule(timerEvent, at: state.countStart + (elapsed / period + 1) * period)
             }
@@ -551,7 +557,7 @@ public final class LocalAPIC: MMIOHandler {
         case .tscDeadline:
             state.tscDeadline = 0
         case .oneShot:
-            break
+            state.oneShotPending = false
         case .periodic:
             // Rebase to the expiry, so periods do not drift and the math stays small.
             let period = Int64(state.initialCount) * nanosecondsPerCount

@@ -1,4 +1,5 @@
 import XCTest
+import Timing
 @testable import Devices
 
 /// The local APIC driven through its register page the way Linux's
@@ -109,6 +110,27 @@ final class LocalAPICTests: XCTestCase {
         writel(0x380, 1000)
         harness.run(until: 30_000_000)
         XCTAssertFalse(apic.interruptPending)
+    }
+
+    /// On host time the clock moves between the TMICT write and the arming:
+    /// a count shorter than that gap (Linux's minimum is 0xF counts) must
+    /// still interrupt, or a tick is lost and a halted guest sleeps forever.
+    func testAOneShotShorterThanTheWriteStillFiresOnHostTime() {
+        let clock = VirtualClock(mode: .host)
+        let scheduler = EventScheduler()
+        let apic = LocalAPIC(apicID: 0, bootstrapProcessor: true, clock: clock, scheduler: scheduler)
+        apic.write(offset: 0xF0, value: 0x1FF, size: .dword)
+        apic.write(offset: 0x3E0, value: 0xB, size: .dword)   // divide by 1: one count a nanosecond
+        apic.write(offset: 0x320, value: 0xEC, size: .dword)  // one-shot
+        for _ in 0..<1000 {
+            apic.write(offset: 0x380, value: 1, size: .dword)
+            let deadline = scheduler.nextDeadline
+            XCTAssertNotNil(deadline, "the count is armed")
+            scheduler.runExpired(now: max(clock.now, deadline ?? 0))
+            XCTAssertEqual(apic.acknowledge(), 0xEC)
+            apic.write(offset: 0xB0, value: 0, size: .dword)
+        }
+        XCTAssertNil(scheduler.nextDeadline, "each fired once")
     }
 
     func testTSCDeadlineMode() {
