@@ -97,6 +97,21 @@ final class DesktopGuestTests: XCTestCase {
         XCTAssertEqual(try runInXterm("echo typed-$((6*7))", window: window, pcemu: pcemu, timeout: 30), "typed-42",
                        "keys typed into the window reach the xterm")
 
+        // The APIC platform: SeaBIOS's MADT puts Linux on the local APIC timer,
+        // the I/O APIC and the TSC, as on QEMU's PC.
+        // One line, so that the answer arrives whole.
+        let timers = "echo $(cat /sys/devices/system/clockevents/clockevent0/current_device) "
+            + "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) "
+            + "$(grep -c IO-APIC /proc/interrupts) $(grep -c XT-PIC /proc/interrupts)"
+        let platform = try XCTUnwrap(runInXterm(timers, window: window, pcemu: pcemu)).split(separator: " ").map(String.init)
+        XCTAssertEqual(platform.count, 4, "\(platform)")
+        if platform.count == 4 {
+            XCTAssertEqual(platform[0], "lapic", "the clock event device")
+            XCTAssertEqual(platform[1], "tsc", "the clocksource")
+            XCTAssertGreaterThan(Int(platform[2]) ?? 0, 3, "interrupts through the I/O APIC")
+            XCTAssertEqual(platform[3], "0", "none through the 8259")
+        }
+
         // Mouse: a click grabs the pointer; moving it left and up moves X's pointer the same way.
         let location = #"xdotool getmouselocation | cut -d" " -f1-2"#
         let before = try XCTUnwrap(runInXterm(location, window: window, pcemu: pcemu))

@@ -44,8 +44,6 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")
     }
 
-    /// -kernel with a disk: the firmware set up the IDE function as for any
-    /// boot, so Linux's ata_piix drives it; the partition's bytes read back.
     /// -kernel boots through SeaBIOS, whose MADT and HPET table put Linux on
     /// the local APIC timer, the I/O APIC and the TSC.
     func testKernelBootRunsOnTheLocalAPICTimerTheIOAPICAndTheTSC() throws {
@@ -61,6 +59,8 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertEqual(pcemu.wait(timeout: 60), 0)
     }
 
+    /// -kernel with a disk: the firmware set up the IDE function as for any
+    /// boot, so Linux's ata_piix drives it; the partition's bytes read back.
     func testKernelBootFindsTheIDEDiskAndReadsItsData() throws {
         let directory = try makeTemporaryDirectory("pcemu-kernel-disk")
         defer { try? FileManager.default.removeItem(at: directory) }
