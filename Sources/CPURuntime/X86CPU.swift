@@ -48,8 +48,10 @@ public final class X86CPU: ExecutionEngine {
     public internal(set) var halted = false { didSet { updateJumpCacheBypass() } }
     /// True while a block runs from the loop: a store then may be held back (X86CPU+StoreAhead).
     var runningBlock = false
-    /// Generated code's budget; a full cache is flushed whole.
-    static let codeCacheBytes = 64 << 20
+    /// Generated code's budget; a full cache is flushed whole. A desktop boot
+    /// fills 64 MiB every few seconds, and each flush retranslates all hot
+    /// code; the pages are only touched as code is written.
+    static let codeCacheBytes = 256 << 20
 
     /// Interrupts and exceptions entered so far (tests and statistics).
     public internal(set) var deliveredInterrupts = 0
