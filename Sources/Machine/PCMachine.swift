@@ -108,7 +108,7 @@ public final class PCMachine {
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
                                         addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)
         usb = try USBDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
-                             cpu: cpu, clock: clock, scheduler: scheduler)
+                             cpu: cpu, loop: loop, clock: clock, scheduler: scheduler)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {

@@ -23,7 +23,7 @@ final class USBDevices {
     private(set) var keyboards: [USBKeyboard] = []
 
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
-         cpu: X86CPU, clock: VirtualClock, scheduler: EventScheduler) throws {
+         cpu: X86CPU, loop: CPUThreadLoop, clock: VirtualClock, scheduler: EventScheduler) throws {
         let devices = configuration.devices.filter { USBDevices.deviceKinds.contains($0.kind) }
         let extraControllers = configuration.devices.filter { $0.kind == USBDevices.controllerKind }.count
         let piixController = configuration.usb || (extraControllers == 0 && !devices.isEmpty)
@@ -40,6 +40,7 @@ final class USBDevices {
                     }
                 }
             }
+            loop.add(controller.idleTimer)
             controllers.append(controller)
             return controller
         }

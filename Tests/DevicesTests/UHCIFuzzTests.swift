@@ -100,6 +100,7 @@ final class UHCIFuzzTests: XCTestCase {
                 if registers.read(offset: 0x00, size: .word) & 1 == 0 { registers.write(offset: 0x00, value: 0x1, size: .word) }
                 clock.skip(to: clock.now + Int64.random(in: 0...40_000_000, using: &random))
                 scheduler.runExpired(now: clock.now)
+                controller.idleTimer.runIfDue(now: clock.now)
             }
             if round % 10 == 0 { registers.write(offset: 0x00, value: 0x2, size: .word) }  // HCRESET
         }

@@ -50,11 +50,13 @@ final class UHCITests: XCTestCase {
     func poke(_ address: Int, _ bytes: [UInt8]) { (ram.base + address).copyMemory(from: bytes, byteCount: bytes.count) }
     func peek(_ address: Int, _ count: Int) -> [UInt8] { [UInt8](UnsafeRawBufferPointer(start: ram.base + address, count: count)) }
 
-    /// Lets guest time pass, firing the controller's frame timer as the machine's loop would.
+    /// Lets guest time pass, firing the controller's timers as the machine's
+    /// loop would with a guest ticking at 1 kHz: the slack timer on each pass.
     func run(milliseconds: Int) {
         for _ in 0..<milliseconds {
             harness.clock.skip(to: harness.clock.now + 1_000_000)
             harness.scheduler.runExpired(now: harness.clock.now)
+            controller.idleTimer.runIfDue(now: harness.clock.now)
         }
     }
 
@@ -265,21 +267,25 @@ final class UHCITests: XCTestCase {
         XCTAssertFalse(controller.interruptLevel)
     }
 
-    /// Once nothing happens the timer slows to the idle period; a device
-    /// with data brings it back at once. With RS clear there is no timer.
+    /// Once nothing happens the frames wait for the idle slack timer, which
+    /// wakes nobody; a device with data brings the 1 ms timer back at once.
+    /// With RS clear there is no timer.
     func testTimerIdlesWhenTheScheduleIsQuiet() {
         _ = enumerate()
         XCTAssertNotNil(control(USBSetup(requestType: 0, request: 9, value: 1, index: 0, length: 0), device: 5))
         fillTD(reportTD, link: PTR_TERM, control: TD_ACTIVE | TD_IOC, pid: PID_IN, device: 5, endpoint: 1, length: 6, buffer: reportBuffer)
         poke32(interruptQH + 4, UInt32(reportTD))
         run(milliseconds: 40)
-        var fires = 0
+        var fires = 0, idleRuns = 0
         let start = controller.framesProcessed
         for _ in 0..<1000 {
             harness.clock.skip(to: harness.clock.now + 1_000_000)
             fires += harness.scheduler.runExpired(now: harness.clock.now)
+            if controller.idleTimer.isPending && controller.idleTimer.deadline <= harness.clock.now { idleRuns += 1 }
+            controller.idleTimer.runIfDue(now: harness.clock.now)
         }
-        XCTAssertLessThanOrEqual(fires, 1000 / 16 + 1, "a quiet second wakes the controller at most 63 times")
+        XCTAssertEqual(fires, 0, "a quiet schedule arms no timer that would wake the CPU loop")
+        XCTAssertLessThanOrEqual(idleRuns, 1000 / 16 + 1, "the schedule is walked at most 63 times a second")
         XCTAssertEqual(Double(controller.framesProcessed - start), 1000, accuracy: 16, "every frame is still walked")
 
         tablet.pointerChanged(x: 5, y: 6, buttons: [])
@@ -291,6 +297,7 @@ final class UHCITests: XCTestCase {
 
         outw(USBCMD, 0)
         XCTAssertEqual(harness.scheduler.pendingCount, 0)
+        XCTAssertFalse(controller.idleTimer.isPending)
     }
 
     func testNoDeviceAtAnAddressTimesOut() {

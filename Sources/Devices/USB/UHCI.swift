@@ -7,9 +7,12 @@ import Timing
 /// behind BAR 4; its schedule lives in guest memory: a 1024-entry frame
 /// list, each entry leading through queue heads and transfer descriptors,
 /// one entry per 1 ms frame (`UHCI+Schedule`). Frames follow the virtual
-/// clock on a timer armed only while the guest has the controller running,
-/// and once a few frames in a row found nothing to do, the timer slows to
-/// `idlePeriod` until a device has data or the guest touches a register.
+/// clock on a timer armed only while the guest has the controller running.
+/// Once a few frames in a row found nothing to do (no TD, or only TDs the
+/// devices NAK), the frames wait for `idleTimer` instead: a slack timer due
+/// `idlePeriod` later, which runs on a pass the CPU loop makes anyway (the
+/// guest's own timer tick), so an idle controller adds no wake-ups. A
+/// device with data, or a register write, brings the 1 ms timer back.
 public final class UHCI: PCIDevice {
     public static let vendorID: UInt16 = 0x8086
     public static let deviceID: UInt16 = 0x7020
@@ -124,6 +127,8 @@ public final class UHCI: PCIDevice {
     var completionPending = false
     var shortPacketPending = false
     private var frameTimer: TimerEvent!
+    /// The quiet schedule's timer; the machine adds it to the CPU loop.
+    public private(set) var idleTimer: SlackTimer!
     /// Frames processed since power-on, for tests and the idle figure.
     public private(set) var framesProcessed = 0
     /// TDs handed to a device or timed out, for tests.
@@ -150,6 +155,7 @@ public final class UHCI: PCIDevice {
         setWriteOneToClear(Config.legacySupport, word: Config.legacySupportWriteOneToClear)
         defineBAR(4, size: UInt32(UHCI.ioBytes), kind: .io)
         frameTimer = TimerEvent(name: "uhci-frame") { [unowned self] in self.runFrames() }
+        idleTimer = SlackTimer(name: "uhci-idle", slack: UHCI.idlePeriod) { [unowned self] _ in self.runFrames() }
         barMoved = { [unowned self] _, _, _, old, new in
             self.portsMoved(old.map { UInt16(truncatingIfNeeded: $0) }, new.map { UInt16(truncatingIfNeeded: $0) })
         }
@@ -174,6 +180,7 @@ public final class UHCI: PCIDevice {
     /// device reset and seen connected anew.
     private func resetController() {
         scheduler.cancel(frameTimer)
+        idleTimer.cancel()
         command = 0
         status = Status.halted
         interruptEnable = 0
@@ -224,6 +231,7 @@ public final class UHCI: PCIDevice {
         stoppedFrameNumber = UInt16(truncatingIfNeeded: currentFrame(clock.now)) & 0x7FF
         status |= Status.halted
         scheduler.cancel(frameTimer)
+        idleTimer.cancel()
     }
 
     /// The timer: processes every frame begun since the last run (at most
@@ -247,8 +255,13 @@ public final class UHCI: PCIDevice {
         updateInterrupt()
         guard isRunning else { return }
         quietFrames = progressed ? 0 : quietFrames + processed
-        let next = quietFrames < UHCI.quietFramesBeforeIdle ? frameStart(nextFrame) : now + UHCI.idlePeriod
-        scheduler.schedule(frameTimer, at: next)
+        if quietFrames < UHCI.quietFramesBeforeIdle {
+            idleTimer.cancel()
+            scheduler.schedule(frameTimer, at: frameStart(nextFrame))
+        } else {
+            scheduler.cancel(frameTimer)
+            idleTimer.schedule(at: now + UHCI.idlePeriod)
+        }
     }
 
     /// A device has data, or the guest changed something: look at the
@@ -256,6 +269,7 @@ public final class UHCI: PCIDevice {
     private func kick() {
         guard isRunning else { return }
         quietFrames = 0
+        idleTimer.cancel()
         let deadline = max(clock.now, frameStart(nextFrame))
         if !frameTimer.isPending || frameTimer.deadline > deadline { scheduler.schedule(frameTimer, at: deadline) }
     }
