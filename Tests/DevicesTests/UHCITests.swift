@@ -355,3 +355,46 @@ final class UHCITests: XCTestCase {
         XCTAssertEqual(harness.inb(base + 0x0C), 0x40, "SOFMOD")
     }
 }
+
+extension UHCITests {
+    /// The idle figure: Linux's whole skeleton (interrupt QHs for periods
+    /// 128 down to 1, each frame entering at the one its number calls for,
+    /// then the control and bulk QHs and the terminating QH that loops back
+    /// on itself), with the tablet's interrupt TD NAKed in every frame. One
+    /// second of guest time must cost the host under 2 ms: 0.2% of a core.
+    func testAQuietSecondOfLinuxsScheduleCostsUnderTwoMilliseconds() {
+        _ = enumerate()
+        XCTAssertNotNil(control(USBSetup(requestType: 0, request: 9, value: 1, index: 0, length: 0), device: 5))
+        let skeleton = 0x15000
+        let periods = 8  // int128 ... int1
+        let asyncQH = skeleton + 16 * periods, termQH = asyncQH + 16
+        for level in 0..<periods {
+            let qh = skeleton + 16 * level
+            poke32(qh, UInt32(level == periods - 1 ? asyncQH : qh + 16) | PTR_QH)
+            poke32(qh + 4, PTR_TERM)
+        }
+        poke32(asyncQH, UInt32(termQH) | PTR_QH)
+        poke32(asyncQH + 4, PTR_TERM)
+        poke32(termQH, UInt32(termQH) | PTR_QH)
+        poke32(termQH + 4, PTR_TERM)
+        for frame in 0..<1024 {
+            // Frame f enters at int(2^k) where k is its count of trailing ones, as uhci-hcd's skel_index does.
+            var level = 0, bits = frame
+            while bits & 1 == 1 && level < periods - 1 { level += 1; bits >>= 1 }
+            poke32(frameList + 4 * frame, UInt32(skeleton + 16 * level) | PTR_QH)
+        }
+        // The report TD waits on int8, as usbhid's 10 ms interval puts it.
+        fillTD(reportTD, link: PTR_TERM, control: TD_ACTIVE | TD_IOC | TD_SPD, pid: PID_IN, device: 5, endpoint: 1,
+               length: 6, buffer: reportBuffer)
+        poke32(skeleton + 16 * (periods - 4) + 4, UInt32(reportTD))
+        run(milliseconds: 40)
+        let framesBefore = controller.framesProcessed
+        let start = DispatchTime.now().uptimeNanoseconds
+        run(milliseconds: 1000)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        print("UHCI: one quiet second of Linux's schedule cost \(String(format: "%.3f", elapsed)) ms of host time")
+        XCTAssertEqual(Double(controller.framesProcessed - framesBefore), 1000, accuracy: 16)
+        XCTAssertNotEqual(peek32(reportTD + 4) & TD_ACTIVE, 0, "still waiting")
+        XCTAssertLessThan(elapsed, 2, "0.2% of a core")
+    }
+}

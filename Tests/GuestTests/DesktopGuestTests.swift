@@ -181,8 +181,8 @@ final class DesktopGuestTests: XCTestCase {
     /// no grab, the host pointer moved to 20 points across the window puts
     /// X's pointer within one guest pixel of the scaled position every
     /// time: ten points with the window at the guest's size, ten with it
-    /// resized to 1200x800, where the 1024x768 picture is 1066x800 between
-    /// bars 67 pixels wide.
+    /// resized to 1200x800, where the picture is scaled with its aspect
+    /// ratio kept, between bars.
     func testTheTabletPutsXsPointerUnderTheHostPointerWithoutAGrab() throws {
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "512", "-name", "desktop", "-hda", image, "-snapshot", "-serial", "stdio", "-nic", "none",
@@ -191,6 +191,11 @@ final class DesktopGuestTests: XCTestCase {
         defer { pcemu.stop() }
         XCTAssertTrue(pcemu.waitForOutput("pcemu-desktop: X ready", timeout: 900),
                       "\(pcemu.standardOutput.suffix(3000))\n\(pcemu.standardError.suffix(1000))")
+        // X's screen size, as the guest reported it ("X ready 1280x800").
+        let ready = pcemu.standardOutput.split(separator: "\n").first { $0.contains("pcemu-desktop: X ready") } ?? ""
+        let size = (ready.split(separator: " ").last ?? "").split(separator: "x").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(size.count, 2, String(ready))
+        let (width, height) = size.count == 2 ? (size[0], size[1]) : (1024, 768)
         let window = try pcemuWindow()
         _ = try x11("xdotool", ["windowmove", String(window), "0", "0"])
         usleep(500_000)
@@ -218,16 +223,18 @@ final class DesktopGuestTests: XCTestCase {
         }
         // At the guest's size: window pixel = guest pixel.
         for index in 0..<10 {
-            let x = 15 + index * 109, y = 10 + (index * 331) % 750
+            let x = 15 + index * (width - 30) / 9, y = 10 + (index * 331) % (height - 20)
             try check(windowX: x, windowY: y, expectedX: Double(x), expectedY: Double(y))
         }
         _ = try x11("xdotool", ["windowsize", String(window), "1200", "800"])
         usleep(1_000_000)
-        // The picture is scaled by 800/768 both ways (the height limits it), drawn from x = 67.
-        let barWidth = 67, scale = 800.0 / 768
+        // The picture scaled by the smaller ratio both ways, centred between bars, as SDL lays it out.
+        let scale = min(1200 / Double(width), 800 / Double(height))
+        let shownWidth = Int(Double(width) * scale), shownHeight = Int(Double(height) * scale)
+        let left = (1200 - shownWidth) / 2, top = (800 - shownHeight) / 2
         for index in 0..<10 {
-            let x = barWidth + 5 + index * 105, y = 20 + (index * 277) % 770
-            try check(windowX: x, windowY: y, expectedX: Double(x - barWidth) / scale, expectedY: Double(y) / scale)
+            let x = left + 5 + index * (shownWidth - 10) / 9, y = top + 5 + (index * 277) % (shownHeight - 10)
+            try check(windowX: x, windowY: y, expectedX: Double(x - left) / scale, expectedY: Double(y - top) / scale)
         }
         print("desktop tablet:\n" + results.joined(separator: "\n"))
         XCTAssertEqual(misses, 0, results.joined(separator: "\n"))
