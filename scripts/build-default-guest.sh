@@ -46,7 +46,8 @@ wanted="ne2k-pci ne 8390 8390p e1000 ata_piix ata_generic pata_acpi libata sd_mo
         snd-pcm snd-timer snd snd-seq-device soundcore snd-pcm-oss snd-mixer-oss snd-isa-es1688
         pcspkr psmouse mousedev evdev i8042 serio serio_raw atkbd bochs drm drm_kms_helper
         drm_vram_helper drm_ttm_helper ttm drm_kms_helper i2c-core fb_sys_fops syscopyarea
-        sysfillrect sysimgblt cfbfillrect cfbimgblt cfbcopyarea"
+        sysfillrect sysimgblt cfbfillrect cfbimgblt cfbcopyarea
+        usb-common usbcore uhci-hcd ehci-hcd xhci-hcd xhci-pci usbhid hid hid-generic"
 # sd_mod needs the T10 protection-information checksums.
 wanted="$wanted t10-pi crc-t10dif crct10dif_generic crct10dif_common crc64-rocksoft crc64-rocksoft_generic crc64"
 for name in $wanted; do

@@ -9,6 +9,7 @@ public struct ConfigurationValidator {
     static let deviceParts: [String: Capabilities] = [
         "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000, "sb16": .soundBlaster, "adlib": .soundBlaster,
         "isa-debugcon": .debugPorts, "VGA": .standardVGA,
+        "piix3-usb-uhci": .usb, "usb-tablet": .usb, "usb-mouse": .usb, "usb-kbd": .usb,
     ]
     /// NIC models and the part each needs.
     static let nicModels: [String: Capabilities] = ["ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000]
@@ -39,6 +40,7 @@ public struct ConfigurationValidator {
             if drive.snapshot { try require(.snapshot, for: drive.option) }
         }
         if config.snapshot { try require(.snapshot, for: "-snapshot") }
+        if config.usb { try require(.usb, for: "-usb") }
         for nic in config.nics where nic.kind != "none" {
             guard nic.kind == "user" else {
                 throw EmulatorError.badOption(nic.option, "unknown network back end '\(nic.kind)' (user or none)")

@@ -49,6 +49,14 @@ public enum HelpText {
       -audiodev none,id=ID
       -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]
 
+    USB:
+      -usb                     the PIIX3's UHCI controller (PCI 01.2)
+      -device piix3-usb-uhci   a UHCI controller (one more, or the first)
+      -device usb-tablet|usb-mouse|usb-kbd
+                               a USB absolute pointer, mouse or keyboard on the
+                               first free root port (with no controller given,
+                               -usb's is added)
+
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none
       -nographic               no window; COM1 and the monitor on this terminal

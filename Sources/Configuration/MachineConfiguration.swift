@@ -81,6 +81,8 @@ public struct MachineConfiguration: Equatable {
     /// format) when pcemu exits: what the window shows, or the VGA's picture without one.
     public var screendump: String?
     public var noReboot = false
+    /// `-usb`: the PIIX3's UHCI controller at 01.2.
+    public var usb = false
     public var snapshot = false
     public var logList: String?
     public var logFile: String?

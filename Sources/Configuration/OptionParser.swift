@@ -11,7 +11,7 @@ public struct OptionParser {
         "screendump", "vga",
     ]
     static let flags: Set<String> = [
-        "nographic", "no-reboot", "snapshot", "version", "help", "h", "enable-kvm", "S", "s",
+        "nographic", "no-reboot", "snapshot", "usb", "version", "help", "h", "enable-kvm", "S", "s",
     ]
 
     public init() {}
@@ -52,6 +52,7 @@ public struct OptionParser {
         switch name {
         case "nographic": config.noGraphic = true
         case "no-reboot": config.noReboot = true
+        case "usb": config.usb = true
         case "snapshot": config.snapshot = true
         case "version": config.action = .version
         case "help", "h": config.action = .help

@@ -1,12 +1,16 @@
 import CSDL2
 
 /// What the user did in the window, in host-neutral terms: keys by USB HID
-/// usage (SDL's scancode numbering), relative mouse motion, buttons, wheel.
+/// usage (SDL's scancode numbering), mouse motion, buttons, wheel.
 public enum WindowEvent: Equatable {
     case key(usage: Int, pressed: Bool)
-    case mouseMotion(dx: Int, dy: Int)
-    /// 1 left, 2 middle, 3 right (SDL's numbering).
-    case mouseButton(button: Int, pressed: Bool)
+    /// Relative motion in window pixels, and where the pointer now is over
+    /// the frame, in the frame's pixels (SDL maps window coordinates to the
+    /// renderer's logical size, the frame's: the letterbox lies outside
+    /// 0..<width and 0..<height).
+    case mouseMotion(dx: Int, dy: Int, x: Int, y: Int)
+    /// 1 left, 2 middle, 3 right (SDL's numbering), at (x, y) over the frame as for motion.
+    case mouseButton(button: Int, pressed: Bool, x: Int, y: Int)
     case wheel(Int)
     /// The window needs drawing again (exposed, resized).
     case exposed
@@ -26,9 +30,11 @@ extension SDLWindow {
             case SDL_KEYDOWN.rawValue, SDL_KEYUP.rawValue:
                 events.append(.key(usage: Int(event.key.keysym.scancode.rawValue), pressed: event.type == SDL_KEYDOWN.rawValue))
             case SDL_MOUSEMOTION.rawValue:
-                events.append(.mouseMotion(dx: Int(event.motion.xrel), dy: Int(event.motion.yrel)))
+                events.append(.mouseMotion(dx: Int(event.motion.xrel), dy: Int(event.motion.yrel),
+                                           x: Int(event.motion.x), y: Int(event.motion.y)))
             case SDL_MOUSEBUTTONDOWN.rawValue, SDL_MOUSEBUTTONUP.rawValue:
-                events.append(.mouseButton(button: Int(event.button.button), pressed: event.type == SDL_MOUSEBUTTONDOWN.rawValue))
+                events.append(.mouseButton(button: Int(event.button.button), pressed: event.type == SDL_MOUSEBUTTONDOWN.rawValue,
+                                           x: Int(event.button.x), y: Int(event.button.y)))
             case SDL_MOUSEWHEEL.rawValue:
                 events.append(.wheel(Int(event.wheel.y)))
             case SDL_WINDOWEVENT.rawValue:

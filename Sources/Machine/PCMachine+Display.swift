@@ -37,11 +37,32 @@ extension PCMachine {
     }
 
     /// A physical key, by its USB HID usage (SDL's scancode), went down or up.
+    /// The PS/2 keyboard gets it, and so does each USB keyboard.
     public func keyChanged(hidUsage: Int, pressed: Bool) {
-        guard let key = PS2Key(hidUsage: hidUsage) else { return }
+        let key = PS2Key(hidUsage: hidUsage)
+        guard key != nil || !usb.keyboards.isEmpty else { return }
         loop.post { [unowned self] in
-            let keyboard = self.chipset.keyboardController.keyboard
-            if pressed { keyboard.press(key) } else { keyboard.release(key) }
+            if let key {
+                let keyboard = self.chipset.keyboardController.keyboard
+                if pressed { keyboard.press(key) } else { keyboard.release(key) }
+            }
+            for keyboard in usb.keyboards { keyboard.keyChanged(usage: hidUsage, pressed: pressed) }
+            displayRefresh?.inputArrived()
+        }
+    }
+
+    /// True when a USB tablet takes the pointer's absolute position (the
+    /// window then needs no grab).
+    public var hasAbsolutePointer: Bool { !usb.tablets.isEmpty }
+
+    /// The host pointer over the guest's screen: x and y from 0 (left, top)
+    /// to 32767 (right, bottom edge), with wheel clicks and the buttons held;
+    /// every USB tablet gets it.
+    public func pointerMovedAbsolute(x: Int, y: Int, wheel: Int = 0, buttons: MouseButtons) {
+        loop.post { [unowned self] in
+            for tablet in usb.tablets {
+                tablet.pointerChanged(x: x, y: y, buttons: USBPointerButtons(rawValue: buttons.rawValue), wheel: wheel)
+            }
             displayRefresh?.inputArrived()
         }
     }
@@ -51,6 +72,7 @@ extension PCMachine {
         loop.post { [unowned self] in
             self.chipset.keyboardController.mouse.move(dx: dx, dy: dy, wheel: wheel,
                                                        buttons: PS2Mouse.Buttons(rawValue: buttons.rawValue))
+            for mouse in usb.mice { mouse.moved(dx: dx, dy: dy, wheel: wheel, buttons: USBPointerButtons(rawValue: buttons.rawValue)) }
             displayRefresh?.inputArrived()
         }
     }

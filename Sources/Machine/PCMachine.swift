@@ -15,7 +15,7 @@ public final class PCMachine {
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
         .soundBlaster, .pulseAudio, .wavAudio,
-        .ne2000, .e1000, .userNetwork,
+        .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
         .floppy,
@@ -43,6 +43,8 @@ public final class PCMachine {
     var displayRefresh: DisplayRefresh?
     let sound: SoundDevices
     let networkCards: NetworkCards
+    /// The USB controllers and their devices (-usb, -device usb-*).
+    let usb: USBDevices
     /// The disks and CD-ROMs on the IDE channels, images open.
     let ideDrives: IDEDrives
     /// The floppy drives A: and B:, images open.
@@ -105,6 +107,8 @@ public final class PCMachine {
                                  clock: clock, scheduler: scheduler)
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
                                         addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)
+        usb = try USBDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
+                             cpu: cpu, loop: loop, clock: clock, scheduler: scheduler)
 
         e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {

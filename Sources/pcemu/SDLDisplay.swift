@@ -10,9 +10,17 @@ import PCEmuSupport
 /// resized by the user or in full screen, the frame is scaled with its
 /// aspect ratio kept), and turns keys and mouse into messages for the CPU
 /// thread. A still screen costs it nothing. As in QEMU, a click grabs the
-/// pointer; Ctrl+Alt with G releases it, F toggles full screen, S writes a
-/// screenshot (pcemu-screenshot-N.png in the current directory). Closing the
-/// window ends pcemu with status 0.
+/// pointer; Ctrl+Alt with G releases it (or grabs it), F toggles full
+/// screen, S writes a screenshot (pcemu-screenshot-N.png in the current
+/// directory). With a USB tablet the pointer needs no grab: while it is not
+/// grabbed, its place over the guest's screen (scaled with the window, the
+/// letterbox bars clamped to the nearest edge) goes to the tablet, and the
+/// host's cursor stays visible. Closing the window ends pcemu with status 0.
+/// The USB tablet's coordinates run over 0..<32768 across the screen.
+enum USBTabletScale {
+    static let range = 32768
+}
+
 final class SDLDisplay: DisplayFrontEnd {
     /// The longest event wait: a safety net, since a frame or the CPU's end wakes it.
     static let longestWaitMilliseconds: Int32 = 1000
@@ -34,6 +42,10 @@ final class SDLDisplay: DisplayFrontEnd {
     /// Keys the guest was told are down and has not been told are up.
     private var keysDown: Set<Int> = []
     private var buttons: PCMachine.MouseButtons = []
+    /// A USB tablet takes the pointer's position: no grab needed.
+    private var absolutePointer = false
+    /// The pointer's last place over the frame, in frame pixels.
+    private var pointerX = 0, pointerY = 0
     /// A wake-up event is in SDL's queue and the main thread has not looked yet.
     private let wakeLock = NSLock()
     private var wakePending = false
@@ -53,6 +65,7 @@ final class SDLDisplay: DisplayFrontEnd {
 
     func run(machine: PCMachine, cpuFinished: () -> Bool) {
         output = machine.display
+        absolutePointer = machine.hasAbsolutePointer
         machine.startDisplayRefresh { [unowned self] in wake() }
         var seen = -1
         while !cpuFinished() {
@@ -106,18 +119,26 @@ final class SDLDisplay: DisplayFrontEnd {
             // A release the guest never saw pressed (the hot key's own) stays here.
             if pressed { keysDown.insert(usage) } else if keysDown.remove(usage) == nil { return true }
             machine.keyChanged(hidUsage: usage, pressed: pressed)
-        case let .mouseMotion(dx, dy):
-            if grabbed { machine.mouseMoved(dx: dx, dy: dy, buttons: buttons) }
-        case let .mouseButton(button, pressed):
-            guard grabbed else {
+        case let .mouseMotion(dx, dy, x, y):
+            if grabbed {
+                machine.mouseMoved(dx: dx, dy: dy, buttons: buttons)
+            } else if absolutePointer {
+                pointerMoved(x: x, y: y, machine: machine)
+            }
+        case let .mouseButton(button, pressed, x, y):
+            guard grabbed || absolutePointer else {
                 if pressed { setGrab(true) }
                 return true
             }
             let bit: PCMachine.MouseButtons = button == 1 ? .left : button == 2 ? .middle : button == 3 ? .right : []
             if pressed { buttons.insert(bit) } else { buttons.remove(bit) }
-            machine.mouseMoved(dx: 0, dy: 0, buttons: buttons)
+            if grabbed { machine.mouseMoved(dx: 0, dy: 0, buttons: buttons) } else { pointerMoved(x: x, y: y, machine: machine) }
         case let .wheel(amount):
-            if grabbed { machine.mouseMoved(dx: 0, dy: 0, wheel: amount, buttons: buttons) }
+            if grabbed {
+                machine.mouseMoved(dx: 0, dy: 0, wheel: amount, buttons: buttons)
+            } else if absolutePointer {
+                pointerMoved(x: pointerX, y: pointerY, wheel: amount, machine: machine)
+            }
         case .focusLost:
             // Keys still down when focus went elsewhere would never see their
             // release here: let them go now, or the guest keeps them held.
@@ -126,6 +147,7 @@ final class SDLDisplay: DisplayFrontEnd {
             if !buttons.isEmpty {
                 buttons = []
                 machine.mouseMoved(dx: 0, dy: 0, buttons: buttons)
+                if absolutePointer { pointerMoved(x: pointerX, y: pointerY, machine: machine) }
             }
         case .exposed:
             break
@@ -137,7 +159,7 @@ final class SDLDisplay: DisplayFrontEnd {
     private func hotKey(_ usage: Int, machine: PCMachine) -> Bool {
         switch usage {
         case Usage.g:
-            if grabbed { setGrab(false) }
+            setGrab(!grabbed)
         case Usage.f:
             window.isFullScreen.toggle()
             window.redraw()
@@ -147,6 +169,20 @@ final class SDLDisplay: DisplayFrontEnd {
             return false
         }
         return true
+    }
+
+    /// The pointer at (x, y) in frame pixels, to the tablet: the pixel's
+    /// centre on the tablet's 0...32767 scale, which guests map back to
+    /// their screen as x * width / 32768, so they land on that pixel.
+    private func pointerMoved(x: Int, y: Int, wheel: Int = 0, machine: PCMachine) {
+        let width = Int(window.frameWidth), height = Int(window.frameHeight)
+        guard width > 0, height > 0 else { return }
+        pointerX = min(max(x, 0), width - 1)
+        pointerY = min(max(y, 0), height - 1)
+        let scale = USBTabletScale.range
+        machine.pointerMovedAbsolute(x: min((2 * pointerX + 1) * scale / (2 * width), scale - 1),
+                                     y: min((2 * pointerY + 1) * scale / (2 * height), scale - 1),
+                                     wheel: wheel, buttons: buttons)
     }
 
     private func setGrab(_ on: Bool) {

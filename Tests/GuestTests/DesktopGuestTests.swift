@@ -175,4 +175,71 @@ final class DesktopGuestTests: XCTestCase {
         XCTAssertEqual(sound.seconds, 3, accuracy: 0.2, "the 3 s tone came out of PulseAudio: \(statistics)")
         XCTAssertEqual(sound.frequency, 1000, accuracy: 2)
     }
+
+    /// The issue's figure for the absolute pointer: with `-usb -device
+    /// usb-tablet` (as scripts/run-desktop-guest.sh runs it), no click and
+    /// no grab, the host pointer moved to 20 points across the window puts
+    /// X's pointer within one guest pixel of the scaled position every
+    /// time: ten points with the window at the guest's size, ten with it
+    /// resized to 1200x800, where the picture is scaled with its aspect
+    /// ratio kept, between bars.
+    func testTheTabletPutsXsPointerUnderTheHostPointerWithoutAGrab() throws {
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "512", "-name", "desktop", "-hda", image, "-snapshot", "-serial", "stdio", "-nic", "none",
+            "-usb", "-device", "usb-tablet",
+        ], environment: ["DISPLAY": xvfb.display, "SDL_VIDEODRIVER": "x11"], inputPipe: true, workingDirectory: directory.path)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput("pcemu-desktop: X ready", timeout: 900),
+                      "\(pcemu.standardOutput.suffix(3000))\n\(pcemu.standardError.suffix(1000))")
+        // X's screen size, as the guest reported it ("X ready 1280x800").
+        let ready = pcemu.standardOutput.split(separator: "\n").first { $0.contains("pcemu-desktop: X ready") } ?? ""
+        let size = (ready.split(separator: " ").last ?? "").split(separator: "x").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(size.count, 2, String(ready))
+        let (width, height) = size.count == 2 ? (size[0], size[1]) : (1024, 768)
+        let window = try pcemuWindow()
+        _ = try x11("xdotool", ["windowmove", String(window), "0", "0"])
+        usleep(500_000)
+        XCTAssertEqual(try runInXterm("echo typed-$((6*7))", window: window, pcemu: pcemu, timeout: 30), "typed-42")
+        XCTAssertEqual(try runInXterm("grep -c 'PCEmu USB Tablet' /proc/bus/input/devices", window: window, pcemu: pcemu), "1")
+
+        func guestPointer() throws -> (Int, Int)? {
+            guard let text = try runInXterm("xdotool getmouselocation", window: window, pcemu: pcemu) else { return nil }
+            let fields = text.split(separator: " ").compactMap { field -> (String, Int)? in
+                let parts = field.split(separator: ":")
+                return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? -1) : nil
+            }
+            guard let x = fields.first(where: { $0.0 == "x" })?.1, let y = fields.first(where: { $0.0 == "y" })?.1 else { return nil }
+            return (x, y)
+        }
+        var results: [String] = []
+        var misses = 0
+        func check(windowX: Int, windowY: Int, expectedX: Double, expectedY: Double) throws {
+            _ = try x11("xdotool", ["mousemove", "--window", String(window), String(windowX), String(windowY)])
+            usleep(300_000)
+            let found = try XCTUnwrap(try guestPointer(), "xdotool getmouselocation in the guest")
+            let good = abs(Double(found.0) - expectedX) <= 1 && abs(Double(found.1) - expectedY) <= 1
+            if !good { misses += 1 }
+            results.append("(\(windowX),\(windowY)) -> \(found.0),\(found.1) for \(String(format: "%.1f,%.1f", expectedX, expectedY))\(good ? "" : " MISS")")
+        }
+        // At the guest's size: window pixel = guest pixel.
+        for index in 0..<10 {
+            let x = 15 + index * (width - 30) / 9, y = 10 + (index * 331) % (height - 20)
+            try check(windowX: x, windowY: y, expectedX: Double(x), expectedY: Double(y))
+        }
+        _ = try x11("xdotool", ["windowsize", String(window), "1200", "800"])
+        usleep(1_000_000)
+        // The picture scaled by the smaller ratio both ways, centred between bars, as SDL lays it out.
+        let scale = min(1200 / Double(width), 800 / Double(height))
+        let shownWidth = Int(Double(width) * scale), shownHeight = Int(Double(height) * scale)
+        let left = (1200 - shownWidth) / 2, top = (800 - shownHeight) / 2
+        for index in 0..<10 {
+            let x = left + 5 + index * (shownWidth - 10) / 9, y = top + 5 + (index * 277) % (shownHeight - 10)
+            try check(windowX: x, windowY: y, expectedX: Double(x - left) / scale, expectedY: Double(y - top) / scale)
+        }
+        print("desktop tablet:\n" + results.joined(separator: "\n"))
+        XCTAssertEqual(misses, 0, results.joined(separator: "\n"))
+        XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]), "", "no grab at any time")
+        try type("poweroff", into: window)
+        XCTAssertEqual(pcemu.wait(timeout: 180), 0)
+    }
 }

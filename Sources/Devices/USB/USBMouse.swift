@@ -1,0 +1,66 @@
+/// `-device usb-mouse`: a relative pointer with three buttons and a wheel,
+/// a boot-protocol mouse (BIOSes drive it with three-byte reports).
+/// Motion accumulates and goes out in steps of at most 127.
+public final class USBMouse: USBHIDDevice {
+    static let reportBytes = 4
+
+    static let reportDescriptor: [UInt8] = {
+        typealias I = HIDItem
+        let axes = I.usagePage(I.pageGenericDesktop) + I.usage(I.usageX) + I.usage(I.usageY)
+            + I.logicalMinimum(-127) + I.logicalMaximum(127)
+            + I.reportSize(8) + I.reportCount(2) + I.input(I.dataVariableRelative)
+        return I.usagePage(I.pageGenericDesktop) + I.usage(I.usageMouse) + I.collection(I.collectionApplication)
+            + I.usage(I.usagePointer) + I.collection(I.collectionPhysical)
+            + I.threeButtons + axes + I.wheel
+            + I.endCollection + I.endCollection
+    }()
+
+    private var dx = 0, dy = 0, wheel = 0
+    private var buttons = USBPointerButtons()
+    /// Buttons as last reported: a change goes out even without motion.
+    private var reportedButtons = USBPointerButtons()
+
+    public init() {
+        super.init(name: "usb-mouse", product: "PCEmu USB Mouse", serial: "PCEMU-MOUSE-1",
+                   subclass: USBHIDDevice.subclassBoot, interfaceProtocol: USBHIDDevice.protocolMouse,
+                   reportDescriptor: USBMouse.reportDescriptor, reportBytes: USBMouse.reportBytes, interval: 10)
+    }
+
+    public override func reset() {
+        super.reset()
+        dx = 0; dy = 0; wheel = 0
+        reportedButtons = buttons
+    }
+
+    /// Relative motion (dy positive down the screen), wheel clicks, and the buttons held.
+    public func moved(dx: Int, dy: Int, wheel: Int = 0, buttons: USBPointerButtons) {
+        // Bounded, so a flood of motion cannot overflow the accumulators.
+        self.dx = min(max(self.dx + dx, -1 << 20), 1 << 20)
+        self.dy = min(max(self.dy + dy, -1 << 20), 1 << 20)
+        self.wheel = min(max(self.wheel + wheel, -1 << 20), 1 << 20)
+        self.buttons = buttons
+        if self.dx != 0 || self.dy != 0 || self.wheel != 0 || buttons != reportedButtons { dataAvailable() }
+    }
+
+    private func take(_ value: inout Int) -> UInt8 {
+        let step = min(max(value, -127), 127)
+        value -= step
+        return UInt8(bitPattern: Int8(step))
+    }
+
+    override func nextReport() -> [UInt8]? {
+        guard dx != 0 || dy != 0 || wheel != 0 || buttons != reportedButtons else { return nil }
+        reportedButtons = buttons
+        return makeReport()
+    }
+
+    private func makeReport() -> [UInt8] {
+        let report = [buttons.rawValue, take(&dx), take(&dy), take(&wheel)]
+        // The boot protocol's report stops before the wheel.
+        return protocolMode == .boot ? Array(report.prefix(3)) : report
+    }
+
+    override func currentReport() -> [UInt8] {
+        protocolMode == .boot ? [buttons.rawValue, 0, 0] : [buttons.rawValue, 0, 0, 0]
+    }
+}
