@@ -24,6 +24,8 @@ public struct Capabilities: OptionSet, Sendable {
     public static let jit = Capabilities(rawValue: 1 << 17)
     public static let e1000 = Capabilities(rawValue: 1 << 18)
     public static let standardVGA = Capabilities(rawValue: 1 << 24)
+    public static let ac97 = Capabilities(rawValue: 1 << 26)
+    public static let intelHDA = Capabilities(rawValue: 1 << 27)
 
     /// How a refusal names each part: "-hda: IDE disks are not built yet".
     public static let partNames: [(Capabilities, String)] = [
@@ -36,6 +38,7 @@ public struct Capabilities: OptionSet, Sendable {
         (.serialPorts, "the serial ports"), (.monitor, "the monitor"), (.debugPorts, "the debug console ports"),
         (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"),
         (.standardVGA, "the standard VGA"),
+        (.ac97, "the AC97 sound card"), (.intelHDA, "Intel HDA sound"),
     ]
 
     public static func name(of part: Capabilities) -> String {

@@ -48,6 +48,7 @@ public enum HelpText {
       -audiodev wav,id=ID,path=FILE
       -audiodev none,id=ID
       -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]
+      -device AC97[,audiodev=ID]   Intel ICH AC'97 (PCI)
 
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none

@@ -29,20 +29,30 @@ final class SoundDevices {
     private(set) var opl: OPL3?
     private(set) var speaker: PCSpeaker?
     private(set) var mixer: AudioMixer?
+    private(set) var ac97: AC97?
+    /// The PCI cards' port ranges, as their BARs place them.
+    private var pciPorts: [String: (base: UInt16, count: Int)] = [:]
     private(set) var backend = Backend.none
 
-    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus,
-         clock: VirtualClock, scheduler: EventScheduler) throws {
+    /// PCI slots of the sound cards: beyond the network cards' (from 3 up).
+    static let ac97Slot = 0x1E
+
+    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
+         memoryWritten: @escaping (UInt32, Int) -> Void, clock: VirtualClock, scheduler: EventScheduler) throws {
         let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
         let adlibs = configuration.devices.filter { $0.kind == "adlib" }
         guard soundBlasters.count + adlibs.count <= 1 else {
             throw EmulatorError.badOption("-device", "one sound card only (the sb16 has the OPL3 of an adlib)")
         }
+        let ac97Cards = configuration.devices.filter { $0.kind == "AC97" }
+        guard ac97Cards.count <= 1 else { throw EmulatorError.badOption("-device", "one AC97 only") }
         let card = soundBlasters.first ?? adlibs.first
         let speakerAudiodev = configuration.pcSpeakerAudiodev
-        guard card != nil || speakerAudiodev != nil else { return }
+        let pciCards = ac97Cards
+        guard card != nil || speakerAudiodev != nil || !pciCards.isEmpty else { return }
 
-        let audiodev = try SoundDevices.audiodev(for: card, speaker: speakerAudiodev, in: configuration)
+        let audiodev = try SoundDevices.audiodev(for: [card].compactMap { $0 } + pciCards, speaker: speakerAudiodev,
+                                                 in: configuration)
         backend = try SoundDevices.makeBackend(audiodev)
 
         let opl = OPL3(clock: clock)
@@ -68,6 +78,22 @@ final class SoundDevices {
             try ports.attach(opl, name: "opl3", base: OPL3.adlibBase, count: OPL3.portCount)
             self.opl = opl
         }
+        if let ac97Card = ac97Cards.first {
+            try SoundDevices.allowOnly(["audiodev"], in: ac97Card)
+            let ac97 = AC97(memory: addressSpace, memoryWritten: memoryWritten, clock: clock, scheduler: scheduler)
+            let windows: [PortHandler] = [ac97.mixerPorts, ac97.busMasterPorts]
+            let sizes = [Int(AC97.mixerBytes), Int(AC97.busMasterBytes)]
+            ac97.portsMoved = { [unowned ports] bar, old, new in
+                if let old { ports.detach(base: old, count: sizes[bar]) }
+                if let new {
+                    do { try ports.attach(windows[bar], name: bar == 0 ? "ac97-nam" : "ac97-nabm", base: new, count: sizes[bar]) } catch {
+                        Log.write(.guestErrors, "AC97: BAR\(bar) at 0x\(String(new, radix: 16)) collides: \(error)")
+                    }
+                }
+            }
+            try chipset.pciBus.plug(ac97, slot: SoundDevices.ac97Slot)
+            self.ac97 = ac97
+        }
 
         let output: ((UnsafeBufferPointer<Int16>) -> Void)?
         let rate: Int
@@ -83,6 +109,7 @@ final class SoundDevices {
             mixer.add(soundBlaster)
         }
         if card != nil { mixer.add(opl) }
+        if let ac97 { mixer.add(ac97) }
         if speakerAudiodev != nil {
             let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
             mixer.add(speaker)
@@ -103,6 +130,9 @@ final class SoundDevices {
         if let soundBlaster, soundBlaster.isAudible {
             Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
         }
+        if let ac97, mixer != nil {
+            Log.write(.device, "AC97: \(ac97.starvedRenders) mixer periods ran out of samples while playing")
+        }
         if case let .pulseAudio(stream) = backend {
             stream.close()
             let latency = stream.latencyMilliseconds
@@ -119,9 +149,10 @@ final class SoundDevices {
 
     /// The -audiodev a sound device plays through: the one it names, or the
     /// only one given; nil for the default.
-    static func audiodev(for card: MachineConfiguration.Component?, speaker: String?,
+    static func audiodev(for cards: [MachineConfiguration.Component], speaker: String?,
                          in configuration: MachineConfiguration) throws -> MachineConfiguration.Component? {
-        let wanted = [card?.value("audiodev"), speaker].compactMap { $0 }
+        let card = cards.first
+        let wanted = (cards.map { $0.value("audiodev") } + [speaker]).compactMap { $0 }
         for id in wanted where !configuration.audiodevs.contains(where: { $0.value("id") == id }) {
             throw EmulatorError.badOption(card?.option ?? "-machine", "no -audiodev with id=\(id)")
         }
