@@ -152,4 +152,50 @@ final class SoundGuestTests: XCTestCase {
         let statistics = try soxStatistics(wav, start: 0.1, length: 0.8)
         XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.25, accuracy: 0.01, "a quarter of full scale")
     }
+
+    // MARK: PCI sound cards
+
+    /// Plays a 3 s 1 kHz tone from the guest through `card` into a private
+    /// PulseAudio server's null sink, records its monitor, and measures it.
+    func recordToneThroughPulseAudio(card: [String], load: String, expectCard: String) throws {
+        let pulse = try PulseAudioServer()
+        defer { pulse.stop() }
+        let recording = directory.appendingPathComponent("monitor.wav").path
+        let recorder = try ChildProcess("/usr/bin/parec", [
+            "--raw", "--format=s16le", "--channels=2", "--rate=48000", "-d", "\(pulse.sinkName).monitor",
+            "--file-format=wav", recording,
+        ], environment: ["PULSE_SERVER": pulse.server])
+        let pcemu = try boot(card + ["-audiodev", "pa,id=a0"], environment: ["PULSE_SERVER": pulse.server])
+        defer { pcemu.stop() }
+        let cards = runInShell(load + " && cat /proc/asound/cards", in: pcemu) ?? ""
+        XCTAssertTrue(cards.contains(expectCard), cards)
+        // OSS volume writes set ALSA's master and PCM controls and unmute them.
+        XCTAssertEqual(runInShell("sound-test tone 1000 3 44100 50", in: pcemu), "tone 1000 Hz 132300 frames at 44100 Hz")
+        powerOff(pcemu)
+        usleep(300_000)
+        recorder.stop(signal: SIGINT)
+        _ = recorder.wait(timeout: 10)
+
+        let (samples, rate) = try AudioAnalysis.leftChannel(recording)
+        XCTAssertEqual(rate, 48_000)
+        let found = AudioAnalysis.sounds(samples, rate: rate)
+        XCTAssertEqual(found.count, 1, "one tone: \(found)")
+        let sound = AudioAnalysis.analyse(samples, rate: rate)
+        XCTAssertEqual(sound.seconds, 3, accuracy: 0.1)
+        XCTAssertEqual(sound.frequency, 1000, accuracy: 2)
+        XCTAssertEqual(sound.gaps, 0, "no dropouts inside the tone")
+        let statistics = try soxStatistics(recording, start: 0.2, length: 2.5)
+        XCTAssertEqual(statistics["Maximum amplitude"] ?? 0, 0.5, accuracy: 0.01, "\(statistics)")
+        let report = pcemu.standardError.split(separator: "\n").first { $0.contains("audio: PulseAudio latency") }
+        let figures = try XCTUnwrap(report, pcemu.standardError.suffix(1000).description)
+        let mean = Double(figures.split(separator: " ")[4]) ?? 999
+        XCTAssertLessThan(mean, 60, String(figures))
+        print("measured: \(sound.seconds) s at \(sound.frequency) Hz, \(sound.gaps) gaps; \(figures)")
+    }
+
+    func testAC97ToneThroughPulseAudio() throws {
+        try recordToneThroughPulseAudio(card: ["-device", "AC97,audiodev=a0"],
+                                        load: "modprobe snd-intel8x0 && modprobe snd-pcm-oss",
+                                        expectCard: "Intel 82801AA-ICH")
+    }
 }
