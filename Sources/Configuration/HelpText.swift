@@ -49,6 +49,7 @@ public enum HelpText {
       -audiodev none,id=ID
       -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]
       -device AC97[,audiodev=ID]   Intel ICH AC'97 (PCI)
+      -device intel-hda -device hda-duplex|hda-output[,audiodev=ID]   Intel HD Audio
 
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none

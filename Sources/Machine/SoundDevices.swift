@@ -30,15 +30,21 @@ final class SoundDevices {
     private(set) var speaker: PCSpeaker?
     private(set) var mixer: AudioMixer?
     private(set) var ac97: AC97?
+    private(set) var intelHDA: IntelHDA?
+    /// Where the HDA controller's registers are mapped.
+    private var hdaRegion: Int?
     /// The PCI cards' port ranges, as their BARs place them.
     private var pciPorts: [String: (base: UInt16, count: Int)] = [:]
     private(set) var backend = Backend.none
 
     /// PCI slots of the sound cards: beyond the network cards' (from 3 up).
     static let ac97Slot = 0x1E
+    static let intelHDASlot = 0x1B
+
 
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
-         memoryWritten: @escaping (UInt32, Int) -> Void, clock: VirtualClock, scheduler: EventScheduler) throws {
+         memoryWritten: @escaping (UInt32, Int) -> Void, memoryMapChanged: @escaping () -> Void,
+         clock: VirtualClock, scheduler: EventScheduler) throws {
         let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
         let adlibs = configuration.devices.filter { $0.kind == "adlib" }
         guard soundBlasters.count + adlibs.count <= 1 else {
@@ -48,7 +54,17 @@ final class SoundDevices {
         guard ac97Cards.count <= 1 else { throw EmulatorError.badOption("-device", "one AC97 only") }
         let card = soundBlasters.first ?? adlibs.first
         let speakerAudiodev = configuration.pcSpeakerAudiodev
-        let pciCards = ac97Cards
+        let hdaControllers = configuration.devices.filter { $0.kind == "intel-hda" }
+        let hdaCodecs = configuration.devices.filter { $0.kind == "hda-duplex" || $0.kind == "hda-output" }
+        guard hdaControllers.count <= 1, hdaCodecs.count <= 1 else {
+            throw EmulatorError.badOption("-device", "one intel-hda with one codec (hda-duplex or hda-output) only")
+        }
+        guard hdaControllers.count == hdaCodecs.count else {
+            throw EmulatorError.badOption(hdaControllers.first?.option ?? hdaCodecs[0].option,
+                                          hdaControllers.isEmpty ? "\(hdaCodecs[0].kind) needs -device intel-hda"
+                                                                 : "intel-hda needs a codec: -device hda-duplex or hda-output")
+        }
+        let pciCards = ac97Cards + hdaCodecs
         guard card != nil || speakerAudiodev != nil || !pciCards.isEmpty else { return }
 
         let audiodev = try SoundDevices.audiodev(for: [card].compactMap { $0 } + pciCards, speaker: speakerAudiodev,
@@ -79,7 +95,7 @@ final class SoundDevices {
             self.opl = opl
         }
         if let ac97Card = ac97Cards.first {
-            try SoundDevices.allowOnly(["audiodev"], in: ac97Card)
+            try SoundDevices.allowOnly(["audiodev", "id"], in: ac97Card)
             let ac97 = AC97(memory: addressSpace, memoryWritten: memoryWritten, clock: clock, scheduler: scheduler)
             let windows: [PortHandler] = [ac97.mixerPorts, ac97.busMasterPorts]
             let sizes = [Int(AC97.mixerBytes), Int(AC97.busMasterBytes)]
@@ -93,6 +109,27 @@ final class SoundDevices {
             }
             try chipset.pciBus.plug(ac97, slot: SoundDevices.ac97Slot)
             self.ac97 = ac97
+        }
+        if let controller = hdaControllers.first, let codecOption = hdaCodecs.first {
+            try SoundDevices.allowOnly(["id"], in: controller)
+            try SoundDevices.allowOnly(["audiodev", "bus"], in: codecOption)
+            let codec = HDACodec(duplex: codecOption.kind == "hda-duplex")
+            let hda = IntelHDA(codec: codec, memory: addressSpace, memoryWritten: memoryWritten, clock: clock, scheduler: scheduler)
+            hda.registersMoved = { [unowned self, unowned hda, unowned addressSpace] _, new in
+                if let old = self.hdaRegion { addressSpace.unmap(old) }
+                self.hdaRegion = nil
+                if let new {
+                    do {
+                        self.hdaRegion = try addressSpace.map("intel-hda", at: UInt64(new), size: UInt64(IntelHDA.registerBytes),
+                                                              kind: .mmio(hda.registerWindow))
+                    } catch {
+                        Log.write(.guestErrors, "intel-hda: BAR0 at 0x\(String(new, radix: 16)) not mapped: \(error)")
+                    }
+                }
+                memoryMapChanged()
+            }
+            try chipset.pciBus.plug(hda, slot: SoundDevices.intelHDASlot)
+            intelHDA = hda
         }
 
         let output: ((UnsafeBufferPointer<Int16>) -> Void)?
@@ -110,6 +147,7 @@ final class SoundDevices {
         }
         if card != nil { mixer.add(opl) }
         if let ac97 { mixer.add(ac97) }
+        if let intelHDA { mixer.add(intelHDA) }
         if speakerAudiodev != nil {
             let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
             mixer.add(speaker)
@@ -132,6 +170,9 @@ final class SoundDevices {
         }
         if let ac97, mixer != nil {
             Log.write(.device, "AC97: \(ac97.starvedRenders) mixer periods ran out of samples while playing")
+        }
+        if let intelHDA, mixer != nil {
+            Log.write(.device, "intel-hda: \(intelHDA.starvedRenders) mixer periods ran out of samples while playing")
         }
         if case let .pulseAudio(stream) = backend {
             stream.close()

@@ -199,3 +199,14 @@ final class SoundGuestTests: XCTestCase {
                                         expectCard: "Intel 82801AA-ICH")
     }
 }
+
+extension SoundGuestTests {
+    /// snd-hda-intel probes its codecs asynchronously; /dev/dsp appears once the card is registered.
+    static let loadHDA = "modprobe snd-hda-codec-generic && modprobe snd-hda-intel && modprobe snd-pcm-oss"
+        + " && for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/dsp ] && break; sleep 0.5; done"
+
+    func testIntelHDAToneThroughPulseAudio() throws {
+        try recordToneThroughPulseAudio(card: ["-device", "intel-hda", "-device", "hda-duplex,audiodev=a0"],
+                                        load: SoundGuestTests.loadHDA, expectCard: "HDA Intel at 0x")
+    }
+}
