@@ -345,5 +345,6 @@ final class AC97Tests: XCTestCase {
             }
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 30, "no spinning on empty or absurd lists")
+        XCTAssertGreaterThan(card.pcmOut.fifo!.framesReceived, 0, "PCM out ran")
     }
 }
