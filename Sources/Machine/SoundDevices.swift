@@ -146,8 +146,19 @@ final class SoundDevices {
             mixer.add(soundBlaster)
         }
         if card != nil { mixer.add(opl) }
-        if let ac97 { mixer.add(ac97) }
-        if let intelHDA { mixer.add(intelHDA) }
+        if let ac97 {
+            mixer.add(ac97)
+            ac97.streamStarted = { [unowned mixer] in mixer.wake() }
+        }
+        if let intelHDA {
+            mixer.add(intelHDA)
+            intelHDA.streamStarted = { [unowned mixer] in mixer.wake() }
+        }
+        if case let .pulseAudio(stream) = backend {
+            // With nothing playing the mixer and the feeding thread rest.
+            mixer.mayIdle = true
+            mixer.idleChanged = { [unowned stream] idle in stream.setIdle(idle) }
+        }
         if speakerAudiodev != nil {
             let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
             mixer.add(speaker)

@@ -262,6 +262,33 @@ final class AC97Tests: XCTestCase {
         XCTAssertEqual((0..<480).map { abs(quieter[$0]) }.max(), 0, "muted")
     }
 
+    /// With no stream running the mixer stops ticking (a PulseAudio back end
+    /// lets it), and starting PCM out wakes it.
+    func testIdleCardLetsTheMixerStopAndAStreamWakesIt() {
+        var produced = 0
+        var idleStates: [Bool] = []
+        let mixer = AudioMixer(sampleRate: 48_000, clock: harness.clock, scheduler: harness.scheduler) { produced += $0.count / 2 }
+        mixer.add(card)
+        mixer.mayIdle = true
+        mixer.idleChanged = { idleStates.append($0) }
+        card.streamStarted = { mixer.wake() }
+        mixer.start()
+        bringUp()
+        harness.advance(by: 300_000_000)
+        XCTAssertTrue(mixer.isIdle)
+        XCTAssertEqual(idleStates, [true])
+        XCTAssertNil(harness.scheduler.nextDeadline, "an idle card and mixer arm no timer")
+        let before = produced
+        harness.advance(by: 1_000_000_000)
+        XCTAssertEqual(produced, before, "nothing mixed while idle")
+        writeList(samples: 882)
+        startPlayback(lastValid: 31)
+        XCTAssertFalse(mixer.isIdle)
+        XCTAssertEqual(idleStates, [true, false])
+        harness.advance(by: 100_000_000)
+        XCTAssertEqual(produced - before, 4800, accuracy: 240, "mixing again at the host rate")
+    }
+
     /// PCM in records silence into its buffers at the ADC rate.
     func testRecordingWritesSilenceAtTheADCRate() {
         bringUp()

@@ -52,6 +52,8 @@ public final class AC97: PCIDevice, AudioSource {
     public let micIn: AC97Channel
     public lazy var mixerPorts = MixerPorts(card: self)
     public lazy var busMasterPorts = BusMasterPorts(card: self)
+    /// Called when a bus master starts: the machine wakes its mixer.
+    public var streamStarted: () -> Void = {}
     /// Attaches and detaches the port ranges as the guest moves BARs 0 and 1.
     public var portsMoved: (_ bar: Int, _ old: UInt16?, _ new: UInt16?) -> Void = { _, _, _ in }
 
@@ -65,11 +67,12 @@ public final class AC97: PCIDevice, AudioSource {
         self.clock = clock
         let dma = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)
         var changed: () -> Void = {}
+        var started: () -> Void = {}
         var codecRef: AC97Codec?
         func channel(_ kind: AC97Channel.Kind, _ name: String) -> AC97Channel {
             AC97Channel(kind: kind, name: name, dma: dma, clock: clock, scheduler: scheduler,
                         rate: { kind == .pcmOut ? codecRef?.dacRate ?? 48_000 : codecRef?.adcRate ?? 48_000 },
-                        interruptChanged: { changed() })
+                        interruptChanged: { changed() }, started: { started() })
         }
         pcmIn = channel(.pcmIn, "ac97-pcm-in")
         pcmOut = channel(.pcmOut, "ac97-pcm-out")
@@ -82,6 +85,7 @@ public final class AC97: PCIDevice, AudioSource {
         defineBAR(0, size: AC97.mixerBytes, kind: .io)
         defineBAR(1, size: AC97.busMasterBytes, kind: .io)
         changed = { [unowned self] in self.updateInterrupt() }
+        started = { [unowned self] in self.streamStarted() }
         codec.ratesChanged = { [unowned self] in
             self.pcmOut.rateChanged()
             self.pcmIn.rateChanged()
@@ -238,6 +242,10 @@ public final class AC97: PCIDevice, AudioSource {
         let gains = codec.outputGains
         fifo.render(into: buffer, frames: frames, hostRate: rate, now: now, left: gains.left, right: gains.right,
                     playing: pcmOut.isRunning)
+    }
+
+    public var isActive: Bool {
+        pcmOut.isRunning || pcmIn.isRunning || micIn.isRunning || (pcmOut.fifo?.count ?? 0) > 0
     }
 
     /// Mixer periods that ran out of samples while PCM out played.

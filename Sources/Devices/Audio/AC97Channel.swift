@@ -71,6 +71,8 @@ public final class AC97Channel {
     private let rate: () -> Int
     /// Called when the box's interrupt output may have changed.
     private let interruptChanged: () -> Void
+    /// Called when the box starts moving samples.
+    private let started: () -> Void
     /// Channels per frame: two for PCM, one for the mic.
     private let channels: Int
 
@@ -96,7 +98,7 @@ public final class AC97Channel {
     private let scratch: UnsafeMutableRawBufferPointer
 
     init(kind: Kind, name: String, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,
-         rate: @escaping () -> Int, interruptChanged: @escaping () -> Void) {
+         rate: @escaping () -> Int, interruptChanged: @escaping () -> Void, started: @escaping () -> Void) {
         self.kind = kind
         self.name = name
         self.dma = dma
@@ -104,6 +106,7 @@ public final class AC97Channel {
         self.scheduler = scheduler
         self.rate = rate
         self.interruptChanged = interruptChanged
+        self.started = started
         channels = kind == .micIn ? 1 : 2
         fifo = kind == .pcmOut ? ResamplingFIFO() : nil
         scratch = .allocate(byteCount: AC97Channel.chunkSamples * 2, alignment: 8)
@@ -246,6 +249,7 @@ public final class AC97Channel {
         samplesSinceOrigin = 0
         if let fifo, fifo.rate != hz || fifo.count == 0 { fifo.restart(rate: hz) }
         armTimer()
+        started()
     }
 
     // MARK: Transfers

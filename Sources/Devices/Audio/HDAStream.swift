@@ -64,6 +64,7 @@ public final class HDAStream {
     private let fifo: ResamplingFIFO?
     private let interruptChanged: () -> Void
     private let positionChanged: (HDAStream) -> Void
+    private let started: () -> Void
 
     public private(set) var control: UInt32 = 0
     public private(set) var status: UInt8 = 0
@@ -92,7 +93,7 @@ public final class HDAStream {
 
     init(index: Int, isOutput: Bool, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,
          fifo: ResamplingFIFO?, codecStream: @escaping () -> UInt8, interruptChanged: @escaping () -> Void,
-         positionChanged: @escaping (HDAStream) -> Void) {
+         positionChanged: @escaping (HDAStream) -> Void, started: @escaping () -> Void) {
         self.index = index
         self.isOutput = isOutput
         self.dma = dma
@@ -102,6 +103,7 @@ public final class HDAStream {
         self.codecStream = codecStream
         self.interruptChanged = interruptChanged
         self.positionChanged = positionChanged
+        self.started = started
         scratch = .allocate(byteCount: HDAStream.chunkBytes, alignment: 8)
         timer = TimerEvent(name: "hda-stream\(index)") { [unowned self] in self.advance(to: self.clock.now) }
     }
@@ -218,6 +220,7 @@ public final class HDAStream {
         bytesSinceOrigin = 0
         if linkPosition == 0 { loadEntry(0) }
         if let fifo, tag != 0, tag == codecStream() { fifo.restart(rate: rate) }
+        started()
         Log.write(.device, "hda: stream \(index) (tag \(tag)) runs: \(rate) Hz, \(channels) channels of \(sampleBytes) bytes, CBL \(cyclicBufferLength), LVI \(lastValidIndex)")
         armTimer()
     }

@@ -91,6 +91,8 @@ public final class IntelHDA: PCIDevice, AudioSource {
     /// The DAC's frames, played by the mixer.
     let fifo = ResamplingFIFO()
     public lazy var registerWindow = RegisterWindow(card: self)
+    /// Called when a stream starts: the machine wakes its mixer.
+    public var streamStarted: () -> Void = {}
     /// Maps and unmaps the register window as the guest moves BAR 0.
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
 
@@ -137,7 +139,8 @@ public final class IntelHDA: PCIDevice, AudioSource {
                                      fifo: output ? fifo : nil,
                                      codecStream: { [unowned codec] in output ? codec.outputStream : codec.inputStream },
                                      interruptChanged: { [unowned self] in self.updateInterrupt() },
-                                     positionChanged: { [unowned self] in self.publishPosition($0) }))
+                                     positionChanged: { [unowned self] in self.publishPosition($0) },
+                                     started: { [unowned self] in self.streamStarted() }))
         }
         barMoved = { [unowned self] _, _, _, old, new in self.registersMoved(old, new) }
         controllerReset()
@@ -453,6 +456,8 @@ public final class IntelHDA: PCIDevice, AudioSource {
         fifo.render(into: buffer, frames: frames, hostRate: rate, now: now, left: gains.left, right: gains.right,
                     playing: playing)
     }
+
+    public var isActive: Bool { fifo.count > 0 || streams.contains { $0.isRunning } }
 
     public var starvedRenders: Int { fifo.starvedRenders }
 
