@@ -18,6 +18,8 @@ final class SoundDevices {
     /// The server's buffer and the most the ring may hold: together under 60 ms.
     static let pulseAudioBufferMilliseconds = 30
     static let pulseAudioQueueMilliseconds = 25
+    /// The most recorded sound waits for the guest: more than a period, which the guest takes at once.
+    static let captureQueueMilliseconds = 200
 
     enum Backend {
         case none
@@ -31,6 +33,8 @@ final class SoundDevices {
     private(set) var mixer: AudioMixer?
     private(set) var ac97: AC97?
     private(set) var intelHDA: IntelHDA?
+    /// PulseAudio's default source, for hda-duplex's line in.
+    private(set) var capture: PulseAudioInput?
     /// Where the HDA controller's registers are mapped.
     private var hdaRegion: Int?
     /// The PCI cards' port ranges, as their BARs place them.
@@ -154,6 +158,12 @@ final class SoundDevices {
             mixer.add(intelHDA)
             intelHDA.streamStarted = { [unowned mixer] in mixer.wake() }
         }
+        if case .pulseAudio = backend, let intelHDA, intelHDA.codec.duplex {
+            let input = PulseAudioInput(name: "pcemu", sampleRate: SoundDevices.pulseAudioRate, channels: 2,
+                                        maximumQueuedMilliseconds: SoundDevices.captureQueueMilliseconds)
+            intelHDA.capture = input
+            capture = input
+        }
         if case let .pulseAudio(stream) = backend {
             // With nothing playing the mixer and the feeding thread rest.
             mixer.mayIdle = true
@@ -176,6 +186,7 @@ final class SoundDevices {
     /// Plays out what is queued and reports the back end's figures under `-d device`.
     func close() {
         mixer?.stop()
+        capture?.close()
         if let soundBlaster, soundBlaster.isAudible {
             Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
         }
@@ -290,3 +301,6 @@ final class SoundDevices {
         text.lowercased().hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
     }
 }
+
+/// PulseAudio's default source is what hda-duplex's line in records.
+extension PulseAudioInput: AudioCapture {}

@@ -305,6 +305,64 @@ final class IntelHDATests: XCTestCase {
         XCTAssertEqual(peek32(buffers + 1920), 0x5555_5555, "the second entry not reached yet")
     }
 
+    /// A capture that makes a 1 kHz sine at 48 kHz as fast as it is read.
+    final class SineCapture: AudioCapture {
+        let sampleRate = 48_000
+        var frame = 0
+        var starts = 0, stops = 0
+        func start() { starts += 1 }
+        func stop() { stops += 1 }
+        func read(into samples: UnsafeMutableBufferPointer<Int16>) -> Int {
+            let frames = min(samples.count / 2, 480)
+            for index in 0..<frames {
+                let value = Int16((sin(2 * Double.pi * 1000 * Double(frame) / 48_000) * 8192).rounded())
+                samples[2 * index] = value
+                samples[2 * index + 1] = value
+                frame += 1
+            }
+            return frames * 2
+        }
+    }
+
+    /// hda-duplex's line in records what the capture gives, at the stream's
+    /// rate, through the ADC's amplifier; the capture runs only while a
+    /// recording stream does.
+    func testLineInRecordsTheCaptureAtTheStreamsRate() {
+        let capture = SineCapture()
+        card.capture = capture
+        bringUp()
+        _ = verb(node: 4, 0x706, 0x20)
+        _ = verb(node: 4, 0x2, 0x4011)
+        _ = verb(node: 4, 0x3, 0x7000 | 0x4A)  // input amp, both sides, unmuted, 0 dB
+        _ = verb(node: 5, 0x707, 0x20)
+        let input0: UInt32 = 0x80
+        let bytes = 17_640  // 100 ms at 44.1 kHz
+        poke32(bdl, buffers)
+        poke32(bdl + 8, UInt32(bytes))
+        poke32(bdl + 12, 1)
+        writel(input0, 2 << 20)
+        writel(input0 + 0x08, UInt32(bytes))
+        writew(input0 + 0x12, 0x4011)
+        writew(input0 + 0x0C, 0)
+        writel(input0 + 0x18, bdl)
+        writeb(input0, 0x06)
+        XCTAssertEqual(capture.starts, 1)
+        advance(by: 100_000_000)
+        XCTAssertEqual(readb(input0 + 3) & 0x04, 0x04, "the buffer is full")
+        var crossings = 0, peak: Int16 = 0
+        var previous: Int16 = 0
+        for frame in 2205..<4410 {
+            let value = ram.base.load(fromByteOffset: Int(buffers) + 4 * frame, as: Int16.self)
+            if previous < 0 && value >= 0 { crossings += 1 }
+            previous = value
+            peak = max(peak, abs(value))
+        }
+        XCTAssertEqual(crossings, 50, accuracy: 1, "1 kHz over 50 ms at the guest's rate")
+        XCTAssertEqual(Int(peak), 8192, accuracy: 50)
+        writeb(input0, 0)
+        XCTAssertEqual(capture.stops, 1)
+    }
+
     /// Random BDLs (addresses beyond RAM and above 4 GiB, absurd and zero
     /// lengths), CORB and RIRB bases and pointers anywhere, random register
     /// writes: no crash, every advance ends, nothing written outside RAM.

@@ -209,4 +209,28 @@ extension SoundGuestTests {
         try recordToneThroughPulseAudio(card: ["-device", "intel-hda", "-device", "hda-duplex,audiodev=a0"],
                                         load: SoundGuestTests.loadHDA, expectCard: "HDA Intel at 0x")
     }
+
+    /// hda-duplex's line in records PulseAudio's default source: here a
+    /// 440 Hz sine source loaded into the private server.
+    func testIntelHDARecordsPulseAudiosDefaultSource() throws {
+        let pulse = try PulseAudioServer()
+        defer { pulse.stop() }
+        for arguments in [["load-module", "module-sine-source", "source_name=pcemu_sine", "frequency=440", "rate=48000"],
+                          ["set-default-source", "pcemu_sine"]] {
+            let result = try ChildProcess.run("/usr/bin/pactl", ["-s", pulse.server] + arguments)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let pcemu = try boot(["-device", "intel-hda", "-device", "hda-duplex,audiodev=a0", "-audiodev", "pa,id=a0"],
+                             environment: ["PULSE_SERVER": pulse.server])
+        defer { pcemu.stop() }
+        XCTAssertNotNil(runInShell(SoundGuestTests.loadHDA, in: pcemu))
+        let line = runInShell("sound-test record 2 48000", in: pcemu) ?? ""
+        print("guest: \(line)")
+        let words = line.split(separator: " ")
+        XCTAssertEqual(words.prefix(5).joined(separator: " "), "recorded 96000 frames at 48000", line)
+        XCTAssertEqual(Double(words.count > 6 ? words[6] : "") ?? 0, 440, accuracy: 2, line)
+        XCTAssertGreaterThan(Int(words.last ?? "") ?? 0, 1000, "the sine's level came through: \(line)")
+        powerOff(pcemu)
+        XCTAssertTrue(pcemu.standardError.contains("recording from PulseAudio's default source"))
+    }
 }

@@ -172,6 +172,18 @@ public final class HDACodec {
         return (gain(0), gain(1))
     }
 
+    /// Left and right gain from the line-in jack to the ADC: its input
+    /// amplifier, and nothing unless the pin takes input and the ADC is in D0.
+    public var inputGains: (left: Float, right: Float) {
+        guard duplex, pinControl[Node.lineIn, default: 0] & PinControl.inputEnable != 0,
+              actualPower(Node.adc) == 0 else { return (0, 0) }
+        func gain(_ channel: Int) -> Float {
+            if adcAmp.mute[channel] { return 0 }
+            return Float(pow(10, Double(Int(adcAmp.gain[channel]) - Int(HDACodec.ampSteps)) / 20))
+        }
+        return (gain(0), gain(1))
+    }
+
     // MARK: Verbs
 
     /// Runs one verb addressed to this codec (bits 27:0 of the command)

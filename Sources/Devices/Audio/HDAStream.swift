@@ -65,6 +65,11 @@ public final class HDAStream {
     private let interruptChanged: () -> Void
     private let positionChanged: (HDAStream) -> Void
     private let started: () -> Void
+    private let stopped: () -> Void
+    /// Where an input stream's samples come from, and their gains (set by the controller).
+    var capture: AudioCapture?
+    var captureGains: () -> (left: Float, right: Float) = { (0, 0) }
+    private lazy var converter = CaptureConverter()
 
     public private(set) var control: UInt32 = 0
     public private(set) var status: UInt8 = 0
@@ -93,7 +98,8 @@ public final class HDAStream {
 
     init(index: Int, isOutput: Bool, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,
          fifo: ResamplingFIFO?, codecStream: @escaping () -> UInt8, interruptChanged: @escaping () -> Void,
-         positionChanged: @escaping (HDAStream) -> Void, started: @escaping () -> Void) {
+         positionChanged: @escaping (HDAStream) -> Void, started: @escaping () -> Void,
+         stopped: @escaping () -> Void) {
         self.index = index
         self.isOutput = isOutput
         self.dma = dma
@@ -104,6 +110,7 @@ public final class HDAStream {
         self.interruptChanged = interruptChanged
         self.positionChanged = positionChanged
         self.started = started
+        self.stopped = stopped
         scratch = .allocate(byteCount: HDAStream.chunkBytes, alignment: 8)
         timer = TimerEvent(name: "hda-stream\(index)") { [unowned self] in self.advance(to: self.clock.now) }
     }
@@ -122,6 +129,7 @@ public final class HDAStream {
     /// The stream reset (SRST, and the controller's reset): every register
     /// but SRST itself back to zero.
     func resetRegisters(keepingResetBit: Bool) {
+        let wasRunning = isRunning
         scheduler.cancel(timer)
         control = keepingResetBit ? Control.reset : 0
         status = 0
@@ -135,6 +143,7 @@ public final class HDAStream {
         entry = 0
         entryLeft = 0
         interruptChanged()
+        if wasRunning { stopped() }
     }
 
     // MARK: Registers
@@ -194,6 +203,7 @@ public final class HDAStream {
             start(at: now)
         } else if !isRunning && wasRunning {
             scheduler.cancel(timer)
+            stopped()
             Log.write(.device, "hda: stream \(index) stopped at LPIB \(linkPosition)")
         }
         interruptChanged()
@@ -220,6 +230,7 @@ public final class HDAStream {
         bytesSinceOrigin = 0
         if linkPosition == 0 { loadEntry(0) }
         if let fifo, tag != 0, tag == codecStream() { fifo.restart(rate: rate) }
+        if !isOutput { converter.reset() }
         started()
         Log.write(.device, "hda: stream \(index) (tag \(tag)) runs: \(rate) Hz, \(channels) channels of \(sampleBytes) bytes, CBL \(cyclicBufferLength), LVI \(lastValidIndex)")
         armTimer()
@@ -287,8 +298,14 @@ public final class HDAStream {
             }
             if let fifo, tag != 0, tag == codecStream() { decode(UnsafeRawBufferPointer(bytes), into: fifo, now: now) }
         } else {
-            // The line in records silence.
-            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            if let capture, tag != 0, tag == codecStream() {
+                let gains = captureGains()
+                converter.fill(bytes, from: capture, rate: rate, channels: channels, sampleBytes: sampleBytes,
+                               left: gains.left, right: gains.right)
+            } else {
+                // Nothing to record from: the line in records silence.
+                bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            }
             if inRange { dma.write(UInt32(entryAddress), UnsafeRawBufferPointer(bytes)) }
         }
     }

@@ -93,6 +93,16 @@ public final class IntelHDA: PCIDevice, AudioSource {
     public lazy var registerWindow = RegisterWindow(card: self)
     /// Called when a stream starts: the machine wakes its mixer.
     public var streamStarted: () -> Void = {}
+    /// Where the line in records from (nil: silence).
+    public var capture: AudioCapture? {
+        didSet {
+            for stream in streams where !stream.isOutput {
+                stream.capture = capture
+                stream.captureGains = { [unowned codec] in codec.inputGains }
+            }
+        }
+    }
+    private var capturing = false
     /// Maps and unmaps the register window as the guest moves BAR 0.
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
 
@@ -140,7 +150,8 @@ public final class IntelHDA: PCIDevice, AudioSource {
                                      codecStream: { [unowned codec] in output ? codec.outputStream : codec.inputStream },
                                      interruptChanged: { [unowned self] in self.updateInterrupt() },
                                      positionChanged: { [unowned self] in self.publishPosition($0) },
-                                     started: { [unowned self] in self.streamStarted() }))
+                                     started: { [unowned self] in self.started(index) },
+                                     stopped: { [unowned self] in self.stopped(index) }))
         }
         barMoved = { [unowned self] _, _, _, old, new in self.registersMoved(old, new) }
         controllerReset()
@@ -437,6 +448,23 @@ public final class IntelHDA: PCIDevice, AudioSource {
     func updateInterrupt() {
         setINTx(interruptControl & IntelHDA.globalInterruptEnable != 0
                 && interruptStatus & IntelHDA.globalInterruptEnable != 0)
+    }
+
+    private func started(_ index: Int) {
+        if streams[index].isOutput {
+            streamStarted()
+        } else if !capturing, let capture {
+            capturing = true
+            capture.start()
+        }
+    }
+
+    private func stopped(_ index: Int) {
+        guard !streams[index].isOutput, capturing else { return }
+        if !streams.contains(where: { !$0.isOutput && $0.isRunning }) {
+            capturing = false
+            capture?.stop()
+        }
     }
 
     /// Writes a stream's LPIB into the DMA position buffer, when enabled.
