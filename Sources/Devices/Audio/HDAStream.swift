@@ -240,13 +240,14 @@ public final class HDAStream {
         entry = index
         let base = UInt64(listHigh) << 32 | UInt64(listLow)
         let address = base &+ UInt64(index) &* UInt64(HDAStream.entryBytes)
-        var words = [UInt32](repeating: 0xFFFF_FFFF, count: 4)
-        if address >> 32 == 0 && (address + 15) >> 32 == 0 {
-            for word in 0..<4 { words[word] = dma.readDword(UInt32(address) &+ UInt32(4 * word)) }
+        // An entry above 4 GiB reads as all ones, as nothing answers there.
+        func word(_ index: UInt32) -> UInt32 {
+            guard (address + 15) >> 32 == 0 else { return 0xFFFF_FFFF }
+            return dma.readDword(UInt32(address) &+ 4 * index)
         }
-        entryAddress = UInt64(words[1]) << 32 | UInt64(words[0])
-        entryLeft = words[2]
-        entryInterrupts = words[3] & 1 != 0
+        entryAddress = UInt64(word(1)) << 32 | UInt64(word(0))
+        entryLeft = word(2)
+        entryInterrupts = word(3) & 1 != 0
     }
 
     // MARK: Transfers
