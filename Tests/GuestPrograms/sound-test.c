@@ -71,11 +71,6 @@ static int tone(double frequency, double seconds, int rate, int percent, int eig
 
     int dsp = open("/dev/dsp", O_WRONLY);
     if (dsp < 0) return fail("/dev/dsp");
-    /* Sixteen 4 KiB fragments: a driver that stops on a period boundary after
-     * the last sample (HDA's) then plays at most 4 KiB of what the buffer held
-     * before, not a whole period of a buffer seconds long. */
-    int fragments = 16 << 16 | 12;
-    if (ioctl(dsp, SNDCTL_DSP_SETFRAGMENT, &fragments) < 0) return fail("SNDCTL_DSP_SETFRAGMENT");
     int wanted_format = eight_bit ? AFMT_U8 : AFMT_S16_LE, wanted_channels = eight_bit ? 1 : 2;
     int format = wanted_format, channels = wanted_channels, speed = rate;
     if (ioctl(dsp, SNDCTL_DSP_SETFMT, &format) < 0 || format != wanted_format) return fail("SNDCTL_DSP_SETFMT");
