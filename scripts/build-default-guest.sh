@@ -44,12 +44,21 @@ wanted="ne2k-pci ne 8390 8390p e1000 ata_piix ata_generic pata_acpi libata sd_mo
         scsi_common ext4 ext2 mbcache jbd2 crc16 crc32c_generic libcrc32c isofs floppy
         snd-sb16 snd-sb16-dsp snd-sb16-csp snd-sb-common snd-opl3-lib snd-mpu401-uart snd-rawmidi snd-hwdep
         snd-pcm snd-timer snd snd-seq-device soundcore snd-pcm-oss snd-mixer-oss snd-isa-es1688
+        snd-intel8x0 snd-ac97-codec ac97_bus snd-hda-intel snd-hda-codec-generic snd-hda-codec snd-hda-core
+        snd-intel-dspcfg snd-intel-sdw-acpi
         pcspkr psmouse mousedev evdev i8042 serio serio_raw atkbd bochs drm drm_kms_helper
         drm_vram_helper drm_ttm_helper ttm drm_kms_helper i2c-core fb_sys_fops syscopyarea
         sysfillrect sysimgblt cfbfillrect cfbimgblt cfbcopyarea
         usb-common usbcore uhci-hcd ehci-hcd xhci-hcd xhci-pci usbhid hid hid-generic"
 # sd_mod needs the T10 protection-information checksums.
 wanted="$wanted t10-pi crc-t10dif crct10dif_generic crct10dif_common crc64-rocksoft crc64-rocksoft_generic crc64"
+# What the wanted modules need, from the kernel's own dependency list.
+depmod -b "$root" "$version"
+closure=$(for name in $wanted; do modprobe -d "$root" -S "$version" --show-depends "$name" 2>/dev/null; done |
+          awk '$1 == "insmod" {print $2}' | sort -u)
+for file in $closure; do
+    cp --parents "$file" "$work"
+done
 for name in $wanted; do
     find "$modules_src" \( -name "$name.ko*" -o -name "${name//-/_}.ko*" \) -exec cp --parents {} "$work" \; 2>/dev/null || true
 done

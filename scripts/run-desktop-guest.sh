@@ -12,4 +12,5 @@ build_release --product pcemu
 "$top/scripts/build-desktop-image.sh"
 image=${DESKTOP_IMAGE_DIR:-$top/guest-cache/desktop}/desktop.img
 exec "$top/.build/release/pcemu" -name "Debian desktop" -m 512 -hda "$image" \
+    -device intel-hda -device hda-duplex \
     -device sb16 -usb -device usb-tablet -serial stdio "$@"

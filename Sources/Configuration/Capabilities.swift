@@ -25,6 +25,8 @@ public struct Capabilities: OptionSet, Sendable {
     public static let e1000 = Capabilities(rawValue: 1 << 18)
     public static let standardVGA = Capabilities(rawValue: 1 << 24)
     public static let usb = Capabilities(rawValue: 1 << 26)
+    public static let ac97 = Capabilities(rawValue: 1 << 27)
+    public static let intelHDA = Capabilities(rawValue: 1 << 28)
 
     /// How a refusal names each part: "-hda: IDE disks are not built yet".
     public static let partNames: [(Capabilities, String)] = [
@@ -38,6 +40,7 @@ public struct Capabilities: OptionSet, Sendable {
         (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"),
         (.standardVGA, "the standard VGA"),
         (.usb, "the USB controller and devices"),
+        (.ac97, "the AC97 sound card"), (.intelHDA, "Intel HDA sound"),
     ]
 
     public static func name(of part: Capabilities) -> String {

@@ -10,6 +10,7 @@ public struct ConfigurationValidator {
         "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000, "sb16": .soundBlaster, "adlib": .soundBlaster,
         "isa-debugcon": .debugPorts, "VGA": .standardVGA,
         "piix3-usb-uhci": .usb, "usb-tablet": .usb, "usb-mouse": .usb, "usb-kbd": .usb,
+        "AC97": .ac97, "intel-hda": .intelHDA, "hda-duplex": .intelHDA, "hda-output": .intelHDA,
     ]
     /// NIC models and the part each needs.
     static let nicModels: [String: Capabilities] = ["ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000]

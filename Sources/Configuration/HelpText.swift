@@ -48,6 +48,8 @@ public enum HelpText {
       -audiodev wav,id=ID,path=FILE
       -audiodev none,id=ID
       -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]
+      -device AC97[,audiodev=ID]   Intel ICH AC'97 (PCI)
+      -device intel-hda -device hda-duplex|hda-output[,audiodev=ID]   Intel HD Audio
 
     USB:
       -usb                     the PIIX3's UHCI controller (PCI 01.2)

@@ -29,6 +29,10 @@ public final class PulseAudioOutput {
     private var latencySum: UInt64 = 0
     public private(set) var latencyCount = 0
     private var started = false
+    /// Set while the mixer has stopped: the feeding thread sleeps rather than polling.
+    private var idle = false
+    /// Chunks of silence that refill the server's buffer when playing resumes.
+    private let primeChunks: Int
     let maximumQueuedSamples: Int
 
     /// Connects to the server named by PULSE_SERVER, or the default one.
@@ -37,6 +41,7 @@ public final class PulseAudioOutput {
         self.sampleRate = sampleRate
         self.channels = channels
         chunkFrames = sampleRate / 100
+        primeChunks = max(1, latencyMilliseconds / 10)
         ring = SampleRing(capacity: sampleRate * channels)  // one second
         maximumQueuedSamples = min(sampleRate * channels, sampleRate * channels * maximumQueuedMilliseconds / 1000)
         var spec = pa_sample_spec(format: PA_SAMPLE_S16LE, rate: UInt32(sampleRate), channels: UInt8(channels))
@@ -79,7 +84,19 @@ public final class PulseAudioOutput {
     public func close() {
         stopped.lock()
         running = false
+        stopped.broadcast()
         while !finished, thread != nil { stopped.wait() }
+        stopped.unlock()
+    }
+
+    /// The producer has stopped (true) or starts again (false). While idle
+    /// the feeding thread waits without waking once the ring is played, and
+    /// the server's stream runs dry without counting an underrun; playing
+    /// resumes as a new start, once a whole chunk is queued.
+    public func setIdle(_ value: Bool) {
+        stopped.lock()
+        idle = value
+        stopped.broadcast()
         stopped.unlock()
     }
 
@@ -91,8 +108,23 @@ public final class PulseAudioOutput {
         let chunkMicroseconds = UInt64(chunkFrames) * 1_000_000 / UInt64(sampleRate)
         while true {
             stopped.lock()
+            var slept = false
+            while idle && running && ring.count < samplesPerChunk {
+                stopped.wait()
+                slept = true
+            }
             let keepGoing = running
             stopped.unlock()
+            if slept {
+                // The server's buffer ran dry while idle: refill it with
+                // silence, as it stood while mixing, so the sound that woke
+                // the mixer has the same cushion.
+                for index in 0..<samplesPerChunk { chunk[index] = 0 }
+                for _ in 0..<primeChunks where pa_simple_write(stream, chunk.baseAddress, samplesPerChunk * 2, &error) >= 0 {
+                    framesPlayed += chunkFrames
+                }
+                started = true
+            }
             if keepGoing && ring.count < samplesPerChunk {
                 // Wait for a whole chunk while the server has more than a chunk and a half to play.
                 let buffered = pa_simple_get_latency(stream, &error)

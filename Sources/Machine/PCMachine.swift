@@ -14,7 +14,7 @@ public final class PCMachine {
     /// The parts built; options needing anything else are refused.
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts,
-        .soundBlaster, .pulseAudio, .wavAudio,
+        .soundBlaster, .pulseAudio, .wavAudio, .ac97, .intelHDA,
         .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
@@ -103,7 +103,9 @@ public final class PCMachine {
         } else {
             graphics = nil
         }
-        sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports,
+        sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
+                                 memoryWritten: { [unowned cpu] in cpu.physicalMemoryWritten(at: $0, length: $1) },
+                                 memoryMapChanged: { [unowned cpu] in cpu.memoryMapChanged() },
                                  clock: clock, scheduler: scheduler)
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
                                         addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)

@@ -18,6 +18,8 @@ final class SoundDevices {
     /// The server's buffer and the most the ring may hold: together under 60 ms.
     static let pulseAudioBufferMilliseconds = 30
     static let pulseAudioQueueMilliseconds = 25
+    /// The most recorded sound waits for the guest: more than a period, which the guest takes at once.
+    static let captureQueueMilliseconds = 200
 
     enum Backend {
         case none
@@ -29,20 +31,48 @@ final class SoundDevices {
     private(set) var opl: OPL3?
     private(set) var speaker: PCSpeaker?
     private(set) var mixer: AudioMixer?
+    private(set) var ac97: AC97?
+    private(set) var intelHDA: IntelHDA?
+    /// PulseAudio's default source, for hda-duplex's line in.
+    private(set) var capture: PulseAudioInput?
+    /// Where the HDA controller's registers are mapped.
+    private var hdaRegion: Int?
+    /// The PCI cards' port ranges, as their BARs place them.
+    private var pciPorts: [String: (base: UInt16, count: Int)] = [:]
     private(set) var backend = Backend.none
 
-    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus,
+    /// PCI slots of the sound cards: beyond the network cards' (from 3 up).
+    static let ac97Slot = 0x1E
+    static let intelHDASlot = 0x1B
+
+
+    init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
+         memoryWritten: @escaping (UInt32, Int) -> Void, memoryMapChanged: @escaping () -> Void,
          clock: VirtualClock, scheduler: EventScheduler) throws {
         let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
         let adlibs = configuration.devices.filter { $0.kind == "adlib" }
         guard soundBlasters.count + adlibs.count <= 1 else {
             throw EmulatorError.badOption("-device", "one sound card only (the sb16 has the OPL3 of an adlib)")
         }
+        let ac97Cards = configuration.devices.filter { $0.kind == "AC97" }
+        guard ac97Cards.count <= 1 else { throw EmulatorError.badOption("-device", "one AC97 only") }
         let card = soundBlasters.first ?? adlibs.first
         let speakerAudiodev = configuration.pcSpeakerAudiodev
-        guard card != nil || speakerAudiodev != nil else { return }
+        let hdaControllers = configuration.devices.filter { $0.kind == "intel-hda" }
+        let hdaCodecs = configuration.devices.filter { $0.kind == "hda-duplex" || $0.kind == "hda-output" }
+        guard hdaControllers.count <= 1, hdaCodecs.count <= 1 else {
+            throw EmulatorError.badOption("-device", "one intel-hda with one codec (hda-duplex or hda-output) only")
+        }
+        guard hdaControllers.count == hdaCodecs.count else {
+            throw EmulatorError.badOption(hdaControllers.first?.option ?? hdaCodecs[0].option,
+                                          hdaControllers.isEmpty ? "\(hdaCodecs[0].kind) needs -device intel-hda"
+                                                                 : "intel-hda needs a codec: -device hda-duplex or hda-output")
+        }
+        let pciCards = ac97Cards + hdaCodecs
+        guard card != nil || speakerAudiodev != nil || !pciCards.isEmpty else { return }
 
-        let audiodev = try SoundDevices.audiodev(for: card, speaker: speakerAudiodev, in: configuration)
+        let audiodev = try SoundDevices.audiodev(for: [card].compactMap { $0 } + pciCards, speaker: speakerAudiodev,
+                                                 in: configuration)
         backend = try SoundDevices.makeBackend(audiodev)
 
         let opl = OPL3(clock: clock)
@@ -68,6 +98,43 @@ final class SoundDevices {
             try ports.attach(opl, name: "opl3", base: OPL3.adlibBase, count: OPL3.portCount)
             self.opl = opl
         }
+        if let ac97Card = ac97Cards.first {
+            try SoundDevices.allowOnly(["audiodev", "id"], in: ac97Card)
+            let ac97 = AC97(memory: addressSpace, memoryWritten: memoryWritten, clock: clock, scheduler: scheduler)
+            let windows: [PortHandler] = [ac97.mixerPorts, ac97.busMasterPorts]
+            let sizes = [Int(AC97.mixerBytes), Int(AC97.busMasterBytes)]
+            ac97.portsMoved = { [unowned ports] bar, old, new in
+                if let old { ports.detach(base: old, count: sizes[bar]) }
+                if let new {
+                    do { try ports.attach(windows[bar], name: bar == 0 ? "ac97-nam" : "ac97-nabm", base: new, count: sizes[bar]) } catch {
+                        Log.write(.guestErrors, "AC97: BAR\(bar) at 0x\(String(new, radix: 16)) collides: \(error)")
+                    }
+                }
+            }
+            try chipset.pciBus.plug(ac97, slot: SoundDevices.ac97Slot)
+            self.ac97 = ac97
+        }
+        if let controller = hdaControllers.first, let codecOption = hdaCodecs.first {
+            try SoundDevices.allowOnly(["id"], in: controller)
+            try SoundDevices.allowOnly(["audiodev", "bus"], in: codecOption)
+            let codec = HDACodec(duplex: codecOption.kind == "hda-duplex")
+            let hda = IntelHDA(codec: codec, memory: addressSpace, memoryWritten: memoryWritten, clock: clock, scheduler: scheduler)
+            hda.registersMoved = { [unowned self, unowned hda, unowned addressSpace] _, new in
+                if let old = self.hdaRegion { addressSpace.unmap(old) }
+                self.hdaRegion = nil
+                if let new {
+                    do {
+                        self.hdaRegion = try addressSpace.map("intel-hda", at: UInt64(new), size: UInt64(IntelHDA.registerBytes),
+                                                              kind: .mmio(hda.registerWindow))
+                    } catch {
+                        Log.write(.guestErrors, "intel-hda: BAR0 at 0x\(String(new, radix: 16)) not mapped: \(error)")
+                    }
+                }
+                memoryMapChanged()
+            }
+            try chipset.pciBus.plug(hda, slot: SoundDevices.intelHDASlot)
+            intelHDA = hda
+        }
 
         let output: ((UnsafeBufferPointer<Int16>) -> Void)?
         let rate: Int
@@ -83,6 +150,25 @@ final class SoundDevices {
             mixer.add(soundBlaster)
         }
         if card != nil { mixer.add(opl) }
+        if let ac97 {
+            mixer.add(ac97)
+            ac97.streamStarted = { [unowned mixer] in mixer.wake() }
+        }
+        if let intelHDA {
+            mixer.add(intelHDA)
+            intelHDA.streamStarted = { [unowned mixer] in mixer.wake() }
+        }
+        if case .pulseAudio = backend, let intelHDA, intelHDA.codec.duplex {
+            let input = PulseAudioInput(name: "pcemu", sampleRate: SoundDevices.pulseAudioRate, channels: 2,
+                                        maximumQueuedMilliseconds: SoundDevices.captureQueueMilliseconds)
+            intelHDA.capture = input
+            capture = input
+        }
+        if case let .pulseAudio(stream) = backend {
+            // With nothing playing the mixer and the feeding thread rest.
+            mixer.mayIdle = true
+            mixer.idleChanged = { [unowned stream] idle in stream.setIdle(idle) }
+        }
         if speakerAudiodev != nil {
             let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
             mixer.add(speaker)
@@ -100,8 +186,15 @@ final class SoundDevices {
     /// Plays out what is queued and reports the back end's figures under `-d device`.
     func close() {
         mixer?.stop()
+        capture?.close()
         if let soundBlaster, soundBlaster.isAudible {
             Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
+        }
+        if let ac97, mixer != nil {
+            Log.write(.device, "AC97: \(ac97.starvedRenders) mixer periods ran out of samples while playing")
+        }
+        if let intelHDA, mixer != nil {
+            Log.write(.device, "intel-hda: \(intelHDA.starvedRenders) mixer periods ran out of samples while playing")
         }
         if case let .pulseAudio(stream) = backend {
             stream.close()
@@ -119,9 +212,10 @@ final class SoundDevices {
 
     /// The -audiodev a sound device plays through: the one it names, or the
     /// only one given; nil for the default.
-    static func audiodev(for card: MachineConfiguration.Component?, speaker: String?,
+    static func audiodev(for cards: [MachineConfiguration.Component], speaker: String?,
                          in configuration: MachineConfiguration) throws -> MachineConfiguration.Component? {
-        let wanted = [card?.value("audiodev"), speaker].compactMap { $0 }
+        let card = cards.first
+        let wanted = (cards.map { $0.value("audiodev") } + [speaker]).compactMap { $0 }
         for id in wanted where !configuration.audiodevs.contains(where: { $0.value("id") == id }) {
             throw EmulatorError.badOption(card?.option ?? "-machine", "no -audiodev with id=\(id)")
         }
@@ -207,3 +301,6 @@ final class SoundDevices {
         text.lowercased().hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
     }
 }
+
+/// PulseAudio's default source is what hda-duplex's line in records.
+extension PulseAudioInput: AudioCapture {}

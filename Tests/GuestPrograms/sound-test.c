@@ -3,6 +3,9 @@
  *   sound-test tone FREQ SECONDS RATE PERCENT [u8]  a sine on /dev/dsp (OSS), 16-bit
  *                                              stereo (or unsigned 8-bit mono), with
  *                                              the mixer's master and PCM at 100
+ *   sound-test record SECONDS RATE             records 16-bit stereo from /dev/dsp (OSS) and
+ *                                              prints the left channel's pitch (rising zero
+ *                                              crossings over the last half) and peak
  *   sound-test beep FREQ MILLISECONDS          the PC speaker: PIT counter 2 in mode 3
  *                                              and port 0x61, programmed directly
  *   sound-test fm FNUM BLOCK MILLISECONDS      an AdLib note on the OPL at 0x388: a sine
@@ -89,6 +92,45 @@ static int tone(double frequency, double seconds, int rate, int percent, int eig
     return 0;
 }
 
+static int record(double seconds, int rate) {
+    /* ALSA starts the capture gain muted: OSS's input gain maps to "Capture". */
+    int mixer = open("/dev/mixer", O_RDWR);
+    if (mixer < 0) return fail("/dev/mixer");
+    int full = 100 | 100 << 8;
+    if (ioctl(mixer, SOUND_MIXER_WRITE_IGAIN, &full) < 0) return fail("SOUND_MIXER_WRITE_IGAIN");
+    close(mixer);
+    int dsp = open("/dev/dsp", O_RDONLY);
+    if (dsp < 0) return fail("/dev/dsp");
+    int format = AFMT_S16_LE, channels = 2, speed = rate;
+    if (ioctl(dsp, SNDCTL_DSP_SETFMT, &format) < 0 || format != AFMT_S16_LE) return fail("SNDCTL_DSP_SETFMT");
+    if (ioctl(dsp, SNDCTL_DSP_CHANNELS, &channels) < 0 || channels != 2) return fail("SNDCTL_DSP_CHANNELS");
+    if (ioctl(dsp, SNDCTL_DSP_SPEED, &speed) < 0) return fail("SNDCTL_DSP_SPEED");
+    long frames = (long)(seconds * speed);
+    short *samples = malloc((size_t)frames * 4);
+    if (!samples) return fail("malloc");
+    long done = 0;
+    while (done < frames) {
+        ssize_t got = read(dsp, samples + 2 * done, (size_t)(frames - done) * 4);
+        if (got <= 0) return fail("read /dev/dsp");
+        done += got / 4;
+    }
+    close(dsp);
+    long crossings = 0, first = -1, last = -1, peak = 0;
+    for (long i = frames / 2 + 1; i < frames; i++) {
+        long value = samples[2 * i];
+        if (value > peak) peak = value;
+        if (-value > peak) peak = -value;
+        if (samples[2 * (i - 1)] < 0 && value >= 0) {
+            if (first < 0) first = i;
+            last = i;
+            crossings++;
+        }
+    }
+    double pitch = crossings > 1 ? (double)(crossings - 1) * speed / (double)(last - first) : 0;
+    printf("recorded %ld frames at %d Hz: %.0f Hz, peak %ld\n", frames, speed, pitch, peak);
+    return 0;
+}
+
 static int beep(double frequency, int milliseconds) {
     if (ioperm(0x42, 2, 1) < 0 || ioperm(0x61, 1, 1) < 0) return fail("ioperm");
     int count = (int)round_to_long(1193182.0 / frequency);
@@ -132,10 +174,12 @@ static int fm(int fnum, int block, int milliseconds) {
 int main(int argc, char **argv) {
     if ((argc == 6 || (argc == 7 && strcmp(argv[6], "u8") == 0)) && strcmp(argv[1], "tone") == 0)
         return tone(atof(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]), argc == 7);
+    if (argc == 4 && strcmp(argv[1], "record") == 0)
+        return record(atof(argv[2]), atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "beep") == 0)
         return beep(atof(argv[2]), atoi(argv[3]));
     if (argc == 5 && strcmp(argv[1], "fm") == 0)
         return fm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT [u8] | beep FREQ MILLISECONDS | fm FNUM BLOCK MILLISECONDS\n");
+    fprintf(stderr, "usage: sound-test tone FREQ SECONDS RATE PERCENT [u8] | record SECONDS RATE | beep FREQ MILLISECONDS | fm FNUM BLOCK MILLISECONDS\n");
     return 2;
 }

@@ -6,6 +6,14 @@ import Timing
 /// Sources are pulled by the mixer on the CPU thread, never elsewhere.
 public protocol AudioSource: AnyObject {
     func render(into buffer: UnsafeMutablePointer<Float>, frames: Int, rate: Int)
+    /// Whether it may make sound now. A source that can say no (a PCI card
+    /// with no stream running) lets the mixer stop ticking, and must call
+    /// the mixer's `wake()` when a stream starts.
+    var isActive: Bool { get }
+}
+
+extension AudioSource {
+    public var isActive: Bool { true }
 }
 
 /// Mixes every sound device into host frames (stereo, signed 16-bit) at the
@@ -31,6 +39,15 @@ public final class AudioMixer {
     private var mix: UnsafeMutablePointer<Float>
     private var samples: UnsafeMutablePointer<Int16>
     private var capacity: Int
+    /// Whether the mixer may stop while every source is inactive (not for a
+    /// WAV file, whose timeline the silence belongs to), and what it tells
+    /// the back end when it stops and starts again.
+    public var mayIdle = false
+    public var idleChanged: (Bool) -> Void = { _ in }
+    public private(set) var isIdle = false
+    private var quietTicks = 0
+    /// Quiet periods before the mixer stops: 200 ms, so short gaps between sounds keep it going.
+    static let quietTicksBeforeIdle = 40
 
     /// `output` receives interleaved stereo frames (it must copy them).
     public init(sampleRate: Int, clock: VirtualClock, scheduler: EventScheduler,
@@ -58,7 +75,16 @@ public final class AudioMixer {
     public func start() {
         origin = clock.now
         framesMade = 0
+        isIdle = false
+        quietTicks = 0
         scheduler.schedule(timer, at: origin + AudioMixer.period)
+    }
+
+    /// A source has sound to make: mixing starts again from now if it had stopped.
+    public func wake() {
+        guard isIdle else { return }
+        start()
+        idleChanged(false)
     }
 
     public func stop() {
@@ -83,6 +109,15 @@ public final class AudioMixer {
             }
             output(UnsafeBufferPointer(start: samples, count: frames * 2))
             framesMade += due
+        }
+        if mayIdle {
+            quietTicks = sources.contains { $0.isActive } ? 0 : quietTicks + 1
+            if quietTicks >= AudioMixer.quietTicksBeforeIdle {
+                // Nothing plays: no timer until a source wakes the mixer.
+                isIdle = true
+                idleChanged(true)
+                return
+            }
         }
         scheduler.schedule(timer, at: now + AudioMixer.period)
     }
