@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "Memory", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The virtual clock and its event scheduler.
         .target(name: "Timing", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
+        // The device lifecycle: reset, saved state as versioned records, the machine's device registry.
+        .target(name: "Lifecycle", dependencies: ["Timing"], swiftSettings: optimise),
         // What the CPU thread's loop drives (ExecutionEngine, EngineStop): below both the
         // CPU, which implements it, and the machine, which builds a CPU and runs it.
         .target(name: "Execution", swiftSettings: optimise),
@@ -45,7 +47,7 @@ let package = Package(
         // The x86-64 JIT: an assembler, the code cache, and IR -> host code.
         .target(name: "X64Backend", dependencies: ["IR"], swiftSettings: optimise),
         // The CPU's runtime: software MMU, helpers, exceptions, the block cache and execution loop.
-        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "X64Backend", "Memory", "Timing", "Execution", "PCEmuSupport"],
+        .target(name: "CPURuntime", dependencies: ["X86Frontend", "X86State", "X87", "IR", "X64Backend", "Memory", "Timing", "Execution", "Lifecycle", "PCEmuSupport"],
                 swiftSettings: optimise),
         // The x87 FPU: state and instruction semantics, computed on the host's x87
         // (through the C shim CX87Host) so results and flags are real hardware's.
@@ -55,11 +57,11 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The PC machine: assembles memory, clock, devices and CPU and runs them.
         .target(name: "Machine", dependencies: ["PCEmuSupport", "Memory", "Timing", "Execution", "Configuration",
-                                                "Devices", "CPURuntime", "X86State", "Host", "Network", "Storage", "CZlib"],
+                                                "Devices", "CPURuntime", "X86State", "Host", "Network", "Storage", "Lifecycle", "CZlib"],
                 swiftSettings: optimise),
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
-        .target(name: "Devices", dependencies: ["Memory", "Timing", "Storage", "PCEmuSupport"], swiftSettings: optimise),
+        .target(name: "Devices", dependencies: ["Memory", "Timing", "Storage", "Lifecycle", "PCEmuSupport"], swiftSettings: optimise),
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
@@ -68,10 +70,11 @@ let package = Package(
 
         .testTarget(name: "MemoryTests", dependencies: ["Memory", "PCEmuSupport"]),
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
+        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Timing"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "PCEmuSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Timing", "Execution", "Memory", "Devices",
-                                                         "CPURuntime", "X86State", "Configuration", "TestSupport"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "Storage", "PCEmuSupport", "TestSupport"]),
+                                                         "CPURuntime", "X86State", "Configuration", "Lifecycle", "TestSupport"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "Storage", "Lifecycle", "PCEmuSupport", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PCEmuSupport", "TestSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
         .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),

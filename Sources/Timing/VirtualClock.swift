@@ -39,6 +39,15 @@ public final class VirtualClock {
         if case .deterministic = mode, deadline > instructionTime { instructionTime = deadline }
     }
 
+    /// Sets the guest time to `time` (loading saved state); in host mode the
+    /// clock runs on from there, paused or not as it was.
+    public func set(now time: Int64) {
+        switch mode {
+        case .host: hostOrigin = (pausedAt ?? VirtualClock.hostMonotonicNanoseconds()) - time
+        case .deterministic: instructionTime = time
+        }
+    }
+
     public var isPaused: Bool { pausedAt != nil }
 
     public func pause() {
