@@ -178,6 +178,8 @@ public final class E1000: PCIDevice, EthernetController {
         resetRegisters()
     }
 
+    public override var busParts: [AnyObject] { [self, registerWindow, ioWindow] }
+
     public override func reset() {
         resetRegisters()
         super.reset()

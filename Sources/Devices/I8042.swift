@@ -120,7 +120,7 @@ public final class I8042: PortHandler {
     private let setA20: (Bool) -> Void
     private let requestReset: () -> Void
     private var state = State()
-    private lazy var commandWindow = PortWindow(self, offset: Port.command)
+    private(set) lazy var commandWindow = PortWindow(self, offset: Port.command)
 
     /// `keyboardIRQ` is IRQ 1, `mouseIRQ` IRQ 12. `setA20` gates address line
     /// 20 and `requestReset` resets the machine, as ports 0x92 and 0xCF9 do.

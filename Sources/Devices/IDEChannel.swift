@@ -61,8 +61,11 @@ public final class IDEChannel: PortHandler {
     /// Attaches the command block at `base` and the control port at `control`.
     public func attach(to ports: IOPortBus, base: UInt16, control: UInt16) throws {
         try ports.attach(self, name: name, base: base, count: IDEChannel.portCount)
-        try ports.attach(PortWindow(self, offset: Register.control), name: name + "-control", base: control, count: 1)
+        try ports.attach(controlWindow, name: name + "-control", base: control, count: 1)
     }
+
+    /// The device control / alternate status port, apart from the command block.
+    private(set) lazy var controlWindow = PortWindow(self, offset: Register.control)
 
     public override var nativeSizes: Set<AccessSize> { [.byte, .word, .dword] }
 

@@ -30,6 +30,8 @@ public final class NE2000PCI: PCIDevice {
         }
     }
 
+    public override var busParts: [AnyObject] { [self, ports] }
+
     public override func reset() {
         chip.reset()
         super.reset()

@@ -81,9 +81,17 @@ public final class PCIBus {
         functions[slot * PCIBus.functionCount + function]
     }
 
+    /// RST#: the address register and every function to power-on state.
     public func reset() {
         state = State()
         for case let device? in functions { device.reset() }
+    }
+
+    /// Every function plugged in, by slot and function number.
+    public var pluggedFunctions: [(slot: Int, function: Int, device: PCIDevice)] {
+        functions.enumerated().compactMap { index, device in
+            device.map { (index / PCIBus.functionCount, index % PCIBus.functionCount, $0) }
+        }
     }
 
     func interruptChanged(slot: Int, pin: Int, level: Bool) {

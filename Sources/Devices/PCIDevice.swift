@@ -178,6 +178,9 @@ open class PCIDevice {
         if offset <= PCIConfig.command + 1 && end > PCIConfig.command { updateInterruptOutput() }
     }
 
+    /// The handlers this function puts on the buses beside itself (BAR windows).
+    open var busParts: [AnyObject] { [self] }
+
     /// Power-on configuration; BARs stop decoding, INTx goes low.
     open func reset() {
         if !powerOnConfig.isEmpty { config = powerOnConfig }

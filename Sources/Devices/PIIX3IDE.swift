@@ -60,6 +60,9 @@ public final class PIIX3IDE: PCIDevice {
         }
     }
 
+    /// The channels' ports are the function's: its reset resets them.
+    public override var busParts: [AnyObject] { [self, busMasterPorts] + channels.flatMap { [$0, $0.controlWindow] } }
+
     public override func reset() {
         super.reset()
         for channel in channels { channel.reset() }

@@ -148,6 +148,8 @@ public final class PIIX4PM: PCIDevice {
         }
     }
 
+    public override var busParts: [AnyObject] { [self, pmRegisters, apmPorts] }
+
     public override func reset() {
         super.reset()
         state = State()

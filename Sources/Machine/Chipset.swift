@@ -182,26 +182,4 @@ final class Chipset {
         }
         try floppy.attach(to: ports)
     }
-
-    /// Every chip to its power-on state (fw_cfg keeps its items, the RTC its time and CMOS).
-    func reset() {
-        localAPIC.reset()
-        ioAPIC.reset()
-        hpet.reset()
-        pic.reset()
-        pit.reset()
-        portB.reset()
-        rtc.reset()
-        for uart in serialPorts { uart.reset() }
-        portA.reset()
-        resetControl.reset()
-        keyboardController.reset()
-        pciBus.reset()
-        firmwareConfig.reset()
-        for console in debugConsoles { console.reset() }
-        coprocessorError.reset()
-        generalPurposeEvents.reset()
-        dma.reset()
-        floppy.reset()
-    }
 }

@@ -111,11 +111,6 @@ final class NetworkCards {
         for link in links { link.network?.start() }
     }
 
-    func reset() {
-        for card in isaCards { card.reset() }
-        // The PCI cards are reset by their bus.
-    }
-
     // MARK: What the command line asks for
 
     static func plans(for configuration: MachineConfiguration) throws -> [Plan] {

@@ -3,6 +3,7 @@ import Configuration
 import Devices
 import Execution
 import Foundation
+import Lifecycle
 import Memory
 import PCEmuSupport
 import Timing
@@ -37,6 +38,8 @@ public final class PCMachine {
     let chipset: Chipset
     /// nil with -vga none.
     let graphics: StandardVGA?
+    /// Every part of the machine by name: reset, saved state and `info` go through it.
+    public let devices = DeviceRegistry()
     /// Frames the CPU thread rendered, for the window or a screendump.
     public let display = DisplayOutput()
     /// The screen's refresh, once a window shows it (CPU thread only).
@@ -124,19 +127,17 @@ public final class PCMachine {
 
         try connectBackends()
         try setUpFirmwareInterfaces()
+        registerDevices()
         loop.onReset = { [unowned self] in self.reset() }
     }
 
-    /// Puts every device and the CPU back in their power-on state; the CPU
-    /// starts at the BIOS's reset vector again (with -kernel, fw_cfg still
-    /// holds the kernel, so the firmware boots it again).
+    /// Puts every registered device, the CPU among them, back in its power-on
+    /// state; the CPU starts at the BIOS's reset vector again (with -kernel,
+    /// fw_cfg still holds the kernel, so the firmware boots it again; the RTC
+    /// keeps its time and CMOS). A20 is the machine's line: enabled at reset.
     public func reset() {
-        cpu.reset()
+        devices.resetAll()
         cpu.setA20(true)
-        chipset.reset()
-        sound.reset()
-        networkCards.reset()
-        graphics?.reset()
     }
 
     /// Stops the sound back end after playing what is queued; call when the run ends.

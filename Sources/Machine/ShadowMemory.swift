@@ -48,6 +48,14 @@ final class ShadowMemory {
         }
         mappingChanged()
     }
+
+    /// The handlers of the areas now in write-only mode.
+    var handlers: [AnyObject] {
+        regionIndices.compactMap { index in
+            guard let index, case let .mmio(handler)? = addressSpace.regions[index]?.kind else { return nil }
+            return handler
+        }
+    }
 }
 
 /// A shadow area being filled: reads come from the ROM side (all ones where

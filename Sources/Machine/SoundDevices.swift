@@ -178,11 +178,6 @@ final class SoundDevices {
         self.mixer = mixer
     }
 
-    func reset() {
-        soundBlaster?.reset()
-        opl?.reset()
-    }
-
     /// Plays out what is queued and reports the back end's figures under `-d device`.
     func close() {
         mixer?.stop()

@@ -85,10 +85,4 @@ final class StandardVGA {
         }
         cpu.memoryMapChanged()
     }
-
-    func reset() {
-        vga.reset()
-        vbe.reset()
-        registerWindow?.reset()
-    }
 }

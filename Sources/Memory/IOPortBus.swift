@@ -62,6 +62,16 @@ public final class IOPortBus {
         return entry == IOPortBus.unassigned ? nil : names[Int(entry >> 16)]
     }
 
+    /// The handlers that decode at least one port now, each with the name it
+    /// was attached under (for the machine's check of its device registry).
+    public var attachedHandlers: [(name: String, handler: PortHandler)] {
+        var seen = Set<Int>()
+        for port in 0..<IOPortBus.portCount where table[port] != IOPortBus.unassigned {
+            seen.insert(Int(table[port] >> 16))
+        }
+        return seen.sorted().map { (names[$0], handlers[$0]) }
+    }
+
     public func read(_ port: UInt16, size: AccessSize) -> UInt32 {
         let entry = table[Int(port)]
         guard entry != IOPortBus.unassigned else {
