@@ -344,7 +344,7 @@ public final class PIC8259: PortHandler {
     }
 
     /// Recomputes the cascade input and the INT output after any change.
-    private func update() {
+    func update() {
         master.setCascadeRequest(slave.pendingInput != nil)
         let pending = master.pendingInput != nil
         if pending != interruptPending {

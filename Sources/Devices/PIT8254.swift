@@ -188,13 +188,13 @@ public final class PIT8254: PortHandler {
         var counters = [Counter(gate: true), Counter(gate: true), Counter(gate: false)]
     }
 
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
-    private let irq0: InterruptLine
-    private var state = State()
-    private var outputEdgeTimer: TimerEvent!
+    let clock: VirtualClock
+    let scheduler: EventScheduler
+    let irq0: InterruptLine
+    var state = State()
+    private(set) var outputEdgeTimer: TimerEvent!
     /// Whether the edge the timer is armed for is a rising one.
-    private var armedForRisingEdge = false
+    var armedForRisingEdge = false
 
     /// `irq0` is counter 0's output wire (IRQ 0 on the master PIC).
     public init(clock: VirtualClock, scheduler: EventScheduler, irq0: InterruptLine) {
