@@ -92,17 +92,17 @@ public final class MC146818: PortHandler {
         var flagsCheckedAt: Int64 = 0
     }
 
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
-    private let irq: InterruptLine
-    private var state = State()
-    private var ram = [UInt8](repeating: 0, count: MC146818.ramSize)
+    let clock: VirtualClock
+    let scheduler: EventScheduler
+    let irq: InterruptLine
+    var state = State()
+    var ram = [UInt8](repeating: 0, count: MC146818.ramSize)
     /// Calendar seconds (since 1970-01-01, in the guest's notion of the RTC
     /// zone) at guest time `timeBaseNanoseconds`. Meaningful while running.
-    private var timeBaseSeconds: Int64 = 0
-    private var timeBaseNanoseconds: Int64 = 0
-    private var periodicTimer: TimerEvent!
-    private var updateTimer: TimerEvent!
+    var timeBaseSeconds: Int64 = 0
+    var timeBaseNanoseconds: Int64 = 0
+    private(set) var periodicTimer: TimerEvent!
+    private(set) var updateTimer: TimerEvent!
 
     /// `irq` is IRQ 8. The clock starts at `startTime` (seconds since the Unix
     /// epoch, UTC), by default the host's time now.

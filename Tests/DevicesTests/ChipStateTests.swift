@@ -92,4 +92,49 @@ final class ChipStateTests: XCTestCase {
         fresh.out(0x43, 0x00)
         XCTAssertEqual(fresh.inb(0x40), harness.inb(0x40))
     }
+
+    func testRTCRoundTripKeepsCMOSTimeAndPeriodicInterrupts() throws {
+        func cmos(_ harness: PortHarness, _ index: UInt8) -> UInt8 {
+            harness.out(0x70, index)
+            return harness.inb(0x71)
+        }
+        let harness = PortHarness()
+        let irq8 = LineProbe()
+        let rtc = MC146818(clock: harness.clock, scheduler: harness.scheduler, irq: irq8.line, startTime: 1_709_251_198)
+        try harness.bus.attach(rtc, name: "rtc", base: MC146818.base, count: MC146818.portCount)
+        for (index, value) in [(0x0A, 0x26), (0x0B, 0x42), (0x40, 0x99)] as [(UInt8, UInt8)] {  // 1024 Hz, periodic on
+            harness.out(0x70, index)
+            harness.out(0x71, value)
+        }
+        harness.run(until: 1_500_000_000)
+        harness.out(0x70, 0x0C)  // index left at register C
+
+        let savedClock = harness.clock.savedState()
+        let saved = try roundTrip(rtc)
+        let fresh = PortHarness()
+        let freshIRQ = LineProbe()
+        let copy = MC146818(clock: fresh.clock, scheduler: fresh.scheduler, irq: freshIRQ.line, startTime: 0)
+        try fresh.bus.attach(copy, name: "rtc", base: MC146818.base, count: MC146818.portCount)
+        try fresh.clock.loadState(savedClock)
+        try copy.loadState(saved)
+        XCTAssertEqual(copy.savedState(), rtc.savedState())
+        XCTAssertEqual(freshIRQ.level, irq8.level)
+        XCTAssertEqual(fresh.inb(0x71), harness.inb(0x71), "register C at the saved index")
+
+        let before = irq8.risingEdges, freshBefore = freshIRQ.risingEdges
+        for step in 1...50 {
+            let until = 1_500_000_000 + Int64(step) * 1_000_000
+            harness.run(until: until)
+            fresh.run(until: until)
+            _ = cmos(harness, 0x0C)
+            _ = cmos(fresh, 0x0C)
+        }
+        XCTAssertGreaterThan(irq8.risingEdges - before, 40)
+        XCTAssertEqual(freshIRQ.risingEdges - freshBefore, irq8.risingEdges - before, "periodic interrupts go on alike")
+        harness.run(until: 3_000_000_000)
+        fresh.run(until: 3_000_000_000)
+        for index: UInt8 in [0x00, 0x02, 0x04, 0x07, 0x08, 0x09, 0x40] {
+            XCTAssertEqual(cmos(fresh, index), cmos(harness, index), "CMOS 0x\(String(index, radix: 16))")
+        }
+    }
 }
