@@ -113,6 +113,8 @@ public final class X86CPU: ExecutionEngine {
             translationCache.flush()
             jumpCache.clear()
         }
+        // Weak: tests build several CPUs over one address space.
+        addressSpace.addMapChangeListener { [weak self] in self?.memoryMapChanged() }
         reset()
     }
 
@@ -467,7 +469,8 @@ public final class X86CPU: ExecutionEngine {
     }
 
     /// The physical memory map changed (ROM shadowing, a region moved): every
-    /// translation and translated block may point at the wrong memory.
+    /// translation and translated block may point at the wrong memory. The
+    /// address space calls it on every map and unmap.
     public func memoryMapChanged() {
         flushTLB()
         translationCache.flush()

@@ -64,7 +64,7 @@ final class NetworkCards {
                                  clock: clock, scheduler: scheduler)
                 let slot = e1000Cards.count
                 e1000Regions.append(nil)
-                card.registersMoved = { [unowned self, unowned card, unowned addressSpace, unowned cpu] _, new in
+                card.registersMoved = { [unowned self, unowned card, unowned addressSpace] _, new in
                     if let old = self.e1000Regions[slot] { addressSpace.unmap(old) }
                     self.e1000Regions[slot] = nil
                     if let new {
@@ -75,7 +75,6 @@ final class NetworkCards {
                             Log.write(.guestErrors, "e1000: BAR0 at 0x\(String(new, radix: 16)) not mapped: \(error)")
                         }
                     }
-                    cpu.memoryMapChanged()
                 }
                 let window = card.ioWindow
                 card.ioMoved = { [unowned ports] old, new in

@@ -96,13 +96,12 @@ public final class PCMachine {
 
         firmware = try FirmwareImage(path: configuration.bios)
         try firmware.mapHigh(in: addressSpace)
-        shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware,
-                                  mappingChanged: { [unowned cpu] in cpu.memoryMapChanged() })
+        shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware)
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices,
                               floppyDrives: floppyDrives.drives)
         if let plan = try VGAPlan.make(from: configuration) {
-            graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, cpu: cpu, plan: plan)
+            graphics = try StandardVGA(ports: ports, addressSpace: addressSpace, pciBus: chipset.pciBus, clock: clock, plan: plan)
         } else {
             graphics = nil
         }

@@ -11,14 +11,12 @@ import Memory
 final class ShadowMemory {
     private let addressSpace: AddressSpace
     private let firmware: FirmwareImage
-    /// Cached host translations of the old mapping must go after a switch.
-    private let mappingChanged: () -> Void
     private var regionIndices: [Int?]
 
-    init(addressSpace: AddressSpace, firmware: FirmwareImage, mappingChanged: @escaping () -> Void) throws {
+    /// The address space tells its listeners (the CPU) of each remap.
+    init(addressSpace: AddressSpace, firmware: FirmwareImage) throws {
         self.addressSpace = addressSpace
         self.firmware = firmware
-        self.mappingChanged = mappingChanged
         regionIndices = Array(repeating: nil, count: I440FX.pamAreas.count)
         for area in I440FX.pamAreas { try apply(area, .rom) }
     }
@@ -46,7 +44,6 @@ final class ShadowMemory {
             let handler = WriteOnlyShadow(rom: romPointer, ram: ramPointer)
             regionIndices[slot] = try addressSpace.map(name, at: start, size: size, kind: .mmio(handler))
         }
-        mappingChanged()
     }
 
     /// The handlers of the areas now in write-only mode.

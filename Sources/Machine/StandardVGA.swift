@@ -1,4 +1,3 @@
-import CPURuntime
 import Devices
 import Foundation
 import Memory
@@ -26,7 +25,7 @@ final class StandardVGA {
     private var registerRegion: Int?
     private var romRegion: Int?
 
-    init(ports: IOPortBus, addressSpace: AddressSpace, pciBus: PCIBus, clock: VirtualClock, cpu: X86CPU,
+    init(ports: IOPortBus, addressSpace: AddressSpace, pciBus: PCIBus, clock: VirtualClock,
          plan: VGAPlan = VGAPlan(), biosPath: String = StandardVGA.defaultBIOS) throws {
         memory = VideoMemory()
         vbe = BochsVBE(memory: memory)
@@ -51,29 +50,29 @@ final class StandardVGA {
                               edid: plan.edid ? EDID.block(preferredWidth: plan.width, preferredHeight: plan.height) : [])
             : nil
         let videoMemory = memory.base
-        function.barMoved = { [unowned self, unowned addressSpace, unowned cpu] _, bar, info, _, new in
+        function.barMoved = { [unowned self, unowned addressSpace] _, bar, info, _, new in
             switch bar {
             case StandardVGAFunction.framebufferBAR:
                 self.remap(&self.framebufferRegion, name: "vga-framebuffer", at: new, size: UInt64(info.size),
-                           kind: .deviceRAM(videoMemory), in: addressSpace, cpu: cpu)
+                           kind: .deviceRAM(videoMemory), in: addressSpace)
             case StandardVGAFunction.registerBAR:
                 guard let window = self.registerWindow else { return }
                 self.remap(&self.registerRegion, name: "vga-registers", at: new, size: UInt64(info.size),
-                           kind: .mmio(window), in: addressSpace, cpu: cpu)
+                           kind: .mmio(window), in: addressSpace)
             default: break
             }
         }
-        function.romMoved = { [unowned self, unowned addressSpace, unowned cpu] _, new in
+        function.romMoved = { [unowned self, unowned addressSpace] _, new in
             guard let rom = self.function.rom else { return }
             self.remap(&self.romRegion, name: "vga-rom", at: new, size: UInt64(max(self.function.romSize, 4096)),
-                       kind: .rom(rom), in: addressSpace, cpu: cpu)
+                       kind: .rom(rom), in: addressSpace)
         }
         try pciBus.plug(function, slot: StandardVGA.slot)
     }
 
     /// Moves a BAR's region; a guest placing it over something else is refused with a log line.
     private func remap(_ index: inout Int?, name: String, at address: UInt32?, size: UInt64, kind: RegionKind,
-                       in addressSpace: AddressSpace, cpu: X86CPU) {
+                       in addressSpace: AddressSpace) {
         if let old = index { addressSpace.unmap(old) }
         index = nil
         if let address {
@@ -83,6 +82,5 @@ final class StandardVGA {
                 Log.write(.guestErrors, "vga: \(name) at 0x\(String(address, radix: 16)) not mapped: \(error)")
             }
         }
-        cpu.memoryMapChanged()
     }
 }

@@ -68,6 +68,19 @@ public final class AddressSpace {
         backings.deallocate()
     }
 
+    /// Called after every map and unmap: whoever caches translations of the
+    /// old map (a CPU's TLB and translated code) drops them here, so code
+    /// that changes the map (PAM, BARs) never flushes by hand.
+    private var mapChangeListeners: [() -> Void] = []
+
+    public func addMapChangeListener(_ listener: @escaping () -> Void) {
+        mapChangeListeners.append(listener)
+    }
+
+    private func mapChanged() {
+        for listener in mapChangeListeners { listener() }
+    }
+
     /// Adds a region; refuses one that is misaligned, outside 4 GiB or overlaps another.
     @discardableResult
     public func map(_ name: String, at start: UInt64, size: UInt64, kind: RegionKind) throws -> Int {
@@ -92,6 +105,7 @@ public final class AddressSpace {
         if index == regions.count { regions.append(region) } else { regions[index] = region }
         setBacking(index, of: region)
         setPages(of: region, to: UInt16(index))
+        mapChanged()
         return index
     }
 
@@ -101,6 +115,7 @@ public final class AddressSpace {
         setPages(of: region, to: AddressSpace.unmapped)
         regions[index] = nil
         backings[index] = RegionBacking()
+        mapChanged()
     }
 
     private func setBacking(_ index: Int, of region: Region) {

@@ -98,3 +98,19 @@ final class AddressSpaceTests: XCTestCase {
         XCTAssertThrowsError(try GuestRAM(size: 1000))
     }
 }
+
+final class AddressSpaceListenerTests: XCTestCase {
+    func testListenersHearEveryMapAndUnmapButNoRefusedMap() throws {
+        let space = AddressSpace(ram: try GuestRAM(size: 1 << 20))
+        var changes = 0
+        space.addMapChangeListener { changes += 1 }
+        let index = try space.map("ram", at: 0, size: 0x1000, kind: .ram(offset: 0))
+        XCTAssertEqual(changes, 1)
+        XCTAssertThrowsError(try space.map("again", at: 0, size: 0x1000, kind: .ram(offset: 0)))
+        XCTAssertEqual(changes, 1)
+        space.unmap(index)
+        XCTAssertEqual(changes, 2)
+        space.unmap(index)
+        XCTAssertEqual(changes, 2, "nothing was there any more")
+    }
+}
