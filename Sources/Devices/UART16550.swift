@@ -32,6 +32,9 @@ struct ReceiveFIFO {
         head = 0
         count = 0
     }
+
+    /// The unread bytes, oldest first.
+    var contents: [UInt8] { (0..<count).map { bytes[(head + $0) % ReceiveFIFO.capacity] } }
 }
 
 /// The 16550A UART of a PC serial port: eight registers at a base port
@@ -144,12 +147,12 @@ public final class UART16550: PortHandler {
     }
 
     public let name: String
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
-    private let irq: InterruptLine
+    let clock: VirtualClock
+    let scheduler: EventScheduler
+    let irq: InterruptLine
     public var backend: SerialBackend?
-    private var state = State()
-    private var timeoutTimer: TimerEvent!
+    var state = State()
+    private(set) var timeoutTimer: TimerEvent!
 
     /// `irq` is the port's interrupt wire (IRQ 4 for COM1, 3 for COM2).
     public init(name: String, clock: VirtualClock, scheduler: EventScheduler, irq: InterruptLine,
@@ -367,7 +370,7 @@ public final class UART16550: PortHandler {
 
     /// On a PC the interrupt reaches the PIC only through OUT2, which
     /// loopback forces inactive.
-    private func updateInterrupt() {
+    func updateInterrupt() {
         let gateOpen = state.modemControl & (MCR.out2 | MCR.loopback) == MCR.out2
         irq.set(gateOpen && pendingInterrupt != IIR.noInterrupt)
     }

@@ -137,4 +137,39 @@ final class ChipStateTests: XCTestCase {
             XCTAssertEqual(cmos(fresh, index), cmos(harness, index), "CMOS 0x\(String(index, radix: 16))")
         }
     }
+
+    func testUARTRoundTripKeepsFIFOAndTheCharacterTimeout() throws {
+        let harness = PortHarness()
+        let irq4 = LineProbe()
+        let uart = UART16550(name: "com1", clock: harness.clock, scheduler: harness.scheduler, irq: irq4.line)
+        try harness.bus.attach(uart, name: "com1", base: 0x3F8, count: UART16550.portCount)
+        for (offset, byte) in [(3, 0x83), (0, 0x01), (1, 0x00), (3, 0x03), (2, 0xC7), (4, 0x0B), (1, 0x01), (7, 0x5A)] as [(UInt16, UInt8)] {
+            harness.out(0x3F8 + offset, byte)  // 115200 8N1, FIFO at 14, OUT2, receive interrupts
+        }
+        for byte in Array("hello".utf8) { uart.receive(byte) }
+        XCTAssertFalse(irq4.level, "below the trigger level: only the timeout will tell")
+        XCTAssertNotNil(harness.scheduler.nextDeadline)
+
+        let savedClock = harness.clock.savedState()
+        let saved = try roundTrip(uart)
+        let fresh = PortHarness()
+        let freshIRQ = LineProbe()
+        let copy = UART16550(name: "com1", clock: fresh.clock, scheduler: fresh.scheduler, irq: freshIRQ.line)
+        try fresh.bus.attach(copy, name: "com1", base: 0x3F8, count: UART16550.portCount)
+        try fresh.clock.loadState(savedClock)
+        try copy.loadState(saved)
+        XCTAssertEqual(copy.savedState(), uart.savedState())
+        XCTAssertEqual(fresh.scheduler.nextDeadline, harness.scheduler.nextDeadline, "the character timeout is armed")
+        let deadline = harness.scheduler.nextDeadline!
+        harness.run(until: deadline)
+        fresh.run(until: deadline)
+        XCTAssertTrue(irq4.level)
+        XCTAssertTrue(freshIRQ.level, "the timeout fires at the same guest time")
+        for port: UInt16 in [0x3FA, 0x3FD, 0x3FF, 0x3F8, 0x3F8, 0x3FB] {
+            XCTAssertEqual(fresh.inb(port), harness.inb(port), "port 0x\(String(port, radix: 16))")
+        }
+        var tooMany = saved
+        tooMany.put("receive", [UInt8](repeating: 0x41, count: 17))
+        XCTAssertThrowsError(try copy.loadState(tooMany))
+    }
 }
