@@ -10,8 +10,8 @@ import Memory
 public final class ACPIGPEBlock: PortHandler {
     public static let base: UInt16 = 0xAFE0
     public static let portCount = 4
-    private(set) var status: UInt16 = 0
-    private(set) var enable: UInt16 = 0
+    var status: UInt16 = 0
+    var enable: UInt16 = 0
 
     public override init() { super.init() }
 

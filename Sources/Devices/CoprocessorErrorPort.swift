@@ -6,7 +6,7 @@ import Memory
 public final class CoprocessorErrorPort: PortHandler {
     public static let port: UInt16 = 0xF0
     public static let irq = 13
-    private let irq13: InterruptLine
+    let irq13: InterruptLine
 
     public init(irq13: InterruptLine) {
         self.irq13 = irq13

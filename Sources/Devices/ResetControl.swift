@@ -14,7 +14,7 @@ public final class SystemControlPortA: PortHandler {
         var value: UInt8 = 0
     }
 
-    private var state = State()
+    var state = State()
     private let setA20: (Bool) -> Void
     private let requestReset: () -> Void
 
@@ -60,7 +60,7 @@ public final class ResetControlRegister: PortHandler {
         var value: UInt8 = 0
     }
 
-    private var state = State()
+    var state = State()
     private let requestReset: () -> Void
 
     public init(requestReset: @escaping () -> Void) {

@@ -26,7 +26,7 @@ public final class SystemControlPortB: PortHandler {
 
     private let pit: PIT8254
     private let clock: VirtualClock
-    private var state = State()
+    var state = State()
     /// Called when the speaker is switched on or off (gate 2 and data both set).
     public var speakerChanged: (Bool) -> Void
 

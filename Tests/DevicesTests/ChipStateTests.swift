@@ -172,4 +172,42 @@ final class ChipStateTests: XCTestCase {
         tooMany.put("receive", [UInt8](repeating: 0x41, count: 17))
         XCTAssertThrowsError(try copy.loadState(tooMany))
     }
+
+    func testSystemPortsRoundTrip() throws {
+        let harness = PortHarness(), fresh = PortHarness()
+        func build(_ h: PortHarness) throws -> (SystemControlPortA, ResetControlRegister, ACPIGPEBlock, CoprocessorErrorPort, LineProbe) {
+            let irq13 = LineProbe()
+            let a = SystemControlPortA(setA20: { _ in }, requestReset: {})
+            let cf9 = ResetControlRegister(requestReset: {})
+            let gpe = ACPIGPEBlock()
+            let ferr = CoprocessorErrorPort(irq13: irq13.line)
+            try h.bus.attach(a, name: "92", base: 0x92, count: 1)
+            try h.bus.attach(cf9, name: "cf9", base: 0xCF9, count: 1)
+            try h.bus.attach(gpe, name: "gpe", base: ACPIGPEBlock.base, count: ACPIGPEBlock.portCount)
+            return (a, cf9, gpe, ferr, irq13)
+        }
+        let original = try build(harness), copy = try build(fresh)
+        harness.out(0x92, 0x02)
+        harness.out(0xCF9, 0x02)
+        harness.out(ACPIGPEBlock.base + 2, 0x05)
+        original.3.raiseError()
+        try copy.0.loadState(try roundTrip(original.0))
+        try copy.1.loadState(try roundTrip(original.1))
+        try copy.2.loadState(try roundTrip(original.2))
+        try copy.3.loadState(try roundTrip(original.3))
+        XCTAssertTrue(copy.4.level, "FERR# still holds IRQ 13")
+        for port: UInt16 in [0x92, 0xCF9, ACPIGPEBlock.base, ACPIGPEBlock.base + 2] {
+            XCTAssertEqual(fresh.inb(port), harness.inb(port), "port 0x\(String(port, radix: 16))")
+        }
+        XCTAssertEqual(fresh.inb(0x92), 0x02)
+
+        let pit = PIT8254(clock: harness.clock, scheduler: harness.scheduler, irq0: LineProbe().line)
+        var speaker: [Bool] = []
+        let portB = SystemControlPortB(pit: pit, clock: harness.clock)
+        let copyB = SystemControlPortB(pit: pit, clock: harness.clock) { speaker.append($0) }
+        portB.write(offset: 0, value: 0x03, size: .byte)
+        try copyB.loadState(try roundTrip(portB))
+        XCTAssertEqual(speaker, [true], "the loaded speaker enable is told to the speaker")
+        XCTAssertEqual(copyB.savedState(), portB.savedState())
+    }
 }
