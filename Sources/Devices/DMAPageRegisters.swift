@@ -11,7 +11,7 @@ public final class DMAPageRegisters: PortHandler {
     /// 0x81, 0x82; channels 4-7 at 0x8F, 0x8B, 0x89, 0x8A.
     static let channelOffsets: [UInt16] = [0x7, 0x3, 0x1, 0x2, 0xF, 0xB, 0x9, 0xA]
 
-    private var bytes = [UInt8](repeating: 0, count: DMAPageRegisters.portCount)
+    var bytes = [UInt8](repeating: 0, count: DMAPageRegisters.portCount)
 
     public func reset() {
         bytes = [UInt8](repeating: 0, count: DMAPageRegisters.portCount)

@@ -1,4 +1,5 @@
 import Lifecycle
+import Memory
 import XCTest
 @testable import Devices
 
@@ -209,5 +210,32 @@ final class ChipStateTests: XCTestCase {
         try copyB.loadState(try roundTrip(portB))
         XCTAssertEqual(speaker, [true], "the loaded speaker enable is told to the speaker")
         XCTAssertEqual(copyB.savedState(), portB.savedState())
+    }
+
+    func testDMARoundTripContinuesATransferWhereItStopped() throws {
+        let ram = try GuestRAM(size: 1 << 20)
+        let space = AddressSpace(ram: ram)
+        try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
+        for index in 0..<256 { ram.base.storeBytes(of: UInt8(index), toByteOffset: 0x2_1000 + index, as: UInt8.self) }
+        let harness = PortHarness(), fresh = PortHarness()
+        let dma = DMA8237(memory: space), copy = DMA8237(memory: space)
+        try dma.attach(to: harness.bus)
+        try copy.attach(to: fresh.bus)
+        // Channel 1 like the SB16's 8-bit playback: read from memory at 0x21000, 256 bytes, auto-init; the cascade (channel 4) unmasked.
+        for (port, byte) in [(0x0A, 0x05), (0x0C, 0x00), (0x02, 0x00), (0x02, 0x10), (0x83, 0x02),
+                             (0x03, 0xFF), (0x03, 0x00), (0x0B, 0x59), (0x0A, 0x01), (0xD4, 0x00)] as [(UInt16, UInt8)] {
+            harness.out(port, byte)
+        }
+        var first = [UInt8](repeating: 0, count: 100)
+        _ = first.withUnsafeMutableBytes { dma.readFromMemory(channel: 1, into: $0) }
+        _ = harness.inb(0x02)  // the flip-flop now points at the address's high byte
+        try copy.loadState(try roundTrip(dma))
+        XCTAssertEqual(copy.savedState(), dma.savedState())
+        var rest = [UInt8](repeating: 0, count: 200), copyRest = [UInt8](repeating: 0, count: 200)
+        _ = rest.withUnsafeMutableBytes { dma.readFromMemory(channel: 1, into: $0) }
+        _ = copyRest.withUnsafeMutableBytes { copy.readFromMemory(channel: 1, into: $0) }
+        XCTAssertEqual(copyRest, rest)
+        XCTAssertEqual(Array(rest.prefix(3)), [100, 101, 102], "the transfer goes on from byte 100")
+        for port: UInt16 in [0x08, 0x83, 0x02, 0x03, 0x03] { XCTAssertEqual(fresh.inb(port), harness.inb(port), "port \(port)") }
     }
 }
