@@ -58,7 +58,7 @@ final class Chipset {
         }
         pic = PIC8259 { [unowned localAPIC] level in localAPIC.setLocalInput(0, level: level) }
         localAPIC.externalAcknowledge = { [unowned pic] in pic.acknowledge() }
-        try LocalAPICPage.map(localAPIC, in: addressSpace) { [unowned cpu] in cpu.memoryMapChanged() }
+        try LocalAPICPage.map(localAPIC, in: addressSpace)
         cpu.localAPIC = localAPIC
         cpu.interrupts = localAPIC
         ioAPIC = IOAPIC(bus: apicBus)

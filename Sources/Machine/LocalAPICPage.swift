@@ -1,12 +1,11 @@
-import CPURuntime
 import Devices
 import Memory
 import PCEmuSupport
 
 /// The local APIC's register page in the physical address space, moved or
-/// removed as IA32_APIC_BASE says.
+/// removed as IA32_APIC_BASE says (the address space tells the CPU).
 enum LocalAPICPage {
-    static func map(_ apic: LocalAPIC, in addressSpace: AddressSpace, mappingChanged: @escaping () -> Void) throws {
+    static func map(_ apic: LocalAPIC, in addressSpace: AddressSpace) throws {
         var region: Int? = try addressSpace.map("local-apic", at: UInt64(apic.pageBase), size: LocalAPIC.pageSize, kind: .mmio(apic))
         apic.baseChanged = { [unowned apic, unowned addressSpace] _, new in
             if let old = region { addressSpace.unmap(old) }
@@ -18,7 +17,6 @@ enum LocalAPICPage {
                     Log.write(.guestErrors, "local apic: cannot move its page to 0x\(String(new, radix: 16)): \(error)")
                 }
             }
-            mappingChanged()
         }
     }
 }
