@@ -107,7 +107,6 @@ public final class PCMachine {
         }
         sound = try SoundDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
                                  memoryWritten: { [unowned cpu] in cpu.physicalMemoryWritten(at: $0, length: $1) },
-                                 memoryMapChanged: { [unowned cpu] in cpu.memoryMapChanged() },
                                  clock: clock, scheduler: scheduler)
         networkCards = try NetworkCards(configuration: configuration, chipset: chipset, ports: ports, loop: loop,
                                         addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)

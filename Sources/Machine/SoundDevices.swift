@@ -47,7 +47,7 @@ final class SoundDevices {
 
 
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
-         memoryWritten: @escaping (UInt32, Int) -> Void, memoryMapChanged: @escaping () -> Void,
+         memoryWritten: @escaping (UInt32, Int) -> Void,
          clock: VirtualClock, scheduler: EventScheduler) throws {
         let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
         let adlibs = configuration.devices.filter { $0.kind == "adlib" }
@@ -130,7 +130,6 @@ final class SoundDevices {
                         Log.write(.guestErrors, "intel-hda: BAR0 at 0x\(String(new, radix: 16)) not mapped: \(error)")
                     }
                 }
-                memoryMapChanged()
             }
             try chipset.pciBus.plug(hda, slot: SoundDevices.intelHDASlot)
             intelHDA = hda

@@ -12,6 +12,7 @@ import XCTest
 final class DeviceRegistryMachineTests: XCTestCase {
     static let arguments = "-nic user,model=e1000 -nic user,model=ne2k_pci -nic user,model=ne2k_isa,irq=10"
         + " -device sb16,audiodev=a0 -audiodev none,id=a0"
+        + " -usb -device usb-tablet -device usb-kbd -device AC97 -device intel-hda -device hda-duplex"
 
     func machine() throws -> PCMachine {
         let parsed = try OptionParser().parse(DeviceRegistryMachineTests.arguments.split(separator: " ").map(String.init))
@@ -20,6 +21,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
             config.netdevs = parsed.netdevs
             config.devices = parsed.devices
             config.audiodevs = parsed.audiodevs
+            config.usb = parsed.usb
         }
     }
 
@@ -35,6 +37,13 @@ final class DeviceRegistryMachineTests: XCTestCase {
         pc.ports.pciWriteDword(slot: 4, offset: 0x04, 0x5)
         pc.ports.pciWriteDword(slot: 2, offset: 0x18, 0xFEBF_0000)  // VGA BAR2
         pc.ports.pciWriteDword(slot: 2, offset: 0x04, 0x3)
+        pc.ports.pciWriteDword(slot: 1, function: 2, offset: 0x20, 0xC301)  // UHCI
+        pc.ports.pciWriteDword(slot: 1, function: 2, offset: 0x04, 0x5)
+        pc.ports.pciWriteDword(slot: 0x1E, offset: 0x10, 0xC401)  // AC97 mixer
+        pc.ports.pciWriteDword(slot: 0x1E, offset: 0x14, 0xC501)  // AC97 bus master
+        pc.ports.pciWriteDword(slot: 0x1E, offset: 0x04, 0x5)
+        pc.ports.pciWriteDword(slot: 0x1B, offset: 0x10, 0xFEB4_0000)  // Intel HDA
+        pc.ports.pciWriteDword(slot: 0x1B, offset: 0x04, 0x6)
         pc.ports.pciWriteByte(slot: 0, offset: 0x5A, 0x22)  // PAM1: write-only shadow
     }
 
@@ -53,7 +62,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
             mmio += 1
             XCTAssertTrue(pc.devices.owns(handler), "MMIO region \(region.name) is not in the registry")
         }
-        XCTAssertGreaterThanOrEqual(mmio, 4, "the VGA window, e1000, VGA BAR2 and PAM1's two areas")
+        XCTAssertGreaterThanOrEqual(mmio, 5, "the VGA window, e1000, VGA BAR2, Intel HDA and PAM1's two areas")
         for plugged in pc.pciBus.pluggedFunctions {
             XCTAssertTrue(pc.devices.owns(plugged.device), "PCI function \(plugged.device.name)")
         }

@@ -104,6 +104,9 @@ public final class AC97: PCIDevice, AudioSource {
         codec.reset()
     }
 
+    /// The two I/O windows are objects of their own on the port bus.
+    public override var busParts: [AnyObject] { [self, mixerPorts, busMasterPorts] }
+
     public override func reset() {
         powerOn()
         super.reset()

@@ -157,6 +157,9 @@ public final class IntelHDA: PCIDevice, AudioSource {
         controllerReset()
     }
 
+    /// The register window is an object of its own in the address space.
+    public override var busParts: [AnyObject] { [self, registerWindow] }
+
     public override func reset() {
         globalControl = 0
         controllerReset()

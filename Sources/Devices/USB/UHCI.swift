@@ -171,6 +171,9 @@ public final class UHCI: PCIDevice {
         portStatus[port] |= PortStatus.connected | PortStatus.connectChanged
     }
 
+    /// The I/O window is an object of its own on the port bus.
+    public override var busParts: [AnyObject] { [self, registers] }
+
     public override func reset() {
         resetController()
         super.reset()
