@@ -56,8 +56,9 @@ final class EDIDTests: XCTestCase {
 
     func testEDIDDecodeFindsNoErrors() throws {
         let tool = "/usr/bin/edid-decode"
+        // scripts/setup.sh installs it: its absence is a broken set-up, not a reason to skip.
         guard FileManager.default.isExecutableFile(atPath: tool) else {
-            throw XCTSkip("edid-decode is not installed (scripts/setup.sh installs it)")
+            return XCTFail("edid-decode is not installed (scripts/setup.sh installs it)")
         }
         for (width, height) in [(1280, 800), (1024, 768), (1920, 1080)] {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcemu-edid-\(getpid()).bin")

@@ -44,7 +44,7 @@ final class EDIDGuestTests: XCTestCase {
     }
 
     /// Checks a block read from the guest: header, checksum, name, preferred
-    /// mode; and Debian's edid-decode finds it conformant when installed.
+    /// mode; and Debian's edid-decode (installed by scripts/setup.sh) finds it conformant.
     func checkBlock(_ block: [UInt8], width: Int, height: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(block.count, 128, "one base block", file: file, line: line)
         guard block.count == 128 else { return }
@@ -54,7 +54,9 @@ final class EDIDGuestTests: XCTestCase {
         XCTAssertEqual(Int(block[59]) | Int(block[61] >> 4) << 8, height, "preferred height", file: file, line: line)
         XCTAssertTrue(String(decoding: block, as: UTF8.self).contains("PCEmu Monitor"), file: file, line: line)
         let tool = "/usr/bin/edid-decode"
-        guard FileManager.default.isExecutableFile(atPath: tool) else { return }
+        guard FileManager.default.isExecutableFile(atPath: tool) else {
+            return XCTFail("edid-decode is not installed (scripts/setup.sh installs it)", file: file, line: line)
+        }
         let directory = try makeTemporaryDirectory("pcemu-edid")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("edid.bin").path
