@@ -272,12 +272,15 @@ public final class HPET: MMIOHandler {
         return timers[index].route
     }
 
-    /// Arms the timer's event for its next match (or the 32-bit wrap), if it runs.
-    private func rearm(_ index: Int) {
+    /// Arms the timer's event for its next match (or the 32-bit wrap), if it
+    /// runs. `snapshot` is the counter the comparator was computed against:
+    /// on host time the counter moves on meanwhile, and a periodic comparator
+    /// it has already passed is due at once, not after the counter wraps.
+    private func rearm(_ index: Int, counterAt snapshot: UInt64? = nil) {
         scheduler.cancel(matchEvents[index])
         guard isEnabled else { return }
         let timer = timers[index]
-        let now = counter
+        let now = snapshot ?? counter
         var target: UInt64
         if timer.is32Bit {
             let low = now & 0xFFFF_FFFF
@@ -300,11 +303,12 @@ public final class HPET: MMIOHandler {
     private func comparatorMatched(_ index: Int) {
         guard isEnabled else { return }
         var timer = timers[index]
+        let snapshot = counter
         if timer.wrapPending {
             timers[index].wrapPending = false
         } else if timer.isPeriodic && timer.period != 0 {
             let width: UInt64 = timer.is32Bit ? 0xFFFF_FFFF : ~0
-            let now = counter & width
+            let now = snapshot & width
             timer.comparator = (timer.comparator &+ timer.period) & width
             // Late (the host was busy): skip the periods already past, whose
             // matches the hardware would have made, so the next lies ahead.
@@ -314,7 +318,7 @@ public final class HPET: MMIOHandler {
             timers[index] = timer
         }
         fire(index)
-        rearm(index)
+        rearm(index, counterAt: snapshot)
     }
 
     /// What a match does: level-triggered timers set their status bit and hold

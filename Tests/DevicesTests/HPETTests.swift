@@ -111,6 +111,34 @@ final class HPETTests: XCTestCase {
         XCTAssertLessThanOrEqual(comparator - readl(counter), 1_000)
     }
 
+    /// On host time the clock moves while a match is delivered. When it moves
+    /// past the next comparator (the host thread was preempted), the timer
+    /// must still fire within a period, not wait 43 s for the 32-bit counter to
+    /// wrap: that stall made Linux's boot-time timer check panic ("IO-APIC +
+    /// timer doesn't work!") on a loaded host.
+    func testPeriodicTimerKeepsTickingWhenTimeJumpsDuringAMatch() {
+        for width in [mode32, 0] {
+            hpet.reset()  // the last one's events leave the scheduler
+            changes = []
+            var preempted = false
+            hpet = HPET(clock: clock, scheduler: scheduler, interrupt: { [unowned self] gsi, level in
+                changes.append((gsi, level))
+                // The first delivery takes 2.5 periods of host time.
+                if level && !preempted { preempted = true; clock.skip(to: clock.now + 25_000) }
+            })
+            writel(configuration, enable | legacyRoute)
+            writel(timerConfiguration(0), interruptEnable | periodic | setValue | width)
+            // Whole 64-bit writes, so the 64-bit timer's high half is set too.
+            hpet.write64(timerComparator(0), value: UInt64(readl(counter)) + 1_000, mask: ~0)
+            hpet.write64(timerComparator(0), value: 1_000, mask: ~0)  // 10 µs
+            advance(nanoseconds: 10_000)
+            XCTAssertEqual(rises.count, 1)
+            XCTAssertTrue(preempted)
+            for _ in 0..<5 { advance(nanoseconds: 10_000) }
+            XCTAssertGreaterThanOrEqual(rises.count, 5, width == 0 ? "64-bit" : "32-bit")
+        }
+    }
+
     /// A level-triggered timer routed to an I/O APIC input: the status bit and
     /// the line stay set until the driver writes the bit back.
     func testLevelTriggeredRouteHoldsTheLineUntilTheStatusIsCleared() {
