@@ -2,8 +2,9 @@ import Devices
 import Foundation
 
 /// The machine's side of the display: refreshes rendered on the CPU thread and
-/// published to `display`, and input from the window delivered to the 8042 on
-/// the CPU thread. Every method here is safe to call from any thread.
+/// published to `display`, and input from the window delivered on the CPU
+/// thread to the 8042 or, as in QEMU, to the USB keyboard and mouse that take
+/// its place. Every method here is safe to call from any thread.
 extension PCMachine {
     /// Buttons as `mouseMoved` takes them.
     public struct MouseButtons: OptionSet, Sendable {
@@ -37,17 +38,22 @@ extension PCMachine {
     }
 
     /// A physical key, by its USB HID usage (SDL's scancode), went down or up.
-    /// The PS/2 keyboard gets it, and so does each USB keyboard.
     public func keyChanged(hidUsage: Int, pressed: Bool) {
-        let key = PS2Key(hidUsage: hidUsage)
-        guard key != nil || !usb.keyboards.isEmpty else { return }
+        guard PS2Key(hidUsage: hidUsage) != nil || usb.hostKeyboard != nil else { return }
         loop.post { [unowned self] in
-            if let key {
-                let keyboard = self.chipset.keyboardController.keyboard
-                if pressed { keyboard.press(key) } else { keyboard.release(key) }
-            }
-            for keyboard in usb.keyboards { keyboard.keyChanged(usage: hidUsage, pressed: pressed) }
+            deliverKey(hidUsage: hidUsage, pressed: pressed)
             displayRefresh?.inputArrived()
+        }
+    }
+
+    /// CPU thread: the key to the USB keyboard if there is one, else to the
+    /// PS/2 keyboard (never both: the guest would see each key twice).
+    func deliverKey(hidUsage: Int, pressed: Bool) {
+        if let keyboard = usb.hostKeyboard {
+            keyboard.keyChanged(usage: hidUsage, pressed: pressed)
+        } else if let key = PS2Key(hidUsage: hidUsage) {
+            let keyboard = chipset.keyboardController.keyboard
+            if pressed { keyboard.press(key) } else { keyboard.release(key) }
         }
     }
 
@@ -70,10 +76,18 @@ extension PCMachine {
     /// Relative motion (dy positive down the screen), wheel, and the buttons held.
     public func mouseMoved(dx: Int, dy: Int, wheel: Int = 0, buttons: MouseButtons) {
         loop.post { [unowned self] in
-            self.chipset.keyboardController.mouse.move(dx: dx, dy: dy, wheel: wheel,
-                                                       buttons: PS2Mouse.Buttons(rawValue: buttons.rawValue))
-            for mouse in usb.mice { mouse.moved(dx: dx, dy: dy, wheel: wheel, buttons: USBPointerButtons(rawValue: buttons.rawValue)) }
+            deliverMotion(dx: dx, dy: dy, wheel: wheel, buttons: buttons)
             displayRefresh?.inputArrived()
+        }
+    }
+
+    /// CPU thread: the motion to the USB mouse once the guest polls it, else
+    /// to the PS/2 mouse.
+    func deliverMotion(dx: Int, dy: Int, wheel: Int, buttons: MouseButtons) {
+        if let mouse = usb.relativePointer {
+            mouse.moved(dx: dx, dy: dy, wheel: wheel, buttons: USBPointerButtons(rawValue: buttons.rawValue))
+        } else {
+            chipset.keyboardController.mouse.move(dx: dx, dy: dy, wheel: wheel, buttons: PS2Mouse.Buttons(rawValue: buttons.rawValue))
         }
     }
 

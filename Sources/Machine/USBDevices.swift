@@ -22,6 +22,15 @@ final class USBDevices {
     private(set) var mice: [USBMouse] = []
     private(set) var keyboards: [USBKeyboard] = []
 
+    /// The keyboard that takes the window's keys from the PS/2 one: as in
+    /// QEMU, the last USB keyboard given, from power-on.
+    var hostKeyboard: USBKeyboard? { keyboards.last }
+
+    /// The mouse that takes the window's relative motion and buttons from the
+    /// PS/2 one: as in QEMU, a USB mouse once the guest polls it (the last
+    /// such), so a guest without a USB driver keeps its PS/2 mouse.
+    var relativePointer: USBMouse? { mice.last { $0.polled } }
+
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
          cpu: X86CPU, loop: CPUThreadLoop, clock: VirtualClock, scheduler: EventScheduler) throws {
         let devices = configuration.devices.filter { USBDevices.deviceKinds.contains($0.kind) }

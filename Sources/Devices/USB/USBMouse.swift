@@ -19,6 +19,9 @@ public final class USBMouse: USBHIDDevice {
     private var buttons = USBPointerButtons()
     /// Buttons as last reported: a change goes out even without motion.
     private var reportedButtons = USBPointerButtons()
+    /// The host has read the interrupt endpoint since the last bus reset
+    /// (the machine then sends relative motion here, not to the PS/2 mouse).
+    public private(set) var polled = false
 
     public init() {
         super.init(name: "usb-mouse", product: "PCEmu USB Mouse", serial: "PCEMU-MOUSE-1",
@@ -30,6 +33,7 @@ public final class USBMouse: USBHIDDevice {
         super.reset()
         dx = 0; dy = 0; wheel = 0
         reportedButtons = buttons
+        polled = false
     }
 
     /// Relative motion (dy positive down the screen), wheel clicks, and the buttons held.
@@ -46,6 +50,11 @@ public final class USBMouse: USBHIDDevice {
         let step = min(max(value, -127), 127)
         value -= step
         return UInt8(bitPattern: Int8(step))
+    }
+
+    public override func transferData(_ token: USBToken, endpoint: Int, buffer: UnsafeMutableRawBufferPointer) -> USBHandshake {
+        if token == .input && endpoint == 1 { polled = true }
+        return super.transferData(token, endpoint: endpoint, buffer: buffer)
     }
 
     override func nextReport() -> [UInt8]? {
