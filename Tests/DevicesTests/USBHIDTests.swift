@@ -65,6 +65,20 @@ final class USBHIDTests: XCTestCase {
         XCTAssertEqual(keyboard.leds, 3, "SET_REPORT: Num and Caps Lock")
     }
 
+    func testMouseReportsAClickShorterThanAPollingInterval() throws {
+        let mouse = USBMouse()
+        configure(mouse)
+        mouse.moved(dx: 3, dy: 0, buttons: [.left])
+        mouse.moved(dx: 0, dy: 0, buttons: [])
+        mouse.moved(dx: 0, dy: 0, buttons: [.right])
+        mouse.moved(dx: 2, dy: 1, buttons: [])
+        XCTAssertEqual(report(mouse), [1, 3, 0, 0], "the press with the motion before it")
+        XCTAssertEqual(report(mouse), [0, 0, 0, 0], "the release")
+        XCTAssertEqual(report(mouse), [2, 0, 0, 0], "the right button")
+        XCTAssertEqual(report(mouse), [0, 2, 1, 0], "its release with the motion since")
+        XCTAssertNil(report(mouse))
+    }
+
     func testMouseMotionInSteps() throws {
         let mouse = USBMouse()
         configure(mouse)

@@ -1,6 +1,7 @@
 /// `-device usb-mouse`: a relative pointer with three buttons and a wheel,
 /// a boot-protocol mouse (BIOSes drive it with three-byte reports).
-/// Motion accumulates and goes out in steps of at most 127.
+/// Motion accumulates and goes out in steps of at most 127; each change of
+/// the buttons goes out in a report of its own.
 public final class USBMouse: USBHIDDevice {
     static let reportBytes = 4
 
@@ -38,6 +39,12 @@ public final class USBMouse: USBHIDDevice {
 
     /// Relative motion (dy positive down the screen), wheel clicks, and the buttons held.
     public func moved(dx: Int, dy: Int, wheel: Int = 0, buttons: USBPointerButtons) {
+        if buttons != self.buttons && self.buttons != reportedButtons {
+            // The last button change has not gone out: queue it with the motion so
+            // far, or a click shorter than the host's polling interval is lost.
+            reportedButtons = self.buttons
+            enqueue(makeReport())
+        }
         // Bounded, so a flood of motion cannot overflow the accumulators.
         self.dx = min(max(self.dx + dx, -1 << 20), 1 << 20)
         self.dy = min(max(self.dy + dy, -1 << 20), 1 << 20)
@@ -58,6 +65,7 @@ public final class USBMouse: USBHIDDevice {
     }
 
     override func nextReport() -> [UInt8]? {
+        if let queued = super.nextReport() { return queued }
         guard dx != 0 || dy != 0 || wheel != 0 || buttons != reportedButtons else { return nil }
         reportedButtons = buttons
         return makeReport()
