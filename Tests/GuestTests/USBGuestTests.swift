@@ -2,12 +2,15 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The default guest with `-usb -device usb-tablet` in a window on a
-/// private Xvfb: Linux's uhci-hcd enumerates the tablet, usbhid and
-/// hid-generic make it an input device, and the host pointer moved over
-/// the window (no click, no grab) arrives in /dev/input/eventN as the
-/// absolute position of the guest pixel under it, the letterbox of a
-/// resized window left out.
+/// The default guest with USB devices in a window on a private Xvfb:
+/// Linux's uhci-hcd enumerates them, usbhid and hid-generic make them input
+/// devices, and what is done to the window arrives in their
+/// /dev/input/eventN. With `-device usb-tablet` the host pointer moved over
+/// the window (no click, no grab) is the absolute position of the guest
+/// pixel under it, the letterbox of a resized window left out; with
+/// `-device usb-mouse -device usb-kbd` keys typed, and motion and buttons
+/// once the window has grabbed the pointer, reach the USB devices and not
+/// the PS/2 pair.
 final class USBGuestTests: XCTestCase {
     var xvfb: XvfbServer!
 
@@ -114,6 +117,138 @@ final class USBGuestTests: XCTestCase {
         let leftButton = 1 | 0x110 << 16
         XCTAssertEqual(clicks.filter { $0.0 == leftButton }.map { $0.1 }, [1, 0], "BTN_LEFT down and up")
         XCTAssertEqual(try x11("xdotool", ["search", "--name", "release grab"]), "", "a click does not grab with a tablet")
+        pcemu.send("poweroff -f\n")
+        XCTAssertEqual(pcemu.wait(timeout: 60), 0)
+    }
+
+    /// The default guest in a window on the Xvfb, with `devices` on `-usb`'s controller, at its shell.
+    func bootInWindow(_ devices: [String]) throws -> (ChildProcess, UInt) {
+        let guest = try DefaultGuest.paths()
+        var environment = ProcessInfo.processInfo.environment
+        environment["DISPLAY"] = xvfb.display
+        environment["SDL_VIDEODRIVER"] = "x11"
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet",
+            "-usb",
+        ] + devices.flatMap { ["-device", $0] }, environment: environment, inputPipe: true)
+        guard pcemu.waitForOutput("pcemu:/root# ", timeout: 300) else {
+            pcemu.stop()
+            throw TestSetupError("no shell: \(pcemu.standardOutput.suffix(2000))")
+        }
+        do {
+            return (pcemu, try xvfb.window(named: "^PCEmu", timeout: 60))
+        } catch {
+            pcemu.stop()
+            throw error
+        }
+    }
+
+    /// Runs `command` in the guest until its output satisfies `condition` (every half second, up to `timeout`).
+    func poll(_ command: String, in pcemu: ChildProcess, timeout: TimeInterval = 30, until condition: (String) -> Bool) -> String? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var output: String?
+        repeat {
+            output = runInShell(command, in: pcemu)
+            if let output, condition(output) { return output }
+            usleep(500_000)
+        } while Date() < deadline && pcemu.isRunning
+        return output
+    }
+
+    func testLinuxEnumeratesTheUSBMouseAndKeyboardAndTheyTakeTheWindowsInput() throws {
+        let (pcemu, window) = try bootInWindow(["usb-mouse", "usb-kbd"])
+        defer { pcemu.stop() }
+        // Short command lines: the shell redraws lines longer than its 80 columns.
+        for module in ["uhci-hcd", "usbhid", "hid-generic", "evdev", "psmouse"] {
+            XCTAssertEqual(runInShell("modprobe \(module)", in: pcemu), "")
+        }
+        XCTAssertEqual(runInShell("U=/sys/bus/usb/devices", in: pcemu), "")
+        // Port 1 the mouse, port 2 the keyboard, in the order given.
+        let products = poll("cat $U/1-1/product $U/1-2/product", in: pcemu) { $0 == "PCEmu USB Mouse\nPCEmu USB Keyboard" }
+        XCTAssertEqual(products, "PCEmu USB Mouse\nPCEmu USB Keyboard", pcemu.standardOutput.suffix(3000).description)
+        XCTAssertEqual(runInShell("cat $U/1-1/idVendor $U/1-2/idProduct", in: pcemu), "0627\n0001")
+        // bInterfaceClass, -Protocol, -SubClass: HID (3), mouse (2) or keyboard (1), boot (1).
+        XCTAssertEqual(runInShell("cat $U/1-1:1.0/bInterface[CPS]*", in: pcemu), "03\n02\n01")
+        XCTAssertEqual(runInShell("cat $U/1-2:1.0/bInterface[CPS]*", in: pcemu), "03\n01\n01")
+
+        // The event node of each input device, by the name the guest gives it.
+        XCTAssertEqual(runInShell("N=/sys/class/input/event*/device/name", in: pcemu), "")
+        func eventNode(_ name: String) -> String? {
+            let found = poll("grep -l '\(name)' $N", in: pcemu) { $0.hasPrefix("/sys/class/input/event") }
+            return found.flatMap { $0.hasPrefix("/sys/class/input/event") ? String($0.split(separator: "/")[3]) : nil }
+        }
+        let usbMouse = try XCTUnwrap(eventNode("USB Mouse"), "no event device for the USB mouse")
+        let usbKeyboard = try XCTUnwrap(eventNode("USB Keyboard"), "no event device for the USB keyboard")
+        let ps2Mouse = try XCTUnwrap(eventNode("PS/2"), "no event device for the PS/2 mouse")
+        let ps2Keyboard = try XCTUnwrap(eventNode("AT Translated"), "no event device for the PS/2 keyboard")
+        XCTAssertEqual(runInShell("P=/proc/bus/input/devices", in: pcemu), "")
+        // Each USB device once, its Phys the UHCI (01.2) and its root port.
+        XCTAssertEqual(runInShell("grep -c 'PCEmu USB' $P", in: pcemu), "2")
+        XCTAssertEqual(runInShell("grep -o 'usb-00.*' $P", in: pcemu), "usb-0000:00:01.2-1/input0\nusb-0000:00:01.2-2/input0")
+
+        // All four nodes read into files in the background (cat: each event as it comes).
+        XCTAssertEqual(runInShell("r(){ cat /dev/input/$1>/tmp/$1& }", in: pcemu), "")
+        for node in [usbMouse, usbKeyboard, ps2Mouse, ps2Keyboard] { XCTAssertEqual(runInShell("r \(node)", in: pcemu), "") }
+        /// The events read from `node` so far.
+        func events(of node: String) -> [(Int, Int)] { self.events(runInShell("od -vtd4 -w16 /tmp/\(node)", in: pcemu) ?? "") }
+        let keyType = 1, relativeType = 2, scanCode = 4 | 4 << 16
+        func key(_ code: Int) -> Int { keyType | code << 16 }
+        func relative(_ code: Int) -> Int { relativeType | code << 16 }
+        usleep(500_000)
+
+        // Keys: h, i, shift+a (xdotool lets go of shift first). Autorepeat (value 2) is the
+        // guest's own, on a slow host, and left out.
+        _ = try x11("xdotool", ["key", "--window", String(window), "h", "i", "shift+a"])
+        let (keyH, keyI, keyLeftShift, keyA) = (35, 23, 42, 30)
+        let typed = [(keyH, 1), (keyH, 0), (keyI, 1), (keyI, 0), (keyLeftShift, 1), (keyA, 1), (keyLeftShift, 0), (keyA, 0)]
+        var keys: [(Int, Int)] = []
+        let keysDeadline = Date(timeIntervalSinceNow: 30)
+        repeat {
+            keys = events(of: usbKeyboard)
+            if keys.filter({ $0.0 & 0xFFFF == keyType && $0.1 != 2 }).count >= typed.count { break }
+            usleep(500_000)
+        } while Date() < keysDeadline
+        XCTAssertEqual(keys.filter { $0.0 & 0xFFFF == keyType && $0.1 != 2 }.map { "\($0.0 >> 16):\($0.1)" },
+                       typed.map { "\($0.0):\($0.1)" }, "the keys typed, down and up, from the USB keyboard's node")
+        // hid-input's scan codes are the HID usages (page 7): the keys came through USB.
+        XCTAssertEqual(Array(Set(keys.filter { $0.0 == scanCode }.map { $0.1 })).sorted(), [0x7_0004, 0x7_000B, 0x7_000C, 0x7_00E1])
+
+        // The mouse: a click grabs the pointer (the click itself goes nowhere), then 20 right
+        // twice, 15 up, a left and a right click and one wheel click up.
+        _ = try x11("xdotool", ["mousemove", "--window", String(window), "100", "100", "click", "1"])
+        var grabbed = ""
+        for _ in 0..<20 where grabbed.isEmpty {
+            usleep(250_000)
+            grabbed = try x11("xdotool", ["search", "--name", "release grab"])
+        }
+        XCTAssertFalse(grabbed.isEmpty, "a click grabs the pointer")
+        for (dx, dy) in [(20, 0), (20, 0), (0, -15)] {
+            _ = try x11("xdotool", ["mousemove_relative", "--", String(dx), String(dy)])
+            usleep(300_000)
+        }
+        for button in ["1", "3", "4"] { _ = try x11("xdotool", ["click", button]) }
+        let (relativeX, relativeY, wheel) = (relative(0), relative(1), relative(8))
+        let (leftButton, rightButton) = (key(0x110), key(0x111))
+        var motion: [(Int, Int)] = []
+        let motionDeadline = Date(timeIntervalSinceNow: 30)
+        repeat {
+            motion = events(of: usbMouse)
+            if motion.filter({ $0.0 == rightButton || $0.0 == wheel }).count >= 3 { break }
+            usleep(500_000)
+        } while Date() < motionDeadline
+        func total(_ code: Int) -> Int { motion.filter { $0.0 == code }.reduce(0) { $0 + $1.1 } }
+        XCTAssertEqual(total(relativeX), 40, "REL_X: \(motion)")
+        XCTAssertEqual(total(relativeY), -15, "REL_Y (up is negative)")
+        XCTAssertEqual(total(wheel), 1, "REL_WHEEL: one click away from the user")
+        XCTAssertEqual(motion.filter { $0.0 == leftButton }.map(\.1), [1, 0], "BTN_LEFT down and up")
+        XCTAssertEqual(motion.filter { $0.0 == rightButton }.map(\.1), [1, 0], "BTN_RIGHT down and up")
+        XCTAssertEqual(Array(Set(motion.filter { $0.0 == scanCode }.map { $0.1 })).sorted(), [0x9_0001, 0x9_0002],
+                       "the buttons' HID usages (page 9)")
+
+        // Nothing of it reached the PS/2 keyboard and mouse, though Linux drives both.
+        XCTAssertEqual(events(of: ps2Keyboard).count, 0, "the PS/2 keyboard's node")
+        XCTAssertEqual(events(of: ps2Mouse).count, 0, "the PS/2 mouse's node")
+        _ = try x11("xdotool", ["key", "--window", String(window), "ctrl+alt+g"])
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0)
     }
