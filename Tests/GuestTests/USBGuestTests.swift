@@ -252,4 +252,28 @@ final class USBGuestTests: XCTestCase {
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0)
     }
+
+    /// SeaBIOS's own UHCI and USB keyboard drivers: with a usb-kbd the window's keys
+    /// go to it alone, and Escape and 1 typed there open the boot menu and pick its entry.
+    func testSeaBIOSReadsTheUSBKeyboardForItsBootMenu() throws {
+        let guest = try DefaultGuest.paths()
+        let directory = try makeTemporaryDirectory("pcemu-usb-seabios")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("seabios.log").path
+        let windowed = try WindowedGuest([
+            "-m", "128", "-nic", "none", "-serial", "stdio", "-debugcon", "file:\(log)", "-boot", "menu=on,splash-time=30000",
+            "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-usb", "-device", "usb-kbd",
+        ], directory: directory)
+        defer { windowed.stop() }
+        XCTAssertTrue(try windowed.waitForText(["Press ESC for boot menu"], timeout: 120).found, "SeaBIOS's prompt")
+        let seabios = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertTrue(seabios.contains("USB keyboard initialized"), String(seabios.suffix(2000)))
+        try windowed.key("Escape")
+        let menu = try windowed.waitForText(["Select boot device", "1. Linux loader"], timeout: 60)
+        XCTAssertTrue(menu.found, menu.lines.joined(separator: "\n"))
+        try windowed.key("1")
+        XCTAssertTrue(windowed.pcemu.waitForOutput("pcemu:/root# ", timeout: 300), "the entry picked boots the kernel")
+        windowed.pcemu.send("poweroff -f\n")
+        XCTAssertEqual(windowed.pcemu.wait(timeout: 60), 0)
+    }
 }
