@@ -38,7 +38,7 @@ func runOnPCEmu(_ image: Data, backend: X86CPU.Backend) throws -> (seconds: Doub
     try ports.attach(ReportPort(), name: "exit", base: 0xF4, count: 1)
     image.withUnsafeBytes { ram.base.advanced(by: 0x7C00).copyMemory(from: $0.baseAddress!, byteCount: image.count) }
     let cpu = X86CPU(addressSpace: space, ports: ports, clock: VirtualClock(), backend: backend)
-    cpu.setTestSegment(.cs, selector: 0)
+    cpu.loadRealModeSegment(.cs, selector: 0)
     cpu.state.pointee.eip = 0x7C00
     let start = VirtualClock.hostMonotonicNanoseconds()
     while !cpu.halted && cpu.stopReason == nil { _ = cpu.run(until: .max) }

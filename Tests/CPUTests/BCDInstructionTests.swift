@@ -77,7 +77,7 @@ final class BCDInstructionTests: XCTestCase {
         machine.load(code)
         machine.run()
         XCTAssertEqual(machine.handledVector, 0)
-        XCTAssertEqual(machine.cpu.testRegister(0) & 0xFFFF, 0x1234)
+        XCTAssertEqual(machine.cpu.generalRegister(0) & 0xFFFF, 0x1234)
         XCTAssertEqual(machine.pushedIP, X87Programs.bodyAddress + 3)
     }
 }
@@ -209,9 +209,9 @@ enum BCDPrograms {
         code.withUnsafeBytes { (ram.base + X87Programs.codeAddress).copyMemory(from: $0.baseAddress!, byteCount: code.count) }
         let cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1)),
                          backend: backend)
-        for segment in [Segment.es, .cs, .ss, .ds] { cpu.setTestSegment(segment, selector: 0) }
+        for segment in [Segment.es, .cs, .ss, .ds] { cpu.loadRealModeSegment(segment, selector: 0) }
         cpu.state.pointee.eip = UInt64(X87Programs.codeAddress)
-        cpu.setTestRegister(Register.esp.rawValue, 0x8000)
+        cpu.setGeneralRegister(Register.esp.rawValue, 0x8000)
         var runs = 0
         while cpu.run(until: Int64.max) != .halted && runs < 1_000_000 { runs += 1 }
         let guestEnd = Int(cpu.state.pointee.eip)

@@ -45,12 +45,12 @@ final class JumpCacheTests: XCTestCase {
     /// Paging on with the first directory; CS:IP = 4000:1000 (the caller), SS:SP = 0:4000.
     func runCaller(_ code: [UInt8]) {
         put(caller, code)
-        cpu.setTestControlRegisters(cr0: ControlRegister.protectionEnable | ControlRegister.paging | ControlRegister.extensionType,
+        cpu.setControlRegisters(cr0: ControlRegister.protectionEnable | ControlRegister.paging | ControlRegister.extensionType,
                                     cr3: firstDirectory)
-        cpu.setTestSegment(.cs, selector: 0x4000)
-        cpu.setTestSegment(.ss, selector: 0)
-        cpu.setTestSegment(.ds, selector: 0)
-        cpu.setTestRegister(4, 0x4000)
+        cpu.loadRealModeSegment(.cs, selector: 0x4000)
+        cpu.loadRealModeSegment(.ss, selector: 0)
+        cpu.loadRealModeSegment(.ds, selector: 0)
+        cpu.setGeneralRegister(4, 0x4000)
         cpu.state.pointee.eip = 0x1000
         XCTAssertEqual(cpu.run(until: 1_000_000), .halted)
     }
@@ -64,8 +64,8 @@ final class JumpCacheTests: XCTestCase {
             0xE8, 0xEF, 0xEF,                    // call 0x0000 (now 0x2222)
             0xF4,                                // hlt
         ])
-        XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x1111)
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x2222)
+        XCTAssertEqual(cpu.generalRegister(3) & 0xFFFF, 0x1111)
+        XCTAssertEqual(cpu.generalRegister(0) & 0xFFFF, 0x2222)
     }
 
     func testCallAfterINVLPGRunsTheNewlyMappedCode() {
@@ -77,7 +77,7 @@ final class JumpCacheTests: XCTestCase {
             0xE8, 0xE9, 0xEF,                                      // call 0x0000 (now 0x2222)
             0xF4,                                                  // hlt
         ])
-        XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x1111)
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x2222)
+        XCTAssertEqual(cpu.generalRegister(3) & 0xFFFF, 0x1111)
+        XCTAssertEqual(cpu.generalRegister(0) & 0xFFFF, 0x2222)
     }
 }

@@ -19,8 +19,8 @@ final class MemoryMapChangeTests: XCTestCase {
 
     /// Runs from segment:0 into the code's closing jmp $ for a while.
     func runAt(_ cpu: X86CPU, segment: UInt16) {
-        cpu.setTestSegment(.cs, selector: segment)
-        cpu.setTestSegment(.ds, selector: 0x9000)
+        cpu.loadRealModeSegment(.cs, selector: segment)
+        cpu.loadRealModeSegment(.ds, selector: 0x9000)
         cpu.state.pointee.eip = 0
         XCTAssertEqual(cpu.run(until: clock.now + 10_000), .yielded)
     }
@@ -39,15 +39,15 @@ final class MemoryMapChangeTests: XCTestCase {
         let code = try space.map("code", at: 0x8_0000, size: 4096, kind: .rom(firstCode))
         let data = try space.map("data", at: 0x9_0000, size: 4096, kind: .rom(firstData))
         runAt(cpu, segment: 0x8000)
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x1111)
-        XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x0AAA)
+        XCTAssertEqual(cpu.generalRegister(0) & 0xFFFF, 0x1111)
+        XCTAssertEqual(cpu.generalRegister(3) & 0xFFFF, 0x0AAA)
 
         space.unmap(code)
         space.unmap(data)
         try space.map("code", at: 0x8_0000, size: 4096, kind: .rom(secondCode))
         try space.map("data", at: 0x9_0000, size: 4096, kind: .rom(secondData))
         runAt(cpu, segment: 0x8000)
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x2222, "the block translated from the old region is gone")
-        XCTAssertEqual(cpu.testRegister(3) & 0xFFFF, 0x0BBB, "the TLB entry for the old region is gone")
+        XCTAssertEqual(cpu.generalRegister(0) & 0xFFFF, 0x2222, "the block translated from the old region is gone")
+        XCTAssertEqual(cpu.generalRegister(3) & 0xFFFF, 0x0BBB, "the TLB entry for the old region is gone")
     }
 }

@@ -52,7 +52,7 @@ final class PagingTests: XCTestCase {
     }
 
     func enable32(cr4: UInt32 = 0, writeProtect: Bool = false) {
-        cpu.setTestControlRegisters(cr0: pagingOn | (writeProtect ? ControlRegister.writeProtect : 0), cr3: directory, cr4: cr4)
+        cpu.setControlRegisters(cr0: pagingOn | (writeProtect ? ControlRegister.writeProtect : 0), cr3: directory, cr4: cr4)
     }
 
     func pf(_ errorCode: UInt32, _ cr2: UInt32) -> TestLinearAccess { .fault(vector: 14, errorCode: errorCode, cr2: cr2) }
@@ -97,7 +97,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearWrite(0x0040_3014, 0x55, bytes: 1), .value(0))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3010, bytes: 8), .value(0x55_1234_BEEF))
         // Without paging the same linear address is physical.
-        cpu.setTestControlRegisters(cr0: ControlRegister.protectionEnable | ControlRegister.extensionType)
+        cpu.setControlRegisters(cr0: ControlRegister.protectionEnable | ControlRegister.extensionType)
         put32(0x0040_3010, 0x7777)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3010, bytes: 4), .value(0x7777))
     }
@@ -185,7 +185,7 @@ final class PagingTests: XCTestCase {
         put64(directory + (linear >> 30) * 8, pdpte)
         put64(0x2000 + ((linear >> 21) & 0x1FF) * 8, pde)
         if let pte { put64(0x3000 + ((linear >> 12) & 0x1FF) * 8, pte) }
-        cpu.setTestControlRegisters(cr0: pagingOn, cr3: directory, cr4: ControlRegister.cr4PAE | cr4)
+        cpu.setControlRegisters(cr0: pagingOn, cr3: directory, cr4: ControlRegister.cr4PAE | cr4)
     }
 
     func testPAEFourKiBPage() {
@@ -274,11 +274,11 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4, user: true), .value(0x66))
         // A CR3 write (same value) drops only the non-global entry.
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4, user: true), .value(0x88))
         // Clearing CR4.PGE drops everything.
-        cpu.setTestControlRegisters(cr4: 0)
+        cpu.setControlRegisters(cr4: 0)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
 
@@ -293,11 +293,11 @@ final class PagingTests: XCTestCase {
         enable32(cr4: ControlRegister.cr4PGE)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x66))
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         // Filled after the first CR3 write, dropped by the second.
         XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x77))
         for index: UInt32 in [3, 4, 7] { put32(table + index * 4, 0x8000 | 7 | (index == 3 ? G : 0)) }
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x88))
         XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x88))
@@ -317,7 +317,7 @@ final class PagingTests: XCTestCase {
         _ = cpu.testLinearRead(0x0040_0000, bytes: 1)
         XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x7F))
         put32(table + 1023 * 4, 0x5000 | 7)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x05))
     }
 
@@ -328,7 +328,7 @@ final class PagingTests: XCTestCase {
         enable32()
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         put32(table + 3 * 4, 0x8000 | 7 | G)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
 
@@ -373,7 +373,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
         // A CR3 write drops the victims too.
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
@@ -421,7 +421,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(byte(0x5001), 0xAA)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3FFD, bytes: 8), .value(0x0000_00AA_BBCC_DD00))
         put32(table + 4 * 4, 0)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3FFE, bytes: 4), pf(0, 0x0040_4000))
     }
 
@@ -439,18 +439,18 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(get32(0x0000_5000), 0x3333)
         XCTAssertEqual(get32(0x0010_5000), 0x1111)
         // Page-table reads are physical accesses too: CR3 at 1 MiB + 0x1000 reads 0x1000.
-        cpu.setTestControlRegisters(cr3: 0x0010_1000)
+        cpu.setControlRegisters(cr3: 0x0010_1000)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x3333))
         cpu.setA20(true)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), pf(0, 0x0040_3000))
     }
 
     func testPageTablesOutsideRAMAreNotPresent() {
-        cpu.setTestControlRegisters(cr0: pagingOn, cr3: 0x1000_0000, cr4: 0)
+        cpu.setControlRegisters(cr0: pagingOn, cr3: 0x1000_0000, cr4: 0)
         XCTAssertEqual(cpu.testLinearRead(0x1234, bytes: 1), pf(0, 0x1234))
         // A directory in RAM whose table is in MMIO space.
         put32(directory, 0xFEC0_0000 | 7)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearRead(0x1234, bytes: 1), pf(0, 0x1234))
         XCTAssertEqual(device.reads, 0)
     }
@@ -466,7 +466,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(device.writes, [0x77, 0x78])
         XCTAssertEqual(cpu.testLinearWrite(0x0040_3000, 0x79, bytes: 4, user: true), .value(0))
         put32(table + 3 * 4, 0xFEC0_0000 | 5)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testLinearWrite(0x0040_3000, 0x7A, bytes: 4, user: true), pf(errP | errW | errU, 0x0040_3000))
         XCTAssertEqual(device.writes, [0x77, 0x78, 0x79])
     }
@@ -500,7 +500,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(fault, pf(errP | errU, 0x0040_3000))
         XCTAssertNotEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
         put32(table + 3 * 4, 0x5000 | 7)
-        cpu.setTestControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: directory)
         XCTAssertEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
         XCTAssertEqual(cpu.testReadCode(0x0040_3000, count: 1).bytes, [0x90])
     }
@@ -512,10 +512,10 @@ final class PagingTests: XCTestCase {
         }
         map32(0x0004_0000, to: 0x5000)
         enable32()
-        cpu.setTestSegment(.cs, selector: 0x4000)
+        cpu.loadRealModeSegment(.cs, selector: 0x4000)
         cpu.state.pointee.eip = 0
         cpu.step()
-        XCTAssertEqual(cpu.testRegister(0) & 0xFFFF, 0x1234)
+        XCTAssertEqual(cpu.generalRegister(0) & 0xFFFF, 0x1234)
         XCTAssertEqual(cpu.state.pointee.eip, 3)
         // Jump to a page that is not present: the fetch raises #PF with CR2 at it.
         // An empty IDT turns its delivery into #GP, #DF, then a triple fault, none

@@ -40,7 +40,7 @@ final class ProtectedModeTests: XCTestCase {
         try ports.attach(exit, name: "exit", base: 0xF4, count: 1)
         image.withUnsafeBytes { ram.base.advanced(by: 0x7C00).copyMemory(from: $0.baseAddress!, byteCount: image.count) }
         let cpu = X86CPU(addressSpace: space, ports: ports, clock: VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1)))
-        cpu.setTestSegment(.cs, selector: 0)
+        cpu.loadRealModeSegment(.cs, selector: 0)
         cpu.state.pointee.eip = 0x7C00
         var steps = 0
         while exit.bytes.isEmpty && !cpu.halted && cpu.stopReason == nil && steps < 100_000 {

@@ -129,13 +129,13 @@ final class RealModeHardwareTests: XCTestCase {
             cpu.reset()
             let state = cpu.state
             for (index, name) in Self.registerNames.enumerated() {
-                cpu.setTestRegister(index, test.registers[name] ?? 0)
+                cpu.setGeneralRegister(index, test.registers[name] ?? 0)
             }
             for (name, segment) in Self.segmentNames {
-                cpu.setTestSegment(segment, selector: UInt16(test.registers[name] ?? 0))
+                cpu.loadRealModeSegment(segment, selector: UInt16(test.registers[name] ?? 0))
             }
             state.pointee.eip = UInt64(test.registers["ip"] ?? 0)
-            cpu.setTestFlags(test.registers["flags"] ?? 2)
+            cpu.flags = test.registers["flags"] ?? 2
             for (address, byte) in test.ram { ram.base.storeBytes(of: byte, toByteOffset: Int(address), as: UInt8.self) }
             // A limit fault on an SS access is #GP on the 286 and #SS on an i686 (the SDM's
             // real-address mode exceptions): #SS's vector leads to the same handler here.
@@ -157,18 +157,18 @@ final class RealModeHardwareTests: XCTestCase {
                 for name in ["si", "di", "cx"] { expected[name] = test.registers[name] }
             }
             var problems: [String] = []
-            for (index, name) in Self.registerNames.enumerated() where cpu.testRegister(index) & 0xFFFF != expected[name] {
-                problems.append("\(name)=\(hex(cpu.testRegister(index) & 0xFFFF)) want \(hex(expected[name] ?? 0))")
+            for (index, name) in Self.registerNames.enumerated() where cpu.generalRegister(index) & 0xFFFF != expected[name] {
+                problems.append("\(name)=\(hex(cpu.generalRegister(index) & 0xFFFF)) want \(hex(expected[name] ?? 0))")
             }
-            for (name, segment) in Self.segmentNames where cpu.testSegmentSelector(segment) != expected[name] {
-                problems.append("\(name)=\(hex(cpu.testSegmentSelector(segment))) want \(hex(expected[name] ?? 0))")
+            for (name, segment) in Self.segmentNames where cpu.segmentRegister(segment).selector != expected[name] {
+                problems.append("\(name)=\(hex(cpu.segmentRegister(segment).selector)) want \(hex(expected[name] ?? 0))")
             }
             if UInt32(state.pointee.eip & 0xFFFF) != expected["ip"] {
                 problems.append("ip=\(hex(UInt32(state.pointee.eip))) want \(hex(expected["ip"] ?? 0))")
             }
             let mask = 0xFFF & ~Self.undefinedFlags(form: test.form)
-            if cpu.testFlags() & mask != (expected["flags"] ?? 0) & mask {
-                problems.append("flags=\(hex(cpu.testFlags() & 0xFFF)) want \(hex((expected["flags"] ?? 0) & 0xFFF)) (mask \(hex(mask)))")
+            if cpu.flags & mask != (expected["flags"] ?? 0) & mask {
+                problems.append("flags=\(hex(cpu.flags & 0xFFF)) want \(hex((expected["flags"] ?? 0) & 0xFFF)) (mask \(hex(mask)))")
             }
             // A pushed FLAGS image (PUSHF, an exception's or INT's frame) has bits 12-15 clear
             // on the 286. Its place comes from the final SS:SP (the sample's flag_address is

@@ -11,11 +11,11 @@ final class StateDumpTests: XCTestCase {
         let space = AddressSpace(ram: ram)
         try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
         let cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1)))
-        cpu.setTestRegister(Register.eax.rawValue, 0x1234_5678)
-        cpu.setTestRegister(Register.esp.rawValue, 0x7B2E)
-        cpu.setTestSegment(.cs, selector: 0x07C0)
+        cpu.setGeneralRegister(Register.eax.rawValue, 0x1234_5678)
+        cpu.setGeneralRegister(Register.esp.rawValue, 0x7B2E)
+        cpu.loadRealModeSegment(.cs, selector: 0x07C0)
         cpu.state.pointee.eip = 0x8A49
-        cpu.setTestFlags(EFLAGS.reserved1 | EFLAGS.carry | EFLAGS.zero | EFLAGS.interrupt)
+        cpu.flags = EFLAGS.reserved1 | EFLAGS.carry | EFLAGS.zero | EFLAGS.interrupt
         let lines = cpu.stateDump().split(separator: "\n").map(String.init)
         XCTAssertTrue(lines[0].hasPrefix("EAX=12345678 EBX=00000000 ECX=00000000 EDX="), lines[0])
         XCTAssertTrue(lines[1].hasSuffix("ESP=00007b2e"), lines[1])

@@ -147,10 +147,10 @@ final class X87TestMachine {
         }
         (ram.base + X87Programs.codeAddress).copyMemory(from: code, byteCount: code.count)
         cpu.reset()
-        for segment in [Segment.es, .cs, .ss, .ds] { cpu.setTestSegment(segment, selector: 0) }
+        for segment in [Segment.es, .cs, .ss, .ds] { cpu.loadRealModeSegment(segment, selector: 0) }
         cpu.state.pointee.eip = UInt64(X87Programs.codeAddress)
-        cpu.setTestRegister(Register.esp.rawValue, Self.stackTop)
-        if let cr0 { cpu.setTestCR0(cr0) }
+        cpu.setGeneralRegister(Register.esp.rawValue, Self.stackTop)
+        if let cr0 { cpu.setControlRegisters(cr0: cr0) }
     }
 
     /// Runs until a HLT (the program's last, or a handler's).
@@ -170,7 +170,7 @@ final class X87TestMachine {
     }
 
     /// The IP the last interrupt pushed (the faulting instruction's for faults).
-    var pushedIP: Int { Int(ram.base.load(fromByteOffset: Int(cpu.testRegister(Register.esp.rawValue) & 0xFFFF), as: UInt16.self)) }
+    var pushedIP: Int { Int(ram.base.load(fromByteOffset: Int(cpu.generalRegister(Register.esp.rawValue) & 0xFFFF), as: UInt16.self)) }
 
     func data(_ offset: Int, _ count: Int) -> [UInt8] {
         [UInt8](UnsafeRawBufferPointer(start: ram.base + X87Programs.dataAddress + offset, count: count))

@@ -20,7 +20,7 @@ final class VGAAgainstQEMUTests: XCTestCase {
         let machine = try TestMachine.make { $0.debugConsole = .file(ourLog) }
         let program = try Data(contentsOf: image)
         try program.withUnsafeBytes { try machine.ram.load($0, at: 0x7C00) }
-        machine.cpu.setTestSegment(.cs, selector: 0)
+        machine.cpu.loadRealModeSegment(.cs, selector: 0)
         machine.cpu.state.pointee.eip = 0x7C00
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
