@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Memory", "Timing", "Storage", "Lifecycle", "PCEmuSupport", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PCEmuSupport", "TestSupport"]),
         .testTarget(name: "X86FrontendTests", dependencies: ["X86Frontend"]),
-        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "TestSupport"]),
+        .testTarget(name: "CPUTests", dependencies: ["CPURuntime", "Memory", "Timing", "X86State", "X87", "Lifecycle", "TestSupport"]),
         .testTarget(name: "X87Tests", dependencies: ["X87"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
         .testTarget(name: "X64BackendTests", dependencies: ["X64Backend", "IR"]),
