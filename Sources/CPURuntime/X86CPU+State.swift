@@ -7,7 +7,7 @@ import X87
 /// debug registers, the MSRs the CPU keeps), the x87 FPU, the A20 mask, and
 /// whether it is halted or in an interrupt shadow. Taken between runs, so no
 /// exception is pending and the x87 is in `CPUState`. Translations, TLBs and
-/// the jump cache are not state: a load drops them.
+/// the jump cache are not state: a load drops them, and every translation.
 extension X86CPU: StatefulDevice {
     public static let stateVersion: UInt32 = 1
     public static let stateName = "x86-cpu"
@@ -94,7 +94,8 @@ extension X86CPU: StatefulDevice {
         flags = eflags  // also recomputes the mode bits from CR0, EFLAGS and the segments
         halted = wasHalted
         tripleFault = false
-        flushTLB()
+        // The machine loads RAM first: blocks translated from what it held go too.
+        memoryMapChanged()
     }
 
     static func save(_ segment: SegmentCache) -> StateRecord {

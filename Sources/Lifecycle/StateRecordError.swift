@@ -11,6 +11,9 @@ public enum StateRecordError: Error, Equatable, CustomStringConvertible {
     case truncated(offset: Int)
     /// The input is not a record or is damaged (bad magic, checksum, tag, nesting).
     case damaged(String)
+    /// The state is whole but was saved by a machine configured otherwise
+    /// (another RAM size, another card): `reason` says how.
+    case configurationMismatch(record: String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,7 @@ public enum StateRecordError: Error, Equatable, CustomStringConvertible {
         case let .outOfRange(record, field): "state of \(record): field \(field) is out of range"
         case let .truncated(offset): "saved state is truncated at byte \(offset)"
         case let .damaged(reason): "saved state is damaged: \(reason)"
+        case let .configurationMismatch(record, reason): "state of \(record) is from another configuration: \(reason)"
         }
     }
 }

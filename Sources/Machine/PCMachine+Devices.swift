@@ -8,6 +8,8 @@ extension PCMachine {
     /// sound's and ISA network cards' chips.
     func registerDevices() {
         devices.register(clock, as: "clock")
+        // RAM before the CPU: the CPU's load drops every translation, made from what RAM held.
+        devices.register(RAMDevice(ram: ram), as: "ram")
         devices.register(cpu, as: "cpu")
         chipset.register(in: devices)
         devices.register(shadow, as: "pam-shadow")
