@@ -62,7 +62,10 @@ let package = Package(
         // The PC chipset: PIC, PIT, RTC/CMOS, UARTs, reset ports, 8042 with PS/2 keyboard and mouse,
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
         .target(name: "Devices", dependencies: ["Memory", "Timing", "Storage", "Lifecycle", "PCEmuSupport"], swiftSettings: optimise),
-        .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Host", "PCEmuSupport"],
+        // Control of a running machine from outside: the human monitor (HMP).
+        .target(name: "Control", dependencies: ["Machine", "Configuration", "CPURuntime", "Memory", "PCEmuSupport"],
+                swiftSettings: optimise),
+        .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Control", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),
 
         // The interpreter benchmark: a fixed guest workload, timed beside qemu-system-i386.

@@ -75,7 +75,15 @@ public struct ConfigurationValidator {
             try require(.serialPorts, for: config.noGraphic && config.serial.isEmpty ? "-nographic" : "-serial")
         }
         if let debug = config.debugConsole, debug != .disabled { try require(.debugPorts, for: "-debugcon") }
-        if let monitor = config.monitor, monitor != .disabled, monitor != .null { try require(.monitor, for: "-monitor") }
+        if let monitor = config.monitor, monitor != .disabled, monitor != .null {
+            try require(.monitor, for: "-monitor")
+            guard case .socket = monitor else {
+                throw EmulatorError.badOption("-monitor", "only a listening socket is built (unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait)")
+            }
+        }
+        for device in config.effectiveSerial + [config.debugConsole].compactMap({ $0 }) {
+            if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor only") }
+        }
         if config.backend == .jit { try require(.jit, for: "-accel") }
         // Last, so that an option's own missing part is named first.
         try require(.cpu, for: config.kernel != nil ? "-kernel" : "pcemu")

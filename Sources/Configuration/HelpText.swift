@@ -61,14 +61,16 @@ public enum HelpText {
 
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none
-      -nographic               no window; COM1 and the monitor on this terminal
+      -nographic               no window; COM1 on this terminal
       -vga std|none            the standard VGA (the default) or no display adapter
       -device VGA[,xres=W][,yres=H][,edid=on|off][,mmio=on|off]
                                the standard VGA with its EDID's preferred mode (default 1280x800)
       -screendump FILE         write the screen to FILE (PNG if it ends in .png, else PPM) when pcemu exits
       -serial stdio|file:PATH|null|none
                                where the next serial port goes (COM1, then COM2...)
-      -monitor stdio|none      the monitor
+      -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
+                               the human monitor (QEMU's commands) on a socket; without
+                               nowait, the machine starts once a client has connected
       -debugcon stdio|file:PATH|null|none
                                the debug ports 0x402 (SeaBIOS's log) and 0xE9;
                                stdio writes to stderr, beside the serial console

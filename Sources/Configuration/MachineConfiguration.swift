@@ -11,6 +11,21 @@ public struct MachineConfiguration: Equatable {
         case file(String)
         case null
         case disabled
+        /// A listening socket (`unix:PATH,server` or `tcp:HOST:PORT,server`);
+        /// `wait`: start only once a client has connected.
+        case socket(SocketAddress, wait: Bool)
+    }
+
+    public enum SocketAddress: Equatable, CustomStringConvertible {
+        case unix(path: String)
+        case tcp(host: String, port: UInt16)
+
+        public var description: String {
+            switch self {
+            case let .unix(path): "unix:\(path)"
+            case let .tcp(host, port): "tcp:\(host):\(port)"
+            }
+        }
     }
 
     public struct Drive: Equatable {

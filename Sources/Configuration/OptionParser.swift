@@ -287,8 +287,40 @@ public struct OptionParser {
         case "none": return .disabled
         default:
             if value.hasPrefix("file:"), value.count > 5 { return .file(String(value.dropFirst(5))) }
-            throw EmulatorError.badOption(option, "unknown character device '\(value)' (stdio, file:PATH, null or none)")
+            if value.hasPrefix("unix:") || value.hasPrefix("tcp:") { return try parseSocket(value, option: option) }
+            throw EmulatorError.badOption(option, "unknown character device '\(value)' (stdio, file:PATH, unix:PATH,server, tcp:HOST:PORT,server, null or none)")
         }
+    }
+
+    /// `unix:PATH,server[,nowait]` and `tcp:HOST:PORT,server[,nowait]` (also
+    /// `server=on`, `wait=off`), as QEMU writes them. Only the listening side
+    /// is built: a client socket is refused by name.
+    private func parseSocket(_ value: String, option: String) throws -> MachineConfiguration.CharacterDevice {
+        let isUnix = value.hasPrefix("unix:")
+        // QEMU's bare flags, as key=value items.
+        let items = value.dropFirst(isUnix ? 5 : 4).split(separator: ",", omittingEmptySubsequences: false).enumerated().map {
+            $0.offset > 0 && $0.element == "server" ? "server=on" : $0.offset > 0 && $0.element == "nowait" ? "wait=off" : String($0.element)
+        }
+        guard let first = items.first, !first.isEmpty else { throw EmulatorError.badOption(option, "'\(value)' names no address") }
+        let text = items.joined(separator: ",")
+        let list = try KeyValueList(text, option: option, implicitKey: "address")
+        var address: String?, server = false, wait = true
+        for (key, item) in list.pairs {
+            switch key {
+            case "address": address = item
+            case "server": server = try parseBool(item, option: option)
+            case "wait": wait = try parseBool(item, option: option)
+            default: throw EmulatorError.badOption(option, "unknown socket option '\(key)' (server, wait, nowait)")
+            }
+        }
+        guard let address, !address.isEmpty else { throw EmulatorError.badOption(option, "'\(value)' names no address") }
+        guard server else { throw EmulatorError.badOption(option, "only listening sockets are built: add ',server'") }
+        if isUnix { return .socket(.unix(path: address), wait: wait) }
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]), port != 0 else {
+            throw EmulatorError.badOption(option, "'\(value)' is not tcp:HOST:PORT")
+        }
+        let host = String(address[..<colon])
+        return .socket(.tcp(host: host.isEmpty ? "0.0.0.0" : host, port: port), wait: wait)
     }
 
     private func parseBool(_ value: String, option: String) throws -> Bool {

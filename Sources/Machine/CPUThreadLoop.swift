@@ -27,10 +27,13 @@ public final class CPUThreadLoop {
     private var running: [() -> Void] = []
     private var stopStatus: Int32?
     private var resetRequested = false
+    private var pauseRequested = false
     private var woken = false
     private var slackTimers: [SlackTimer] = []
     /// The thread in `run`, so `wake` knows when it is called from it.
     private var loopThread: pthread_t?
+    /// The CPU thread's kernel thread id, once `run` has started (for `info cpus`).
+    public private(set) var threadID: Int32 = 0
     /// The CPU thread is inside `engine.run`.
     private var engineRunning = false
 
@@ -74,6 +77,30 @@ public final class CPUThreadLoop {
         engine.requestExit()
     }
 
+    /// Thread-safe: stops running the guest at the next slice boundary (the
+    /// monitor's `stop`); the virtual clock stands still, and posted work,
+    /// a reset or a stop are still taken. `resume` goes on.
+    public func pause() {
+        condition.lock()
+        pauseRequested = true
+        condition.signal()
+        condition.unlock()
+        engine.requestExit()
+    }
+
+    public func resume() {
+        condition.lock()
+        pauseRequested = false
+        condition.signal()
+        condition.unlock()
+    }
+
+    public var isPaused: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pauseRequested
+    }
+
     /// Thread-safe: ends the current slice or idle wait so the engine looks at
     /// its interrupt input again (the PIC's output changed). On the CPU thread
     /// itself (a device in a port write or a timer) there is no wait to end:
@@ -94,10 +121,12 @@ public final class CPUThreadLoop {
     /// Runs until the guest powers off or `stop` is called; returns the exit status.
     public func run() -> Int32 {
         loopThread = pthread_self()
+        threadID = CPUThreadLoop.currentThreadID()
         defer { loopThread = nil }
         while true {
             if let status = takePostedWork() { return status }
             if takeResetRequest(), let status = reset() { return status }
+            if waitWhilePaused() { continue }
             let now = clock.now
             scheduler.runExpired(now: now)
             for timer in slackTimers { timer.runIfDue(now: now) }
@@ -119,6 +148,32 @@ public final class CPUThreadLoop {
                 return status
             }
         }
+    }
+
+    /// While paused the guest does not run and its clock stands still; the
+    /// loop wakes for posted work, a reset or a stop. True when it waited.
+    private func waitWhilePaused() -> Bool {
+        condition.lock()
+        guard pauseRequested else {
+            condition.unlock()
+            return false
+        }
+        clock.pause()
+        while pauseRequested && posted.isEmpty && stopStatus == nil && !resetRequested { condition.wait() }
+        let stillPaused = pauseRequested
+        condition.unlock()
+        if !stillPaused { clock.resume() }
+        return true
+    }
+
+    /// The calling thread's kernel id: /proc/thread-self names it (Swift's
+    /// Glibc module has no gettid).
+    static func currentThreadID() -> Int32 {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink("/proc/thread-self", &buffer, buffer.count - 1)
+        guard count > 0 else { return 0 }
+        let link = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Int32(link.split(separator: "/").last ?? "") ?? 0
     }
 
     /// A machine reset, or the end of the run with -no-reboot.
@@ -169,7 +224,7 @@ public final class CPUThreadLoop {
         condition.lock()
         defer { condition.unlock() }
         defer { woken = false }
-        while posted.isEmpty, stopStatus == nil, !resetRequested, !woken {
+        while posted.isEmpty, stopStatus == nil, !resetRequested, !woken, !pauseRequested {
             if deadline == .max {
                 condition.wait()
                 continue

@@ -1,4 +1,5 @@
 import Configuration
+import Control
 import Foundation
 import Machine
 import PCEmuSupport
@@ -58,7 +59,14 @@ do {
     if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
     if let file = configuration.logFile { try Log.redirect(toFile: file) }
     let machine = try PCMachine(configuration: configuration)
-    exit(try MachineSession(machine: machine).run(display: try openDisplay(for: configuration)))
+    var monitor: MonitorServer?
+    if let device = configuration.monitor, case .socket = device {
+        monitor = try MonitorServer(configuration: device, machine: machine)
+        monitor?.start()
+    }
+    let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
+    withExtendedLifetime(monitor) {}
+    exit(status)
 } catch {
     fail(error)
 }

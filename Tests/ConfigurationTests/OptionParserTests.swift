@@ -98,7 +98,22 @@ final class OptionParserTests: XCTestCase {
         XCTAssertEqual(try parse("").effectiveDisplay, .sdl)
         XCTAssertEqual(try parse("-display none -screendump /tmp/screen.ppm").screendump, "/tmp/screen.ppm")
         assertRefused("-display gtk", mentioning: "unknown display 'gtk'")
-        assertRefused("-serial tcp:1234", mentioning: "unknown character device")
+        assertRefused("-serial tcp:1234", mentioning: "only listening sockets are built")
+        assertRefused("-serial udp:1234", mentioning: "unknown character device")
+    }
+
+    func testMonitorSocketsInQEMUsSpellings() throws {
+        XCTAssertEqual(try parse("-monitor unix:/tmp/m.sock,server,nowait").monitor, .socket(.unix(path: "/tmp/m.sock"), wait: false))
+        XCTAssertEqual(try parse("-monitor unix:/tmp/m.sock,server=on,wait=off").monitor, .socket(.unix(path: "/tmp/m.sock"), wait: false))
+        XCTAssertEqual(try parse("-monitor unix:/tmp/a,,b,server").monitor, .socket(.unix(path: "/tmp/a,b"), wait: true))
+        XCTAssertEqual(try parse("-monitor tcp:127.0.0.1:4444,server,nowait").monitor,
+                       .socket(.tcp(host: "127.0.0.1", port: 4444), wait: false))
+        XCTAssertEqual(try parse("-monitor tcp::4444,server,nowait").monitor, .socket(.tcp(host: "0.0.0.0", port: 4444), wait: false))
+        assertRefused("-monitor unix:/tmp/m.sock", mentioning: "add ',server'")
+        assertRefused("-monitor tcp:localhost,server", mentioning: "is not tcp:HOST:PORT")
+        assertRefused("-monitor tcp:localhost:0,server", mentioning: "is not tcp:HOST:PORT")
+        assertRefused("-monitor unix:,server", mentioning: "names no address")
+        assertRefused("-monitor unix:/x,server,telnet", mentioning: "is not key=value")
     }
 
     func testAccelSmpMachineAndLogging() throws {
@@ -130,6 +145,17 @@ final class ConfigurationValidatorTests: XCTestCase {
     func validate(_ line: String, available: Capabilities) throws {
         let config = try OptionParser().parse(line.split(separator: " ").map(String.init))
         try ConfigurationValidator(available: available).validate(config)
+    }
+
+    func testTheMonitorIsASocketAndSocketsAreForTheMonitor() throws {
+        let all: Capabilities = [.cpu, .firmware, .monitor, .serialPorts]
+        XCTAssertNoThrow(try validate("-monitor unix:/tmp/m,server,nowait", available: all))
+        XCTAssertThrowsError(try validate("-monitor stdio", available: all)) { error in
+            XCTAssertTrue("\(error)".contains("only a listening socket is built"), "\(error)")
+        }
+        XCTAssertThrowsError(try validate("-serial unix:/tmp/s,server", available: all)) { error in
+            XCTAssertEqual("\(error)", "-serial: sockets are built for -monitor only")
+        }
     }
 
     func testMissingFilesAreNamedBeforeAnythingElse() {

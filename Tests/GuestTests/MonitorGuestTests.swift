@@ -1,0 +1,112 @@
+import Foundation
+import Glibc
+import TestSupport
+import XCTest
+
+/// The human monitor on a Unix socket, driven as a user's script drives
+/// QEMU's: connect, wait for the "(qemu) " prompt, type commands.
+final class MonitorGuestTests: XCTestCase {
+    /// One monitor connection: sends a line, returns what came before the next prompt.
+    final class MonitorClient {
+        let descriptor: Int32
+
+        init(path: String, timeout: TimeInterval = 30) throws {
+            let deadline = Date(timeIntervalSinceNow: timeout)
+            while true {
+                let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_un()
+                address.sun_family = sa_family_t(AF_UNIX)
+                withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+                if connected == 0 {
+                    descriptor = socket
+                    var limit = timeval(tv_sec: 30, tv_usec: 0)
+                    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+                    return
+                }
+                close(socket)
+                guard Date() < deadline else { throw TestSetupError("no monitor at \(path)") }
+                usleep(100_000)
+            }
+        }
+
+        deinit { close(descriptor) }
+
+        /// Everything up to the next prompt (without it); nil if the connection ended first.
+        func readToPrompt() -> String? {
+            var received = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !received.suffix(7).elementsEqual("(qemu) ".utf8) {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                guard count > 0 else { return nil }
+                received += buffer[0..<count]
+            }
+            return String(decoding: received.dropLast(7), as: UTF8.self)
+        }
+
+        func command(_ line: String) -> String? {
+            _ = Array((line + "\n").utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            return readToPrompt()
+        }
+    }
+
+    func testMonitorStopsAndContinuesReadsMemoryAndRegistersSendsKeysAndQuits() throws {
+        let directory = try makeTemporaryDirectory("pcemu-monitor")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socketPath = directory.appendingPathComponent("monitor.sock").path
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
+            "-monitor", "unix:\(socketPath),server,nowait",
+        ], inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
+
+        let monitor = try MonitorClient(path: socketPath)
+        let banner = try XCTUnwrap(monitor.readToPrompt())
+        XCTAssertTrue(banner.contains("monitor - type 'help' for more information"), banner)
+        XCTAssertEqual(monitor.command("info status"), "VM status: running\n")
+
+        // A guest that prints every 100 ms prints nothing while stopped.
+        pcemu.send("while true; do echo tick; sleep 0.1; done\n")
+        XCTAssertTrue(pcemu.waitForOutput("tick\r\ntick", timeout: 60))
+        XCTAssertEqual(monitor.command("stop"), "")
+        XCTAssertEqual(monitor.command("info status"), "VM status: paused\n")
+        usleep(300_000)
+        let stoppedAt = pcemu.standardOutput.count
+        sleep(1)
+        XCTAssertEqual(pcemu.standardOutput.count, stoppedAt, "the guest ran while stopped")
+        let registers = try XCTUnwrap(monitor.command("info registers"))
+        XCTAssertTrue(registers.hasPrefix("EAX="), registers)
+        XCTAssertTrue(registers.contains("CR0=8"), "paging is on: \(registers)")
+        XCTAssertEqual(monitor.command("cont"), "")
+        let continuedAt = pcemu.standardOutput.count
+        XCTAssertTrue(pcemu.waitForOutput("tick", timeout: 30))
+        sleep(1)
+        XCTAssertGreaterThan(pcemu.standardOutput.count, continuedAt, "the guest runs again")
+        pcemu.send("\u{03}")  // Ctrl-C ends the loop
+
+        // xp reads the BIOS's last 16 bytes where the ROM ends, at 4 GiB.
+        let bios = try Data(contentsOf: URL(fileURLWithPath: "/usr/share/seabios/bios-256k.bin"))
+        let expected = bios[(bios.count - 16)..<(bios.count - 8)].map { "0x" + String(format: "%02x", $0) }.joined(separator: " ")
+        XCTAssertEqual(monitor.command("xp /8xb 0xfffffff0"), "00000000fffffff0: \(expected)\n")
+        XCTAssertEqual(monitor.command("xp /2xw 0xfffffff8"),
+                       "00000000fffffff8: " + stride(from: bios.count - 8, to: bios.count, by: 4).map { offset in
+                           "0x" + String(format: "%08x", bios.subdata(in: offset..<offset + 4).withUnsafeBytes { $0.load(as: UInt32.self) })
+                       }.joined(separator: " ") + "\n")
+        XCTAssertEqual(monitor.command("frobnicate"), "unknown command: 'frobnicate'\n")
+        XCTAssertEqual(monitor.command("sendkey ctrl-alt-nokey"), "invalid parameter value: nokey\n")
+
+        // The screen as the user sees it, and Ctrl+Alt+Delete reaching busybox init.
+        let dump = directory.appendingPathComponent("screen.ppm").path
+        XCTAssertEqual(monitor.command("screendump \(dump)"), "")
+        XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: dump)).starts(with: Array("P6\n".utf8)))
+        XCTAssertEqual(monitor.command("sendkey ctrl-alt-delete"), "")
+        XCTAssertTrue(pcemu.waitForOutput("reboot: Restarting system", timeout: 60), "\(pcemu.standardOutput.suffix(1500))")
+
+        XCTAssertNil(monitor.command("quit"), "the connection ends with PCEmu")
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+    }
+}
