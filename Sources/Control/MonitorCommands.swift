@@ -2,6 +2,7 @@ import Configuration
 import Dispatch
 import Foundation
 import Glibc
+import Devices
 import Machine
 import Memory
 
@@ -18,6 +19,7 @@ final class MonitorCommands {
     static let help: [(String, String)] = [
         ("help|?", "show this list"),
         ("info status|registers|cpus|version", "show the VM's state"),
+        ("info pci|mtree", "show the PCI functions, the physical memory map"),
         ("stop", "stop the guest (its clock stops too)"),
         ("cont|c", "let a stopped guest run on"),
         ("system_reset", "reset the machine"),
@@ -66,8 +68,10 @@ final class MonitorCommands {
         case "registers": return onCPUThread { self.machine.cpu.stateDump() } ?? "the CPU thread did not answer"
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version
+        case "pci": return onCPUThread { MonitorInfo.pci(self.machine.pciBus) } ?? "the CPU thread did not answer"
+        case "mtree": return onCPUThread { MonitorInfo.memoryTree(self.machine.addressSpace) } ?? "the CPU thread did not answer"
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, pci, mtree)"
         }
     }
 

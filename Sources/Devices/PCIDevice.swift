@@ -140,9 +140,10 @@ open class PCIDevice {
     /// BAR `index` as declared, or nil.
     public func barInfo(_ index: Int) -> PCIBAR? { bars[index] }
 
-    func configByte(_ offset: Int) -> UInt8 { config[offset] }
+    /// Configuration bytes as they are, with no side effect (the monitor's `info pci`).
+    public func configByte(_ offset: Int) -> UInt8 { config[offset] }
 
-    func configWord(_ offset: Int) -> UInt16 { UInt16(config[offset]) | UInt16(config[offset + 1]) << 8 }
+    public func configWord(_ offset: Int) -> UInt16 { UInt16(config[offset]) | UInt16(config[offset + 1]) << 8 }
 
     func configDword(_ offset: Int) -> UInt32 {
         UInt32(configWord(offset)) | UInt32(configWord(offset + 2)) << 16

@@ -96,6 +96,12 @@ final class MonitorGuestTests: XCTestCase {
                        "00000000fffffff8: " + stride(from: bios.count - 8, to: bios.count, by: 4).map { offset in
                            "0x" + String(format: "%08x", bios.subdata(in: offset..<offset + 4).withUnsafeBytes { $0.load(as: UInt32.self) })
                        }.joined(separator: " ") + "\n")
+        let pci = try XCTUnwrap(monitor.command("info pci"))
+        XCTAssertTrue(pci.contains("  Bus  0, device   0, function 0:\n    Host bridge: PCI device 8086:1237"), pci)
+        XCTAssertTrue(pci.contains("IDE controller: PCI device 8086:7010"), pci)
+        let tree = try XCTUnwrap(monitor.command("info mtree"))
+        XCTAssertTrue(tree.contains("00000000fee00000-00000000fee00fff (prio 0, i/o): local-apic"), tree)
+        XCTAssertTrue(tree.contains("00000000fffc0000-00000000ffffffff (prio 0, rom): bios"), tree)
         XCTAssertEqual(monitor.command("frobnicate"), "unknown command: 'frobnicate'\n")
         XCTAssertEqual(monitor.command("sendkey ctrl-alt-nokey"), "invalid parameter value: nokey\n")
 
