@@ -132,6 +132,16 @@ struct PageWalker {
         return .mapped(translation)
     }
 
+    /// Where `linear` is in physical memory as the tables say now, for the
+    /// monitor and a debugger: no access check and no accessed or dirty bit
+    /// set; nil where nothing is mapped.
+    func peek(_ linear: UInt32) -> UInt64? {
+        guard pagingEnabled else { return UInt64(linear & a20Mask) }
+        let walk = cr4 & ControlRegister.cr4PAE != 0 ? walkPAE(linear, errorCode: 0) : walk32(linear, errorCode: 0)
+        guard case let .leaf(_, _, found, _) = walk else { return nil }
+        return found.physical
+    }
+
     /// Where the walk ended: the leaf entry (its address and value), the
     /// translation before the access check and the directory entry above a
     /// small page (whose A bit a successful access sets), or a fault.

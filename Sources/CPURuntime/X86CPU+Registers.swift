@@ -74,6 +74,11 @@ extension X86CPU {
         updateHiddenFlags()
     }
 
+    /// The physical address of a linear one through the current page tables,
+    /// without touching them or the TLB (the monitor's `x`, a debugger); nil
+    /// where nothing is mapped.
+    public func physicalAddress(ofLinear linear: UInt32) -> UInt64? { mmu.walker.peek(linear) }
+
     /// CR2 is only stored: nothing depends on it.
     public func setPageFaultAddress(_ value: UInt32) { state.pointee.cr2 = value }
 }

@@ -33,14 +33,14 @@ struct MemoryDumpFormat: Equatable {
     }
 
     /// The lines QEMU prints for `values` read from `address` on: the
-    /// address, then 8 bytes' worth of values a line (16 for units above a byte).
-    func lines(address: UInt64, values: [UInt64]) -> [String] {
+    /// address (16 digits for physical, 8 for an i386 linear one), then 8 bytes' worth of values a line (16 for units above a byte).
+    func lines(address: UInt64, values: [UInt64], addressDigits: Int = 16) -> [String] {
         let perLine = (unitBytes == 1 ? 8 : 16) / unitBytes
         var lines: [String] = []
         var index = 0
         while index < values.count {
             let lineAddress = address &+ UInt64(index * unitBytes)
-            var line = MemoryDumpFormat.hex(lineAddress, digits: 16) + ":"
+            var line = MemoryDumpFormat.hex(lineAddress, digits: addressDigits) + ":"
             for value in values[index..<min(index + perLine, values.count)] { line += " " + formatted(value) }
             lines.append(line)
             index += perLine

@@ -26,6 +26,7 @@ final class MonitorCommands {
         ("system_powerdown", "press the ACPI power button"),
         ("sendkey keys", "press and release a key combination, e.g. ctrl-alt-delete"),
         ("screendump filename", "save the screen as PPM (or PNG by the name)"),
+        ("x /fmt addr", "dump memory at a linear address through the guest's page tables"),
         ("xp /fmt addr", "dump physical memory: /NFU, N count, F x|d|u, U b|h|w|g"),
         ("quit|q", "end PCEmu"),
     ]
@@ -57,7 +58,8 @@ final class MonitorCommands {
             return ("", true)
         case "sendkey": return (sendKey(arguments), false)
         case "screendump": return (screenDump(arguments), false)
-        case "xp": return (physicalDump(arguments), false)
+        case "xp": return (memoryDump(arguments, command: "xp", linear: false), false)
+        case "x": return (memoryDump(arguments, command: "x", linear: true), false)
         default: return ("unknown command: '\(command)'", false)
         }
     }
@@ -104,32 +106,47 @@ final class MonitorCommands {
         return result ?? "the CPU thread did not answer"
     }
 
-    private func physicalDump(_ arguments: [Substring]) -> String {
+    /// `xp` (physical) and `x` (linear: each byte through the page tables
+    /// as they are, unmapped bytes refused), QEMU's /NFU format.
+    private func memoryDump(_ arguments: [Substring], command: String, linear: Bool) -> String {
         var format = MemoryDumpFormat()
         var rest = arguments[...]
         if let first = rest.first, first.hasPrefix("/") {
-            guard let parsed = MemoryDumpFormat(first.dropFirst()) else { return "xp: bad format '\(first)'" }
+            guard let parsed = MemoryDumpFormat(first.dropFirst()) else { return "\(command): bad format '\(first)'" }
             format = parsed
             rest = rest.dropFirst()
         }
-        guard let text = rest.first, let address = MonitorCommands.number(text) else { return "xp: which address?" }
+        guard let text = rest.first, let address = MonitorCommands.number(text) else { return "\(command): which address?" }
         let end = address + UInt64(format.count * format.unitBytes)
-        guard end <= 1 << 32 else { return "xp: beyond the 32-bit physical address space" }
-        let values: [UInt64]? = onCPUThread {
-            (0..<format.count).map { index in
-                let at = UInt32(address + UInt64(index * format.unitBytes))
-                switch format.unitBytes {
-                case 1: return UInt64(self.machine.addressSpace.read(at, size: .byte))
-                case 2: return UInt64(self.machine.addressSpace.read(at, size: .word))
-                case 4: return UInt64(self.machine.addressSpace.read(at, size: .dword))
-                default:
-                    return UInt64(self.machine.addressSpace.read(at, size: .dword))
-                        | UInt64(self.machine.addressSpace.read(at &+ 4, size: .dword)) << 32
+        guard end <= 1 << 32 else { return "\(command): beyond the 32-bit address space" }
+        let result: Result<[UInt64], MonitorError>? = onCPUThread {
+            let machine = self.machine
+            func byte(_ at: UInt64) throws(MonitorError) -> UInt64 {
+                guard linear else { return UInt64(machine.addressSpace.read(UInt32(at), size: .byte)) }
+                guard let physical = machine.cpu.physicalAddress(ofLinear: UInt32(at)), physical < 1 << 32 else {
+                    throw MonitorError("Cannot access memory at 0x\(MemoryDumpFormat.hex(at, digits: 8))")
                 }
+                return UInt64(machine.addressSpace.read(UInt32(physical), size: .byte))
+            }
+            do throws(MonitorError) {
+                var values: [UInt64] = []
+                for index in 0..<format.count {
+                    let at = address + UInt64(index * format.unitBytes)
+                    var value: UInt64 = 0
+                    for part in 0..<format.unitBytes { value |= try byte(at + UInt64(part)) << (8 * UInt64(part)) }
+                    values.append(value)
+                }
+                return .success(values)
+            } catch {
+                return .failure(error)
             }
         }
-        guard let values else { return "the CPU thread did not answer" }
-        return format.lines(address: address, values: values).joined(separator: "\n")
+        switch result {
+        case let .success(values)?:
+            return format.lines(address: address, values: values, addressDigits: linear ? 8 : 16).joined(separator: "\n")
+        case let .failure(error)?: return error.message
+        case nil: return "the CPU thread did not answer"
+        }
     }
 
     /// A number as QEMU's monitor takes it: 0x hex, else decimal.
@@ -151,6 +168,11 @@ final class MonitorCommands {
         guard done.wait(timeout: .now() + 10) == .success else { return nil }
         return box.value
     }
+}
+
+struct MonitorError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }
 
 /// Carries a result from the CPU thread back to the monitor's (the

@@ -96,6 +96,10 @@ final class MonitorGuestTests: XCTestCase {
                        "00000000fffffff8: " + stride(from: bios.count - 8, to: bios.count, by: 4).map { offset in
                            "0x" + String(format: "%08x", bios.subdata(in: offset..<offset + 4).withUnsafeBytes { $0.load(as: UInt32.self) })
                        }.joined(separator: " ") + "\n")
+        // x walks the guest's page tables: Linux maps physical memory at 0xC0000000.
+        let physical = try XCTUnwrap(monitor.command("xp /4xw 0x1000000"))
+        XCTAssertEqual(monitor.command("x /4xw 0xc1000000"), "c1000000:" + physical.drop { $0 != ":" }.dropFirst())
+        XCTAssertEqual(monitor.command("x /1xw 0x10"), "Cannot access memory at 0x00000010\n", "page 0 is not mapped")
         let pci = try XCTUnwrap(monitor.command("info pci"))
         XCTAssertTrue(pci.contains("  Bus  0, device   0, function 0:\n    Host bridge: PCI device 8086:1237"), pci)
         XCTAssertTrue(pci.contains("IDE controller: PCI device 8086:7010"), pci)
