@@ -5,6 +5,7 @@ import Glibc
 import Devices
 import Machine
 import Memory
+import Storage
 
 /// The human monitor's commands, with QEMU's names and output where a tool
 /// may read it. A command reads or changes the machine on the CPU thread
@@ -19,7 +20,9 @@ final class MonitorCommands {
     static let help: [(String, String)] = [
         ("help|?", "show this list"),
         ("info status|registers|cpus|version", "show the VM's state"),
-        ("info pci|mtree", "show the PCI functions, the physical memory map"),
+        ("info block|pci|mtree", "show the drives, the PCI functions, the physical memory map"),
+        ("change device filename [format]", "put a disc in a CD drive (e.g. change ide1-cd0 debian.iso)"),
+        ("eject [-f] device", "take the disc out of a CD drive"),
         ("stop", "stop the guest (its clock stops too)"),
         ("cont|c", "let a stopped guest run on"),
         ("system_reset", "reset the machine"),
@@ -58,6 +61,8 @@ final class MonitorCommands {
             return ("", true)
         case "sendkey": return (sendKey(arguments), false)
         case "screendump": return (screenDump(arguments), false)
+        case "change": return (changeMedium(arguments), false)
+        case "eject": return (eject(arguments), false)
         case "xp": return (memoryDump(arguments, command: "xp", linear: false), false)
         case "x": return (memoryDump(arguments, command: "x", linear: true), false)
         default: return ("unknown command: '\(command)'", false)
@@ -70,10 +75,11 @@ final class MonitorCommands {
         case "registers": return onCPUThread { self.machine.cpu.stateDump() } ?? "the CPU thread did not answer"
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version
+        case "block": return onCPUThread { MonitorInfo.block(self.machine.blockDevices) } ?? "the CPU thread did not answer"
         case "pci": return onCPUThread { MonitorInfo.pci(self.machine.pciBus) } ?? "the CPU thread did not answer"
         case "mtree": return onCPUThread { MonitorInfo.memoryTree(self.machine.addressSpace) } ?? "the CPU thread did not answer"
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, pci, mtree)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, pci, mtree)"
         }
     }
 
@@ -101,6 +107,34 @@ final class MonitorCommands {
                 return ""
             } catch {
                 return "screendump: \(error)"
+            }
+        }
+        return result ?? "the CPU thread did not answer"
+    }
+
+    private func changeMedium(_ arguments: [Substring]) -> String {
+        guard arguments.count >= 2 else { return "change: usage: change device filename [format]" }
+        var format: DiskImage.Format?
+        if arguments.count > 2 {
+            guard let named = DiskImage.Format(rawValue: String(arguments[2])) else { return "change: unknown format '\(arguments[2])' (raw, qcow2)" }
+            format = named
+        }
+        return mediumChange(String(arguments[0]), path: String(arguments[1]), format: format)
+    }
+
+    private func eject(_ arguments: [Substring]) -> String {
+        // -f (force) changes nothing here: no guest can lock the tray yet.
+        guard let device = arguments.last(where: { $0 != "-f" }) else { return "eject: which device?" }
+        return mediumChange(String(device), path: nil, format: nil)
+    }
+
+    private func mediumChange(_ device: String, path: String?, format: DiskImage.Format?) -> String {
+        let result: String? = onCPUThread {
+            do {
+                try self.machine.changeMedium(device: device, path: path, format: format)
+                return ""
+            } catch {
+                return "\(error)"
             }
         }
         return result ?? "the CPU thread did not answer"

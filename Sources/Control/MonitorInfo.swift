@@ -10,6 +10,20 @@ enum MonitorInfo {
         0x0680: "Bridge", 0x0C03: "USB controller",
     ]
 
+    /// The drives, as QEMU's `info block` begins each entry.
+    static func block(_ devices: [BlockDeviceInfo]) -> String {
+        devices.map { device in
+            var entry = device.name + ": "
+            if let path = device.path {
+                entry += "\(path) (\(device.format ?? "raw")\(device.readOnly ? ", read-only" : ""))"
+            } else {
+                entry += "[not inserted]"
+            }
+            if device.removable { entry += "\n    Removable device: not locked, tray closed" }
+            return entry
+        }.joined(separator: "\n")
+    }
+
     /// CPU thread: every function on the bus, its IDs and where its BARs are.
     static func pci(_ bus: PCIBus) -> String {
         var lines: [String] = []

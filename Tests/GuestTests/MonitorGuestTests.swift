@@ -52,6 +52,50 @@ final class MonitorGuestTests: XCTestCase {
         }
     }
 
+    /// `change` and `eject` on a CD drive, and the guest reading each disc.
+    func testChangeAndEjectReachTheGuestsCDDrive() throws {
+        let directory = try makeTemporaryDirectory("pcemu-monitor-cd")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socketPath = directory.appendingPathComponent("monitor.sock").path
+        var discs: [String] = []
+        for name in ["PCEMU-DISC1", "PCEMU-DISC2"] {
+            let path = directory.appendingPathComponent("\(name).img").path
+            var bytes = Array(name.utf8)
+            bytes += [UInt8](repeating: 0, count: 2048 * 16 - bytes.count)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            discs.append(path)
+        }
+        let guest = try DefaultGuest.paths()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
+            "-drive", "if=ide,index=2,media=cdrom", "-monitor", "unix:\(socketPath),server,nowait",
+        ], inputPipe: true)
+        defer { pcemu.stop() }
+        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
+        let monitor = try MonitorClient(path: socketPath)
+        _ = monitor.readToPrompt()
+        XCTAssertEqual(monitor.command("info block"), "ide1-cd0: [not inserted]\n    Removable device: not locked, tray closed\n"
+                       + "floppy0: [not inserted]\n    Removable device: not locked, tray closed\n"
+                       + "floppy1: [not inserted]\n    Removable device: not locked, tray closed\n")
+        _ = runInShell("modprobe ata_piix; modprobe sr_mod; sleep 3", in: pcemu)
+        let read = "head -c11 /dev/sr0 2>&1;echo"
+        for disc in discs {
+            XCTAssertEqual(monitor.command("change ide1-cd0 \(disc)"), "")
+            let block = try XCTUnwrap(monitor.command("info block"))
+            XCTAssertTrue(block.hasPrefix("ide1-cd0: \(disc) (raw, read-only)"), block)
+            // The first open after a change sees UNIT ATTENTION; the disc is read on the next.
+            _ = runInShell(read, in: pcemu)
+            XCTAssertEqual(runInShell(read, in: pcemu), URL(fileURLWithPath: disc).deletingPathExtension().lastPathComponent)
+        }
+        XCTAssertEqual(monitor.command("eject ide1-cd0"), "")
+        XCTAssertTrue(try XCTUnwrap(monitor.command("info block")).hasPrefix("ide1-cd0: [not inserted]"))
+        let empty = try XCTUnwrap(runInShell("head -c1 /dev/sr0 2>&1", in: pcemu))
+        XCTAssertTrue(empty.contains("No medium found"), empty)
+        XCTAssertTrue(try XCTUnwrap(monitor.command("change ide1-cd0 /nonexistent.iso")).contains("No such file"))
+        XCTAssertTrue(try XCTUnwrap(monitor.command("change ide0-hd0 \(discs[0])")).contains("no such drive"))
+        XCTAssertTrue(try XCTUnwrap(monitor.command("change floppy0 \(discs[0])")).contains("not built yet"))
+    }
+
     func testMonitorStopsAndContinuesReadsMemoryAndRegistersSendsKeysAndQuits() throws {
         let directory = try makeTemporaryDirectory("pcemu-monitor")
         defer { try? FileManager.default.removeItem(at: directory) }
