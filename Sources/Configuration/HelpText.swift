@@ -68,6 +68,7 @@ public enum HelpText {
       -screendump FILE         write the screen to FILE (PNG if it ends in .png, else PPM) when pcemu exits
       -serial stdio|file:PATH|null|none
                                where the next serial port goes (COM1, then COM2...)
+      -S                       start with the guest stopped (the monitor's cont starts it)
       -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
                                the human monitor (QEMU's commands) on a socket; without
                                nowait, the machine starts once a client has connected

@@ -96,6 +96,8 @@ public struct MachineConfiguration: Equatable {
     /// format) when pcemu exits: what the window shows, or the VGA's picture without one.
     public var screendump: String?
     public var noReboot = false
+    /// `-S`: the guest waits, stopped, for the monitor's `cont`.
+    public var startStopped = false
     /// `-usb`: the PIIX3's UHCI controller at 01.2.
     public var usb = false
     public var snapshot = false

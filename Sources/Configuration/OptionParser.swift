@@ -57,7 +57,8 @@ public struct OptionParser {
         case "version": config.action = .version
         case "help", "h": config.action = .help
         case "enable-kvm": throw EmulatorError.badOption(shown, "PCEmu has no KVM; it translates guest code itself (-accel tcg)")
-        case "S", "s": throw EmulatorError.badOption(shown, "the gdb stub is not built yet")
+        case "S": config.startStopped = true
+        case "s": throw EmulatorError.badOption(shown, "the gdb stub is not built yet")
         default: throw EmulatorError.badOption(shown, "unknown option (see pcemu -help)")
         }
     }

@@ -5,6 +5,7 @@ import Glibc
 import Devices
 import Machine
 import Memory
+import PCEmuSupport
 import Storage
 
 /// The human monitor's commands, with QEMU's names and output where a tool
@@ -29,6 +30,7 @@ final class MonitorCommands {
         ("system_powerdown", "press the ACPI power button"),
         ("sendkey keys", "press and release a key combination, e.g. ctrl-alt-delete"),
         ("screendump filename", "save the screen as PPM (or PNG by the name)"),
+        ("log item1[,...]|none", "log these -d items from now on (to -D's file or stderr)"),
         ("x /fmt addr", "dump memory at a linear address through the guest's page tables"),
         ("xp /fmt addr", "dump physical memory: /NFU, N count, F x|d|u, U b|h|w|g"),
         ("quit|q", "end PCEmu"),
@@ -61,6 +63,7 @@ final class MonitorCommands {
             return ("", true)
         case "sendkey": return (sendKey(arguments), false)
         case "screendump": return (screenDump(arguments), false)
+        case "log": return (log(arguments), false)
         case "change": return (changeMedium(arguments), false)
         case "eject": return (eject(arguments), false)
         case "xp": return (memoryDump(arguments, command: "xp", linear: false), false)
@@ -110,6 +113,25 @@ final class MonitorCommands {
             }
         }
         return result ?? "the CPU thread did not answer"
+    }
+
+    private func log(_ arguments: [Substring]) -> String {
+        guard let list = arguments.first else { return "log: which items? (as -d takes them, or none)" }
+        let categories: LogCategory
+        if list == "none" {
+            categories = []
+        } else {
+            do {
+                categories = try LogCategory.parse(String(list))
+            } catch let EmulatorError.badOption(_, reason) {
+                return "log: \(reason)"
+            } catch {
+                return "log: \(error)"
+            }
+        }
+        // The CPU thread reads the set at every block: change it there.
+        onCPUThread { Log.enabled = categories }
+        return ""
     }
 
     private func changeMedium(_ arguments: [Substring]) -> String {

@@ -52,6 +52,34 @@ final class MonitorGuestTests: XCTestCase {
         }
     }
 
+    /// `-S`: the firmware does not start until the monitor's `cont`; `log`
+    /// turns -d items on and off while it runs.
+    func testStartStoppedWaitsForContAndLogFollowsTheMonitor() throws {
+        let directory = try makeTemporaryDirectory("pcemu-monitor-S")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socketPath = directory.appendingPathComponent("monitor.sock").path
+        let logPath = directory.appendingPathComponent("pcemu.log").path
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-m", "32", "-nographic", "-S", "-D", logPath, "-monitor", "unix:\(socketPath),server,nowait",
+        ], inputPipe: true)
+        defer { pcemu.stop() }
+        let monitor = try MonitorClient(path: socketPath)
+        _ = monitor.readToPrompt()
+        XCTAssertEqual(monitor.command("info status"), "VM status: paused\n")
+        sleep(2)
+        XCTAssertFalse(pcemu.standardOutput.contains("SeaBIOS"), "the firmware ran before cont")
+        XCTAssertTrue(try XCTUnwrap(monitor.command("info registers")).contains("EIP=0000fff0"), "still at the reset vector")
+        XCTAssertEqual(monitor.command("log bogus"), "log: unknown log category 'bogus' (try -d help)\n")
+        XCTAssertEqual(monitor.command("log int"), "")
+        XCTAssertEqual(monitor.command("cont"), "")
+        XCTAssertTrue(pcemu.waitForOutput("SeaBIOS", timeout: 60))
+        XCTAssertEqual(monitor.command("log none"), "")
+        let logged = try String(contentsOfFile: logPath, encoding: .utf8)
+        XCTAssertTrue(logged.contains("external interrupt vector"), "interrupts logged after 'log int': \(logged.prefix(300))")
+        XCTAssertNil(monitor.command("quit"))
+        XCTAssertEqual(pcemu.wait(timeout: 30), 0)
+    }
+
     /// `change` and `eject` on a CD drive, and the guest reading each disc.
     func testChangeAndEjectReachTheGuestsCDDrive() throws {
         let directory = try makeTemporaryDirectory("pcemu-monitor-cd")
