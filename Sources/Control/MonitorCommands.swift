@@ -21,7 +21,7 @@ final class MonitorCommands {
     static let help: [(String, String)] = [
         ("help|?", "show this list"),
         ("info status|registers|cpus|version", "show the VM's state"),
-        ("info block|pci|mtree", "show the drives, the PCI functions, the physical memory map"),
+        ("info block|network|pci|mtree", "show the drives, the network cards, the PCI functions, the memory map"),
         ("change device filename [format]", "put a disc in a CD drive (e.g. change ide1-cd0 debian.iso)"),
         ("eject [-f] device", "take the disc out of a CD drive"),
         ("stop", "stop the guest (its clock stops too)"),
@@ -78,11 +78,12 @@ final class MonitorCommands {
         case "registers": return onCPUThread { self.machine.cpu.stateDump() } ?? "the CPU thread did not answer"
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version
+        case "network": return machine.networkDescriptions.joined(separator: "\n")
         case "block": return onCPUThread { MonitorInfo.block(self.machine.blockDevices) } ?? "the CPU thread did not answer"
         case "pci": return onCPUThread { MonitorInfo.pci(self.machine.pciBus) } ?? "the CPU thread did not answer"
         case "mtree": return onCPUThread { MonitorInfo.memoryTree(self.machine.addressSpace) } ?? "the CPU thread did not answer"
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, pci, mtree)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree)"
         }
     }
 

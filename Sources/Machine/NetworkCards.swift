@@ -37,11 +37,17 @@ final class NetworkCards {
     /// Each e1000's register BAR, where it is mapped.
     private var e1000Regions: [Int?] = []
     private var links: [NetworkLink] = []
+    /// What the monitor's `info network` says of each card and its back end.
+    private(set) var descriptions: [String] = []
 
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, loop: CPUThreadLoop,
          addressSpace: AddressSpace, cpu: X86CPU, clock: VirtualClock, scheduler: EventScheduler) throws {
         let plans = try NetworkCards.plans(for: configuration)
         for (index, plan) in plans.enumerated() {
+            let mac = plan.mac.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+            let forwards = plan.network.forwards.isEmpty ? "" : ",hostfwd=\(plan.network.forwards.count)"
+            descriptions.append("\(plan.model.rawValue).\(index): index=\(index),type=nic,model=\(plan.model.rawValue),"
+                                + "macaddr=\(mac.joined(separator: ":"))\n \\ user.\(index): index=\(index),type=user,net=10.0.2.0\(forwards)")
             let chip: EthernetController
             switch plan.model {
             case .pci:

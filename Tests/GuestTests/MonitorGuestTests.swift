@@ -60,12 +60,13 @@ final class MonitorGuestTests: XCTestCase {
         let socketPath = directory.appendingPathComponent("monitor.sock").path
         let logPath = directory.appendingPathComponent("pcemu.log").path
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "32", "-nographic", "-S", "-D", logPath, "-monitor", "unix:\(socketPath),server,nowait",
+            "-m", "32", "-nic", "none", "-nographic", "-S", "-D", logPath, "-monitor", "unix:\(socketPath),server,nowait",
         ], inputPipe: true)
         defer { pcemu.stop() }
         let monitor = try MonitorClient(path: socketPath)
         _ = monitor.readToPrompt()
         XCTAssertEqual(monitor.command("info status"), "VM status: paused\n")
+        XCTAssertEqual(monitor.command("info network"), "")
         sleep(2)
         XCTAssertFalse(pcemu.standardOutput.contains("SeaBIOS"), "the firmware ran before cont")
         XCTAssertTrue(try XCTUnwrap(monitor.command("info registers")).contains("EIP=0000fff0"), "still at the reset vector")
@@ -96,7 +97,7 @@ final class MonitorGuestTests: XCTestCase {
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-drive", "if=ide,index=2,media=cdrom", "-monitor", "unix:\(socketPath),server,nowait",
+            "-drive", "if=ide,index=2,media=cdrom", "-nic", "user,model=e1000", "-monitor", "unix:\(socketPath),server,nowait",
         ], inputPipe: true)
         defer { pcemu.stop() }
         XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
@@ -105,6 +106,8 @@ final class MonitorGuestTests: XCTestCase {
         XCTAssertEqual(monitor.command("info block"), "ide1-cd0: [not inserted]\n    Removable device: not locked, tray closed\n"
                        + "floppy0: [not inserted]\n    Removable device: not locked, tray closed\n"
                        + "floppy1: [not inserted]\n    Removable device: not locked, tray closed\n")
+        XCTAssertEqual(monitor.command("info network"), "e1000.0: index=0,type=nic,model=e1000,macaddr=52:54:00:12:34:56\n"
+                       + " \\ user.0: index=0,type=user,net=10.0.2.0\n")
         _ = runInShell("modprobe ata_piix; modprobe sr_mod; sleep 3", in: pcemu)
         let read = "head -c11 /dev/sr0 2>&1;echo"
         for disc in discs {
