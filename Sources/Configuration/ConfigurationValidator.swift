@@ -9,7 +9,7 @@ public struct ConfigurationValidator {
     static let deviceParts: [String: Capabilities] = [
         "ne2k_pci": .ne2000, "ne2k_isa": .ne2000, "e1000": .e1000, "sb16": .soundBlaster, "adlib": .soundBlaster,
         "isa-debugcon": .debugPorts, "VGA": .standardVGA,
-        "piix3-usb-uhci": .usb, "usb-tablet": .usb, "usb-mouse": .usb, "usb-kbd": .usb,
+        "piix3-usb-uhci": .usb, "qemu-xhci": .usb, "usb-tablet": .usb, "usb-mouse": .usb, "usb-kbd": .usb,
         "AC97": .ac97, "intel-hda": .intelHDA, "hda-duplex": .intelHDA, "hda-output": .intelHDA,
     ]
     /// NIC models and the part each needs.

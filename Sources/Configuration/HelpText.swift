@@ -54,9 +54,12 @@ public enum HelpText {
     USB:
       -usb                     the PIIX3's UHCI controller (PCI 01.2)
       -device piix3-usb-uhci   a UHCI controller (one more, or the first)
-      -device usb-tablet|usb-mouse|usb-kbd
+      -device qemu-xhci[,id=ID]  an xHCI controller (4 USB 2 and 4 USB 3 ports)
+      -device usb-tablet|usb-mouse|usb-kbd[,bus=ID.0]
                                a USB absolute pointer, mouse or keyboard on the
-                               first free root port (with no controller given,
+                               first free root port: of the xHCI controller ID,
+                               else of the last xHCI controller, else of the
+                               UHCI controllers (with no controller given,
                                -usb's is added)
 
     Display and consoles:

@@ -37,6 +37,10 @@ public struct PCIBAR {
     public enum Kind: Equatable, Sendable {
         case io
         case memory32(prefetchable: Bool)
+        /// A 64-bit memory BAR: the next BAR register holds its high dword.
+        /// The machine's physical addresses are 32 bits wide, so it decodes
+        /// only while that dword is zero.
+        case memory64
     }
     public let kind: Kind
     /// A power of two: at least 4 for I/O, 16 for memory.
@@ -47,6 +51,7 @@ public struct PCIBAR {
         switch kind {
         case .io: return 0x1
         case let .memory32(prefetchable): return prefetchable ? 0x8 : 0x0
+        case .memory64: return 0x4
         }
     }
 
@@ -135,6 +140,10 @@ open class PCIDevice {
         setConfig(offset, dword: bar.typeBits)
         let mask = bar.addressMask
         for i in 0..<4 { writable[offset + i] = UInt8(truncatingIfNeeded: mask >> (8 * UInt32(i))) }
+        if kind == .memory64 {
+            // The high dword: every bit writable, as sizing expects.
+            for i in 4..<8 { writable[offset + i] = 0xFF }
+        }
     }
 
     /// BAR `index` as declared, or nil.
@@ -198,7 +207,8 @@ open class PCIDevice {
         let command = configWord(PCIConfig.command)
         for index in 0..<PCIConfig.barCount {
             guard let bar = bars[index] else { continue }
-            let new = decodedAddress(of: bar, register: configDword(PCIConfig.bar0 + 4 * index), command: command)
+            var new = decodedAddress(of: bar, register: configDword(PCIConfig.bar0 + 4 * index), command: command)
+            if bar.kind == .memory64 && configDword(PCIConfig.bar0 + 4 * index + 4) != 0 { new = nil }
             let old = mappedAddresses[index]
             guard new != old else { continue }
             mappedAddresses[index] = new
@@ -216,7 +226,7 @@ open class PCIDevice {
         switch bar.kind {
         case .io:
             guard command & PCICommand.ioSpace != 0, address != 0, last <= 0xFFFF else { return nil }
-        case .memory32:
+        case .memory32, .memory64:
             guard command & PCICommand.memorySpace != 0, address != 0, last < 0xFFFF_FFFF else { return nil }
         }
         return address
