@@ -311,6 +311,11 @@ extension XHCI {
         if slot == 0 {
             if target == 0 { runCommandRing() }
         } else if (1..<XHCISlot.endpointCount).contains(target), slots[slot].enabled {
+            // A doorbell restarts a stopped endpoint (a halted one needs Reset Endpoint first).
+            if slots[slot].endpoints[target].state == XHCIContext.endpointStopped {
+                slots[slot].endpoints[target].state = XHCIContext.endpointRunning
+                publishEndpoint(slot: slot, dci: target)
+            }
             serviceEndpoint(slot: slot, dci: target)
         }
     }
