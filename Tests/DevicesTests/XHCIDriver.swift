@@ -211,4 +211,18 @@ final class XHCIDriver {
         write(XHCIDriver.DB + 4 * UInt32(slot), 1)
         return events()
     }
+
+    /// SET_CONFIGURATION(1), then Configure Endpoint adding an interrupt IN endpoint at `dci` on ring `ep1Ring`.
+    func configureInterruptIn(slot: Int, dci: Int = 3, maxPacket: UInt32 = 6) -> UInt32 {
+        _ = control(slot: slot, setup: USBSetup(requestType: 0, request: 9, value: 1, index: 0, length: 0))
+        clear(XHCIDriver.inputContext, 33 * 32)
+        poke32(XHCIDriver.inputContext + 4, 1 | 1 << UInt32(dci))
+        poke32(XHCIDriver.inputContext + 32, UInt32(dci) << 27 | 1 << 20)
+        makeRing(XHCIDriver.ep1Ring)
+        let context = XHCIDriver.inputContext + 32 * UInt64(dci + 1)
+        poke32(context, 7 << 16)
+        poke32(context + 4, maxPacket << 16 | 7 << 3 | 3 << 1)
+        poke64(context + 8, XHCIDriver.ep1Ring | 1)
+        return XHCIDriver.code(command(type: 12, parameter: XHCIDriver.inputContext, control: UInt32(slot) << 24))
+    }
 }

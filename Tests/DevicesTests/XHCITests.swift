@@ -1,3 +1,4 @@
+import Foundation
 import Memory
 import Timing
 import XCTest
@@ -245,5 +246,31 @@ final class XHCITests: XCTestCase {
         // ERDP with EHB: the unread events interrupt again.
         driver.write64(D.ERDP, driver.eventDequeue | 8)
         XCTAssertTrue(driver.controller.interruptLevel)
+    }
+
+    /// The idle figure: the tablet configured, usbhid's interrupt TRB
+    /// queued and NAKed. The controller then arms no timer at all, so a
+    /// second of guest time passing costs it nothing; the bound is UHCI's,
+    /// 2 ms of host time, 0.2% of a core.
+    func testAQuietSecondWithTheTabletsTRBWaitingCostsNothing() {
+        driver.start()
+        driver.resetPort()
+        _ = driver.events()
+        let slot = driver.enableAndAddress()
+        XCTAssertEqual(driver.configureInterruptIn(slot: slot), 1)
+        driver.queue(on: D.ep1Ring, parameter: D.reportBuffer, status: 6, control: 1 << 10 | D.TRB_ISP | D.TRB_IOC)
+        driver.write(D.DB + 4 * UInt32(slot), 3)
+        let trbsBefore = driver.controller.trbsProcessed
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<1000 { driver.run(microseconds: 1000) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        print("XHCI: one quiet second with the tablet's TRB waiting cost \(String(format: "%.3f", elapsed)) ms of host time")
+        XCTAssertEqual(driver.scheduler.pendingCount, 0, "no timer")
+        XCTAssertEqual(driver.controller.trbsProcessed, trbsBefore, "no ring walked")
+        XCTAssertEqual(driver.events().count, 0)
+        XCTAssertLessThan(elapsed, 2, "0.2% of a core")
+        tablet.pointerChanged(x: 1, y: 2, buttons: [])
+        driver.run(microseconds: 1)
+        XCTAssertEqual(driver.events().map { D.code($0) }, [1], "and the next report goes at once")
     }
 }
