@@ -13,6 +13,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
     static let arguments = "-nic user,model=e1000 -nic user,model=ne2k_pci -nic user,model=ne2k_isa,irq=10"
         + " -device sb16,audiodev=a0 -audiodev none,id=a0"
         + " -usb -device usb-tablet -device usb-kbd -device AC97 -device intel-hda -device hda-duplex"
+        + " -device qemu-xhci,id=x -device usb-mouse,bus=x.0"
 
     func machine() throws -> PCMachine {
         let parsed = try OptionParser().parse(DeviceRegistryMachineTests.arguments.split(separator: " ").map(String.init))
@@ -44,6 +45,8 @@ final class DeviceRegistryMachineTests: XCTestCase {
         pc.ports.pciWriteDword(slot: 0x1E, offset: 0x04, 0x5)
         pc.ports.pciWriteDword(slot: 0x1B, offset: 0x10, 0xFEB4_0000)  // Intel HDA
         pc.ports.pciWriteDword(slot: 0x1B, offset: 0x04, 0x6)
+        pc.ports.pciWriteDword(slot: 5, offset: 0x10, 0xFEB8_0000)  // qemu-xhci
+        pc.ports.pciWriteDword(slot: 5, offset: 0x04, 0x6)
         pc.ports.pciWriteByte(slot: 0, offset: 0x5A, 0x22)  // PAM1: write-only shadow
     }
 
@@ -62,7 +65,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
             mmio += 1
             XCTAssertTrue(pc.devices.owns(handler), "MMIO region \(region.name) is not in the registry")
         }
-        XCTAssertGreaterThanOrEqual(mmio, 5, "the VGA window, e1000, VGA BAR2, Intel HDA and PAM1's two areas")
+        XCTAssertGreaterThanOrEqual(mmio, 6, "the VGA window, e1000, VGA BAR2, Intel HDA, xHCI and PAM1's two areas")
         for plugged in pc.pciBus.pluggedFunctions {
             XCTAssertTrue(pc.devices.owns(plugged.device), "PCI function \(plugged.device.name)")
         }
