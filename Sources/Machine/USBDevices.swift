@@ -75,7 +75,14 @@ final class USBDevices {
             guard let slot = (USBDevices.firstFreeSlot..<PCIBus.slotCount).first(where: { chipset.pciBus.device(slot: $0) == nil }) else {
                 throw EmulatorError.badOption("-device", "\(USBDevices.xhciKind): no free PCI slot")
             }
-            try chipset.pciBus.plug(makeXHCI(addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler), slot: slot)
+            let controller = makeXHCI(addressSpace: addressSpace, cpu: cpu, clock: clock, scheduler: scheduler)
+            controller.sendMSI = { [unowned chipset] address, data in
+                guard let msi = MSIMessage(address: address, data: data) else {
+                    return Log.write(.guestErrors, "qemu-xhci: MSI to 0x\(String(address, radix: 16)) data 0x\(String(data, radix: 16)) dropped")
+                }
+                chipset.apicBus.send(msi.message, destination: msi.destination, logical: msi.logical)
+            }
+            try chipset.pciBus.plug(controller, slot: slot)
             Log.write(.device, "usb: \(USBDevices.xhciKind)\(option.value("id").map { " \($0)" } ?? "") in slot \(slot)")
         }
         /// The next free USB 2 port on each xHCI controller.

@@ -273,4 +273,47 @@ final class XHCITests: XCTestCase {
         driver.run(microseconds: 1)
         XCTAssertEqual(driver.events().map { D.code($0) }, [1], "and the next report goes at once")
     }
+
+    /// MSI as xhci-pci sets it up: the capability found through the list,
+    /// address and data written, enable set. Each assertion is one message,
+    /// IP clears itself, EHB holds the next until ERDP, INTx stays low.
+    func testMSIMessagesInsteadOfINTx() {
+        let controller = driver.controller
+        XCTAssertNotEqual(controller.configRead(offset: PCIConfig.status, size: .word) & 0x10, 0, "a capability list")
+        let capability = Int(controller.configRead(offset: 0x34, size: .byte))
+        XCTAssertEqual(controller.configRead(offset: capability, size: .word), 0x0005, "MSI, the last capability")
+        XCTAssertEqual(controller.configRead(offset: capability + 2, size: .word), 0, "one vector, 32-bit addresses, off")
+        var messages: [(UInt32, UInt16)] = []
+        controller.sendMSI = { messages.append(($0, $1)) }
+        controller.configWrite(offset: capability + 4, value: 0xFEE0_1000, size: .dword)
+        controller.configWrite(offset: capability + 8, value: 0x0041, size: .word)
+        controller.configWrite(offset: capability + 2, value: 1, size: .word)
+        driver.start()
+        XCTAssertEqual(messages.map { $0.0 }, [0xFEE0_1000])
+        XCTAssertEqual(messages.map { $0.1 }, [0x41])
+        XCTAssertFalse(controller.interruptLevel, "no INTx with MSI on")
+        XCTAssertEqual(driver.read(D.IMAN) & 1, 0, "IP cleared by the message")
+        // EHB is set until ERDP: another event sends nothing; ERDP with unread events sends again.
+        driver.resetPort()
+        XCTAssertEqual(messages.count, 1)
+        driver.run(microseconds: 100)
+        driver.write64(D.ERDP, D.eventRing | 8)
+        XCTAssertEqual(messages.count, 2)
+        _ = driver.events()
+        XCTAssertEqual(messages.count, 2, "nothing unread: no message")
+        // MSI off: back on INTx.
+        controller.configWrite(offset: capability + 2, value: 0, size: .word)
+        driver.write(D.PORTSC1, D.PORT_POWER | D.PORT_RESET)
+        driver.run(microseconds: 100)
+        XCTAssertTrue(controller.interruptLevel)
+        XCTAssertEqual(messages.count, 2)
+
+        let decoded = MSIMessage(address: 0xFEE0_3004, data: 0x8141)
+        XCTAssertEqual(decoded?.destination, 3)
+        XCTAssertEqual(decoded?.logical, true)
+        XCTAssertEqual(decoded?.message.vector, 0x41)
+        XCTAssertEqual(decoded?.message.deliveryMode, .lowestPriority)
+        XCTAssertEqual(decoded?.message.levelTriggered, true)
+        XCTAssertNil(MSIMessage(address: 0x1000, data: 0x41), "not the APIC window")
+    }
 }

@@ -8,7 +8,7 @@ import XCTest
 /// controller has it enumerated, usbhid and hid-generic make it an input
 /// device, and the host pointer moved over the window (no grab) arrives in
 /// /dev/input/eventN as the absolute position of the guest pixel under it.
-/// While nothing moves, the controller raises no interrupt.
+/// Interrupts come as MSI; while nothing moves, there are none.
 final class XHCIGuestTests: XCTestCase {
     var xvfb: XvfbServer!
 
@@ -63,6 +63,7 @@ final class XHCIGuestTests: XCTestCase {
         XCTAssertEqual(runInShell("cat /sys/bus/usb/devices/1-1/idVendor", in: pcemu), "0627")
         XCTAssertEqual(runInShell("dmesg | grep -c 'using xhci_hcd'", in: pcemu), "1")
         XCTAssertEqual(runInShell("dmesg | grep -c 'USB HID v1.11 Mouse'", in: pcemu), "1")
+        XCTAssertEqual(runInShell("grep -c 'PCI-MSI.*xhci_hcd' /proc/interrupts", in: pcemu), "1", "xhci-pci took MSI")
 
         XCTAssertEqual(runInShell("I=/sys/class/input", in: pcemu), "")
         var eventDevice: String?

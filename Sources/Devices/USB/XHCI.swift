@@ -9,7 +9,8 @@ import Timing
 /// (`XHCIPorts`), a command ring (`XHCICommands`), device slots with their
 /// contexts in guest memory (`XHCIContexts`), transfer rings on each endpoint
 /// (`XHCITransfers`) and event rings described by segment tables, one per
-/// interrupter, with moderation (`XHCIRings`). The interrupt is INTx.
+/// interrupter, with moderation (`XHCIRings`). Interrupts go on INTx, or as
+/// MSI (one vector) once the guest enables its capability.
 ///
 /// Work happens when the guest rings a doorbell or a device gets data: no
 /// timer runs while nothing is queued. An endpoint the device NAKs waits
@@ -35,6 +36,17 @@ public final class XHCI: PCIDevice {
         static let serialBusRelease = 0x60
         /// Frame length adjustment (the default 60000 bit times).
         static let frameLengthAdjust = 0x61
+        static let capabilitiesPointer = 0x34
+        static let statusCapabilitiesList: UInt16 = 1 << 4
+        /// The MSI capability: one vector, 32-bit addresses.
+        static let msi = 0x40
+        static let msiCapabilityID: UInt8 = 0x05
+        static let msiControl = msi + 2
+        static let msiAddress = msi + 4
+        static let msiData = msi + 8
+        static let msiEnable: UInt16 = 1 << 0
+        /// MSI enable and Multiple Message Enable (kept, one vector used).
+        static let msiControlWritable: UInt16 = 0x0071
     }
 
     // Work limits against rings the guest builds in a loop or of garbage.
@@ -81,6 +93,8 @@ public final class XHCI: PCIDevice {
     public internal(set) var eventsLost = 0
     public internal(set) var trbsProcessed = 0
 
+    /// Sends an MSI (address, data) to the APICs; set by the machine.
+    public var sendMSI: (_ address: UInt32, _ data: UInt16) -> Void = { _, _ in }
     /// Maps and unmaps the register window as the guest moves BAR 0; set by the machine.
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
     public lazy var registerWindow = XHCIRegisterWindow(controller: self)
@@ -98,6 +112,13 @@ public final class XHCI: PCIDevice {
         setConfig(Config.frameLengthAdjust, byte: 0x20)
         setWritable(Config.frameLengthAdjust, byte: 0x3F)
         defineBAR(0, size: XHCI.registerBytes, kind: .memory64)
+        setConfig(PCIConfig.status, word: Config.statusCapabilitiesList)
+        setConfig(Config.capabilitiesPointer, byte: UInt8(Config.msi))
+        setConfig(Config.msi, byte: Config.msiCapabilityID)
+        setWritable(Config.msiControl, word: Config.msiControlWritable)
+        setWritable(Config.msiAddress, word: 0xFFFC)
+        setWritable(Config.msiAddress + 2, word: 0xFFFF)
+        setWritable(Config.msiData, word: 0xFFFF)
         serviceTimer = TimerEvent(name: "xhci-service") { [unowned self] in self.serviceDevicesWithData() }
         for index in 0..<XHCI.interrupterCount {
             moderationTimers.append(TimerEvent(name: "xhci-imod\(index)") { [unowned self] in
@@ -126,6 +147,12 @@ public final class XHCI: PCIDevice {
     public override func reset() {
         resetController()
         super.reset()
+    }
+
+    /// MSI turned on or off moves the interrupt off or back onto INTx.
+    public override func configWrite(offset: Int, value: UInt32, size: AccessSize) {
+        super.configWrite(offset: offset, value: value, size: size)
+        updateInterruptLine()
     }
 
     /// HCRST and power-on: every register to its default, slots disabled,
@@ -187,10 +214,21 @@ public final class XHCI: PCIDevice {
 
     // MARK: Interrupts
 
-    /// INTx follows interrupter 0's IP while USBCMD.INTE is set (the
-    /// others are for MSI, which this function does not have).
+    var msiEnabled: Bool { configWord(Config.msiControl) & Config.msiEnable != 0 }
+
+    /// INTx follows interrupter 0's IP while USBCMD.INTE is set and MSI is off.
     func updateInterruptLine() {
-        setINTx(command & Command.interruptEnable != 0 && interrupters[0].management & InterrupterManagement.pending != 0)
+        setINTx(!msiEnabled && command & Command.interruptEnable != 0
+                && interrupters[0].management & InterrupterManagement.pending != 0)
+    }
+
+    /// With MSI on, each assertion of IP is one message (every interrupter
+    /// shares the one vector); true if one was sent.
+    private func signalMSI() -> Bool {
+        guard msiEnabled, command & Command.interruptEnable != 0,
+              configWord(PCIConfig.command) & PCICommand.busMaster != 0 else { return false }
+        sendMSI(configDword(Config.msiAddress), configWord(Config.msiData))
+        return true
     }
 
     /// Asserts interrupter `index` if it has events to tell of, is enabled,
@@ -212,6 +250,8 @@ public final class XHCI: PCIDevice {
         interrupter.eventsPending = false
         interrupter.moderationEnd = now + Int64(interrupter.moderation & 0xFFFF) * XHCIInterrupter.nanosecondsPerModerationUnit
         status |= Status.eventInterrupt
+        // With MSI, IP clears itself once the message is written (EHB stays until ERDP).
+        if signalMSI() { interrupter.management &= ~InterrupterManagement.pending }
     }
 }
 
