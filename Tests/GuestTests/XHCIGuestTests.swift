@@ -63,7 +63,7 @@ final class XHCIGuestTests: XCTestCase {
         XCTAssertEqual(runInShell("cat /sys/bus/usb/devices/1-1/idVendor", in: pcemu), "0627")
         XCTAssertEqual(runInShell("dmesg | grep -c 'using xhci_hcd'", in: pcemu), "1")
         XCTAssertEqual(runInShell("dmesg | grep -c 'USB HID v1.11 Mouse'", in: pcemu), "1")
-        XCTAssertEqual(runInShell("grep -c 'PCI-MSI.*xhci_hcd' /proc/interrupts", in: pcemu), "1", "xhci-pci took MSI")
+        XCTAssertEqual(runInShell("grep -c 'MSI.*xhci' /proc/interrupts", in: pcemu), "1", "xhci-pci took MSI")
 
         XCTAssertEqual(runInShell("I=/sys/class/input", in: pcemu), "")
         var eventDevice: String?
