@@ -35,14 +35,7 @@ final class USBGuestTests: XCTestCase {
     }
 
     func testLinuxEnumeratesTheTabletAndTheWindowMovesItsPointerWithoutAGrab() throws {
-        let guest = try DefaultGuest.paths()
-        var environment = ProcessInfo.processInfo.environment
-        environment["DISPLAY"] = xvfb.display
-        environment["SDL_VIDEODRIVER"] = "x11"
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet",
-            "-usb", "-device", "usb-tablet",
-        ], environment: environment, inputPipe: true)
+        let pcemu = try USBGuest.start(["-usb", "-device", "usb-tablet"], display: xvfb.display)
         defer { pcemu.stop() }
         XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
         let window = try xvfb.window(named: "^PCEmu", timeout: 60)
@@ -51,24 +44,11 @@ final class USBGuestTests: XCTestCase {
         for module in ["uhci-hcd", "usbhid", "hid-generic", "evdev"] {
             XCTAssertEqual(runInShell("modprobe \(module)", in: pcemu), "")
         }
-        var product: String?
-        for _ in 0..<40 {
-            product = runInShell("cat /sys/bus/usb/devices/1-1/product", in: pcemu)
-            if product == "PCEmu USB Tablet" { break }
-            usleep(250_000)
-        }
-        XCTAssertEqual(product, "PCEmu USB Tablet", pcemu.standardOutput.suffix(3000).description)
+        XCTAssertEqual(USBGuest.waitForProduct("PCEmu USB Tablet", in: pcemu), "PCEmu USB Tablet", pcemu.standardOutput.suffix(3000).description)
         XCTAssertEqual(runInShell("D=/sys/bus/usb/devices/1-1", in: pcemu), "")
         XCTAssertEqual(runInShell("cat $D/idVendor $D/idProduct", in: pcemu), "0627\n0001")
         XCTAssertEqual(runInShell("I=/sys/class/input", in: pcemu), "")
-        var eventDevice: String?
-        for _ in 0..<40 {
-            eventDevice = runInShell("grep -l Tablet $I/event*/device/name", in: pcemu)
-            if eventDevice?.hasPrefix("/sys/class/input/event") == true { break }
-            usleep(250_000)
-        }
-        let event = try XCTUnwrap(eventDevice.flatMap { $0.hasPrefix("/sys/class/input/event") ? $0.split(separator: "/")[3] : nil },
-                                  "no event device for the tablet")
+        let event = try XCTUnwrap(USBGuest.eventNode(named: "Tablet", in: pcemu), "no event device for the tablet")
         XCTAssertEqual(runInShell("P=/proc/bus/input/devices", in: pcemu), "")
         XCTAssertEqual(runInShell("grep -c 'PCEmu USB Tablet' $P", in: pcemu), "1")
         // r N: read N bytes of events (16 each) into /tmp/ev in the background.
@@ -123,14 +103,7 @@ final class USBGuestTests: XCTestCase {
 
     /// The default guest in a window on the Xvfb, with `devices` on `-usb`'s controller, at its shell.
     func bootInWindow(_ devices: [String]) throws -> (ChildProcess, UInt) {
-        let guest = try DefaultGuest.paths()
-        var environment = ProcessInfo.processInfo.environment
-        environment["DISPLAY"] = xvfb.display
-        environment["SDL_VIDEODRIVER"] = "x11"
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet",
-            "-usb",
-        ] + devices.flatMap { ["-device", $0] }, environment: environment, inputPipe: true)
+        let pcemu = try USBGuest.start(["-usb"] + devices.flatMap { ["-device", $0] }, display: xvfb.display)
         guard pcemu.waitForOutput("pcemu:/root# ", timeout: 300) else {
             pcemu.stop()
             throw TestSetupError("no shell: \(pcemu.standardOutput.suffix(2000))")

@@ -35,14 +35,7 @@ final class XHCIGuestTests: XCTestCase {
     }
 
     func testXHCIEnumeratesTheTabletAndTheWindowMovesItsPointer() throws {
-        let guest = try DefaultGuest.paths()
-        var environment = ProcessInfo.processInfo.environment
-        environment["DISPLAY"] = xvfb.display
-        environment["SDL_VIDEODRIVER"] = "x11"
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-serial", "stdio", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet",
-            "-device", "qemu-xhci,id=xhci", "-device", "usb-tablet,bus=xhci.0",
-        ], environment: environment, inputPipe: true)
+        let pcemu = try USBGuest.start(["-device", "qemu-xhci,id=xhci", "-device", "usb-tablet,bus=xhci.0"], display: xvfb.display)
         defer { pcemu.stop() }
         XCTAssertTrue(pcemu.waitForOutput("pcemu:/root# ", timeout: 300), pcemu.standardOutput.suffix(2000).description)
         let window = try xvfb.window(named: "^PCEmu", timeout: 60)
@@ -50,13 +43,7 @@ final class XHCIGuestTests: XCTestCase {
         for module in ["xhci-pci", "usbhid", "hid-generic", "evdev"] {
             XCTAssertEqual(runInShell("modprobe \(module)", in: pcemu), "")
         }
-        var product: String?
-        for _ in 0..<40 {
-            product = runInShell("cat /sys/bus/usb/devices/1-1/product", in: pcemu)
-            if product == "PCEmu USB Tablet" { break }
-            usleep(250_000)
-        }
-        XCTAssertEqual(product, "PCEmu USB Tablet", pcemu.standardOutput.suffix(3000).description)
+        XCTAssertEqual(USBGuest.waitForProduct("PCEmu USB Tablet", in: pcemu), "PCEmu USB Tablet", pcemu.standardOutput.suffix(3000).description)
         // The same devices as under QEMU's qemu-xhci: two root hubs, the tablet on the USB 2 one's port 1.
         XCTAssertEqual(runInShell("echo $(ls /sys/bus/usb/devices)", in: pcemu), "1-0:1.0 1-1 1-1:1.0 2-0:1.0 usb1 usb2")
         XCTAssertEqual(runInShell("cat /sys/bus/usb/devices/usb2/speed", in: pcemu), "5000")
@@ -66,14 +53,7 @@ final class XHCIGuestTests: XCTestCase {
         XCTAssertEqual(runInShell("grep -c 'MSI.*xhci' /proc/interrupts", in: pcemu), "1", "xhci-pci took MSI")
 
         XCTAssertEqual(runInShell("I=/sys/class/input", in: pcemu), "")
-        var eventDevice: String?
-        for _ in 0..<40 {
-            eventDevice = runInShell("grep -l Tablet $I/event*/device/name", in: pcemu)
-            if eventDevice?.hasPrefix("/sys/class/input/event") == true { break }
-            usleep(250_000)
-        }
-        let event = try XCTUnwrap(eventDevice.flatMap { $0.hasPrefix("/sys/class/input/event") ? $0.split(separator: "/")[3] : nil },
-                                  "no event device for the tablet")
+        let event = try XCTUnwrap(USBGuest.eventNode(named: "Tablet", in: pcemu), "no event device for the tablet")
         XCTAssertEqual(runInShell("E=/dev/input/\(event)", in: pcemu), "")
         XCTAssertEqual(runInShell("r(){ od -vtd4 -w16 -N$1 $E>/tmp/ev& }", in: pcemu), "")
 
