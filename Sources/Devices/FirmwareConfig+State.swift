@@ -20,8 +20,10 @@ extension FirmwareConfig: StatefulDevice {
 
     public func load(from record: StateRecord) throws {
         let selector: UInt16 = try record.unsigned("selector")
-        let current = items[selector] ?? []
-        guard try record.int("selectedLength", in: 0...Int.max) == current.count else {
+        // Nothing selected since reset reads as an empty item, whatever item 0 holds.
+        let length = try record.int("selectedLength", in: 0...Int.max)
+        let current = length == 0 ? [] : items[selector] ?? []
+        guard current.count == length else {
             throw StateRecordError.outOfRange(record: FirmwareConfig.stateName, field: "selectedLength")
         }
         let offset = try record.int("offset", in: 0...FirmwareConfig.maximumOffset)
