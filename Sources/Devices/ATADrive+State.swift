@@ -30,7 +30,10 @@ extension ATADrive: IDEDeviceState {
         try record.expect(stateName, version: 1)
         func refuse(_ field: String) -> StateRecordError { .outOfRange(record: record.name, field: field) }
         let common = try checkedCommon(record)
-        guard try record.unsigned("sectorCount", as: UInt64.self) == sectorCount else { throw refuse("sectorCount") }
+        let savedSectors: UInt64 = try record.unsigned("sectorCount")
+        guard savedSectors == sectorCount else {
+            throw StateRecordError.configurationMismatch(record: record.name, reason: "a disk of \(savedSectors) sectors, this one has \(sectorCount)")
+        }
         let heads = try record.int("logicalHeads", in: 1...16)
         let sectors = try record.int("logicalSectorsPerTrack", in: 0...255)
         let multiple = try record.int("multipleSectors", in: 0...ATADrive.maximumMultiple)

@@ -30,7 +30,9 @@ extension ATAPIDrive: IDEDeviceState {
         try record.expect(stateName, version: 1)
         func refuse(_ field: String) -> StateRecordError { .outOfRange(record: record.name, field: field) }
         let common = try checkedCommon(record)
-        guard try record.bool("hasMedium") == (medium != nil) else { throw refuse("hasMedium") }
+        guard try record.bool("hasMedium") == (medium != nil) else {
+            throw StateRecordError.configurationMismatch(record: record.name, reason: medium == nil ? "a disc was in, none is here" : "no disc was in, one is here")
+        }
         let senseKey: UInt8 = try record.unsigned("senseKey"), senseCode: UInt8 = try record.unsigned("senseCode")
         let changed = try record.bool("mediumChanged")
         let multiword = try IDEDevice.checkedMode(record, "multiwordDMAMode")

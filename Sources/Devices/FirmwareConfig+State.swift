@@ -24,7 +24,8 @@ extension FirmwareConfig: StatefulDevice {
         let length = try record.int("selectedLength", in: 0...Int.max)
         let current = length == 0 ? [] : items[selector] ?? []
         guard current.count == length else {
-            throw StateRecordError.outOfRange(record: FirmwareConfig.stateName, field: "selectedLength")
+            throw StateRecordError.configurationMismatch(
+                record: FirmwareConfig.stateName, reason: "item 0x\(String(selector, radix: 16)) held \(length) bytes, here \(current.count)")
         }
         let offset = try record.int("offset", in: 0...FirmwareConfig.maximumOffset)
         let high: UInt32 = try record.unsigned("dmaAddressHigh")

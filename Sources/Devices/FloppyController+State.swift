@@ -59,7 +59,9 @@ extension FloppyController: StatefulDevice {
         var positions: [(track: UInt8, head: UInt8, changed: Bool)] = []
         for (drive, saved) in zip(drives, savedDrives) {
             try saved.expect("floppy-drive", version: 1)
-            guard try saved.bool("hasDisk") == drive.hasDisk else { throw StateRecordError.outOfRange(record: "floppy-drive", field: "hasDisk") }
+            guard try saved.bool("hasDisk") == drive.hasDisk else {
+                throw StateRecordError.configurationMismatch(record: "floppy-drive", reason: drive.hasDisk ? "no disk was in, one is here" : "a disk was in, none is here")
+            }
             let head: UInt8 = try saved.unsigned("head")
             guard head <= 1 else { throw StateRecordError.outOfRange(record: "floppy-drive", field: "head") }
             positions.append((try saved.unsigned("track"), head, try saved.bool("diskChanged")))

@@ -38,7 +38,10 @@ extension LocalAPIC: StatefulDevice {
         func check(_ ok: Bool, _ field: String) throws {
             if !ok { throw StateRecordError.outOfRange(record: LocalAPIC.stateName, field: field) }
         }
-        try check(try record.unsigned("apicID", as: UInt8.self) == apicID, "apicID")
+        let savedID: UInt8 = try record.unsigned("apicID")
+        guard savedID == apicID else {
+            throw StateRecordError.configurationMismatch(record: LocalAPIC.stateName, reason: "APIC ID \(savedID), this CPU's is \(apicID)")
+        }
         var loaded = State()
         loaded.base = try record.unsigned("base")
         try check(loaded.base & ~(BaseMSR.writable | BaseMSR.bootstrapProcessor) == 0

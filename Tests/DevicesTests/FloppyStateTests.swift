@@ -121,7 +121,7 @@ final class FloppyStateTests: XCTestCase {
         drives[1].put("hasDisk", true)
         diskInB.put("drives", drives)
         XCTAssertThrowsError(try target.fdc.loadState(diskInB)) {
-            XCTAssertEqual($0 as? StateRecordError, .outOfRange(record: "floppy-drive", field: "hasDisk"))
+            XCTAssertEqual($0 as? StateRecordError, .configurationMismatch(record: "floppy-drive", reason: "a disk was in, none is here"))
         }
         var pastResult = saved
         pastResult.put("resultPosition", 3)

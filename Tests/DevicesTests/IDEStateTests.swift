@@ -134,7 +134,7 @@ final class IDEStateTests: XCTestCase {
             return bus
         }
         XCTAssertThrowsError(try target.pci.loadState(damaged { $0.put("sectorCount", UInt64(4096)) })) {
-            XCTAssertEqual($0 as? StateRecordError, .outOfRange(record: "ata-disk", field: "sectorCount"))
+            XCTAssertEqual($0 as? StateRecordError, .configurationMismatch(record: "ata-disk", reason: "a disk of 4096 sectors, this one has 1024"))
         }
         XCTAssertThrowsError(try target.pci.loadState(damaged { $0.put("bufferPosition", 600) })) {
             XCTAssertEqual($0 as? StateRecordError, .outOfRange(record: "ata-disk", field: "bufferPosition"))
@@ -152,7 +152,7 @@ final class IDEStateTests: XCTestCase {
         function.put("channels", channels)
         withCD.put("01.1", function)
         XCTAssertThrowsError(try target.pci.loadState(withCD)) {
-            XCTAssertEqual($0 as? StateRecordError, .outOfRange(record: "atapi-cdrom", field: "hasMedium"))
+            XCTAssertEqual($0 as? StateRecordError, .configurationMismatch(record: "atapi-cdrom", reason: "a disc was in, none is here"))
         }
         XCTAssertEqual(target.pci.savedState(), before)
         XCTAssertEqual(target.registers, registers)

@@ -263,7 +263,7 @@ final class InterruptControllerStateTests: XCTestCase {
         var otherCPU = savedLocal
         otherCPU.put("apicID", UInt8(1))
         XCTAssertThrowsError(try target.apic.loadState(otherCPU)) {
-            XCTAssertEqual($0 as? StateRecordError, .outOfRange(record: "local-apic", field: "apicID"))
+            XCTAssertEqual($0 as? StateRecordError, .configurationMismatch(record: "local-apic", reason: "APIC ID 1, this CPU's is 0"))
         }
         var shortIRR = savedLocal
         shortIRR.put("request", words: [UInt32](repeating: 0, count: 7))
