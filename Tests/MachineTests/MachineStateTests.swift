@@ -4,9 +4,9 @@ import Lifecycle
 import Machine
 import XCTest
 
-/// The whole machine's devices through their saved states: what still
-/// cannot be saved is named, and everything else round-trips from one
-/// machine into another built alike.
+/// The whole machine through its registry: what still cannot be saved is
+/// named, a machine without those parts round-trips into one built alike,
+/// and one configured otherwise refuses the state and changes nothing.
 final class MachineStateTests: XCTestCase {
     func testWhatCannotBeSavedYetIsNamed() throws {
         let parsed = try OptionParser().parse(DeviceRegistryMachineTests.arguments.split(separator: " ").map(String.init))
@@ -17,31 +17,54 @@ final class MachineStateTests: XCTestCase {
             config.audiodevs = parsed.audiodevs
             config.usb = parsed.usb
         }
-        // The CPU, and the cards whose state is not built yet.
-        XCTAssertEqual(pc.devices.devicesWithoutState, ["cpu", "pci-bus/piix3-usb-uhci", "pci-bus/e1000", "pci-bus/ne2k_pci",
+        // The cards whose state is not built yet.
+        XCTAssertEqual(pc.devices.devicesWithoutState, ["pci-bus/piix3-usb-uhci", "pci-bus/e1000", "pci-bus/ne2k_pci",
                                                         "pci-bus/intel-hda", "pci-bus/AC97", "sb16", "opl3", "ne2k_isa.0"])
         XCTAssertThrowsError(try pc.devices.save())
     }
 
-    func testEveryDeviceButTheCPURoundTripsIntoAMachineBuiltAlike() throws {
-        let edit: (inout MachineConfiguration) -> Void = { config in
+    func machine(megabytes: Int = 16) throws -> PCMachine {
+        try TestMachine.make { config in
+            config.memoryBytes = megabytes << 20
             config.nics = try! OptionParser().parse(["-nic", "none"]).nics
         }
-        let original = try TestMachine.make(edit), copy = try TestMachine.make(edit)
-        XCTAssertEqual(original.devices.devicesWithoutState, ["cpu"])
+    }
+
+    /// A whole machine without those cards, RAM and the CPU included,
+    /// through the registry and the byte form into a machine built alike.
+    func testAWholeMachineRoundTripsThroughTheRegistry() throws {
+        let original = try machine(), copy = try machine()
+        XCTAssertEqual(original.devices.devicesWithoutState, [])
         // Some guest-visible state away from power-on.
         original.ports.outb(0x21, 0xB8)
         original.ports.outb(0x70, 0x0B)
         original.ports.pciWriteByte(slot: 0, offset: 0x59, 0x30)
         original.ports.write(0xCF8, value: 0x8000_0840, size: .dword)
-        for entry in original.devices.entries where entry.name != "cpu" {
+        original.ram.base.storeBytes(of: UInt32(0xC0FF_EE00), toByteOffset: 0x7C00, as: UInt32.self)
+        let bytes = StateRecordCodec.encode(try original.devices.save())
+        try copy.devices.load(try StateRecordCodec.decode(bytes))
+        for entry in original.devices.entries {
             let device = try XCTUnwrap(entry.device as? StatefulDevice)
-            let saved = try StateRecordCodec.decode(StateRecordCodec.encode(device.savedState()))
             let target = try XCTUnwrap(copy.devices.device(named: entry.name) as? StatefulDevice, entry.name)
-            try target.loadState(saved)
             XCTAssertEqual(target.savedState(), device.savedState(), entry.name)
         }
         for port: UInt16 in [0x21, 0x70] { XCTAssertEqual(copy.ports.inb(port), original.ports.inb(port)) }
         XCTAssertEqual(copy.ports.pciRead(slot: 0, offset: 0x58), original.ports.pciRead(slot: 0, offset: 0x58))
+        XCTAssertEqual(copy.ram.base.load(fromByteOffset: 0x7C00, as: UInt32.self), 0xC0FF_EE00)
+    }
+
+    /// Another RAM size is another configuration: refused, and every device
+    /// keeps the state it had.
+    func testAMachineConfiguredOtherwiseRefusesTheStateAndChangesNothing() throws {
+        let original = try machine(megabytes: 16), other = try machine(megabytes: 32)
+        original.ports.outb(0x21, 0xB8)
+        other.ports.outb(0x21, 0x5A)
+        let saved = try original.devices.save()
+        let before = try other.devices.save()
+        XCTAssertThrowsError(try other.devices.load(saved)) {
+            guard case .configurationMismatch(record: "ram", reason: _)? = $0 as? StateRecordError else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try other.devices.save(), before)
+        XCTAssertEqual(other.ports.inb(0x21), 0x5A)
     }
 }
