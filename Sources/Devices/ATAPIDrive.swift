@@ -67,13 +67,13 @@ public final class ATAPIDrive: IDEDevice {
 
     public private(set) var medium: BlockImage?
     let serial: String
-    private var sense: (key: UInt8, code: UInt8) = (0, 0)
-    private var mediumChanged = false
-    private var multiwordDMAMode: Int? = 2
-    private var ultraDMAMode: Int?
+    var sense: (key: UInt8, code: UInt8) = (0, 0)
+    var mediumChanged = false
+    var multiwordDMAMode: Int? = 2
+    var ultraDMAMode: Int?
 
     /// What the current command returns: a small reply, or a run of the medium's bytes.
-    private struct Reply {
+    struct Reply {
         var bytes: [UInt8] = []
         var mediumOffset: UInt64?
         var total = 0
@@ -81,8 +81,8 @@ public final class ATAPIDrive: IDEDevice {
         var byteCountLimit = 0xFFFE
         var useDMA = false
     }
-    private var reply = Reply()
-    private var awaitingPacket = false
+    var reply = Reply()
+    var awaitingPacket = false
 
     public init(medium: BlockImage?, serial: String) {
         self.medium = medium

@@ -39,11 +39,11 @@ public final class BochsVBE: PortHandler {
     public static let maximumHeight: UInt16 = 1600
     static let depths: Set<UInt16> = [8, 15, 16, 24, 32]
 
-    private(set) var registers = [UInt16](repeating: 0, count: Index.count)
-    private var index: UInt16 = 0
-    private let memory: VideoMemory
+    var registers = [UInt16](repeating: 0, count: Index.count)
+    var index: UInt16 = 0
+    let memory: VideoMemory
     /// Bumped on every mode change, so the renderer redraws.
-    private(set) var generation = 0
+    var generation = 0
 
     public init(memory: VideoMemory) {
         self.memory = memory

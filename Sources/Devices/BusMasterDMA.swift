@@ -37,15 +37,15 @@ public final class BusMasterChannel: IDEDMAMover {
     private let channel: IDEChannel
     /// Data moves through it; it reports what it wrote (translated code there is stale).
     private let dma: GuestMemoryDMA
-    private var command: UInt8 = 0
-    private var status: UInt8 = 0
-    private var prdTable: UInt32 = 0
+    var command: UInt8 = 0
+    var status: UInt8 = 0
+    var prdTable: UInt32 = 0
 
     /// Where the walk through the PRD table stands.
-    private var prdIndex = 0
-    private var segmentAddress: UInt32 = 0
-    private var segmentRemaining = 0
-    private var tableEnded = false
+    var prdIndex = 0
+    var segmentAddress: UInt32 = 0
+    var segmentRemaining = 0
+    var tableEnded = false
 
     init(memory: AddressSpace, channel: IDEChannel, memoryWritten: @escaping (UInt32, Int) -> Void) {
         self.memory = memory

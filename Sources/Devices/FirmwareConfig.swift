@@ -113,9 +113,9 @@ public final class FirmwareConfig: PortHandler {
     }
 
     private let memory: GuestMemoryDMA
-    private var items: [UInt16: [UInt8]] = [:]
+    var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, key: UInt16)] = []
-    private var state = State()
+    var state = State()
     public private(set) var dmaPorts: PortHandler!
 
     /// `memory` is the guest-physical space the DMA interface reads its

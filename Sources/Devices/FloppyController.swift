@@ -116,25 +116,25 @@ public final class FloppyController: PortHandler {
     /// The DIR/CCR register at 0x3F7.
     public private(set) lazy var digitalInput = DigitalInputRegister(controller: self)
 
-    private(set) var dor: UInt8 = 0
-    private var tapeDrive: UInt8 = 0
-    private(set) var dataRate: UInt8 = 0
-    private var command: [UInt8] = []
-    private var commandLength = 0
-    private var result: [UInt8] = []
-    private var resultPosition = 0
-    private var interruptPending = false
-    private var interruptST0: UInt8 = 0
-    private var interruptDrive = 0
-    private var resetSensesLeft = 0
+    var dor: UInt8 = 0
+    var tapeDrive: UInt8 = 0
+    var dataRate: UInt8 = 0
+    var command: [UInt8] = []
+    var commandLength = 0
+    var result: [UInt8] = []
+    var resultPosition = 0
+    var interruptPending = false
+    var interruptST0: UInt8 = 0
+    var interruptDrive = 0
+    var resetSensesLeft = 0
     // SPECIFY, CONFIGURE, LOCK, PERPENDICULAR MODE and the last EOT, as DUMPREG shows them.
-    private var stepRateHeadUnload: UInt8 = 0
-    private var headLoadNonDMA: UInt8 = 0
-    private var configuration = FloppyController.configureDefault
-    private var precompensationTrack: UInt8 = 0
-    private var locked = false
-    private var perpendicular: UInt8 = 0
-    private var lastEndOfTrack: UInt8 = 0
+    var stepRateHeadUnload: UInt8 = 0
+    var headLoadNonDMA: UInt8 = 0
+    var configuration = FloppyController.configureDefault
+    var precompensationTrack: UInt8 = 0
+    var locked = false
+    var perpendicular: UInt8 = 0
+    var lastEndOfTrack: UInt8 = 0
 
     /// `drives` are drive 0 (A:) and 1 (B:); missing ones are empty.
     public init(drives: [FloppyDrive], dma: DMA8237, irq: InterruptLine,
@@ -189,7 +189,7 @@ public final class FloppyController: PortHandler {
         updateIRQ()
     }
 
-    private func updateIRQ() {
+    func updateIRQ() {
         irq.set(interruptPending && dor & DOR.dmaAndIRQEnable != 0)
     }
 

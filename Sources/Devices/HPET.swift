@@ -68,23 +68,23 @@ public final class HPET: MMIOHandler {
         var route: Int { Int((configuration & TimerConfiguration.routeMask) >> TimerConfiguration.routeShift) }
     }
 
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
+    let clock: VirtualClock
+    let scheduler: EventScheduler
     /// Drives a GSI's level (edge-triggered timers pulse it).
-    private let interrupt: (_ gsi: Int, _ level: Bool) -> Void
+    let interrupt: (_ gsi: Int, _ level: Bool) -> Void
     /// Tells the machine when legacy replacement starts or stops, so it can
     /// disconnect the PIT's IRQ 0 and the RTC's IRQ 8 while it is on.
-    private let legacyReplacementChanged: (Bool) -> Void
+    let legacyReplacementChanged: (Bool) -> Void
 
-    private var configuration: UInt64 = 0
-    private var interruptStatus: UInt64 = 0
+    var configuration: UInt64 = 0
+    var interruptStatus: UInt64 = 0
     /// The counter's value when it last stopped, or at `startTime` while it runs.
-    private var counterBase: UInt64 = 0
-    private var startTime: Int64 = 0
-    private var timers: [Timer]
-    private var matchEvents: [TimerEvent] = []
+    var counterBase: UInt64 = 0
+    var startTime: Int64 = 0
+    var timers: [Timer]
+    var matchEvents: [TimerEvent] = []
     /// Which GSI each timer's level is on now, so a route change lowers the old one.
-    private var assertedGSI: [Int?]
+    var assertedGSI: [Int?]
 
     public init(clock: VirtualClock, scheduler: EventScheduler,
                 interrupt: @escaping (_ gsi: Int, _ level: Bool) -> Void,
@@ -267,7 +267,7 @@ public final class HPET: MMIOHandler {
     // MARK: matches and interrupts
 
     /// The GSI a timer drives now.
-    private func gsi(of index: Int) -> Int {
+    func gsi(of index: Int) -> Int {
         if legacyReplacement && index < HPET.legacyRoutes.count { return HPET.legacyRoutes[index] }
         return timers[index].route
     }

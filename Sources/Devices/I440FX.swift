@@ -86,7 +86,7 @@ public final class I440FX: PCIDevice {
 
     /// PAM0-PAM6 packed in one integer, PAM0 in the low byte: a snapshot
     /// taken before a write without allocating.
-    private var pamRegisters: UInt64 {
+    var pamRegisters: UInt64 {
         var packed: UInt64 = 0
         for offset in (Register.pamFirst...Register.pamLast).reversed() { packed = packed << 8 | UInt64(configByte(offset)) }
         return packed
@@ -128,7 +128,7 @@ public final class I440FX: PCIDevice {
         if pamRegisters != pamBefore { reportPAMChanges(from: pamBefore) }
     }
 
-    private func reportPAMChanges(from before: UInt64) {
+    func reportPAMChanges(from before: UInt64) {
         for (index, area) in I440FX.pamAreas.enumerated()
         where pamMode(ofArea: index) != I440FX.pamMode(ofArea: index, in: before) {
             Log.write(.device, "i440fx: PAM 0x\(String(area.start, radix: 16)) -> \(pamMode(ofArea: index))")

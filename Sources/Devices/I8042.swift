@@ -115,11 +115,11 @@ public final class I8042: PortHandler {
 
     public let keyboard = PS2Keyboard()
     public let mouse = PS2Mouse()
-    private let keyboardIRQ: InterruptLine
-    private let mouseIRQ: InterruptLine
+    let keyboardIRQ: InterruptLine
+    let mouseIRQ: InterruptLine
     private let setA20: (Bool) -> Void
     private let requestReset: () -> Void
-    private var state = State()
+    var state = State()
     private(set) lazy var commandWindow = PortWindow(self, offset: Port.command)
 
     /// `keyboardIRQ` is IRQ 1, `mouseIRQ` IRQ 12. `setA20` gates address line
@@ -335,7 +335,7 @@ public final class I8042: PortHandler {
         return nil
     }
 
-    private func updateInterrupts() {
+    func updateInterrupts() {
         let byte = commandByte
         keyboardIRQ.set(state.outputFull && !state.outputFromAux && byte & CommandByte.keyboardInterrupt != 0)
         mouseIRQ.set(state.outputFull && state.outputFromAux && byte & CommandByte.auxInterrupt != 0)

@@ -41,8 +41,8 @@ public final class IDEChannel: PortHandler {
     let taskFile = TaskFile()
     public private(set) var devices: [IDEDevice?] = [nil, nil]
     private let irq: InterruptLine
-    private var control: UInt8 = 0
-    private var interruptPending = false
+    var control: UInt8 = 0
+    var interruptPending = false
     /// The bus master channel serving this cable, if the controller has one.
     weak var busMaster: BusMasterChannel?
 
@@ -81,7 +81,7 @@ public final class IDEChannel: PortHandler {
         updateInterruptLine()
     }
 
-    private func updateInterruptLine() {
+    func updateInterruptLine() {
         irq.set(interruptPending && control & Control.interruptDisable == 0)
     }
 

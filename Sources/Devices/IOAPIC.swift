@@ -43,11 +43,11 @@ public final class IOAPIC: MMIOHandler {
     }
 
     private let bus: APICBus
-    private var select: UInt32 = 0
-    private var id: UInt32 = 0
-    private var entries = [UInt64](repeating: EntryBit.masked, count: IOAPIC.pinCount)
+    var select: UInt32 = 0
+    var id: UInt32 = 0
+    var entries = [UInt64](repeating: EntryBit.masked, count: IOAPIC.pinCount)
     /// Each input's level as driven (active high, before the polarity bit).
-    private var levels = [Bool](repeating: false, count: IOAPIC.pinCount)
+    var levels = [Bool](repeating: false, count: IOAPIC.pinCount)
 
     public init(bus: APICBus) {
         self.bus = bus

@@ -111,9 +111,9 @@ public final class LocalAPIC: MMIOHandler {
 
     public let apicID: UInt8
     public let isBootstrapProcessor: Bool
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
-    private var timerEvent: TimerEvent!
+    let clock: VirtualClock
+    let scheduler: EventScheduler
+    var timerEvent: TimerEvent!
     /// The bus to the I/O APIC and the other local APICs.
     public weak var bus: APICBus?
 
@@ -159,7 +159,7 @@ public final class LocalAPIC: MMIOHandler {
         var output = false
     }
 
-    private(set) var state = State()
+    var state = State()
 
     public init(apicID: UInt8 = 0, bootstrapProcessor: Bool = true, clock: VirtualClock, scheduler: EventScheduler) {
         self.apicID = apicID
@@ -262,7 +262,7 @@ public final class LocalAPIC: MMIOHandler {
         return UInt8(state.spurious & SpuriousBit.vector)
     }
 
-    private func updateOutput() {
+    func updateOutput() {
         let level = interruptPending
         guard level != state.output else { return }
         state.output = level

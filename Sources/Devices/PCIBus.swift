@@ -40,7 +40,7 @@ public final class PCIBus {
         var address: UInt32 = 0
     }
 
-    private var state = State()
+    var state = State()
     private var functions = [PCIDevice?](repeating: nil, count: PCIBus.slotCount * PCIBus.functionCount)
     /// Where INTx goes; the machine sets it to the PIIX3.
     public weak var interruptRouter: PCIInterruptRouter?

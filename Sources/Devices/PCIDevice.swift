@@ -82,7 +82,7 @@ open class PCIDevice {
     public internal(set) var slot = 0
     public internal(set) var function = 0
     weak var bus: PCIBus?
-    public private(set) var interruptLevel = false
+    public internal(set) var interruptLevel = false
 
     /// `classCode` is class << 16 | subclass << 8 | programming interface;
     /// `interruptPin` 1-4 for INTA-INTD, 0 for none.
@@ -203,7 +203,7 @@ open class PCIDevice {
     /// Where BAR `index` decodes now, or nil.
     public func mappedAddress(ofBAR index: Int) -> UInt32? { mappedAddresses[index] }
 
-    private func updateMappings() {
+    func updateMappings() {
         let command = configWord(PCIConfig.command)
         for index in 0..<PCIConfig.barCount {
             guard let bar = bars[index] else { continue }
@@ -243,7 +243,7 @@ open class PCIDevice {
 
     private var outputLevel = false
 
-    private func updateInterruptOutput() {
+    func updateInterruptOutput() {
         let pin = Int(config[PCIConfig.interruptPin])
         let level = interruptLevel && configWord(PCIConfig.command) & PCICommand.interruptDisable == 0 && pin != 0
         guard level != outputLevel else { return }

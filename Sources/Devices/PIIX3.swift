@@ -45,8 +45,8 @@ public final class PIIX3: PCIDevice, PCIInterruptRouter {
         var irqOutputs: UInt16 = 0
     }
 
-    private var state = State()
-    private let setISAIRQ: (Int, Bool) -> Void
+    var state = State()
+    let setISAIRQ: (Int, Bool) -> Void
     /// Called when a PIRQ is routed to an IRQ (or nil: disabled).
     public var routingChanged: (_ pirq: Int, _ irq: Int?) -> Void
 
@@ -114,7 +114,7 @@ public final class PIIX3: PCIDevice, PCIInterruptRouter {
     }
 
     /// Each ISA IRQ is high while any PIRQ routed to it is asserted.
-    private func updateOutputs() {
+    func updateOutputs() {
         var outputs: UInt16 = 0
         for pirq in 0..<PIIX3.pirqCount where state.pirqAssertions[pirq] > 0 {
             if let irq = routedIRQ(ofPIRQ: pirq) { outputs |= 1 << irq }

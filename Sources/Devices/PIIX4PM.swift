@@ -99,13 +99,13 @@ public final class PIIX4PM: PCIDevice {
         var apmStatus: UInt8 = 0
     }
 
-    private let clock: VirtualClock
+    let clock: VirtualClock
     private let scheduler: EventScheduler
     private let sci: InterruptLine
     private let powerOff: () -> Void
-    private var state = State()
+    var state = State()
     /// The PM timer counts from here (it is not reset with the machine).
-    private let timerOrigin: Int64
+    var timerOrigin: Int64
     private var timerEvent: TimerEvent!
     private var mappedBase: UInt16?
     /// Called when the PM block starts, stops or moves decoding; the machine
@@ -161,7 +161,7 @@ public final class PIIX4PM: PCIDevice {
     /// Where the PM block decodes now, or nil.
     public var pmBase: UInt16? { mappedBase }
 
-    private func updatePMBase() {
+    func updatePMBase() {
         let enabled = configByte(Register.pmRegisterMisc) & PMRegisterMisc.ioEnable != 0
         let address = UInt16(truncatingIfNeeded: configDword(Register.pmBase) & PMBase.addressMask)
         let new: UInt16? = enabled && address != 0 ? address : nil
@@ -189,7 +189,7 @@ public final class PIIX4PM: PCIDevice {
         TickConversion.ticks(inNanoseconds: now &- timerOrigin, hz: PIIX4PM.timerHz)
     }
 
-    private func timerBitChanges(at now: Int64) -> Int64 { timerTicks(at: now) >> PIIX4PM.timerStatusShift }
+    func timerBitChanges(at now: Int64) -> Int64 { timerTicks(at: now) >> PIIX4PM.timerStatusShift }
 
     private var timerStatus: UInt16 {
         timerBitChanges(at: clock.now) > state.timerChangesSeen ? PM1Status.timer : 0
@@ -295,7 +295,7 @@ public final class PIIX4PM: PCIDevice {
 
     /// The SCI follows enabled events while ACPI mode is on; the timer event
     /// is armed for the next bit-23 change while the timer can interrupt.
-    private func update() {
+    func update() {
         let acpiMode = state.control & PM1Control.sciEnable != 0
         let pending = (state.status | timerStatus) & state.enable & PM1Status.sciEvents != 0
             || state.generalPurposeStatus & state.generalPurposeEnable != 0

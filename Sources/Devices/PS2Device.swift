@@ -36,6 +36,16 @@ struct PS2ByteQueue {
         head = 0
         count = 0
     }
+
+    /// The bytes queued, oldest first.
+    var contents: [UInt8] { (0..<count).map { bytes[(head + $0) % capacity] } }
+
+    /// A queue of `capacity` holding `contents`; nil when they do not fit.
+    init?(capacity: Int, contents: [UInt8]) {
+        guard contents.count <= capacity else { return nil }
+        self.init(capacity: capacity)
+        for byte in contents { push(byte) }
+    }
 }
 
 /// Bytes the PS/2 devices send and understand in both directions.

@@ -58,7 +58,7 @@ public final class PS2Keyboard: PS2Device {
         var overrunQueued = false
     }
 
-    private var state = State()
+    var state = State()
     /// The modifier keys down on the host's keyboard. Physical state: the
     /// guest's commands (reset, defaults) do not change it.
     private var heldModifierKeys: Set<PS2Key> = []

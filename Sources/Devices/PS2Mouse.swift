@@ -93,7 +93,7 @@ public final class PS2Mouse: PS2Device {
         var reportedButtons: Buttons = []
     }
 
-    private var state = State()
+    var state = State()
 
     public init() {
         super.init(eventCapacity: PS2Mouse.queueCapacity)

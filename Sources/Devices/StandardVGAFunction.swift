@@ -63,7 +63,7 @@ public final class StandardVGAFunction: PCIDevice {
 
     /// The ROM decodes with its enable bit and the command register's memory
     /// space bit set, at a non-zero address (sizing's all-ones does not fit).
-    private func updateROMMapping() {
+    func updateROMMapping() {
         guard romSize > 0 else { return }
         let register = configDword(StandardVGAFunction.romAddressRegister)
         let address = register & ~(romSize - 1)

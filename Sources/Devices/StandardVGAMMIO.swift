@@ -35,8 +35,8 @@ public final class StandardVGAMMIO: MMIOHandler {
     private let vga: VGA
     private let vbe: BochsVBE
     /// The EDID bytes at offset 0; empty with edid=off (the region reads as zeros).
-    public private(set) var edid: [UInt8]
-    public private(set) var byteOrder = Extended.littleEndian
+    public internal(set) var edid: [UInt8]
+    public internal(set) var byteOrder = Extended.littleEndian
 
     public init(vga: VGA, vbe: BochsVBE, edid: [UInt8]) {
         precondition(edid.count <= Int(Region.edidSize))

@@ -41,7 +41,10 @@ public final class DeviceRegistry {
 
     /// The devices whose state cannot be saved yet.
     public var devicesWithoutState: [String] {
-        entries.filter { !($0.device is StatefulDevice) }.map(\.name)
+        entries.flatMap { entry -> [String] in
+            guard let stateful = entry.device as? StatefulDevice else { return [entry.name] }
+            return stateful.partsWithoutState.map { "\(entry.name)/\($0)" }
+        }
     }
 
     // MARK: Saving and loading

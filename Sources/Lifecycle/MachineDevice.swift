@@ -26,9 +26,14 @@ public protocol StatefulDevice: MachineDevice {
     /// `stateVersion`. On an error the device may be left half-loaded: the
     /// registry restores what it saved before (see `DeviceRegistry.load`).
     func load(from record: StateRecord) throws
+    /// Parts inside this device whose state cannot be saved yet (a bus names
+    /// its functions), so the registry refuses to save an incomplete machine.
+    var partsWithoutState: [String] { get }
 }
 
 extension StatefulDevice {
+    public var partsWithoutState: [String] { [] }
+
     /// A fresh record for this device's state.
     public func makeRecord() -> StateRecord {
         StateRecord(name: Self.stateName, version: Self.stateVersion)

@@ -6,6 +6,8 @@ extension Chipset {
     func register(in devices: DeviceRegistry) {
         devices.register(localAPIC, as: "lapic")
         devices.register(ioAPIC, as: "ioapic")
+        // Before the chips that drive it: their loads then find its levels already as saved.
+        devices.register(irqs, as: "isa-irqs")
         devices.register(hpet, as: "hpet")
         devices.register(pic, as: "pic")
         devices.register(pit, as: "pit")

@@ -20,13 +20,13 @@ final class ISAInterrupts {
     private let pic: PIC8259
     private let ioAPIC: IOAPIC?
     /// Per IRQ, one bit for each driver that holds it high.
-    private var asserted = [UInt32](repeating: 0, count: 16)
+    var asserted = [UInt32](repeating: 0, count: 16)
     /// Per IRQ, the drivers cut off from it (the PIT and RTC under the HPET's legacy replacement).
-    private var cutOff = [UInt32](repeating: 0, count: 16)
-    private var levels = [Bool](repeating: false, count: 16)
-    private var nextDriver = [Int](repeating: 0, count: 16)
+    var cutOff = [UInt32](repeating: 0, count: 16)
+    var levels = [Bool](repeating: false, count: 16)
+    var nextDriver = [Int](repeating: 0, count: 16)
     /// I/O APIC pins driven directly (an HPET timer's route), ORed with the ISA IRQ on the pin.
-    private var directPins = [Bool](repeating: false, count: IOAPIC.pinCount)
+    var directPins = [Bool](repeating: false, count: IOAPIC.pinCount)
 
     init(pic: PIC8259, ioAPIC: IOAPIC? = nil) {
         self.pic = pic
