@@ -75,13 +75,13 @@ final class MonitorCommands {
     private func info(_ item: String?) -> String {
         switch item {
         case "status": return "VM status: " + (machine.loop.isPaused ? "paused" : "running")
-        case "registers": return onCPUThread { self.machine.cpu.stateDump() } ?? "the CPU thread did not answer"
+        case "registers": return answer { self.machine.cpu.stateDump() }
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version
         case "network": return machine.networkDescriptions.joined(separator: "\n")
-        case "block": return onCPUThread { MonitorInfo.block(self.machine.blockDevices) } ?? "the CPU thread did not answer"
-        case "pci": return onCPUThread { MonitorInfo.pci(self.machine.pciBus) } ?? "the CPU thread did not answer"
-        case "mtree": return onCPUThread { MonitorInfo.memoryTree(self.machine.addressSpace) } ?? "the CPU thread did not answer"
+        case "block": return answer { MonitorInfo.block(self.machine.blockDevices) }
+        case "pci": return answer { MonitorInfo.pci(self.machine.pciBus) }
+        case "mtree": return answer { MonitorInfo.memoryTree(self.machine.addressSpace) }
         default:
             return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree)"
         }
@@ -105,7 +105,7 @@ final class MonitorCommands {
 
     private func screenDump(_ arguments: [Substring]) -> String {
         guard let path = arguments.first else { return "screendump: which file?" }
-        let result: String? = onCPUThread {
+        return answer {
             do {
                 try self.machine.writeScreenDump(to: String(path))
                 return ""
@@ -113,7 +113,6 @@ final class MonitorCommands {
                 return "screendump: \(error)"
             }
         }
-        return result ?? "the CPU thread did not answer"
     }
 
     private func log(_ arguments: [Substring]) -> String {
@@ -152,7 +151,7 @@ final class MonitorCommands {
     }
 
     private func mediumChange(_ device: String, path: String?, format: DiskImage.Format?) -> String {
-        let result: String? = onCPUThread {
+        return answer {
             do {
                 try self.machine.changeMedium(device: device, path: path, format: format)
                 return ""
@@ -160,7 +159,6 @@ final class MonitorCommands {
                 return "\(error)"
             }
         }
-        return result ?? "the CPU thread did not answer"
     }
 
     /// `xp` (physical) and `x` (linear: each byte through the page tables
@@ -202,7 +200,7 @@ final class MonitorCommands {
         case let .success(values)?:
             return format.lines(address: address, values: values, addressDigits: linear ? 8 : 16).joined(separator: "\n")
         case let .failure(error)?: return error.message
-        case nil: return "the CPU thread did not answer"
+        case nil: return MonitorCommands.noAnswer
         }
     }
 
@@ -211,6 +209,11 @@ final class MonitorCommands {
         if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }
         return UInt64(text)
     }
+
+    static let noAnswer = "the CPU thread did not answer"
+
+    /// A command's output made on the CPU thread, or the words saying it did not come.
+    private func answer(_ body: @escaping () -> String) -> String { onCPUThread(body) ?? MonitorCommands.noAnswer }
 
     /// Runs `body` on the CPU thread and waits for it (10 s at most: the
     /// thread may have ended with the machine).
