@@ -75,6 +75,10 @@ final class ImageFile {
 
 /// Big-endian fields, as qcow2 stores them.
 extension Array where Element == UInt8 {
+    func bigEndian16(at offset: Int) -> UInt16 {
+        UInt16(self[offset]) << 8 | UInt16(self[offset + 1])
+    }
+
     func bigEndian32(at offset: Int) -> UInt32 {
         (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(self[offset + $1]) }
     }

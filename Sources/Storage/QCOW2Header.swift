@@ -57,6 +57,7 @@ struct QCOW2Header {
     var refcountTableOffset: UInt64
     var refcountTableClusters: Int
     var snapshotCount: UInt32
+    var snapshotsOffset: UInt64
     var incompatibleFeatures: UInt64 = 0
     var autoclearFeatures: UInt64 = 0
     var refcountOrder = 4
@@ -94,6 +95,7 @@ struct QCOW2Header {
         refcountTableOffset = bytes.bigEndian64(at: Field.refcountTableOffset)
         let refcountClusters = UInt64(bytes.bigEndian32(at: Field.refcountTableClusters))
         snapshotCount = bytes.bigEndian32(at: Field.snapshotCount)
+        snapshotsOffset = bytes.bigEndian64(at: Field.snapshotsOffset)
         let clusterSize = UInt64(1) << UInt64(clusterBits)
 
         if version == 3 {

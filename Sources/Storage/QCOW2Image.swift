@@ -28,25 +28,27 @@ public final class QCOW2Image: BlockImage {
         case compressed(host: UInt64, length: Int)
     }
 
-    private let file: ImageFile
-    private var header: QCOW2Header
+    let file: ImageFile
+    var header: QCOW2Header
     public let byteCount: UInt64
     let backing: BlockImage?
     let clusterBits: Int
     let clusterSize: Int
-    private let l2Bits: Int
-    private var l1: [UInt64]
-    private var refcountTable: [UInt64]
-    private let refcountBits: Int
-    private let refcountsPerBlock: Int
-    private var l2Cache: [UInt64: [UInt64]] = [:]
-    private var refcountBlockCache: [UInt64: [UInt8]] = [:]
-    private static let cacheLimit = 512
-    private var nextFreeCluster: UInt64
+    let l2Bits: Int
+    var l1: [UInt64]
+    var refcountTable: [UInt64]
+    let refcountBits: Int
+    let refcountsPerBlock: Int
+    var l2Cache: [UInt64: [UInt64]] = [:]
+    var refcountBlockCache: [UInt64: [UInt8]] = [:]
+    static let cacheLimit = 512
+    var nextFreeCluster: UInt64
+    /// The internal snapshots, in the table's order.
+    public internal(set) var snapshots: [QCOW2Snapshot] = []
     /// The last compressed cluster inflated (sequential reads hit it 8 times per 4K cluster...).
     private var inflated: (host: UInt64, bytes: [UInt8])?
     /// Set when a write failed half-way: the image is left alone from then on.
-    private var failed = false
+    var failed = false
 
     public var isReadOnly: Bool { file.isReadOnly }
     public var path: String { file.path }
@@ -56,9 +58,6 @@ public final class QCOW2Image: BlockImage {
         file = try ImageFile(path: path, readOnly: readOnly)
         header = try QCOW2Header(file: file)
         func corrupt(_ reason: String) -> EmulatorError { .io(path, "corrupt qcow2 image: \(reason)") }
-        if !readOnly && header.snapshotCount > 0 {
-            throw EmulatorError.io(path, "qcow2 image has internal snapshots, which PCEmu does not write (use -snapshot or an overlay)")
-        }
         byteCount = header.size
         clusterBits = header.clusterBits
         clusterSize = 1 << clusterBits
@@ -83,7 +82,8 @@ public final class QCOW2Image: BlockImage {
         } else {
             backing = nil
         }
-        try checkL2Tables(fileSize: fileSize, corrupt: corrupt)
+        try checkL2Tables(of: l1, fileSize: fileSize, corrupt: corrupt)
+        snapshots = try readSnapshotTable(fileSize: fileSize, corrupt: corrupt)
     }
 
     static func directory(of path: String) -> String {
@@ -91,14 +91,14 @@ public final class QCOW2Image: BlockImage {
         return String(path[...slash])
     }
 
-    private static func readTable(_ file: ImageFile, at offset: UInt64, count: Int) throws -> [UInt64] {
+    static func readTable(_ file: ImageFile, at offset: UInt64, count: Int) throws -> [UInt64] {
         let bytes = try file.readBytes(count: count * 8, at: offset)
         return (0..<count).map { bytes.bigEndian64(at: $0 * 8) }
     }
 
     /// Every L2 table the L1 names, and every entry in them, must point
     /// inside the file at aligned offsets. Read once at start-up.
-    private func checkL2Tables(fileSize: UInt64, corrupt: (String) -> EmulatorError) throws {
+    func checkL2Tables(of l1: [UInt64], fileSize: UInt64, corrupt: (String) -> EmulatorError) throws {
         let size = UInt64(clusterSize)
         for (l1Index, l1Entry) in l1.enumerated() {
             let l2Offset = l1Entry & Entry.offsetMask
@@ -124,7 +124,7 @@ public final class QCOW2Image: BlockImage {
 
     // MARK: Lookup
 
-    private func mapping(of entry: UInt64) -> Mapping {
+    func mapping(of entry: UInt64) -> Mapping {
         if entry & Entry.compressed != 0 {
             let sizeShift = 62 - (clusterBits - 8)
             let sizeMask = (UInt64(1) << UInt64(clusterBits - 8)) - 1
@@ -137,7 +137,7 @@ public final class QCOW2Image: BlockImage {
         return host == 0 ? .unallocated : .data(host: host)
     }
 
-    private func loadL2(_ offset: UInt64) throws -> [UInt64] {
+    func loadL2(_ offset: UInt64) throws -> [UInt64] {
         if let table = l2Cache[offset] { return table }
         let table = try QCOW2Image.readTable(file, at: offset, count: clusterSize / 8)
         if l2Cache.count >= QCOW2Image.cacheLimit { l2Cache.removeAll(keepingCapacity: true) }
@@ -145,7 +145,7 @@ public final class QCOW2Image: BlockImage {
         return table
     }
 
-    private func indices(of guestOffset: UInt64) -> (l1: Int, l2: Int) {
+    func indices(of guestOffset: UInt64) -> (l1: Int, l2: Int) {
         let cluster = guestOffset >> UInt64(clusterBits)
         return (Int(cluster >> UInt64(l2Bits)), Int(cluster & ((1 << UInt64(l2Bits)) - 1)))
     }
@@ -176,7 +176,7 @@ public final class QCOW2Image: BlockImage {
     }
 
     /// Reads bytes of one cluster whatever it maps to.
-    private func readPart(of mapping: Mapping, guest: UInt64, inCluster: Int,
+    func readPart(of mapping: Mapping, guest: UInt64, inCluster: Int,
                           into part: UnsafeMutableRawBufferPointer) throws {
         switch mapping {
         case .zero:
@@ -300,9 +300,7 @@ public final class QCOW2Image: BlockImage {
         let offset = entry & Entry.offsetMask
         if offset != 0 {
             if entry & Entry.copied == 0 {
-                guard try refcount(of: offset) == 1 else {
-                    throw EmulatorError.io(path, "qcow2 L2 table \(l1Index) is shared, which needs snapshots")
-                }
+                guard try refcount(of: offset) == 1 else { return try copyL2(l1Index, from: offset) }
                 try setL1Entry(l1Index, offset | Entry.copied)
             }
             return offset
@@ -314,12 +312,27 @@ public final class QCOW2Image: BlockImage {
         return table
     }
 
-    private func setL1Entry(_ index: Int, _ value: UInt64) throws {
+    /// An L2 table a snapshot shares: the active mapping gets a copy of its
+    /// own. The data clusters it names keep their counts (the snapshot's
+    /// mapping and this one each still name them once).
+    private func copyL2(_ l1Index: Int, from shared: UInt64) throws -> UInt64 {
+        let table = try loadL2(shared)
+        let copy = try allocateCluster()
+        var bytes = [UInt8](repeating: 0, count: clusterSize)
+        for (index, entry) in table.enumerated() { bytes.setBigEndian64(entry, at: index * 8) }
+        try file.writeBytes(bytes, at: copy)
+        l2Cache[copy] = table
+        try setL1Entry(l1Index, copy | Entry.copied)
+        try changeRefcount(of: shared, by: -1)
+        return copy
+    }
+
+    func setL1Entry(_ index: Int, _ value: UInt64) throws {
         try file.writeBytes(.bigEndian64(value), at: header.l1TableOffset + UInt64(index) * 8)
         l1[index] = value
     }
 
-    private func setL2Entry(_ table: UInt64, _ index: Int, _ value: UInt64) throws {
+    func setL2Entry(_ table: UInt64, _ index: Int, _ value: UInt64) throws {
         try file.writeBytes(.bigEndian64(value), at: table + UInt64(index) * 8)
         if l2Cache[table] != nil { l2Cache[table]![index] = value }
     }
@@ -334,7 +347,7 @@ public final class QCOW2Image: BlockImage {
     // MARK: Refcounts
 
     /// A fresh cluster at the end of the file, counted once.
-    private func allocateCluster() throws -> UInt64 {
+    func allocateCluster() throws -> UInt64 {
         while true {
             let offset = nextFreeCluster
             nextFreeCluster += UInt64(clusterSize)
@@ -353,7 +366,7 @@ public final class QCOW2Image: BlockImage {
         return refcountValue(in: block, index: Int(cluster % UInt64(refcountsPerBlock)))
     }
 
-    private func changeRefcount(of hostOffset: UInt64, by delta: Int) throws {
+    func changeRefcount(of hostOffset: UInt64, by delta: Int) throws {
         let current = try refcount(of: hostOffset)
         guard delta > 0 || current > 0 else {
             throw EmulatorError.io(path, "corrupt qcow2 image: refcount of cluster 0x\(String(hostOffset, radix: 16)) would go below zero")
@@ -381,6 +394,8 @@ public final class QCOW2Image: BlockImage {
         }
         let blockOffset = refcountTable[blockIndex]
         var block = try loadRefcountBlock(blockOffset)
+        // Out of the cache while it changes, so the change copies no cluster.
+        refcountBlockCache[blockOffset] = nil
         let index = Int(cluster % UInt64(refcountsPerBlock))
         let bitOffset = index * refcountBits
         let byte = bitOffset / 8
@@ -399,7 +414,7 @@ public final class QCOW2Image: BlockImage {
     }
 
     /// Sub-byte refcounts are packed from the least significant bit; wider ones are big-endian.
-    private func refcountValue(in block: [UInt8], index: Int) -> UInt64 {
+    func refcountValue(in block: [UInt8], index: Int) -> UInt64 {
         let bitOffset = index * refcountBits
         let byte = bitOffset / 8
         if refcountBits >= 8 {
@@ -408,7 +423,7 @@ public final class QCOW2Image: BlockImage {
         return UInt64(block[byte] >> (bitOffset % 8)) & ((1 << UInt64(refcountBits)) - 1)
     }
 
-    private func loadRefcountBlock(_ offset: UInt64) throws -> [UInt8] {
+    func loadRefcountBlock(_ offset: UInt64) throws -> [UInt8] {
         if let block = refcountBlockCache[offset] { return block }
         let block = try file.readBytes(count: clusterSize, at: offset)
         if refcountBlockCache.count >= QCOW2Image.cacheLimit { refcountBlockCache.removeAll(keepingCapacity: true) }
