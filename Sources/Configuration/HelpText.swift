@@ -75,6 +75,9 @@ public enum HelpText {
       -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
                                the human monitor (QEMU's commands) on a socket; without
                                nowait, the machine starts once a client has connected
+      -loadvm TAG              start from the snapshot TAG of the qcow2 disks (savevm takes them)
+      -incoming file:PATH|exec:COMMAND
+                               start from the machine state the monitor's migrate saved
       -debugcon stdio|file:PATH|null|none
                                the debug ports 0x402 (SeaBIOS's log) and 0xE9;
                                stdio writes to stderr, beside the serial console

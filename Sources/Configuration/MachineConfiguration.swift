@@ -98,6 +98,10 @@ public struct MachineConfiguration: Equatable {
     public var noReboot = false
     /// `-S`: the guest waits, stopped, for the monitor's `cont`.
     public var startStopped = false
+    /// `-loadvm TAG`: start from the disks' internal snapshot TAG.
+    public var loadSnapshot: String?
+    /// `-incoming file:PATH|exec:CMD`: start from a machine state saved by `migrate`.
+    public var incoming: MigrationEndpoint?
     /// `-usb`: the PIIX3's UHCI controller at 01.2.
     public var usb = false
     public var snapshot = false

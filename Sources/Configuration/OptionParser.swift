@@ -8,7 +8,7 @@ public struct OptionParser {
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
         "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
-        "screendump", "vga",
+        "screendump", "vga", "loadvm", "incoming",
     ]
     static let flags: Set<String> = [
         "nographic", "no-reboot", "snapshot", "usb", "version", "help", "h", "enable-kvm", "S", "s",
@@ -78,6 +78,10 @@ public struct OptionParser {
                 guard count == 1 else { throw EmulatorError.badOption(shown, "PCEmu emulates one CPU for now") }
             }
             config.cpuCount = 1
+        case "loadvm":
+            guard !value.isEmpty else { throw EmulatorError.badOption(shown, "which snapshot?") }
+            config.loadSnapshot = value
+        case "incoming": config.incoming = try MigrationEndpoint(value, option: shown)
         case "bios": config.bios = value
         case "kernel": config.kernel = value
         case "initrd": config.initrd = value

@@ -30,6 +30,11 @@ final class MonitorCommands {
         ("system_powerdown", "press the ACPI power button"),
         ("sendkey keys", "press and release a key combination, e.g. ctrl-alt-delete"),
         ("screendump filename", "save the screen as PPM (or PNG by the name)"),
+        ("savevm [tag]", "save the machine and its disks as snapshot tag (in every writable qcow2 disk)"),
+        ("loadvm tag", "go back to snapshot tag"),
+        ("delvm tag", "delete snapshot tag"),
+        ("info snapshots", "list the snapshots"),
+        ("migrate [-d] file:PATH|exec:CMD", "save the machine's state to a file or a command, then stop"),
         ("log item1[,...]|none", "log these -d items from now on (to -D's file or stderr)"),
         ("x /fmt addr", "dump memory at a linear address through the guest's page tables"),
         ("xp /fmt addr", "dump physical memory: /NFU, N count, F x|d|u, U b|h|w|g"),
@@ -66,6 +71,7 @@ final class MonitorCommands {
         case "log": return (log(arguments), false)
         case "change": return (changeMedium(arguments), false)
         case "eject": return (eject(arguments), false)
+        case "savevm", "loadvm", "delvm", "migrate": return (snapshotCommand(String(command), arguments, line: line), false)
         case "xp": return (memoryDump(arguments, command: "xp", linear: false), false)
         case "x": return (memoryDump(arguments, command: "x", linear: true), false)
         default: return ("unknown command: '\(command)'", false)
@@ -82,8 +88,9 @@ final class MonitorCommands {
         case "block": return answer { MonitorInfo.block(self.machine.blockDevices) }
         case "pci": return answer { MonitorInfo.pci(self.machine.pciBus) }
         case "mtree": return answer { MonitorInfo.memoryTree(self.machine.addressSpace) }
+        case "snapshots": return snapshotList()
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree, snapshots)"
         }
     }
 
@@ -213,19 +220,21 @@ final class MonitorCommands {
     static let noAnswer = "the CPU thread did not answer"
 
     /// A command's output made on the CPU thread, or the words saying it did not come.
-    private func answer(_ body: @escaping () -> String) -> String { onCPUThread(body) ?? MonitorCommands.noAnswer }
+    func answer(timeout: Int = 10, _ body: @escaping () -> String) -> String {
+        onCPUThread(timeout: timeout, body) ?? MonitorCommands.noAnswer
+    }
 
-    /// Runs `body` on the CPU thread and waits for it (10 s at most: the
-    /// thread may have ended with the machine).
+    /// Runs `body` on the CPU thread and waits for it (`timeout` seconds at
+    /// most: the thread may have ended with the machine).
     @discardableResult
-    private func onCPUThread<Result>(_ body: @escaping () -> Result) -> Result? {
+    func onCPUThread<Result>(timeout: Int = 10, _ body: @escaping () -> Result) -> Result? {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox<Result>()
         machine.loop.post {
             box.value = body()
             done.signal()
         }
-        guard done.wait(timeout: .now() + 10) == .success else { return nil }
+        guard done.wait(timeout: .now() + .seconds(timeout)) == .success else { return nil }
         return box.value
     }
 }

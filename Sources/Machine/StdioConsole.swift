@@ -107,6 +107,12 @@ final class StdioConsole: SerialBackend {
     // MARK: The CPU thread
 
     /// Moves what the receiver can take; tries again shortly if bytes remain.
+    /// The clock was set (a snapshot loaded): a pending retry runs at once
+    /// instead of at a deadline the new time may be far from.
+    func clockWasSet() {
+        if retryTimer.isPending { scheduler.schedule(retryTimer, at: clock.now) }
+    }
+
     private func drain() {
         guard let receiver else { return }
         queueLock.lock()

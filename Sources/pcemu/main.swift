@@ -64,6 +64,9 @@ do {
         monitor = try MonitorServer(configuration: device, machine: machine)
         monitor?.start()
     }
+    // A saved machine replaces the one just built, before it runs a single instruction.
+    if let endpoint = configuration.incoming { try machine.receiveMigration(from: endpoint) }
+    if let tag = configuration.loadSnapshot { try machine.loadSnapshot(tag: tag) }
     if configuration.startStopped { machine.loop.pause() }
     let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
     withExtendedLifetime(monitor) {}
