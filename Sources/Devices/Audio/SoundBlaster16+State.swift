@@ -11,6 +11,7 @@ extension SoundBlaster16: StatefulDevice {
     public static let stateName = "sb16"
     /// More unread reply bytes than any guest leaves (the copyright string is 45).
     static let maximumSavedOutput = 1 << 16
+    static let maximumArguments = 3
     static let engineFlags: [(name: String, path: WritableKeyPath<Engine, Bool>)] = [
         ("active", \.active), ("paused", \.paused), ("autoInit", \.autoInit), ("exitAutoInit", \.exitAutoInit),
         ("input", \.input), ("sixteenBit", \.sixteenBit), ("stereo", \.stereo), ("signed", \.signed),
@@ -50,8 +51,12 @@ extension SoundBlaster16: StatefulDevice {
         let command: UInt8 = try record.unsigned("command")
         loaded.command = try record.bool("hasCommand") ? command : nil
         loaded.arguments = try record.bytes("arguments")
-        let expected = loaded.command.map(SoundBlaster16.argumentCount) ?? 1
-        guard expected > 0, loaded.arguments.count < expected else { throw refuse(loaded.command == nil ? "arguments" : "command") }
+        // A command waiting for arguments has fewer than it takes; the last one run keeps all of its own.
+        if let command = loaded.command {
+            guard loaded.arguments.count < SoundBlaster16.argumentCount(command) else { throw refuse("command") }
+        } else if loaded.arguments.count > SoundBlaster16.maximumArguments {
+            throw refuse("arguments")
+        }
         loaded.output = try record.bytes("output")
         guard loaded.output.count <= SoundBlaster16.maximumSavedOutput else { throw refuse("output") }
         loaded.lastRead = try record.unsigned("lastRead")
