@@ -8,12 +8,6 @@ import XCTest
 /// fresh card: buffer completions interrupt at the same guest times and
 /// the box walks the list alike.
 extension AC97Tests {
-    func functionState() throws -> StateRecord {
-        var record = StateRecord(name: card.name, version: AC97.functionStateVersion)
-        card.saveFunction(into: &record)
-        return try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     /// 10 ms buffers at 44.1 kHz, four valid, 35 ms played with the first two completions serviced.
     func playingCard() {
         bringUp()
@@ -42,13 +36,13 @@ extension AC97Tests {
     func testRoundTripCompletesBuffersAtTheSameGuestTimes() throws {
         playingCard()
         let clock = harness.clock.savedState()
-        let saved = try functionState()
+        let saved = try functionRecord(card)
         let original = (harness!, ram!, card!, probe!, pciBus!, router!)
         setUp()
         ram.base.copyMemory(from: original.1.base, byteCount: ram.size)
         try harness.clock.loadState(clock)
         try card.prepareFunctionLoad(saved)()
-        XCTAssertEqual(try functionState(), saved)
+        XCTAssertEqual(try functionRecord(card), saved)
         XCTAssertTrue(probe.level, "INTA# at the saved level")
         XCTAssertEqual(harness.scheduler.nextDeadline, original.0.scheduler.nextDeadline, "the box's timer")
         let fromCopy = driveOn()
@@ -60,11 +54,11 @@ extension AC97Tests {
 
     func testADamagedCardRecordIsRefusedAndChangesNothing() throws {
         playingCard()
-        let saved = try functionState()
+        let saved = try functionRecord(card)
         let original = (harness!, ram!, card!, probe!, pciBus!, router!)
         setUp()
         bringUp(rate: 22_050)
-        let before = try functionState()
+        let before = try functionRecord(card)
         func box(_ index: Int, _ change: (inout StateRecord) -> Void) -> StateRecord {
             var boxes = try! saved.records("channels")
             change(&boxes[index])
@@ -91,7 +85,7 @@ extension AC97Tests {
         for (record, error) in refusals {
             XCTAssertThrowsError(try card.prepareFunctionLoad(record)) { XCTAssertEqual($0 as? StateRecordError, error) }
         }
-        XCTAssertEqual(try functionState(), before)
+        XCTAssertEqual(try functionRecord(card), before)
         (harness, ram, card, probe, pciBus, router) = original
     }
 }

@@ -9,12 +9,6 @@ import XCTest
 /// copied, as the machine saves RAM on its own): the interrupt rises at the
 /// same guest time, the frame goes out whole, the rings go on.
 extension E1000Tests {
-    func functionState(_ card: E1000) throws -> StateRecord {
-        var record = StateRecord(name: card.name, version: E1000.functionStateVersion)
-        card.saveFunction(into: &record)
-        return try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     /// Rings set up, one frame received (the line rose and was acknowledged),
     /// a second one 100 µs later (the rise waits for ITR), 30 bytes of a
     /// frame gathered, a PHY register and half an EEPROM command written.
@@ -77,7 +71,7 @@ extension E1000Tests {
     func testRoundTripFiresTheModeratedInterruptAtTheSameGuestTime() throws {
         busyCard()
         let savedClock = clock.savedState()
-        let saved = try functionState(card)
+        let saved = try functionRecord(card)
         XCTAssertNotNil(scheduler.nextDeadline, "the ITR timer is armed")
 
         let original = card!, originalRAM = ram!
@@ -91,7 +85,7 @@ extension E1000Tests {
         card.transmit = { [unowned self] frame in sent.append(frame) }
         try freshClock.loadState(savedClock)
         try card.prepareFunctionLoad(saved)()
-        XCTAssertEqual(try functionState(card), saved)
+        XCTAssertEqual(try functionRecord(card), saved)
         let fromCopy = driveOn(clock: freshClock, scheduler: freshScheduler)
 
         card = original
@@ -106,9 +100,9 @@ extension E1000Tests {
 
     func testADamagedCardRecordIsRefusedAndChangesNothing() throws {
         busyCard()
-        let saved = try functionState(card)
+        let saved = try functionRecord(card)
         let target = E1000(macAddress: mac, memory: AddressSpace(ram: ram), memoryWritten: { _, _ in }, clock: clock, scheduler: EventScheduler())
-        let before = try functionState(target)
+        let before = try functionRecord(target)
         func damaged(_ change: (inout StateRecord) throws -> Void) rethrows -> StateRecord {
             var record = saved
             try change(&record)
@@ -151,6 +145,6 @@ extension E1000Tests {
         XCTAssertThrowsError(try target.prepareFunctionLoad(otherMAC)) {
             guard case .configurationMismatch(record: "e1000-eeprom", reason: _)? = $0 as? StateRecordError else { return XCTFail("\($0)") }
         }
-        XCTAssertEqual(try functionState(target), before)
+        XCTAssertEqual(try functionRecord(target), before)
     }
 }

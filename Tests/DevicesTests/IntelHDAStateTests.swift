@@ -10,12 +10,6 @@ import XCTest
 /// guest times, LPIB and the position buffer move alike, the codec answers
 /// alike.
 extension IntelHDATests {
-    func functionState() throws -> StateRecord {
-        var record = StateRecord(name: card.name, version: IntelHDA.functionStateVersion)
-        card.saveFunction(into: &record)
-        return try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     /// Four 10 ms periods at 44.1 kHz; 35 ms played, the first two completions acknowledged.
     func playingController() {
         bringUp()
@@ -50,7 +44,7 @@ extension IntelHDATests {
     func testRoundTripCompletesPeriodsAtTheSameGuestTimes() throws {
         playingController()
         let savedClock = clock.savedState()
-        let saved = try functionState()
+        let saved = try functionRecord(card)
         let original = (ram!, card!, probe!, pciBus!, router!)
         let freshClock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1)), freshScheduler = EventScheduler()
         ram = try GuestRAM(size: original.0.size)
@@ -65,7 +59,7 @@ extension IntelHDATests {
         try pciBus.plug(card, slot: 0x1B)
         try freshClock.loadState(savedClock)
         try card.prepareFunctionLoad(saved)()
-        XCTAssertEqual(try functionState(), saved)
+        XCTAssertEqual(try functionRecord(card), saved)
         XCTAssertTrue(probe.level, "INTA# at the saved level")
         XCTAssertEqual(freshScheduler.nextDeadline, scheduler.nextDeadline, "the stream's timer")
         let fromCopy = driveOn(clock: freshClock, scheduler: freshScheduler)
@@ -78,11 +72,11 @@ extension IntelHDATests {
 
     func testADamagedControllerRecordIsRefusedAndChangesNothing() throws {
         playingController()
-        let saved = try functionState()
+        let saved = try functionRecord(card)
         let original = (ram!, card!, probe!, pciBus!, router!)
         setUp()
         bringUp()
-        let before = try functionState()
+        let before = try functionRecord(card)
         func stream(_ index: Int, _ change: (inout StateRecord) -> Void) -> StateRecord {
             var streams = try! saved.records("streams")
             change(&streams[index])
@@ -113,7 +107,7 @@ extension IntelHDATests {
         for (record, error) in refusals {
             XCTAssertThrowsError(try card.prepareFunctionLoad(record)) { XCTAssertEqual($0 as? StateRecordError, error) }
         }
-        XCTAssertEqual(try functionState(), before)
+        XCTAssertEqual(try functionRecord(card), before)
         (ram, card, probe, pciBus, router) = original
 
         // A record from the duplex codec does not fit the output-only one.

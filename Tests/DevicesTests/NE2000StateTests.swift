@@ -7,10 +7,6 @@ import XCTest
 /// half done, interrupts pending), loaded into a fresh board, and driven on
 /// as Linux's 8390 driver would: the fresh board answers alike.
 extension NE2000Tests {
-    func throughBytes(_ record: StateRecord) throws -> StateRecord {
-        try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     /// Frames in the ring, a tally count, and a remote write of 8 bytes with one word sent.
     func busyBoard() {
         initialise()
@@ -81,9 +77,7 @@ extension NE2000Tests {
         initialise()
         XCTAssertEqual(nic.chip.receive(frame(to: NE2000Tests.mac, length: 300)), .stored)
         XCTAssertTrue(nic.interruptLevel)
-        var saved = StateRecord(name: nic.name, version: NE2000PCI.functionStateVersion)
-        nic.saveFunction(into: &saved)
-        saved = try throughBytes(saved)
+        let saved = try functionRecord(nic)
 
         let originalHarness = harness!
         harness = PortHarness()

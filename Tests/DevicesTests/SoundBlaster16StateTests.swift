@@ -8,10 +8,6 @@ import XCTest
 /// the DMA controller and RAM, into a fresh card: block-end interrupts come
 /// at the same guest times and the DMA pointer moves alike.
 extension SoundBlaster16Tests {
-    func throughBytes(_ record: StateRecord) throws -> StateRecord {
-        try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     func busyCard() {
         programDMA16(address: 0x2_0000, bytes: 4096)
         command(0x41, 0x1F, 0x40)  // 8000 Hz

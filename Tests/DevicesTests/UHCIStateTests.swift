@@ -8,12 +8,6 @@ import XCTest
 /// fresh tablet: the frame number runs on, the reports reach the guest in
 /// the same frames, the device keeps its address.
 extension UHCITests {
-    func functionState() throws -> StateRecord {
-        var record = StateRecord(name: controller.name, version: UHCI.functionStateVersion)
-        controller.saveFunction(into: &record)
-        return try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     func busyController() {
         _ = enumerate()
         XCTAssertNotNil(control(USBSetup(requestType: 0, request: 9, value: 1, index: 0, length: 0), device: 5))
@@ -42,13 +36,13 @@ extension UHCITests {
     func testRoundTripDeliversTheQueuedReportsInTheSameFrames() throws {
         busyController()
         let clock = harness.clock.savedState()
-        let saved = try functionState()
+        let saved = try functionRecord(controller)
         let original = (harness!, ram!, controller!, tablet!)
         setUp()
         ram.base.copyMemory(from: original.1.base, byteCount: ram.size)
         try harness.clock.loadState(clock)
         try controller.prepareFunctionLoad(saved)()
-        XCTAssertEqual(try functionState(), saved)
+        XCTAssertEqual(try functionRecord(controller), saved)
         XCTAssertEqual(tablet.address, 5)
         XCTAssertEqual(controller.idleTimer.deadline, original.2.idleTimer.deadline, "the idle timer")
         XCTAssertEqual(harness.scheduler.nextDeadline, original.0.scheduler.nextDeadline)
@@ -62,11 +56,11 @@ extension UHCITests {
 
     func testADamagedControllerRecordIsRefusedAndChangesNothing() throws {
         busyController()
-        let saved = try functionState()
+        let saved = try functionRecord(controller)
         let original = (harness!, ram!, controller!, tablet!)
         setUp()
         startController()
-        let before = try functionState()
+        let before = try functionRecord(controller)
         func tabletState(_ change: (inout StateRecord) -> Void) -> StateRecord {
             var ports = try! saved.records("ports")
             var state = try! ports[0].record("state")
@@ -99,12 +93,11 @@ extension UHCITests {
         // Saved with the tablet on port 1: this controller has a keyboard there.
         let other = UHCI(memory: AddressSpace(ram: ram), memoryWritten: { _, _ in }, clock: harness.clock, scheduler: harness.scheduler)
         other.attach(USBKeyboard(), port: 0)
-        var otherRecord = StateRecord(name: other.name, version: UHCI.functionStateVersion)
-        other.saveFunction(into: &otherRecord)
+        let otherRecord = try functionRecord(other)
         XCTAssertThrowsError(try controller.prepareFunctionLoad(otherRecord)) {
             guard case .configurationMismatch(record: "piix3-usb-uhci", reason: _)? = $0 as? StateRecordError else { return XCTFail("\($0)") }
         }
-        XCTAssertEqual(try functionState(), before)
+        XCTAssertEqual(try functionRecord(controller), before)
         (harness, ram, controller, tablet) = original
     }
 }

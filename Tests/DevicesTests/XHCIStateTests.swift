@@ -9,12 +9,6 @@ import XCTest
 /// port): the held interrupt rises at the same guest time, the waiting TRB
 /// takes the next report, MFINDEX runs on from the same base.
 extension XHCITests {
-    func functionState(_ controller: XHCI) throws -> StateRecord {
-        var record = StateRecord(name: controller.name, version: XHCI.functionStateVersion)
-        controller.saveFunction(into: &record)
-        return try StateRecordCodec.decode(StateRecordCodec.encode(record))
-    }
-
     /// Two interrupt IN TRBs queued; a No Op's interrupt starts a 1 ms IMOD
     /// interval, and 300 µs into it the tablet's report completes the first
     /// TRB: that event's interrupt is held for the interval's end.
@@ -63,7 +57,7 @@ extension XHCITests {
     func testRoundTripHoldsTheModeratedInterruptAndTheWaitingTRB() throws {
         let slot = busyController()
         let savedClock = driver.clock.savedState()
-        let saved = try functionState(driver.controller)
+        let saved = try functionRecord(driver.controller)
         XCTAssertNotNil(driver.scheduler.nextDeadline, "IMOD's timer is armed")
 
         let copy = try XHCIDriver(), copyTablet = USBTablet()
@@ -75,7 +69,7 @@ extension XHCITests {
         copy.clock.advance(instructions: 999_999)
         try copy.clock.loadState(savedClock)
         try copy.controller.prepareFunctionLoad(saved)()
-        XCTAssertEqual(try functionState(copy.controller), saved)
+        XCTAssertEqual(try functionRecord(copy.controller), saved)
         XCTAssertEqual(copyTablet.address, UInt8(slot))
         XCTAssertEqual(copy.scheduler.nextDeadline, driver.scheduler.nextDeadline)
 
@@ -90,11 +84,11 @@ extension XHCITests {
 
     func testADamagedControllerRecordIsRefusedAndChangesNothing() throws {
         _ = busyController()
-        let saved = try functionState(driver.controller)
+        let saved = try functionRecord(driver.controller)
         let target = try XHCIDriver()
         target.controller.attach(USBTablet(), port: 0)
         target.start()
-        let before = try functionState(target.controller)
+        let before = try functionRecord(target.controller)
         func slotRecord(_ index: Int, _ change: (inout StateRecord) -> Void) -> StateRecord {
             var slots = try! saved.records("slots")
             change(&slots[index])
@@ -131,6 +125,6 @@ extension XHCITests {
         XCTAssertThrowsError(try empty.controller.prepareFunctionLoad(saved)) {
             guard case .configurationMismatch(record: "qemu-xhci", reason: _)? = $0 as? StateRecordError else { return XCTFail("\($0)") }
         }
-        XCTAssertEqual(try functionState(target.controller), before)
+        XCTAssertEqual(try functionRecord(target.controller), before)
     }
 }

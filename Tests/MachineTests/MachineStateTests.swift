@@ -21,16 +21,21 @@ final class MachineStateTests: XCTestCase {
         original.ports.outb(0x220 + 0x0C, 0x5A)
         let bytes = StateRecordCodec.encode(try original.devices.save())
         try copy.devices.load(try StateRecordCodec.decode(bytes))
-        for entry in original.devices.entries {
-            let device = try XCTUnwrap(entry.device as? StatefulDevice)
-            let target = try XCTUnwrap(copy.devices.device(named: entry.name) as? StatefulDevice, entry.name)
-            XCTAssertEqual(target.savedState(), device.savedState(), entry.name)
-        }
+        try assertEveryDeviceAlike(original, copy)
         XCTAssertEqual(copy.ports.inb(0xC200 + 0x0A), 0x50, "the RTL8029's ports where BAR 0 was placed")
         copy.ports.outb(0xC200, 0x80 | 0x21)  // page 2
         XCTAssertEqual(copy.ports.inb(0xC200 + 0x0F), 0x3F, "IMR as saved")
         copy.ports.outb(0x220 + 0x0C, 0xE8)
         XCTAssertEqual(copy.ports.inb(0x220 + 0x0A), 0x5A, "the DSP's test register as saved")
+    }
+
+    /// Each registered device of `copy` saves what the one of `original` saves.
+    func assertEveryDeviceAlike(_ original: PCMachine, _ copy: PCMachine) throws {
+        for entry in original.devices.entries {
+            let device = try XCTUnwrap(entry.device as? StatefulDevice)
+            let target = try XCTUnwrap(copy.devices.device(named: entry.name) as? StatefulDevice, entry.name)
+            XCTAssertEqual(target.savedState(), device.savedState(), entry.name)
+        }
     }
 
     func machine(megabytes: Int = 16) throws -> PCMachine {
@@ -53,11 +58,7 @@ final class MachineStateTests: XCTestCase {
         original.ram.base.storeBytes(of: UInt32(0xC0FF_EE00), toByteOffset: 0x7C00, as: UInt32.self)
         let bytes = StateRecordCodec.encode(try original.devices.save())
         try copy.devices.load(try StateRecordCodec.decode(bytes))
-        for entry in original.devices.entries {
-            let device = try XCTUnwrap(entry.device as? StatefulDevice)
-            let target = try XCTUnwrap(copy.devices.device(named: entry.name) as? StatefulDevice, entry.name)
-            XCTAssertEqual(target.savedState(), device.savedState(), entry.name)
-        }
+        try assertEveryDeviceAlike(original, copy)
         for port: UInt16 in [0x21, 0x70] { XCTAssertEqual(copy.ports.inb(port), original.ports.inb(port)) }
         XCTAssertEqual(copy.ports.pciRead(slot: 0, offset: 0x58), original.ports.pciRead(slot: 0, offset: 0x58))
         XCTAssertEqual(copy.ram.base.load(fromByteOffset: 0x7C00, as: UInt32.self), 0xC0FF_EE00)
