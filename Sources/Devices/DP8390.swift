@@ -138,10 +138,10 @@ public final class DP8390: EthernetController {
         var receiveActivity = false
     }
 
-    private var state = State()
-    private var memory: [UInt8]
+    var state = State()
+    var memory: [UInt8]
     public let macAddress: [UInt8]
-    private let memorySize: Int
+    let memorySize: Int
     private let interrupt: InterruptLine
     /// Receives each frame the guest transmits (on the CPU thread).
     public var transmit: ([UInt8]) -> Void = { _ in }
@@ -531,7 +531,7 @@ public final class DP8390: EthernetController {
 
     // MARK: Interrupt
 
-    private func updateInterrupt() {
+    func updateInterrupt() {
         interrupt.set(state.interruptStatus & state.interruptMask & Interrupt.maskable != 0)
     }
 

@@ -117,8 +117,8 @@ public final class E1000: PCIDevice, EthernetController {
         static let insertIPChecksum: UInt8 = 1 << 0, insertTransportChecksum: UInt8 = 1 << 1
     }
 
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
+    let clock: VirtualClock
+    let scheduler: EventScheduler
     private let dma: GuestMemoryDMA
     public let macAddress: [UInt8]
     /// Frames going out; set by the machine.
@@ -126,21 +126,21 @@ public final class E1000: PCIDevice, EthernetController {
     /// Called when the guest gives the receiver descriptors or enables it.
     public var receiveSpaceFreed: () -> Void = {}
 
-    private var registers: [UInt32]
-    private var eeprom: E1000EEPROM
-    private var phy = E1000PHY()
+    var registers: [UInt32]
+    var eeprom: E1000EEPROM
+    var phy = E1000PHY()
     /// The I/O window's address register (BAR 1: IOADDR at 0, IODATA at 4).
-    private var ioAddress: UInt32 = 0
+    var ioAddress: UInt32 = 0
     // Transmit state between descriptors: the frame being gathered and the offload context.
-    private var pending: [UInt8] = []
-    private var context = E1000Offload.Context()
-    private var pendingSegmentation = false
-    private var pendingChecksums: (ip: Bool, transport: Bool) = (false, false)
+    var pending: [UInt8] = []
+    var context = E1000Offload.Context()
+    var pendingSegmentation = false
+    var pendingChecksums: (ip: Bool, transport: Bool) = (false, false)
     // Interrupt moderation: when the line last rose, and the timer that raises it later.
-    private var lastInterruptTime: Int64 = Int64.min / 2
-    private var moderationTimer: TimerEvent!
+    var lastInterruptTime: Int64 = Int64.min / 2
+    var moderationTimer: TimerEvent!
     /// Runs the rest of a transmit ring a pass left (its budget spent).
-    private var transmitTimer: TimerEvent!
+    var transmitTimer: TimerEvent!
     /// Set while the rings are walked: a descriptor's DMA that lands on the
     /// card's own registers (a guest pointing a ring or buffer at BAR 0)
     /// must not walk them again from inside.

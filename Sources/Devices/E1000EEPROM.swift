@@ -29,16 +29,16 @@ public struct E1000EEPROM {
         static let dataShift: UInt32 = 16
     }
 
-    public private(set) var words: [UInt16]
+    public internal(set) var words: [UInt16]
     /// The EECD bits software last wrote.
-    private var pins: UInt32 = 0
-    private var dataOut = false
+    var pins: UInt32 = 0
+    var dataOut = false
     /// Bits clocked in since chip select went high.
-    private var command: UInt32 = 0
-    private var commandBits = 0
+    var command: UInt32 = 0
+    var commandBits = 0
     /// While a read shifts out: the word and how many of its bits went.
-    private var reading: UInt16?
-    private var bitsOut = 0
+    var reading: UInt16?
+    var bitsOut = 0
 
     /// An image with `mac` in words 0-2, "not fitted" (0xFFFF) elsewhere but
     /// the words Linux reads for settings, which say "nothing special" (0),

@@ -15,7 +15,7 @@ public struct E1000PHY {
         static let restartAutoNegotiation: UInt16 = 0x0200
     }
 
-    private var registers = [UInt16](repeating: 0, count: 32)
+    var registers = [UInt16](repeating: 0, count: 32)
 
     public init() { reset() }
 

@@ -32,6 +32,7 @@ extension SoundDevices {
     func register(in devices: DeviceRegistry) {
         if let soundBlaster { devices.register(soundBlaster, as: "sb16") }
         if let opl { devices.register(opl, as: "opl3") }
+        if let mixer { devices.register(mixer, as: "audio-mixer") }
     }
 }
 

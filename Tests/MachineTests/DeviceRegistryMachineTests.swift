@@ -15,7 +15,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
         + " -usb -device usb-tablet -device usb-kbd -device AC97 -device intel-hda -device hda-duplex"
         + " -device qemu-xhci,id=x -device usb-mouse,bus=x.0"
 
-    func machine() throws -> PCMachine {
+    static func machine() throws -> PCMachine {
         let parsed = try OptionParser().parse(DeviceRegistryMachineTests.arguments.split(separator: " ").map(String.init))
         return try TestMachine.make { config in
             config.nics = parsed.nics
@@ -28,7 +28,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
 
     /// Places every BAR and a PAM area the way firmware would, so that the
     /// handlers attached only on the guest's say are on the buses too.
-    func programBARs(_ pc: PCMachine) {
+    static func programBARs(_ pc: PCMachine) {
         pc.ports.pciWriteDword(slot: 1, function: 1, offset: 0x20, 0xC001)  // IDE bus master
         pc.ports.pciWriteDword(slot: 1, function: 1, offset: 0x04, 0x5)
         pc.ports.pciWriteDword(slot: 3, offset: 0x10, 0xFEB0_0000)  // e1000 registers
@@ -51,8 +51,8 @@ final class DeviceRegistryMachineTests: XCTestCase {
     }
 
     func testEveryWiredPartBelongsToARegisteredDevice() throws {
-        let pc = try machine()
-        programBARs(pc)
+        let pc = try Self.machine()
+        Self.programBARs(pc)
         let attached = pc.ports.attachedHandlers
         XCTAssertTrue(attached.contains { $0.name == "piix3-ide-bm" }, "BARs are placed")
         XCTAssertTrue(attached.contains { $0.name == "e1000" })
@@ -74,7 +74,7 @@ final class DeviceRegistryMachineTests: XCTestCase {
     }
 
     func testListingNamesEachDeviceOnce() throws {
-        let pc = try machine()
+        let pc = try Self.machine()
         let names = pc.devices.entries.map(\.name)
         XCTAssertEqual(Set(names).count, names.count)
         for expected in ["clock", "cpu", "pic", "pit", "rtc", "com1", "com2", "i8042", "fw-cfg", "dma", "fdc",
@@ -87,9 +87,9 @@ final class DeviceRegistryMachineTests: XCTestCase {
     /// Registers the guest can read back, written away from their power-on
     /// values; after a machine reset they read as on a fresh machine.
     func testResetThroughTheRegistryGivesPowerOnState() throws {
-        let fresh = try machine(), used = try machine()
-        programBARs(fresh)
-        programBARs(used)
+        let fresh = try Self.machine(), used = try Self.machine()
+        Self.programBARs(fresh)
+        Self.programBARs(used)
         fresh.reset()
         used.ports.outb(0x21, 0x5A)  // PIC master IMR
         used.ports.outb(0xA1, 0xA5)  // PIC slave IMR
@@ -106,8 +106,8 @@ final class DeviceRegistryMachineTests: XCTestCase {
         used.ports.outb(0x300 + 0x0F, 0x3F)  // NE2000 ISA IMR (page 0)
         used.ports.outb(0xC200 + 0x0F, 0x3F)  // NE2000 PCI IMR
         used.reset()
-        programBARs(fresh)
-        programBARs(used)
+        Self.programBARs(fresh)
+        Self.programBARs(used)
         for port: UInt16 in [0x21, 0xA1, 0x3FF, 0x3FB, 0x2FB, 0x81, 0x3C4, 0x3F2, 0x227] {
             XCTAssertEqual(used.ports.inb(port), fresh.ports.inb(port), "port 0x\(String(port, radix: 16))")
         }

@@ -57,10 +57,10 @@ public final class AC97: PCIDevice, AudioSource {
     /// Attaches and detaches the port ranges as the guest moves BARs 0 and 1.
     public var portsMoved: (_ bar: Int, _ old: UInt16?, _ new: UInt16?) -> Void = { _, _, _ in }
 
-    private let clock: VirtualClock
-    private var globalControl: UInt32 = 0
-    private var globalStatusLatched: UInt32 = 0
-    private var semaphoreTaken = false
+    let clock: VirtualClock
+    var globalControl: UInt32 = 0
+    var globalStatusLatched: UInt32 = 0
+    var semaphoreTaken = false
 
     public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void, clock: VirtualClock,
                 scheduler: EventScheduler) {

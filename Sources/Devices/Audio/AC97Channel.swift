@@ -61,14 +61,14 @@ public final class AC97Channel {
     static let chunkSamples = 2048
 
     public let kind: Kind
-    private let name: String
+    let name: String
     private let dma: GuestMemoryDMA
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
+    let clock: VirtualClock
+    let scheduler: EventScheduler
     /// Where output samples go (nil for the input boxes).
     let fifo: ResamplingFIFO?
     /// The converter's rate, from the codec.
-    private let rate: () -> Int
+    let rate: () -> Int
     /// Called when the box's interrupt output may have changed.
     private let interruptChanged: () -> Void
     /// Called when the box starts moving samples.
@@ -76,25 +76,25 @@ public final class AC97Channel {
     /// Channels per frame: two for PCM, one for the mic.
     private let channels: Int
 
-    public private(set) var bufferListBase: UInt32 = 0
-    public private(set) var currentIndex: UInt8 = 0
-    public private(set) var lastValidIndex: UInt8 = 0
-    public private(set) var status: UInt16 = Status.halted
-    private var samplesLeft: UInt16 = 0
-    public private(set) var prefetchedIndex: UInt8 = 0
-    public private(set) var control: UInt8 = 0
+    public internal(set) var bufferListBase: UInt32 = 0
+    public internal(set) var currentIndex: UInt8 = 0
+    public internal(set) var lastValidIndex: UInt8 = 0
+    public internal(set) var status: UInt16 = Status.halted
+    var samplesLeft: UInt16 = 0
+    public internal(set) var prefetchedIndex: UInt8 = 0
+    public internal(set) var control: UInt8 = 0
     /// The current descriptor: where its next sample is and its flags.
-    private var bufferAddress: UInt32 = 0
-    private var bufferFlags: UInt16 = 0
+    var bufferAddress: UInt32 = 0
+    var bufferFlags: UInt16 = 0
     /// Whether a descriptor was fetched since the box was reset.
-    private var loaded = false
+    var loaded = false
     /// Pacing: guest time the count runs from and samples moved since.
-    private var origin: Int64 = 0
-    private var samplesSinceOrigin: Int64 = 0
-    private var samplesPerSecond: Int64 = 96_000
-    private var timer: TimerEvent!
+    var origin: Int64 = 0
+    var samplesSinceOrigin: Int64 = 0
+    var samplesPerSecond: Int64 = 96_000
+    var timer: TimerEvent!
     /// The last advance stopped after a run of empty buffers.
-    private var emptyRun = false
+    var emptyRun = false
     private let scratch: UnsafeMutableRawBufferPointer
 
     init(kind: Kind, name: String, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,

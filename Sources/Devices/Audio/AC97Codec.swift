@@ -70,7 +70,7 @@ public final class AC97Codec {
         Register.vendorID2: (vendor.1, 0x0000),
     ]
 
-    private var registers = [UInt16](repeating: 0, count: 64)
+    var registers = [UInt16](repeating: 0, count: 64)
     /// Called when a DAC or ADC rate may have changed.
     public var ratesChanged: () -> Void = {}
 

@@ -32,7 +32,7 @@ public final class AudioMixer {
     private let scheduler: EventScheduler
     private let output: (UnsafeBufferPointer<Int16>) -> Void
     private var sources: [AudioSource] = []
-    private var timer: TimerEvent!
+    var timer: TimerEvent!
     /// Guest time of frame 0 and the frames made since.
     private var origin: Int64 = 0
     private var framesMade: Int64 = 0

@@ -41,8 +41,8 @@ public final class CT1745Mixer {
         Register.cdSBPro: (0x36, 0x37), Register.lineSBPro: (0x38, 0x39),
     ]
 
-    public private(set) var index: UInt8 = 0
-    private var registers = [UInt8](repeating: 0, count: 256)
+    public internal(set) var index: UInt8 = 0
+    var registers = [UInt8](repeating: 0, count: 256)
     /// Interrupt status bits, owned by the DSP (bit 0 8-bit DMA, bit 1 16-bit DMA, bit 2 MPU-401).
     public var interruptStatus: UInt8 = 0
 

@@ -120,15 +120,15 @@ public final class HDACodec {
     }
 
     public let duplex: Bool
-    private var dacFormat: UInt16 = 0x0011
-    private var adcFormat: UInt16 = 0x0011
-    private var dacStream: UInt8 = 0
-    private var adcStream: UInt8 = 0
-    private var dacAmp = Amplifier()
-    private var adcAmp = Amplifier()
-    private var pinControl: [Int: UInt8] = [:]
-    private var power: [Int: UInt8] = [:]
-    private var unsolicited: [Int: UInt8] = [:]
+    var dacFormat: UInt16 = 0x0011
+    var adcFormat: UInt16 = 0x0011
+    var dacStream: UInt8 = 0
+    var adcStream: UInt8 = 0
+    var dacAmp = Amplifier()
+    var adcAmp = Amplifier()
+    var pinControl: [Int: UInt8] = [:]
+    var power: [Int: UInt8] = [:]
+    var unsolicited: [Int: UInt8] = [:]
 
     public init(duplex: Bool) {
         self.duplex = duplex

@@ -55,45 +55,45 @@ public final class HDAStream {
 
     public let index: Int
     public let isOutput: Bool
-    private let dma: GuestMemoryDMA
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
+    let dma: GuestMemoryDMA
+    let clock: VirtualClock
+    let scheduler: EventScheduler
     /// The stream tag the codec's DAC (or ADC) listens to.
-    private let codecStream: () -> UInt8
+    let codecStream: () -> UInt8
     /// Where an audible output stream's frames go.
-    private let fifo: ResamplingFIFO?
-    private let interruptChanged: () -> Void
-    private let positionChanged: (HDAStream) -> Void
-    private let started: () -> Void
-    private let stopped: () -> Void
+    let fifo: ResamplingFIFO?
+    let interruptChanged: () -> Void
+    let positionChanged: (HDAStream) -> Void
+    let started: () -> Void
+    let stopped: () -> Void
     /// Where an input stream's samples come from, and their gains (set by the controller).
     var capture: AudioCapture?
     var captureGains: () -> (left: Float, right: Float) = { (0, 0) }
-    private lazy var converter = CaptureConverter()
+    lazy var converter = CaptureConverter()
 
-    public private(set) var control: UInt32 = 0
-    public private(set) var status: UInt8 = 0
-    public private(set) var linkPosition: UInt32 = 0
-    public private(set) var cyclicBufferLength: UInt32 = 0
-    public private(set) var lastValidIndex: UInt16 = 0
-    public private(set) var format: UInt16 = 0
-    private var fifoWatermark: UInt16 = 0
-    private var listLow: UInt32 = 0
-    private var listHigh: UInt32 = 0
+    public internal(set) var control: UInt32 = 0
+    public internal(set) var status: UInt8 = 0
+    public internal(set) var linkPosition: UInt32 = 0
+    public internal(set) var cyclicBufferLength: UInt32 = 0
+    public internal(set) var lastValidIndex: UInt16 = 0
+    public internal(set) var format: UInt16 = 0
+    var fifoWatermark: UInt16 = 0
+    var listLow: UInt32 = 0
+    var listHigh: UInt32 = 0
 
     /// The entry being played: its index, where its next byte is, the bytes left, IOC.
-    private var entry = 0
-    private var entryAddress: UInt64 = 0
-    private var entryLeft: UInt32 = 0
-    private var entryInterrupts = false
-    private var origin: Int64 = 0
-    private var bytesSinceOrigin: Int64 = 0
-    private var bytesPerSecond: Int64 = 192_000
-    private var frameBytes = 4
-    private var channels = 2
-    private var sampleBytes = 2
-    private var emptyRun = false
-    private var timer: TimerEvent!
+    var entry = 0
+    var entryAddress: UInt64 = 0
+    var entryLeft: UInt32 = 0
+    var entryInterrupts = false
+    var origin: Int64 = 0
+    var bytesSinceOrigin: Int64 = 0
+    var bytesPerSecond: Int64 = 192_000
+    var frameBytes = 4
+    var channels = 2
+    var sampleBytes = 2
+    var emptyRun = false
+    var timer: TimerEvent!
     private let scratch: UnsafeMutableRawBufferPointer
 
     init(index: Int, isOutput: Bool, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,

@@ -102,35 +102,35 @@ public final class IntelHDA: PCIDevice, AudioSource {
             }
         }
     }
-    private var capturing = false
+    var capturing = false
     /// Maps and unmaps the register window as the guest moves BAR 0.
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
 
-    private let dma: GuestMemoryDMA
-    private let clock: VirtualClock
-    private var globalControl: UInt32 = 0
-    private var wakeEnable: UInt16 = 0
-    private var stateChange: UInt16 = 0
-    private var interruptControl: UInt32 = 0
-    private var streamSync: UInt32 = 0
-    private var wallClockOrigin: Int64 = 0
-    private var corbLow: UInt32 = 0, corbHigh: UInt32 = 0
-    private var corbWritePointer: UInt16 = 0
-    private var corbReadPointer: UInt16 = 0
-    private var corbResetting = false
-    private var corbControl: UInt8 = 0
-    private var corbStatus: UInt8 = 0
-    private var corbSize: UInt8 = IntelHDA.ringSizeValue
-    private var rirbLow: UInt32 = 0, rirbHigh: UInt32 = 0
-    private var rirbWritePointer: UInt16 = 0
-    private var responseInterruptCount: UInt16 = 0
-    private var rirbControl: UInt8 = 0
-    private var rirbStatus: UInt8 = 0
-    private var rirbSize: UInt8 = IntelHDA.ringSizeValue
-    private var immediateCommand: UInt32 = 0
-    private var immediateResponse: UInt32 = 0
-    private var immediateStatus: UInt16 = 0
-    private var positionLow: UInt32 = 0, positionHigh: UInt32 = 0
+    let dma: GuestMemoryDMA
+    let clock: VirtualClock
+    var globalControl: UInt32 = 0
+    var wakeEnable: UInt16 = 0
+    var stateChange: UInt16 = 0
+    var interruptControl: UInt32 = 0
+    var streamSync: UInt32 = 0
+    var wallClockOrigin: Int64 = 0
+    var corbLow: UInt32 = 0, corbHigh: UInt32 = 0
+    var corbWritePointer: UInt16 = 0
+    var corbReadPointer: UInt16 = 0
+    var corbResetting = false
+    var corbControl: UInt8 = 0
+    var corbStatus: UInt8 = 0
+    var corbSize: UInt8 = IntelHDA.ringSizeValue
+    var rirbLow: UInt32 = 0, rirbHigh: UInt32 = 0
+    var rirbWritePointer: UInt16 = 0
+    var responseInterruptCount: UInt16 = 0
+    var rirbControl: UInt8 = 0
+    var rirbStatus: UInt8 = 0
+    var rirbSize: UInt8 = IntelHDA.ringSizeValue
+    var immediateCommand: UInt32 = 0
+    var immediateResponse: UInt32 = 0
+    var immediateStatus: UInt16 = 0
+    var positionLow: UInt32 = 0, positionHigh: UInt32 = 0
 
     public init(codec: HDACodec, memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void,
                 clock: VirtualClock, scheduler: EventScheduler) {
@@ -376,7 +376,7 @@ public final class IntelHDA: PCIDevice, AudioSource {
 
     // MARK: Verbs
 
-    private static func entries(_ sizeRegister: UInt8) -> Int {
+    static func entries(_ sizeRegister: UInt8) -> Int {
         switch sizeRegister & 0x3 {
         case 0: return 2
         case 1: return 16

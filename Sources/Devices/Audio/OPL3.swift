@@ -58,7 +58,7 @@ public final class OPL3: PortHandler, AudioSource {
     static let sineTableSize = 1024
     static let sine: [Float] = (0..<OPL3.sineTableSize).map { Float(sin(Double($0) * 2 * .pi / Double(OPL3.sineTableSize))) }
 
-    enum Stage { case off, attack, decay, sustain, release }
+    enum Stage: UInt8 { case off, attack, decay, sustain, release }
 
     struct Operator {
         var tremolo = false
@@ -113,7 +113,7 @@ public final class OPL3: PortHandler, AudioSource {
         var lfoTime = 0.0
     }
 
-    private let clock: VirtualClock
+    let clock: VirtualClock
     var state = State()
     /// A gain the card's mixer applies (the CT1745's MIDI volume), left and right.
     public var gain: () -> (Float, Float) = { (1, 1) }

@@ -150,15 +150,15 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     }
 
     public let mixer: CT1745Mixer
-    private let clock: VirtualClock
-    private let scheduler: EventScheduler
+    let clock: VirtualClock
+    let scheduler: EventScheduler
     private let dma: DMA8237
     private let opl: OPL3?
     private let lines: [Int: InterruptLine]
     private var activeLine: InterruptLine?
-    private var state = State()
-    private var blockTimers: [TimerEvent] = []
-    private var silenceTimer: TimerEvent!
+    var state = State()
+    var blockTimers: [TimerEvent] = []
+    var silenceTimer: TimerEvent!
     private var scratch = [UInt8](repeating: 0, count: 4096)
 
     /// Renders that ran out of frames in the middle of a stream (a glitch).
@@ -168,15 +168,15 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     /// Whether a mixer pulls samples; without one they are dropped at once.
     public var isAudible = false
     /// Decoded frames at the guest's rate, interleaved left/right.
-    private var fifo: [Float] = []
-    private var fifoRate = 11_025
-    private var fifoPosition = 0.0
-    private var decoder = Decoder()
+    var fifo: [Float] = []
+    var fifoRate = 11_025
+    var fifoPosition = 0.0
+    var decoder = Decoder()
     /// The guest time the newest FIFO frame belongs to, and whether the last
     /// render ran out of frames (so new ones start a stream and are placed at
     /// the time they were made, not at the start of the next buffer).
-    private var fifoEndTime: Int64 = 0
-    private var fifoStarved = true
+    var fifoEndTime: Int64 = 0
+    var fifoStarved = true
 
     /// `irqLine(n)` gives the wire to ISA IRQ n (asked once for each of 5, 7, 9, 10).
     public init(clock: VirtualClock, scheduler: EventScheduler, dma: DMA8237, opl: OPL3?,
@@ -506,7 +506,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         updateInterruptLine()
     }
 
-    private func updateInterruptLine() {
+    func updateInterruptLine() {
         let line = mixer.selectedIRQ.flatMap { lines[$0] }
         if line !== activeLine {
             activeLine?.lower()

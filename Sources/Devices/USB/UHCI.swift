@@ -106,27 +106,27 @@ public final class UHCI: PCIDevice {
     let scheduler: EventScheduler
     let dma: GuestMemoryDMA
 
-    public private(set) var command: UInt16 = 0
+    public internal(set) var command: UInt16 = 0
     public internal(set) var status: UInt16 = Status.halted
-    public private(set) var interruptEnable: UInt16 = 0
+    public internal(set) var interruptEnable: UInt16 = 0
     /// FRNUM while the controller is stopped.
-    private var stoppedFrameNumber: UInt16 = 0
-    public private(set) var frameListBase: UInt32 = 0
-    private var startOfFrame: UInt8 = 64
-    private var portStatus = [UInt16](repeating: PortStatus.alwaysOne, count: UHCI.portCount)
+    var stoppedFrameNumber: UInt16 = 0
+    public internal(set) var frameListBase: UInt32 = 0
+    var startOfFrame: UInt8 = 64
+    var portStatus = [UInt16](repeating: PortStatus.alwaysOne, count: UHCI.portCount)
     /// The device on each root port.
     public private(set) var devices = [USBDevice?](repeating: nil, count: UHCI.portCount)
 
     /// While running: frame `originFrame` started at `originTime`.
-    private var originTime: Int64 = 0
-    private var originFrame: Int64 = 0
+    var originTime: Int64 = 0
+    var originFrame: Int64 = 0
     /// The next frame (counted from `originFrame`, not wrapped) to process.
     var nextFrame: Int64 = 0
-    private var quietFrames = 0
+    var quietFrames = 0
     /// Interrupt causes behind USBINT: a TD with IOC completed, a short packet.
     var completionPending = false
     var shortPacketPending = false
-    private var frameTimer: TimerEvent!
+    var frameTimer: TimerEvent!
     /// The quiet schedule's timer; the machine adds it to the CPU loop.
     public private(set) var idleTimer: SlackTimer!
     /// Frames processed since power-on, for tests and the idle figure.

@@ -93,15 +93,15 @@ open class USBDevice {
     public let name: String
     /// The descriptors this device reports.
     let descriptors: USBDescriptorSet
-    public private(set) var address: UInt8 = 0
-    public private(set) var configuration: UInt8 = 0
+    public internal(set) var address: UInt8 = 0
+    public internal(set) var configuration: UInt8 = 0
     /// Endpoint numbers (1-15) the host halted with SET_FEATURE.
-    private var haltedEndpoints: UInt16 = 0
+    var haltedEndpoints: UInt16 = 0
     /// The USB port's way to hear that an endpoint has data (the host
     /// controller then looks at its schedule again at once).
     public var dataAvailable: () -> Void = {}
 
-    private enum ControlStage {
+    enum ControlStage {
         case idle
         /// IN data for the host, sent in pieces; then an OUT status stage.
         case dataIn
@@ -113,11 +113,11 @@ open class USBDevice {
         case stalled
     }
 
-    private var stage = ControlStage.idle
-    private var setup = USBSetup(requestType: 0, request: 0, value: 0, index: 0, length: 0)
-    private var controlBuffer: [UInt8] = []
-    private var controlOffset = 0
-    private var pendingAddress: UInt8?
+    var stage = ControlStage.idle
+    var setup = USBSetup(requestType: 0, request: 0, value: 0, index: 0, length: 0)
+    var controlBuffer: [UInt8] = []
+    var controlOffset = 0
+    var pendingAddress: UInt8?
 
     init(name: String, descriptors: USBDescriptorSet) {
         self.name = name

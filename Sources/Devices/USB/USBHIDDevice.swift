@@ -39,12 +39,12 @@ public class USBHIDDevice: USBDevice {
     static let queueCapacity = 32
 
     let reportDescriptor: [UInt8]
-    public private(set) var protocolMode = ProtocolMode.report
+    public internal(set) var protocolMode = ProtocolMode.report
     /// The idle rate set by the host, in 4 ms units (0: report only on change).
     /// Reports go out on change; an unchanged state is not repeated.
-    public private(set) var idleRate: UInt8 = 0
+    public internal(set) var idleRate: UInt8 = 0
     /// Reports not yet read by the host, oldest first.
-    private(set) var queue: [[UInt8]] = []
+    var queue: [[UInt8]] = []
 
     init(name: String, product: String, serial: String, subclass: UInt8, interfaceProtocol: UInt8,
          reportDescriptor: [UInt8], reportBytes: Int, interval: UInt8) {

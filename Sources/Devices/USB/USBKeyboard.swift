@@ -25,10 +25,10 @@ public final class USBKeyboard: USBHIDDevice {
     }()
 
     /// LEDs as the host last set them: bit 0 Num Lock, 1 Caps Lock, 2 Scroll Lock.
-    public private(set) var leds: UInt8 = 0
-    private var modifiers: UInt8 = 0
+    public internal(set) var leds: UInt8 = 0
+    var modifiers: UInt8 = 0
     /// Keys held, in the order pressed.
-    private var keys: [UInt8] = []
+    var keys: [UInt8] = []
 
     public init() {
         super.init(name: "usb-kbd", product: "PCEmu USB Keyboard", serial: "PCEMU-KEYBOARD-1",

@@ -16,13 +16,13 @@ public final class USBMouse: USBHIDDevice {
             + I.endCollection + I.endCollection
     }()
 
-    private var dx = 0, dy = 0, wheel = 0
-    private var buttons = USBPointerButtons()
+    var dx = 0, dy = 0, wheel = 0
+    var buttons = USBPointerButtons()
     /// Buttons as last reported: a change goes out even without motion.
-    private var reportedButtons = USBPointerButtons()
+    var reportedButtons = USBPointerButtons()
     /// The host has read the interrupt endpoint since the last bus reset
     /// (the machine then sends relative motion here, not to the PS/2 mouse).
-    public private(set) var polled = false
+    public internal(set) var polled = false
 
     public init() {
         super.init(name: "usb-mouse", product: "PCEmu USB Mouse", serial: "PCEMU-MOUSE-1",

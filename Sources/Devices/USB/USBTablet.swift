@@ -19,8 +19,8 @@ public final class USBTablet: USBHIDDevice {
             + I.endCollection + I.endCollection
     }()
 
-    private var x = 0, y = 0
-    private var buttons = USBPointerButtons()
+    var x = 0, y = 0
+    var buttons = USBPointerButtons()
 
     public init() {
         super.init(name: "usb-tablet", product: "PCEmu USB Tablet", serial: "PCEMU-TABLET-1",

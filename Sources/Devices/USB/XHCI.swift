@@ -81,7 +81,7 @@ public final class XHCI: PCIDevice {
 
     /// Ports whose device said it has data since the last service run.
     var portsWithData: UInt32 = 0
-    private var serviceTimer: TimerEvent!
+    var serviceTimer: TimerEvent!
     /// Set while the controller works, so that its own DMA landing on its
     /// registers (a ring placed over BAR 0) cannot start more work inside it.
     var busy = false

@@ -1,0 +1,20 @@
+import Lifecycle
+
+/// The mixer holds nothing the guest set: what it has made so far and its
+/// buffers are the host's side of the sound. It is a device so that a load
+/// moves its pacing to the loaded clock: its next period is armed from the
+/// loaded now, not from a time of the timeline before the load.
+extension AudioMixer: StatefulDevice {
+    public static let stateVersion: UInt32 = 1
+    public static let stateName = "audio-mixer"
+
+    /// Mixing goes on across a machine reset.
+    public func reset() {}
+    public var busParts: [AnyObject] { [] }
+
+    public func save(into record: inout StateRecord) {}
+
+    public func load(from record: StateRecord) throws {
+        if !isIdle && timer.isPending { start() }
+    }
+}
