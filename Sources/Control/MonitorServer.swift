@@ -21,7 +21,7 @@ public final class MonitorServer {
             throw EmulatorError.badOption("-monitor", "only a listening socket is built")
         }
         socket = try ListeningSocket(address, option: "-monitor")
-        commands = MonitorCommands(machine: machine)
+        commands = MonitorCommands(control: MachineControl(machine: machine))
         self.wait = wait
     }
 

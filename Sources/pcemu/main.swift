@@ -64,7 +64,7 @@ do {
         monitor = try MonitorServer(configuration: device, machine: machine)
         monitor?.start()
     }
-    if configuration.startStopped { machine.loop.pause() }
+    if configuration.startStopped { machine.loop.holdAtStart() }
     let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
     withExtendedLifetime(monitor) {}
     exit(status)

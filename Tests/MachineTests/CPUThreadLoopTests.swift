@@ -80,7 +80,7 @@ final class CPUThreadLoopTests: XCTestCase {
         var ran = false
         loop.post { ran = true }
         usleep(50_000)
-        loop.stop(status: 7)
+        loop.stop(status: 7, cause: .hostSignal)
         wait(for: [done], timeout: 5)
         var cpuAfter = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &cpuAfter)
@@ -133,7 +133,7 @@ final class CPUThreadLoopTests: XCTestCase {
         XCTAssertEqual(result.status, 5, "the timer armed during the run fired")
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
         XCTAssertLessThanOrEqual(engine.runs, 4, "and the halted loop slept until it")
-        if result.status != 5 { loop.stop(status: 0) }
+        if result.status != 5 { loop.stop(status: 0, cause: .hostSignal) }
     }
 
     /// A slack timer rides on the passes the loop makes for the guest's own
@@ -167,7 +167,7 @@ final class CPUThreadLoopTests: XCTestCase {
             ticking.schedule(at: runs.secondDeadline)
         }
         usleep(300_000)
-        loop.stop(status: 0)
+        loop.stop(status: 0, cause: .hostSignal)
         wait(for: [done], timeout: 5)
         XCTAssertEqual(runs.times.count, 2)
         guard runs.times.count == 2 else { return }
