@@ -14,7 +14,7 @@ import Timing
 public final class PCMachine {
     /// The parts built; options needing anything else are refused.
     public static let capabilities: Capabilities = [
-        .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts, .monitor,
+        .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts, .monitor, .qmp,
         .soundBlaster, .pulseAudio, .wavAudio, .ac97, .intelHDA,
         .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
