@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
         // The monitors' protocols against a real machine that is not running.
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Machine", "Configuration", "Timing"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Machine", "Configuration", "Timing", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]

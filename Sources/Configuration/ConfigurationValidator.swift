@@ -83,7 +83,7 @@ public struct ConfigurationValidator {
         }
         try validateQMP(config)
         for device in config.effectiveSerial + [config.debugConsole].compactMap({ $0 }) {
-            if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor only") }
+            if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor and -qmp only") }
         }
         if config.backend == .jit { try require(.jit, for: "-accel") }
         // Last, so that an option's own missing part is named first.

@@ -28,13 +28,7 @@ public final class MonitorServer {
     /// Serves clients on a thread of its own. With `wait` (QEMU's default for
     /// a server socket) it returns only once the first client is connected.
     public func start() {
-        let first = wait ? socket.accept() : nil
-        let thread = Thread { [self] in
-            if let first { serve(first) }
-            while let client = socket.accept() { serve(client) }
-        }
-        thread.name = "pcemu-monitor"
-        thread.start()
+        socket.serveClients(waitForFirst: wait, threadName: "pcemu-monitor") { [self] in serve($0) }
     }
 
     private func serve(_ client: Int32) {

@@ -43,13 +43,7 @@ public final class QMPServer {
             thread.start()
             return
         }
-        let first = wait ? socket.accept() : nil
-        let thread = Thread { [self] in
-            if let first { serve(first) }
-            while let client = socket.accept() { serve(client) }
-        }
-        thread.name = "pcemu-qmp"
-        thread.start()
+        socket.serveClients(waitForFirst: wait, threadName: "pcemu-qmp") { [self] in serve($0) }
     }
 
     private func serve(_ client: Int32) {

@@ -203,7 +203,7 @@ public final class PCMachine {
         case let .file(path): made = try FileDescriptorBackend(path: path, option: option)
         case .null: made = NullBackend()
         case .disabled: made = nil
-        case .socket: throw EmulatorError.badOption(option, "sockets are built for -monitor only")
+        case .socket: throw EmulatorError.badOption(option, "sockets are built for -monitor and -qmp only")
         }
         if let made { backends.append(made) }
         return made

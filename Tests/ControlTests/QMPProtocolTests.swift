@@ -2,6 +2,7 @@
 import Configuration
 import Foundation
 import Machine
+import TestSupport
 import Timing
 import XCTest
 
@@ -82,13 +83,14 @@ final class QMPProtocolTests: XCTestCase {
     /// A session on one end of a socket pair; the test is the client on the other.
     private final class Connection {
         let client: Int32
-        private var pending: [UInt8] = []
+        let lines: SocketLines
         let thread: Thread
 
         init(machine: PCMachine) {
             var ends: [Int32] = [-1, -1]
             socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends)
             client = ends[0]
+            lines = SocketLines(descriptor: client)
             var limit = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             let server = ends[1]
@@ -107,23 +109,9 @@ final class QMPProtocolTests: XCTestCase {
             _ = bytes.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
 
-        func line() -> String? {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                if let end = pending.firstIndex(of: 0x0A) {
-                    defer { pending.removeSubrange(...end) }
-                    return String(decoding: pending[..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-                let count = buffer.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
-                guard count > 0 else { return nil }
-                pending += buffer[0..<count]
-            }
-        }
+        func line() -> String? { lines.next() }
 
-        func exchange(_ text: String) -> String? {
-            send(Array(text.utf8))
-            return line()
-        }
+        func exchange(_ text: String) -> String? { lines.exchange(text) }
     }
 
     private func makeMachine() throws -> PCMachine {

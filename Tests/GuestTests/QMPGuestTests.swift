@@ -158,23 +158,9 @@ final class QMPGuestTests: XCTestCase {
         ])
         defer { pcemu.stop() }
         let raw = try MonitorGuestTests.MonitorClient(path: socketPath)
-        var pending = [UInt8]()
-        func line() -> String? {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                if let end = pending.firstIndex(of: 0x0A) {
-                    defer { pending.removeSubrange(...end) }
-                    return String(decoding: pending[..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-                let count = buffer.withUnsafeMutableBytes { read(raw.descriptor, $0.baseAddress, $0.count) }
-                guard count > 0 else { return nil }
-                pending += buffer[0..<count]
-            }
-        }
-        func exchange(_ text: String) -> String? {
-            _ = Array(text.utf8).withUnsafeBytes { write(raw.descriptor, $0.baseAddress, $0.count) }
-            return line()
-        }
+        let lines = SocketLines(descriptor: raw.descriptor)
+        func line() -> String? { lines.next() }
+        func exchange(_ text: String) -> String? { lines.exchange(text) }
         XCTAssertEqual(line(), #"{"QMP":{"capabilities":[],"version":{"package":"PCEmu 0.1.0","qemu":{"major":7,"micro":0,"minor":2}}}}"#)
         XCTAssertEqual(exchange(#"{"execute":"query-status","id":1}"#),
                        #"{"error":{"class":"CommandNotFound","desc":"Expecting capabilities negotiation with 'qmp_capabilities'"},"id":1}"#)

@@ -1,4 +1,5 @@
 import Execution
+import Foundation
 import Machine
 import Timing
 import XCTest
@@ -175,5 +176,72 @@ final class CPUThreadLoopTests: XCTestCase {
         XCTAssertLessThan(runs.times[0] - start, 40_000_000, "it ran on a tick's pass, long before its slack was spent")
         XCTAssertGreaterThanOrEqual(runs.times[1], runs.secondDeadline + 50_000_000, "alone, it waits out its slack")
         XCTAssertLessThan(runs.times[1], runs.secondDeadline + 90_000_000)
+    }
+}
+
+/// The loop's events, as QMP passes them on: each with its cause.
+final class MachineEventTests: XCTestCase {
+    private final class Heard: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [MachineEvent] = []
+        func add(_ event: MachineEvent) {
+            lock.lock()
+            events.append(event)
+            lock.unlock()
+        }
+    }
+
+    func testStopResumeResetAndShutdownCarryTheirCauses() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let engine = CountingEngine(clock: clock)
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        let heard = Heard()
+        let token = loop.events.subscribe { event, time in
+            XCTAssertGreaterThan(time.tv_sec, 0, "the host's time of day")
+            heard.add(event)
+        }
+        loop.holdAtStart()
+        XCTAssertEqual(loop.runState, .prelaunch)
+        loop.pause()
+        XCTAssertEqual(heard.events, [], "-S's hold and a stop while held raise nothing")
+        loop.resume()
+        XCTAssertEqual(loop.runState, .running)
+        loop.pause()
+        loop.pause()
+        XCTAssertEqual(loop.runState, .paused)
+        loop.resume()
+        loop.resume()
+        XCTAssertEqual(heard.events, [.resume, .stop, .resume])
+        loop.requestReset(cause: .hostQMPSystemReset)
+        engine.powerOffAt = 1_000_000
+        loop.post { loop.stop(status: 0, cause: .hostQMPQuit) }
+        XCTAssertEqual(loop.run(), 0)
+        XCTAssertEqual(engine.resets, 1)
+        XCTAssertEqual(heard.events, [.resume, .stop, .resume, .reset(.hostQMPSystemReset), .shutdown(.hostQMPQuit)])
+        loop.events.unsubscribe(token)
+        loop.events.fire(.powerdown)
+        XCTAssertEqual(heard.events.count, 5, "no events after unsubscribing")
+    }
+
+    func testAGuestResetWithNoRebootIsTheShutdownsReason() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: CountingEngine(clock: clock), onReset: {})
+        loop.exitOnReset = true
+        let heard = Heard()
+        _ = loop.events.subscribe { event, _ in heard.add(event) }
+        loop.requestReset()
+        XCTAssertEqual(loop.run(), 0)
+        XCTAssertEqual(heard.events, [.shutdown(.guestReset)])
+    }
+
+    func testTheCPUStoppingIsAHostError() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let engine = CountingEngine(clock: clock)
+        engine.powerOffAt = 1000
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        let heard = Heard()
+        _ = loop.events.subscribe { event, _ in heard.add(event) }
+        XCTAssertEqual(loop.run(), 3)
+        XCTAssertEqual(heard.events, [.shutdown(.hostError)])
     }
 }
