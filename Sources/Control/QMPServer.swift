@@ -36,6 +36,9 @@ public final class QMPServer {
     /// server socket) it returns only once the first client is connected.
     public func start() {
         guard let socket else {
+            // The program reading pcemu's output may go away: that ends the
+            // session (write fails with EPIPE), not the emulator.
+            signal(SIGPIPE, SIG_IGN)
             let thread = Thread { [self] in
                 QMPSession(input: STDIN_FILENO, output: STDOUT_FILENO, isSocket: false, commands: commands, events: events).run()
             }

@@ -146,6 +146,11 @@ final class QMPProtocolTests: XCTestCase {
         let connection = Connection(machine: machine)
         _ = connection.line()
         XCTAssertEqual(connection.exchange(#"{"execute":"qmp_capabilities"}"#), #"{"return":{}}"#)
+        // Nesting Foundation's parser refuses is an error too, not a crash.
+        let deep = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
+        XCTAssertTrue(connection.exchange(deep)?.hasPrefix(#"{"error":{"class":"GenericError","desc":"JSON parse error"#) == true)
+        XCTAssertTrue(connection.exchange(#"{"execute":"query-status","arguments":{"a":"# + deep + "}}")?
+            .hasPrefix(#"{"error":{"class":"GenericError","desc":"JSON parse error"#) == true)
         var generator = SystemRandomNumberGenerator()
         let fragments = ["{", "}", "[", "]", "\"", "\\", ":", ",", "execute", "arguments", "id", "1", "-", "e9", "true", "null",
                          "\u{FF}", "\u{00}", " ", "\n", "query-status", "\"execute\"", "{\"execute\":", "screendump"]
@@ -160,8 +165,9 @@ final class QMPProtocolTests: XCTestCase {
             }
             connection.send(bytes)
         }
-        // Close whatever is open (strings, then up to the depth limit) and end the line.
-        connection.send(Array("\"".utf8) + [UInt8](repeating: UInt8(ascii: "}"), count: QMPStream.maximumDepth + 2) + [0x0A])
+        // Whatever the garbage left open (a string, an object, a bare line),
+        // more than the longest message overflows it and starts afresh.
+        connection.send([UInt8](repeating: UInt8(ascii: "a"), count: QMPStream.maximumLength + 1) + [0x0A])
         connection.send(Array("\n{\"execute\":\"query-version\",\"id\":\"after\"}".utf8))
         var answered = false
         while let line = connection.line() {
