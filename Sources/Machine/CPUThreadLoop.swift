@@ -202,6 +202,9 @@ public final class CPUThreadLoop {
         condition.lock()
         guard pauseRequested else {
             condition.unlock()
+            // A resume that came while posted work ran (after a wait that
+            // ended still paused) finds the clock stopped: start it here.
+            clock.resume()
             return false
         }
         clock.pause()

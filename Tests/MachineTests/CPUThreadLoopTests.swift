@@ -223,6 +223,44 @@ final class MachineEventTests: XCTestCase {
         XCTAssertEqual(heard.events.count, 5, "no events after unsubscribing")
     }
 
+    /// A `cont` that lands while work posted to the stopped machine runs
+    /// (the wait for it ended still paused) lets the guest's clock run again.
+    func testTheClockRunsAgainAfterAResumeDuringPostedWork() {
+        let clock = VirtualClock()
+        let engine = CountingEngine(clock: clock)
+        engine.haltAfter = 0
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        loop.pause()
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            _ = loop.run()
+            finished.signal()
+        }
+        thread.start()
+        usleep(50_000)
+        loop.post { loop.resume() }
+        func guestTime() -> Int64 {
+            let done = DispatchSemaphore(value: 0)
+            let box = TimeBox()
+            loop.post {
+                box.value = clock.now
+                done.signal()
+            }
+            done.wait()
+            return box.value
+        }
+        let before = guestTime()
+        usleep(200_000)
+        let after = guestTime()
+        XCTAssertGreaterThan(after - before, 100_000_000, "the guest's clock runs after cont")
+        loop.stop(status: 0, cause: .hostQMPQuit)
+        finished.wait()
+    }
+
+    private final class TimeBox: @unchecked Sendable {
+        var value: Int64 = 0
+    }
+
     func testAGuestResetWithNoRebootIsTheShutdownsReason() {
         let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
         let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: CountingEngine(clock: clock), onReset: {})
