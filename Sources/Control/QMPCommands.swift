@@ -77,6 +77,12 @@ final class QMPCommands {
                     guard let known = DiskImage.Format(rawValue: name) else { throw .generic("Unknown driver '\(name)'") }
                     format = known
                 }
+                // Discs are read-only, whatever the mode; the tray has no lock to force.
+                switch try arguments.optionalString("read-only-mode") {
+                case nil, "retain", "read-only": break
+                case let mode?: throw .generic("Parameter 'read-only-mode' does not accept value '\(mode)' (the drives take read-only media)")
+                }
+                _ = try arguments.optionalBool("force")
                 try changeMedium(arguments, path: try arguments.string("filename"), format: format)
                 return empty
             },
@@ -107,7 +113,7 @@ final class QMPCommands {
 
     /// query-block's entry for one drive, in QEMU's shape.
     static func blockInfo(_ device: BlockDeviceInfo) -> [String: Any] {
-        var entry: [String: Any] = ["device": device.name, "qdev": device.name, "locked": false, "removable": device.removable]
+        var entry: [String: Any] = ["device": device.name, "locked": false, "removable": device.removable]
         if device.removable { entry["tray_open"] = false }
         if let path = device.path {
             let format = device.format ?? "raw"
