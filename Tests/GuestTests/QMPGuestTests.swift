@@ -90,6 +90,7 @@ final class QMPGuestTests: XCTestCase {
 
         // Keys typed through QMP reach the guest's keyboard: a line read from the VGA console's tty.
         pcemu.send("read -r line </dev/tty1; echo \"got[$line]$((6*7))\"\n")
+        XCTAssertTrue(pcemu.waitForOutput("$((6*7))\"", timeout: 60), "the shell took the line")
         sleep(1)
         answer = try client.run([
             ["type": "Hello QMP-1 >"],
@@ -106,6 +107,7 @@ final class QMPGuestTests: XCTestCase {
         XCTAssertNotNil(runInShell("modprobe psmouse; sleep 1", in: pcemu))
         let beforeMouse = pcemu.standardOutput.count
         pcemu.send("od -An -tx1 -N6 /dev/input/mice\n")
+        XCTAssertTrue(waitForOutput(pcemu, "/dev/input/mice", after: beforeMouse, timeout: 60), "the shell took the line")
         sleep(1)
         _ = try client.run([
             ["execute": "input-send-event", "arguments": ["events": [
