@@ -88,6 +88,8 @@ let package = Package(
         .testTarget(name: "GuestTests", dependencies: ["pcemu", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["pcemu", "TestSupport"]),
+        // The monitors' protocols against a real machine that is not running.
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Machine", "Configuration", "Timing", "TestSupport"]),
         // Helpers shared by tests: starting Xvfb, PulseAudio, running pcemu.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]

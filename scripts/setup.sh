@@ -20,6 +20,7 @@ packages=(
     debootstrap                                        # the desktop guest image, from Debian's i386 packages
     cpio kmod apt-utils ca-certificates bc                # building the default guest from Debian's packages
     grub-rescue-pc ipxe memtest86+                     # ready-made guests: GRUB's rescue floppy and CD, iPXE, memtest86+
+    python3-venv                                       # a venv for QEMU's QMP client library (below)
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -34,6 +35,15 @@ if ((${#missing[@]})); then
     # A mirror that is mid-sync can fail one list; the install below says if that mattered.
     apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# QEMU's own QMP client (PyPI's qemu.qmp), which the QMP tests drive PCEmu
+# with: in a venv inside the repository (.venv, git-ignored), so tests need no
+# network and the system's Python is left alone.
+if ! "$top/.venv/bin/python" -c "import qemu.qmp" 2>/dev/null; then
+    echo "setup: installing qemu.qmp into .venv"
+    python3 -m venv "$top/.venv" && "$top/.venv/bin/pip" install -q qemu.qmp ||
+        { echo "setup: could not install qemu.qmp into .venv (pip needs the network once)" >&2; exit 1; }
 fi
 
 # Swift is not a Debian package: use the toolchain on PATH or the usual /opt/swift.

@@ -81,13 +81,34 @@ public struct ConfigurationValidator {
                 throw EmulatorError.badOption("-monitor", "only a listening socket is built (unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait)")
             }
         }
+        try validateQMP(config)
         for device in config.effectiveSerial + [config.debugConsole].compactMap({ $0 }) {
-            if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor only") }
+            if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor and -qmp only") }
         }
         if config.backend == .jit { try require(.jit, for: "-accel") }
         // Last, so that an option's own missing part is named first.
         try require(.cpu, for: config.kernel != nil ? "-kernel" : "pcemu")
         if config.kernel != nil { try require(.directLinuxBoot, for: "-kernel") } else { try require(.firmware, for: "-bios") }
+    }
+
+    /// QMP on a listening socket or on stdio, the latter only when nothing
+    /// else reads the terminal.
+    private func validateQMP(_ config: MachineConfiguration) throws {
+        for device in config.qmp {
+            try require(.qmp, for: "-qmp")
+            switch device {
+            case .socket: continue
+            case .stdio:
+                if config.effectiveSerial.contains(.stdio) {
+                    throw EmulatorError.badOption("-qmp", "stdio is taken by the serial console (-nographic or -serial stdio): add -serial none or -serial file:PATH, or use -qmp unix:PATH,server,nowait")
+                }
+                if config.monitor == .stdio || config.qmp.filter({ $0 == .stdio }).count > 1 {
+                    throw EmulatorError.badOption("-qmp", "stdio can serve one monitor only")
+                }
+            default:
+                throw EmulatorError.badOption("-qmp", "only a listening socket or stdio is built (unix:PATH,server,nowait, tcp:HOST:PORT,server,nowait or stdio)")
+            }
+        }
     }
 
     private func require(_ part: Capabilities, for option: String) throws {

@@ -75,6 +75,12 @@ public enum HelpText {
       -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
                                the human monitor (QEMU's commands) on a socket; without
                                nowait, the machine starts once a client has connected
+      -qmp unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|stdio
+                               QMP, QEMU's JSON machine protocol (as qemu.qmp speaks it);
+                               stdio only when no serial port uses the terminal
+      -chardev socket,id=ID,path=PATH|host=H,port=P,server=on[,wait=off]
+      -mon chardev=ID,mode=control|readline
+                               QEMU's long spelling of -qmp (control) and -monitor (readline)
       -loadvm TAG              start from the snapshot TAG of the qcow2 disks (savevm takes them)
       -incoming file:PATH|exec:COMMAND
                                start from the machine state the monitor's migrate saved

@@ -88,6 +88,10 @@ public struct MachineConfiguration: Equatable {
     public var vga: VGAType?
     public var serial: [CharacterDevice] = []
     public var monitor: CharacterDevice?
+    /// `-qmp`, `-mon mode=control`: QMP servers, each on its own socket (or stdio).
+    public var qmp: [CharacterDevice] = []
+    /// `-chardev ID`s, for `-mon chardev=ID` to name.
+    public var chardevs: [String: CharacterDevice] = [:]
     /// `-debugcon`: where bytes written to the debug ports 0x402 (SeaBIOS's
     /// log) and 0xE9 (Bochs's) go; nil discards them.
     public var debugConsole: CharacterDevice?

@@ -6,7 +6,7 @@ public struct OptionParser {
     /// Options that take a value, and those that do not.
     static let valued: Set<String> = [
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
-        "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "debugcon", "d", "D",
+        "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "qmp", "chardev", "mon", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
         "screendump", "vga", "loadvm", "incoming",
     ]
@@ -133,6 +133,14 @@ public struct OptionParser {
             config.serial.append(try parseCharacterDevice(value, option: shown))
         case "monitor":
             config.monitor = try parseCharacterDevice(value, option: shown)
+        case "qmp":
+            config.qmp.append(try parseCharacterDevice(value, option: shown))
+        case "chardev":
+            let (id, device) = try parseChardev(value, option: shown)
+            guard config.chardevs[id] == nil else { throw EmulatorError.badOption(shown, "duplicate ID '\(id)'") }
+            config.chardevs[id] = device
+        case "mon":
+            try parseMon(value, option: shown, into: &config)
         case "debugcon":
             config.debugConsole = try parseCharacterDevice(value, option: shown)
         case "d":
@@ -294,6 +302,53 @@ public struct OptionParser {
             if value.hasPrefix("file:"), value.count > 5 { return .file(String(value.dropFirst(5))) }
             if value.hasPrefix("unix:") || value.hasPrefix("tcp:") { return try parseSocket(value, option: option) }
             throw EmulatorError.badOption(option, "unknown character device '\(value)' (stdio, file:PATH, unix:PATH,server, tcp:HOST:PORT,server, null or none)")
+        }
+    }
+
+    /// `-chardev socket,id=ID,path=PATH|host=H,port=P,server=on,wait=off`,
+    /// `stdio,id=ID` or `null,id=ID`: what `-mon chardev=ID` then names.
+    private func parseChardev(_ value: String, option: String) throws -> (String, MachineConfiguration.CharacterDevice) {
+        let list = try KeyValueList(value, option: option, implicitKey: "backend")
+        guard let id = list.value("id"), !id.isEmpty else { throw EmulatorError.badOption(option, "needs id=NAME") }
+        switch list.value("backend") {
+        case "socket":
+            try list.allowOnly(["backend", "id", "path", "host", "port", "server", "wait"])
+            let server = try list.value("server").map { try parseBool($0, option: option) } ?? false
+            let wait = try list.value("wait").map { try parseBool($0, option: option) } ?? true
+            guard server else { throw EmulatorError.badOption(option, "only listening sockets are built: add server=on") }
+            if let path = list.value("path"), !path.isEmpty { return (id, .socket(.unix(path: path), wait: wait)) }
+            guard let text = list.value("port"), let port = UInt16(text), port != 0 else {
+                throw EmulatorError.badOption(option, "a socket needs path=PATH or port=PORT")
+            }
+            let host = list.value("host") ?? ""
+            return (id, .socket(.tcp(host: host.isEmpty ? "0.0.0.0" : host, port: port), wait: wait))
+        case "stdio":
+            try list.allowOnly(["backend", "id", "signal"])
+            return (id, .stdio)
+        case "null":
+            try list.allowOnly(["backend", "id"])
+            return (id, .null)
+        default:
+            throw EmulatorError.badOption(option, "unknown backend '\(list.value("backend") ?? "")' (socket, stdio or null)")
+        }
+    }
+
+    /// `-mon chardev=ID,mode=control` (QMP) or `mode=readline` (the human monitor).
+    private func parseMon(_ value: String, option: String, into config: inout MachineConfiguration) throws {
+        let list = try KeyValueList(value, option: option, implicitKey: "chardev")
+        try list.allowOnly(["chardev", "mode", "pretty"])
+        guard let id = list.value("chardev"), let device = config.chardevs[id] else {
+            throw EmulatorError.badOption(option, "chardev '\(list.value("chardev") ?? "")' not found (give -chardev id=\(list.value("chardev") ?? "ID") first)")
+        }
+        if let pretty = list.value("pretty"), try parseBool(pretty, option: option) {
+            throw EmulatorError.badOption(option, "pretty=on is not built: QMP replies are one line each")
+        }
+        switch list.value("mode") ?? "readline" {
+        case "control": config.qmp.append(device)
+        case "readline":
+            guard config.monitor == nil else { throw EmulatorError.badOption(option, "PCEmu has one human monitor, and it is set already") }
+            config.monitor = device
+        case let mode: throw EmulatorError.badOption(option, "unknown mode '\(mode)' (control or readline)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import Glibc
 import PCEmuSupport
 
@@ -55,6 +56,20 @@ final class ListeningSocket {
     deinit {
         close(descriptor)
         if case let .unix(path) = address { unlink(path) }
+    }
+
+    /// Serves clients one after another on a thread named `name`, each
+    /// until `serve` returns. With `waitForFirst` (QEMU's `wait`, the
+    /// default for a server socket) it returns only once the first client
+    /// is connected.
+    func serveClients(waitForFirst: Bool, threadName name: String, _ serve: @escaping (Int32) -> Void) {
+        let first = waitForFirst ? accept() : nil
+        let thread = Thread { [self] in
+            if let first { serve(first) }
+            while let client = accept() { serve(client) }
+        }
+        thread.name = name
+        thread.start()
     }
 
     /// Blocks until a client connects; nil when the socket is closed.

@@ -2,29 +2,30 @@ import Configuration
 import Foundation
 import Machine
 
-/// savevm, loadvm, delvm, migrate and `info snapshots`, with QEMU's words.
-/// Each runs on the CPU thread between guest instructions; a snapshot of a
-/// large guest takes seconds, so these wait longer for their answer.
+/// savevm, loadvm, delvm, migrate and `info snapshots`, with QEMU's words,
+/// through `MachineControl`.
 extension MonitorCommands {
-    static let snapshotTimeout = 300
-
     func snapshotCommand(_ command: String, _ arguments: [Substring], line: String) -> String {
         let tag = arguments.first.map(String.init)
-        switch command {
-        case "savevm":
-            let name = tag ?? MonitorCommands.defaultSnapshotName(Date())
-            return onMachine { try $0.saveSnapshot(tag: name) }
-        case "loadvm":
-            guard let tag else { return "loadvm: which snapshot?" }
-            return onMachine { try $0.loadSnapshot(tag: tag) }
-        case "delvm":
-            guard let tag else { return "delvm: which snapshot?" }
-            return onMachine { try $0.deleteSnapshot(tag: tag) }
-        default:
-            guard let uri = MonitorCommands.migrationURI(line) else { return "migrate: where to? (file:PATH or exec:CMD)" }
-            let endpoint: MigrationEndpoint
-            do { endpoint = try MigrationEndpoint(uri, option: "migrate") } catch { return "\(error)" }
-            return onMachine { try $0.migrate(to: endpoint) }
+        do throws(MonitorError) {
+            switch command {
+            case "savevm":
+                try control.saveSnapshot(tag ?? MonitorCommands.defaultSnapshotName(Date()))
+            case "loadvm":
+                guard let tag else { return "loadvm: which snapshot?" }
+                try control.loadSnapshot(tag)
+            case "delvm":
+                guard let tag else { return "delvm: which snapshot?" }
+                try control.deleteSnapshot(tag)
+            default:
+                guard let uri = MonitorCommands.migrationURI(line) else { return "migrate: where to? (file:PATH or exec:CMD)" }
+                let endpoint: MigrationEndpoint
+                do { endpoint = try MigrationEndpoint(uri, option: "migrate") } catch { return "\(error)" }
+                try control.migrate(to: endpoint)
+            }
+            return ""
+        } catch {
+            return "Error: \(error.message)"
         }
     }
 
@@ -39,18 +40,6 @@ extension MonitorCommands {
         return uri.isEmpty ? nil : uri
     }
 
-    /// Runs `body` on the CPU thread; an error comes back as QEMU prints it.
-    private func onMachine(_ body: @escaping (PCMachine) throws -> Void) -> String {
-        answer(timeout: MonitorCommands.snapshotTimeout) {
-            do {
-                try body(self.machine)
-                return ""
-            } catch {
-                return "Error: \(error)"
-            }
-        }
-    }
-
     /// QEMU's name for a snapshot saved without one.
     static func defaultSnapshotName(_ date: Date) -> String {
         let formatter = DateFormatter()
@@ -59,26 +48,24 @@ extension MonitorCommands {
     }
 
     func snapshotList() -> String {
-        answer {
-            let list: [SnapshotInfo]
-            do { list = try self.machine.snapshotList() } catch { return "Error: \(error)" }
-            guard !list.isEmpty else { return "There is no snapshot available." }
-            let formatter = DateFormatter()
-            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-            var lines = ["List of snapshots present on all disks:",
-                         "ID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT"]
-            for snapshot in list {
-                let clock = snapshot.vmClockNanoseconds
-                let seconds = clock / 1_000_000_000
-                let vmClock = String(format: "%02llu:%02llu:%02llu.%03llu", seconds / 3600, seconds / 60 % 60, seconds % 60,
-                                     clock / 1_000_000 % 1000)
-                lines.append("--".padding(toLength: 10, withPad: " ", startingAt: 0)
-                             + snapshot.tag.padding(toLength: max(17, snapshot.tag.count + 1), withPad: " ", startingAt: 0)
-                             + MonitorCommands.size(snapshot.vmStateSize).leftPadded(to: 8) + " "
-                             + formatter.string(from: snapshot.date) + " " + vmClock)
-            }
-            return lines.joined(separator: "\n")
+        let list: [SnapshotInfo]
+        do throws(MonitorError) { list = try control.snapshotList() } catch { return "Error: \(error.message)" }
+        guard !list.isEmpty else { return "There is no snapshot available." }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        var lines = ["List of snapshots present on all disks:",
+                     "ID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT"]
+        for snapshot in list {
+            let clock = snapshot.vmClockNanoseconds
+            let seconds = clock / 1_000_000_000
+            let vmClock = String(format: "%02llu:%02llu:%02llu.%03llu", seconds / 3600, seconds / 60 % 60, seconds % 60,
+                                 clock / 1_000_000 % 1000)
+            lines.append("--".padding(toLength: 10, withPad: " ", startingAt: 0)
+                         + snapshot.tag.padding(toLength: max(17, snapshot.tag.count + 1), withPad: " ", startingAt: 0)
+                         + MonitorCommands.size(snapshot.vmStateSize).leftPadded(to: 8) + " "
+                         + formatter.string(from: snapshot.date) + " " + vmClock)
         }
+        return lines.joined(separator: "\n")
     }
 
     /// A size as QEMU prints it: three significant digits and a binary unit.

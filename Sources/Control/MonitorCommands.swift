@@ -9,13 +9,15 @@ import PCEmuSupport
 import Storage
 
 /// The human monitor's commands, with QEMU's names and output where a tool
-/// may read it. A command reads or changes the machine on the CPU thread
-/// (through its loop's posted work, which also runs while the guest is
-/// stopped), so it never races the guest.
+/// may read it. What QMP does too goes through `MachineControl`.
 final class MonitorCommands {
     let machine: PCMachine
+    let control: MachineControl
 
-    init(machine: PCMachine) { self.machine = machine }
+    init(control: MachineControl) {
+        self.control = control
+        machine = control.machine
+    }
 
     /// What `help` prints, one command a line.
     static let help: [(String, String)] = [
@@ -52,19 +54,19 @@ final class MonitorCommands {
                 .joined(separator: "\n"), false)
         case "info": return (info(arguments.first.map(String.init)), false)
         case "stop":
-            machine.loop.pause()
+            control.stop()
             return ("", false)
         case "cont", "c":
-            machine.loop.resume()
+            control.cont()
             return ("", false)
         case "system_reset":
-            machine.loop.requestReset()
+            control.systemReset()
             return ("", false)
         case "system_powerdown":
-            onCPUThread { self.machine.powerManagement.pressPowerButton() }
+            control.powerDown()
             return ("", false)
         case "quit", "q":
-            machine.loop.stop(status: 0)
+            control.quit()
             return ("", true)
         case "sendkey": return (sendKey(arguments), false)
         case "screendump": return (screenDump(arguments), false)
@@ -85,7 +87,12 @@ final class MonitorCommands {
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version
         case "network": return machine.networkDescriptions.joined(separator: "\n")
-        case "block": return answer { MonitorInfo.block(self.machine.blockDevices) }
+        case "block":
+            do {
+                return MonitorInfo.block(try control.blockDevices())
+            } catch {
+                return error.message
+            }
         case "pci": return answer { MonitorInfo.pci(self.machine.pciBus) }
         case "mtree": return answer { MonitorInfo.memoryTree(self.machine.addressSpace) }
         case "snapshots": return snapshotList()
@@ -104,21 +111,17 @@ final class MonitorCommands {
             guard let value = Int(arguments[1]), value >= 0, value <= 10_000 else { return "sendkey: bad hold time '\(arguments[1])'" }
             holdMilliseconds = value
         }
-        for usage in usages { machine.keyChanged(hidUsage: usage, pressed: true) }
-        usleep(useconds_t(holdMilliseconds * 1000))
-        for usage in usages.reversed() { machine.keyChanged(hidUsage: usage, pressed: false) }
+        control.pressKeys(usages, holdMilliseconds: holdMilliseconds)
         return ""
     }
 
     private func screenDump(_ arguments: [Substring]) -> String {
         guard let path = arguments.first else { return "screendump: which file?" }
-        return answer {
-            do {
-                try self.machine.writeScreenDump(to: String(path))
-                return ""
-            } catch {
-                return "screendump: \(error)"
-            }
+        do {
+            try control.screenDump(to: String(path))
+            return ""
+        } catch {
+            return "screendump: \(error.message)"
         }
     }
 
@@ -158,13 +161,11 @@ final class MonitorCommands {
     }
 
     private func mediumChange(_ device: String, path: String?, format: DiskImage.Format?) -> String {
-        return answer {
-            do {
-                try self.machine.changeMedium(device: device, path: path, format: format)
-                return ""
-            } catch {
-                return "\(error)"
-            }
+        do {
+            try control.changeMedium(device: device, path: path, format: format)
+            return ""
+        } catch {
+            return error.message
         }
     }
 
@@ -207,7 +208,7 @@ final class MonitorCommands {
         case let .success(values)?:
             return format.lines(address: address, values: values, addressDigits: linear ? 8 : 16).joined(separator: "\n")
         case let .failure(error)?: return error.message
-        case nil: return MonitorCommands.noAnswer
+        case nil: return MachineControl.noAnswer
         }
     }
 
@@ -217,35 +218,8 @@ final class MonitorCommands {
         return UInt64(text)
     }
 
-    static let noAnswer = "the CPU thread did not answer"
+    private func answer(_ body: @escaping () -> String) -> String { control.answer(body) }
 
-    /// A command's output made on the CPU thread, or the words saying it did not come.
-    func answer(timeout: Int = 10, _ body: @escaping () -> String) -> String {
-        onCPUThread(timeout: timeout, body) ?? MonitorCommands.noAnswer
-    }
-
-    /// Runs `body` on the CPU thread and waits for it (`timeout` seconds at
-    /// most: the thread may have ended with the machine).
     @discardableResult
-    func onCPUThread<Result>(timeout: Int = 10, _ body: @escaping () -> Result) -> Result? {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox<Result>()
-        machine.loop.post {
-            box.value = body()
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + .seconds(timeout)) == .success else { return nil }
-        return box.value
-    }
-}
-
-struct MonitorError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
-
-/// Carries a result from the CPU thread back to the monitor's (the
-/// semaphore orders the write before the read).
-private final class ResultBox<Value>: @unchecked Sendable {
-    var value: Value?
+    private func onCPUThread<Result>(_ body: @escaping () -> Result) -> Result? { control.onCPUThread(body) }
 }

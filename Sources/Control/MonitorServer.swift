@@ -21,20 +21,14 @@ public final class MonitorServer {
             throw EmulatorError.badOption("-monitor", "only a listening socket is built")
         }
         socket = try ListeningSocket(address, option: "-monitor")
-        commands = MonitorCommands(machine: machine)
+        commands = MonitorCommands(control: MachineControl(machine: machine))
         self.wait = wait
     }
 
     /// Serves clients on a thread of its own. With `wait` (QEMU's default for
     /// a server socket) it returns only once the first client is connected.
     public func start() {
-        let first = wait ? socket.accept() : nil
-        let thread = Thread { [self] in
-            if let first { serve(first) }
-            while let client = socket.accept() { serve(client) }
-        }
-        thread.name = "pcemu-monitor"
-        thread.start()
+        socket.serveClients(waitForFirst: wait, threadName: "pcemu-monitor") { [self] in serve($0) }
     }
 
     private func serve(_ client: Int32) {

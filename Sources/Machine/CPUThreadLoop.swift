@@ -21,13 +21,20 @@ public final class CPUThreadLoop {
     public var onReset: () -> Void
     /// `-no-reboot`: a reset ends the run with status 0 instead.
     public var exitOnReset = false
+    /// STOP, RESUME, RESET and SHUTDOWN as they happen (for QMP).
+    public let events = MachineEventHub()
     private let condition = NSCondition()
     private var posted: [() -> Void] = []
     /// The posted work being run, outside the lock (swapped with `posted`).
     private var running: [() -> Void] = []
     private var stopStatus: Int32?
     private var resetRequested = false
+    private var resetCause = ShutdownCause.guestReset
+    /// Why the run ends: the SHUTDOWN event's reason.
+    private var stopCause = ShutdownCause.hostError
     private var pauseRequested = false
+    /// `-S`: stopped before the guest ever ran (QEMU's "prelaunch").
+    private var prelaunch = false
     private var woken = false
     private var slackTimers: [SlackTimer] = []
     /// The thread in `run`, so `wake` knows when it is called from it.
@@ -58,20 +65,25 @@ public final class CPUThreadLoop {
         engine.requestExit()
     }
 
-    /// Thread-safe: ends `run` with `status` at the next slice boundary.
-    public func stop(status: Int32) {
+    /// Thread-safe: ends `run` with `status` at the next slice boundary;
+    /// `cause` is the SHUTDOWN event's reason.
+    public func stop(status: Int32, cause: ShutdownCause) {
         condition.lock()
-        if stopStatus == nil { stopStatus = status }
+        if stopStatus == nil {
+            stopStatus = status
+            stopCause = cause
+        }
         condition.signal()
         condition.unlock()
         engine.requestExit()
     }
 
     /// Thread-safe: resets the machine at the next slice boundary (0xCF9,
-    /// port 0x92, the 8042's reset line).
-    public func requestReset() {
+    /// port 0x92, the 8042's reset line; the monitor's system_reset).
+    public func requestReset(cause: ShutdownCause = .guestReset) {
         condition.lock()
         resetRequested = true
+        resetCause = cause
         condition.signal()
         condition.unlock()
         engine.requestExit()
@@ -80,25 +92,47 @@ public final class CPUThreadLoop {
     /// Thread-safe: stops running the guest at the next slice boundary (the
     /// monitor's `stop`); the virtual clock stands still, and posted work,
     /// a reset or a stop are still taken. `resume` goes on.
+    /// A running guest that stops raises STOP.
     public func pause() {
         condition.lock()
+        let wasRunning = !pauseRequested
         pauseRequested = true
         condition.signal()
         condition.unlock()
         engine.requestExit()
+        if wasRunning { events.fire(.stop) }
     }
 
+    /// `-S`: paused before the first instruction, without a STOP event.
+    public func holdAtStart() {
+        condition.lock()
+        pauseRequested = true
+        prelaunch = true
+        condition.unlock()
+    }
+
+    /// A stopped guest that goes on raises RESUME.
     public func resume() {
         condition.lock()
+        let wasPaused = pauseRequested
         pauseRequested = false
+        prelaunch = false
         condition.signal()
         condition.unlock()
+        if wasPaused { events.fire(.resume) }
     }
 
     public var isPaused: Bool {
         condition.lock()
         defer { condition.unlock() }
         return pauseRequested
+    }
+
+    /// Thread-safe: what QMP's query-status calls the state.
+    public var runState: RunState {
+        condition.lock()
+        defer { condition.unlock() }
+        return prelaunch ? .prelaunch : pauseRequested ? .paused : .running
     }
 
     /// Thread-safe: ends the current slice or idle wait so the engine looks at
@@ -118,14 +152,24 @@ public final class CPUThreadLoop {
         engine.requestExit()
     }
 
-    /// Runs until the guest powers off or `stop` is called; returns the exit status.
+    /// Runs until the guest powers off or `stop` is called; returns the exit
+    /// status once SHUTDOWN has gone to the listeners.
     public func run() -> Int32 {
+        let status = runUntilTheEnd()
+        condition.lock()
+        let cause = stopCause
+        condition.unlock()
+        events.fire(.shutdown(cause))
+        return status
+    }
+
+    private func runUntilTheEnd() -> Int32 {
         loopThread = pthread_self()
         threadID = CPUThreadLoop.currentThreadID()
         defer { loopThread = nil }
         while true {
             if let status = takePostedWork() { return status }
-            if takeResetRequest(), let status = reset() { return status }
+            if let cause = takeResetRequest(), let status = reset(cause: cause) { return status }
             if waitWhilePaused() { continue }
             let now = clock.now
             scheduler.runExpired(now: now)
@@ -143,8 +187,10 @@ public final class CPUThreadLoop {
                 for timer in slackTimers { wakeDeadline = min(wakeDeadline, timer.latest) }
                 sleep(until: wakeDeadline, from: now)
             case .reset:
-                if let status = reset() { return status }
+                if let status = reset(cause: .guestReset) { return status }
             case let .powerOff(status):
+                // Status 1: the CPU met something it cannot do.
+                if status != 0 { setStopCause(.hostError) }
                 return status
             }
         }
@@ -156,6 +202,9 @@ public final class CPUThreadLoop {
         condition.lock()
         guard pauseRequested else {
             condition.unlock()
+            // A resume that came while posted work ran (after a wait that
+            // ended still paused) finds the clock stopped: start it here.
+            clock.resume()
             return false
         }
         clock.pause()
@@ -176,24 +225,33 @@ public final class CPUThreadLoop {
         return Int32(link.split(separator: "/").last ?? "") ?? 0
     }
 
-    /// A machine reset, or the end of the run with -no-reboot.
-    private func reset() -> Int32? {
+    /// A machine reset (raising RESET), or the end of the run with -no-reboot.
+    private func reset(cause: ShutdownCause) -> Int32? {
         if exitOnReset {
             Log.write(.cpuReset, "reset with -no-reboot: exiting")
+            setStopCause(cause)
             return 0
         }
         Log.write(.cpuReset, "machine reset")
         engine.reset()
         onReset()
+        events.fire(.reset(cause))
         return nil
     }
 
-    private func takeResetRequest() -> Bool {
+    private func setStopCause(_ cause: ShutdownCause) {
+        condition.lock()
+        stopCause = cause
+        condition.unlock()
+    }
+
+    /// The reset asked for since the last look, by its cause.
+    private func takeResetRequest() -> ShutdownCause? {
         condition.lock()
         defer { condition.unlock() }
-        let requested = resetRequested
+        guard resetRequested else { return nil }
         resetRequested = false
-        return requested
+        return resetCause
     }
 
     /// Runs what other threads posted; returns a status if a stop was asked for.

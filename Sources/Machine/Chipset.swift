@@ -127,7 +127,7 @@ final class Chipset {
         pciBus.interruptRouter = isaBridge
 
         powerManagement = PIIX4PM(clock: clock, scheduler: scheduler, sci: irqs.line(PIIX4PM.sciIRQ),
-                                  powerOff: { [unowned loop] in loop.stop(status: 0) })
+                                  powerOff: { [unowned loop] in loop.stop(status: 0, cause: .guestShutdown) })
         let pmRegisters = powerManagement.pmRegisters!
         powerManagement.pmIOMoved = { [unowned ports] old, new in
             if let old { ports.detach(base: old, count: PIIX4PM.pmIOSize) }

@@ -53,7 +53,7 @@ public struct MachineSession {
                 return result.status != nil
             }
             // The window closed (or the guest ended): stop the CPU and wait for it.
-            machine.loop.stop(status: 0)
+            machine.loop.stop(status: 0, cause: .hostUI)
             finished.lock()
             while result.status == nil { finished.wait() }
             status = result.status!

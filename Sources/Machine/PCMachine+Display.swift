@@ -91,13 +91,13 @@ extension PCMachine {
         }
     }
 
-    /// The newest screen as PNG or PPM (by the file name), rendered now: call it
-    /// from the CPU thread or after it ended.
-    public func writeScreenDump(to path: String) throws {
+    /// The newest screen as PNG or PPM (by `png`, else by the file name),
+    /// rendered now: call it from the CPU thread or after it ended.
+    public func writeScreenDump(to path: String, png: Bool? = nil) throws {
         refreshDisplay()
         var result: Result<Void, Error> = .success(())
         display.withFrame(newerThan: -1) { pixels, width, height in
-            result = Result { try ScreenshotWriter.write(pixels, width: width, height: height, to: path) }
+            result = Result { try ScreenshotWriter.write(pixels, width: width, height: height, to: path, png: png) }
         }
         try result.get()
     }

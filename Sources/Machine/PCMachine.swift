@@ -14,7 +14,7 @@ import Timing
 public final class PCMachine {
     /// The parts built; options needing anything else are refused.
     public static let capabilities: Capabilities = [
-        .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts, .monitor,
+        .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts, .monitor, .qmp,
         .soundBlaster, .pulseAudio, .wavAudio, .ac97, .intelHDA,
         .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
@@ -203,7 +203,7 @@ public final class PCMachine {
         case let .file(path): made = try FileDescriptorBackend(path: path, option: option)
         case .null: made = NullBackend()
         case .disabled: made = nil
-        case .socket: throw EmulatorError.badOption(option, "sockets are built for -monitor only")
+        case .socket: throw EmulatorError.badOption(option, "sockets are built for -monitor and -qmp only")
         }
         if let made { backends.append(made) }
         return made

@@ -63,8 +63,9 @@ public enum PNGWriter {
 /// A screenshot in the format its file name asks for: PNG for a name ending
 /// in .png, otherwise PPM (QEMU's screendump format).
 public enum ScreenshotWriter {
-    public static func write(_ pixels: UnsafePointer<UInt32>, width: Int, height: Int, to path: String) throws {
-        if path.lowercased().hasSuffix(".png") {
+    /// PNG when `png` says so, or by default when the name ends in .png; else PPM.
+    public static func write(_ pixels: UnsafePointer<UInt32>, width: Int, height: Int, to path: String, png: Bool? = nil) throws {
+        if png ?? path.lowercased().hasSuffix(".png") {
             try PNGWriter.write(pixels, width: width, height: height, to: path)
         } else {
             try PPMWriter.write(pixels, width: width, height: height, to: path)

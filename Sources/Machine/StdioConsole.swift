@@ -82,7 +82,7 @@ final class StdioConsole: SerialBackend {
         case StdioConsole.escapeKey: data.append(byte)
         case UInt8(ascii: "x"), UInt8(ascii: "X"):
             writeNotice("pcemu: terminated\r\n")
-            loop.stop(status: 0)
+            loop.stop(status: 0, cause: .hostUI)
         case UInt8(ascii: "h"), UInt8(ascii: "H"), UInt8(ascii: "?"):
             writeNotice(StdioConsole.helpText)
         default:

@@ -51,7 +51,7 @@ final class TerminationSignals {
             lock.lock()
             receivedSignal = number
             lock.unlock()
-            loop.stop(status: 128 + number)
+            loop.stop(status: 128 + number, cause: .hostSignal)
         }
         thread.name = "pcemu-signals"
         thread.start()

@@ -59,17 +59,20 @@ do {
     if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
     if let file = configuration.logFile { try Log.redirect(toFile: file) }
     let machine = try PCMachine(configuration: configuration)
+    // Before any monitor: a client that connects at once sees -S's state.
+    if configuration.startStopped { machine.loop.holdAtStart() }
     var monitor: MonitorServer?
     if let device = configuration.monitor, case .socket = device {
         monitor = try MonitorServer(configuration: device, machine: machine)
         monitor?.start()
     }
+    let qmpServers = try configuration.qmp.map { try QMPServer(configuration: $0, machine: machine) }
+    for server in qmpServers { server.start() }
     // A saved machine replaces the one just built, before it runs a single instruction.
     if let endpoint = configuration.incoming { try machine.receiveMigration(from: endpoint) }
     if let tag = configuration.loadSnapshot { try machine.loadSnapshot(tag: tag) }
-    if configuration.startStopped { machine.loop.pause() }
     let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
-    withExtendedLifetime(monitor) {}
+    withExtendedLifetime((monitor, qmpServers)) {}
     exit(status)
 } catch {
     fail(error)

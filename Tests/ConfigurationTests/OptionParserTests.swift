@@ -154,7 +154,7 @@ final class ConfigurationValidatorTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("only a listening socket is built"), "\(error)")
         }
         XCTAssertThrowsError(try validate("-serial unix:/tmp/s,server", available: all)) { error in
-            XCTAssertEqual("\(error)", "-serial: sockets are built for -monitor only")
+            XCTAssertEqual("\(error)", "-serial: sockets are built for -monitor and -qmp only")
         }
     }
 

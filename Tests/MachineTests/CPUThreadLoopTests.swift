@@ -1,4 +1,5 @@
 import Execution
+import Foundation
 import Machine
 import Timing
 import XCTest
@@ -80,7 +81,7 @@ final class CPUThreadLoopTests: XCTestCase {
         var ran = false
         loop.post { ran = true }
         usleep(50_000)
-        loop.stop(status: 7)
+        loop.stop(status: 7, cause: .hostSignal)
         wait(for: [done], timeout: 5)
         var cpuAfter = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &cpuAfter)
@@ -133,7 +134,7 @@ final class CPUThreadLoopTests: XCTestCase {
         XCTAssertEqual(result.status, 5, "the timer armed during the run fired")
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
         XCTAssertLessThanOrEqual(engine.runs, 4, "and the halted loop slept until it")
-        if result.status != 5 { loop.stop(status: 0) }
+        if result.status != 5 { loop.stop(status: 0, cause: .hostSignal) }
     }
 
     /// A slack timer rides on the passes the loop makes for the guest's own
@@ -167,7 +168,7 @@ final class CPUThreadLoopTests: XCTestCase {
             ticking.schedule(at: runs.secondDeadline)
         }
         usleep(300_000)
-        loop.stop(status: 0)
+        loop.stop(status: 0, cause: .hostSignal)
         wait(for: [done], timeout: 5)
         XCTAssertEqual(runs.times.count, 2)
         guard runs.times.count == 2 else { return }
@@ -175,5 +176,110 @@ final class CPUThreadLoopTests: XCTestCase {
         XCTAssertLessThan(runs.times[0] - start, 40_000_000, "it ran on a tick's pass, long before its slack was spent")
         XCTAssertGreaterThanOrEqual(runs.times[1], runs.secondDeadline + 50_000_000, "alone, it waits out its slack")
         XCTAssertLessThan(runs.times[1], runs.secondDeadline + 90_000_000)
+    }
+}
+
+/// The loop's events, as QMP passes them on: each with its cause.
+final class MachineEventTests: XCTestCase {
+    private final class Heard: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [MachineEvent] = []
+        func add(_ event: MachineEvent) {
+            lock.lock()
+            events.append(event)
+            lock.unlock()
+        }
+    }
+
+    func testStopResumeResetAndShutdownCarryTheirCauses() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let engine = CountingEngine(clock: clock)
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        let heard = Heard()
+        let token = loop.events.subscribe { event, time in
+            XCTAssertGreaterThan(time.tv_sec, 0, "the host's time of day")
+            heard.add(event)
+        }
+        loop.holdAtStart()
+        XCTAssertEqual(loop.runState, .prelaunch)
+        loop.pause()
+        XCTAssertEqual(heard.events, [], "-S's hold and a stop while held raise nothing")
+        loop.resume()
+        XCTAssertEqual(loop.runState, .running)
+        loop.pause()
+        loop.pause()
+        XCTAssertEqual(loop.runState, .paused)
+        loop.resume()
+        loop.resume()
+        XCTAssertEqual(heard.events, [.resume, .stop, .resume])
+        loop.requestReset(cause: .hostQMPSystemReset)
+        engine.powerOffAt = 1_000_000
+        loop.post { loop.stop(status: 0, cause: .hostQMPQuit) }
+        XCTAssertEqual(loop.run(), 0)
+        XCTAssertEqual(engine.resets, 1)
+        XCTAssertEqual(heard.events, [.resume, .stop, .resume, .reset(.hostQMPSystemReset), .shutdown(.hostQMPQuit)])
+        loop.events.unsubscribe(token)
+        loop.events.fire(.powerdown)
+        XCTAssertEqual(heard.events.count, 5, "no events after unsubscribing")
+    }
+
+    /// A `cont` that lands while work posted to the stopped machine runs
+    /// (the wait for it ended still paused) lets the guest's clock run again.
+    func testTheClockRunsAgainAfterAResumeDuringPostedWork() {
+        let clock = VirtualClock()
+        let engine = CountingEngine(clock: clock)
+        engine.haltAfter = 0
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        loop.pause()
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            _ = loop.run()
+            finished.signal()
+        }
+        thread.start()
+        usleep(50_000)
+        loop.post { loop.resume() }
+        func guestTime() -> Int64 {
+            let done = DispatchSemaphore(value: 0)
+            let box = TimeBox()
+            loop.post {
+                box.value = clock.now
+                done.signal()
+            }
+            done.wait()
+            return box.value
+        }
+        let before = guestTime()
+        usleep(200_000)
+        let after = guestTime()
+        XCTAssertGreaterThan(after - before, 100_000_000, "the guest's clock runs after cont")
+        loop.stop(status: 0, cause: .hostQMPQuit)
+        finished.wait()
+    }
+
+    private final class TimeBox: @unchecked Sendable {
+        var value: Int64 = 0
+    }
+
+    func testAGuestResetWithNoRebootIsTheShutdownsReason() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: CountingEngine(clock: clock), onReset: {})
+        loop.exitOnReset = true
+        let heard = Heard()
+        _ = loop.events.subscribe { event, _ in heard.add(event) }
+        loop.requestReset()
+        XCTAssertEqual(loop.run(), 0)
+        XCTAssertEqual(heard.events, [.shutdown(.guestReset)])
+    }
+
+    func testTheCPUStoppingIsAHostError() {
+        let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
+        let engine = CountingEngine(clock: clock)
+        engine.powerOffAt = 1000
+        let loop = CPUThreadLoop(clock: clock, scheduler: EventScheduler(), engine: engine, onReset: {})
+        let heard = Heard()
+        _ = loop.events.subscribe { event, _ in heard.add(event) }
+        XCTAssertEqual(loop.run(), 3)
+        XCTAssertEqual(heard.events, [.shutdown(.hostError)])
     }
 }

@@ -28,7 +28,7 @@ final class VGAAgainstQEMUTests: XCTestCase {
             finished.signal()
         }
         XCTAssertTrue(waitForFile(ourLog, toContain: "D"), "the program did not finish on PCEmu")
-        machine.loop.stop(status: 0)
+        machine.loop.stop(status: 0, cause: .hostSignal)
         finished.wait()
         let ours = directory.appendingPathComponent("pcemu.ppm").path
         try machine.writeScreenDump(to: ours)
