@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import TestSupport
 import XCTest
 
@@ -39,12 +40,12 @@ final class SnapshotGuestTests: XCTestCase {
         return result.stdout + result.stderr
     }
 
-    func startGuest(_ extra: [String], memory: String = "256") throws -> ChildProcess {
+    func startGuest(_ extra: [String], memory: String = "256", network: [String] = ["-nic", "none"]) throws -> ChildProcess {
         let guest = try DefaultGuest.paths()
         return try ChildProcess(BuildProducts.pcemu, [
             "-m", memory, "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-nic", "none", "-hda", path("disk.qcow2"),
-        ] + extra, inputPipe: true)
+            "-hda", path("disk.qcow2"),
+        ] + network + extra, inputPipe: true)
     }
 
     /// The checksums the guest printed so far.
@@ -86,7 +87,7 @@ final class SnapshotGuestTests: XCTestCase {
         XCTAssertEqual(monitor.command("loadvm mid"), "")
         XCTAssertEqual(waitForSums(guest, count: 2), [expected, expected], "the run restored mid-way")
         XCTAssertEqual(runInShell("echo 3 > /proc/sys/vm/drop_caches; head -c6 /dev/sda; echo", in: guest, timeout: 30), "BEFORE",
-                       String(guest.standardOutput.suffix(1500)))
+                       String(guest.standardOutput.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\u{1b}", with: "^").replacingOccurrences(of: "\0", with: "@").suffix(1500)))
         XCTAssertTrue(try XCTUnwrap(monitor.command("loadvm nothing")).hasPrefix("Error: "))
 
         // The screen: what a stopped guest showed comes back with the snapshot.
@@ -132,6 +133,41 @@ final class SnapshotGuestTests: XCTestCase {
             XCTAssertEqual(restored.wait(timeout: 60), 0)
         }
         try qemuImg(["check", path("disk.qcow2")])
+    }
+
+    /// The network carries on: a TCP connection from the host through
+    /// hostfwd to the guest's NE2000, open across savevm and loadvm, still
+    /// delivers what the host sends after the load.
+    func testATCPConnectionThroughHostForwardSurvivesSavevmAndLoadvm() throws {
+        try qemuImg(["create", "-q", "-f", "qcow2", path("disk.qcow2"), "64M"])
+        let socket = path("monitor.sock")
+        let port = try NetworkGuestTests.freeLoopbackPort()
+        let guest = try startGuest(["-monitor", "unix:\(socket),server,nowait"],
+                                   network: ["-nic", "user,model=ne2k_pci,hostfwd=tcp:127.0.0.1:\(port)-:8080"])
+        defer { guest.stop() }
+        XCTAssertTrue(guest.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(guest.standardOutput.suffix(2000))")
+        let monitor = try MonitorClient(path: socket)
+        _ = monitor.readToPrompt()
+        XCTAssertNotNil(runInShell("modprobe ne2k-pci; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up", in: guest))
+        guest.send("nc -l -p 8080 > /tmp/received; echo NC-ENDED\n")
+        sleep(2)
+        let connection = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(connection) }
+        var address = sockaddr_in.loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(connection, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { Glibc.send(connection, $0.baseAddress, $0.count, 0) } }
+        send("before the snapshot\n")
+        sleep(1)
+        XCTAssertEqual(monitor.command("savevm net"), "")
+        XCTAssertEqual(monitor.command("loadvm net"), "")
+        send("after the load\n")
+        sleep(1)
+        shutdown(connection, Int32(SHUT_WR))
+        XCTAssertTrue(guest.waitForOutput("\nNC-ENDED", timeout: 60), String(guest.standardOutput.suffix(1000)))
+        XCTAssertEqual(runInShell("cat /tmp/received", in: guest), "before the snapshot\nafter the load")
     }
 
     /// A snapshot or a state saved by another configuration is refused with
