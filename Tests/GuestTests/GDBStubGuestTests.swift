@@ -180,6 +180,38 @@ final class GDBStubGuestTests: XCTestCase {
         XCTAssertEqual(runInShell("echo alive", in: pcemu), "alive")
     }
 
+    /// The monitor's `gdbserver` starts a stub on a running machine; gdb's
+    /// `qSupported` and the target description come back whole.
+    func testMonitorStartsAStub() throws {
+        let directory = try makeTemporaryDirectory("pcemu-gdbserver")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socketPath = directory.appendingPathComponent("monitor.sock").path
+        let port = try GDBStubGuestTests.freePort()
+        let pcemu = try ChildProcess(BuildProducts.pcemu, ["-m", "32", "-nic", "none", "-nographic",
+                                                          "-monitor", "unix:\(socketPath),server,nowait"])
+        defer { pcemu.stop() }
+        let monitor = try MonitorGuestTests.MonitorClient(path: socketPath)
+        _ = monitor.readToPrompt()
+        XCTAssertEqual(monitor.command("gdbserver tcp::\(port)"), "Waiting for gdb connection on device 'tcp::\(port)'\n")
+        XCTAssertEqual(monitor.command("gdbserver tcp::0"), "gdbserver: 'tcp::0' is not tcp::PORT, tcp:HOST:PORT or unix:PATH\n")
+        let client = try GDBRawClient(port: port)
+        XCTAssertEqual(client.exchange("qSupported:multiprocess+;swbreak+"), "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+")
+        var description = ""
+        while true {
+            let part = try XCTUnwrap(client.exchange("qXfer:features:read:target.xml:\(String(description.utf8.count, radix: 16)),200"))
+            description += part.dropFirst()
+            if part.hasPrefix("l") { break }
+            XCTAssertTrue(part.hasPrefix("m"), part)
+        }
+        XCTAssertTrue(description.hasPrefix("<?xml"), description)
+        XCTAssertTrue(description.contains("<reg name=\"fop\" bitsize=\"32\""), description)
+        XCTAssertTrue(description.hasSuffix("</target>\n"), description)
+        XCTAssertEqual(monitor.command("info status"), "VM status: paused\n", "a client stops the guest")
+        client.close()
+        usleep(500_000)
+        XCTAssertEqual(monitor.command("info status"), "VM status: running\n", "and lets it run when it leaves")
+    }
+
     /// Malformed packets, bad checksums, absurd lengths and addresses past
     /// 4 GiB get error replies or `-`; pcemu answers properly afterwards.
     func testMalformedPacketsGetErrorsNotACrash() throws {
