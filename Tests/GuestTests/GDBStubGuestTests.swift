@@ -35,14 +35,16 @@ final class GDBStubGuestTests: XCTestCase {
     /// Runs gdb in batch mode on the stub with these commands; its output.
     /// Its standard input is a pipe kept open: gdb quits when it reads the
     /// end of its input while the target runs.
-    static func runGDB(port: UInt16, architecture: String, _ commands: [String], timeout: TimeInterval = 120) throws -> String {
+    static func runGDB(port: UInt16, architecture: String, _ commands: [String], timeout: TimeInterval = 120,
+                       emulator: ChildProcess? = nil) throws -> String {
         var arguments = ["-nx", "-batch", "-ex", "set architecture \(architecture)", "-ex", "set pagination off",
                          "-ex", "target remote 127.0.0.1:\(port)"]
         for command in commands { arguments += ["-ex", command] }
         let gdb = try ChildProcess(GDBStubGuestTests.gdb, arguments, inputPipe: true)
         defer { gdb.stop() }
         guard gdb.wait(timeout: timeout) != nil else {
-            throw TestSetupError("gdb did not finish in \(Int(timeout)) s:\n\(gdb.standardOutput.suffix(1500))\n\(gdb.standardError.suffix(800))")
+            throw TestSetupError("gdb did not finish in \(Int(timeout)) s:\n\(gdb.standardOutput.suffix(1500))\n\(gdb.standardError.suffix(800))"
+                                 + "\npcemu's output:\n\(emulator?.standardOutput.suffix(1500) ?? "")\n\(emulator?.standardError.suffix(800) ?? "")")
         }
         return gdb.standardOutput + gdb.standardError
     }
@@ -81,7 +83,7 @@ final class GDBStubGuestTests: XCTestCase {
             "break *0x7c07", "continue", "set $eax=0xbeef",
             "watch *(short*)0x600", "continue", "p/x $pc", "x/1xh 0x600",
             "delete", "detach",
-        ])
+        ], emulator: pcemu)
         func expect(_ text: String) { XCTAssertTrue(output.contains(text), "missing '\(text)' in:\n\(output)") }
         expect("eip            0xfff0")
         expect("cs             0xf000")
