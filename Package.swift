@@ -63,7 +63,8 @@ let package = Package(
         // PCI bus with i440FX/PIIX3/PIIX4 PM, QEMU fw_cfg and the debug console.
         .target(name: "Devices", dependencies: ["Memory", "Timing", "Storage", "Lifecycle", "PCEmuSupport"], swiftSettings: optimise),
         // Control of a running machine from outside: the human monitor (HMP).
-        .target(name: "Control", dependencies: ["Machine", "Configuration", "CPURuntime", "Devices", "Memory", "Storage", "PCEmuSupport"],
+        .target(name: "Control", dependencies: ["Machine", "Configuration", "CPURuntime", "Devices", "Memory", "Storage", "PCEmuSupport",
+                                                "X86State", "X87"],
                 swiftSettings: optimise),
         .executableTarget(name: "pcemu", dependencies: ["Configuration", "Machine", "Control", "Host", "PCEmuSupport"],
                           swiftSettings: optimise),

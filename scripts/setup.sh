@@ -16,6 +16,7 @@ packages=(
     syslinux syslinux-common isolinux mtools dosfstools xorriso fdisk e2fsprogs  # bootable disk and CD images for guest tests
     xvfb x11-utils xdotool pulseaudio pulseaudio-utils sox  # real display and sound servers for tests
     edid-decode                                        # an independent check of the EDID the VGA shows
+    gdb                                                # the debugger the gdb stub's tests drive
     openbox                                            # a window manager, for the full-screen test
     debootstrap                                        # the desktop guest image, from Debian's i386 packages
     cpio kmod apt-utils ca-certificates bc                # building the default guest from Debian's packages

@@ -74,6 +74,7 @@ final class SoftMMU {
             return value
         }
         guard let physical = translate(linear, access: .read, mmu: mmu) else { return 0 }
+        if cpu.debugger.watching && cpu.watchAccess(linear, bytes: bytes, write: false) { return 0 }
         // The translation left a plain entry for RAM and ROM: no region lookup.
         return GuestMemoryAccessors.hitLoad(UnsafeMutableRawPointer(cpu.state), linear, bytes: bytes, mmu: UInt32(mmu))
             ?? physicalLoad(physical, bytes: bytes)
@@ -94,6 +95,7 @@ final class SoftMMU {
             return
         }
         guard let physical = translate(linear, access: .write, mmu: mmu) else { return }
+        if cpu.debugger.watching && cpu.watchAccess(linear, bytes: bytes, write: true) { return }
         // A plain write tag means RAM with no translated code: no region lookup.
         if GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) { return }
         let page = UInt32(truncatingIfNeeded: physical >> 12)
@@ -163,10 +165,14 @@ final class SoftMMU {
             default: break
             }
         }
-        if readable {
-            fresh.readTag = page | readFlags
-            fresh.codeTag = page | readFlags
+        if readable { fresh.codeTag = page | readFlags }
+        if cpu.debugger.watching {
+            // A debugger's watchpoint: every access to the page is checked on the slow path.
+            let watched = cpu.debugger.watches(page: page >> 12)
+            if watched.reads { readFlags |= TLBEntry.slowPath }
+            if watched.writes { writeFlags |= TLBEntry.slowPath }
         }
+        if readable { fresh.readTag = page | readFlags }
         if writable { fresh.writeTag = page | writeFlags }
         slot.pointee = fresh
     }

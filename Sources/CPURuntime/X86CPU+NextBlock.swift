@@ -30,10 +30,11 @@ extension X86CPU {
     }
 
     /// The inline probe goes to the runtime while the loop may have to act
-    /// before the next block: HLT, a triple fault, a stop, or INTR raised
+    /// before the next block: HLT, a triple fault, a stop, a debugger's
+    /// breakpoints or watchpoints (its loop looks at every block), or INTR raised
     /// (taken or not depending on IF, which the runtime checks).
     func updateJumpCacheBypass() {
-        if halted || tripleFault || stopReason != nil {
+        if halted || tripleFault || stopReason != nil || debugger.active {
             jumpCache.bypass = 2
         } else {
             jumpCache.bypass = interruptLine ? JumpCacheLayout.bypassUnlessInterruptsOff : 0
@@ -43,7 +44,7 @@ extension X86CPU {
     private func nextBlockBody() -> UInt64 {
         let s = state
         guard s.pointee.pendingException < 0, s.pointee.exitRequest == 0,
-              s.pointee.hiddenFlags & unchainableFlags == 0, !halted, !tripleFault, stopReason == nil,
+              s.pointee.hiddenFlags & unchainableFlags == 0, !halted, !tripleFault, stopReason == nil, !debugger.active,
               !(interruptLine && s.pointee.eflags & EFLAGS.interrupt != 0) else { return 0 }
         let codeBase = (UnsafeRawPointer(s) + codeBaseOffset).load(as: UInt32.self)
         let linear = codeBase &+ UInt32(truncatingIfNeeded: s.pointee.eip)

@@ -23,6 +23,8 @@ public final class X86CPU: ExecutionEngine {
     /// The JIT, when the CPU runs generated host code (the default).
     let jit: X64Backend?
     let translationCache = TranslationCache()
+    /// Breakpoints and watchpoints a debugger set (X86CPU+Debug).
+    public let debugger = CPUDebugger()
     /// Where CS's base sits in the state, read at every block.
     let codeBaseOffset = CPUStateLayout.segmentBase(.cs)
     /// The mode bits after which the run loop must look (read on every lookup:
@@ -242,6 +244,7 @@ public final class X86CPU: ExecutionEngine {
     static let chainBudget: Int64 = 20_000
 
     public func run(until deadline: Int64) -> EngineStop {
+        if debugger.active { return runDebugged(until: deadline) }
         // Whoever called sees the guest's FPU in the state.
         defer { takeX87FromHost() }
         // Loop invariants read once: masks and offsets from other modules are
@@ -441,7 +444,7 @@ public final class X86CPU: ExecutionEngine {
 
     /// Runs a block on its backend; returns the `BlockExit` code.
     @inline(__always)
-    private func execute(_ block: TranslatedBlock) -> UInt64 {
+    func execute(_ block: TranslatedBlock) -> UInt64 {
         if let compiled = block.code.compiled { return compiled.run(UnsafeMutableRawPointer(state)) }
         return interpreter.run(block.code.interpreted!, state: UnsafeMutableRawPointer(state))
     }
@@ -541,7 +544,7 @@ public final class X86CPU: ExecutionEngine {
     }
 
     /// An external interrupt when IF is set and nothing holds it off.
-    private func takeInterruptIfPossible() -> Bool {
+    func takeInterruptIfPossible() -> Bool {
         guard interruptLine, let interrupts, interrupts.interruptPending,
               state.pointee.eflags & EFLAGS.interrupt != 0,
               state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue == 0 else { return false }

@@ -24,6 +24,7 @@ public struct Capabilities: OptionSet, Sendable {
     public static let jit = Capabilities(rawValue: 1 << 17)
     public static let e1000 = Capabilities(rawValue: 1 << 18)
     public static let qmp = Capabilities(rawValue: 1 << 19)
+    public static let gdbStub = Capabilities(rawValue: 1 << 21)
     public static let standardVGA = Capabilities(rawValue: 1 << 24)
     public static let usb = Capabilities(rawValue: 1 << 26)
     public static let ac97 = Capabilities(rawValue: 1 << 27)
@@ -38,7 +39,7 @@ public struct Capabilities: OptionSet, Sendable {
         (.soundBlaster, "the Sound Blaster 16"), (.pulseAudio, "the PulseAudio back end"),
         (.wavAudio, "the WAV audio back end"), (.sdlDisplay, "the SDL display"),
         (.serialPorts, "the serial ports"), (.monitor, "the monitor"), (.qmp, "QMP"), (.debugPorts, "the debug console ports"),
-        (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"),
+        (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"), (.gdbStub, "the gdb stub"),
         (.standardVGA, "the standard VGA"),
         (.usb, "the USB controller and devices"),
         (.ac97, "the AC97 sound card"), (.intelHDA, "Intel HDA sound"),

@@ -85,6 +85,7 @@ public struct ConfigurationValidator {
         for device in config.effectiveSerial + [config.debugConsole].compactMap({ $0 }) {
             if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor and -qmp only") }
         }
+        if config.gdb != nil { try require(.gdbStub, for: "-gdb") }
         if config.backend == .jit { try require(.jit, for: "-accel") }
         // Last, so that an option's own missing part is named first.
         try require(.cpu, for: config.kernel != nil ? "-kernel" : "pcemu")

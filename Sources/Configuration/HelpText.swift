@@ -72,6 +72,10 @@ public enum HelpText {
       -serial stdio|file:PATH|null|none
                                where the next serial port goes (COM1, then COM2...)
       -S                       start with the guest stopped (the monitor's cont starts it)
+      -gdb tcp::PORT|tcp:HOST:PORT|unix:PATH,server
+                               gdb's remote protocol (target remote :PORT); tcp::PORT
+                               listens on 127.0.0.1
+      -s                       -gdb tcp::1234
       -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
                                the human monitor (QEMU's commands) on a socket; without
                                nowait, the machine starts once a client has connected

@@ -100,6 +100,8 @@ public struct MachineConfiguration: Equatable {
     /// format) when pcemu exits: what the window shows, or the VGA's picture without one.
     public var screendump: String?
     public var noReboot = false
+    /// `-gdb` or `-s`: where the gdb stub listens.
+    public var gdb: SocketAddress?
     /// `-S`: the guest waits, stopped, for the monitor's `cont`.
     public var startStopped = false
     /// `-loadvm TAG`: start from the disks' internal snapshot TAG.

@@ -8,7 +8,7 @@ public struct OptionParser {
         "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
         "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "qmp", "chardev", "mon", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
-        "screendump", "vga", "loadvm", "incoming",
+        "screendump", "vga", "loadvm", "incoming", "gdb",
     ]
     static let flags: Set<String> = [
         "nographic", "no-reboot", "snapshot", "usb", "version", "help", "h", "enable-kvm", "S", "s",
@@ -58,7 +58,7 @@ public struct OptionParser {
         case "help", "h": config.action = .help
         case "enable-kvm": throw EmulatorError.badOption(shown, "PCEmu has no KVM; it translates guest code itself (-accel tcg)")
         case "S": config.startStopped = true
-        case "s": throw EmulatorError.badOption(shown, "the gdb stub is not built yet")
+        case "s": config.gdb = .tcp(host: "127.0.0.1", port: MachineConfiguration.SocketAddress.defaultGDBPort)
         default: throw EmulatorError.badOption(shown, "unknown option (see pcemu -help)")
         }
     }
@@ -141,6 +141,8 @@ public struct OptionParser {
             config.chardevs[id] = device
         case "mon":
             try parseMon(value, option: shown, into: &config)
+        case "gdb":
+            config.gdb = value == "none" ? nil : try .gdb(value, option: shown)
         case "debugcon":
             config.debugConsole = try parseCharacterDevice(value, option: shown)
         case "d":

@@ -13,6 +13,8 @@ import Storage
 final class MonitorCommands {
     let machine: PCMachine
     let control: MachineControl
+    /// Stubs started with `gdbserver`.
+    private var gdbServers: [GDBServer] = []
 
     init(control: MachineControl) {
         self.control = control
@@ -40,6 +42,7 @@ final class MonitorCommands {
         ("log item1[,...]|none", "log these -d items from now on (to -D's file or stderr)"),
         ("x /fmt addr", "dump memory at a linear address through the guest's page tables"),
         ("xp /fmt addr", "dump physical memory: /NFU, N count, F x|d|u, U b|h|w|g"),
+        ("gdbserver [tcp::PORT]", "start a gdb stub (default tcp::1234)"),
         ("quit|q", "end PCEmu"),
     ]
 
@@ -76,6 +79,7 @@ final class MonitorCommands {
         case "savevm", "loadvm", "delvm", "migrate": return (snapshotCommand(String(command), arguments, line: line), false)
         case "xp": return (memoryDump(arguments, command: "xp", linear: false), false)
         case "x": return (memoryDump(arguments, command: "x", linear: true), false)
+        case "gdbserver": return (startGDBServer(arguments), false)
         default: return ("unknown command: '\(command)'", false)
         }
     }
@@ -209,6 +213,19 @@ final class MonitorCommands {
             return format.lines(address: address, values: values, addressDigits: linear ? 8 : 16).joined(separator: "\n")
         case let .failure(error)?: return error.message
         case nil: return MachineControl.noAnswer
+        }
+    }
+
+    /// `gdbserver [DEVICE]`, in QEMU's words. The stub serves until PCEmu ends.
+    private func startGDBServer(_ arguments: [Substring]) -> String {
+        let device = arguments.first.map(String.init) ?? "tcp::\(MachineConfiguration.SocketAddress.defaultGDBPort)"
+        do {
+            let server = try GDBServer(address: .gdb(device, option: "gdbserver"), machine: machine, option: "gdbserver")
+            server.start()
+            gdbServers.append(server)
+            return "Waiting for gdb connection on device '\(device)'"
+        } catch {
+            return (error as? EmulatorError)?.description ?? "\(error)"
         }
     }
 

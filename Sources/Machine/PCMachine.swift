@@ -19,7 +19,7 @@ public final class PCMachine {
         .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
-        .floppy,
+        .floppy, .gdbStub,
     ]
 
     public let configuration: MachineConfiguration

@@ -66,13 +66,18 @@ do {
         monitor = try MonitorServer(configuration: device, machine: machine)
         monitor?.start()
     }
+    var gdb: GDBServer?
+    if let address = configuration.gdb {
+        gdb = try GDBServer(address: address, machine: machine)
+        gdb?.start()
+    }
     let qmpServers = try configuration.qmp.map { try QMPServer(configuration: $0, machine: machine) }
     for server in qmpServers { server.start() }
     // A saved machine replaces the one just built, before it runs a single instruction.
     if let endpoint = configuration.incoming { try machine.receiveMigration(from: endpoint) }
     if let tag = configuration.loadSnapshot { try machine.loadSnapshot(tag: tag) }
     let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
-    withExtendedLifetime((monitor, qmpServers)) {}
+    withExtendedLifetime((monitor, qmpServers, gdb)) {}
     exit(status)
 } catch {
     fail(error)

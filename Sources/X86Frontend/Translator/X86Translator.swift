@@ -26,6 +26,9 @@ public final class X86Translator {
     public let helpers: HelperTable
     public static let maximumInstructions = 64
     static let pageSize: UInt32 = 4096
+    /// Linear addresses a block must end before (a debugger's breakpoints),
+    /// so that each starts a block of its own.
+    public var stopBefore: Set<UInt32> = []
 
     public init(helpers: HelperTable) { self.helpers = helpers }
 
@@ -79,7 +82,8 @@ public final class X86Translator {
             if context.blockEnded { break }
             let nextLinear = codeSegmentBase &+ address
             if count >= maximumInstructions || nextLinear / X86Translator.pageSize != startLinear / X86Translator.pageSize
-                || flags.contains(.singleStep) || flags.contains(.interruptShadow) {
+                || flags.contains(.singleStep) || flags.contains(.interruptShadow)
+                || (!stopBefore.isEmpty && stopBefore.contains(nextLinear)) {
                 context.jump(to: address, slot: 0)
                 break
             }
