@@ -62,6 +62,12 @@ final class SnapshotGuestTests: XCTestCase {
         return sums(guest)
     }
 
+    /// The disk's first six bytes as the guest reads them from the drive, not its page cache.
+    func diskStart(_ guest: ChildProcess) -> String? {
+        _ = runInShell("echo 3 > /proc/sys/vm/drop_caches", in: guest)
+        return runInShell("head -c6 /dev/sda; echo", in: guest)
+    }
+
     func testSavedMidRunTheGuestComesBackInThisProcessAndInNewOnes() throws {
         try qemuImg(["create", "-q", "-f", "qcow2", path("disk.qcow2"), "64M"])
         let expected = String(SnapshotGuestTests.expectedSum)
@@ -72,7 +78,9 @@ final class SnapshotGuestTests: XCTestCase {
         let monitor = try MonitorClient(path: socket)
         _ = monitor.readToPrompt()
         XCTAssertEqual(monitor.command("info snapshots"), "There is no snapshot available.\n")
-        _ = runInShell("modprobe ata_piix; sleep 2; printf BEFORE > /dev/sda; sync", in: guest)
+        // Short lines: the shell wraps a line at 80 columns, and the marker search needs it whole.
+        XCTAssertNotNil(runInShell("modprobe ata_piix; sleep 2", in: guest))
+        XCTAssertNotNil(runInShell("printf BEFORE > /dev/sda; sync", in: guest))
 
         // Saved a second into the loop, which then runs to its end.
         guest.send(SnapshotGuestTests.loop + "\n")
@@ -86,8 +94,7 @@ final class SnapshotGuestTests: XCTestCase {
         // Back to the middle of the loop: it prints its result again, and the disk is as it was.
         XCTAssertEqual(monitor.command("loadvm mid"), "")
         XCTAssertEqual(waitForSums(guest, count: 2), [expected, expected], "the run restored mid-way")
-        XCTAssertEqual(runInShell("echo 3 > /proc/sys/vm/drop_caches; head -c6 /dev/sda; echo", in: guest, timeout: 30), "BEFORE",
-                       String(guest.standardOutput.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\u{1b}", with: "^").replacingOccurrences(of: "\0", with: "@").suffix(1500)))
+        XCTAssertEqual(diskStart(guest), "BEFORE")
         XCTAssertTrue(try XCTUnwrap(monitor.command("loadvm nothing")).hasPrefix("Error: "))
 
         // The screen: what a stopped guest showed comes back with the snapshot.
@@ -95,7 +102,7 @@ final class SnapshotGuestTests: XCTestCase {
         XCTAssertEqual(monitor.command("screendump \(path("saved.ppm"))"), "")
         XCTAssertEqual(monitor.command("savevm screen"), "")
         XCTAssertEqual(monitor.command("cont"), "")
-        _ = runInShell("echo A CHANGE ON THE SCREEN > /dev/tty0; sleep 1", in: guest)
+        XCTAssertNotNil(runInShell("echo CHANGED > /dev/tty0; sleep 1", in: guest))
         XCTAssertEqual(monitor.command("stop"), "")
         XCTAssertEqual(monitor.command("screendump \(path("changed.ppm"))"), "")
         XCTAssertEqual(monitor.command("loadvm screen"), "")
@@ -108,6 +115,7 @@ final class SnapshotGuestTests: XCTestCase {
         XCTAssertEqual(monitor.command("cont"), "")
 
         // migrate: to a file and through a command, mid-run again; the guest stops.
+        XCTAssertNotNil(runInShell("printf MIGRAT > /dev/sda; sync", in: guest))
         guest.send(SnapshotGuestTests.loop + "\n")
         sleep(1)
         XCTAssertEqual(monitor.command("migrate file:\(path("state.bin"))"), "")
@@ -122,13 +130,13 @@ final class SnapshotGuestTests: XCTestCase {
         XCTAssertTrue(listing.contains(" mid ") && !listing.contains(" screen "), listing)
         try qemuImg(["check", path("disk.qcow2")])
 
-        // New processes: -loadvm, -incoming from the file and from a command.
-        for start in [["-loadvm", "mid"], ["-incoming", "file:\(path("state.bin"))"], ["-incoming", "exec:cat \(path("state-exec.bin"))"]] {
+        // New processes: -incoming from the file and from a command (a
+        // migration keeps the disk as it is), then -loadvm (which reverts it).
+        for start in [["-incoming", "file:\(path("state.bin"))"], ["-incoming", "exec:cat \(path("state-exec.bin"))"], ["-loadvm", "mid"]] {
             let restored = try startGuest(start)
             defer { restored.stop() }
             XCTAssertEqual(waitForSums(restored, count: 1), [expected], "\(start): \(restored.standardOutput.suffix(500))")
-            XCTAssertEqual(runInShell("echo 3 > /proc/sys/vm/drop_caches; head -c6 /dev/sda; echo", in: restored),
-                           start[0] == "-loadvm" ? "BEFORE" : "AFTER_", "\(start)")
+            XCTAssertEqual(diskStart(restored), start[0] == "-loadvm" ? "BEFORE" : "MIGRAT", "\(start)")
             restored.send("poweroff -f\n")
             XCTAssertEqual(restored.wait(timeout: 60), 0)
         }
@@ -148,7 +156,8 @@ final class SnapshotGuestTests: XCTestCase {
         XCTAssertTrue(guest.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(guest.standardOutput.suffix(2000))")
         let monitor = try MonitorClient(path: socket)
         _ = monitor.readToPrompt()
-        XCTAssertNotNil(runInShell("modprobe ne2k-pci; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up", in: guest))
+        XCTAssertNotNil(runInShell("modprobe ne2k-pci", in: guest))
+        XCTAssertNotNil(runInShell("ifconfig eth0 10.0.2.15 up", in: guest))
         guest.send("nc -l -p 8080 > /tmp/received; echo NC-ENDED\n")
         sleep(2)
         let connection = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
