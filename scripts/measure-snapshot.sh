@@ -23,7 +23,10 @@ buf = b''
 while not buf.endswith(b'(qemu) '): buf += s.recv(65536)
 start = time.time()
 s.sendall(sys.argv[2].encode() + b'\n'); buf = b''
-while not buf.endswith(b'(qemu) '): buf += s.recv(65536)
+while not buf.endswith(b'(qemu) '):
+    chunk = s.recv(65536)
+    if not chunk: break  # quit ends the connection instead of prompting
+    buf += chunk
 elapsed = time.time() - start
 if b'rror' in buf: sys.exit('monitor: ' + buf.decode(errors='replace'))
 print(f'{elapsed:.2f}')
