@@ -30,7 +30,7 @@ let package = Package(
         // The virtual clock and its event scheduler.
         .target(name: "Timing", dependencies: ["PCEmuSupport"], swiftSettings: optimise),
         // The device lifecycle: reset, saved state as versioned records, the machine's device registry.
-        .target(name: "Lifecycle", dependencies: ["Timing"], swiftSettings: optimise),
+        .target(name: "Lifecycle", dependencies: ["Timing", "CZlib"], swiftSettings: optimise),
         // What the CPU thread's loop drives (ExecutionEngine, EngineStop): below both the
         // CPU, which implements it, and the machine, which builds a CPU and runs it.
         .target(name: "Execution", swiftSettings: optimise),

@@ -28,7 +28,7 @@ extension VGA: StatefulDevice {
         record.put("dacWriteTriple", [dacWriteTriple.0, dacWriteTriple.1, dacWriteTriple.2])
         record.put("dacState", dacState)
         record.put("latch", latch)
-        record.put("vram", Array(UnsafeRawBufferPointer(start: memory.base, count: VideoMemory.size)))
+        record.put("vram", .borrowed(BorrowedBytes(runs: [UnsafeRawBufferPointer(start: memory.base, count: VideoMemory.size)])))
     }
 
     public func load(from record: StateRecord) throws {

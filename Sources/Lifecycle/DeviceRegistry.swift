@@ -79,7 +79,8 @@ public final class DeviceRegistry {
         if let missing = here.subtracting(saved).sorted().first {
             throw StateRecordError.missingField(record: DeviceRegistry.machineRecordName, field: missing)
         }
-        let before = try save()
+        // Copied: RAM lends its pages, and the load is about to change them.
+        let before = try save().materialized()
         do {
             for entry in entries {
                 try (entry.device as! StatefulDevice).loadState(try machine.record(entry.name))

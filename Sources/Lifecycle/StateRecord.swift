@@ -91,7 +91,7 @@ public struct StateRecord: Equatable, Sendable {
     /// A byte field, of exactly `count` bytes when given.
     public func bytes(_ field: String, count: Int? = nil) throws -> [UInt8] {
         let found = try value(field)
-        guard case let .bytes(raw) = found else { throw mismatch(field, "bytes", found) }
+        guard let raw = found.ownedBytes else { throw mismatch(field, "bytes", found) }
         if let count, raw.count != count { throw StateRecordError.outOfRange(record: name, field: field) }
         return raw
     }
@@ -114,6 +114,21 @@ public struct StateRecord: Equatable, Sendable {
         guard case let .records(raw) = found else { throw mismatch(field, "records", found) }
         if let count, raw.count != count { throw StateRecordError.outOfRange(record: name, field: field) }
         return raw
+    }
+
+    /// This record with every lent bytes field copied, to keep past the
+    /// moment the lender changes its memory.
+    public func materialized() -> StateRecord {
+        var copy = StateRecord(name: name, version: version)
+        for field in fields {
+            switch field.value {
+            case let .borrowed(value): copy.put(field.name, .bytes(value.copied()))
+            case let .record(value): copy.put(field.name, .record(value.materialized()))
+            case let .records(values): copy.put(field.name, .records(values.map { $0.materialized() }))
+            default: copy.put(field.name, field.value)
+            }
+        }
+        return copy
     }
 
     private func mismatch(_ field: String, _ expected: String, _ found: StateValue) -> StateRecordError {

@@ -20,16 +20,7 @@ public enum StateRecordCodec {
         case unsigned = 1, signed, bool, bytes, string, record, records
     }
 
-    public static func encode(_ record: StateRecord) -> [UInt8] {
-        var payload: [UInt8] = []
-        append(record, to: &payload)
-        var out = magic
-        appendInteger(formatVersion, to: &out)
-        appendInteger(UInt64(payload.count), to: &out)
-        appendInteger(CRC32.checksum(payload), to: &out)
-        out += payload
-        return out
-    }
+    public static func encode(_ record: StateRecord) -> [UInt8] { StateEncoding(record).bytes }
 
     public static func decode(_ bytes: [UInt8]) throws -> StateRecord {
         guard bytes.count >= headerSize else {
@@ -48,42 +39,6 @@ public enum StateRecordCodec {
         let record = try readRecord(&reader, depth: 0)
         guard reader.offset == bytes.count else { throw StateRecordError.damaged("bytes after the record") }
         return record
-    }
-
-    // MARK: Encoding
-
-    private static func append(_ record: StateRecord, to out: inout [UInt8]) {
-        appendString(record.name, to: &out)
-        appendInteger(record.version, to: &out)
-        appendInteger(UInt32(record.fields.count), to: &out)
-        for field in record.fields {
-            appendString(field.name, to: &out)
-            switch field.value {
-            case let .unsigned(value): out.append(Tag.unsigned.rawValue); appendInteger(value, to: &out)
-            case let .signed(value): out.append(Tag.signed.rawValue); appendInteger(value, to: &out)
-            case let .bool(value): out.append(Tag.bool.rawValue); out.append(value ? 1 : 0)
-            case let .bytes(value):
-                out.append(Tag.bytes.rawValue)
-                appendInteger(UInt64(value.count), to: &out)
-                out += value
-            case let .string(value): out.append(Tag.string.rawValue); appendString(value, to: &out)
-            case let .record(value): out.append(Tag.record.rawValue); append(value, to: &out)
-            case let .records(values):
-                out.append(Tag.records.rawValue)
-                appendInteger(UInt32(values.count), to: &out)
-                for value in values { append(value, to: &out) }
-            }
-        }
-    }
-
-    private static func appendInteger<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out += $0 }
-    }
-
-    private static func appendString(_ string: String, to out: inout [UInt8]) {
-        let utf8 = Array(string.utf8)
-        appendInteger(UInt32(utf8.count), to: &out)
-        out += utf8
     }
 
     // MARK: Decoding

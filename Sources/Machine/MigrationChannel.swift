@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Lifecycle
 import PCEmuSupport
 
 /// Moves a machine's saved state to or from a `MigrationEndpoint`: a file,
@@ -8,12 +9,15 @@ enum MigrationChannel {
     /// The most `-incoming` reads: more than any machine's state.
     static let maximumBytes = 64 << 30
 
-    static func send(_ bytes: [UInt8], to endpoint: MigrationEndpoint) throws {
+    static func send(_ state: StateEncoding, to endpoint: MigrationEndpoint) throws {
         switch endpoint {
         case let .file(path):
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
                 throw EmulatorError.io(path, "cannot write the machine's state: \(String(cString: strerror(errno)))")
             }
+            defer { close(descriptor) }
+            try state.write { try writeAll($0, to: descriptor, name: path) }
         case let .exec(command):
             // A command that stops reading must give an error, not kill PCEmu.
             signal(SIGPIPE, SIG_IGN)
@@ -23,9 +27,10 @@ enum MigrationChannel {
             try run(process, command)
             let handle = input.fileHandleForWriting
             do {
-                try handle.write(contentsOf: Data(bytes))
+                try state.write { try writeAll($0, to: handle.fileDescriptor, name: "exec:\(command)") }
                 try handle.close()
             } catch {
+                try? handle.close()
                 process.waitUntilExit()
                 throw EmulatorError.io("exec:\(command)", "the command stopped reading (status \(process.terminationStatus))")
             }
@@ -33,6 +38,18 @@ enum MigrationChannel {
             guard process.terminationStatus == 0 else {
                 throw EmulatorError.io("exec:\(command)", "the command ended with status \(process.terminationStatus)")
             }
+        }
+    }
+
+    private static func writeAll(_ piece: UnsafeRawBufferPointer, to descriptor: Int32, name: String) throws {
+        var done = 0
+        while done < piece.count {
+            let count = write(descriptor, piece.baseAddress! + done, piece.count - done)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw EmulatorError.io(name, "cannot write the machine's state: \(String(cString: strerror(errno)))")
+            }
+            done += count
         }
     }
 
@@ -87,7 +104,7 @@ extension PCMachine {
         let wasPaused = clock.isPaused
         clock.pause()
         do {
-            try MigrationChannel.send(try savedMachineState(), to: endpoint)
+            try MigrationChannel.send(try machineStateEncoding(), to: endpoint)
         } catch {
             if !wasPaused { clock.resume() }
             throw error

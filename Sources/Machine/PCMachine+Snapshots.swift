@@ -50,14 +50,18 @@ extension PCMachine {
 
     // MARK: The machine's state
 
-    /// The whole machine's state in its byte form, taken with the clock held
-    /// so every timer is saved against the same instant.
-    public func savedMachineState() throws -> [UInt8] {
+    /// The whole machine's state, ready to be written, taken with the clock
+    /// held so every timer is saved against the same instant. It borrows
+    /// guest RAM (see `BorrowedBytes`): write it before the guest runs again.
+    func machineStateEncoding() throws -> StateEncoding {
         let wasPaused = clock.isPaused
         clock.pause()
         defer { if !wasPaused { clock.resume() } }
-        return StateRecordCodec.encode(try devices.save())
+        return StateEncoding(try devices.save())
     }
+
+    /// The whole machine's state in its byte form (`StateRecordCodec`).
+    public func savedMachineState() throws -> [UInt8] { try machineStateEncoding().bytes }
 
     /// Loads a state saved by `savedMachineState`; a damaged one, or one
     /// saved by another configuration, is refused and changes nothing.
@@ -86,10 +90,15 @@ extension PCMachine {
     public func saveSnapshot(tag: String) throws {
         let images = try snapshotImages()
         for image in images { try image.flush() }
-        let state = try savedMachineState()
+        let state = try machineStateEncoding()
+        let vmClock = UInt64(max(0, clock.now))
         for (index, image) in images.enumerated() {
             if image.snapshot(tag) != nil { try image.deleteSnapshot(tag) }
-            try image.createSnapshot(name: tag, vmState: index == 0 ? state : [], vmClockNanoseconds: UInt64(max(0, clock.now)))
+            if index == 0 {
+                try image.createSnapshot(name: tag, vmStateSize: state.count, vmClockNanoseconds: vmClock) { try state.write(to: $0) }
+            } else {
+                try image.createSnapshot(name: tag, vmState: [], vmClockNanoseconds: vmClock)
+            }
         }
     }
 

@@ -57,9 +57,19 @@ extension QCOW2Image {
     /// Takes a snapshot of the disk as it is now, named `name`, with `vmState`
     /// (the machine's saved state, possibly empty) in its own clusters.
     public func createSnapshot(name: String, vmState: [UInt8], vmClockNanoseconds: UInt64) throws {
+        try vmState.withUnsafeBytes { bytes in
+            try createSnapshot(name: name, vmStateSize: bytes.count, vmClockNanoseconds: vmClockNanoseconds) { try $0(bytes) }
+        }
+    }
+
+    /// Takes a snapshot whose VM state of `vmStateSize` bytes `writeVMState`
+    /// hands, in pieces, to the function it is given; they go straight into
+    /// the state's clusters.
+    public func createSnapshot(name: String, vmStateSize: Int, vmClockNanoseconds: UInt64,
+                               writeVMState: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         guard snapshots.count < QCOW2Snapshot.maximumCount else { throw EmulatorError.io(path, "too many snapshots") }
         guard !name.isEmpty, name.utf8.count <= 1024 else { throw EmulatorError.io(path, "a snapshot's name has 1 to 1024 bytes") }
-        let stateClusters = (vmState.count + clusterSize - 1) / clusterSize
+        let stateClusters = (vmStateSize + clusterSize - 1) / clusterSize
         let stateTables = (stateClusters + (1 << l2Bits) - 1) >> l2Bits
         let l1Size = max(l1.count, vmStateL1Index + stateTables)
         guard UInt64(l1Size) * 8 <= QCOW2Header.maximumL1Bytes else { throw EmulatorError.io(path, "VM state too large for this image") }
@@ -72,7 +82,14 @@ extension QCOW2Image {
             if stateClusters > 0 {
                 let first = try allocateClusters(stateTables + stateClusters)
                 let data = first + UInt64(stateTables * clusterSize)
-                try file.writeBytes(vmState + [UInt8](repeating: 0, count: stateClusters * clusterSize - vmState.count), at: data)
+                var written = 0
+                try writeVMState { piece in
+                    guard piece.count <= vmStateSize - written else { throw EmulatorError.io(path, "the VM state is longer than announced") }
+                    try file.write(piece, at: data + UInt64(written))
+                    written += piece.count
+                }
+                guard written == vmStateSize else { throw EmulatorError.io(path, "the VM state is shorter than announced") }
+                try file.writeBytes([UInt8](repeating: 0, count: stateClusters * clusterSize - vmStateSize), at: data + UInt64(vmStateSize))
                 for table in 0..<stateTables {
                     var bytes = [UInt8](repeating: 0, count: clusterSize)
                     for entry in 0..<min(1 << l2Bits, stateClusters - (table << l2Bits)) {
@@ -95,7 +112,7 @@ extension QCOW2Image {
             let snapshot = QCOW2Snapshot(id: id, name: name, l1TableOffset: l1Offset, l1Size: l1Size,
                                          dateSeconds: UInt32(truncatingIfNeeded: date.tv_sec),
                                          dateNanoseconds: UInt32(truncatingIfNeeded: date.tv_nsec),
-                                         vmClockNanoseconds: vmClockNanoseconds, vmStateSize: UInt64(vmState.count), diskSize: byteCount)
+                                         vmClockNanoseconds: vmClockNanoseconds, vmStateSize: UInt64(vmStateSize), diskSize: byteCount)
             try replaceSnapshotTable(with: snapshots + [snapshot])
             try file.sync()
         }
@@ -115,7 +132,7 @@ extension QCOW2Image {
             }
         }
         nextFreeCluster = first + UInt64(count) * size
-        for index in 0..<count { try changeRefcount(of: first + UInt64(index) * size, by: 1) }
+        try countFreshClusters(first: first, count: count)
         return first
     }
 

@@ -397,20 +397,51 @@ public final class QCOW2Image: BlockImage {
         // Out of the cache while it changes, so the change copies no cluster.
         refcountBlockCache[blockOffset] = nil
         let index = Int(cluster % UInt64(refcountsPerBlock))
+        let bytes = storeRefcount(value, in: &block, index: index)
+        refcountBlockCache[blockOffset] = block
+        try file.writeBytes(Array(block[bytes]), at: blockOffset + UInt64(bytes.lowerBound))
+    }
+
+    /// Counts `count` consecutive free clusters from `first` once each,
+    /// reading and writing each refcount block once rather than once a
+    /// cluster (a snapshot's VM state takes thousands of clusters).
+    func countFreshClusters(first: UInt64, count: Int) throws {
+        var done = 0
+        while done < count {
+            let offset = first + UInt64(done) * UInt64(clusterSize)
+            let cluster = offset >> UInt64(clusterBits)
+            let index = Int(cluster % UInt64(refcountsPerBlock))
+            let span = min(count - done, refcountsPerBlock - index)
+            // The first goes the usual way, which places a missing refcount block.
+            try changeRefcount(of: offset, by: 1)
+            if span > 1 {
+                let blockOffset = refcountTable[Int(cluster / UInt64(refcountsPerBlock))]
+                var block = try loadRefcountBlock(blockOffset)
+                refcountBlockCache[blockOffset] = nil
+                var changed = storeRefcount(1, in: &block, index: index + 1)
+                for next in index + 2..<index + span {
+                    changed = changed.lowerBound..<storeRefcount(1, in: &block, index: next).upperBound
+                }
+                refcountBlockCache[blockOffset] = block
+                try file.writeBytes(Array(block[changed]), at: blockOffset + UInt64(changed.lowerBound))
+            }
+            done += span
+        }
+    }
+
+    /// Puts `value` into a refcount block's entry; returns the bytes that hold it.
+    private func storeRefcount(_ value: UInt64, in block: inout [UInt8], index: Int) -> Range<Int> {
         let bitOffset = index * refcountBits
         let byte = bitOffset / 8
         if refcountBits >= 8 {
             let width = refcountBits / 8
             for i in 0..<width { block[byte + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(width - 1 - i))) }
-            refcountBlockCache[blockOffset] = block
-            try file.writeBytes(Array(block[byte..<(byte + width)]), at: blockOffset + UInt64(byte))
-        } else {
-            let shift = bitOffset % 8
-            let mask = UInt8((1 << refcountBits) - 1) << shift
-            block[byte] = block[byte] & ~mask | (UInt8(truncatingIfNeeded: value) << shift) & mask
-            refcountBlockCache[blockOffset] = block
-            try file.writeBytes([block[byte]], at: blockOffset + UInt64(byte))
+            return byte..<(byte + width)
         }
+        let shift = bitOffset % 8
+        let mask = UInt8((1 << refcountBits) - 1) << shift
+        block[byte] = block[byte] & ~mask | (UInt8(truncatingIfNeeded: value) << shift) & mask
+        return byte..<(byte + 1)
     }
 
     /// Sub-byte refcounts are packed from the least significant bit; wider ones are big-endian.

@@ -116,7 +116,7 @@ final class VGAStateTests: XCTestCase {
         let target = Rig()
         target.harness.out(0x3C2, 0x63)
         target.memory.base.storeBytes(of: UInt8(0x55), toByteOffset: 100, as: UInt8.self)
-        let before = (target.vga.savedState(), target.vbe.savedState())
+        let before = (target.vga.savedState().materialized(), target.vbe.savedState())
 
         var component = savedVGA
         component.put("dacComponent", 3)

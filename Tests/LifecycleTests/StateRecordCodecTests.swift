@@ -27,6 +27,31 @@ final class StateRecordCodecTests: XCTestCase {
         XCTAssertEqual(try decoded.unsigned("big", as: UInt64.self), .max)
     }
 
+    /// Lent bytes (runs of someone else's memory, some past the staging
+    /// buffer's direct-write size) encode exactly as the same bytes owned,
+    /// whether written in pieces or built as one array, and `count` is
+    /// the size written.
+    func testBorrowedBytesEncodeAsOwnedBytesInPieces() throws {
+        let memory = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        try memory.withUnsafeBytes { raw in
+            let runs = [raw[0..<10], raw[100..<100_100], raw[200_000..<300_000], raw[5..<5]].map { UnsafeRawBufferPointer(rebasing: $0) }
+            var lent = sample()
+            lent.put("pages", .borrowed(BorrowedBytes(runs: runs)))
+            var owned = sample()
+            owned.put("pages", runs.flatMap { Array($0) })
+            let encoding = StateEncoding(lent)
+            var pieces: [[UInt8]] = []
+            try encoding.write { pieces.append(Array($0)) }
+            XCTAssertEqual(pieces.flatMap { $0 }, StateRecordCodec.encode(owned))
+            XCTAssertEqual(encoding.bytes, StateRecordCodec.encode(owned))
+            XCTAssertEqual(encoding.count, encoding.bytes.count)
+            XCTAssertGreaterThan(pieces.count, 2, "large runs are handed over as they are")
+            XCTAssertEqual(try StateRecordCodec.decode(encoding.bytes), owned)
+            XCTAssertEqual(lent.materialized(), owned)
+            if case .borrowed = try lent.materialized().value("pages") { XCTFail("materialized keeps no lent bytes") }
+        }
+    }
+
     func testReadersReportMissingFieldWrongTypeAndRange() {
         let record = sample()
         XCTAssertThrowsError(try record.bool("absent")) {

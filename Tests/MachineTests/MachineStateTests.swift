@@ -64,6 +64,27 @@ final class MachineStateTests: XCTestCase {
         XCTAssertEqual(copy.ram.base.load(fromByteOffset: 0x7C00, as: UInt32.self), 0xC0FF_EE00)
     }
 
+    /// A device registered after RAM refuses its part once RAM has loaded:
+    /// RAM gets back what it held (the registry keeps a copy, since RAM
+    /// lends its pages to a saved state), and so does every other device.
+    func testARefusalAfterRAMLoadedPutsRAMBack() throws {
+        let original = try machine(), target = try machine()
+        original.ram.base.storeBytes(of: UInt32(0x1111_1111), toByteOffset: 0x7C00, as: UInt32.self)
+        target.ram.base.storeBytes(of: UInt32(0x2222_2222), toByteOffset: 0x7C00, as: UInt32.self)
+        target.ram.base.storeBytes(of: UInt32(0x3333_3333), toByteOffset: 0x20_0000, as: UInt32.self)
+        target.ports.outb(0x21, 0x5A)
+        var saved = try original.devices.save().materialized()
+        let names = original.devices.entries.map(\.name)
+        let ramPlace = try XCTUnwrap(names.firstIndex(of: "ram"))
+        let last = try XCTUnwrap(names.last)
+        XCTAssertLessThan(ramPlace, names.count - 1, "RAM loads before the last device")
+        saved.put(last, StateRecord(name: "damaged", version: 0))
+        XCTAssertThrowsError(try target.devices.load(saved))
+        XCTAssertEqual(target.ram.base.load(fromByteOffset: 0x7C00, as: UInt32.self), 0x2222_2222)
+        XCTAssertEqual(target.ram.base.load(fromByteOffset: 0x20_0000, as: UInt32.self), 0x3333_3333)
+        XCTAssertEqual(target.ports.inb(0x21), 0x5A)
+    }
+
     /// Another RAM size is another configuration: refused, and every device
     /// keeps the state it had.
     func testAMachineConfiguredOtherwiseRefusesTheStateAndChangesNothing() throws {
@@ -71,7 +92,7 @@ final class MachineStateTests: XCTestCase {
         original.ports.outb(0x21, 0xB8)
         other.ports.outb(0x21, 0x5A)
         let saved = try original.devices.save()
-        let before = try other.devices.save()
+        let before = try other.devices.save().materialized()
         XCTAssertThrowsError(try other.devices.load(saved)) {
             guard case .configurationMismatch(record: "ram", reason: _)? = $0 as? StateRecordError else { return XCTFail("\($0)") }
         }

@@ -34,7 +34,9 @@ final class RAMStateTests: XCTestCase {
         fill(target.ram, seed: 200)  // other contents, to be replaced
         target.ram.base.storeBytes(of: 0xFF, toByteOffset: 5 * GuestRAM.pageSize, as: UInt8.self)
         let record = try ramDevice(source).savedState()
-        XCTAssertEqual(try record.bytes("pages").count, 5 * (4 + GuestRAM.pageSize), "five pages hold something")
+        XCTAssertEqual(try record.bytes("pageNumbers"), [0, 1, 7, 300, 4095].flatMap { withUnsafeBytes(of: UInt32($0).littleEndian, Array.init) },
+                       "five pages hold something")
+        XCTAssertEqual(try record.bytes("pageData").count, 5 * GuestRAM.pageSize)
         try ramDevice(target).loadState(try StateRecordCodec.decode(StateRecordCodec.encode(record)))
         XCTAssertTrue(bytes(target.ram) == bytes(source.ram))
     }
@@ -54,19 +56,24 @@ final class RAMStateTests: XCTestCase {
     func testDamagedPagesAreRefusedWithRAMUntouched() throws {
         let pc = try machine(megabytes: 16)
         fill(pc.ram, seed: 3)
-        let good = try ramDevice(pc).savedState()
-        let pages = try good.bytes("pages")
+        let good = try ramDevice(pc).savedState().materialized()
+        let numbers = try good.bytes("pageNumbers"), data = try good.bytes("pageData")
         fill(pc.ram, seed: 77)
         let before = bytes(pc.ram)
+        let page = [UInt8](repeating: 1, count: GuestRAM.pageSize)
         var cut = good
-        cut.put("pages", Array(pages.dropLast(1)))
+        cut.put("pageData", Array(data.dropLast(1)))
+        var ragged = good
+        ragged.put("pageNumbers", Array(numbers.dropLast(1)))
         var beyond = good
-        beyond.put("pages", [0x00, 0x10, 0x00, 0x00] + [UInt8](repeating: 1, count: GuestRAM.pageSize))  // page 4096 of 4096
+        beyond.put("pageNumbers", [0x00, 0x10, 0x00, 0x00])  // page 4096 of 4096
+        beyond.put("pageData", page)
         var twice = good
-        twice.put("pages", Array(pages.prefix(4 + GuestRAM.pageSize)) + Array(pages.prefix(4 + GuestRAM.pageSize)))
-        for bad in [cut, beyond, twice] {
+        twice.put("pageNumbers", [7, 0, 0, 0, 7, 0, 0, 0])
+        twice.put("pageData", page + page)
+        for (bad, field) in [(cut, "pageData"), (ragged, "pageNumbers"), (beyond, "pageNumbers"), (twice, "pageNumbers")] {
             XCTAssertThrowsError(try ramDevice(pc).loadState(bad)) { error in
-                XCTAssertEqual(error as? StateRecordError, .outOfRange(record: "ram", field: "pages"))
+                XCTAssertEqual(error as? StateRecordError, .outOfRange(record: "ram", field: field))
             }
         }
         XCTAssertTrue(bytes(pc.ram) == before)

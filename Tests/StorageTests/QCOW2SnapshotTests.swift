@@ -82,6 +82,27 @@ extension QCOW2Tests {
         }
     }
 
+    /// A VM state of many small clusters spans several refcount blocks
+    /// (512-byte clusters hold 512 one-byte, 256 two-byte or 64 eight-byte
+    /// refcounts), each counted in one write: qemu-img finds every count
+    /// right, and the state reads back whole. (One-bit refcounts cannot count
+    /// a cluster a snapshot shares.)
+    func testALargeVMStateIsCountedAcrossRefcountBlocks() throws {
+        for bits in [8, 16, 64] {
+            let imagePath = path("wide-\(bits).qcow2")
+            try qemuImg(["create", "-f", "qcow2", "-o", "cluster_size=512,refcount_bits=\(bits)", imagePath, "1M"])
+            let state = pattern(1_200_000, seed: UInt32(bits))
+            do {
+                let image = try openWritable(imagePath)
+                try write(image, 4096, pattern(2000, seed: 5))
+                try image.createSnapshot(name: "big", vmState: state, vmClockNanoseconds: 0)
+                XCTAssertEqual(try image.vmState(of: "big"), state)
+            }
+            try qemuImg(["check", "-f", "qcow2", imagePath])
+            XCTAssertEqual(try openWritable(imagePath).vmState(of: "big"), state)
+        }
+    }
+
     func testSnapshotsQemuImgTookAreRevertedAndItRevertsOurs() throws {
         let imagePath = try qemuImage("theirs.qcow2")
         let before = try diskBytes(imagePath)
