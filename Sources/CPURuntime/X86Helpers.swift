@@ -95,7 +95,7 @@ enum X86Helpers {
         case .system:
             return { state, code, operand, address in
                 X86CPU.owner(of: state).system(code: UInt32(truncatingIfNeeded: code), operand: UInt32(truncatingIfNeeded: operand),
-                                               address: UInt32(truncatingIfNeeded: address))
+                                               address: address)
             }
         case .checkIOPermission:
             return { state, port, bytes, _ in
@@ -124,7 +124,7 @@ enum X86Helpers {
             }
         case .x87:
             return { state, call, linear, eip in
-                X86CPU.owner(of: state).x87(X87Call(rawValue: call), linear: UInt32(truncatingIfNeeded: linear),
+                X86CPU.owner(of: state).x87(X87Call(rawValue: call), linear: linear,
                                             eip: UInt32(truncatingIfNeeded: eip))
                 return 0
             }

@@ -244,7 +244,7 @@ final class GDBCommands {
     /// A linear address through the guest's page tables as they are (no
     /// accessed or dirty bit set); nil where nothing is mapped or past 4 GiB.
     private func physical(_ linear: UInt32, _ cpu: X86CPU) -> UInt32? {
-        guard let physical = cpu.physicalAddress(ofLinear: linear), physical < 1 << 32 else { return nil }
+        guard let physical = cpu.physicalAddress(ofLinear: UInt64(linear)), physical < 1 << 32 else { return nil }
         return UInt32(physical)
     }
 
