@@ -100,6 +100,13 @@ extension X86CPU {
         updateHiddenFlags()
     }
 
+    /// The EIP after the current instruction, `length` bytes long, wrapped at
+    /// 64 KiB in 16-bit code as the translator wraps it.
+    func nextInstructionAddress(length: UInt8) -> UInt32 {
+        let next = UInt32(truncatingIfNeeded: state.pointee.currentInstruction) &+ UInt32(length)
+        return state.pointee.hiddenFlags & HiddenFlags.code32.rawValue != 0 ? next : next & 0xFFFF
+    }
+
     func farCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) {
         if descriptorMode {
             do { try protectedFarCall(selector: selector, offset: offset, bytes: bytes, returnAddress: returnAddress) } catch { raise(error) }

@@ -19,10 +19,10 @@ extension X86CPU {
         static let tscDeadline: UInt32 = 0x6E0
     }
 
-    func system(code: UInt32, operand: UInt32, address: LinearAddress) -> UInt64 {
-        guard let operation = SystemOperation(rawValue: code & 0xFF) else { return 0 }
-        let bytes = Int((code >> 8) & 0xFF)
-        let number = Int((code >> 16) & 0xFF)
+    func system(_ call: SystemCall, operand: UInt32, address: LinearAddress) -> UInt64 {
+        guard let operation = call.operation else { return 0 }
+        let bytes = Int(call.operandBytes)
+        let number = Int(call.register)
         do {
             return try perform(operation, bytes: bytes, number: number, operand: operand, address: address)
         } catch {

@@ -136,8 +136,7 @@ final class TranslationContext {
     }
 
     func checkSegment(_ segment: Segment, offset: Temp, bytes: Int, access: SegmentAccess) {
-        let packed = UInt32(segment.rawValue) | access.rawValue << 8 | UInt32(bytes) << 16
-        b.call(X86Helper.checkSegmentAccess.index, [constant(packed), offset])
+        b.call(X86Helper.checkSegmentAccess.index, [b.constant(record: SegmentCheck(segment: segment, access: access, bytes: bytes)), offset])
     }
 
     /// Loads `bytes` from segment:offset, zero-extended to 32 bits.
