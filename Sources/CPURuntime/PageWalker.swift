@@ -222,10 +222,8 @@ struct PageWalker {
         word.pointee.bitwiseOr(UInt32(bits), ordering: .sequentiallyConsistent)
     }
 
-    private func ramPointer(_ physical: UInt64) -> UnsafeMutableRawPointer? {
-        guard physical < AddressSpace.addressLimit else { return nil }
-        let address = UInt32(physical)
-        guard addressSpace.backingKind(at: address) == .ram else { return nil }
-        return addressSpace.hostPointer(at: address)
+    private func ramPointer(_ physical: PhysicalAddress) -> UnsafeMutableRawPointer? {
+        guard addressSpace.backingKind(at: physical) == .ram else { return nil }
+        return addressSpace.hostPointer(at: physical)
     }
 }

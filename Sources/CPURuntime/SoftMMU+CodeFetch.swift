@@ -59,8 +59,7 @@ extension SoftMMU {
         var index = 0
         while index < buffer.count {
             let address = cpu.addressSize.mask(linear &+ LinearAddress(index))
-            guard let physical = fetchTranslation(address), physical < AddressSpace.addressLimit,
-                  let host = addressSpace.hostPointer(at: UInt32(physical)) else { return index }
+            guard let physical = fetchTranslation(address), let host = addressSpace.hostPointer(at: physical) else { return index }
             let chunk = min(buffer.count - index, 4096 - Int(address & 0xFFF))
             (buffer.baseAddress! + index).copyMemory(from: host, byteCount: chunk)
             index += chunk

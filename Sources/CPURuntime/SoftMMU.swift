@@ -152,16 +152,15 @@ final class SoftMMU {
         let page = linear & SoftMMU.pageMask
         let physicalPage = translation.physical & SoftMMU.pageMask
         fresh.physicalPage = physicalPage
-        let ramPage = UInt32(physicalPage)  // below `addressLimit`: checked above
         let privilege = SoftMMU.privilege(mmu: mmu)
         let writeProtect = cpu.state.pointee.cr0 & ControlRegister.writeProtect != 0
         let readable = translation.allows(.read, privilege, writeProtect: writeProtect)
         let writable = translation.dirty && translation.allows(.write, privilege, writeProtect: writeProtect)
         var readFlags = TLBEntry.slowPath, writeFlags = TLBEntry.slowPath
-        if let host = addressSpace.hostPointer(at: ramPage) {
+        if let host = addressSpace.hostPointer(at: physicalPage) {
             fresh.addend = Int(bitPattern: host) &- Int(truncatingIfNeeded: page)
             readFlags = 0
-            switch addressSpace.backingKind(at: ramPage) {
+            switch addressSpace.backingKind(at: physicalPage) {
             case .ram, .deviceRAM: writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
             default: break
             }
@@ -182,11 +181,9 @@ final class SoftMMU {
     /// device, all ones from nothing.
     func physicalLoad(_ physical: PhysicalAddress, bytes: Int) -> UInt64 {
         let ones = bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
-        guard physical < AddressSpace.addressLimit else { return ones }
-        let address = UInt32(physical)
-        guard let host = addressSpace.hostPointer(at: address) else {
-            guard addressSpace.backingKind(at: address) == .mmio else { return ones }
-            return UInt64(addressSpace.read(address, size: AccessSize(rawValue: bytes) ?? .dword))
+        guard let host = addressSpace.hostPointer(at: physical) else {
+            guard addressSpace.backingKind(at: physical) == .mmio else { return ones }
+            return UInt64(addressSpace.read(physical, size: AccessSize(rawValue: bytes) ?? .dword))
         }
         switch bytes {
         case 1: return UInt64(host.load(as: UInt8.self))
@@ -204,14 +201,13 @@ final class SoftMMU {
            translationCache.writeTouchesCode(physical: physical, bytes: bytes) {
             cpu.invalidateCode(physicalPage: physical >> 12)
         }
-        let address = UInt32(physical)
-        switch addressSpace.backingKind(at: address) {
+        switch addressSpace.backingKind(at: physical) {
         case .mmio:
-            addressSpace.write(address, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
+            addressSpace.write(physical, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
         case .rom, .none:
             return
         case .ram, .deviceRAM:
-            guard let host = addressSpace.hostPointer(at: address) else { return }
+            guard let host = addressSpace.hostPointer(at: physical) else { return }
             switch bytes {
             case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
