@@ -125,7 +125,7 @@ enum X86Helpers {
             }
         case .x87:
             return { state, call, linear, eip in
-                X86CPU.owner(of: state).x87(X87Call(rawValue: call), linear: linear,
+                X86CPU.owner(of: state).x87(X87Call(word: call), linear: linear,
                                             eip: UInt32(truncatingIfNeeded: eip))
                 return 0
             }

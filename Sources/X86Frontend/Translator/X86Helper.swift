@@ -48,7 +48,7 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     /// (`SegmentCheck`, offset) -> 0: a protected-mode
     /// access through a segment that is not flat: null, type and limit checks, else #GP(0) or #SS(0).
     case checkSegmentAccess
-    /// (`X87Call` packed kind/ModRM/operand facts, linear address of the memory
+    /// (`X87Call`: kind, ModRM, operand facts; linear address of the memory
     /// operand or 0, the instruction's EIP) -> 0: one x87 instruction, WAIT
     /// (with the #NM and pending-exception checks) or FXSAVE/FXRSTOR. Loads and
     /// stores its memory operand itself, before changing the FPU for loads and
