@@ -92,6 +92,6 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
 
     /// How wide linear addresses are in this mode: 32 bits in every mode built
     /// so far (long mode's 64-bit code segments will widen them).
-    @inline(__always)
+    @inlinable @inline(__always)
     public var addressSize: AddressSize { .bits32 }
 }

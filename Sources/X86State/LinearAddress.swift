@@ -11,7 +11,7 @@ public enum AddressSize: Sendable {
 
     /// The wrap of this size: a linear address computed in 64 bits is cut to
     /// what the mode keeps.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func mask(_ linear: LinearAddress) -> LinearAddress {
         switch self {
         case .bits32: return linear & 0xFFFF_FFFF
