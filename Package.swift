@@ -41,7 +41,7 @@ let package = Package(
         // x86 guest code: the instruction decoder the translator reads from.
         .target(name: "X86Frontend", dependencies: ["IR", "X86State", "PCEmuSupport", "X87"], swiftSettings: optimise),
         // The x86 CPU's architectural state: CPUState, segment caches, flags, the TLB's layout.
-        .target(name: "X86State", dependencies: ["X87"], swiftSettings: optimise),
+        .target(name: "X86State", dependencies: ["X87", "Memory"], swiftSettings: optimise),
         // The IR every backend executes: ops, builder, printer, optimizer, interpreter.
         .target(name: "IR", swiftSettings: optimise),
         // The x86-64 JIT: an assembler, the code cache, and IR -> host code.

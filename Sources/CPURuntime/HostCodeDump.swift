@@ -4,7 +4,7 @@ import X64Backend
 /// their offsets. `xxd -r` and `objdump -D -b binary -m i386:x86-64`
 /// disassemble it.
 enum HostCodeDump {
-    static func text(of block: CompiledBlock, linearPC: UInt32) -> String {
+    static func text(of block: CompiledBlock, linearPC: UInt64) -> String {
         let bodyOffset = block.body - block.entry
         var lines = ["host code for 0x\(String(linearPC, radix: 16)) at 0x\(String(UInt(bitPattern: block.entry), radix: 16)), "
                      + "\(block.size) bytes, body at +\(bodyOffset):"]

@@ -1,4 +1,5 @@
 import X64Backend
+import X86State
 
 /// A two-way set-associative cache from a block's linear PC (with CS base
 /// and mode) to the block, consulted before the translation cache.
@@ -30,15 +31,17 @@ final class JumpCache {
     static let size = 16384
     static let ways = JumpCacheLayout.ways
     static let entryTotal = size * ways
-    /// One entry: key (linear PC, CS base, flags), body address, block.
+    /// One entry: key (linear PC, CS base, flags), generation, body address;
+    /// 32 bytes, two to a set's cache line. The block itself is in `blocks`
+    /// at the same index.
     struct Entry {
-        var linearPC: UInt32 = 0
+        var linearPC: LinearAddress = 0
         var codeSegmentBase: UInt32 = 0
         /// ~0 in an empty entry: no mode has every bit set (CPL 3 with real mode is impossible).
         var flags: UInt32 = JumpCache.noFlags
         var generation: UInt32 = 0
+        var reserved: UInt32 = 0
         var body: UInt64 = 0
-        var block: Unmanaged<TranslatedBlock>?
     }
 
     static let noFlags: UInt32 = ~0
@@ -47,10 +50,12 @@ final class JumpCache {
     static let generationsOffset = 4
     private let memory: UnsafeMutableRawPointer
     private let entries: UnsafeMutablePointer<Entry>
+    /// Per entry, its block (nil in an empty entry).
+    private let blocks: UnsafeMutablePointer<Unmanaged<TranslatedBlock>?>
     /// Per entry, the linear pages of its block's first and last bytes, so
     /// INVLPG drops only the entries of the page it names.
-    private let firstPages: UnsafeMutablePointer<UInt32>
-    private let lastPages: UnsafeMutablePointer<UInt32>
+    private let firstPages: UnsafeMutablePointer<LinearAddress>
+    private let lastPages: UnsafeMutablePointer<LinearAddress>
     /// One bit per 4 MiB of linear space holding an entry found through a
     /// large page, since the last full clear: INVLPG anywhere in a large page
     /// drops all of it, so there it empties the whole cache.
@@ -80,6 +85,8 @@ final class JumpCache {
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.headerBytes)
         entries = (memory + JumpCache.headerBytes).bindMemory(to: Entry.self, capacity: total)
         entries.initialize(repeating: Entry(), count: total)
+        blocks = .allocate(capacity: total)
+        blocks.initialize(repeating: nil, count: total)
         firstPages = .allocate(capacity: total)
         firstPages.initialize(repeating: 0, count: total)
         lastPages = .allocate(capacity: total)
@@ -101,16 +108,20 @@ final class JumpCache {
 
     deinit {
         memory.deallocate()
+        blocks.deallocate()
         firstPages.deallocate()
         lastPages.deallocate()
         pageFilter.deallocate()
     }
 
     @inline(__always)
-    private func markPage(_ page: UInt32) { pageFilter[Int((page >> 6) & UInt32(JumpCache.pageFilterWords - 1))] |= 1 << UInt64(page & 63) }
+    private func markPage(_ page: LinearAddress) { pageFilter[JumpCache.filterWord(page)] |= 1 << (page & 63) }
 
     @inline(__always)
-    private func mayHoldPage(_ page: UInt32) -> Bool { pageFilter[Int((page >> 6) & UInt32(JumpCache.pageFilterWords - 1))] & (1 << UInt64(page & 63)) != 0 }
+    private func mayHoldPage(_ page: LinearAddress) -> Bool { pageFilter[JumpCache.filterWord(page)] & (1 << (page & 63)) != 0 }
+
+    @inline(__always)
+    private static func filterWord(_ page: LinearAddress) -> Int { Int(truncatingIfNeeded: page >> 6) & (pageFilterWords - 1) }
 
     /// The bypass word: generated code must not jump through the cache while
     /// it is nonzero, except when it is `bypassUnlessInterruptsOff` and IF is clear.
@@ -122,32 +133,34 @@ final class JumpCache {
     /// The index of the first entry of a linear PC's set; the generated
     /// probe computes the same (`JumpCacheLayout.slot`).
     @inline(__always)
-    private func firstEntry(_ linearPC: UInt32) -> Int {
+    private func firstEntry(_ linearPC: LinearAddress) -> Int {
         JumpCacheLayout.slot(linearPC, entryCount: JumpCache.size) * JumpCache.ways
     }
 
     /// The entry that holds the key, or nil.
     @inline(__always)
-    private func find(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> UnsafeMutablePointer<Entry>? {
+    private func find(linearPC: LinearAddress, codeSegmentBase: UInt32, flags: UInt32) -> Int? {
         let first = entries + firstEntry(linearPC)
         for way in 0..<JumpCache.ways {
             let entry = first + way
             if entry.pointee.linearPC == linearPC, entry.pointee.codeSegmentBase == codeSegmentBase,
-               entry.pointee.flags == flags, isCurrent(entry) { return entry }
+               entry.pointee.flags == flags, isCurrent(entry) { return entry - entries }
         }
         return nil
     }
 
     /// The block, unretained: valid while the translation cache holds it.
     @inline(__always)
-    func lookupHandle(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> Unmanaged<TranslatedBlock>? {
-        find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags)?.pointee.block
+    func lookupHandle(linearPC: LinearAddress, codeSegmentBase: UInt32, flags: UInt32) -> Unmanaged<TranslatedBlock>? {
+        guard let index = find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags) else { return nil }
+        return blocks[index]
     }
 
     /// The body address of the block a hit finds, or 0.
     @inline(__always)
-    func lookupBody(linearPC: UInt32, codeSegmentBase: UInt32, flags: UInt32) -> UInt64 {
-        find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags)?.pointee.body ?? 0
+    func lookupBody(linearPC: LinearAddress, codeSegmentBase: UInt32, flags: UInt32) -> UInt64 {
+        guard let index = find(linearPC: linearPC, codeSegmentBase: codeSegmentBase, flags: flags) else { return 0 }
+        return entries[index].body
     }
 
     /// `global`: the block's pages were found through global TLB entries (or
@@ -158,8 +171,9 @@ final class JumpCache {
         let index = firstEntry(block.key.linearPC)
         // The first way's block moves to the second unless it is an older
         // entry for the same PC (or stale): then it is simply replaced.
-        if entries[index].block != nil, entries[index].linearPC != block.key.linearPC, isCurrent(entries + index) {
+        if blocks[index] != nil, entries[index].linearPC != block.key.linearPC, isCurrent(entries + index) {
             entries[index + 1] = entries[index]
+            blocks[index + 1] = blocks[index]
             firstPages[index + 1] = firstPages[index]
             lastPages[index + 1] = lastPages[index]
         }
@@ -173,15 +187,17 @@ final class JumpCache {
         }
         entries[index] = Entry(
             linearPC: block.key.linearPC, codeSegmentBase: block.key.codeSegmentBase, flags: block.key.flags,
-            generation: generations[global ? 1 : 0], body: body, block: Unmanaged.passUnretained(block))
+            generation: generations[global ? 1 : 0], body: body)
+        blocks[index] = Unmanaged.passUnretained(block)
     }
 
     /// Empties the entry holding `block`, if one does (before the block dies).
     func remove(_ block: TranslatedBlock) {
         let first = firstEntry(block.key.linearPC)
         let opaque = Unmanaged.passUnretained(block).toOpaque()
-        for index in first..<first + JumpCache.ways where entries[index].block?.toOpaque() == opaque {
+        for index in first..<first + JumpCache.ways where blocks[index]?.toOpaque() == opaque {
             entries[index] = Entry()
+            blocks[index] = nil
         }
     }
 
@@ -195,7 +211,7 @@ final class JumpCache {
 
     /// INVLPG of `linear`: drops the entries of blocks with a byte in its
     /// page, or everything when a large page may cover it.
-    func invalidate(linearPage linear: UInt32) {
+    func invalidate(linearPage linear: LinearAddress) {
         if largeRegions.contains(linear) {
             clear()
             return
@@ -215,6 +231,7 @@ final class JumpCache {
         // After 2^31 advances an old entry could look current again: empty them all.
         if generations[kind] < 4 {
             entries.update(repeating: Entry(), count: JumpCache.entryTotal)
+            blocks.update(repeating: nil, count: JumpCache.entryTotal)
             generations[0] = 2
             generations[1] = 3
         }

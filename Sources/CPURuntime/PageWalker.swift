@@ -21,7 +21,7 @@ enum PagePrivilege {
 /// only through PAE, where nothing is mapped) and the rights combined over
 /// every level that controlled it.
 struct PageTranslation {
-    var physical: UInt64
+    var physical: PhysicalAddress
     /// R/W was 1 at every level.
     var writable: Bool
     /// U/S was 1 at every level.
@@ -61,10 +61,10 @@ enum PageWalkResult {
 /// (#PF with RSVD) instead of at the CR3 write (#GP there).
 struct PageWalker {
     let addressSpace: AddressSpace
-    let cr0: UInt32
-    let cr3: UInt32
-    let cr4: UInt32
-    let a20Mask: UInt32
+    let cr0: UInt64
+    let cr3: UInt64
+    let cr4: UInt64
+    let a20Mask: UInt64
 
     // Entry bits, the same in 32-bit and PAE entries.
     static let present: UInt64 = 1 << 0
@@ -102,11 +102,13 @@ struct PageWalker {
 
     /// A20 applies to every physical address: page tables and the final one.
     @inline(__always)
-    func masked(_ physical: UInt64) -> UInt64 { physical & (0xFFFF_FFFF_0000_0000 | UInt64(a20Mask)) }
+    func masked(_ physical: PhysicalAddress) -> PhysicalAddress { physical & a20Mask }
 
-    func translate(_ linear: UInt32, access: PageAccess, privilege: PagePrivilege) -> PageWalkResult {
+    /// Without paging a linear address is physical: in the 32-bit modes it
+    /// is below 4 GiB already (`AddressSize.bits32`).
+    func translate(_ linear: LinearAddress, access: PageAccess, privilege: PagePrivilege) -> PageWalkResult {
         guard pagingEnabled else {
-            return .mapped(PageTranslation(physical: UInt64(linear & a20Mask), writable: true, user: true,
+            return .mapped(PageTranslation(physical: masked(linear), writable: true, user: true,
                                            dirty: true, global: false, large: false))
         }
         var errorCode: UInt32 = access == .write ? PageWalker.errorWrite : 0
@@ -135,8 +137,8 @@ struct PageWalker {
     /// Where `linear` is in physical memory as the tables say now, for the
     /// monitor and a debugger: no access check and no accessed or dirty bit
     /// set; nil where nothing is mapped.
-    func peek(_ linear: UInt32) -> UInt64? {
-        guard pagingEnabled else { return UInt64(linear & a20Mask) }
+    func peek(_ linear: LinearAddress) -> PhysicalAddress? {
+        guard pagingEnabled else { return masked(linear) }
         let walk = cr4 & ControlRegister.cr4PAE != 0 ? walkPAE(linear, errorCode: 0) : walk32(linear, errorCode: 0)
         guard case let .leaf(_, _, found, _) = walk else { return nil }
         return found.physical
@@ -152,18 +154,18 @@ struct PageWalker {
 
     /// 32-bit paging: CR3 → page directory (linear 31:22) → page table (21:12),
     /// or a 4 MiB page when CR4.PSE and the PDE's PS are set.
-    private func walk32(_ linear: UInt32, errorCode: UInt32) -> Walk {
-        let pdeAddress = masked(UInt64(cr3 & 0xFFFF_F000) | UInt64((linear >> 22) << 2))
+    private func walk32(_ linear: LinearAddress, errorCode: UInt32) -> Walk {
+        let pdeAddress = masked((cr3 & 0xFFFF_F000) | ((linear >> 22) & 0x3FF) << 2)
         guard let pde = readEntry(pdeAddress, wide: false), pde & PageWalker.present != 0 else { return .fault(errorCode) }
         if pde & PageWalker.pageSize != 0 && cr4 & ControlRegister.cr4PSE != 0 {
             if pde & PageWalker.pse36Reserved != 0 { return .fault(errorCode | PageWalker.errorPresent | PageWalker.errorReserved) }
             let base = (pde & 0xFFC0_0000) | ((pde >> 13) & 0xF) << 32
             return .leaf(address: pdeAddress, value: pde,
-                         translation(base | UInt64(linear & 0x3F_FFFF), pde, large: true), directory: nil)
+                         translation(base | (linear & 0x3F_FFFF), pde, large: true), directory: nil)
         }
-        let pteAddress = masked((pde & 0xFFFF_F000) | UInt64((linear >> 10) & 0xFFC))
+        let pteAddress = masked((pde & 0xFFFF_F000) | ((linear >> 10) & 0xFFC))
         guard let pte = readEntry(pteAddress, wide: false), pte & PageWalker.present != 0 else { return .fault(errorCode) }
-        var result = translation((pte & 0xFFFF_F000) | UInt64(linear & 0xFFF), pte, large: false)
+        var result = translation((pte & 0xFFFF_F000) | (linear & 0xFFF), pte, large: false)
         combine(&result, with: pde)
         return .leaf(address: pteAddress, value: pte, result, directory: (pdeAddress, pde))
     }
@@ -171,23 +173,23 @@ struct PageWalker {
     /// PAE paging: CR3 → PDPTE (linear 31:30) → page directory (29:21) → page
     /// table (20:12), or a 2 MiB page when the PDE's PS is set. PDPTEs have no
     /// R/W, U/S or A bits.
-    private func walkPAE(_ linear: UInt32, errorCode: UInt32) -> Walk {
+    private func walkPAE(_ linear: LinearAddress, errorCode: UInt32) -> Walk {
         let rsvd = errorCode | PageWalker.errorPresent | PageWalker.errorReserved
-        let pdpteAddress = masked(UInt64(cr3 & 0xFFFF_FFE0) | UInt64((linear >> 30) << 3))
+        let pdpteAddress = masked((cr3 & 0xFFFF_FFE0) | ((linear >> 30) & 3) << 3)
         guard let pdpte = readEntry(pdpteAddress, wide: true), pdpte & PageWalker.present != 0 else { return .fault(errorCode) }
         if pdpte & PageWalker.pdpteReserved != 0 { return .fault(rsvd) }
-        let pdeAddress = masked((pdpte & 0xF_FFFF_F000) | UInt64((linear >> 18) & 0xFF8))
+        let pdeAddress = masked((pdpte & 0xF_FFFF_F000) | ((linear >> 18) & 0xFF8))
         guard let pde = readEntry(pdeAddress, wide: true), pde & PageWalker.present != 0 else { return .fault(errorCode) }
         if pde & PageWalker.pageSize != 0 {
             if pde & PageWalker.paeLargeReserved != 0 { return .fault(rsvd) }
             return .leaf(address: pdeAddress, value: pde,
-                         translation((pde & 0xF_FFE0_0000) | UInt64(linear & 0x1F_FFFF), pde, large: true), directory: nil)
+                         translation((pde & 0xF_FFE0_0000) | (linear & 0x1F_FFFF), pde, large: true), directory: nil)
         }
         if pde & PageWalker.highReserved != 0 { return .fault(rsvd) }
-        let pteAddress = masked((pde & 0xF_FFFF_F000) | UInt64((linear >> 9) & 0xFF8))
+        let pteAddress = masked((pde & 0xF_FFFF_F000) | ((linear >> 9) & 0xFF8))
         guard let pte = readEntry(pteAddress, wide: true), pte & PageWalker.present != 0 else { return .fault(errorCode) }
         if pte & PageWalker.highReserved != 0 { return .fault(rsvd) }
-        var result = translation((pte & 0xF_FFFF_F000) | UInt64(linear & 0xFFF), pte, large: false)
+        var result = translation((pte & 0xF_FFFF_F000) | (linear & 0xFFF), pte, large: false)
         combine(&result, with: pde)
         return .leaf(address: pteAddress, value: pte, result, directory: (pdeAddress, pde))
     }
@@ -220,10 +222,8 @@ struct PageWalker {
         word.pointee.bitwiseOr(UInt32(bits), ordering: .sequentiallyConsistent)
     }
 
-    private func ramPointer(_ physical: UInt64) -> UnsafeMutableRawPointer? {
-        guard physical < AddressSpace.addressLimit else { return nil }
-        let address = UInt32(physical)
-        guard addressSpace.backingKind(at: address) == .ram else { return nil }
-        return addressSpace.hostPointer(at: address)
+    private func ramPointer(_ physical: PhysicalAddress) -> UnsafeMutableRawPointer? {
+        guard addressSpace.backingKind(at: physical) == .ram else { return nil }
+        return addressSpace.hostPointer(at: physical)
     }
 }

@@ -17,7 +17,7 @@ final class PerfMap {
 
     deinit { fclose(file) }
 
-    func record(start: UnsafeRawPointer, size: Int, linearPC: UInt32, flags: UInt32) {
+    func record(start: UnsafeRawPointer, size: Int, linearPC: UInt64, flags: UInt32) {
         let line = "\(String(UInt(bitPattern: start), radix: 16)) \(String(size, radix: 16)) "
             + "guest_\(String(linearPC, radix: 16))_\(String(flags, radix: 16))\n"
         fputs(line, file)

@@ -29,7 +29,7 @@ struct SegmentDescriptor {
     var gateParameterCount: UInt32 { high & 0x1F }
     var is32BitGate: Bool { type & 0x8 != 0 }
 
-    var cache: SegmentCache { SegmentCache(selector: 0, base: base, limit: limit, flags: flags) }
+    var cache: SegmentCache { SegmentCache(selector: 0, base: LinearAddress(base), limit: limit, flags: flags) }
 
     /// System descriptor types.
     enum SystemType {

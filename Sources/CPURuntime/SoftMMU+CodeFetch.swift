@@ -19,7 +19,7 @@ extension SoftMMU {
     /// differs from linear's, so it matches no translated block (their keys
     /// always share the offset), and translating then reports the fault.
     @inline(__always)
-    func physical(_ linear: UInt32) -> UInt32 {
+    func physical(_ linear: LinearAddress) -> PhysicalAddress {
         guard cpu.state.pointee.cr0 & ControlRegister.paging != 0 else { return linear & cpu.state.pointee.a20Mask }
         let slot = entry(linear, mmu: currentIndex)
         if slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask) {
@@ -29,18 +29,18 @@ extension SoftMMU {
     }
 
     @inline(never)
-    func slowFetchPhysical(_ linear: UInt32) -> UInt32 {
+    func slowFetchPhysical(_ linear: LinearAddress) -> PhysicalAddress {
         guard let physical = fetchTranslation(linear), physical < AddressSpace.addressLimit else { return ~linear }
-        return UInt32(physical)
+        return physical
     }
 
     /// Execute-access translation through the code TLB; a fault is recorded in `codeFault`.
-    func fetchTranslation(_ linear: UInt32) -> UInt64? {
+    func fetchTranslation(_ linear: LinearAddress) -> PhysicalAddress? {
         let mmu = currentIndex
         let slot = entry(linear, mmu: mmu)
         if slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask)
             || swapInVictim(linear, access: .execute, slot: slot, mmu: mmu) {
-            return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
+            return slot.pointee.physicalPage | (linear & 0xFFF)
         }
         switch walker.translate(linear, access: .execute, privilege: SoftMMU.privilege(mmu: mmu)) {
         case let .fault(errorCode):
@@ -54,13 +54,12 @@ extension SoftMMU {
 
     /// Reads code bytes for the translator, a page at a time; stops at the
     /// first byte that faults (recorded for `raiseCodeFault`) or is not RAM or ROM.
-    func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    func readCode(linear: LinearAddress, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         codeFault = nil
         var index = 0
         while index < buffer.count {
-            let address = linear &+ UInt32(index)
-            guard let physical = fetchTranslation(address), physical < AddressSpace.addressLimit,
-                  let host = addressSpace.hostPointer(at: UInt32(physical)) else { return index }
+            let address = cpu.addressSize.mask(linear &+ LinearAddress(index))
+            guard let physical = fetchTranslation(address), let host = addressSpace.hostPointer(at: physical) else { return index }
             let chunk = min(buffer.count - index, 4096 - Int(address & 0xFFF))
             (buffer.baseAddress! + index).copyMemory(from: host, byteCount: chunk)
             index += chunk

@@ -23,7 +23,7 @@ extension SoftMMU {
     /// INVLPG: drops the page's entries in both modes, global or not, and every
     /// entry cached from a large page containing it (a 4 MiB or 2 MiB page is
     /// cached as 4 KiB pieces in other slots; 4 MiB alignment covers both sizes).
-    func flush(page linear: UInt32) {
+    func flush(page linear: LinearAddress) {
         for mmu in 0..<CPUStateBlock.mmuModes {
             let slot = entry(linear, mmu: mmu)
             if SoftMMU.page(of: slot.pointee) == linear & SoftMMU.pageMask { slot.pointee = TLBEntry() }
@@ -46,7 +46,7 @@ extension SoftMMU {
     /// drops everything (the write tags depend on WP).
     /// Returns what it dropped.
     @discardableResult
-    func controlRegisterWritten(_ number: Int, from old: UInt32, to new: UInt32) -> TLBFlush {
+    func controlRegisterWritten(_ number: Int, from old: UInt64, to new: UInt64) -> TLBFlush {
         switch number {
         case 0:
             let bits = ControlRegister.paging | ControlRegister.writeProtect | ControlRegister.protectionEnable
@@ -67,7 +67,7 @@ extension SoftMMU {
     /// without paging: a CR3 write keeps its translation), through a large
     /// page (an INVLPG anywhere in it drops it). Not in the TLB: neither,
     /// except that a missing entry counts as possibly large.
-    func codeMapping(_ linear: UInt32) -> (global: Bool, large: Bool) {
+    func codeMapping(_ linear: LinearAddress) -> (global: Bool, large: Bool) {
         guard cpu.state.pointee.cr0 & ControlRegister.paging != 0 else { return (true, false) }
         let slot = entry(linear, mmu: currentIndex)
         guard slot.pointee.allows(.execute, page: linear & SoftMMU.pageMask) else {
@@ -78,7 +78,7 @@ extension SoftMMU {
 
     /// A page now holds translated code: every entry mapping it loses its
     /// fast write path (the slow path drops the page's blocks on a write).
-    func protectCode(physicalPage page: UInt32) {
+    func protectCode(physicalPage page: UInt64) {
         stateBlock.forEachFilled { entry in
             let tag = entry.pointee.writeTag
             if tag & (TLBEntry.invalid | TLBEntry.slowPath) == 0, entry.pointee.physicalPage >> 12 == page {
@@ -88,7 +88,7 @@ extension SoftMMU {
     }
 
     /// The page's blocks are gone: entries mapping it write directly again.
-    func unprotectCode(physicalPage page: UInt32) {
+    func unprotectCode(physicalPage page: UInt64) {
         stateBlock.forEachFilled { entry in
             let tag = entry.pointee.writeTag
             if tag & TLBEntry.codePage != 0, entry.pointee.physicalPage >> 12 == page {

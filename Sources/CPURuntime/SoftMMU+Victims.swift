@@ -7,7 +7,7 @@ import X86State
 extension SoftMMU {
     /// The page an entry maps, or nil when it maps nothing.
     @inline(__always)
-    static func page(of entry: TLBEntry) -> UInt32? {
+    static func page(of entry: TLBEntry) -> LinearAddress? {
         entry.readTag & TLBEntry.invalid != 0 ? nil : entry.readTag & SoftMMU.pageMask
     }
 
@@ -15,7 +15,7 @@ extension SoftMMU {
     /// becomes the mode's newest victim, and a victim for `page` itself goes
     /// (the refill supersedes it).
     @inline(__always)
-    func retire(_ slot: UnsafeMutablePointer<TLBEntry>, for page: UInt32, mmu: Int) {
+    func retire(_ slot: UnsafeMutablePointer<TLBEntry>, for page: LinearAddress, mmu: Int) {
         dropVictims(of: page, mmu: mmu)
         guard let held = SoftMMU.page(of: slot.pointee), held != page else { return }
         stateBlock.victims(mmu: mmu)[victimCursor] = slot.pointee
@@ -25,7 +25,7 @@ extension SoftMMU {
     /// On a miss in `slot`: when a victim maps `linear`'s page for `access`,
     /// it and the entry swap places. True when it did.
     @inline(__always)
-    func swapInVictim(_ linear: UInt32, access: PageAccess, slot: UnsafeMutablePointer<TLBEntry>, mmu: Int) -> Bool {
+    func swapInVictim(_ linear: LinearAddress, access: PageAccess, slot: UnsafeMutablePointer<TLBEntry>, mmu: Int) -> Bool {
         let page = linear & SoftMMU.pageMask
         let victims = stateBlock.victims(mmu: mmu)
         for index in 0..<CPUStateBlock.victimEntries where victims[index].allows(access, page: page) {
@@ -37,12 +37,12 @@ extension SoftMMU {
     }
 
     /// INVLPG's part: drops the victims of `linear`'s page in both modes.
-    func flushVictims(page linear: UInt32) {
+    func flushVictims(page linear: LinearAddress) {
         for mmu in 0..<CPUStateBlock.mmuModes { dropVictims(of: linear & SoftMMU.pageMask, mmu: mmu) }
     }
 
     @inline(__always)
-    private func dropVictims(of page: UInt32, mmu: Int) {
+    private func dropVictims(of page: LinearAddress, mmu: Int) {
         let victims = stateBlock.victims(mmu: mmu)
         for index in 0..<CPUStateBlock.victimEntries where SoftMMU.page(of: victims[index]) == page {
             victims[index] = TLBEntry()
@@ -53,8 +53,8 @@ extension SoftMMU {
 extension TLBEntry {
     /// The entry maps `page` and grants `access` (possibly through the slow path).
     @inline(__always)
-    func allows(_ access: PageAccess, page: UInt32) -> Bool {
-        let tag: UInt32
+    func allows(_ access: PageAccess, page: LinearAddress) -> Bool {
+        let tag: LinearAddress
         switch access {
         case .read: tag = readTag
         case .write: tag = writeTag

@@ -24,11 +24,11 @@ final class SoftMMU {
     let stateBlock: CPUStateBlock
     let translationCache: TranslationCache
     let addressSpace: AddressSpace
-    static let pageMask: UInt32 = ~0xFFF
+    static let pageMask: LinearAddress = ~0xFFF
     static let supervisorIndex = 0
     static let userIndex = 1
     /// Where the last `readCode` stopped at a page fault: reported by `raiseCodeFault`.
-    var codeFault: (linear: UInt32, errorCode: UInt32)?
+    var codeFault: (linear: LinearAddress, errorCode: UInt32)?
     /// The victim entry the next refill's eviction goes to.
     var victimCursor = 0
 
@@ -45,30 +45,30 @@ final class SoftMMU {
     }
 
     @inline(__always)
-    func entry(_ linear: UInt32, mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
-        stateBlock.tlb(mmu: mmu) + Int((linear >> 12) & UInt32(CPUStateBlock.tlbEntries - 1))
+    func entry(_ linear: LinearAddress, mmu: Int) -> UnsafeMutablePointer<TLBEntry> {
+        stateBlock.tlb(mmu: mmu) + Int(truncatingIfNeeded: linear >> 12) & (CPUStateBlock.tlbEntries - 1)
     }
 
     @inline(__always)
-    func load(_ linear: UInt32, bytes: Int, mmu: Int) -> UInt64 {
+    func load(_ linear: LinearAddress, bytes: Int, mmu: Int) -> UInt64 {
         GuestMemoryAccessors.hitLoad(UnsafeMutableRawPointer(cpu.state), linear, bytes: bytes, mmu: UInt32(mmu))
             ?? slowLoad(linear, bytes: bytes, mmu: mmu)
     }
 
     @inline(__always)
-    func store(_ linear: UInt32, _ value: UInt64, bytes: Int, mmu: Int) {
+    func store(_ linear: LinearAddress, _ value: UInt64, bytes: Int, mmu: Int) {
         if !GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) {
             slowStore(linear, value, bytes: bytes, mmu: mmu)
         }
     }
 
     @inline(never)
-    func slowLoad(_ linear: UInt32, bytes: Int, mmu: Int) -> UInt64 {
+    func slowLoad(_ linear: LinearAddress, bytes: Int, mmu: Int) -> UInt64 {
         if Int(linear & 0xFFF) > 4096 - bytes {
             // Crosses a page: byte by byte, little-endian; a fault stops it.
             var value: UInt64 = 0
             for index in 0..<bytes {
-                value |= load(linear &+ UInt32(index), bytes: 1, mmu: mmu) << (8 * UInt64(index))
+                value |= load(cpu.addressSize.mask(linear &+ LinearAddress(index)), bytes: 1, mmu: mmu) << (8 * UInt64(index))
                 if cpu.state.pointee.pendingException >= 0 { return 0 }
             }
             return value
@@ -81,15 +81,15 @@ final class SoftMMU {
     }
 
     @inline(never)
-    func slowStore(_ linear: UInt32, _ value: UInt64, bytes: Int, mmu: Int) {
+    func slowStore(_ linear: LinearAddress, _ value: UInt64, bytes: Int, mmu: Int) {
         if Int(linear & 0xFFF) > 4096 - bytes {
             // Crosses a page: both pages must allow the write before any byte
             // is written, so a fault on the second leaves the first untouched.
-            let secondPage = (linear &+ UInt32(bytes - 1)) & SoftMMU.pageMask
+            let secondPage = cpu.addressSize.mask(linear &+ LinearAddress(bytes - 1)) & SoftMMU.pageMask
             guard translate(linear, access: .write, mmu: mmu) != nil,
                   translate(secondPage, access: .write, mmu: mmu) != nil else { return }
             for index in 0..<bytes {
-                store(linear &+ UInt32(index), (value >> (8 * UInt64(index))) & 0xFF, bytes: 1, mmu: mmu)
+                store(cpu.addressSize.mask(linear &+ LinearAddress(index)), (value >> (8 * UInt64(index))) & 0xFF, bytes: 1, mmu: mmu)
                 if cpu.state.pointee.pendingException >= 0 { return }
             }
             return
@@ -98,9 +98,9 @@ final class SoftMMU {
         if cpu.debugger.watching && cpu.watchAccess(linear, bytes: bytes, write: true) { return }
         // A plain write tag means RAM with no translated code: no region lookup.
         if GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) { return }
-        let page = UInt32(truncatingIfNeeded: physical >> 12)
+        let page = physical >> 12
         if translationCache.holdsCode(physicalPage: page),
-           translationCache.writeTouchesCode(physical: UInt32(truncatingIfNeeded: physical), bytes: bytes),
+           translationCache.writeTouchesCode(physical: physical, bytes: bytes),
            cpu.holdBackStoreAheadOfCode(linear: linear, physicalPage: page) { return }
         physicalStore(physical, value, bytes: bytes)
     }
@@ -108,11 +108,11 @@ final class SoftMMU {
     /// The physical address for an access that missed the hit path: from the
     /// TLB when its entry already allows the access (a slow-path page), else
     /// from a walk that refills the entry. Nil after raising #PF.
-    func translate(_ linear: UInt32, access: PageAccess, mmu: Int) -> UInt64? {
+    func translate(_ linear: LinearAddress, access: PageAccess, mmu: Int) -> PhysicalAddress? {
         let slot = entry(linear, mmu: mmu)
         if slot.pointee.allows(access, page: linear & SoftMMU.pageMask)
             || swapInVictim(linear, access: access, slot: slot, mmu: mmu) {
-            return UInt64(slot.pointee.physicalPage | (linear & 0xFFF))
+            return slot.pointee.physicalPage | (linear & 0xFFF)
         }
         switch walker.translate(linear, access: access, privilege: SoftMMU.privilege(mmu: mmu)) {
         case let .fault(errorCode):
@@ -130,7 +130,7 @@ final class SoftMMU {
 
     /// Records #PF with CR2 = the faulting linear address (unless an earlier
     /// fault of the same instruction is already pending).
-    func pageFault(at linear: UInt32, errorCode: UInt32) {
+    func pageFault(at linear: LinearAddress, errorCode: UInt32) {
         guard cpu.state.pointee.pendingException < 0 else { return }
         cpu.state.pointee.cr2 = linear
         cpu.raiseException(ExceptionVector.pageFault, errorCode: errorCode)
@@ -138,7 +138,7 @@ final class SoftMMU {
 
     /// Loads the TLB entry for a page from a translation (see the type's comment
     /// for which tags it gets). Pages past 4 GiB (PAE) get none: nothing is there.
-    func fill(linear: UInt32, _ translation: PageTranslation, mmu: Int) {
+    func fill(linear: LinearAddress, _ translation: PageTranslation, mmu: Int) {
         let slot = entry(linear, mmu: mmu)
         retire(slot, for: linear & SoftMMU.pageMask, mmu: mmu)
         stateBlock.willFill(slot)
@@ -150,7 +150,7 @@ final class SoftMMU {
             return
         }
         let page = linear & SoftMMU.pageMask
-        let physicalPage = UInt32(translation.physical) & SoftMMU.pageMask
+        let physicalPage = translation.physical & SoftMMU.pageMask
         fresh.physicalPage = physicalPage
         let privilege = SoftMMU.privilege(mmu: mmu)
         let writeProtect = cpu.state.pointee.cr0 & ControlRegister.writeProtect != 0
@@ -158,7 +158,7 @@ final class SoftMMU {
         let writable = translation.dirty && translation.allows(.write, privilege, writeProtect: writeProtect)
         var readFlags = TLBEntry.slowPath, writeFlags = TLBEntry.slowPath
         if let host = addressSpace.hostPointer(at: physicalPage) {
-            fresh.addend = Int(bitPattern: host) &- Int(page)
+            fresh.addend = Int(bitPattern: host) &- Int(truncatingIfNeeded: page)
             readFlags = 0
             switch addressSpace.backingKind(at: physicalPage) {
             case .ram, .deviceRAM: writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
@@ -168,7 +168,7 @@ final class SoftMMU {
         if readable { fresh.codeTag = page | readFlags }
         if cpu.debugger.watching {
             // A debugger's watchpoint: every access to the page is checked on the slow path.
-            let watched = cpu.debugger.watches(page: page >> 12)
+            let watched = cpu.debugger.watches(page: UInt32(truncatingIfNeeded: page >> 12))
             if watched.reads { readFlags |= TLBEntry.slowPath }
             if watched.writes { writeFlags |= TLBEntry.slowPath }
         }
@@ -179,13 +179,11 @@ final class SoftMMU {
 
     /// A load from a physical address: RAM and ROM directly, MMIO through its
     /// device, all ones from nothing.
-    func physicalLoad(_ physical: UInt64, bytes: Int) -> UInt64 {
+    func physicalLoad(_ physical: PhysicalAddress, bytes: Int) -> UInt64 {
         let ones = bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
-        guard physical < AddressSpace.addressLimit else { return ones }
-        let address = UInt32(physical)
-        guard let host = addressSpace.hostPointer(at: address) else {
-            guard addressSpace.backingKind(at: address) == .mmio else { return ones }
-            return UInt64(addressSpace.read(address, size: AccessSize(rawValue: bytes) ?? .dword))
+        guard let host = addressSpace.hostPointer(at: physical) else {
+            guard addressSpace.backingKind(at: physical) == .mmio else { return ones }
+            return UInt64(addressSpace.read(physical, size: AccessSize(rawValue: bytes) ?? .dword))
         }
         switch bytes {
         case 1: return UInt64(host.load(as: UInt8.self))
@@ -197,20 +195,19 @@ final class SoftMMU {
 
     /// A store to a physical address: drops the blocks of a code page first
     /// when it lands on translated bytes; ROM and nothing ignore it.
-    func physicalStore(_ physical: UInt64, _ value: UInt64, bytes: Int) {
+    func physicalStore(_ physical: PhysicalAddress, _ value: UInt64, bytes: Int) {
         guard physical < AddressSpace.addressLimit else { return }
-        let address = UInt32(physical)
-        if translationCache.holdsCode(physicalPage: address >> 12),
-           translationCache.writeTouchesCode(physical: address, bytes: bytes) {
-            cpu.invalidateCode(physicalPage: address >> 12)
+        if translationCache.holdsCode(physicalPage: physical >> 12),
+           translationCache.writeTouchesCode(physical: physical, bytes: bytes) {
+            cpu.invalidateCode(physicalPage: physical >> 12)
         }
-        switch addressSpace.backingKind(at: address) {
+        switch addressSpace.backingKind(at: physical) {
         case .mmio:
-            addressSpace.write(address, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
+            addressSpace.write(physical, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
         case .rom, .none:
             return
         case .ram, .deviceRAM:
-            guard let host = addressSpace.hostPointer(at: address) else { return }
+            guard let host = addressSpace.hostPointer(at: physical) else { return }
             switch bytes {
             case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)

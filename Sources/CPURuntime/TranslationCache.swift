@@ -1,4 +1,5 @@
 import IR
+import Memory
 import X64Backend
 import X86State
 
@@ -9,25 +10,29 @@ struct ExecutableBlock {
 }
 
 /// What identifies a translated block: where its code is, and the static
-/// state it was translated for.
+/// state it was translated for. A CS base is 32 bits in every mode (long
+/// mode ignores it); the mode bits (`HiddenFlags`) have room for CS's L bit.
 struct BlockKey: Hashable {
-    var linearPC: UInt32
-    var physicalPC: UInt32
+    var linearPC: LinearAddress
+    var physicalPC: PhysicalAddress
     var codeSegmentBase: UInt32
     var flags: UInt32
 }
+
+/// A physical page number (a physical address shifted right by 12).
+typealias PhysicalPage = UInt64
 
 final class TranslatedBlock {
     let key: BlockKey
     let code: ExecutableBlock
     let instructionCount: Int
-    let physicalPages: [UInt32]
+    let physicalPages: [PhysicalPage]
     /// The linear address of its last code byte, and that byte's physical page.
-    let lastLinear: UInt32
-    let lastPhysicalPage: UInt32
+    let lastLinear: LinearAddress
+    let lastPhysicalPage: PhysicalPage
 
-    init(key: BlockKey, code: ExecutableBlock, instructionCount: Int, physicalPages: [UInt32],
-         lastLinear: UInt32, lastPhysicalPage: UInt32) {
+    init(key: BlockKey, code: ExecutableBlock, instructionCount: Int, physicalPages: [PhysicalPage],
+         lastLinear: LinearAddress, lastPhysicalPage: PhysicalPage) {
         self.key = key
         self.code = code
         self.instructionCount = instructionCount
@@ -41,7 +46,7 @@ final class TranslatedBlock {
 /// to such a page can throw away exactly the blocks made from it.
 final class TranslationCache {
     private var blocks: [BlockKey: TranslatedBlock] = [:]
-    private var blocksByPage: [UInt32: [BlockKey]] = [:]
+    private var blocksByPage: [PhysicalPage: [BlockKey]] = [:]
     /// One byte per 4 KiB physical page: nonzero when some block was translated from it.
     private let codePages: UnsafeMutablePointer<UInt8>
     static let pageCount = 1 << 20
@@ -73,7 +78,7 @@ final class TranslationCache {
 
     @inline(__always)
     private func recentSlot(_ key: BlockKey) -> Int {
-        Int((key.physicalPC ^ (key.physicalPC >> 14) ^ key.flags) & UInt32(TranslationCache.recentCount - 1))
+        Int(truncatingIfNeeded: key.physicalPC ^ (key.physicalPC >> 14) ^ UInt64(key.flags)) & (TranslationCache.recentCount - 1)
     }
 
     var count: Int { blocks.count }
@@ -81,8 +86,11 @@ final class TranslationCache {
     /// generation may be gone, so the loop does not chain from it.
     private(set) var generation = 0
 
+    /// Pages past the 4 GiB the address space covers hold nothing.
     @inline(__always)
-    func holdsCode(physicalPage: UInt32) -> Bool { codePages[Int(physicalPage)] != 0 }
+    func holdsCode(physicalPage: PhysicalPage) -> Bool {
+        physicalPage < PhysicalPage(TranslationCache.pageCount) && codePages[Int(physicalPage)] != 0
+    }
 
     func lookup(_ key: BlockKey) -> TranslatedBlock? {
         let slot = recentSlot(key)
@@ -96,7 +104,7 @@ final class TranslationCache {
         forgetRecent(block.key)
         blocks[block.key] = block
         for page in block.physicalPages {
-            codePages[Int(page)] = 1
+            if page < PhysicalPage(TranslationCache.pageCount) { codePages[Int(page)] = 1 }
             blocksByPage[page, default: []].append(block.key)
         }
     }
@@ -105,10 +113,10 @@ final class TranslationCache {
     /// its page was translated from. Data beside code in a page (real-mode
     /// programs keep their variables there) is written without dropping the
     /// blocks, as QEMU's per-page code bitmap allows.
-    func writeTouchesCode(physical: UInt32, bytes: Int) -> Bool {
+    func writeTouchesCode(physical: PhysicalAddress, bytes: Int) -> Bool {
         let page = physical >> 12
         guard let keys = blocksByPage[page] else { return false }
-        let first = physical & 0xFFF, last = first &+ UInt32(bytes) &- 1
+        let first = physical & 0xFFF, last = first &+ UInt64(bytes) &- 1
         for key in keys {
             guard let block = blocks[key] else { continue }
             let start = key.physicalPC >> 12 == page ? key.physicalPC & 0xFFF : 0
@@ -121,8 +129,8 @@ final class TranslationCache {
     /// Drops every block made from `page`, telling `willDrop` of each while it
     /// is still alive; returns how many.
     @discardableResult
-    func invalidate(physicalPage page: UInt32, willDrop: (TranslatedBlock) -> Void = { _ in }) -> Int {
-        codePages[Int(page)] = 0
+    func invalidate(physicalPage page: PhysicalPage, willDrop: (TranslatedBlock) -> Void = { _ in }) -> Int {
+        if page < PhysicalPage(TranslationCache.pageCount) { codePages[Int(page)] = 0 }
         generation &+= 1
         guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
         for key in keys {
@@ -142,7 +150,7 @@ final class TranslationCache {
         recent.update(repeating: RecentEntry(), count: TranslationCache.recentCount)
         generation &+= 1
         blocks.removeAll()
-        for page in blocksByPage.keys { codePages[Int(page)] = 0 }
+        for page in blocksByPage.keys where page < PhysicalPage(TranslationCache.pageCount) { codePages[Int(page)] = 0 }
         blocksByPage.removeAll()
     }
 }

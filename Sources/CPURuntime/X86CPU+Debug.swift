@@ -59,15 +59,16 @@ extension X86CPU {
     /// chained jumps would skip the loop's look at block addresses. Watchpoints
     /// changed: TLB entries carry the old fast paths.
     private func debugPointsChanged(translations: Bool) {
-        translator.stopBefore = debugger.breakpoints
+        translator.stopBefore = Set(debugger.breakpoints.map { LinearAddress($0) })
         if translations { translationCache.flush() }
         flushTLB()
         updateJumpCacheBypass()
     }
 
-    /// The linear address of the next instruction (CS base + EIP).
+    /// The linear address of the next instruction (CS base + EIP), in the
+    /// debugger's 32 bits (gdb's i386).
     public var linearInstructionPointer: UInt32 {
-        segment(.cs).base &+ UInt32(truncatingIfNeeded: state.pointee.eip)
+        UInt32(truncatingIfNeeded: codeAddress().linear)
     }
 
     /// The next `run` goes past a breakpoint at the current instruction
@@ -109,8 +110,9 @@ extension X86CPU {
     /// the access must not happen: inside a block, the instruction is
     /// abandoned (to run again alone); elsewhere the hit is recorded and the
     /// access goes on.
-    func watchAccess(_ linear: UInt32, bytes: Int, write: Bool) -> Bool {
-        guard let hit = debugger.watchpoint(hitBy: linear, bytes: bytes, write: write) else { return false }
+    func watchAccess(_ linear: LinearAddress, bytes: Int, write: Bool) -> Bool {
+        // Watchpoints are gdb's i386 ones: 32-bit linear addresses.
+        guard let hit = debugger.watchpoint(hitBy: UInt32(truncatingIfNeeded: linear), bytes: bytes, write: write) else { return false }
         if runningBlock {
             if state.pointee.pendingException < 0 { state.pointee.pendingException = X86CPU.watchpointHit }
             return true
@@ -207,7 +209,7 @@ extension X86CPU {
         }
         var cache = virtual8086 ? SegmentCache.realMode(selector: selector, code: target == .cs) : segment(target)
         cache.selector = UInt32(selector)
-        cache.base = UInt32(selector) << 4
+        cache.base = LinearAddress(selector) << 4
         setSegment(target, cache)
         updateHiddenFlags()
         return true

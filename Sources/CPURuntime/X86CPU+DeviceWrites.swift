@@ -3,8 +3,8 @@ extension X86CPU {
     /// back: blocks translated from those pages are stale, as after a store.
     public func physicalMemoryWritten(at address: UInt32, length: Int) {
         guard length > 0 else { return }
-        let first = address >> 12
-        let last = UInt32(truncatingIfNeeded: (UInt64(address) + UInt64(length) - 1) >> 12)
+        let first = PhysicalPage(address >> 12)
+        let last = (PhysicalPage(address) + PhysicalPage(length) - 1) >> 12
         var page = first
         while true {
             if translationCache.holdsCode(physicalPage: page) { invalidateCode(physicalPage: page) }

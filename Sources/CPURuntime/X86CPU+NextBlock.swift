@@ -46,8 +46,7 @@ extension X86CPU {
         guard s.pointee.pendingException < 0, s.pointee.exitRequest == 0,
               s.pointee.hiddenFlags & unchainableFlags == 0, !halted, !tripleFault, stopReason == nil, !debugger.active,
               !(interruptLine && s.pointee.eflags & EFLAGS.interrupt != 0) else { return 0 }
-        let codeBase = (UnsafeRawPointer(s) + codeBaseOffset).load(as: UInt32.self)
-        let linear = codeBase &+ UInt32(truncatingIfNeeded: s.pointee.eip)
+        let (linear, codeBase) = codeAddress()
         let body = jumpCache.lookupBody(linearPC: linear, codeSegmentBase: codeBase, flags: s.pointee.hiddenFlags)
         if body != 0 { return body }
         // Not in the jump cache (emptied by a TLB flush, or another block in

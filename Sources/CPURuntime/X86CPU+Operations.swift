@@ -41,7 +41,7 @@ extension X86CPU {
     func push(_ value: UInt32, bytes: Int) {
         let pointer = (register(Register.esp.rawValue) &- UInt32(bytes)) & (stackIs32 ? ~0 : 0xFFFF)
         if stackLimitFault(at: pointer, bytes: bytes) { return }
-        mmu.store(segment(.ss).base &+ pointer, UInt64(value), bytes: bytes, mmu: 0)
+        mmu.store(linear(segment(.ss).base, pointer), UInt64(value), bytes: bytes, mmu: 0)
         setRegister(Register.esp.rawValue, pointer, bytes: stackIs32 ? 4 : 2)
     }
 
@@ -49,7 +49,7 @@ extension X86CPU {
     func pop(bytes: Int) -> UInt32 {
         let pointer = register(Register.esp.rawValue) & (stackIs32 ? ~0 : 0xFFFF)
         if stackLimitFault(at: pointer, bytes: bytes) { return 0 }
-        let value = UInt32(truncatingIfNeeded: mmu.load(segment(.ss).base &+ pointer, bytes: bytes, mmu: 0))
+        let value = UInt32(truncatingIfNeeded: mmu.load(linear(segment(.ss).base, pointer), bytes: bytes, mmu: 0))
         setRegister(Register.esp.rawValue, pointer &+ UInt32(bytes), bytes: stackIs32 ? 4 : 2)
         return value
     }
@@ -80,7 +80,7 @@ extension X86CPU {
         }
         var cache = segment(target)
         cache.selector = UInt32(selector)
-        cache.base = UInt32(selector) << 4
+        cache.base = LinearAddress(selector) << 4
         if virtual8086 { cache = .realMode(selector: selector, code: target == .cs) }
         setSegment(target, cache)
         if target == .ss { state.pointee.hiddenFlags |= HiddenFlags.interruptShadow.rawValue }
@@ -94,10 +94,17 @@ extension X86CPU {
         }
         var cache = segment(.cs)
         cache.selector = UInt32(selector)
-        cache.base = UInt32(selector) << 4
+        cache.base = LinearAddress(selector) << 4
         setSegment(.cs, cache)
         state.pointee.eip = UInt64(bytes == 2 ? offset & 0xFFFF : offset)
         updateHiddenFlags()
+    }
+
+    /// The EIP after the current instruction, `length` bytes long, wrapped at
+    /// 64 KiB in 16-bit code as the translator wraps it.
+    func nextInstructionAddress(length: UInt8) -> UInt32 {
+        let next = UInt32(truncatingIfNeeded: state.pointee.currentInstruction) &+ UInt32(length)
+        return state.pointee.hiddenFlags & HiddenFlags.code32.rawValue != 0 ? next : next & 0xFFFF
     }
 
     func farCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) {

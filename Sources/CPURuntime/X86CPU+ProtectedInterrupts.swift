@@ -16,8 +16,8 @@ extension X86CPU {
         let external: UInt32 = kind == .software ? 0 : 1
         let gateCode = vector * 8 + 2 + external
         guard vector * 8 + 7 <= state.pointee.idtLimit else { throw SegmentFault.generalProtection(gateCode) }
-        let address = state.pointee.idtBase &+ vector * 8
-        let gate = SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(address &+ 4, bytes: 4))
+        let address = linear(state.pointee.idtBase, vector * 8)
+        let gate = SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(linear(address, 4), bytes: 4))
         let cpl = currentPrivilege
         switch gate.type {
         case SegmentDescriptor.SystemType.interruptGate16, SegmentDescriptor.SystemType.trapGate16,
@@ -107,7 +107,7 @@ extension X86CPU {
         let stackBase = segment(.ss).base
         let stack32 = segment(.ss).isBig
         let pointer = register(Register.esp.rawValue)
-        func stackAddress(_ offset: UInt32) -> UInt32 { stackBase &+ (stack32 ? pointer &+ offset : (pointer &+ offset) & 0xFFFF) }
+        func stackAddress(_ offset: UInt32) -> LinearAddress { linear(stackBase, stack32 ? pointer &+ offset : (pointer &+ offset) & 0xFFFF) }
         let step = UInt32(bytes)
         let offset = try systemLoad(stackAddress(0), bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: try systemLoad(stackAddress(step), bytes: bytes))

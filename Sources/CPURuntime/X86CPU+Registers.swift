@@ -1,3 +1,4 @@
+import Memory
 import X86State
 
 /// The CPU's registers as the rest of the machine sees them: for programs
@@ -43,7 +44,7 @@ extension X86CPU {
     }
 
     /// CR0, CR2, CR3 or CR4 (other numbers read 0).
-    public func controlRegister(_ number: Int) -> UInt32 {
+    public func controlRegister(_ number: Int) -> UInt64 {
         switch number {
         case 0: return state.pointee.cr0
         case 2: return state.pointee.cr2
@@ -55,7 +56,7 @@ extension X86CPU {
 
     /// Writes CR4, CR3 and CR0, in that order (enabling paging with PAE
     /// needs PAE set before PG), each as MOV to CRn would, without its checks.
-    public func setControlRegisters(cr0: UInt32? = nil, cr3: UInt32? = nil, cr4: UInt32? = nil) {
+    public func setControlRegisters(cr0: UInt64? = nil, cr3: UInt64? = nil, cr4: UInt64? = nil) {
         if let cr4 {
             let old = state.pointee.cr4
             state.pointee.cr4 = cr4
@@ -77,8 +78,8 @@ extension X86CPU {
     /// The physical address of a linear one through the current page tables,
     /// without touching them or the TLB (the monitor's `x`, a debugger); nil
     /// where nothing is mapped.
-    public func physicalAddress(ofLinear linear: UInt32) -> UInt64? { mmu.walker.peek(linear) }
+    public func physicalAddress(ofLinear linear: LinearAddress) -> PhysicalAddress? { mmu.walker.peek(linear) }
 
     /// CR2 is only stored: nothing depends on it.
-    public func setPageFaultAddress(_ value: UInt32) { state.pointee.cr2 = value }
+    public func setPageFaultAddress(_ value: LinearAddress) { state.pointee.cr2 = value }
 }

@@ -13,13 +13,13 @@ extension X86CPU {
 
     // MARK: system memory (descriptor tables, TSS): supervisor accesses
 
-    func systemLoad(_ linear: UInt32, bytes: Int) throws -> UInt32 {
+    func systemLoad(_ linear: LinearAddress, bytes: Int) throws -> UInt32 {
         let value = UInt32(truncatingIfNeeded: mmu.load(linear, bytes: bytes, mmu: 0))
         if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
         return value
     }
 
-    func systemStore(_ linear: UInt32, _ value: UInt32, bytes: Int) throws {
+    func systemStore(_ linear: LinearAddress, _ value: UInt32, bytes: Int) throws {
         mmu.store(linear, UInt64(value), bytes: bytes, mmu: 0)
         if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
     }
@@ -32,9 +32,9 @@ extension X86CPU {
     // MARK: descriptors
 
     /// The descriptor a selector names, and the linear address it sits at.
-    func descriptor(_ selector: UInt16, fault: (UInt32) -> SegmentFault = SegmentFault.generalProtection) throws -> (SegmentDescriptor, UInt32) {
+    func descriptor(_ selector: UInt16, fault: (UInt32) -> SegmentFault = SegmentFault.generalProtection) throws -> (SegmentDescriptor, LinearAddress) {
         let index = UInt32(selector) & 0xFFF8
-        let table: (base: UInt32, limit: UInt32)
+        let table: (base: LinearAddress, limit: UInt32)
         if selector & 4 != 0 {
             let ldt = state.pointee.ldtr
             guard ldt.selector & 0xFFFC != 0 else { throw fault(UInt32(selector) & 0xFFFC) }
@@ -43,14 +43,14 @@ extension X86CPU {
             table = (state.pointee.gdtBase, state.pointee.gdtLimit)
         }
         guard index + 7 <= table.limit else { throw fault(UInt32(selector) & 0xFFFC) }
-        let address = table.base &+ index
-        return (SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(address &+ 4, bytes: 4)), address)
+        let address = linear(table.base, index)
+        return (SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(linear(address, 4), bytes: 4)), address)
     }
 
     /// Sets the accessed bit of a code/data descriptor in memory.
-    func markAccessed(_ descriptor: SegmentDescriptor, at address: UInt32) throws {
+    func markAccessed(_ descriptor: SegmentDescriptor, at address: LinearAddress) throws {
         if descriptor.high & SegmentCache.accessed == 0 {
-            try systemStore(address &+ 4, descriptor.high | SegmentCache.accessed, bytes: 4)
+            try systemStore(linear(address, 4), descriptor.high | SegmentCache.accessed, bytes: 4)
         }
     }
 
@@ -148,7 +148,7 @@ extension X86CPU {
     /// A call gate's checks (its DPL against CPL and RPL, presence) and its
     /// target code segment's, with `allows` the transfer's privilege rule.
     private func callGateTarget(_ gate: SegmentDescriptor, selector: UInt16, privilege cpl: UInt32,
-                                allows: (SegmentDescriptor) -> Bool) throws -> (SegmentDescriptor, UInt32, UInt32) {
+                                allows: (SegmentDescriptor) -> Bool) throws -> (SegmentDescriptor, LinearAddress, UInt32) {
         let code = UInt32(selector) & 0xFFFC
         guard gate.dpl >= cpl, gate.dpl >= UInt32(selector) & 3 else { throw SegmentFault.generalProtection(code) }
         guard gate.isPresent else { throw SegmentFault.notPresent(code) }
@@ -191,7 +191,7 @@ extension X86CPU {
                 var parameters: [UInt32] = []
                 for index in 0..<entry.gateParameterCount {
                     let offsetInStack = oldESP &+ index * UInt32(gateBytes)
-                    parameters.append(try systemLoad(oldStackBase &+ (oldStack32 ? offsetInStack : offsetInStack & 0xFFFF), bytes: gateBytes))
+                    parameters.append(try systemLoad(linear(oldStackBase, oldStack32 ? offsetInStack : offsetInStack & 0xFFFF), bytes: gateBytes))
                 }
                 try switchStack(selector: newSS, pointer: newESP, privilege: newPrivilege)
                 try pushChecked([oldSS, oldESP] + parameters.reversed() + [oldCS, returnAddress], bytes: gateBytes)
@@ -215,7 +215,7 @@ extension X86CPU {
         let stackBase = segment(.ss).base
         let stack32 = segment(.ss).isBig
         let pointer = register(Register.esp.rawValue)
-        func stackAddress(_ offset: UInt32) -> UInt32 { stackBase &+ (stack32 ? pointer &+ offset : (pointer &+ offset) & 0xFFFF) }
+        func stackAddress(_ offset: UInt32) -> LinearAddress { linear(stackBase, stack32 ? pointer &+ offset : (pointer &+ offset) & 0xFFFF) }
         let offset = try systemLoad(stackAddress(0), bytes: bytes)
         let selector = UInt16(truncatingIfNeeded: try systemLoad(stackAddress(UInt32(bytes)), bytes: bytes))
         guard UInt32(selector) & 0xFFFC != 0 else { throw SegmentFault.generalProtection(0) }
@@ -258,8 +258,8 @@ extension X86CPU {
         let entrySize: UInt32 = is32 ? 8 : 4
         let offset = (is32 ? 4 : 2) + privilege * entrySize
         guard offset + entrySize - 1 <= tss.limit else { throw SegmentFault.invalidTSS(tss.selector & 0xFFFC) }
-        let pointer = try systemLoad(tss.base &+ offset, bytes: is32 ? 4 : 2)
-        let selector = try systemLoad(tss.base &+ offset &+ (is32 ? 4 : 2), bytes: 2)
+        let pointer = try systemLoad(linear(tss.base, offset), bytes: is32 ? 4 : 2)
+        let selector = try systemLoad(linear(tss.base, offset &+ (is32 ? 4 : 2)), bytes: 2)
         return (UInt16(truncatingIfNeeded: selector), pointer)
     }
 
@@ -286,7 +286,7 @@ extension X86CPU {
         var pointer = register(Register.esp.rawValue)
         for value in values {
             pointer = stack32 ? pointer &- UInt32(bytes) : (pointer &- UInt32(bytes)) & 0xFFFF
-            try systemStore(base &+ pointer, value, bytes: bytes)
+            try systemStore(linear(base, pointer), value, bytes: bytes)
         }
         setRegister(Register.esp.rawValue, pointer, bytes: stack32 ? 4 : 2)
     }

@@ -35,7 +35,8 @@ extension X86CPU: StatefulDevice {
         record.put("cr3", s.cr3)
         record.put("cr4", s.cr4)
         record.put("debugRegisters", withUnsafeBytes(of: s.debugRegisters) { Array($0) })
-        record.put("a20Mask", s.a20Mask)
+        // Saved as the 32-bit mask it was before addresses were 64 bits wide.
+        record.put("a20Mask", UInt32(truncatingIfNeeded: s.a20Mask))
         record.put("sysenterCS", s.sysenterCS)
         record.put("sysenterESP", s.sysenterESP)
         record.put("sysenterEIP", s.sysenterEIP)
@@ -58,16 +59,17 @@ extension X86CPU: StatefulDevice {
         for (name, _) in X86CPU.segmentNames { segments.append(try X86CPU.loadSegment(try record.record(name))) }
         s.ldtr = try X86CPU.loadSegment(try record.record("ldtr"))
         s.taskRegister = try X86CPU.loadSegment(try record.record("tr"))
-        s.gdtBase = try record.unsigned("gdtBase")
+        // No long mode: bases and control registers are 32-bit values in a record.
+        s.gdtBase = LinearAddress(try record.unsigned("gdtBase", as: UInt32.self))
         s.gdtLimit = try record.unsigned("gdtLimit")
-        s.idtBase = try record.unsigned("idtBase")
+        s.idtBase = LinearAddress(try record.unsigned("idtBase", as: UInt32.self))
         s.idtLimit = try record.unsigned("idtLimit")
-        s.cr0 = try record.unsigned("cr0")
-        s.cr2 = try record.unsigned("cr2")
-        s.cr3 = try record.unsigned("cr3")
-        s.cr4 = try record.unsigned("cr4")
+        s.cr0 = UInt64(try record.unsigned("cr0", as: UInt32.self))
+        s.cr2 = LinearAddress(try record.unsigned("cr2", as: UInt32.self))
+        s.cr3 = UInt64(try record.unsigned("cr3", as: UInt32.self))
+        s.cr4 = UInt64(try record.unsigned("cr4", as: UInt32.self))
         let debugRegisters = try record.bytes("debugRegisters", count: MemoryLayout.size(ofValue: s.debugRegisters))
-        s.a20Mask = try record.unsigned("a20Mask")
+        let a20Mask: UInt32 = try record.unsigned("a20Mask")
         s.sysenterCS = try record.unsigned("sysenterCS")
         s.sysenterESP = try record.unsigned("sysenterESP")
         s.sysenterEIP = try record.unsigned("sysenterEIP")
@@ -78,9 +80,10 @@ extension X86CPU: StatefulDevice {
         let shadow = try record.bool("interruptShadow")
         s.x87 = try X86CPU.loadX87(try record.record("x87"))
         // A20 is either open or bit 20 cleared; anything else would mask more memory.
-        guard s.a20Mask == 0xFFFF_FFFF || s.a20Mask == ~UInt32(1 << 20) else {
+        guard a20Mask == 0xFFFF_FFFF || a20Mask == ~UInt32(1 << 20) else {
             throw StateRecordError.outOfRange(record: X86CPU.stateName, field: "a20Mask")
         }
+        s.a20Mask = a20Mask == 0xFFFF_FFFF ? ~0 : ~(1 << 20)
 
         withUnsafeMutableBytes(of: &s.registers) { raw in
             for (number, value) in registers.enumerated() { raw.storeBytes(of: value, toByteOffset: 8 * number, as: UInt64.self) }
@@ -111,7 +114,7 @@ extension X86CPU: StatefulDevice {
         try record.expect("segment", version: 1)
         let selector: UInt32 = try record.unsigned("selector")
         guard selector <= 0xFFFF else { throw StateRecordError.outOfRange(record: "segment", field: "selector") }
-        return SegmentCache(selector: selector, base: try record.unsigned("base"), limit: try record.unsigned("limit"),
+        return SegmentCache(selector: selector, base: LinearAddress(try record.unsigned("base", as: UInt32.self)), limit: try record.unsigned("limit"),
                             flags: try record.unsigned("flags"))
     }
 

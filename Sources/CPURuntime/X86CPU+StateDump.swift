@@ -5,7 +5,7 @@ import X86State
 /// can be compared line by line.
 extension X86CPU {
     public func stateDump() -> String {
-        func hex(_ value: UInt32, _ digits: Int) -> String {
+        func hex<Value: BinaryInteger>(_ value: Value, _ digits: Int) -> String {
             let text = String(value, radix: 16)
             return String(repeating: "0", count: max(0, digits - text.count)) + text
         }

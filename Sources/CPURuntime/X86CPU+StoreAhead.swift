@@ -12,16 +12,16 @@ extension X86CPU {
     static let storeRewritesCode: Int32 = 0x100
     /// How far ahead of the storing instruction a write counts as rewriting
     /// the block being run (a block holds at most 64 instructions).
-    static let storeAheadWindow: UInt32 = 64 * 15
+    static let storeAheadWindow: LinearAddress = 64 * 15
 
     /// Called for a store to a page holding translated code. True when it
     /// rewrites code just ahead of the instruction storing, inside a block:
     /// then the page's blocks are dropped, the store is not done, and the
     /// block leaves so that the loop runs the instruction again alone.
-    func holdBackStoreAheadOfCode(linear: UInt32, physicalPage: UInt32) -> Bool {
+    func holdBackStoreAheadOfCode(linear: LinearAddress, physicalPage: PhysicalPage) -> Bool {
         guard runningBlock, state.pointee.pendingException < 0 else { return false }
-        let instruction = segment(.cs).base &+ UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
-        let distance = linear &- instruction
+        let instruction = self.linear(segment(.cs).base, UInt32(truncatingIfNeeded: state.pointee.currentInstruction))
+        let distance = addressSize.mask(linear &- instruction)
         guard distance != 0, distance < X86CPU.storeAheadWindow else { return false }
         invalidateCode(physicalPage: physicalPage)
         state.pointee.pendingException = X86CPU.storeRewritesCode

@@ -19,10 +19,10 @@ extension X86CPU {
         static let tscDeadline: UInt32 = 0x6E0
     }
 
-    func system(code: UInt32, operand: UInt32, address: UInt32) -> UInt64 {
-        guard let operation = SystemOperation(rawValue: code & 0xFF) else { return 0 }
-        let bytes = Int((code >> 8) & 0xFF)
-        let number = Int((code >> 16) & 0xFF)
+    func system(_ call: SystemCall, operand: UInt32, address: LinearAddress) -> UInt64 {
+        guard let operation = call.operation else { return 0 }
+        let bytes = Int(call.operandBytes)
+        let number = Int(call.register)
         do {
             return try perform(operation, bytes: bytes, number: number, operand: operand, address: address)
         } catch {
@@ -35,7 +35,7 @@ extension X86CPU {
         if protectedMode && currentPrivilege != 0 { throw SegmentFault.generalProtection(0) }
     }
 
-    private func perform(_ operation: SystemOperation, bytes: Int, number: Int, operand: UInt32, address: UInt32) throws -> UInt64 {
+    private func perform(_ operation: SystemOperation, bytes: Int, number: Int, operand: UInt32, address: LinearAddress) throws -> UInt64 {
         switch operation {
         case .storeLDTR: return UInt64(state.pointee.ldtr.selector)
         case .storeTaskRegister: return UInt64(state.pointee.taskRegister.selector)
@@ -59,12 +59,14 @@ extension X86CPU {
         case .storeGDTR, .storeIDTR:
             let (base, limit) = operation == .storeGDTR ? (state.pointee.gdtBase, state.pointee.gdtLimit)
                                                         : (state.pointee.idtBase, state.pointee.idtLimit)
+            // The 32-bit modes store a 32-bit base (24 bits with a 16-bit operand).
+            let stored = UInt32(truncatingIfNeeded: base)
             try systemStore(address, limit, bytes: 2)
-            try systemStore(address &+ 2, bytes == 2 ? base & 0x00FF_FFFF : base, bytes: 4)
+            try systemStore(linear(address, 2), bytes == 2 ? stored & 0x00FF_FFFF : stored, bytes: 4)
         case .loadGDTR, .loadIDTR:
             try requireKernel()
             let limit = try systemLoad(address, bytes: 2)
-            var base = try systemLoad(address &+ 2, bytes: 4)
+            var base = LinearAddress(try systemLoad(linear(address, 2), bytes: 4))
             if bytes == 2 { base &= 0x00FF_FFFF }
             if operation == .loadGDTR {
                 state.pointee.gdtBase = base
@@ -78,7 +80,7 @@ extension X86CPU {
         case .loadMachineStatus:
             try requireKernel()
             // LMSW sets PE MP EM TS but cannot clear PE.
-            let low = operand & 0xF
+            let low = UInt64(operand & 0xF)
             let cr0 = (state.pointee.cr0 & ~0xE) | low | (state.pointee.cr0 & 1)
             try writeControlRegister(0, cr0)
         case .invalidatePage:
@@ -102,7 +104,7 @@ extension X86CPU {
             }
         case .writeControlRegister:
             try requireKernel()
-            try writeControlRegister(number, operand)
+            try writeControlRegister(number, UInt64(operand))
         case .readDebugRegister:
             try requireKernel()
             return UInt64(debugRegister(number))
@@ -130,10 +132,10 @@ extension X86CPU {
 
     // MARK: control registers
 
-    func writeControlRegister(_ number: Int, _ value: UInt32) throws {
+    func writeControlRegister(_ number: Int, _ value: UInt64) throws {
         switch number {
         case 0:
-            let reserved: UInt32 = 0x1FFA_FFC0
+            let reserved: UInt64 = 0x1FFA_FFC0
             guard value & reserved == 0 else { throw SegmentFault.generalProtection(0) }
             guard value & ControlRegister.paging == 0 || value & ControlRegister.protectionEnable != 0 else {
                 throw SegmentFault.generalProtection(0)
@@ -163,7 +165,7 @@ extension X86CPU {
     /// After a CR0/CR3/CR4 write: the TLB entries it invalidates, and the same
     /// part of the jump cache, which trusts the linear-to-physical mapping.
     /// (A mode change the write makes is in the blocks' keys.)
-    func translationChanged(register: Int, from old: UInt32, to new: UInt32) {
+    func translationChanged(register: Int, from old: UInt64, to new: UInt64) {
         switch mmu.controlRegisterWritten(register, from: old, to: new) {
         case .none: break
         case .nonGlobal: jumpCache.clearNonGlobal()
@@ -171,7 +173,7 @@ extension X86CPU {
         }
     }
 
-    func mmuFlushPage(_ linear: UInt32) {
+    func mmuFlushPage(_ linear: LinearAddress) {
         mmu.flush(page: linear)
         jumpCache.invalidate(linearPage: linear)
     }
@@ -233,10 +235,10 @@ extension X86CPU {
         let is32 = (tss.flags >> 8) & 0x8 != 0
         do {
             guard is32, tss.limit >= 0x67 else { throw SegmentFault.generalProtection(0) }
-            let bitmap = try systemLoad(tss.base &+ 0x66, bytes: 2)
+            let bitmap = try systemLoad(linear(tss.base, 0x66), bytes: 2)
             let offset = bitmap &+ port / 8
             guard offset &+ 1 <= tss.limit else { throw SegmentFault.generalProtection(0) }
-            let bits = try systemLoad(tss.base &+ offset, bytes: 2)
+            let bits = try systemLoad(linear(tss.base, offset), bytes: 2)
             let mask: UInt32 = ((1 << bytes) - 1) << (port & 7)
             guard bits & mask == 0 else { throw SegmentFault.generalProtection(0) }
         } catch {

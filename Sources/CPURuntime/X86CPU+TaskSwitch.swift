@@ -44,14 +44,14 @@ extension X86CPU {
         let oldLayout = TSSLayout(is32: (old.flags >> 8) & 8 != 0)
         var flags = LazyFlagsEvaluation.fullFlags(state)
         if reason == .jump || reason == .interruptReturn { flags &= ~EFLAGS.nestedTask }
-        try systemStore(old.base &+ oldLayout.eip, returnAddress, bytes: oldLayout.fieldBytes)
-        try systemStore(old.base &+ oldLayout.eflags, flags, bytes: oldLayout.fieldBytes)
-        for number in 0..<8 { try systemStore(old.base &+ oldLayout.register(number), register(number), bytes: oldLayout.fieldBytes) }
-        for target in Segment.allCases { try systemStore(old.base &+ oldLayout.segment(target), segment(target).selector, bytes: 2) }
+        try systemStore(linear(old.base, oldLayout.eip), returnAddress, bytes: oldLayout.fieldBytes)
+        try systemStore(linear(old.base, oldLayout.eflags), flags, bytes: oldLayout.fieldBytes)
+        for number in 0..<8 { try systemStore(linear(old.base, oldLayout.register(number)), register(number), bytes: oldLayout.fieldBytes) }
+        for target in Segment.allCases { try systemStore(linear(old.base, oldLayout.segment(target)), segment(target).selector, bytes: 2) }
         if reason == .jump || reason == .interruptReturn { try setBusy(old.selector, false) }
 
         // Load the incoming one.
-        let base = descriptorEntry.base
+        let base = LinearAddress(descriptorEntry.base)
         if reason == .call || reason == .interrupt { try systemStore(base, old.selector, bytes: 2) }
         if reason != .interruptReturn { try setBusy(UInt32(tssSelector), true) }
         var newTR = descriptorEntry.cache
@@ -60,18 +60,18 @@ extension X86CPU {
         state.pointee.taskRegister = newTR
         state.pointee.cr0 |= ControlRegister.taskSwitched
 
-        let eip = try systemLoad(base &+ newLayout.eip, bytes: newLayout.fieldBytes)
-        var newFlags = try systemLoad(base &+ newLayout.eflags, bytes: newLayout.fieldBytes)
+        let eip = try systemLoad(linear(base, newLayout.eip), bytes: newLayout.fieldBytes)
+        var newFlags = try systemLoad(linear(base, newLayout.eflags), bytes: newLayout.fieldBytes)
         if !newLayout.is32 { newFlags = (flags & 0xFFFF_0000 & ~EFLAGS.virtual8086) | newFlags }
         if reason == .call || reason == .interrupt { newFlags |= EFLAGS.nestedTask }
         var registers: [UInt32] = []
-        for number in 0..<8 { registers.append(try systemLoad(base &+ newLayout.register(number), bytes: newLayout.fieldBytes)) }
+        for number in 0..<8 { registers.append(try systemLoad(linear(base, newLayout.register(number)), bytes: newLayout.fieldBytes)) }
         var selectors: [UInt16] = []
-        for target in Segment.allCases { selectors.append(UInt16(truncatingIfNeeded: try systemLoad(base &+ newLayout.segment(target), bytes: 2))) }
-        let ldtSelector = UInt16(truncatingIfNeeded: try systemLoad(base &+ newLayout.ldt, bytes: 2))
+        for target in Segment.allCases { selectors.append(UInt16(truncatingIfNeeded: try systemLoad(linear(base, newLayout.segment(target)), bytes: 2))) }
+        let ldtSelector = UInt16(truncatingIfNeeded: try systemLoad(linear(base, newLayout.ldt), bytes: 2))
         if let cr3Offset = newLayout.cr3, state.pointee.cr0 & ControlRegister.paging != 0 {
             let old = state.pointee.cr3
-            state.pointee.cr3 = try systemLoad(base &+ cr3Offset, bytes: 4)
+            state.pointee.cr3 = UInt64(try systemLoad(linear(base, cr3Offset), bytes: 4))
             translationChanged(register: 3, from: old, to: state.pointee.cr3)
         }
         for (number, value) in registers.enumerated() { setRegister(number, value, bytes: newLayout.fieldBytes) }
@@ -111,9 +111,9 @@ extension X86CPU {
     }
 
     private func setBusy(_ selector: UInt32, _ busy: Bool) throws {
-        let address = state.pointee.gdtBase &+ (selector & 0xFFF8)
-        let high = try systemLoad(address &+ 4, bytes: 4)
-        try systemStore(address &+ 4, busy ? high | (2 << 8) : high & ~(2 << 8), bytes: 4)
+        let address = linear(state.pointee.gdtBase, selector & 0xFFF8)
+        let high = try systemLoad(linear(address, 4), bytes: 4)
+        try systemStore(linear(address, 4), busy ? high | (2 << 8) : high & ~(2 << 8), bytes: 4)
     }
 
     /// LLDT and task switches: a null selector disables the LDT.

@@ -7,7 +7,7 @@ import X87
 /// unchanged: loads read memory before the FPU changes; stores run on a copy
 /// of the FPU state, write memory, then commit the copy.
 extension X86CPU {
-    func x87(_ call: X87Call, linear: UInt32, eip: UInt32) {
+    func x87(_ call: X87Call, linear: LinearAddress, eip: UInt32) {
         takeX87FromHost()
         switch call.kind {
         case X87Call.wait: x87Wait()
@@ -42,7 +42,7 @@ extension X86CPU {
     private var x87MMUIndex: Int { state.pointee.hiddenFlags & HiddenFlags.cplMask == 3 ? 1 : 0 }
 
     /// D8-DF. The translator has checked #NM and the pending exception.
-    private func x87Escape(_ call: X87Call, linear: UInt32, eip: UInt32) {
+    private func x87Escape(_ call: X87Call, linear: LinearAddress, eip: UInt32) {
         let escape = call.escape, modrm = call.modrm
         let control = X87Encoding.isControl(escape: escape, modrm: modrm)
         var outcome: X87Outcome
@@ -74,7 +74,7 @@ extension X86CPU {
 
     /// A memory form with an operand of 2 to 10 bytes; nil when the access
     /// faulted (nothing changed) or the encoding is reserved.
-    private func x87MemoryOperand(escape: UInt8, reg: UInt8, bytes: Int, linear: UInt32) -> X87Outcome? {
+    private func x87MemoryOperand(escape: UInt8, reg: UInt8, bytes: Int, linear: LinearAddress) -> X87Outcome? {
         let mmuIndex = x87MMUIndex
         if X87Encoding.memoryFormStores(escape: escape, reg: reg) {
             var fpu = state.pointee.x87
@@ -83,7 +83,7 @@ extension X86CPU {
             if outcome.effects.contains(.storesMemory) {
                 if bytes == 10 {
                     mmu.store(linear, operand.low, bytes: 8, mmu: mmuIndex)
-                    if state.pointee.pendingException < 0 { mmu.store(linear &+ 8, UInt64(operand.high), bytes: 2, mmu: mmuIndex) }
+                    if state.pointee.pendingException < 0 { mmu.store(addressSize.mask(linear &+ 8), UInt64(operand.high), bytes: 2, mmu: mmuIndex) }
                 } else {
                     mmu.store(linear, operand.low, bytes: bytes, mmu: mmuIndex)
                 }
@@ -95,7 +95,7 @@ extension X86CPU {
         var operand = X87Operand()
         if bytes == 10 {
             operand.low = mmu.load(linear, bytes: 8, mmu: mmuIndex)
-            operand.high = UInt16(truncatingIfNeeded: mmu.load(linear &+ 8, bytes: 2, mmu: mmuIndex))
+            operand.high = UInt16(truncatingIfNeeded: mmu.load(addressSize.mask(linear &+ 8), bytes: 2, mmu: mmuIndex))
         } else {
             operand.low = mmu.load(linear, bytes: bytes, mmu: mmuIndex)
         }
@@ -105,7 +105,7 @@ extension X86CPU {
 
     /// FLDENV, FNSTENV, FRSTOR, FNSAVE: the layout follows the mode (the
     /// real-mode one in real and virtual-8086 mode) and the operand size.
-    private func x87BlockOperand(_ call: X87Call, linear: UInt32) {
+    private func x87BlockOperand(_ call: X87Call, linear: LinearAddress) {
         let layout: X87EnvironmentLayout = descriptorMode ? (call.operand32 ? .protected32 : .protected16)
                                                           : (call.operand32 ? .real32 : .real16)
         let whole = call.escape == 5  // DD: FRSTOR/FNSAVE; D9: FLDENV/FNSTENV
@@ -127,7 +127,7 @@ extension X86CPU {
     /// No SSE is declared, so MXCSR and MXCSR_MASK (bytes 24-31) are stored as
     /// zero and ignored on restore, and bytes 160-511 (XMM registers, reserved)
     /// are neither written nor read. The image must be 16-byte aligned (#GP(0)).
-    private func x87FXState(save: Bool, linear: UInt32) {
+    private func x87FXState(save: Bool, linear: LinearAddress) {
         guard linear & 15 == 0 else { return raiseException(ExceptionVector.generalProtection, errorCode: 0) }
         let buffer = x87Buffer
         let bytes = 160
@@ -144,18 +144,18 @@ extension X86CPU {
     /// FIP/FCS/FOP and, for memory forms, FDP/FDS: offsets and selectors in
     /// protected mode, linear addresses in real and virtual-8086 mode (what the
     /// real-mode FSTENV layout stores). Register forms keep FDP/FDS.
-    private func x87Record(_ call: X87Call, linear: UInt32, eip: UInt32) {
+    private func x87Record(_ call: X87Call, linear: LinearAddress, eip: UInt32) {
         let code = segment(.cs)
         let protected = descriptorMode
         var dataPointer = state.pointee.x87.fdp
         var dataSelector = state.pointee.x87.fds
         if call.isMemoryForm, let target = Segment(rawValue: call.segment) {
             let data = segment(target)
-            dataPointer = protected ? linear &- data.base : linear
+            dataPointer = UInt32(truncatingIfNeeded: protected ? linear &- data.base : linear)
             dataSelector = UInt16(truncatingIfNeeded: data.selector)
         }
         state.pointee.x87.recordInstruction(opcode: X87Encoding.fop(escape: call.escape, modrm: call.modrm),
-                                            ip: protected ? eip : code.base &+ eip,
+                                            ip: protected ? eip : UInt32(truncatingIfNeeded: self.linear(code.base, eip)),
                                             cs: UInt16(truncatingIfNeeded: code.selector),
                                             dataPointer: dataPointer, ds: dataSelector)
     }
@@ -163,12 +163,12 @@ extension X86CPU {
     // MARK: block operands
 
     /// Copies guest memory into `buffer` (even `bytes`); false when an access faulted.
-    private func readGuest(_ linear: UInt32, bytes: Int, into buffer: UnsafeMutableRawPointer) -> Bool {
+    private func readGuest(_ linear: LinearAddress, bytes: Int, into buffer: UnsafeMutableRawPointer) -> Bool {
         let mmuIndex = x87MMUIndex
         var offset = 0
         while offset < bytes {
             let chunk = bytes - offset >= 8 ? 8 : (bytes - offset >= 4 ? 4 : 2)
-            let value = mmu.load(linear &+ UInt32(offset), bytes: chunk, mmu: mmuIndex)
+            let value = mmu.load(addressSize.mask(linear &+ LinearAddress(offset)), bytes: chunk, mmu: mmuIndex)
             if state.pointee.pendingException >= 0 { return false }
             switch chunk {
             case 8: (buffer + offset).storeBytes(of: value.littleEndian, as: UInt64.self)
@@ -182,7 +182,7 @@ extension X86CPU {
 
     /// Copies `buffer` to guest memory (even `bytes`); false when an access faulted.
     /// Without paging only the first access can fault, so nothing is half written.
-    private func writeGuest(_ linear: UInt32, bytes: Int, from buffer: UnsafeRawPointer) -> Bool {
+    private func writeGuest(_ linear: LinearAddress, bytes: Int, from buffer: UnsafeRawPointer) -> Bool {
         let mmuIndex = x87MMUIndex
         var offset = 0
         while offset < bytes {
@@ -193,7 +193,7 @@ extension X86CPU {
             case 4: value = UInt64(UInt32(littleEndian: (buffer + offset).loadUnaligned(as: UInt32.self)))
             default: value = UInt64(UInt16(littleEndian: (buffer + offset).loadUnaligned(as: UInt16.self)))
             }
-            mmu.store(linear &+ UInt32(offset), value, bytes: chunk, mmu: mmuIndex)
+            mmu.store(addressSize.mask(linear &+ LinearAddress(offset)), value, bytes: chunk, mmu: mmuIndex)
             if state.pointee.pendingException >= 0 { return false }
             offset += chunk
         }

@@ -167,7 +167,7 @@ public final class X86CPU: ExecutionEngine {
 
     /// Opens or closes the A20 gate (port 0x92, the 8042).
     public func setA20(_ enabled: Bool) {
-        let mask: UInt32 = enabled ? 0xFFFF_FFFF : ~(1 << 20)
+        let mask: UInt64 = enabled ? ~0 : ~(1 << 20)
         if state.pointee.a20Mask != mask {
             state.pointee.a20Mask = mask
             flushTLB()
@@ -175,6 +175,25 @@ public final class X86CPU: ExecutionEngine {
     }
 
     // MARK: segments and mode
+
+    /// How wide linear addresses are in the current mode (`HiddenFlags.addressSize`).
+    @inline(__always)
+    var addressSize: AddressSize { HiddenFlags(rawValue: state.pointee.hiddenFlags).addressSize }
+
+    /// `base` + `offset` as a linear address, wrapped as the mode wraps: a
+    /// segment's or a descriptor table's byte.
+    @inline(__always)
+    func linear(_ base: LinearAddress, _ offset: UInt32) -> LinearAddress {
+        addressSize.mask(base &+ LinearAddress(offset))
+    }
+
+    /// The linear address of CS:EIP and the CS base blocks are keyed on,
+    /// read straight from the state (the base's low half: 32 bits in every mode).
+    @inline(__always)
+    func codeAddress() -> (linear: LinearAddress, codeBase: UInt32) {
+        let codeBase = (UnsafeRawPointer(state) + codeBaseOffset).load(as: UInt32.self)
+        return (linear(LinearAddress(codeBase), UInt32(truncatingIfNeeded: state.pointee.eip)), codeBase)
+    }
 
     func segment(_ segment: Segment) -> SegmentCache {
         withUnsafeBytes(of: &state.pointee.segments) { $0.load(fromByteOffset: segment.rawValue * MemoryLayout<SegmentCache>.stride, as: SegmentCache.self) }
@@ -352,8 +371,7 @@ public final class X86CPU: ExecutionEngine {
     /// needed; unretained, since the translation cache keeps it alive.
     @inline(__always)
     private func cachedBlock() -> Unmanaged<TranslatedBlock>? {
-        let codeBase = (UnsafeRawPointer(state) + codeBaseOffset).load(as: UInt32.self)
-        let linear = codeBase &+ UInt32(truncatingIfNeeded: state.pointee.eip)
+        let (linear, codeBase) = codeAddress()
         if let handle = jumpCache.lookupHandle(linearPC: linear, codeSegmentBase: codeBase, flags: state.pointee.hiddenFlags) {
             return handle
         }
@@ -381,7 +399,7 @@ public final class X86CPU: ExecutionEngine {
 
     /// The translated block for a linear PC in the current mode, if there is
     /// one still valid for the current mapping (entered into the jump cache).
-    func translatedBlock(linearPC linear: UInt32, codeSegmentBase codeBase: UInt32) -> Unmanaged<TranslatedBlock>? {
+    func translatedBlock(linearPC linear: LinearAddress, codeSegmentBase codeBase: UInt32) -> Unmanaged<TranslatedBlock>? {
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
         guard let block = translationCache.lookup(key), secondPageStillMatches(block) else { return nil }
@@ -391,8 +409,7 @@ public final class X86CPU: ExecutionEngine {
 
     func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
         let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
-        let codeBase = segment(.cs).base
-        let linear = codeBase &+ eip
+        let (linear, codeBase) = codeAddress()
         if cached, let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) {
             return block.takeUnretainedValue()
         }
@@ -415,7 +432,7 @@ public final class X86CPU: ExecutionEngine {
         if Log.isEnabled(.op) { Log.emit("IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
         optimizer.run(on: code.block)
         if Log.isEnabled(.opOpt) { Log.emit("optimized IR for 0x\(String(linear, radix: 16)):\n\(code.block)") }
-        let firstPage = mmu.physical(code.startLinear) >> 12, lastPage = mmu.physical(code.endLinear &- 1) >> 12
+        let firstPage = mmu.physical(code.startLinear) >> 12, lastPage = mmu.physical(code.lastLinear) >> 12
         let pages = firstPage == lastPage ? [firstPage] : [min(firstPage, lastPage), max(firstPage, lastPage)]
         let compiled: ExecutableBlock
         do {
@@ -432,7 +449,7 @@ public final class X86CPU: ExecutionEngine {
             return nil
         }
         let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages,
-                                    lastLinear: code.endLinear &- 1, lastPhysicalPage: mmu.physical(code.endLinear &- 1) >> 12)
+                                    lastLinear: code.lastLinear, lastPhysicalPage: lastPage)
         guard cached else { return block }
         let newCodePages = pages.filter { !translationCache.holdsCode(physicalPage: $0) }
         translationCache.insert(block)
@@ -466,7 +483,7 @@ public final class X86CPU: ExecutionEngine {
     /// A write hit a page holding translated code: its blocks are stale.
     /// The blocks go from the jump cache too; writes to the page need not
     /// take the slow path any more.
-    func invalidateCode(physicalPage page: UInt32) {
+    func invalidateCode(physicalPage page: PhysicalPage) {
         translationCache.invalidate(physicalPage: page) { jumpCache.remove($0) }
         mmu.unprotectCode(physicalPage: page)
     }
@@ -585,12 +602,12 @@ public final class X86CPU: ExecutionEngine {
                 return setRegister(Register.esp.rawValue, stackPointer)
             }
         }
-        let entry = state.pointee.idtBase &+ vector * 4
+        let entry = linear(state.pointee.idtBase, vector &* 4)
         let offset = UInt32(mmu.load(entry, bytes: 2, mmu: 0))
-        let selector = UInt32(mmu.load(entry &+ 2, bytes: 2, mmu: 0))
+        let selector = UInt32(mmu.load(linear(entry, 2), bytes: 2, mmu: 0))
         var cs = segment(.cs)
         cs.selector = selector
-        cs.base = selector << 4
+        cs.base = LinearAddress(selector) << 4
         setSegment(.cs, cs)
         state.pointee.eip = UInt64(offset)
         state.pointee.eflags &= ~(EFLAGS.interrupt | EFLAGS.trap | EFLAGS.alignmentCheck)
@@ -601,7 +618,7 @@ public final class X86CPU: ExecutionEngine {
 /// The translator's view of guest code: bytes through the MMU.
 struct CodeReader: GuestCodeReader {
     let mmu: SoftMMU
-    func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    func readCode(linear: LinearAddress, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         mmu.readCode(linear: linear, into: buffer)
     }
 }

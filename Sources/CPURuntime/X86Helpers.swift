@@ -62,9 +62,11 @@ enum X86Helpers {
                 return 0
             }
         case .farCall:
-            return { state, selector, offset, packed in
-                X86CPU.owner(of: state).farCall(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset),
-                                   bytes: Int(packed & 0xFF), returnAddress: UInt32(truncatingIfNeeded: packed >> 8))
+            return { state, selector, offset, record in
+                let call = FarCall(word: record)
+                let cpu = X86CPU.owner(of: state)
+                cpu.farCall(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset),
+                            bytes: Int(call.operandBytes), returnAddress: cpu.nextInstructionAddress(length: call.instructionLength))
                 return 0
             }
         case .farReturn:
@@ -93,9 +95,8 @@ enum X86Helpers {
                 return 0
             }
         case .system:
-            return { state, code, operand, address in
-                X86CPU.owner(of: state).system(code: UInt32(truncatingIfNeeded: code), operand: UInt32(truncatingIfNeeded: operand),
-                                               address: UInt32(truncatingIfNeeded: address))
+            return { state, record, operand, address in
+                X86CPU.owner(of: state).system(SystemCall(word: record), operand: UInt32(truncatingIfNeeded: operand), address: address)
             }
         case .checkIOPermission:
             return { state, port, bytes, _ in
@@ -103,10 +104,10 @@ enum X86Helpers {
                 return 0
             }
         case .checkSegmentAccess:
-            return { state, packed, offset, _ in
-                X86CPU.owner(of: state).checkSegmentAccess(
-                    Segment(rawValue: Int(packed & 0xFF)) ?? .ds, access: SegmentAccess(rawValue: UInt32((packed >> 8) & 0xFF)) ?? .read,
-                    offset: UInt32(truncatingIfNeeded: offset), bytes: UInt32((packed >> 16) & 0xFF))
+            return { state, record, offset, _ in
+                let check = SegmentCheck(word: record)
+                X86CPU.owner(of: state).checkSegmentAccess(check.segment, access: check.access,
+                                                           offset: UInt32(truncatingIfNeeded: offset), bytes: UInt32(check.bytes))
                 return 0
             }
         case .readTimeStampCounter:
@@ -124,7 +125,7 @@ enum X86Helpers {
             }
         case .x87:
             return { state, call, linear, eip in
-                X86CPU.owner(of: state).x87(X87Call(rawValue: call), linear: UInt32(truncatingIfNeeded: linear),
+                X86CPU.owner(of: state).x87(X87Call(word: call), linear: linear,
                                             eip: UInt32(truncatingIfNeeded: eip))
                 return 0
             }

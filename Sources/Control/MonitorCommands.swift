@@ -189,11 +189,11 @@ final class MonitorCommands {
         let result: Result<[UInt64], MonitorError>? = onCPUThread {
             let machine = self.machine
             func byte(_ at: UInt64) throws(MonitorError) -> UInt64 {
-                guard linear else { return UInt64(machine.addressSpace.read(UInt32(at), size: .byte)) }
-                guard let physical = machine.cpu.physicalAddress(ofLinear: UInt32(at)), physical < 1 << 32 else {
+                guard linear else { return UInt64(machine.addressSpace.read(at, size: .byte)) }
+                guard let physical = machine.cpu.physicalAddress(ofLinear: at), physical < 1 << 32 else {
                     throw MonitorError("Cannot access memory at 0x\(MemoryDumpFormat.hex(at, digits: 8))")
                 }
-                return UInt64(machine.addressSpace.read(UInt32(physical), size: .byte))
+                return UInt64(machine.addressSpace.read(physical, size: .byte))
             }
             do throws(MonitorError) {
                 var values: [UInt64] = []

@@ -131,8 +131,8 @@ public final class BusMasterChannel: IDEDMAMover {
     private func nextSegment() -> Bool {
         guard !tableEnded, prdIndex < BusMasterChannel.maximumPRDs else { return false }
         let entry = prdTable &+ UInt32(prdIndex) * BusMasterChannel.prdSize
-        let address = memory.read(entry, size: .dword)
-        let control = memory.read(entry &+ 4, size: .dword)
+        let address = memory.read(PhysicalAddress(entry), size: .dword)
+        let control = memory.read(PhysicalAddress(entry &+ 4), size: .dword)
         prdIndex += 1
         segmentAddress = address & ~1
         segmentRemaining = Int(control & 0xFFFE)

@@ -112,14 +112,14 @@ public final class DMA8237 {
     /// A "read" transfer: guest memory into `buffer`. Returns what moved.
     public func readFromMemory(channel: Int, into buffer: UnsafeMutableRawBufferPointer) -> Transfer {
         transfer(channel: channel, maxBytes: buffer.count, toMemory: false) { index, address in
-            buffer[index] = UInt8(truncatingIfNeeded: memory.read(address, size: .byte))
+            buffer[index] = UInt8(truncatingIfNeeded: memory.read(PhysicalAddress(address), size: .byte))
         }
     }
 
     /// A "write" transfer: `bytes` into guest memory. Returns what moved.
     public func writeToMemory(channel: Int, from bytes: UnsafeRawBufferPointer) -> Transfer {
         transfer(channel: channel, maxBytes: bytes.count, toMemory: true) { index, address in
-            memory.write(address, value: UInt32(bytes[index]), size: .byte)
+            memory.write(PhysicalAddress(address), value: UInt32(bytes[index]), size: .byte)
         }
     }
 

@@ -17,12 +17,12 @@ public struct GuestMemoryDMA {
     public func write(_ address: UInt32, _ bytes: UnsafeRawBufferPointer) {
         var done = 0
         while done < bytes.count {
-            let target = address &+ UInt32(done)
+            let target = PhysicalAddress(address &+ UInt32(done))
             let chunk = min(bytes.count - done, 4096 - Int(target & 0xFFF))
             if let region = memory.region(at: target), case .ram = region.kind, let pointer = memory.hostPointer(at: target) {
                 pointer.copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
             } else {
-                for i in 0..<chunk { memory.write(target &+ UInt32(i), value: UInt32(bytes[done + i]), size: .byte) }
+                for i in 0..<chunk { memory.write(target &+ PhysicalAddress(i), value: UInt32(bytes[done + i]), size: .byte) }
             }
             done += chunk
         }
@@ -36,12 +36,12 @@ public struct GuestMemoryDMA {
     public func read(_ address: UInt32, into buffer: UnsafeMutableRawBufferPointer) {
         var done = 0
         while done < buffer.count {
-            let source = address &+ UInt32(done)
+            let source = PhysicalAddress(address &+ UInt32(done))
             let chunk = min(buffer.count - done, 4096 - Int(source & 0xFFF))
             if let region = memory.region(at: source), case .ram = region.kind, let pointer = memory.hostPointer(at: source) {
                 (buffer.baseAddress! + done).copyMemory(from: pointer, byteCount: chunk)
             } else {
-                for i in 0..<chunk { buffer[done + i] = UInt8(truncatingIfNeeded: memory.read(source &+ UInt32(i), size: .byte)) }
+                for i in 0..<chunk { buffer[done + i] = UInt8(truncatingIfNeeded: memory.read(source &+ PhysicalAddress(i), size: .byte)) }
             }
             done += chunk
         }
@@ -53,10 +53,10 @@ public struct GuestMemoryDMA {
         return bytes
     }
 
-    public func readDword(_ address: UInt32) -> UInt32 { memory.read(address, size: .dword) }
+    public func readDword(_ address: UInt32) -> UInt32 { memory.read(PhysicalAddress(address), size: .dword) }
 
     public func writeDword(_ address: UInt32, _ value: UInt32) {
-        memory.write(address, value: value, size: .dword)
+        memory.write(PhysicalAddress(address), value: value, size: .dword)
         memoryWritten(address, 4)
     }
 }

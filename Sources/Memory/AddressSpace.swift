@@ -13,13 +13,13 @@ public enum RegionKind {
     case deviceRAM(UnsafeMutableRawPointer)
 }
 
-/// One named, page-aligned range of the 32-bit physical address space.
+/// One named, page-aligned range of the physical address space (below 4 GiB).
 public struct Region {
     public let name: String
-    public let start: UInt64
+    public let start: PhysicalAddress
     public let size: UInt64
     public let kind: RegionKind
-    public var end: UInt64 { start + size }
+    public var end: PhysicalAddress { start + size }
 }
 
 /// What backs a physical address, as the CPU's miss path asks: plain values,
@@ -135,34 +135,42 @@ public final class AddressSpace {
         }
     }
 
+    /// The page table's entry for a physical address: `unmapped` past the
+    /// 4 GiB the table covers.
+    @inline(__always)
+    private func regionIndex(_ address: PhysicalAddress) -> UInt16 {
+        guard address < AddressSpace.addressLimit else { return AddressSpace.unmapped }
+        return pageRegion[Int(address >> UInt64(AddressSpace.pageShift))]
+    }
+
     /// The region holding a physical address, if any.
     @inline(__always)
-    public func region(at address: UInt32) -> Region? {
-        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+    public func region(at address: PhysicalAddress) -> Region? {
+        let index = regionIndex(address)
         return index == AddressSpace.unmapped ? nil : regions[Int(index)]
     }
 
     /// Host pointer for a RAM or ROM address, nil for MMIO or nothing. The TLB
     /// stores (this pointer - guest page) as its addend.
     @inline(__always)
-    public func hostPointer(at address: UInt32) -> UnsafeMutableRawPointer? {
-        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+    public func hostPointer(at address: PhysicalAddress) -> UnsafeMutableRawPointer? {
+        let index = regionIndex(address)
         guard index != AddressSpace.unmapped else { return nil }
         let backing = backings[Int(index)]
-        return backing.host.map { $0 + Int(UInt64(address) &- backing.start) }
+        return backing.host.map { $0 + Int(address &- backing.start) }
     }
 
     /// What backs a physical address.
     @inline(__always)
-    public func backingKind(at address: UInt32) -> BackingKind {
-        let index = pageRegion[Int(address >> UInt32(AddressSpace.pageShift))]
+    public func backingKind(at address: PhysicalAddress) -> BackingKind {
+        let index = regionIndex(address)
         return index == AddressSpace.unmapped ? .none : backings[Int(index)].kind
     }
 
     /// Slow-path physical read, for devices (DMA) and the CPU's miss path.
-    public func read(_ address: UInt32, size: AccessSize) -> UInt32 {
+    public func read(_ address: PhysicalAddress, size: AccessSize) -> UInt32 {
         guard let region = region(at: address) else { return size.mask }
-        let inside = UInt64(address) - region.start
+        let inside = address - region.start
         if case let .mmio(handler) = region.kind {
             return handler.read(offset: UInt32(inside), size: size)
         }
@@ -176,9 +184,9 @@ public final class AddressSpace {
     }
 
     /// Slow-path physical write. Writes to ROM and to nothing are dropped.
-    public func write(_ address: UInt32, value: UInt32, size: AccessSize) {
+    public func write(_ address: PhysicalAddress, value: UInt32, size: AccessSize) {
         guard let region = region(at: address) else { return }
-        let inside = UInt64(address) - region.start
+        let inside = address - region.start
         switch region.kind {
         case let .mmio(handler):
             handler.write(offset: UInt32(inside), value: value, size: size)
@@ -195,18 +203,19 @@ public final class AddressSpace {
         }
     }
 
-    /// An access that straddles two regions goes byte by byte, little-endian.
-    private func splitRead(_ address: UInt32, size: AccessSize) -> UInt32 {
+    /// An access that straddles two regions goes byte by byte, little-endian
+    /// (wrapping at 4 GiB, the end of the space the map covers).
+    private func splitRead(_ address: PhysicalAddress, size: AccessSize) -> UInt32 {
         var value: UInt32 = 0
         for i in 0..<UInt32(size.rawValue) {
-            value |= read(address &+ i, size: .byte) << (8 * i)
+            value |= read((address &+ PhysicalAddress(i)) & (AddressSpace.addressLimit - 1), size: .byte) << (8 * i)
         }
         return value
     }
 
-    private func splitWrite(_ address: UInt32, value: UInt32, size: AccessSize) {
+    private func splitWrite(_ address: PhysicalAddress, value: UInt32, size: AccessSize) {
         for i in 0..<UInt32(size.rawValue) {
-            write(address &+ i, value: (value >> (8 * i)) & 0xFF, size: .byte)
+            write((address &+ PhysicalAddress(i)) & (AddressSpace.addressLimit - 1), value: (value >> (8 * i)) & 0xFF, size: .byte)
         }
     }
 

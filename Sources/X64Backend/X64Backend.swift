@@ -27,11 +27,11 @@ public struct CompiledBlock {
 /// What the runtime knows of a block when it is compiled and needs back to
 /// decide whether a jump out of it may be chained (for x86: the block's key).
 public struct ChainTag: Sendable, Equatable {
-    public var linearPC: UInt32 = 0
+    public var linearPC: UInt64 = 0
     public var codeSegmentBase: UInt32 = 0
     public var flags: UInt32 = 0
 
-    public init(linearPC: UInt32 = 0, codeSegmentBase: UInt32 = 0, flags: UInt32 = 0) {
+    public init(linearPC: UInt64 = 0, codeSegmentBase: UInt32 = 0, flags: UInt32 = 0) {
         self.linearPC = linearPC
         self.codeSegmentBase = codeSegmentBase
         self.flags = flags
@@ -46,7 +46,8 @@ public struct ChainTag: Sendable, Equatable {
 public enum ChainRecord {
     static let noSite = Int32.min
     static let offsetShift: UInt64 = 34
-    static let tagBytes = 12
+    /// The tag: linear PC (8 bytes), CS base, flags (4 each).
+    static let tagBytes = 16
 }
 
 /// The x86-64 JIT: compiles IR blocks into a code cache and runs them, with
@@ -106,8 +107,8 @@ public final class X64Backend {
         let offset = Int(exit >> ChainRecord.offsetShift)
         guard exit & BlockExit.gotoSlot != 0, offset != 0, offset + ChainRecord.tagBytes + 8 <= cache.used else { return nil }
         let record = cache.executableAddress(offset)
-        let tag = ChainTag(linearPC: record.load(as: UInt32.self), codeSegmentBase: record.load(fromByteOffset: 4, as: UInt32.self),
-                           flags: record.load(fromByteOffset: 8, as: UInt32.self))
+        let tag = ChainTag(linearPC: record.loadUnaligned(as: UInt64.self), codeSegmentBase: record.load(fromByteOffset: 8, as: UInt32.self),
+                           flags: record.load(fromByteOffset: 12, as: UInt32.self))
         return (tag, Int(exit & 1))
     }
 

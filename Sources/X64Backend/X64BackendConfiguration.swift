@@ -3,8 +3,9 @@ import IR
 /// Where a CPU keeps its software TLB, for the inline hit path generated
 /// code will take before calling the load/store functions. Passed in rather
 /// than imported: the backend knows the IR, not the guest's state layout.
-/// Sizes and counts must be powers of two; tags and addresses are 32 bits,
-/// the addend a signed 64-bit host offset.
+/// Sizes and counts must be powers of two; tags are 64-bit linear page
+/// addresses (an address register holds its address zero-extended), the
+/// addend a signed 64-bit host offset.
 public struct TLBLayout: Sendable {
     /// Offset of MMU index 0's first entry from the state pointer.
     public var offset: Int
@@ -75,8 +76,8 @@ public typealias NextBlockLookup = @convention(c) (UnsafeMutableRawPointer) -> U
 /// (just `bypassUnlessInterruptsOff`: only while the guest's EFLAGS has
 /// `interruptFlag` set),
 /// then `entryCount` entries of `entryBytes` from `entriesOffset`, each with
-/// the key (linear PC, CS base, mode flags: 32 bits each), a 32-bit
-/// generation and the 64-bit body address of the block to enter. An entry
+/// the key (a 64-bit linear PC, then CS base and mode flags of 32 bits), a
+/// 32-bit generation and the 64-bit body address of the block to enter. An entry
 /// counts only when its generation equals the header's 32-bit word number
 /// (generation & 1) from `generationsOffset`. Where the probe finds the key in the
 /// state (EIP, CS base, mode flags, the pending-exception word) and which
@@ -122,8 +123,8 @@ public struct JumpCacheLayout: Sendable {
 
     /// The set of a linear PC: its page number folded onto its low bits.
     @inline(__always)
-    public static func slot(_ linearPC: UInt32, entryCount: Int) -> Int {
-        Int((linearPC ^ (linearPC >> 12)) & UInt32(entryCount - 1))
+    public static func slot(_ linearPC: UInt64, entryCount: Int) -> Int {
+        Int(truncatingIfNeeded: linearPC ^ (linearPC >> 12)) & (entryCount - 1)
     }
 }
 

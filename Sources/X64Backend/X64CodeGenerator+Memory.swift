@@ -244,12 +244,12 @@ extension X64CodeGenerator {
         let isLoad = op.opcode == .loadGuest
         let function = isLoad ? unsafeBitCast(configuration.load, to: Int.self) : unsafeBitCast(configuration.store, to: Int.self)
         let argumentsStart = missLists.arguments.count
-        if isLoad {
-            missLists.arguments.append(ImmediateArgument(register: .rdx, value: UInt64(op.aux)))
-            missLists.arguments.append(ImmediateArgument(register: .rcx, value: op.constant & 0xFFFF_FFFF))
-        } else {
-            missLists.arguments.append(ImmediateArgument(register: .rcx, value: (UInt64(op.aux) | op.constant << 8) & 0xFFFF_FFFF))
-        }
+        // The access kind and the MMU index after the address (and a store's
+        // value). R8, unlike RSI and RDX, may hold a temp: it is pushed with
+        // the kept registers before the arguments are loaded.
+        let (accessRegister, mmuRegister): (HostRegister, HostRegister) = isLoad ? (.rdx, .rcx) : (.rcx, .r8)
+        missLists.arguments.append(ImmediateArgument(register: accessRegister, value: UInt64(op.aux)))
+        missLists.arguments.append(ImmediateArgument(register: mmuRegister, value: op.constant & 0xFFFF_FFFF))
         return MissPath(globals: globalsStart..<missLists.globals.count, constants: constantsStart..<missLists.constants.count,
                         instruction: pendingInstruction, kept: keptStart..<missLists.kept.count,
                         function: UInt64(UInt(bitPattern: function)), arguments: argumentsStart..<missLists.arguments.count,
@@ -309,29 +309,31 @@ extension X64CodeGenerator {
         let entryShift = tlb.entryBytes.trailingZeroBitCount
         precondition(tlb.entryBytes == 1 << entryShift && tlb.pageBits >= entryShift, "TLB entries must be a power of two in size")
         precondition(tlb.entriesPerMMU.nonzeroBitCount == 1, "TLB entry count must be a power of two")
-        let pageMask = ~UInt32((1 << tlb.pageBits) - 1)
+        let pageMask = ~UInt32((1 << tlb.pageBits) - 1)  // sign-extended: ~(page size - 1) in 64 bits
         // RAX = the entry's offset within its MMU's table: shifting by
         // pageBits - log2(entryBytes) and masking gives index * entryBytes.
         assembler.mov(.dword, .rax, address)
         assembler.shift(.shr, .dword, .rax, by: UInt8(tlb.pageBits - entryShift))
         assembler.alu(.and, .dword, .register(.rax), immediate: Int32((tlb.entriesPerMMU - 1) << entryShift))
-        // ECX = the page of the access's last byte. It equals the tag only
-        // when the first byte's page is the entry's and the access stays in
-        // it (also across the 4 GiB wrap, ECX being 32 bits); tags with low
-        // bits set (invalid, slow path, code page) never match.
+        // RCX = the page of the access's last byte, in 64 bits. It equals the
+        // 64-bit tag only when the first byte's page is the entry's and the
+        // access stays in it (one that runs past 4 GiB, where a 32-bit mode
+        // wraps, ends on a page no tag of a 32-bit mode holds, and the slow
+        // path splits it); tags with low bits set (invalid, slow path, code
+        // page) never match.
         if access.bytes > 1 {
-            assembler.lea(.dword, .rcx, MemoryOperand(base: address, displacement: Int32(access.bytes - 1)))
+            assembler.lea(.qword, .rcx, MemoryOperand(base: address, displacement: Int32(access.bytes - 1)))
         } else {
             assembler.mov(.dword, .rcx, address)
         }
-        assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: pageMask))
+        assembler.alu(.and, .qword, .register(.rcx), immediate: Int32(bitPattern: pageMask))
         let table = tlb.offset + Int(op.constant) * tlb.entriesPerMMU * tlb.entryBytes
         func field(_ offset: Int) -> MemoryOperand {
             guard let displacement = Int32(exactly: table + offset) else { preconditionFailure("TLB offset out of range") }
             return MemoryOperand(base: stateRegister, index: .rax, displacement: displacement)
         }
         let isLoad = op.opcode == .loadGuest
-        assembler.alu(.cmp, .dword, .rcx, field(isLoad ? tlb.readTagOffset : tlb.writeTagOffset))
+        assembler.alu(.cmp, .qword, .rcx, field(isLoad ? tlb.readTagOffset : tlb.writeTagOffset))
         assembler.jcc(.ne, miss)
         // The addend is signed: host = linear + addend in 64 bits.
         assembler.load(.qword, .rax, field(tlb.addendOffset))

@@ -236,7 +236,9 @@ final class X64CodeGenerator {
     private func emitChainRecord() {
         while assembler.position % 4 != 0 { assembler.byte(0xCC) }
         chainRecordOffset = assembler.position
-        for word in [chainTag.linearPC, chainTag.codeSegmentBase, chainTag.flags] { assembler.int32(word) }
+        let linearPC = chainTag.linearPC
+        for word in [UInt32(truncatingIfNeeded: linearPC), UInt32(truncatingIfNeeded: linearPC >> 32),
+                     chainTag.codeSegmentBase, chainTag.flags] { assembler.int32(word) }
         for site in chainSites {
             assembler.int32(UInt32(bitPattern: site < 0 ? ChainRecord.noSite : Int32(site - chainRecordOffset)))
         }
@@ -284,7 +286,8 @@ final class X64CodeGenerator {
         assembler.alu(.and, .dword, .register(.rcx), immediate: Int32(bitPattern: cache.interruptFlag))
         assembler.jcc(.ne, slow)
         assembler.bind(open)
-        // ECX = CS base, EDX = linear PC, RSI = the set's offset in the table.
+        // ECX = CS base, RDX = linear PC (the 32-bit sum, zero-extended: the
+        // 4 GiB wrap of 32-bit modes), RSI = the set's offset in the table.
         assembler.load(.dword, .rcx, stateOperand(cache.codeSegmentBaseStateOffset))
         assembler.load(.dword, .rdx, stateOperand(cache.eipOffset))
         assembler.alu(.add, .dword, .rdx, .rcx)
@@ -300,10 +303,10 @@ final class X64CodeGenerator {
         // The first way whose linear PC matches is the candidate (both ways
         // share a cache line); the runtime looks further on a mismatch.
         let candidate = assembler.newLabel()
-        assembler.alu(.cmp, .dword, .rdx, field(cache.linearPCOffset))
+        assembler.alu(.cmp, .qword, .rdx, field(cache.linearPCOffset))
         assembler.jcc(.e, candidate, short: true)
         assembler.alu(.add, .qword, .register(.rsi), immediate: Int32(cache.entryBytes))
-        assembler.alu(.cmp, .dword, .rdx, field(cache.linearPCOffset))
+        assembler.alu(.cmp, .qword, .rdx, field(cache.linearPCOffset))
         assembler.jcc(.ne, slow)
         assembler.bind(candidate)
         assembler.alu(.cmp, .dword, .rcx, field(cache.codeSegmentBaseOffset))

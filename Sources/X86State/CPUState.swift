@@ -24,22 +24,26 @@ public struct CPUState {
         (SegmentCache(), SegmentCache(), SegmentCache(), SegmentCache(), SegmentCache(), SegmentCache())
     public var ldtr = SegmentCache()
     public var taskRegister = SegmentCache()
-    public var gdtBase: UInt32 = 0
+    public var gdtBase: LinearAddress = 0
     public var gdtLimit: UInt32 = 0xFFFF
-    public var idtBase: UInt32 = 0
+    public var idtBase: LinearAddress = 0
     public var idtLimit: UInt32 = 0x3FF
 
-    public var cr0: UInt32 = ControlRegister.extensionType | ControlRegister.cacheDisable | ControlRegister.notWriteThrough
-    public var cr2: UInt32 = 0
-    public var cr3: UInt32 = 0
-    public var cr4: UInt32 = 0
+    /// Control registers are 64 bits, as in long mode; the 32-bit modes use
+    /// their low halves (MOV CRn writes zero-extended values).
+    public var cr0: UInt64 = ControlRegister.extensionType | ControlRegister.cacheDisable | ControlRegister.notWriteThrough
+    /// The linear address of the last page fault.
+    public var cr2: LinearAddress = 0
+    /// The paging structures' physical address and its PWT/PCD bits.
+    public var cr3: UInt64 = 0
+    public var cr4: UInt64 = 0
     public var debugRegisters: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0, 0, 0, 0, 0xFFFF_0FF0, 0x400, 0xFFFF_0FF0, 0x400)
 
     /// `HiddenFlags`: the mode bits blocks are keyed on.
     public var hiddenFlags: UInt32 = 0
     /// ANDed into every physical address: clears bit 20 while the A20 gate is closed.
-    public var a20Mask: UInt32 = 0xFFFF_FFFF
+    public var a20Mask: UInt64 = ~0
 
     /// A guest exception raised by a memory access or helper, waiting for delivery:
     /// the vector, or -1 for none.

@@ -1,24 +1,29 @@
+import Memory
+
 /// One entry of the software TLB: the page's linear address as tag for each
 /// kind of access (with low bits set to force the slow path), and the addend
-/// that turns a linear address into a host pointer on a hit.
+/// that turns a linear address into a host pointer on a hit. Tags are whole
+/// 64-bit linear page addresses, so generated code compares one quadword;
+/// 64 bytes, a cache line, so an entry never straddles two.
 public struct TLBEntry {
-    public var readTag: UInt32 = TLBEntry.invalid
-    public var writeTag: UInt32 = TLBEntry.invalid
-    public var codeTag: UInt32 = TLBEntry.invalid
-    /// `TLBEntry.global`, `TLBEntry.largePage`: what flushes keep or also drop.
-    public var flags: UInt32 = 0
+    public var readTag: LinearAddress = TLBEntry.invalid
+    public var writeTag: LinearAddress = TLBEntry.invalid
+    public var codeTag: LinearAddress = TLBEntry.invalid
     /// Host address minus linear address, for RAM and ROM pages.
     public var addend: Int = 0
     /// The page's physical address (for the slow path and code-page tracking).
-    public var physicalPage: UInt32 = 0
-    public var padding2: UInt32 = 0
+    public var physicalPage: PhysicalAddress = 0
+    /// `TLBEntry.global`, `TLBEntry.largePage`: what flushes keep or also drop.
+    public var flags: UInt32 = 0
+    public var reserved: UInt32 = 0
+    public var padding: (UInt64, UInt64) = (0, 0)
 
     /// A tag no aligned address matches.
-    public static let invalid: UInt32 = 1
+    public static let invalid: LinearAddress = 1
     /// Tag bit: the page is MMIO (or not mapped): always take the slow path.
-    public static let slowPath: UInt32 = 1 << 1
+    public static let slowPath: LinearAddress = 1 << 1
     /// Tag bit (write tags only): the page holds translated code.
-    public static let codePage: UInt32 = 1 << 2
+    public static let codePage: LinearAddress = 1 << 2
 
     /// Flag: a global page (G with CR4.PGE): a CR3 write keeps it.
     public static let global: UInt32 = 1 << 0
@@ -65,6 +70,7 @@ public final class CPUStateBlock {
     static let totalEntries = mmuModes * tlbEntries
 
     public init() {
+        precondition(MemoryLayout<TLBEntry>.stride == 64, "generated code indexes the TLB by 64-byte entries")
         base = UnsafeMutableRawPointer.allocate(byteCount: CPUStateBlock.size, alignment: 64)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: CPUStateBlock.size)
         filled = .allocate(capacity: CPUStateBlock.totalEntries)

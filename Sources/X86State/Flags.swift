@@ -26,27 +26,27 @@ public enum EFLAGS {
 
 /// CR0 and CR4 bits.
 public enum ControlRegister {
-    public static let protectionEnable: UInt32 = 1 << 0
-    public static let monitorCoprocessor: UInt32 = 1 << 1
-    public static let emulation: UInt32 = 1 << 2
-    public static let taskSwitched: UInt32 = 1 << 3
-    public static let extensionType: UInt32 = 1 << 4
-    public static let numericError: UInt32 = 1 << 5
-    public static let writeProtect: UInt32 = 1 << 16
-    public static let alignmentMask: UInt32 = 1 << 18
-    public static let notWriteThrough: UInt32 = 1 << 29
-    public static let cacheDisable: UInt32 = 1 << 30
-    public static let paging: UInt32 = 1 << 31
+    public static let protectionEnable: UInt64 = 1 << 0
+    public static let monitorCoprocessor: UInt64 = 1 << 1
+    public static let emulation: UInt64 = 1 << 2
+    public static let taskSwitched: UInt64 = 1 << 3
+    public static let extensionType: UInt64 = 1 << 4
+    public static let numericError: UInt64 = 1 << 5
+    public static let writeProtect: UInt64 = 1 << 16
+    public static let alignmentMask: UInt64 = 1 << 18
+    public static let notWriteThrough: UInt64 = 1 << 29
+    public static let cacheDisable: UInt64 = 1 << 30
+    public static let paging: UInt64 = 1 << 31
 
-    public static let cr4VME: UInt32 = 1 << 0
-    public static let cr4PVI: UInt32 = 1 << 1
-    public static let cr4TSD: UInt32 = 1 << 2
-    public static let cr4DE: UInt32 = 1 << 3
-    public static let cr4PSE: UInt32 = 1 << 4
-    public static let cr4PAE: UInt32 = 1 << 5
-    public static let cr4PGE: UInt32 = 1 << 7
-    public static let cr4OSFXSR: UInt32 = 1 << 9
-    public static let cr4OSXMMEXCPT: UInt32 = 1 << 10
+    public static let cr4VME: UInt64 = 1 << 0
+    public static let cr4PVI: UInt64 = 1 << 1
+    public static let cr4TSD: UInt64 = 1 << 2
+    public static let cr4DE: UInt64 = 1 << 3
+    public static let cr4PSE: UInt64 = 1 << 4
+    public static let cr4PAE: UInt64 = 1 << 5
+    public static let cr4PGE: UInt64 = 1 << 7
+    public static let cr4OSFXSR: UInt64 = 1 << 9
+    public static let cr4OSXMMEXCPT: UInt64 = 1 << 10
 }
 
 /// The static CPU state a translated block depends on: part of the block's
@@ -89,4 +89,9 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
     }
 
     public var cpl: UInt32 { rawValue & HiddenFlags.cplMask }
+
+    /// How wide linear addresses are in this mode: 32 bits in every mode built
+    /// so far (long mode's 64-bit code segments will widen them).
+    @inlinable @inline(__always)
+    public var addressSize: AddressSize { .bits32 }
 }

@@ -3,14 +3,16 @@
 /// access bits in their descriptor positions (bits 8-23 of the high dword:
 /// type, S, DPL, P, AVL, D/B, G), so tests of them read like the SDM.
 public struct SegmentCache: Equatable, Sendable {
+    /// A linear address: 32 bits in every mode built so far (generated code
+    /// reads its low half), 64 for FS and GS in long mode.
+    public var base: LinearAddress = 0
     public var selector: UInt32 = 0
-    public var base: UInt32 = 0
     public var limit: UInt32 = 0xFFFF
     public var flags: UInt32 = SegmentCache.present | SegmentCache.codeOrData | SegmentCache.writable | SegmentCache.accessed
 
     public init() {}
 
-    public init(selector: UInt32, base: UInt32, limit: UInt32, flags: UInt32) {
+    public init(selector: UInt32, base: LinearAddress, limit: UInt32, flags: UInt32) {
         self.selector = selector
         self.base = base
         self.limit = limit
@@ -50,7 +52,7 @@ public struct SegmentCache: Equatable, Sendable {
     public static func realMode(selector: UInt16, code: Bool = false) -> SegmentCache {
         var flags = present | codeOrData | writable | accessed
         if code { flags |= SegmentCache.code }
-        return SegmentCache(selector: UInt32(selector), base: UInt32(selector) << 4, limit: 0xFFFF, flags: flags)
+        return SegmentCache(selector: UInt32(selector), base: LinearAddress(selector) << 4, limit: 0xFFFF, flags: flags)
     }
 }
 

@@ -19,7 +19,7 @@ final class DebuggerTests: XCTestCase {
         try space.map("ram", at: 0, size: 1 << 20, kind: .ram(offset: 0))
         let code: [UInt8] = [0xB8, 0x01, 0x00, 0x8B, 0x1E, 0x00, 0x20, 0x40, 0xA3, 0x04, 0x20,
                              0x40, 0x01, 0x06, 0x08, 0x20, 0xEB, 0xFE]
-        for (index, byte) in code.enumerated() { space.write(0x1000 + UInt32(index), value: UInt32(byte), size: .byte) }
+        for (index, byte) in code.enumerated() { space.write(0x1000 + UInt64(index), value: UInt32(byte), size: .byte) }
         space.write(0x2000, value: 0x5A, size: .byte)
         space.write(0x2008, value: 0x100, size: .word)
         let cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: clock, backend: backend)

@@ -46,7 +46,7 @@ final class JumpCacheTests: XCTestCase {
     func runCaller(_ code: [UInt8]) {
         put(caller, code)
         cpu.setControlRegisters(cr0: ControlRegister.protectionEnable | ControlRegister.paging | ControlRegister.extensionType,
-                                    cr3: firstDirectory)
+                                    cr3: UInt64(firstDirectory))
         cpu.loadRealModeSegment(.cs, selector: 0x4000)
         cpu.loadRealModeSegment(.ss, selector: 0)
         cpu.loadRealModeSegment(.ds, selector: 0)

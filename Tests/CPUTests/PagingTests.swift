@@ -51,11 +51,11 @@ final class PagingTests: XCTestCase {
         put32(pt + ((linear >> 12) & 0x3FF) * 4, UInt64(physical) | pte)
     }
 
-    func enable32(cr4: UInt32 = 0, writeProtect: Bool = false) {
-        cpu.setControlRegisters(cr0: pagingOn | (writeProtect ? ControlRegister.writeProtect : 0), cr3: directory, cr4: cr4)
+    func enable32(cr4: UInt64 = 0, writeProtect: Bool = false) {
+        cpu.setControlRegisters(cr0: pagingOn | (writeProtect ? ControlRegister.writeProtect : 0), cr3: UInt64(directory), cr4: cr4)
     }
 
-    func pf(_ errorCode: UInt32, _ cr2: UInt32) -> TestLinearAccess { .fault(vector: 14, errorCode: errorCode, cr2: cr2) }
+    func pf(_ errorCode: UInt32, _ cr2: LinearAddress) -> TestLinearAccess { .fault(vector: 14, errorCode: errorCode, cr2: cr2) }
 
     // MARK: 32-bit paging
 
@@ -181,15 +181,16 @@ final class PagingTests: XCTestCase {
     // MARK: PAE
 
     /// PAE: PDPT at 0x1000, page directory at 0x2000, page table at 0x3000.
-    func enablePAE(pdpte: UInt64 = 0x2000 | 1, pde: UInt64, pte: UInt64? = nil, linear: UInt32, cr4: UInt32 = 0) {
+    func enablePAE(pdpte: UInt64 = 0x2000 | 1, pde: UInt64, pte: UInt64? = nil, linear: LinearAddress, cr4: UInt64 = 0) {
+        let linear = UInt32(linear)
         put64(directory + (linear >> 30) * 8, pdpte)
         put64(0x2000 + ((linear >> 21) & 0x1FF) * 8, pde)
         if let pte { put64(0x3000 + ((linear >> 12) & 0x1FF) * 8, pte) }
-        cpu.setControlRegisters(cr0: pagingOn, cr3: directory, cr4: ControlRegister.cr4PAE | cr4)
+        cpu.setControlRegisters(cr0: pagingOn, cr3: UInt64(directory), cr4: ControlRegister.cr4PAE | cr4)
     }
 
     func testPAEFourKiBPage() {
-        let linear: UInt32 = 0x8060_5123
+        let linear: LinearAddress = 0x8060_5123
         enablePAE(pde: 0x3000 | 7, pte: 0x7000 | 7, linear: linear)
         put32(0x7123, 0xFACE)
         XCTAssertEqual(cpu.testLinearRead(linear, bytes: 4), .value(0xFACE))
@@ -202,7 +203,7 @@ final class PagingTests: XCTestCase {
     }
 
     func testPAETwoMiBPage() {
-        let linear: UInt32 = 0x4060_0010
+        let linear: LinearAddress = 0x4060_0010
         enablePAE(pde: 0x0060_0000 | 7 | PS, linear: linear)
         put32(0x0060_0010, 0x2222)
         XCTAssertEqual(cpu.testLinearRead(linear, bytes: 4), .value(0x2222))
@@ -212,7 +213,7 @@ final class PagingTests: XCTestCase {
     }
 
     func testPAEUserAndWriteRights() {
-        let linear: UInt32 = 0x0040_3000
+        let linear: LinearAddress = 0x0040_3000
         enablePAE(pde: 0x3000 | 3, pte: 0x7000 | 7, linear: linear, cr4: 0)
         XCTAssertEqual(cpu.testLinearRead(linear, bytes: 4, user: true), pf(errP | errU, linear))
         put64(0x2000 + 2 * 8, 0x3000 | 5)
@@ -222,7 +223,7 @@ final class PagingTests: XCTestCase {
     }
 
     func testPAEReservedBits() {
-        let linear: UInt32 = 0x0040_3000
+        let linear: LinearAddress = 0x0040_3000
         // A PTE with a physical address bit above MAXPHYADDR (36).
         enablePAE(pde: 0x3000 | 7, pte: 0x7000 | 7 | (1 << 40), linear: linear)
         XCTAssertEqual(cpu.testLinearRead(linear, bytes: 4), pf(errP | errRSVD, linear))
@@ -249,7 +250,7 @@ final class PagingTests: XCTestCase {
     }
 
     func testPAEPhysicalAboveFourGiBIsNothing() {
-        let linear: UInt32 = 0x0040_3000
+        let linear: LinearAddress = 0x0040_3000
         enablePAE(pde: 0x3000 | 7, pte: 0x1_0000_7000 | 7, linear: linear)
         put32(0x7000, 0x1234)
         XCTAssertEqual(cpu.testLinearRead(linear, bytes: 4), .value(0xFFFF_FFFF))
@@ -274,7 +275,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4, user: true), .value(0x66))
         // A CR3 write (same value) drops only the non-global entry.
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4, user: true), .value(0x88))
         // Clearing CR4.PGE drops everything.
@@ -293,11 +294,11 @@ final class PagingTests: XCTestCase {
         enable32(cr4: ControlRegister.cr4PGE)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x66))
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         // Filled after the first CR3 write, dropped by the second.
         XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x77))
         for index: UInt32 in [3, 4, 7] { put32(table + index * 4, 0x8000 | 7 | (index == 3 ? G : 0)) }
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         XCTAssertEqual(cpu.testLinearRead(0x0040_4000, bytes: 4), .value(0x88))
         XCTAssertEqual(cpu.testLinearRead(0x0040_7000, bytes: 4), .value(0x88))
@@ -310,14 +311,14 @@ final class PagingTests: XCTestCase {
         put32(0x007F_F000, 0x7F)
         put32(0x5000, 0x05)
         enable32()
-        for page: UInt32 in 0..<1024 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1) }
-        for page: UInt32 in 0..<1023 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1, user: true) }
+        for page: UInt64 in 0..<1024 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1) }
+        for page: UInt64 in 0..<1023 { _ = cpu.testLinearRead(0x0040_0000 + page << 12, bytes: 1, user: true) }
         // Emptied and filled again, an entry counts twice: the last fill is one too many.
         cpu.testInvalidatePage(0x0040_0000)
         _ = cpu.testLinearRead(0x0040_0000, bytes: 1)
         XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x7F))
         put32(table + 1023 * 4, 0x5000 | 7)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x007F_F000, bytes: 4, user: true), .value(0x05))
     }
 
@@ -328,7 +329,7 @@ final class PagingTests: XCTestCase {
         enable32()
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
         put32(table + 3 * 4, 0x8000 | 7 | G)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
 
@@ -373,7 +374,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
         // A CR3 write drops the victims too.
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x55))
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x0080_3000, bytes: 4), .value(0x88))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3000, bytes: 4), .value(0x88))
     }
@@ -421,8 +422,25 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(byte(0x5001), 0xAA)
         XCTAssertEqual(cpu.testLinearRead(0x0040_3FFD, bytes: 8), .value(0x0000_00AA_BBCC_DD00))
         put32(table + 4 * 4, 0)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x0040_3FFE, bytes: 4), pf(0, 0x0040_4000))
+    }
+
+    func testAccessesAcrossFourGiBWrapToLinearZero() {
+        // 32-bit modes: the last page's access goes on at linear 0 (SDM vol. 3, 3.3.6).
+        map32(0xFFFF_F000, to: 0x5000, table: table2)
+        map32(0, to: 0x6000)
+        enable32()
+        XCTAssertEqual(cpu.testLinearWrite(0xFFFF_FFFE, 0xAABB_CCDD, bytes: 4), .value(0))
+        XCTAssertEqual(byte(0x5FFE), 0xDD)
+        XCTAssertEqual(byte(0x5FFF), 0xCC)
+        XCTAssertEqual(byte(0x6000), 0xBB)
+        XCTAssertEqual(byte(0x6001), 0xAA)
+        XCTAssertEqual(cpu.testLinearRead(0xFFFF_FFFE, bytes: 4), .value(0xAABB_CCDD))
+        // A fault on the second page reports linear 0, the wrapped address.
+        put32(table, 0)
+        cpu.setControlRegisters(cr3: UInt64(directory))
+        XCTAssertEqual(cpu.testLinearRead(0xFFFF_FFFF, bytes: 2), pf(0, 0))
     }
 
     // MARK: physical side
@@ -450,7 +468,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(cpu.testLinearRead(0x1234, bytes: 1), pf(0, 0x1234))
         // A directory in RAM whose table is in MMIO space.
         put32(directory, 0xFEC0_0000 | 7)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearRead(0x1234, bytes: 1), pf(0, 0x1234))
         XCTAssertEqual(device.reads, 0)
     }
@@ -466,7 +484,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(device.writes, [0x77, 0x78])
         XCTAssertEqual(cpu.testLinearWrite(0x0040_3000, 0x79, bytes: 4, user: true), .value(0))
         put32(table + 3 * 4, 0xFEC0_0000 | 5)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testLinearWrite(0x0040_3000, 0x7A, bytes: 4, user: true), pf(errP | errW | errU, 0x0040_3000))
         XCTAssertEqual(device.writes, [0x77, 0x78, 0x79])
     }
@@ -500,7 +518,7 @@ final class PagingTests: XCTestCase {
         XCTAssertEqual(fault, pf(errP | errU, 0x0040_3000))
         XCTAssertNotEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
         put32(table + 3 * 4, 0x5000 | 7)
-        cpu.setControlRegisters(cr3: directory)
+        cpu.setControlRegisters(cr3: UInt64(directory))
         XCTAssertEqual(cpu.testFetchPhysical(0x0040_3000), 0x5000)
         XCTAssertEqual(cpu.testReadCode(0x0040_3000, count: 1).bytes, [0x90])
     }

@@ -12,7 +12,7 @@ final class X87AcquirePlacementTests: XCTestCase {
     /// `bytes` at linear 0x1000; nothing elsewhere.
     private struct Code: GuestCodeReader {
         let bytes: [UInt8]
-        func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        func readCode(linear: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
             let start = Int(linear) - 0x1000
             guard start >= 0, start < bytes.count else { return 0 }
             let count = min(buffer.count, bytes.count - start)

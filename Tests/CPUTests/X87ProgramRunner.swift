@@ -138,7 +138,7 @@ final class X87TestMachine {
     }
 
     /// Loads `code` at 1000h and resets the CPU with CR0 = `cr0` (reset's when nil).
-    func load(_ code: [UInt8], cr0: UInt32? = nil) {
+    func load(_ code: [UInt8], cr0: UInt64? = nil) {
         ram.base.initializeMemory(as: UInt8.self, repeating: 0, count: 0x10000)
         for vector in 0..<32 {
             let handler = Self.handlerBase + vector

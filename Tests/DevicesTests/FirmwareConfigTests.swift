@@ -98,7 +98,7 @@ final class FirmwareConfigTests: XCTestCase {
     // MARK: DMA
 
     func storeBigEndian32(_ value: UInt32, at address: UInt32) {
-        memory.write(address, value: value.byteSwapped, size: .dword)
+        memory.write(UInt64(address), value: value.byteSwapped, size: .dword)
     }
 
     /// SeaBIOS qemu_cfg_dma_transfer: the request in memory, then its
@@ -110,11 +110,11 @@ final class FirmwareConfigTests: XCTestCase {
         storeBigEndian32(address, at: request + 12)
         harness.outl(0x514, UInt32(0).byteSwapped)
         harness.outl(0x518, request.byteSwapped)
-        return memory.read(request, size: .dword).byteSwapped
+        return memory.read(UInt64(request), size: .dword).byteSwapped
     }
 
     func bytes(at address: UInt32, count: Int) -> [UInt8] {
-        (0..<count).map { UInt8(memory.read(address + UInt32($0), size: .byte)) }
+        (0..<count).map { UInt8(memory.read(UInt64(address) + UInt64($0), size: .byte)) }
     }
 
     func testDMASelectAndRead() throws {

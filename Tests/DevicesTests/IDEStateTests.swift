@@ -97,8 +97,8 @@ final class IDEStateTests: XCTestCase {
 
         // READ DMA set up, the bus master not yet started.
         for address: UInt32 in [0x1000] {
-            rig.memory.write(address, value: 0x20000, size: .dword)
-            rig.memory.write(address + 4, value: 0x8000_0000 | 2048, size: .dword)
+            rig.memory.write(UInt64(address), value: 0x20000, size: .dword)
+            rig.memory.write(UInt64(address) + 4, value: 0x8000_0000 | 2048, size: .dword)
         }
         rig.harness.outl(IDEStateTests.busMaster + 4, 0x1000)
         rig.command(0xC8, lba: 7, count: 4)

@@ -250,9 +250,9 @@ final class IDETests: XCTestCase {
     func writePRDs(_ segments: [(address: UInt32, count: Int)]) {
         for (i, segment) in segments.enumerated() {
             let entry = 0x1000 + UInt32(i) * 8
-            memory.write(entry, value: segment.address, size: .dword)
+            memory.write(UInt64(entry), value: segment.address, size: .dword)
             let end: UInt32 = i == segments.count - 1 ? 0x8000_0000 : 0
-            memory.write(entry + 4, value: UInt32(segment.count & 0xFFFF) | end, size: .dword)
+            memory.write(UInt64(entry) + 4, value: UInt32(segment.count & 0xFFFF) | end, size: .dword)
         }
         harness.outl(IDETests.busMasterBase + 4, 0x1000)
     }

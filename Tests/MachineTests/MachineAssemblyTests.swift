@@ -18,7 +18,7 @@ final class MachineAssemblyTests: XCTestCase {
         XCTAssertNil(machine.linuxBoot)
         // Real mode at the reset vector, A20 open.
         XCTAssertEqual(machine.cpu.state.pointee.eip, 0xFFF0)
-        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, 0xFFFF_FFFF)
+        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt64(0))
     }
 
     func testTheAPICsAreMappedAndTheISAIRQsReachBothControllers() throws {
@@ -192,16 +192,16 @@ final class MachineAssemblyTests: XCTestCase {
         // Port 0x92 reports edges of its A20 bit; its power-on value has it clear while the line is open.
         machine.ports.outb(0x92, 0x02)
         machine.ports.outb(0x92, 0x00)
-        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt32(1 << 20))
+        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt64(1 << 20))
         machine.ports.outb(0x92, 0x02)
-        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, 0xFFFF_FFFF)
+        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt64(0))
         // 8042 "write output port" with A20 clear, then set.
         machine.ports.outb(0x64, 0xD1)
         machine.ports.outb(0x60, 0xCD)
-        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt32(1 << 20))
+        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt64(1 << 20))
         machine.ports.outb(0x64, 0xD1)
         machine.ports.outb(0x60, 0xCF)
-        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, 0xFFFF_FFFF)
+        XCTAssertEqual(machine.cpu.state.pointee.a20Mask, ~UInt64(0))
     }
 
     func testResetThroughCF9EndsTheRunWithNoReboot() throws {

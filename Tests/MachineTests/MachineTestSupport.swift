@@ -62,6 +62,6 @@ extension IOPortBus {
 
 extension AddressSpace {
     func bytes(at address: UInt32, count: Int) -> [UInt8] {
-        (0..<count).map { UInt8(read(address &+ UInt32($0), size: .byte)) }
+        (0..<count).map { UInt8(read(PhysicalAddress(address &+ UInt32($0)), size: .byte)) }
     }
 }

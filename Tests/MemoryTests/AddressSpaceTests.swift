@@ -93,6 +93,21 @@ final class AddressSpaceTests: XCTestCase {
         XCTAssertNoThrow(try space.map("bar", at: 0xE000_0000, size: 0x1000, kind: .mmio(RecordingMMIO())))
     }
 
+    func testAddressesPastFourGiBHoldNothing() throws {
+        let space = try makeSpace()
+        try space.map("ram", at: 0, size: 0x1000, kind: .ram(offset: 0))
+        space.write(0x10, value: 0x5A, size: .byte)
+        // The same low bits one and two 4 GiB further on: nothing is there, nothing wraps.
+        for address: PhysicalAddress in [0x1_0000_0010, 0x2_0000_0010, .max - 0xFFF] {
+            XCTAssertNil(space.region(at: address))
+            XCTAssertNil(space.hostPointer(at: address))
+            XCTAssertEqual(space.backingKind(at: address), BackingKind.none)
+            XCTAssertEqual(space.read(address, size: .dword), 0xFFFF_FFFF)
+            space.write(address, value: 0, size: .byte)
+        }
+        XCTAssertEqual(space.read(0x10, size: .byte), 0x5A)
+    }
+
     func testGuestRAMRefusesBadSizes() {
         XCTAssertThrowsError(try GuestRAM(size: 0))
         XCTAssertThrowsError(try GuestRAM(size: 1000))

@@ -99,13 +99,16 @@ final class DifferentialTests: XCTestCase {
             // functions' miss path does, so a wrong hit-or-miss decision shows.
             let shift = rng.chance(50) ? 0 : 0x800
             let addend = Int(bitPattern: state.base + TestMachine.memoryOffset + shift) &- Int(page)
-            let (read, write): (UInt32, UInt32)
-            switch rng.below(6) {
+            let (read, write): (UInt64, UInt64)
+            let page64 = UInt64(page)
+            switch rng.below(7) {
             case 0: (read, write) = (1, 1)
-            case 1: (read, write) = (page, 1)
-            case 2: (read, write) = (page | 2, page | 2)
-            case 3: (read, write) = (page, page | 4)
-            default: (read, write) = (page, page)
+            case 1: (read, write) = (page64, 1)
+            case 2: (read, write) = (page64 | 2, page64 | 2)
+            case 3: (read, write) = (page64, page64 | 4)
+            // The page 4 GiB further on: tags are 64 bits, no 32-bit address matches it.
+            case 4: (read, write) = (page64 | 1 << 32, page64 | 1 << 32)
+            default: (read, write) = (page64, page64)
             }
             state.setTLB(index, read: read, write: write, addend: addend)
         }

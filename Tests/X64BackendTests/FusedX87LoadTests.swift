@@ -30,7 +30,7 @@ final class FusedX87LoadTests: XCTestCase {
         state.set64(TestMachine.memoryOffset + Int(Self.address & 0xFFF), Self.value)
         state.set64(Self.transfer, Self.sentinel)
         if tlbHit {
-            state.setTLB(Int(Self.address >> 12), read: Self.address & ~0xFFF, write: 1,
+            state.setTLB(Int(Self.address >> 12), read: UInt64(Self.address & ~0xFFF), write: 1,
                          addend: Int(bitPattern: state.base + TestMachine.memoryOffset) - Int(Self.address & ~0xFFF))
         }
         XCTAssertEqual(backend.run(try backend.compile(block), state: state.base), 1)

@@ -21,10 +21,10 @@ enum TestMachine {
     static let observedBytes = scratchOffset
 
     /// A fault is injected at every address with low bits 00_0011.
-    static func faults(_ address: UInt32) -> Bool { address & 0x3F == 3 }
+    static func faults(_ address: UInt64) -> Bool { address & 0x3F == 3 }
 
     /// A software TLB, as `TLBLayout` describes it: `tlbMMUs` tables of
-    /// `tlbEntries` 16-byte entries (read tag, write tag, addend), inside
+    /// `tlbEntries` 32-byte entries (64-bit read tag, write tag, addend), inside
     /// the scratch slots, outside the observed bytes (addends are host
     /// addresses, different for each state). On a hit the load/store functions below access
     /// `address + addend` and never fault, as the JIT's inline path does;
@@ -34,22 +34,22 @@ enum TestMachine {
     static let tlbOffset = scratchOffset + 8 * scratchSlots
     static let tlbEntries = 16
     static let tlbMMUs = 2
-    static let tlbEntryBytes = 16
+    static let tlbEntryBytes = 32
     static let tlbBytes = tlbMMUs * tlbEntries * tlbEntryBytes
     static let tlbLayout = TLBLayout(offset: tlbOffset, entryBytes: tlbEntryBytes, entriesPerMMU: tlbEntries, pageBits: 12,
-                                     readTagOffset: 0, writeTagOffset: 4, addendOffset: 8)
+                                     readTagOffset: 0, writeTagOffset: 8, addendOffset: 16)
 
     /// Hits the load/store functions saw: with the JIT's inline path, none should reach them.
     nonisolated(unsafe) static var functionHits = 0
 
     /// The entry's host address for `address` when its read (or write) tag
     /// matches and the access stays in the page.
-    static func tlbHit(_ state: UnsafeMutableRawPointer, _ address: UInt32, bytes: Int, mmu: UInt32, write: Bool) -> UnsafeMutableRawPointer? {
-        let entry = state + tlbOffset + (Int(mmu) * tlbEntries + Int((address >> 12) & UInt32(tlbEntries - 1))) * tlbEntryBytes
-        let tag = (entry + (write ? 4 : 0)).load(as: UInt32.self)
+    static func tlbHit(_ state: UnsafeMutableRawPointer, _ address: UInt64, bytes: Int, mmu: UInt32, write: Bool) -> UnsafeMutableRawPointer? {
+        let entry = state + tlbOffset + (Int(mmu) * tlbEntries + Int((address >> 12) & UInt64(tlbEntries - 1))) * tlbEntryBytes
+        let tag = (entry + (write ? 8 : 0)).load(as: UInt64.self)
         guard tag == address & ~0xFFF, Int(address & 0xFFF) <= 4096 - bytes else { return nil }
         functionHits += 1
-        return UnsafeMutableRawPointer(bitPattern: Int(address) &+ (entry + 8).load(as: Int.self))
+        return UnsafeMutableRawPointer(bitPattern: Int(address) &+ (entry + 16).load(as: Int.self))
     }
 
     static let load: GuestLoadFunction = { state, address, access, mmu in
@@ -67,10 +67,10 @@ enum TestMachine {
         return kind.extend(pointer.loadUnaligned(as: UInt64.self))
     }
 
-    static let store: GuestStoreFunction = { state, address, value, accessAndMMU in
-        let bytes = MemoryAccess(rawValue: UInt8(accessAndMMU & 0xFF)).bytes
+    static let store: GuestStoreFunction = { state, address, value, access, mmu in
+        let bytes = MemoryAccess(rawValue: UInt8(access)).bytes
         let pointer: UnsafeMutableRawPointer
-        if let host = TestMachine.tlbHit(state, address, bytes: bytes, mmu: accessAndMMU >> 8, write: true) {
+        if let host = TestMachine.tlbHit(state, address, bytes: bytes, mmu: mmu, write: true) {
             pointer = host
         } else if TestMachine.faults(address) {
             (state + TestMachine.faultOffset).storeBytes(of: Int32(14), as: Int32.self)
@@ -159,11 +159,11 @@ final class TestState {
     }
 
     /// Entry `index` counting across the MMUs' tables.
-    func setTLB(_ index: Int, read: UInt32, write: UInt32, addend: Int) {
+    func setTLB(_ index: Int, read: UInt64, write: UInt64, addend: Int) {
         let entry = base + TestMachine.tlbOffset + index * TestMachine.tlbEntryBytes
-        entry.storeBytes(of: read, as: UInt32.self)
-        (entry + 4).storeBytes(of: write, as: UInt32.self)
-        (entry + 8).storeBytes(of: addend, as: Int.self)
+        entry.storeBytes(of: read, as: UInt64.self)
+        (entry + 8).storeBytes(of: write, as: UInt64.self)
+        (entry + 16).storeBytes(of: addend, as: Int.self)
     }
 
     deinit { base.deallocate() }

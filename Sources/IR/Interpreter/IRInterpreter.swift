@@ -59,13 +59,14 @@ public struct IRInterpreter {
                 default: pointer.storeBytes(of: value, as: UInt64.self)
                 }
             case .loadGuest:
-                let address = UInt32(truncatingIfNeeded: read(state, op.a, false))
+                // An i32 address temp, zero-extended.
+                let address = UInt64(UInt32(truncatingIfNeeded: read(state, op.a, false)))
                 let value = configuration.load(state, address, UInt32(op.aux), UInt32(op.constant))
                 if faulted(state) { return BlockExit.fault }
                 write(state, op.output, value, op.is64)
             case .storeGuest:
-                let address = UInt32(truncatingIfNeeded: read(state, op.a, false))
-                configuration.store(state, address, read(state, op.b, op.is64), UInt32(op.aux) | UInt32(op.constant) << 8)
+                let address = UInt64(UInt32(truncatingIfNeeded: read(state, op.a, false)))
+                configuration.store(state, address, read(state, op.b, op.is64), UInt32(op.aux), UInt32(op.constant))
                 if faulted(state) { return BlockExit.fault }
             case .call:
                 let result = op.helper!(state, read(state, op.a, op.wideInputs & 1 != 0), read(state, op.b, op.wideInputs & 2 != 0),

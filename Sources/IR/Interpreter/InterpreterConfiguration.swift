@@ -1,9 +1,10 @@
 /// A guest memory load through the software MMU: (state, linear address,
-/// MemoryAccess raw value, MMU index) -> value. A fault is recorded in the
-/// state and seen through `faultOffset`.
-public typealias GuestLoadFunction = @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> UInt64
-/// A guest memory store: (state, linear address, value, access | mmu << 8).
-public typealias GuestStoreFunction = @convention(c) (UnsafeMutableRawPointer, UInt32, UInt64, UInt32) -> Void
+/// MemoryAccess raw value, MMU index) -> value. The address is 64 bits (a
+/// 32-bit mode's zero-extended). A fault is recorded in the state and seen
+/// through `faultOffset`.
+public typealias GuestLoadFunction = @convention(c) (UnsafeMutableRawPointer, UInt64, UInt32, UInt32) -> UInt64
+/// A guest memory store: (state, linear address, value, MemoryAccess raw value, MMU index).
+public typealias GuestStoreFunction = @convention(c) (UnsafeMutableRawPointer, UInt64, UInt64, UInt32, UInt32) -> Void
 
 /// What the interpreter needs to know of the CPU it runs for: where temps
 /// live, where faults and the current instruction are recorded, and how to

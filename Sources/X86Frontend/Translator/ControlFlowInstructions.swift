@@ -102,8 +102,8 @@ extension TranslationContext {
 
     private func farTransfer(call: Bool, selector: Temp, offset: Temp, bytes: Int) {
         if call {
-            let packed = UInt64(bytes) | UInt64(nextAddress) << 8
-            b.call(X86Helper.farCall.index, [selector, offset, b.constant(packed, .i64)])
+            let call = FarCall(operandBytes: bytes, instructionLength: Int(instruction.length))
+            b.call(X86Helper.farCall.index, [selector, offset, b.constant(record: call)])
         } else {
             b.call(X86Helper.farJump.index, [selector, offset, constant(UInt32(bytes))])
         }

@@ -123,7 +123,7 @@ extension TranslationContext {
         // write probe of its page (#PF), storing nothing.
         if size > 0 {
             let linear = linearAddress(pointer, segment: .ss, bytes: 1, access: .write)
-            b.call(X86Helper.system.index, [constant(SystemOperation.probeWrite.rawValue), constant(0), linear])
+            b.call(X86Helper.system.index, [b.constant(record: SystemCall(.probeWrite)), constant(0), linear])
         }
         writeRegister(Register.ebp.rawValue, bytes: bytes, frame)
         setStackPointer(pointer)

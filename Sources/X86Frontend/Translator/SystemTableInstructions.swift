@@ -116,8 +116,8 @@ extension TranslationContext {
     /// Calls the system helper; the result is i32 unless `wide`.
     private func system(_ operation: SystemOperation, register: Int = 0, operand: Temp? = nil, address: Temp? = nil,
                         wide: Bool = false) -> Temp {
-        let code = operation.rawValue | UInt32(operandBytes) << 8 | UInt32(register) << 16
-        return b.call(X86Helper.system.index, [constant(code), operand ?? constant(0), address ?? constant(0)],
+        let call = SystemCall(operation, operandBytes: operandBytes, register: register)
+        return b.call(X86Helper.system.index, [b.constant(record: call), operand ?? constant(0), address ?? constant(0)],
                       result: wide ? .i64 : .i32)
     }
 }

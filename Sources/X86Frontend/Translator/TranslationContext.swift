@@ -10,7 +10,7 @@ final class TranslationContext {
     let flags: HiddenFlags
     let codeSegmentBase: UInt32
     /// The linear address of the block's first instruction.
-    let startLinear: UInt32
+    let startLinear: LinearAddress
     /// The instruction being translated, its address (EIP) and the next one's.
     var instruction: DecodedInstruction
     var instructionAddress: UInt32 = 0
@@ -25,7 +25,7 @@ final class TranslationContext {
     /// the FPU back from the host's.
     var x87HelperCalled = false
 
-    init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: UInt32) {
+    init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: LinearAddress) {
         self.startLinear = startLinear
         self.builder = builder
         self.globals = globals
@@ -79,6 +79,8 @@ final class TranslationContext {
 
     /// The base of a segment, read from the state (it changes only through segment loads,
     /// which end the block when they could change how it was translated).
+    /// The low half of the 64-bit base: with the i32 add after it, the 4 GiB
+    /// wrap of 32-bit linear addresses (`AddressSize.bits32`).
     func segmentBase(_ segment: Segment) -> Temp {
         b.loadState(offset: CPUStateLayout.segmentBase(segment), .u32)
     }
@@ -134,8 +136,7 @@ final class TranslationContext {
     }
 
     func checkSegment(_ segment: Segment, offset: Temp, bytes: Int, access: SegmentAccess) {
-        let packed = UInt32(segment.rawValue) | access.rawValue << 8 | UInt32(bytes) << 16
-        b.call(X86Helper.checkSegmentAccess.index, [constant(packed), offset])
+        b.call(X86Helper.checkSegmentAccess.index, [b.constant(record: SegmentCheck(segment: segment, access: access, bytes: bytes)), offset])
     }
 
     /// Loads `bytes` from segment:offset, zero-extended to 32 bits.
@@ -232,7 +233,7 @@ final class TranslationContext {
     /// this one): it leaves as an indirect jump does, through the lookup exit.
     func jump(to target: UInt32, slot: Int) {
         b.storeState(constant(target), offset: CPUStateLayout.eip, .u32)
-        if (codeSegmentBase &+ target) >> 12 != startLinear >> 12 {
+        if flags.addressSize.mask(LinearAddress(codeSegmentBase) &+ LinearAddress(target)) >> 12 != startLinear >> 12 {
             b.exitBlock(0)
         } else {
             b.gotoBlock(slot: slot)

@@ -24,7 +24,8 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     case loadSegment
     /// (selector, offset, operand size in bytes) -> 0: JMP far.
     case farJump
-    /// (selector, offset, operand size in bytes | next EIP << 8) -> 0: CALL far.
+    /// (selector, offset, `FarCall`) -> 0: CALL far (the return address is the
+    /// current instruction's plus the CALL's length).
     case farCall
     /// (operand size in bytes, stack adjustment) -> 0: RETF imm.
     case farReturn
@@ -38,16 +39,16 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     case cpuid
     /// () -> 0: RDTSC into EDX:EAX.
     case readTimeStampCounter
-    /// (SystemOperation | size << 8 | register << 16, operand, linear address) -> value:
+    /// (`SystemCall`, operand, linear address) -> value:
     /// descriptor tables, control and debug registers, MSRs, SYSENTER/SYSEXIT.
     /// LAR/LSL/VERR/VERW set ZF themselves; LAR/LSL return the value with bit 32 set when valid.
     case system
     /// (port, size in bytes) -> 0: with CPL > IOPL, the TSS's I/O bitmap must allow the port, else #GP(0).
     case checkIOPermission
-    /// (segment | `SegmentAccess` << 8 | size in bytes << 16, offset) -> 0: a protected-mode
+    /// (`SegmentCheck`, offset) -> 0: a protected-mode
     /// access through a segment that is not flat: null, type and limit checks, else #GP(0) or #SS(0).
     case checkSegmentAccess
-    /// (`X87Call` packed kind/ModRM/operand facts, linear address of the memory
+    /// (`X87Call`: kind, ModRM, operand facts; linear address of the memory
     /// operand or 0, the instruction's EIP) -> 0: one x87 instruction, WAIT
     /// (with the #NM and pending-exception checks) or FXSAVE/FXRSTOR. Loads and
     /// stores its memory operand itself, before changing the FPU for loads and
@@ -86,8 +87,7 @@ extension X86Helper {
     public var index: UInt32 { rawValue }
 }
 
-/// The operations of `X86Helper.system`, in its first argument's low byte;
-/// bits 8-15 carry the operand size in bytes and bits 16-23 a register number.
+/// The operations of `X86Helper.system`, named by its `SystemCall` record.
 public enum SystemOperation: UInt32, Sendable {
     case storeLDTR = 0, storeTaskRegister, loadLDTR, loadTaskRegister, verifyRead, verifyWrite
     case storeGDTR, storeIDTR, loadGDTR, loadIDTR, storeMachineStatus, loadMachineStatus, invalidatePage

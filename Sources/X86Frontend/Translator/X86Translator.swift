@@ -6,7 +6,7 @@ import X86State
 public protocol GuestCodeReader {
     /// Copies code bytes starting at a linear address into `buffer`; returns how
     /// many it could read (fewer when a page is not there or not executable).
-    func readCode(linear: UInt32, into buffer: UnsafeMutableRawBufferPointer) -> Int
+    func readCode(linear: LinearAddress, into buffer: UnsafeMutableRawBufferPointer) -> Int
 }
 
 /// One translated block's IR and what it covers.
@@ -14,8 +14,18 @@ public struct TranslatedCode {
     public let block: IRBlock
     public let instructionCount: Int
     /// Linear address of the first byte and one past the last byte of its code.
-    public let startLinear: UInt32
-    public let endLinear: UInt32
+    public let startLinear: LinearAddress
+    public let endLinear: LinearAddress
+    /// The linear address of its last byte (`endLinear` - 1, wrapped as the mode wraps).
+    public let lastLinear: LinearAddress
+
+    init(block: IRBlock, instructionCount: Int, startLinear: LinearAddress, endLinear: LinearAddress, addressSize: AddressSize) {
+        self.block = block
+        self.instructionCount = instructionCount
+        self.startLinear = startLinear
+        self.endLinear = endLinear
+        lastLinear = addressSize.mask(endLinear &- 1)
+    }
 }
 
 /// Translates x86 code into IR a block at a time: the one place that
@@ -25,10 +35,10 @@ public final class X86Translator {
     public let globals = X86Globals()
     public let helpers: HelperTable
     public static let maximumInstructions = 64
-    static let pageSize: UInt32 = 4096
+    static let pageSize: LinearAddress = 4096
     /// Linear addresses a block must end before (a debugger's breakpoints),
     /// so that each starts a block of its own.
-    public var stopBefore: Set<UInt32> = []
+    public var stopBefore: Set<LinearAddress> = []
 
     public init(helpers: HelperTable) { self.helpers = helpers }
 
@@ -37,14 +47,19 @@ public final class X86Translator {
     public func translate(eip: UInt32, codeSegmentBase: UInt32, flags: HiddenFlags,
                           reader: GuestCodeReader, maximumInstructions: Int = X86Translator.maximumInstructions) -> TranslatedCode? {
         let block = IRBlock(globals: globals.set, helpers: helpers)
-        let startLinear = codeSegmentBase &+ eip
+        let addressSize = flags.addressSize
+        /// CS:offset as a linear address, wrapped as the mode wraps.
+        func linearOf(_ offset: UInt32) -> LinearAddress {
+            addressSize.mask(LinearAddress(codeSegmentBase) &+ LinearAddress(offset))
+        }
+        let startLinear = linearOf(eip)
         let context = TranslationContext(builder: IRBuilder(block), globals: globals, flags: flags,
                                          codeSegmentBase: codeSegmentBase, startLinear: startLinear)
         var address = eip
         var count = 0
         var bytes = (UInt64(0), UInt64(0))
         while true {
-            let linear = codeSegmentBase &+ address
+            let linear = linearOf(address)
             let available = withUnsafeMutableBytes(of: &bytes) { buffer in
                 reader.readCode(linear: linear, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<15]))
             }
@@ -70,7 +85,7 @@ public final class X86Translator {
                 guard count > 0 else { return nil }
                 context.exitBlock(nextEIP: address)
                 return TranslatedCode(block: block, instructionCount: count, startLinear: startLinear,
-                                      endLinear: linear)
+                                      endLinear: linear, addressSize: addressSize)
             case .invalid:
                 context.b.instructionStart(UInt64(address))
                 context.raiseException(ExceptionVector.invalidOpcode)
@@ -80,7 +95,7 @@ public final class X86Translator {
             }
             count += 1
             if context.blockEnded { break }
-            let nextLinear = codeSegmentBase &+ address
+            let nextLinear = linearOf(address)
             if count >= maximumInstructions || nextLinear / X86Translator.pageSize != startLinear / X86Translator.pageSize
                 || flags.contains(.singleStep) || flags.contains(.interruptShadow)
                 || (!stopBefore.isEmpty && stopBefore.contains(nextLinear)) {
@@ -89,7 +104,7 @@ public final class X86Translator {
             }
         }
         return TranslatedCode(block: block, instructionCount: count, startLinear: startLinear,
-                              endLinear: codeSegmentBase &+ address)
+                              endLinear: linearOf(address), addressSize: addressSize)
     }
 }
 

@@ -153,7 +153,7 @@ extension TranslationContext {
         b.setLabel(unmasks)
         let call = X87Call(kind: 1, modrm: instruction.modrmByte, memory: true, operand32: operandBytes == 4,
                            segment: memorySegment.rawValue)
-        b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
+        b.call(X86Helper.x87.index, [b.constant(record: call), linear, constant(instructionAddress)])
         exitBlock(nextEIP: nextAddress)
         blockEnded = false  // only this path left; the other goes on
         b.setLabel(done)

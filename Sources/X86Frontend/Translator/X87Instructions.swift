@@ -16,7 +16,7 @@ extension TranslationContext {
             if flags.contains(.x87OnHost) && !flags.contains(.fpuUnavailable) { return true }
             // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
             // block's flags do not say: the helper checks CR0 when it runs.
-            b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
+            b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
                                           constant(instructionAddress)])
             return true
         } else if instruction.opcode == 0x0FAE && instruction.hasMemoryOperand && instruction.reg <= 1 {
@@ -43,7 +43,7 @@ extension TranslationContext {
         }
         let call = X87Call(kind: kind, modrm: modrm, memory: instruction.hasMemoryOperand,
                            operand32: operandBytes == 4, segment: memorySegment.rawValue)
-        b.call(X86Helper.x87.index, [b.constant(call.rawValue), linear, constant(instructionAddress)])
+        b.call(X86Helper.x87.index, [b.constant(record: call), linear, constant(instructionAddress)])
         // The helper took the FPU back from the host's.
         hostX87Acquired = false
         x87HelperCalled = true
@@ -67,7 +67,7 @@ extension TranslationContext {
         let status = b.loadState(offset: CPUStateLayout.x87StatusWord, .u16)
         let clear = b.newLabel()
         b.branch(if: .testEq, status, constant(UInt32(X87Bits.errorSummary)), to: clear)
-        b.call(X86Helper.x87.index, [b.constant(X87Call(kind: X87Call.wait).rawValue), constant(0),
+        b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
                                       constant(instructionAddress)])
         b.setLabel(clear)
     }
