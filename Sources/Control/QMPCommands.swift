@@ -18,12 +18,14 @@ final class QMPCommands {
     let control: MachineControl
     let hmp: MonitorCommands
     private let input: QMPInput
+    private let jobs: QMPSnapshotJobs
     private(set) var table: [String: QMPCommand] = [:]
 
     init(control: MachineControl) {
         self.control = control
         hmp = MonitorCommands(control: control)
         input = QMPInput(control: control)
+        jobs = QMPSnapshotJobs(control: control)
         let machine = control.machine
         let empty = [String: Any]()
         for command in [
@@ -100,7 +102,7 @@ final class QMPCommands {
                 try changeMedium(arguments, path: nil, format: nil)
                 return empty
             },
-        ] {
+        ] + jobs.commands {
             table[command.name] = command
         }
     }
