@@ -34,9 +34,10 @@ final class MachineControl {
         try perform { try self.machine.writeScreenDump(to: path, png: png) }
     }
 
-    /// A disc into a removable drive (`path`), or out of it (nil).
-    func changeMedium(device: String, path: String?, format: DiskImage.Format?) throws(MonitorError) {
-        try perform { try self.machine.changeMedium(device: device, path: path, format: format) }
+    /// A disc or disk into a removable drive (`path`), or out of it (nil);
+    /// `readOnly` nil keeps the drive's mode.
+    func changeMedium(device: String, path: String?, format: DiskImage.Format?, readOnly: Bool? = nil) throws(MonitorError) {
+        try perform { try self.machine.changeMedium(device: device, path: path, format: format, readOnly: readOnly) }
     }
 
     /// Runs `body` on the CPU thread; its error, or the thread's silence, as words.

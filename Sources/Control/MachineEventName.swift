@@ -12,6 +12,7 @@ struct MachineEventName {
         case .powerdown: (name, data) = ("POWERDOWN", nil)
         case let .reset(cause): (name, data) = ("RESET", ["guest": cause.byGuest, "reason": cause.rawValue])
         case let .shutdown(cause): (name, data) = ("SHUTDOWN", ["guest": cause.byGuest, "reason": cause.rawValue])
+        case let .jobStatusChange(id, status): (name, data) = ("JOB_STATUS_CHANGE", ["id": id, "status": status])
         }
     }
 }

@@ -25,9 +25,9 @@ final class MonitorCommands {
     static let help: [(String, String)] = [
         ("help|?", "show this list"),
         ("info status|registers|cpus|version", "show the VM's state"),
-        ("info block|network|pci|mtree", "show the drives, the network cards, the PCI functions, the memory map"),
-        ("change device filename [format]", "put a disc in a CD drive (e.g. change ide1-cd0 debian.iso)"),
-        ("eject [-f] device", "take the disc out of a CD drive"),
+        ("info block|network|pci|mtree|irq", "show the drives, the network cards, the PCI functions, the memory map, the IRQ counts"),
+        ("change device filename [format]", "put a disc or disk in a CD or floppy drive (e.g. change ide1-cd0 debian.iso, change floppy0 a.img raw)"),
+        ("eject [-f] device", "take the disc or disk out of a CD or floppy drive"),
         ("stop", "stop the guest (its clock stops too)"),
         ("cont|c", "let a stopped guest run on"),
         ("system_reset", "reset the machine"),
@@ -99,9 +99,10 @@ final class MonitorCommands {
             }
         case "pci": return answer { MonitorInfo.pci(self.machine.pciBus) }
         case "mtree": return answer { MonitorInfo.memoryTree(self.machine.addressSpace) }
+        case "irq": return answer { MonitorInfo.irq(pic: self.machine.pic, ioAPIC: self.machine.ioAPIC) }
         case "snapshots": return snapshotList()
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree, snapshots)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree, irq, snapshots)"
         }
     }
 

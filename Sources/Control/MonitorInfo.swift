@@ -2,7 +2,7 @@ import Devices
 import Machine
 import Memory
 
-/// `info pci` and `info mtree`, laid out as QEMU lays them out.
+/// `info pci`, `info mtree` and `info irq`, laid out as QEMU lays them out.
 enum MonitorInfo {
     static let classNames: [UInt16: String] = [
         0x0101: "IDE controller", 0x0200: "Ethernet controller", 0x0300: "VGA controller",
@@ -49,6 +49,15 @@ enum MonitorInfo {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// CPU thread: `info irq`, as QEMU prints it: the raises each input of
+    /// the I/O APIC and then of the 8259 pair has seen, nonzero ones only.
+    static func irq(pic: PIC8259, ioAPIC: IOAPIC) -> String {
+        func statistics(_ name: String, _ counts: [UInt64]) -> [String] {
+            ["IRQ statistics for \(name):"] + counts.indices.filter { counts[$0] > 0 }.map { "\(pad($0, 2)): \(counts[$0])" }
+        }
+        return (statistics("ioapic", ioAPIC.raisedCounts) + statistics("isa-i8259", pic.raisedCounts)).joined(separator: "\n")
     }
 
     /// CPU thread: the physical address space's regions in address order.

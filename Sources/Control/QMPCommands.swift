@@ -18,12 +18,14 @@ final class QMPCommands {
     let control: MachineControl
     let hmp: MonitorCommands
     private let input: QMPInput
+    private let jobs: QMPSnapshotJobs
     private(set) var table: [String: QMPCommand] = [:]
 
     init(control: MachineControl) {
         self.control = control
         hmp = MonitorCommands(control: control)
         input = QMPInput(control: control)
+        jobs = QMPSnapshotJobs(control: control)
         let machine = control.machine
         let empty = [String: Any]()
         for command in [
@@ -85,13 +87,16 @@ final class QMPCommands {
                     guard let known = DiskImage.Format(rawValue: name) else { throw .generic("Unknown driver '\(name)'") }
                     format = known
                 }
-                // Discs are read-only, whatever the mode; the tray has no lock to force.
+                // The tray has no lock to force; CD drives refuse read-write.
+                var readOnly: Bool?
                 switch try arguments.optionalString("read-only-mode") {
-                case nil, "retain", "read-only": break
-                case let mode?: throw .generic("Parameter 'read-only-mode' does not accept value '\(mode)' (the drives take read-only media)")
+                case nil, "retain": readOnly = nil
+                case "read-only": readOnly = true
+                case "read-write": readOnly = false
+                case let mode?: throw .generic("Parameter 'read-only-mode' does not accept value '\(mode)'")
                 }
                 _ = try arguments.optionalBool("force")
-                try changeMedium(arguments, path: try arguments.string("filename"), format: format)
+                try changeMedium(arguments, path: try arguments.string("filename"), format: format, readOnly: readOnly)
                 return empty
             },
             QMPCommand(name: "eject", parameters: ["device", "id", "force"]) { [unowned self] arguments throws(QMPError) in
@@ -100,7 +105,7 @@ final class QMPCommands {
                 try changeMedium(arguments, path: nil, format: nil)
                 return empty
             },
-        ] {
+        ] + jobs.commands {
             table[command.name] = command
         }
     }
@@ -175,14 +180,14 @@ final class QMPCommands {
         }
     }
 
-    private func changeMedium(_ arguments: QMPArguments, path: String?, format: DiskImage.Format?) throws(QMPError) {
+    private func changeMedium(_ arguments: QMPArguments, path: String?, format: DiskImage.Format?, readOnly: Bool? = nil) throws(QMPError) {
         let byDevice = try arguments.optionalString("device")
         let byID = try arguments.optionalString("id")
         guard let device = byDevice ?? byID else {
             throw .generic("Need exactly one of 'device' and 'id'")
         }
         do {
-            try control.changeMedium(device: device, path: path, format: format)
+            try control.changeMedium(device: device, path: path, format: format, readOnly: readOnly)
         } catch {
             throw .generic(error.message)
         }

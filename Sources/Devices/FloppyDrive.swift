@@ -43,10 +43,53 @@ public final class FloppyDrive {
             guard byteCount > 0 else { return nil }
             return formats.filter { $0.cmosType >= 4 }.first { $0.byteCount >= byteCount }
         }
+
+        /// The format a drive of `driveType` reads an image of `byteCount`
+        /// bytes as: the one of its size, else (a short image of no format's
+        /// size) the smallest larger one it reads; nil when it reads none.
+        /// A drive without a type holds what `holding` does.
+        public static func fitting(byteCount: UInt64, driveType: UInt8) -> Geometry? {
+            guard driveType != 0 else { return holding(byteCount: byteCount) }
+            if let exact = matching(byteCount: byteCount) { return drive(driveType, reads: exact) ? exact : nil }
+            let readable = formats.filter { drive(driveType, reads: $0) }
+            guard byteCount > 0 else { return nil }
+            return readable.filter { $0.byteCount >= byteCount }.min { $0.byteCount < $1.byteCount }
+        }
+
+        /// Whether a drive of `driveType` reads `format`: a high-density
+        /// drive reads the double-density disks of its size too (a 5.25"
+        /// 1.2 MB drive reads 360 KB ones, a 3.5" 1.44 MB or 2.88 MB drive
+        /// reads 720 KB ones, a 2.88 MB drive reads 1.44 MB ones).
+        public static func drive(_ driveType: UInt8, reads format: Geometry) -> Bool {
+            switch driveType {
+            case 1: return format.cmosType == 1
+            case 2: return format.cmosType == 2 || format.cmosType == 1
+            case 3: return format.cmosType == 3
+            case 4: return format.cmosType == 4 || format.cmosType == 3
+            case 5: return format.cmosType >= 3
+            default: return true
+            }
+        }
+
+        /// A drive type's capacity in words.
+        static func sizeName(_ cmosType: UInt8) -> String {
+            switch cmosType {
+            case 1: return "360 KB"
+            case 2: return "1.2 MB"
+            case 3: return "720 KB"
+            case 4: return "1.44 MB"
+            case 5: return "2.88 MB"
+            default: return "typeless"
+            }
+        }
     }
 
-    public let image: BlockImage?
-    public let geometry: Geometry?
+    public private(set) var image: BlockImage?
+    public private(set) var geometry: Geometry?
+    /// The drive's type (a CMOS 0x10 nibble): the power-on medium's, kept
+    /// when media change; a drive empty at power-on (0) takes the type of
+    /// the first medium put in.
+    public private(set) var driveType: UInt8
     /// The present cylinder number (the head's track).
     var track: UInt8 = 0
     var head: UInt8 = 0
@@ -57,6 +100,7 @@ public final class FloppyDrive {
     public init() {
         image = nil
         geometry = nil
+        driveType = 0
     }
 
     /// A drive holding `image`; a short image's missing sectors read as zeros.
@@ -66,12 +110,30 @@ public final class FloppyDrive {
         }
         self.image = image
         self.geometry = geometry
+        driveType = geometry.cmosType
+    }
+
+    /// A medium change while running (nil: ejected). The disk-change line
+    /// goes up, as when a disk leaves the drive, until a step with a disk in.
+    /// An image this drive cannot read is refused and nothing changes.
+    public func change(image newImage: BlockImage?) throws {
+        guard let newImage else {
+            (image, geometry, diskChanged) = (nil, nil, true)
+            return
+        }
+        guard let fitting = Geometry.fitting(byteCount: newImage.byteCount, driveType: driveType) else {
+            let reads = Geometry.formats.filter { Geometry.drive(driveType, reads: $0) }.map { Geometry.sizeName($0.cmosType) }
+            throw EmulatorError.io(newImage.path, "a \(Geometry.sizeName(driveType)) drive cannot take an image of \(newImage.byteCount) bytes"
+                                   + " (it reads \(reads.joined(separator: ", ")) disks, or a shorter image)")
+        }
+        (image, geometry, diskChanged) = (newImage, fitting, true)
+        if driveType == 0 { driveType = fitting.cmosType }
     }
 
     public var hasDisk: Bool { image != nil }
     public var isWriteProtected: Bool { image?.isReadOnly ?? false }
     /// The CMOS type of this drive (0: none).
-    public var cmosType: UInt8 { geometry?.cmosType ?? 0 }
+    public var cmosType: UInt8 { driveType }
 
     /// Reads the sector at `offset`: the part past the end of a short image
     /// reads as zeros (QEMU's controller fills a failed read with zeros too).

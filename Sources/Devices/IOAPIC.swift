@@ -48,6 +48,9 @@ public final class IOAPIC: MMIOHandler {
     var entries = [UInt64](repeating: EntryBit.masked, count: IOAPIC.pinCount)
     /// Each input's level as driven (active high, before the polarity bit).
     var levels = [Bool](repeating: false, count: IOAPIC.pinCount)
+    /// Rising edges driven on each input, for the monitor's `info irq`:
+    /// statistics, not chip state, so neither reset nor saved.
+    public private(set) var raisedCounts = [UInt64](repeating: 0, count: IOAPIC.pinCount)
 
     public init(bus: APICBus) {
         self.bus = bus
@@ -71,6 +74,7 @@ public final class IOAPIC: MMIOHandler {
     public func setPin(_ pin: Int, level: Bool) {
         guard (0..<IOAPIC.pinCount).contains(pin) else { return }
         let wasActive = isActive(pin)
+        if level && !levels[pin] { raisedCounts[pin] &+= 1 }
         levels[pin] = level
         let active = isActive(pin)
         if entries[pin] & EntryBit.levelTriggered != 0 {

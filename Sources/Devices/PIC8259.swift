@@ -288,6 +288,9 @@ public final class PIC8259: PortHandler {
     public private(set) var interruptPending = false
     /// Called with the new INT level each time it changes (wakes a halted CPU).
     public var outputChanged: (Bool) -> Void
+    /// Rising edges seen on each input line 0-15, for the monitor's `info
+    /// irq`: statistics, not chip state, so neither reset nor saved.
+    public private(set) var raisedCounts = [UInt64](repeating: 0, count: 16)
 
     public init(outputChanged: @escaping (Bool) -> Void = { _ in }) {
         self.outputChanged = outputChanged
@@ -314,8 +317,10 @@ public final class PIC8259: PortHandler {
     public func setIRQ(_ line: Int, level: Bool) {
         switch line {
         case 0..<8 where line != Int(PIC8259.cascadeInput):
+            if level && master.inputLevels & (1 << UInt8(line)) == 0 { raisedCounts[line] &+= 1 }
             master.setInput(line, level: level)
         case 8..<16:
+            if level && slave.inputLevels & (1 << UInt8(line - 8)) == 0 { raisedCounts[line] &+= 1 }
             slave.setInput(line - 8, level: level)
         default:
             Log.write(.unimplemented, "pic: no device input \(line)")

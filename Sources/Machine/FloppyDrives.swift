@@ -1,4 +1,5 @@
 import Configuration
+import Glibc
 import Devices
 import PCEmuSupport
 import Storage
@@ -9,7 +10,10 @@ struct FloppyDrives {
     static let driveCount = 2
 
     private(set) var drives: [FloppyDrive] = []
-    private(set) var images: [BlockImage] = []
+    /// Per drive: configured read-only (its media stay read-only), and
+    /// under -snapshot (writes to its media go to a temporary overlay).
+    private(set) var readOnly: [Bool] = []
+    private(set) var snapshot: [Bool] = []
 
     init(configuration: MachineConfiguration) throws {
         var places = [MachineConfiguration.Drive?](repeating: nil, count: FloppyDrives.driveCount)
@@ -28,6 +32,8 @@ struct FloppyDrives {
             places[free] = drive
         }
         for drive in places {
+            readOnly.append(drive?.readOnly ?? false)
+            snapshot.append(configuration.snapshot || drive?.snapshot == true)
             guard let drive, let file = drive.file else {
                 drives.append(FloppyDrive())
                 continue
@@ -39,7 +45,6 @@ struct FloppyDrives {
                     ? try DiskImage.openSnapshot(path: file, format: format)
                     : try DiskImage.open(path: file, format: format, readOnly: drive.readOnly)
                 drives.append(try FloppyDrive(image: image))
-                images.append(image)
             } catch let error as EmulatorError {
                 throw EmulatorError.badOption(drive.option, error.description)
             }
@@ -53,8 +58,34 @@ struct FloppyDrives {
 
     /// fsync every writable image (each write command does it too).
     func flush() {
-        for image in images where !image.isReadOnly {
+        for drive in drives {
+            guard let image = drive.image, !image.isReadOnly else { continue }
             do { try image.flush() } catch { Log.emit("pcemu: \(error)") }
         }
+    }
+
+    /// CPU thread: drive `index`'s medium becomes the image at `path` (nil:
+    /// ejected). `forceReadOnly` nil keeps the drive's mode: read-only if it
+    /// was started read-only or the file cannot be written, else writable.
+    /// An image the drive cannot read is refused and the old one stays.
+    func change(index: Int, path: String?, format: DiskImage.Format?, forceReadOnly: Bool?) throws {
+        let drive = drives[index]
+        let old = drive.image
+        guard let path else {
+            try drive.change(image: nil)
+            try old.map(finish)
+            return
+        }
+        let readOnly = forceReadOnly ?? (self.readOnly[index] || access(path, W_OK) != 0)
+        let image = snapshot[index] && !readOnly
+            ? try DiskImage.openSnapshot(path: path, format: format)
+            : try DiskImage.open(path: path, format: format, readOnly: readOnly)
+        try drive.change(image: image)
+        try old.map(finish)
+    }
+
+    /// The medium that left a drive: its writes reach its file.
+    private func finish(_ image: BlockImage) throws {
+        if !image.isReadOnly { try image.flush() }
     }
 }

@@ -26,6 +26,8 @@ public enum MachineEvent: Equatable, Sendable {
     case shutdown(ShutdownCause)
     /// The ACPI power button was pressed for the guest.
     case powerdown
+    /// A QMP job (a snapshot job) reached a new status, by QEMU's names.
+    case jobStatusChange(id: String, status: String)
 }
 
 /// The machine's events to whoever listens: the CPU thread's loop fires

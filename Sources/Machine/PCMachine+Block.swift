@@ -36,14 +36,19 @@ extension PCMachine {
     }
 
     /// CPU thread: the monitor's `change DEVICE FILE` (a path) and `eject
-    /// DEVICE` (nil) for a CD drive: the guest sees the disc change at its
-    /// next command, as after opening and closing the tray.
-    public func changeMedium(device name: String, path: String?, format: DiskImage.Format? = nil) throws {
+    /// DEVICE` (nil). A CD drive's guest sees the disc change at its next
+    /// command, as after opening and closing the tray; a floppy drive's sees
+    /// its disk-change line up. `readOnly` nil keeps the drive's mode (CDs
+    /// are always read-only).
+    public func changeMedium(device name: String, path: String?, format: DiskImage.Format? = nil, readOnly: Bool? = nil) throws {
         guard let info = blockDevices.first(where: { $0.name == name }) else {
             throw EmulatorError.badOption(name, "no such drive (\(blockDevices.map(\.name).joined(separator: ", ")))")
         }
         guard info.removable else { throw EmulatorError.badOption(name, "the drive's medium is not removable") }
-        guard name.hasPrefix("ide") else { throw EmulatorError.notBuilt(name, "changing a floppy while running") }
+        if name.hasPrefix("floppy"), let index = Int(name.dropFirst("floppy".count)) {
+            return try floppyDrives.change(index: index, path: path, format: format, forceReadOnly: readOnly)
+        }
+        guard readOnly != false else { throw EmulatorError.badOption(name, "a CD drive takes read-only media") }
         let place = (Int(String(name.dropFirst(3).prefix(1))) ?? 0) * 2 + (Int(String(name.suffix(1))) ?? 0)
         guard let cd = ideDrives.devices[place] as? ATAPIDrive else { return }
         let medium = try path.map { try DiskImage.open(path: $0, format: format, readOnly: true) }
