@@ -230,6 +230,8 @@ final class SDLDisplay: DisplayFrontEnd {
     /// Ctrl+Alt+2: the monitor's console in the window, the keys to it. The
     /// guest is let go of first (it saw Ctrl and Alt go down).
     private func showMonitor(machine: PCMachine) {
+        // As in QEMU, -monitor none leaves the window without one too.
+        guard machine.configuration.monitor != .disabled else { return }
         if monitor == nil {
             do {
                 monitor = try WindowMonitor(machine: machine) { [unowned self] in wake() }
