@@ -14,7 +14,7 @@ packages=(
     bochs bochsbios bochs-sdl vgabios                  # a second reference for CPU behaviour QEMU does not model
     zlib1g-dev                                         # inflating compressed qcow2 clusters
     syslinux syslinux-common isolinux mtools dosfstools xorriso fdisk e2fsprogs  # bootable disk and CD images for guest tests
-    xvfb x11-utils xdotool pulseaudio pulseaudio-utils sox  # real display and sound servers for tests
+    xvfb x11-utils x11-apps xdotool pulseaudio pulseaudio-utils sox  # real display and sound servers for tests (xwd captures a window)
     edid-decode                                        # an independent check of the EDID the VGA shows
     gdb                                                # the debugger the gdb stub's tests drive
     openbox                                            # a window manager, for the full-screen test

@@ -77,10 +77,18 @@ public struct ConfigurationValidator {
         if let debug = config.debugConsole, debug != .disabled { try require(.debugPorts, for: "-debugcon") }
         if let monitor = config.monitor, monitor != .disabled, monitor != .null {
             try require(.monitor, for: "-monitor")
-            guard case .socket = monitor else {
-                throw EmulatorError.badOption("-monitor", "only a listening socket is built (unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait)")
+            switch monitor {
+            case .socket: break
+            case .stdio:
+                // As in QEMU: sharing the terminal is asked for by name (mon:stdio).
+                if config.effectiveSerial.contains(.stdio) && !config.serialSharesMonitor {
+                    throw EmulatorError.badOption(config.serial.isEmpty ? "-nographic" : "-serial", "cannot use stdio by multiple character devices: -monitor stdio takes the terminal (-nographic alone already puts the monitor on it beside COM1, Ctrl-A c switches; or give -serial mon:stdio)")
+                }
+            default:
+                throw EmulatorError.badOption("-monitor", "only stdio or a listening socket is built (stdio, unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait)")
             }
         }
+        if config.serialSharesMonitor { try require(.monitor, for: "-serial mon:stdio") }
         try validateQMP(config)
         for device in config.effectiveSerial + [config.debugConsole].compactMap({ $0 }) {
             if case .socket = device { throw EmulatorError.badOption("-serial", "sockets are built for -monitor and -qmp only") }

@@ -64,21 +64,25 @@ public enum HelpText {
 
     Display and consoles:
       -display sdl|none        a window (the default when there is a display) or none
-      -nographic               no window; COM1 on this terminal
+      -nographic               no window; COM1 and the monitor share this terminal
+                               (Ctrl-A c switches between them)
       -vga std|none            the standard VGA (the default) or no display adapter
       -device VGA[,xres=W][,yres=H][,edid=on|off][,mmio=on|off]
                                the standard VGA with its EDID's preferred mode (default 1280x800)
       -screendump FILE         write the screen to FILE (PNG if it ends in .png, else PPM) when pcemu exits
-      -serial stdio|file:PATH|null|none
-                               where the next serial port goes (COM1, then COM2...)
+      -serial stdio|mon:stdio|file:PATH|null|none
+                               where the next serial port goes (COM1, then COM2...);
+                               mon:stdio shares the terminal with the monitor
       -S                       start with the guest stopped (the monitor's cont starts it)
       -gdb tcp::PORT|tcp:HOST:PORT|unix:PATH,server
                                gdb's remote protocol (target remote :PORT); tcp::PORT
                                listens on 127.0.0.1
       -s                       -gdb tcp::1234
-      -monitor unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
-                               the human monitor (QEMU's commands) on a socket; without
-                               nowait, the machine starts once a client has connected
+      -monitor stdio|unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|none
+                               the human monitor (QEMU's commands) on the terminal or a
+                               socket; without nowait, the machine starts once a client
+                               has connected. In the window, Ctrl+Alt+2 shows it and
+                               Ctrl+Alt+1 the guest again
       -qmp unix:PATH,server[,nowait]|tcp:HOST:PORT,server[,nowait]|stdio
                                QMP, QEMU's JSON machine protocol (as qemu.qmp speaks it);
                                stdio only when no serial port uses the terminal
@@ -97,6 +101,7 @@ public enum HelpText {
       -d ITEM[,ITEM...]        log these categories (-d help lists them)
       -D FILE                  write the log to FILE instead of stderr
 
-    With -serial stdio or -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys.
+    With -serial stdio or -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys
+    (with -nographic, Ctrl-A c switches between COM1 and the monitor).
     """
 }

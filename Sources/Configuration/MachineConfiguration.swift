@@ -88,6 +88,8 @@ public struct MachineConfiguration: Equatable {
     public var vga: VGAType?
     public var serial: [CharacterDevice] = []
     public var monitor: CharacterDevice?
+    /// `-serial mon:stdio`: that serial port shares the terminal with the monitor.
+    public var serialSharesMonitor = false
     /// `-qmp`, `-mon mode=control`: QMP servers, each on its own socket (or stdio).
     public var qmp: [CharacterDevice] = []
     /// `-chardev ID`s, for `-mon chardev=ID` to name.
@@ -124,6 +126,15 @@ public struct MachineConfiguration: Equatable {
     public var effectiveSerial: [CharacterDevice] {
         if !serial.isEmpty { return serial }
         return noGraphic ? [.stdio] : [.null]
+    }
+
+    /// The human monitor on the terminal: `-monitor stdio`, `-serial
+    /// mon:stdio`, or, as QEMU does, -nographic without a -monitor or -qmp of
+    /// its own and with no serial port given the terminal by name.
+    public var monitorOnTerminal: Bool {
+        if let monitor { return monitor == .stdio }
+        if serialSharesMonitor { return true }
+        return noGraphic && qmp.isEmpty && !serial.contains(.stdio)
     }
 
     public var effectiveDisplay: Display {

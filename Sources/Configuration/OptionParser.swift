@@ -131,6 +131,7 @@ public struct OptionParser {
         case "serial":
             guard config.serial.count < 4 else { throw EmulatorError.badOption(shown, "at most 4 serial ports") }
             config.serial.append(try parseCharacterDevice(value, option: shown))
+            if value == "mon:stdio" { config.serialSharesMonitor = true }
         case "monitor":
             config.monitor = try parseCharacterDevice(value, option: shown)
         case "qmp":

@@ -12,6 +12,9 @@ public enum WindowEvent: Equatable {
     /// 1 left, 2 middle, 3 right (SDL's numbering), at (x, y) over the frame as for motion.
     case mouseButton(button: Int, pressed: Bool, x: Int, y: Int)
     case wheel(Int)
+    /// Text typed, as the host's keyboard layout makes it (UTF-8), beside
+    /// the key events that made it; for the window's own consoles.
+    case text([UInt8])
     /// The window needs drawing again (exposed, resized).
     case exposed
     case focusLost
@@ -37,6 +40,9 @@ extension SDLWindow {
                                            x: Int(event.button.x), y: Int(event.button.y)))
             case SDL_MOUSEWHEEL.rawValue:
                 events.append(.wheel(Int(event.wheel.y)))
+            case SDL_TEXTINPUT.rawValue:
+                let bytes = withUnsafeBytes(of: event.text.text) { Array($0.prefix { $0 != 0 }) }
+                if !bytes.isEmpty { events.append(.text(bytes)) }
             case SDL_WINDOWEVENT.rawValue:
                 switch UInt32(event.window.event) {
                 case SDL_WINDOWEVENT_EXPOSED.rawValue, SDL_WINDOWEVENT_SIZE_CHANGED.rawValue: events.append(.exposed)
@@ -55,6 +61,11 @@ extension SDLWindow {
     /// arrives as relative deltas.
     public func setPointerGrab(_ grabbed: Bool) {
         SDL_SetRelativeMouseMode(grabbed ? SDL_TRUE : SDL_FALSE)
+    }
+
+    /// Text events (`.text`) from here on, as the keyboard layout makes them.
+    public func startTextInput() {
+        SDL_StartTextInput()
     }
 
     /// Makes the window's client area this size (the guest changed mode).

@@ -52,7 +52,7 @@ public final class PCMachine {
     let ideDrives: IDEDrives
     /// The floppy drives A: and B:, images open.
     let floppyDrives: FloppyDrives
-    /// The terminal backend when a serial port is on stdio; started by `start()`.
+    /// The terminal backend when a serial port or the monitor is on stdio; started by `start()`.
     let stdioConsole: StdioConsole?
     /// Backends stay alive as long as the machine.
     private var backends: [SerialBackend] = []
@@ -120,7 +120,7 @@ public final class PCMachine {
         } else {
             linuxBoot = nil
         }
-        stdioConsole = configuration.effectiveSerial.contains(.stdio)
+        stdioConsole = configuration.effectiveSerial.contains(.stdio) || configuration.monitorOnTerminal
             ? StdioConsole(loop: loop, scheduler: scheduler, clock: clock) : nil
 
         try connectBackends()

@@ -3,12 +3,16 @@ import Foundation
 import PCEmuSupport
 import Timing
 
-/// `-serial stdio`: a UART on the host's terminal. Output is written to
-/// stdout unbuffered. Input is read by its own thread (raw mode when stdin
-/// is a terminal; a pipe or file as it is, its end not an error), goes
-/// through QEMU's Ctrl-A escapes, and is queued; the CPU thread moves it into
-/// the UART only as fast as its receiver has room, so pasted text or a piped
-/// file is not lost to overruns.
+/// The host's terminal: a UART on it (`-serial stdio`), the human monitor
+/// (`-monitor stdio`), or both sharing it (-nographic, `-serial mon:stdio`).
+/// The UART's output is written to stdout unbuffered, and keeps coming while
+/// the monitor has the keyboard, as in QEMU. Input is read by its own thread
+/// (raw mode when stdin is a terminal; a pipe or file as it is, its end not
+/// an error) and goes through QEMU's Ctrl-A escapes, Ctrl-A c handing the
+/// keyboard between the UART and the monitor. The UART's input is queued;
+/// the CPU thread moves it into the UART only as fast as its receiver has
+/// room, so pasted text or a piped file is not lost to overruns. The
+/// monitor's goes to it on the reader thread.
 final class StdioConsole: SerialBackend {
     static let escapeKey: UInt8 = 0x01  // Ctrl-A
     /// Above this many queued bytes the reader waits for the guest to catch up.
@@ -17,16 +21,23 @@ final class StdioConsole: SerialBackend {
     /// character time at 115200 baud, times a few.
     static let retryInterval: Int64 = 300_000
 
-    static let helpText = """
-        \r
-        C-a h    print this help\r
-        C-a x    exit emulator\r
-        C-a C-a  sends C-a\r
+    static let escapeHelp = [("h", "print this help"), ("x", "exit emulator")]
+    static let switchHelp = ("c", "switch between console and monitor")
 
-        """
+    /// The keys Ctrl-A takes, one a line (`c` only when the monitor shares the terminal).
+    var helpText: String {
+        let keys = StdioConsole.escapeHelp + (sharesMonitor ? [StdioConsole.switchHelp] : []) + [("C-a", "sends C-a")]
+        return "\r\n" + keys.map { "C-a \($0.0.padding(toLength: 4, withPad: " ", startingAt: 0)) \($0.1)\r\n" }.joined()
+    }
 
-    /// The UART whose receiver gets the input (the CPU thread's object).
+    /// The UART whose receiver gets the input (the CPU thread's object); set
+    /// while the machine is built, before the reader starts.
     var receiver: UART16550?
+    /// The human monitor on this terminal; set before the reader starts.
+    var monitor: TerminalMonitor?
+    /// The monitor has the keyboard (the reader thread's).
+    private var monitorFocused = false
+    private var sharesMonitor: Bool { monitor != nil && receiver != nil }
     private let loop: CPUThreadLoop
     private let scheduler: EventScheduler
     private let clock: VirtualClock
@@ -52,6 +63,11 @@ final class StdioConsole: SerialBackend {
     /// Raw mode (for a terminal) and the reader thread.
     func start() {
         TerminalMode.enterRaw()
+        // A monitor with the terminal to itself has the keyboard from the start.
+        if let monitor, receiver == nil {
+            monitorFocused = true
+            monitor.takeTerminal()
+        }
         let thread = Thread { [self] in readStandardInput() }
         thread.name = "stdin-reader"
         thread.start()
@@ -67,8 +83,19 @@ final class StdioConsole: SerialBackend {
             guard count > 0 else { return }  // end of input (or an error): the guest just gets no more
             var data: [UInt8] = []
             for byte in buffer[..<count] { process(byte, into: &data) }
-            if !data.isEmpty { enqueue(data) }
+            deliver(&data)
         }
+    }
+
+    /// Hands what was typed to whichever has the keyboard.
+    private func deliver(_ data: inout [UInt8]) {
+        guard !data.isEmpty else { return }
+        if monitorFocused {
+            monitor?.typed(data)
+        } else if receiver != nil {
+            enqueue(data)
+        }
+        data.removeAll()
     }
 
     /// Ctrl-A escapes, as QEMU's multiplexed stdio reads them.
@@ -84,7 +111,13 @@ final class StdioConsole: SerialBackend {
             writeNotice("pcemu: terminated\r\n")
             loop.stop(status: 0, cause: .hostUI)
         case UInt8(ascii: "h"), UInt8(ascii: "H"), UInt8(ascii: "?"):
-            writeNotice(StdioConsole.helpText)
+            writeNotice(helpText)
+        case UInt8(ascii: "c"), UInt8(ascii: "C"):
+            guard sharesMonitor, let monitor else { break }
+            // What came before the switch goes where the keyboard was.
+            deliver(&data)
+            monitorFocused.toggle()
+            if monitorFocused { monitor.takeTerminal() }
         default:
             break
         }

@@ -12,7 +12,9 @@ import PCEmuSupport
 /// thread. A still screen costs it nothing. As in QEMU, a click grabs the
 /// pointer; Ctrl+Alt with G releases it (or grabs it), F toggles full
 /// screen, S writes a screenshot (pcemu-screenshot-N.png in the current
-/// directory). With a USB tablet the pointer needs no grab: while it is not
+/// directory), 2 shows the monitor's console instead of the guest's screen
+/// (a `WindowMonitor`: the keys go to it, the guest runs on) and 1 the
+/// guest's screen again. With a USB tablet the pointer needs no grab: while it is not
 /// grabbed, its place over the guest's screen (scaled with the window, the
 /// letterbox bars clamped to the nearest edge) goes to the tablet, and the
 /// host's cursor stays visible. Closing the window ends pcemu with status 0.
@@ -31,9 +33,23 @@ final class SDLDisplay: DisplayFrontEnd {
         static let f = 0x09
         static let g = 0x0A
         static let s = 0x16
+        static let one = 0x1E
+        static let two = 0x1F
         static let controls: Set<Int> = [0xE0, 0xE4]
         static let alts: Set<Int> = [0xE2, 0xE6]
+        static let letters = 0x04...0x1D
+        static let returnKey = 0x28
+        static let keypadEnter = 0x58
+        static let backspace = 0x2A
+        static let up = 0x52
+        static let down = 0x51
     }
+
+    /// What the monitor console gets for keys that type no text.
+    static let monitorKeys: [Int: [UInt8]] = [
+        Usage.returnKey: [0x0D], Usage.keypadEnter: [0x0D], Usage.backspace: [0x7F],
+        Usage.up: Array("\u{1B}[A".utf8), Usage.down: Array("\u{1B}[B".utf8),
+    ]
 
     private let window: SDLWindow
     private let name: String?
@@ -41,6 +57,16 @@ final class SDLDisplay: DisplayFrontEnd {
     private var grabbed = false
     /// Keys the guest was told are down and has not been told are up.
     private var keysDown: Set<Int> = []
+    /// Keys down on the host's keyboard, wherever they went (for Ctrl+Alt).
+    private var pressedKeys: Set<Int> = []
+    /// The monitor's console, from the first Ctrl+Alt+2 on.
+    private var monitor: WindowMonitor?
+    private var showingMonitor = false
+    /// The console's size, fixed when it is shown.
+    private var monitorWidth = WindowMonitor.minimumWidth, monitorHeight = WindowMonitor.minimumHeight
+    /// The guest frame last shown, and whether the texture holds something else now.
+    private var shownFrame = -1
+    private var guestPictureStale = false
     private var buttons: PCMachine.MouseButtons = []
     /// A USB tablet takes the pointer's position: no grab needed.
     private var absolutePointer = false
@@ -51,9 +77,10 @@ final class SDLDisplay: DisplayFrontEnd {
     private var wakePending = false
 
     /// "PCEmu", or "PCEmu (name)" with -name, as QEMU names its window.
-    static func title(name: String?, grabbed: Bool) -> String {
+    static func title(name: String?, grabbed: Bool, monitor: Bool = false) -> String {
         var title = "PCEmu"
         if let name, !name.isEmpty { title += " (\(name))" }
+        if monitor { title += " - monitor (Ctrl+Alt+1 for the guest)" }
         if grabbed { title += " - Press Ctrl+Alt+G to release grab" }
         return title
     }
@@ -67,25 +94,43 @@ final class SDLDisplay: DisplayFrontEnd {
         output = machine.display
         absolutePointer = machine.hasAbsolutePointer
         machine.startDisplayRefresh { [unowned self] in wake() }
-        var seen = -1
         while !cpuFinished() {
             takeWake()
             for event in window.pollEvents() {
                 if !handle(event, machine: machine) { return }
                 if event == .exposed { window.redraw() }
             }
-            seen = machine.display.withChangedFrame(newerThan: seen) { pixels, width, height, lines in
-                if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
-                    window.resize(width: Int32(width), height: Int32(height))
-                }
-                do {
-                    try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4),
-                                       lines: Int32(lines.lowerBound)..<Int32(lines.upperBound))
-                } catch {
-                    Log.write(.device, "sdl: \(error)")
-                }
+            if showingMonitor {
+                presentMonitor(force: false)
+            } else {
+                presentGuestFrame(machine: machine)
             }
             window.waitForEvent(milliseconds: SDLDisplay.longestWaitMilliseconds)
+        }
+    }
+
+    private func presentGuestFrame(machine: PCMachine) {
+        shownFrame = machine.display.withChangedFrame(newerThan: shownFrame) { pixels, width, height, lines in
+            if (Int32(width) != window.frameWidth || Int32(height) != window.frameHeight) && !window.isFullScreen {
+                window.resize(width: Int32(width), height: Int32(height))
+            }
+            do {
+                try window.present(pixels: pixels, width: Int32(width), height: Int32(height), pitch: Int32(width * 4),
+                                   lines: guestPictureStale ? nil : Int32(lines.lowerBound)..<Int32(lines.upperBound))
+                guestPictureStale = false
+            } catch {
+                Log.write(.device, "sdl: \(error)")
+            }
+        }
+    }
+
+    private func presentMonitor(force: Bool) {
+        monitor?.draw(width: monitorWidth, height: monitorHeight, force: force) { pixels in
+            do {
+                try window.present(pixels: pixels, width: Int32(monitorWidth), height: Int32(monitorHeight), pitch: Int32(monitorWidth * 4))
+            } catch {
+                Log.write(.device, "sdl: \(error)")
+            }
         }
     }
 
@@ -111,21 +156,31 @@ final class SDLDisplay: DisplayFrontEnd {
         case .close:
             return false
         case let .key(usage, pressed):
-            let held = keysDown
+            let held = pressedKeys
+            if pressed { pressedKeys.insert(usage) } else { pressedKeys.remove(usage) }
             if pressed && !held.isDisjoint(with: Usage.controls) && !held.isDisjoint(with: Usage.alts)
                 && hotKey(usage, machine: machine) {
+                return true
+            }
+            if showingMonitor {
+                if pressed { monitorKey(usage, held: held) }
                 return true
             }
             // A release the guest never saw pressed (the hot key's own) stays here.
             if pressed { keysDown.insert(usage) } else if keysDown.remove(usage) == nil { return true }
             machine.keyChanged(hidUsage: usage, pressed: pressed)
+        case let .text(bytes):
+            // Ctrl or Alt with a key is a command, not text.
+            if showingMonitor && pressedKeys.isDisjoint(with: Usage.controls.union(Usage.alts)) { monitor?.type(bytes) }
         case let .mouseMotion(dx, dy, x, y):
+            if showingMonitor { return true }  // the pointer is the guest's only
             if grabbed {
                 machine.mouseMoved(dx: dx, dy: dy, buttons: buttons)
             } else if absolutePointer {
                 pointerMoved(x: x, y: y, machine: machine)
             }
         case let .mouseButton(button, pressed, x, y):
+            if showingMonitor { return true }
             guard grabbed || absolutePointer else {
                 if pressed { setGrab(true) }
                 return true
@@ -134,6 +189,7 @@ final class SDLDisplay: DisplayFrontEnd {
             if pressed { buttons.insert(bit) } else { buttons.remove(bit) }
             if grabbed { machine.mouseMoved(dx: 0, dy: 0, buttons: buttons) } else { pointerMoved(x: x, y: y, machine: machine) }
         case let .wheel(amount):
+            if showingMonitor { return true }
             if grabbed {
                 machine.mouseMoved(dx: 0, dy: 0, wheel: amount, buttons: buttons)
             } else if absolutePointer {
@@ -142,17 +198,68 @@ final class SDLDisplay: DisplayFrontEnd {
         case .focusLost:
             // Keys still down when focus went elsewhere would never see their
             // release here: let them go now, or the guest keeps them held.
-            for usage in keysDown.sorted() { machine.keyChanged(hidUsage: usage, pressed: false) }
-            keysDown = []
-            if !buttons.isEmpty {
-                buttons = []
-                machine.mouseMoved(dx: 0, dy: 0, buttons: buttons)
-                if absolutePointer { pointerMoved(x: pointerX, y: pointerY, machine: machine) }
-            }
+            pressedKeys = []
+            releaseGuestInput(machine: machine)
         case .exposed:
             break
         }
         return true
+    }
+
+    /// The guest is told every key and button it holds is up.
+    private func releaseGuestInput(machine: PCMachine) {
+        for usage in keysDown.sorted() { machine.keyChanged(hidUsage: usage, pressed: false) }
+        keysDown = []
+        if !buttons.isEmpty {
+            buttons = []
+            machine.mouseMoved(dx: 0, dy: 0, buttons: buttons)
+            if absolutePointer { pointerMoved(x: pointerX, y: pointerY, machine: machine) }
+        }
+    }
+
+    /// A key for the monitor's console: Enter, Backspace, the arrows, and
+    /// Ctrl with a letter; text comes in its own events.
+    private func monitorKey(_ usage: Int, held: Set<Int>) {
+        if let bytes = SDLDisplay.monitorKeys[usage] {
+            monitor?.type(bytes)
+        } else if Usage.letters.contains(usage), !held.isDisjoint(with: Usage.controls), held.isDisjoint(with: Usage.alts) {
+            monitor?.type([UInt8(usage - Usage.letters.lowerBound + 1)])
+        }
+    }
+
+    /// Ctrl+Alt+2: the monitor's console in the window, the keys to it. The
+    /// guest is let go of first (it saw Ctrl and Alt go down).
+    private func showMonitor(machine: PCMachine) {
+        // As in QEMU, -monitor none leaves the window without one too.
+        guard machine.configuration.monitor != .disabled else { return }
+        if monitor == nil {
+            do {
+                monitor = try WindowMonitor(machine: machine) { [unowned self] in wake() }
+            } catch {
+                FileHandle.standardError.write(Data("pcemu: \((error as? EmulatorError)?.description ?? "\(error)")\n".utf8))
+                return
+            }
+        }
+        releaseGuestInput(machine: machine)
+        if grabbed { setGrab(false) }
+        if !showingMonitor {
+            // The console takes the guest's picture's size, 80x25 characters at least.
+            monitorWidth = max(Int(window.frameWidth), WindowMonitor.minimumWidth)
+            monitorHeight = max(Int(window.frameHeight), WindowMonitor.minimumHeight)
+        }
+        showingMonitor = true
+        window.startTextInput()
+        window.title = SDLDisplay.title(name: name, grabbed: false, monitor: true)
+        presentMonitor(force: true)
+    }
+
+    /// Ctrl+Alt+1: the guest's screen again, all of it redrawn, the keys to the guest.
+    private func showGuest() {
+        guard showingMonitor else { return }
+        showingMonitor = false
+        shownFrame = -1
+        guestPictureStale = true
+        window.title = SDLDisplay.title(name: name, grabbed: grabbed)
     }
 
     /// Ctrl+Alt+key: true if the display took the key for itself.
@@ -165,6 +272,10 @@ final class SDLDisplay: DisplayFrontEnd {
             window.redraw()
         case Usage.s:
             saveScreenshot()
+        case Usage.two:
+            showMonitor(machine: machine)
+        case Usage.one:
+            showGuest()
         default:
             return false
         }
@@ -186,9 +297,10 @@ final class SDLDisplay: DisplayFrontEnd {
     }
 
     private func setGrab(_ on: Bool) {
+        guard !(on && showingMonitor) else { return }
         grabbed = on
         window.setPointerGrab(on)
-        window.title = SDLDisplay.title(name: name, grabbed: on)
+        window.title = SDLDisplay.title(name: name, grabbed: on, monitor: showingMonitor)
     }
 
     /// Ctrl+Alt+S: the guest's screen to the first free pcemu-screenshot-N.png

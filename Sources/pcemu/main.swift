@@ -66,6 +66,8 @@ do {
         monitor = try MonitorServer(configuration: device, machine: machine)
         monitor?.start()
     }
+    let terminalMonitor = configuration.monitorOnTerminal ? MonitorTerminal(machine: machine) : nil
+    terminalMonitor?.attach(to: machine)
     var gdb: GDBServer?
     if let address = configuration.gdb {
         gdb = try GDBServer(address: address, machine: machine)
@@ -77,7 +79,7 @@ do {
     if let endpoint = configuration.incoming { try machine.receiveMigration(from: endpoint) }
     if let tag = configuration.loadSnapshot { try machine.loadSnapshot(tag: tag) }
     let status = try MachineSession(machine: machine).run(display: try openDisplay(for: configuration))
-    withExtendedLifetime((monitor, qmpServers, gdb)) {}
+    withExtendedLifetime((monitor, terminalMonitor, qmpServers, gdb)) {}
     exit(status)
 } catch {
     fail(error)

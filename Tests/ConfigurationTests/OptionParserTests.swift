@@ -95,6 +95,7 @@ final class OptionParserTests: XCTestCase {
         XCTAssertEqual(config.effectiveDisplay, .headless)
         XCTAssertEqual(config.serial, [.file("/tmp/log"), .null])
         XCTAssertEqual(config.monitor, .stdio)
+        XCTAssertTrue(config.monitorOnTerminal)
         XCTAssertEqual(try parse("").effectiveDisplay, .sdl)
         XCTAssertEqual(try parse("-display none -screendump /tmp/screen.ppm").screendump, "/tmp/screen.ppm")
         assertRefused("-display gtk", mentioning: "unknown display 'gtk'")
@@ -147,11 +148,19 @@ final class ConfigurationValidatorTests: XCTestCase {
         try ConfigurationValidator(available: available).validate(config)
     }
 
-    func testTheMonitorIsASocketAndSocketsAreForTheMonitor() throws {
+    func testTheMonitorIsASocketOrTheTerminalAndSocketsAreForTheMonitor() throws {
         let all: Capabilities = [.cpu, .firmware, .monitor, .serialPorts]
         XCTAssertNoThrow(try validate("-monitor unix:/tmp/m,server,nowait", available: all))
-        XCTAssertThrowsError(try validate("-monitor stdio", available: all)) { error in
-            XCTAssertTrue("\(error)".contains("only a listening socket is built"), "\(error)")
+        XCTAssertNoThrow(try validate("-monitor stdio", available: all))
+        XCTAssertNoThrow(try validate("-nographic -serial mon:stdio -monitor stdio", available: all))
+        XCTAssertThrowsError(try validate("-monitor file:/tmp/m", available: all)) { error in
+            XCTAssertTrue("\(error)".contains("only stdio or a listening socket is built"), "\(error)")
+        }
+        // As in QEMU: the terminal is shared only when asked for with mon:stdio.
+        for line in ["-serial stdio -monitor stdio", "-nographic -monitor stdio"] {
+            XCTAssertThrowsError(try validate(line, available: all), line) { error in
+                XCTAssertTrue("\(error)".contains("cannot use stdio by multiple character devices"), "\(error)")
+            }
         }
         XCTAssertThrowsError(try validate("-serial unix:/tmp/s,server", available: all)) { error in
             XCTAssertEqual("\(error)", "-serial: sockets are built for -monitor and -qmp only")
