@@ -20,6 +20,11 @@ public struct CRC32 {
         }
     }
 
+    /// The CRC-32 of two byte strings one after the other, from each one's.
+    public static func combine(_ first: UInt32, _ second: UInt32, lengthOfSecond: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(uLong(first), uLong(second), Int(lengthOfSecond)))
+    }
+
     public static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         var crc = CRC32()
         if bytes.withContiguousStorageIfAvailable({ crc.update(UnsafeRawBufferPointer($0)) }) == nil {

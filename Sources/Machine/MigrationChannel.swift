@@ -17,7 +17,12 @@ enum MigrationChannel {
                 throw EmulatorError.io(path, "cannot write the machine's state: \(String(cString: strerror(errno)))")
             }
             defer { close(descriptor) }
-            try state.write { try writeAll($0, to: descriptor, name: path) }
+            var info = stat()
+            if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                try state.write { piece, offset in try writeAll(piece, to: descriptor, at: offset, name: path) }
+            } else {
+                try state.write { try writeAll($0, to: descriptor, name: path) }
+            }
         case let .exec(command):
             // A command that stops reading must give an error, not kill PCEmu.
             signal(SIGPIPE, SIG_IGN)
@@ -41,10 +46,13 @@ enum MigrationChannel {
         }
     }
 
-    private static func writeAll(_ piece: UnsafeRawBufferPointer, to descriptor: Int32, name: String) throws {
+    /// Writes all of `piece`, at `offset` when given (pwrite, safe from
+    /// several threads), else where the descriptor stands.
+    private static func writeAll(_ piece: UnsafeRawBufferPointer, to descriptor: Int32, at offset: Int? = nil, name: String) throws {
         var done = 0
         while done < piece.count {
-            let count = write(descriptor, piece.baseAddress! + done, piece.count - done)
+            let count = offset.map { pwrite(descriptor, piece.baseAddress! + done, piece.count - done, off_t($0 + done)) }
+                ?? write(descriptor, piece.baseAddress! + done, piece.count - done)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw EmulatorError.io(name, "cannot write the machine's state: \(String(cString: strerror(errno)))")

@@ -95,7 +95,7 @@ extension PCMachine {
         for (index, image) in images.enumerated() {
             if image.snapshot(tag) != nil { try image.deleteSnapshot(tag) }
             if index == 0 {
-                try image.createSnapshot(name: tag, vmStateSize: state.count, vmClockNanoseconds: vmClock) { try state.write(to: $0) }
+                try image.createSnapshot(name: tag, vmStateSize: state.count, vmClockNanoseconds: vmClock) { try state.write(at: $0) }
             } else {
                 try image.createSnapshot(name: tag, vmState: [], vmClockNanoseconds: vmClock)
             }

@@ -58,15 +58,16 @@ extension QCOW2Image {
     /// (the machine's saved state, possibly empty) in its own clusters.
     public func createSnapshot(name: String, vmState: [UInt8], vmClockNanoseconds: UInt64) throws {
         try vmState.withUnsafeBytes { bytes in
-            try createSnapshot(name: name, vmStateSize: bytes.count, vmClockNanoseconds: vmClockNanoseconds) { try $0(bytes) }
+            try createSnapshot(name: name, vmStateSize: bytes.count, vmClockNanoseconds: vmClockNanoseconds) { try $0(bytes, 0) }
         }
     }
 
     /// Takes a snapshot whose VM state of `vmStateSize` bytes `writeVMState`
-    /// hands, in pieces, to the function it is given; they go straight into
-    /// the state's clusters.
+    /// hands, in pieces with their offsets in the state, to the function it
+    /// is given (which may be called from several threads at once); they
+    /// go straight into the state's clusters.
     public func createSnapshot(name: String, vmStateSize: Int, vmClockNanoseconds: UInt64,
-                               writeVMState: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+                               writeVMState: (@escaping (UnsafeRawBufferPointer, Int) throws -> Void) throws -> Void) throws {
         guard snapshots.count < QCOW2Snapshot.maximumCount else { throw EmulatorError.io(path, "too many snapshots") }
         guard !name.isEmpty, name.utf8.count <= 1024 else { throw EmulatorError.io(path, "a snapshot's name has 1 to 1024 bytes") }
         let stateClusters = (vmStateSize + clusterSize - 1) / clusterSize
@@ -82,13 +83,13 @@ extension QCOW2Image {
             if stateClusters > 0 {
                 let first = try allocateClusters(stateTables + stateClusters)
                 let data = first + UInt64(stateTables * clusterSize)
-                var written = 0
-                try writeVMState { piece in
-                    guard piece.count <= vmStateSize - written else { throw EmulatorError.io(path, "the VM state is longer than announced") }
-                    try file.write(piece, at: data + UInt64(written))
-                    written += piece.count
+                let file = self.file, path = self.path
+                try writeVMState { piece, offset in
+                    guard offset >= 0, piece.count <= vmStateSize - offset else {
+                        throw EmulatorError.io(path, "a piece of the VM state lies past its announced size")
+                    }
+                    try file.write(piece, at: data + UInt64(offset))
                 }
-                guard written == vmStateSize else { throw EmulatorError.io(path, "the VM state is shorter than announced") }
                 try file.writeBytes([UInt8](repeating: 0, count: stateClusters * clusterSize - vmStateSize), at: data + UInt64(vmStateSize))
                 for table in 0..<stateTables {
                     var bytes = [UInt8](repeating: 0, count: clusterSize)

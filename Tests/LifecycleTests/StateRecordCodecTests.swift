@@ -41,8 +41,20 @@ final class StateRecordCodecTests: XCTestCase {
             owned.put("pages", runs.flatMap { Array($0) })
             let encoding = StateEncoding(lent)
             var pieces: [[UInt8]] = []
-            try encoding.write { pieces.append(Array($0)) }
+            try encoding.write(to: { pieces.append(Array($0)) })
             XCTAssertEqual(pieces.flatMap { $0 }, StateRecordCodec.encode(owned))
+            // At their offsets, from two threads, the header last: the same bytes.
+            let placed = UnsafeMutableRawBufferPointer.allocate(byteCount: encoding.count, alignment: 8)
+            defer { placed.deallocate() }
+            placed.initializeMemory(as: UInt8.self, repeating: 0xEE)
+            let lock = NSLock()
+            var offsets: [Int] = []
+            try encoding.write(at: { piece, offset in
+                UnsafeMutableRawBufferPointer(rebasing: placed[offset..<offset + piece.count]).copyMemory(from: piece)
+                lock.withLock { offsets.append(offset) }
+            })
+            XCTAssertEqual(Array(placed), StateRecordCodec.encode(owned))
+            XCTAssertEqual(offsets.last, 0, "the header, with the checksum, goes last")
             XCTAssertEqual(encoding.bytes, StateRecordCodec.encode(owned))
             XCTAssertEqual(encoding.count, encoding.bytes.count)
             XCTAssertGreaterThan(pieces.count, 2, "large runs are handed over as they are")
