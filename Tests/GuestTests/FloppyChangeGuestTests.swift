@@ -54,18 +54,10 @@ final class FloppyChangeGuestTests: XCTestCase {
         let second = try makeImage("second.img", bytes: 1_474_560, seed: 2)
         let small = try makeImage("small.img", bytes: 737_280, seed: 3)
         let huge = try makeImage("huge.img", bytes: 3_000_000, seed: 4)
-        let monitorPath = directory.appendingPathComponent("monitor.sock").path
         let qmpPath = directory.appendingPathComponent("qmp.sock").path
-        let guest = try DefaultGuest.paths()
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-nic", "none", "-fda", first.path,
-            "-monitor", "unix:\(monitorPath),server,nowait", "-qmp", "unix:\(qmpPath),server,nowait",
-        ], inputPipe: true)
+        let guest = try MonitoredGuest(directory: directory, arguments: ["-nic", "none", "-fda", first.path, "-qmp", "unix:\(qmpPath),server,nowait"])
+        let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
-        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
-        let monitor = try MonitorGuestTests.MonitorClient(path: monitorPath)
-        _ = monitor.readToPrompt()
         let qmp = QMPTestClient(socketPath: qmpPath)
         XCTAssertNotNil(runInShell("modprobe floppy", in: pcemu))
         XCTAssertEqual(guestRead(pcemu), first.md5)

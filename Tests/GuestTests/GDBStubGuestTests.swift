@@ -114,19 +114,12 @@ final class GDBStubGuestTests: XCTestCase {
     /// 0xC0000000: the words must be the monitor's `xp` of the physical
     /// address), an unmapped page is an error, and after `detach` the guest runs on.
     func testInterruptAndReadKernelMemoryOfALinuxGuest() throws {
-        let guest = try DefaultGuest.paths()
         let directory = try makeTemporaryDirectory("pcemu-gdb-linux")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let socketPath = directory.appendingPathComponent("monitor.sock").path
         let port = try GDBStubGuestTests.freePort()
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-nic", "none", "-gdb", "tcp::\(port)", "-monitor", "unix:\(socketPath),server,nowait",
-        ], inputPipe: true)
+        let guest = try MonitoredGuest(directory: directory, arguments: ["-nic", "none", "-gdb", "tcp::\(port)"])
+        let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
-        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
-        let monitor = try MonitorGuestTests.MonitorClient(path: socketPath)
-        _ = monitor.readToPrompt()
         // The kernel's first code bytes (placed by KASLR: _text from kallsyms), which do not change.
         // (A short command: the shell wraps long lines at 80 columns.)
         let symbol = try XCTUnwrap(runInShell("grep -w _text /proc/kallsyms", in: pcemu))
@@ -270,25 +263,8 @@ final class GDBRawClient {
     private var pending: [UInt8] = []
 
     init(port: UInt16, timeout: TimeInterval = 30) throws {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while true {
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if connected == 0 {
-                descriptor = socket
-                var limit = timeval(tv_sec: 30, tv_usec: 0)
-                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-                return
-            }
-            Glibc.close(socket)
-            guard Date() < deadline else { throw TestSetupError("no gdb stub on port \(port)") }
-            usleep(100_000)
+        descriptor = try TestSockets.waitForConnection(timeout: timeout, to: "the gdb stub's port \(port)") {
+            TestSockets.connectLoopback(port: port)
         }
     }
 

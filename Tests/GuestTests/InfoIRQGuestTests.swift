@@ -25,18 +25,11 @@ final class InfoIRQGuestTests: XCTestCase {
     func testInfoIRQCountsTheTimerDiskAndSerialInterrupts() throws {
         let directory = try makeTemporaryDirectory("pcemu-info-irq")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let socketPath = directory.appendingPathComponent("monitor.sock").path
         let disk = directory.appendingPathComponent("disk.img")
         try Data(repeating: 0x42, count: 1 << 20).write(to: disk)
-        let guest = try DefaultGuest.paths()
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-nic", "none", "-drive", "file=\(disk.path),format=raw,if=ide,index=0", "-monitor", "unix:\(socketPath),server,nowait",
-        ], inputPipe: true)
+        let guest = try MonitoredGuest(directory: directory, arguments: ["-nic", "none", "-drive", "file=\(disk.path),format=raw,if=ide,index=0"])
+        let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
-        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
-        let monitor = try MonitorGuestTests.MonitorClient(path: socketPath)
-        _ = monitor.readToPrompt()
         XCTAssertNotNil(runInShell("modprobe ata_piix; modprobe sd_mod; sleep 3", in: pcemu))
         XCTAssertEqual(runInShell("head -c4 /dev/sda; echo", in: pcemu), "BBBB", String(pcemu.standardOutput.suffix(1500)))
 

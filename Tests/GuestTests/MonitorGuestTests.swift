@@ -11,24 +11,8 @@ final class MonitorGuestTests: XCTestCase {
         let descriptor: Int32
 
         init(path: String, timeout: TimeInterval = 30) throws {
-            let deadline = Date(timeIntervalSinceNow: timeout)
-            while true {
-                let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_un()
-                address.sun_family = sa_family_t(AF_UNIX)
-                withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
-                if connected == 0 {
-                    descriptor = socket
-                    var limit = timeval(tv_sec: 30, tv_usec: 0)
-                    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-                    return
-                }
-                close(socket)
-                guard Date() < deadline else { throw TestSetupError("no monitor at \(path)") }
-                usleep(100_000)
+            descriptor = try TestSockets.waitForConnection(timeout: timeout, to: "the monitor's \(path)") {
+                TestSockets.connectUnix(path: path)
             }
         }
 
@@ -85,7 +69,6 @@ final class MonitorGuestTests: XCTestCase {
     func testChangeAndEjectReachTheGuestsCDDrive() throws {
         let directory = try makeTemporaryDirectory("pcemu-monitor-cd")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let socketPath = directory.appendingPathComponent("monitor.sock").path
         var discs: [String] = []
         for name in ["PCEMU-DISC1", "PCEMU-DISC2"] {
             let path = directory.appendingPathComponent("\(name).img").path
@@ -94,15 +77,9 @@ final class MonitorGuestTests: XCTestCase {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             discs.append(path)
         }
-        let guest = try DefaultGuest.paths()
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-drive", "if=ide,index=2,media=cdrom", "-nic", "user,model=e1000", "-monitor", "unix:\(socketPath),server,nowait",
-        ], inputPipe: true)
+        let guest = try MonitoredGuest(directory: directory, arguments: ["-drive", "if=ide,index=2,media=cdrom", "-nic", "user,model=e1000"])
+        let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
-        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
-        let monitor = try MonitorClient(path: socketPath)
-        _ = monitor.readToPrompt()
         XCTAssertEqual(monitor.command("info block"), "ide1-cd0: [not inserted]\n    Removable device: not locked, tray closed\n"
                        + "floppy0: [not inserted]\n    Removable device: not locked, tray closed\n"
                        + "floppy1: [not inserted]\n    Removable device: not locked, tray closed\n")
@@ -132,17 +109,10 @@ final class MonitorGuestTests: XCTestCase {
     func testMonitorStopsAndContinuesReadsMemoryAndRegistersSendsKeysAndQuits() throws {
         let directory = try makeTemporaryDirectory("pcemu-monitor")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let socketPath = directory.appendingPathComponent("monitor.sock").path
-        let guest = try DefaultGuest.paths()
-        let pcemu = try ChildProcess(BuildProducts.pcemu, [
-            "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
-            "-monitor", "unix:\(socketPath),server,nowait",
-        ], inputPipe: true)
+        let guest = try MonitoredGuest(directory: directory, arguments: [])
+        let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
-        XCTAssertTrue(pcemu.waitForOutput(LinuxGuestTests.prompt, timeout: 300), "no shell prompt:\n\(pcemu.standardOutput.suffix(2000))")
-
-        let monitor = try MonitorClient(path: socketPath)
-        let banner = try XCTUnwrap(monitor.readToPrompt())
+        let banner = try XCTUnwrap(guest.greeting)
         XCTAssertTrue(banner.contains("monitor - type 'help' for more information"), banner)
         XCTAssertEqual(monitor.command("info status"), "VM status: running\n")
 

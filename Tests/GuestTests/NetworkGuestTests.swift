@@ -106,15 +106,10 @@ final class NetworkGuestTests: XCTestCase {
     static func httpGetBytes(port: UInt16, path: String) throws -> Data {
         let deadline = Date(timeIntervalSinceNow: 60)
         while Date() < deadline {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(descriptor) }
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in.loopback(port: port)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if connected == 0 {
+            if let descriptor = TestSockets.connectLoopback(port: port) {
+                defer { close(descriptor) }
+                var timeout = TestSockets.receiveTimeout
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
                 _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
                 var response = [UInt8]()
