@@ -86,7 +86,12 @@ final class MonitorCommands {
 
     private func info(_ item: String?) -> String {
         switch item {
-        case "status": return "VM status: " + (machine.loop.isPaused ? "paused" : "running")
+        case "status":
+            switch machine.loop.runState {
+            case .running: return "VM status: running"
+            case .paused: return "VM status: paused"
+            case .prelaunch: return "VM status: paused (prelaunch)"  // -S, before the first cont, as QEMU says it
+            }
         case "registers": return answer { self.machine.cpu.stateDump() }
         case "cpus": return "* CPU #0: thread_id=\(machine.loop.threadID)"
         case "version": return HelpText.version

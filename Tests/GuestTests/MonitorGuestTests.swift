@@ -49,7 +49,7 @@ final class MonitorGuestTests: XCTestCase {
         defer { pcemu.stop() }
         let monitor = try MonitorClient(path: socketPath)
         _ = monitor.readToPrompt()
-        XCTAssertEqual(monitor.command("info status"), "VM status: paused\n")
+        XCTAssertEqual(monitor.command("info status"), "VM status: paused (prelaunch)\n")
         XCTAssertEqual(monitor.command("info network"), "")
         sleep(2)
         XCTAssertFalse(pcemu.standardOutput.contains("SeaBIOS"), "the firmware ran before cont")
