@@ -86,10 +86,12 @@ final class TranslationCache {
     /// generation may be gone, so the loop does not chain from it.
     private(set) var generation = 0
 
-    /// Pages past the 4 GiB the address space covers hold nothing.
+    /// The byte map covers the low 4 GiB; a page above it (RAM past the
+    /// PCI hole) is looked up in the dictionary instead.
     @inline(__always)
     func holdsCode(physicalPage: PhysicalPage) -> Bool {
-        physicalPage < PhysicalPage(TranslationCache.pageCount) && codePages[Int(physicalPage)] != 0
+        if physicalPage < PhysicalPage(TranslationCache.pageCount) { return codePages[Int(physicalPage)] != 0 }
+        return blocksByPage[physicalPage] != nil
     }
 
     func lookup(_ key: BlockKey) -> TranslatedBlock? {

@@ -50,10 +50,13 @@ public final class X86CPU: ExecutionEngine {
     public internal(set) var halted = false { didSet { updateJumpCacheBypass() } }
     /// True while a block runs from the loop: a store then may be held back (X86CPU+StoreAhead).
     var runningBlock = false
-    /// Generated code's budget; a full cache is flushed whole. A desktop boot
-    /// fills 64 MiB every few seconds, and each flush retranslates all hot
-    /// code; the pages are only touched as code is written.
-    static let codeCacheBytes = 256 << 20
+    /// Generated code's budget by default (QEMU's too); a full cache is
+    /// flushed whole. The desktop image's boot to X writes about 700 MiB of
+    /// code, and each flush retranslates all hot code; the pages are only
+    /// touched as code is written.
+    public static let defaultCodeCacheBytes = 1 << 30
+    /// Counted as blocks are translated and dropped; read with `translationReport`.
+    var statistics = TranslationStatistics()
 
     /// Interrupts and exceptions entered so far (tests and statistics).
     public internal(set) var deliveredInterrupts = 0
@@ -83,7 +86,8 @@ public final class X86CPU: ExecutionEngine {
         writeTagOffset: MemoryLayout<TLBEntry>.offset(of: \.writeTag)!,
         addendOffset: MemoryLayout<TLBEntry>.offset(of: \.addend)!)
 
-    public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock, backend: Backend = .jit) {
+    public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock, backend: Backend = .jit,
+                codeCacheBytes: Int = X86CPU.defaultCodeCacheBytes) {
         self.addressSpace = addressSpace
         self.ports = ports
         self.clock = clock
@@ -98,7 +102,7 @@ public final class X86CPU: ExecutionEngine {
             load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store))
         let perfMap = PerfMap()
         self.perfMap = perfMap
-        if backend == .jit, let cache = try? CodeCache(capacity: X86CPU.codeCacheBytes, dualMapped: perfMap == nil) {
+        if backend == .jit, let cache = try? CodeCache(capacity: codeCacheBytes, dualMapped: perfMap == nil) {
             let chaining = ChainingLayout(budgetOffset: CPUStateLayout.instructionBudget)
             jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
                                                                     chaining: chaining, hostX87: X86CPU.hostX87Layout,
@@ -112,6 +116,7 @@ public final class X86CPU: ExecutionEngine {
         state.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         // A full code cache is emptied whole: every block pointing into it goes too.
         jit?.willFlush = { [unowned self] in
+            statistics.fullCacheFlushes += 1
             translationCache.flush()
             jumpCache.clear()
         }
@@ -450,6 +455,9 @@ public final class X86CPU: ExecutionEngine {
         }
         let block = TranslatedBlock(key: key, code: compiled, instructionCount: code.instructionCount, physicalPages: pages,
                                     lastLinear: code.lastLinear, lastPhysicalPage: lastPage)
+        statistics.blocksTranslated += 1
+        statistics.guestInstructionsTranslated += code.instructionCount
+        statistics.hostBytesGenerated += compiled.compiled?.size ?? 0
         guard cached else { return block }
         let newCodePages = pages.filter { !translationCache.holdsCode(physicalPage: $0) }
         translationCache.insert(block)
@@ -484,7 +492,7 @@ public final class X86CPU: ExecutionEngine {
     /// The blocks go from the jump cache too; writes to the page need not
     /// take the slow path any more.
     func invalidateCode(physicalPage page: PhysicalPage) {
-        translationCache.invalidate(physicalPage: page) { jumpCache.remove($0) }
+        statistics.blocksInvalidated += translationCache.invalidate(physicalPage: page) { jumpCache.remove($0) }
         mmu.unprotectCode(physicalPage: page)
     }
 
@@ -493,6 +501,7 @@ public final class X86CPU: ExecutionEngine {
     /// address space calls it on every map and unmap.
     public func memoryMapChanged() {
         flushTLB()
+        statistics.memoryMapFlushes += 1
         translationCache.flush()
     }
 
@@ -501,6 +510,15 @@ public final class X86CPU: ExecutionEngine {
     func flushTLB() {
         stateBlock.flushTLB()
         jumpCache.clear()
+    }
+
+    /// The translator's statistics and the code cache's fill, as `info jit` prints them.
+    public var translationStatistics: TranslationStatistics {
+        var current = statistics
+        current.liveBlocks = translationCache.count
+        current.codeCacheUsed = jit?.cache.used ?? 0
+        current.codeCacheCapacity = jit?.cache.capacity ?? 0
+        return current
     }
 
     // MARK: interrupts and exceptions

@@ -18,7 +18,7 @@ public enum HelpText {
       -smp 1                   number of CPUs (one for now)
       -machine pc, -M pc       the machine type (an i440FX PC)
       -machine pc,pcspk-audiodev=ID  the PC speaker plays through -audiodev ID
-      -accel tcg[,backend=jit|interp]
+      -accel tcg[,backend=jit|interp][,tb-size=MiB]
                                translate guest code: to host code (jit, default)
                                or through the portable IR interpreter (interp)
 

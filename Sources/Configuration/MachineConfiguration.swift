@@ -117,6 +117,8 @@ public struct MachineConfiguration: Equatable {
     public var logFile: String?
     /// nil: the fastest backend built.
     public var backend: Backend?
+    /// `-accel tcg,tb-size=N`: the JIT's code cache in MiB (QEMU's default, 1 GiB).
+    public var codeCacheMiB = 1024
     public var name: String?
 
     public init() {}

@@ -163,6 +163,13 @@ public struct OptionParser {
             case "interp": config.backend = .interpreter
             case let other?: throw EmulatorError.badOption(shown, "unknown backend '\(other)' (jit or interp)")
             }
+            if let size = list.value("tb-size") {
+                // Chained jumps between blocks are rel32: the cache stays under 2 GiB.
+                guard let mebibytes = Int(size), mebibytes >= 1, mebibytes <= 2047 else {
+                    throw EmulatorError.badOption(shown, "tb-size is the code cache in MiB, 1 to 2047 (not '\(size)')")
+                }
+                config.codeCacheMiB = mebibytes
+            }
         case "name":
             let list = try KeyValueList(value, option: shown, implicitKey: "guest")
             config.name = list.value("guest")

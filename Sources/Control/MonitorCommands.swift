@@ -26,6 +26,7 @@ final class MonitorCommands {
         ("help|?", "show this list"),
         ("info status|registers|cpus|version", "show the VM's state"),
         ("info block|network|pci|mtree|irq", "show the drives, the network cards, the PCI functions, the memory map, the IRQ counts"),
+        ("info jit", "show the translator's statistics: blocks, code cache, flushes"),
         ("change device filename [format]", "put a disc or disk in a CD or floppy drive (e.g. change ide1-cd0 debian.iso, change floppy0 a.img raw)"),
         ("eject [-f] device", "take the disc or disk out of a CD or floppy drive"),
         ("stop", "stop the guest (its clock stops too)"),
@@ -105,9 +106,10 @@ final class MonitorCommands {
         case "pci": return answer { MonitorInfo.pci(self.machine.pciBus) }
         case "mtree": return answer { MonitorInfo.memoryTree(self.machine.addressSpace) }
         case "irq": return answer { MonitorInfo.irq(pic: self.machine.pic, ioAPIC: self.machine.ioAPIC) }
+        case "jit": return answer { self.machine.cpu.translationStatistics.report }
         case "snapshots": return snapshotList()
         default:
-            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree, irq, snapshots)"
+            return "info " + (item.map { "\($0): unknown item" } ?? "needs an item") + " (status, registers, cpus, version, block, network, pci, mtree, irq, jit, snapshots)"
         }
     }
 

@@ -90,7 +90,8 @@ public final class PCMachine {
         ideDrives = try IDEDrives(configuration: configuration)
         floppyDrives = try FloppyDrives(configuration: configuration)
         cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
-                     backend: configuration.backend == .interpreter ? .interpreter : .jit)
+                     backend: configuration.backend == .interpreter ? .interpreter : .jit,
+                     codeCacheBytes: configuration.codeCacheMiB << 20)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
         loop.exitOnReset = configuration.noReboot
 
