@@ -17,6 +17,13 @@ struct BlockKey: Hashable {
     var physicalPC: PhysicalAddress
     var codeSegmentBase: UInt32
     var flags: UInt32
+
+    /// One word into the hasher, not four: the dictionary is probed on every
+    /// jump-cache miss, and the fields rarely differ but in the PCs.
+    func hash(into hasher: inout Hasher) {
+        let modes = UInt64(codeSegmentBase) << 32 | UInt64(flags)
+        hasher.combine(linearPC &* 0x9E37_79B9_7F4A_7C15 ^ physicalPC ^ modes.byteSwapped)
+    }
 }
 
 /// A physical page number (a physical address shifted right by 12).
@@ -42,11 +49,46 @@ final class TranslatedBlock {
     }
 }
 
+/// The blocks translated from one physical page, and which of the page's
+/// bytes they came from (one bit per byte), so that a store beside the code
+/// is told from one into it with a few bit tests.
+final class PageCode {
+    var keys: [BlockKey] = []
+    private let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+
+    init() { bits.initialize(repeating: 0, count: 64) }
+    deinit { bits.deallocate() }
+
+    /// Marks the page's bytes `first...last` (offsets in the page) as code.
+    func mark(_ first: Int, _ last: Int) {
+        forEachWord(first, last) { word, mask in bits[word] |= mask }
+    }
+
+    /// Whether any of the page's bytes `first...last` is code.
+    func holdsCode(_ first: Int, _ last: Int) -> Bool {
+        var found = false
+        forEachWord(first, last) { word, mask in found = found || bits[word] & mask != 0 }
+        return found
+    }
+
+    /// Calls `body` with each 64-byte word of the map that `first...last`
+    /// touches, and the mask of its bytes there.
+    @inline(__always)
+    private func forEachWord(_ first: Int, _ last: Int, _ body: (Int, UInt64) -> Void) {
+        for word in (first >> 6)...(last >> 6) {
+            let low = word == first >> 6 ? first & 63 : 0
+            let high = word == last >> 6 ? last & 63 : 63
+            let mask = (high == 63 ? ~UInt64(0) : (UInt64(1) << (high + 1)) &- 1) & ~((UInt64(1) << low) &- 1)
+            body(word, mask)
+        }
+    }
+}
+
 /// Translated blocks by key, and which physical pages hold code, so a write
 /// to such a page can throw away exactly the blocks made from it.
 final class TranslationCache {
     private var blocks: [BlockKey: TranslatedBlock] = [:]
-    private var blocksByPage: [PhysicalPage: [BlockKey]] = [:]
+    private var blocksByPage: [PhysicalPage: PageCode] = [:]
     /// One byte per 4 KiB physical page: nonzero when some block was translated from it.
     private let codePages: UnsafeMutablePointer<UInt8>
     static let pageCount = 1 << 20
@@ -107,7 +149,16 @@ final class TranslationCache {
         blocks[block.key] = block
         for page in block.physicalPages {
             if page < PhysicalPage(TranslationCache.pageCount) { codePages[Int(page)] = 1 }
-            blocksByPage[page, default: []].append(block.key)
+            let code: PageCode
+            if let existing = blocksByPage[page] {
+                code = existing
+            } else {
+                code = PageCode()
+                blocksByPage[page] = code
+            }
+            code.keys.append(block.key)
+            let (first, last) = TranslationCache.bytes(of: block, in: page)
+            code.mark(first, last)
         }
     }
 
@@ -115,17 +166,20 @@ final class TranslationCache {
     /// its page was translated from. Data beside code in a page (real-mode
     /// programs keep their variables there) is written without dropping the
     /// blocks, as QEMU's per-page code bitmap allows.
+    /// The map only grows until the page's blocks are all dropped: a block
+    /// on two pages dropped through its other page leaves its bytes marked
+    /// here, and a store there then drops this page's blocks too, to no harm.
     func writeTouchesCode(physical: PhysicalAddress, bytes: Int) -> Bool {
-        let page = physical >> 12
-        guard let keys = blocksByPage[page] else { return false }
-        let first = physical & 0xFFF, last = first &+ UInt64(bytes) &- 1
-        for key in keys {
-            guard let block = blocks[key] else { continue }
-            let start = key.physicalPC >> 12 == page ? key.physicalPC & 0xFFF : 0
-            let end = block.lastPhysicalPage == page ? block.lastLinear & 0xFFF : 0xFFF
-            if start <= last && first <= end { return true }
-        }
-        return false
+        guard bytes > 0, let code = blocksByPage[physical >> 12] else { return false }
+        let first = Int(physical & 0xFFF)
+        return code.holdsCode(first, min(first + bytes - 1, 0xFFF))
+    }
+
+    /// The offsets in `page` of the first and last bytes `block` came from there.
+    private static func bytes(of block: TranslatedBlock, in page: PhysicalPage) -> (Int, Int) {
+        let first = block.key.physicalPC >> 12 == page ? Int(block.key.physicalPC & 0xFFF) : 0
+        let last = block.lastPhysicalPage == page ? Int(block.lastLinear & 0xFFF) : 0xFFF
+        return (first, max(first, last))
     }
 
     /// Drops every block made from `page`, telling `willDrop` of each while it
@@ -134,7 +188,7 @@ final class TranslationCache {
     func invalidate(physicalPage page: PhysicalPage, willDrop: (TranslatedBlock) -> Void = { _ in }) -> Int {
         if page < PhysicalPage(TranslationCache.pageCount) { codePages[Int(page)] = 0 }
         generation &+= 1
-        guard let keys = blocksByPage.removeValue(forKey: page) else { return 0 }
+        guard let keys = blocksByPage.removeValue(forKey: page)?.keys else { return 0 }
         for key in keys {
             forgetRecent(key)
             if let block = blocks.removeValue(forKey: key) { willDrop(block) }
