@@ -88,6 +88,7 @@ public final class IRBlock {
         globalCount = globals.globals.count
         self.helpers = helpers
         ops.reserveCapacity(512)
+        temps.reserveCapacity(globalCount + 128)
     }
 
     public func info(_ temp: Temp) -> TempInfo { temps[Int(temp.index)] }

@@ -21,7 +21,13 @@ public struct X64Assembler {
         var size: Int
     }
 
-    public init() {}
+    /// Room for a usual block's labels and jumps at once: growing from
+    /// empty took several allocations per block, a measurable part of
+    /// translation.
+    public init() {
+        labelPositions.reserveCapacity(32)
+        fixups.reserveCapacity(32)
+    }
 
     public var position: Int { buffer.count }
 

@@ -156,6 +156,15 @@ extension X64CodeGenerator {
         var kept: [HostRegister] = []
         var arguments: [ImmediateArgument] = []
         var setup: [RegisterMove] = []
+
+        /// Sized for a usual block's accesses: one allocation per list.
+        init() {
+            globals.reserveCapacity(32)
+            constants.reserveCapacity(16)
+            kept.reserveCapacity(16)
+            arguments.reserveCapacity(16)
+            setup.reserveCapacity(16)
+        }
     }
 
     /// Appends a move to the miss path made last.
@@ -355,9 +364,13 @@ extension X64CodeGenerator {
         let flags = HelperFlags(rawValue: op.aux)
         let mayFault = !flags.contains(.noFault)
         let accessesState = !flags.contains(.noState)
-        let arguments = (0..<3).map(op.input).filter { !$0.isNone }
+        var arguments: [Temp] = []
+        arguments.reserveCapacity(3)
+        for position in 0..<3 where !op.input(position).isNone { arguments.append(op.input(position)) }
         prepareCall(arguments: arguments, observesState: mayFault || accessesState)
-        for (position, argument) in (0..<3).map(op.input).enumerated() where !argument.isNone {
+        for position in 0..<3 {
+            let argument = op.input(position)
+            guard !argument.isNone else { continue }
             move(argument, to: HostRegister.arguments[position + 1], size: type(of: argument).operandSize)
         }
         let helper = block.helpers[op.constant].function

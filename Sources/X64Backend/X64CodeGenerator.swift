@@ -55,7 +55,9 @@ final class X64CodeGenerator {
         constantUnstored = [Bool](repeating: false, count: block.tempCount)
         faultExit = assembler.newLabel()
         epilogue = assembler.newLabel()
-        irLabels = (0..<Int(block.labelCount)).map { _ in assembler.newLabel() }
+        irLabels.reserveCapacity(Int(block.labelCount))
+        for _ in 0..<Int(block.labelCount) { irLabels.append(assembler.newLabel()) }
+        deferredMisses.reserveCapacity(16)
     }
 
     /// Where the body starts (after the prologue): chained jumps land here.

@@ -2,10 +2,31 @@
 /// first op (a label, or the op after a branch or exit) and left only at
 /// their last. Branch targets are resolved through a label-to-block table.
 struct ControlFlowGraph {
+    /// At most two: a branch's target and the fall-through. Kept inline,
+    /// since graphs are built for every block by several passes.
+    struct Successors: Sequence {
+        private var first = -1, second = -1
+
+        mutating func append(_ node: Int) {
+            if first < 0 { first = node } else { second = node }
+        }
+
+        struct Iterator: IteratorProtocol {
+            var rest: (Int, Int)
+            mutating func next() -> Int? {
+                guard rest.0 >= 0 else { return nil }
+                defer { rest = (rest.1, -1) }
+                return rest.0
+            }
+        }
+
+        func makeIterator() -> Iterator { Iterator(rest: (first, second)) }
+    }
+
     struct Node {
         var ops: Range<Int>
         /// Indices of the blocks control may pass to next.
-        var successors: [Int] = []
+        var successors = Successors()
         /// Control may leave the whole IR block from its end (an exit op, or
         /// falling off the last op).
         var exits = false
@@ -18,6 +39,7 @@ struct ControlFlowGraph {
     init(_ block: IRBlock) {
         let ops = block.ops
         labelNode = Array(repeating: -1, count: Int(block.labelCount))
+        nodes.reserveCapacity(8)
         var start = 0
         for index in ops.indices {
             let op = ops[index]
@@ -39,10 +61,10 @@ struct ControlFlowGraph {
             let fallThrough = index + 1 < nodes.count ? index + 1 : nil
             guard let last = range.last.map({ ops[$0] }) else {
                 nodes[index].exits = fallThrough == nil
-                if let next = fallThrough { nodes[index].successors = [next] }
+                if let next = fallThrough { nodes[index].successors.append(next) }
                 continue
             }
-            var successors: [Int] = []
+            var successors = Successors()
             switch last.opcode {
             case .br:
                 if let target = target(of: last) { successors.append(target) }

@@ -12,16 +12,21 @@ public struct CopyPropagation: IRPass {
         for index in block.ops.indices {
             var op = block.ops[index]
             if op.opcode == .label { facts.forgetAll() }
+            var rewritten = false
             for position in 0..<op.opcode.properties.inputs {
                 let input = op.input(position)
                 guard !input.isNone else { continue }
                 let source = facts.representative(input)
                 if source != input {
                     op.setInput(position, source)
-                    changed = true
+                    rewritten = true
                 }
             }
-            block.ops[index] = op
+            // Written back only when changed: each write checks the array's uniqueness.
+            if rewritten {
+                block.ops[index] = op
+                changed = true
+            }
             facts.record(op)
         }
         return changed

@@ -33,7 +33,7 @@ private func removeDeadWritesForward(_ block: IRBlock, _ graph: ControlFlowGraph
     let count = block.tempCount
     var exitLive = TempSet(count: count)
     exitLive.insertFirst(block.globalCount)
-    var liveIn = [TempSet](repeating: TempSet(words: []), count: graph.nodes.count)
+    var liveIn = [TempSet](repeating: TempSet(count: 0), count: graph.nodes.count)
     var keep = Array(repeating: true, count: block.ops.count)
     var removed = false
     for nodeIndex in graph.nodes.indices.reversed() {

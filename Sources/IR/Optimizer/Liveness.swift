@@ -11,7 +11,7 @@ struct Liveness {
 
     /// Temps live at the end of node `node`.
     func liveOut(_ node: Int) -> TempSet {
-        TempSet(words: Array(liveOutWords[node * words ..< (node + 1) * words]))
+        TempSet(words: liveOutWords[node * words ..< (node + 1) * words])
     }
 
     init(_ block: IRBlock, _ graph: ControlFlowGraph) {
@@ -35,8 +35,8 @@ struct Liveness {
                 if !out.isNone { written.insert(out) }
             }
             for word in 0..<words {
-                gen[nodeIndex * words + word] = live.words[word]
-                kill[nodeIndex * words + word] = written.words[word]
+                gen[nodeIndex * words + word] = live.word(word)
+                kill[nodeIndex * words + word] = written.word(word)
             }
         }
 
@@ -49,7 +49,7 @@ struct Liveness {
                 let node = graph.nodes[index]
                 let base = index * words
                 for word in 0..<words {
-                    var out: UInt64 = node.exits ? exitLive.words[word] : 0
+                    var out: UInt64 = node.exits ? exitLive.word(word) : 0
                     for next in node.successors { out |= liveIn[next * words + word] }
                     // in = gen ∪ (out − kill)
                     let inWord = gen[base + word] | (out & ~kill[base + word])

@@ -20,6 +20,7 @@ public struct ReadsThroughGlobals: IRPass {
         // Locals given a constant: the backend uses those as immediates.
         var isConstant = [Bool](repeating: false, count: count)
         var paired: [Temp] = []
+        paired.reserveCapacity(16)
         var changed = false
 
         func unpairAll() {
@@ -33,16 +34,20 @@ public struct ReadsThroughGlobals: IRPass {
         for index in block.ops.indices {
             var op = block.ops[index]
             if op.opcode == .label { unpairAll() }
+            var rewritten = false
             for position in 0..<op.opcode.properties.inputs {
                 let input = op.input(position)
                 guard !input.isNone, !block.isGlobal(input) else { continue }
                 let global = globalOf[Int(input.index)]
                 if !global.isNone {
                     op.setInput(position, global)
-                    changed = true
+                    rewritten = true
                 }
             }
-            block.ops[index] = op
+            if rewritten {
+                block.ops[index] = op
+                changed = true
+            }
 
             let clobbers = op.opcode != .loadGuest && op.opcode != .storeGuest && op.accessesGlobals
             if clobbers { unpairAll() }
