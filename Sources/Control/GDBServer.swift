@@ -194,14 +194,5 @@ final class GDBSession {
 
     func resend() -> Bool { last.isEmpty || sendRaw(last) }
 
-    func sendRaw(_ bytes: [UInt8]) -> Bool {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let sent = rest.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return false }
-            rest = rest.dropFirst(sent)
-        }
-        return true
-    }
+    func sendRaw(_ bytes: [UInt8]) -> Bool { writeAll(bytes, to: client) }
 }

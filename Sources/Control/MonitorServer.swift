@@ -37,14 +37,5 @@ public final class MonitorServer {
         session.serve(input: client)
     }
 
-    private static func send(_ bytes: [UInt8], to client: Int32) -> Bool {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let sent = rest.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return false }
-            rest = rest.dropFirst(sent)
-        }
-        return true
-    }
+    private static func send(_ bytes: [UInt8], to client: Int32) -> Bool { writeAll(bytes, to: client) }
 }

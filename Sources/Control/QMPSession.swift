@@ -100,18 +100,7 @@ final class QMPSession {
         writeLock.lock()
         defer { writeLock.unlock() }
         guard !broken else { return false }
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { raw in
-                isSocket ? Glibc.send(output, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) : write(output, raw.baseAddress, raw.count)
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                broken = true
-                return false
-            }
-            rest = rest.dropFirst(written)
-        }
-        return true
+        if !writeAll(bytes, to: output, isSocket: isSocket) { broken = true }
+        return !broken
     }
 }

@@ -15,23 +15,6 @@ final class GDBStubGuestTests: XCTestCase {
         }
     }
 
-    /// A TCP port nothing listens on now (the kernel's choice for port 0).
-    static func freePort() throws -> UInt16 {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(probe, pointer, length) == 0 && getsockname(probe, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestSetupError("no free port") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     /// Runs gdb in batch mode on the stub with these commands; its output.
     /// Its standard input is a pipe kept open: gdb quits when it reads the
     /// end of its input while the target runs.
@@ -71,7 +54,7 @@ final class GDBStubGuestTests: XCTestCase {
         let directory = try makeTemporaryDirectory("pcemu-gdb")
         defer { try? FileManager.default.removeItem(at: directory) }
         let disk = try GDBStubGuestTests.makeBootDisk(in: directory)
-        let port = try GDBStubGuestTests.freePort()
+        let port = try TestSockets.freeLoopbackPort()
         let pcemu = try ChildProcess(BuildProducts.pcemu, ["-m", "32", "-nic", "none", "-nographic", "-S",
                                                           "-gdb", "tcp::\(port)", "-hda", disk])
         defer { pcemu.stop() }
@@ -116,7 +99,7 @@ final class GDBStubGuestTests: XCTestCase {
     func testInterruptAndReadKernelMemoryOfALinuxGuest() throws {
         let directory = try makeTemporaryDirectory("pcemu-gdb-linux")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try GDBStubGuestTests.freePort()
+        let port = try TestSockets.freeLoopbackPort()
         let guest = try MonitoredGuest(directory: directory, arguments: ["-nic", "none", "-gdb", "tcp::\(port)"])
         let pcemu = guest.pcemu, monitor = guest.monitor
         defer { pcemu.stop() }
@@ -181,7 +164,7 @@ final class GDBStubGuestTests: XCTestCase {
         let directory = try makeTemporaryDirectory("pcemu-gdbserver")
         defer { try? FileManager.default.removeItem(at: directory) }
         let socketPath = directory.appendingPathComponent("monitor.sock").path
-        let port = try GDBStubGuestTests.freePort()
+        let port = try TestSockets.freeLoopbackPort()
         let pcemu = try ChildProcess(BuildProducts.pcemu, ["-m", "32", "-nic", "none", "-nographic",
                                                           "-monitor", "unix:\(socketPath),server,nowait"])
         defer { pcemu.stop() }
@@ -210,7 +193,7 @@ final class GDBStubGuestTests: XCTestCase {
     /// Malformed packets, bad checksums, absurd lengths and addresses past
     /// 4 GiB get error replies or `-`; pcemu answers properly afterwards.
     func testMalformedPacketsGetErrorsNotACrash() throws {
-        let port = try GDBStubGuestTests.freePort()
+        let port = try TestSockets.freeLoopbackPort()
         let pcemu = try ChildProcess(BuildProducts.pcemu, ["-m", "32", "-nic", "none", "-nographic", "-S", "-gdb", "tcp::\(port)"])
         defer { pcemu.stop() }
         let client = try GDBRawClient(port: port)

@@ -33,7 +33,7 @@ final class NetworkGuestTests: XCTestCase {
         let payload = Data((0..<(3 << 20)).map { _ in UInt8.random(in: 0...255) })
         let server = try HTTPFileServer(body: payload)
         defer { server.stop() }
-        let hostPort = try Self.freeLoopbackPort()
+        let hostPort = try TestSockets.freeLoopbackPort()
         let guest = try DefaultGuest.paths()
         let pcemu = try ChildProcess(BuildProducts.pcemu, [
             "-m", "256", "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0 quiet", "-nographic",
@@ -83,19 +83,6 @@ final class NetworkGuestTests: XCTestCase {
         let file = directory.appendingPathComponent("payload")
         try data.write(to: file)
         return String(try ChildProcess.run("/usr/bin/sha256sum", [file.path]).stdout.prefix(64))
-    }
-
-    /// A port on 127.0.0.1 nothing listens on now (bound, read back, closed).
-    static func freeLoopbackPort() throws -> UInt16 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw TestSetupError("cannot bind a loopback port") }
-        return UInt16(bigEndian: address.sin_port)
     }
 
     /// GET through the forwarded port, retried while the guest's server starts.

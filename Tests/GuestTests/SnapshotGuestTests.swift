@@ -149,7 +149,7 @@ final class SnapshotGuestTests: XCTestCase {
     func testATCPConnectionThroughHostForwardSurvivesSavevmAndLoadvm() throws {
         try qemuImg(["create", "-q", "-f", "qcow2", path("disk.qcow2"), "64M"])
         let socket = path("monitor.sock")
-        let port = try NetworkGuestTests.freeLoopbackPort()
+        let port = try TestSockets.freeLoopbackPort()
         let guest = try startGuest(["-monitor", "unix:\(socket),server,nowait"],
                                    network: ["-nic", "user,model=ne2k_pci,hostfwd=tcp:127.0.0.1:\(port)-:8080"])
         defer { guest.stop() }

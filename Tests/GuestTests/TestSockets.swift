@@ -8,6 +8,19 @@ enum TestSockets {
     /// How long a test waits for a reply before giving up on it.
     static let receiveTimeout = timeval(tv_sec: 30, tv_usec: 0)
 
+    /// A port on 127.0.0.1 nothing listens on now (bound, read back, closed).
+    static func freeLoopbackPort() throws -> UInt16 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw TestSetupError("cannot bind a loopback port") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     /// A TCP socket connected to 127.0.0.1:`port`, or nil.
     static func connectLoopback(port: UInt16) -> Int32? {
         var address = sockaddr_in.loopback(port: port)
