@@ -147,8 +147,12 @@ final class SoundDevices {
         if let soundBlaster {
             soundBlaster.isAudible = true
             mixer.add(soundBlaster)
+            soundBlaster.streamStarted = { [unowned mixer] in mixer.wake() }
         }
-        if card != nil { mixer.add(opl) }
+        if card != nil {
+            mixer.add(opl)
+            opl.keyedOn = { [unowned mixer] in mixer.wake() }
+        }
         if let ac97 {
             mixer.add(ac97)
             ac97.streamStarted = { [unowned mixer] in mixer.wake() }
@@ -171,6 +175,7 @@ final class SoundDevices {
         if speakerAudiodev != nil {
             let speaker = PCSpeaker(pit: chipset.pit, portB: chipset.portB)
             mixer.add(speaker)
+            chipset.portB.speakerChanged = { [unowned mixer] on in if on { mixer.wake() } }
             self.speaker = speaker
         }
         mixer.start()

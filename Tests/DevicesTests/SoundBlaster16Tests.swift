@@ -8,6 +8,7 @@ final class SoundBlaster16Tests: XCTestCase {
     var ram: GuestRAM!
     var dma: DMA8237!
     var sb: SoundBlaster16!
+    var opl: OPL3!
     var irqs: [Int: LineProbe] = [:]
 
     override func setUp() {
@@ -21,9 +22,10 @@ final class SoundBlaster16Tests: XCTestCase {
         harness.out(0xD4, 0x00)
         irqs = [:]
         for irq in SoundBlaster16.selectableIRQs { irqs[irq] = LineProbe() }
-        let opl = OPL3(clock: harness.clock)
+        opl = OPL3(clock: harness.clock)
         sb = SoundBlaster16(clock: harness.clock, scheduler: harness.scheduler, dma: dma, opl: opl) { self.irqs[$0]!.line }
         try! harness.bus.attach(sb, name: "sb16", base: 0x220, count: SoundBlaster16.portCount)
+        try! harness.bus.attach(opl, name: "opl3", base: 0x388, count: 4)
     }
 
     func command(_ bytes: UInt8...) {
@@ -218,6 +220,55 @@ final class SoundBlaster16Tests: XCTestCase {
         harness.advance(by: 20_000_000)
         XCTAssertEqual(Double(captured[10]), 16384 * pow(10, -32.0 / 20), accuracy: 2)
         XCTAssertEqual(captured[11], 16384, "right channel unchanged")
+    }
+
+    /// With nothing playing, the card and its OPL3 let the mixer stop (a
+    /// PulseAudio back end lets it); a transfer, a resume after a pause and
+    /// a key-on wake it, and it rests again once the sound has ended.
+    func testIdleCardLetsTheMixerStopAndPlayingWakesIt() {
+        var produced = 0
+        var idleStates: [Bool] = []
+        let mixer = AudioMixer(sampleRate: 48_000, clock: harness.clock, scheduler: harness.scheduler) { produced += $0.count / 2 }
+        sb.isAudible = true
+        mixer.add(sb)
+        mixer.add(opl)
+        mixer.mayIdle = true
+        mixer.idleChanged = { idleStates.append($0) }
+        sb.streamStarted = { mixer.wake() }
+        opl.keyedOn = { mixer.wake() }
+        mixer.start()
+        harness.advance(by: 300_000_000)
+        XCTAssertTrue(mixer.isIdle, "a silent card")
+        XCTAssertNil(harness.scheduler.nextDeadline, "an idle card and mixer arm no timer")
+
+        programDMA8(address: 0x3_0000, bytes: 800, mode: 0x48)
+        command(0x40, 131)          // 8000 Hz
+        command(0x14, 0x1F, 0x03)   // 800 bytes: 100 ms
+        XCTAssertFalse(mixer.isIdle, "a transfer wakes the mixer")
+        harness.advance(by: 50_000_000)
+        command(0xD0)               // pause
+        harness.advance(by: 400_000_000)
+        XCTAssertTrue(mixer.isIdle, "paused, with its frames played out")
+        let before = produced
+        command(0xD4)               // resume
+        XCTAssertFalse(mixer.isIdle, "resuming wakes it")
+        harness.advance(by: 60_000_000)
+        XCTAssertEqual(produced - before, 2880, accuracy: 240, "mixing at the host rate")
+        harness.advance(by: 500_000_000)
+        XCTAssertTrue(mixer.isIdle, "the single-cycle block ended")
+
+        // The OPL3: channel 0 keyed on, both operators with a quick release to end on.
+        for slot: UInt8 in [0, 3] {
+            harness.out(0x388, 0x60 + slot); harness.out(0x389, 0xFF)  // attack 15, decay 15
+            harness.out(0x388, 0x80 + slot); harness.out(0x389, 0x0F)  // sustain 0, release 15
+        }
+        harness.out(0x388, 0xA0); harness.out(0x389, 0x44)
+        harness.out(0x388, 0xB0); harness.out(0x389, 0x32)  // key on, block 4
+        XCTAssertFalse(mixer.isIdle, "a key-on wakes it")
+        XCTAssertEqual(idleStates.last, false)
+        harness.out(0x388, 0xB0); harness.out(0x389, 0x12)  // key off
+        harness.advance(by: 2_000_000_000)
+        XCTAssertTrue(mixer.isIdle, "the notes released to silence")
     }
 
     /// A stream that starts between two mixer periods, after the mixer ran

@@ -120,6 +120,37 @@ final class SoundGuestTests: XCTestCase {
         XCTAssertLessThan(mean, 60, String(figures))
     }
 
+    /// Through PulseAudio the mixer rests while nothing plays (the guest
+    /// boots silent): the PC speaker's beep and then an FM note must each
+    /// wake it, and be heard whole.
+    func testBeepAndFMNoteWakeTheRestingMixerThroughPulseAudio() throws {
+        let pulse = try PulseAudioServer()
+        defer { pulse.stop() }
+        let recording = directory.appendingPathComponent("woken.wav").path
+        let recorder = try ChildProcess("/usr/bin/parec", [
+            "--raw", "--format=s16le", "--channels=2", "--rate=48000", "-d", "\(pulse.sinkName).monitor",
+            "--file-format=wav", recording,
+        ], environment: ["PULSE_SERVER": pulse.server])
+        let pcemu = try boot(["-device", "adlib,audiodev=a0", "-machine", "pc,pcspk-audiodev=a0", "-audiodev", "pa,id=a0"],
+                             environment: ["PULSE_SERVER": pulse.server])
+        defer { pcemu.stop() }
+        XCTAssertEqual(runInShell("sound-test beep 440 1000", in: pcemu), "beep count 2712")
+        XCTAssertEqual(runInShell("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
+        powerOff(pcemu)
+        usleep(300_000)
+        recorder.stop(signal: SIGINT)
+        _ = recorder.wait(timeout: 10)
+
+        let (samples, rate) = try AudioAnalysis.leftChannel(recording)
+        // The beep is a square wave at a quarter of full scale, the note a
+        // sine at an eighth: only the beep passes 6000, and about two
+        // thirds of the note's samples lie between 2000 and 6000.
+        let beep = samples.filter { abs(Int($0)) > 6000 }.count
+        let note = samples.filter { (2000...6000).contains(abs(Int($0))) }.count
+        XCTAssertEqual(Double(beep) / Double(rate), 1, accuracy: 0.1, "seconds of beep")
+        XCTAssertGreaterThan(Double(note) / Double(rate), 0.5, "seconds of the FM note's louder parts")
+    }
+
     func testAdLibNoteHasItsPitchAndLevel() throws {
         let wav = directory.appendingPathComponent("adlib.wav").path
         let pcemu = try boot(["-device", "adlib,audiodev=a0", "-audiodev", "wav,id=a0,path=\(wav)"])

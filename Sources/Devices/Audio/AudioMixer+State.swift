@@ -14,7 +14,14 @@ extension AudioMixer: StatefulDevice {
 
     public func save(into record: inout StateRecord) {}
 
+    /// An idle mixer starts again too: a source loaded playing may not have
+    /// woken it (the devices load in any order), and with nothing playing it
+    /// rests again after its quiet periods.
     public func load(from record: StateRecord) throws {
-        if !isIdle && timer.isPending { start() }
+        if isIdle {
+            wake()
+        } else if timer.isPending {
+            start()
+        }
     }
 }

@@ -117,6 +117,8 @@ public final class OPL3: PortHandler, AudioSource {
     var state = State()
     /// A gain the card's mixer applies (the CT1745's MIDI volume), left and right.
     public var gain: () -> (Float, Float) = { (1, 1) }
+    /// Called when a silent operator is keyed on: the mixer wakes.
+    public var keyedOn: () -> Void = {}
 
     public init(clock: VirtualClock) {
         self.clock = clock
@@ -279,6 +281,7 @@ public final class OPL3: PortHandler, AudioSource {
     }
 
     private func keyOnOperator(_ index: Int) {
+        if state.operators[index].stage == .off { keyedOn() }
         state.operators[index].stage = .attack
         state.operators[index].phase = 0
         state.operators[index].attackLevel = 0
@@ -305,10 +308,14 @@ public final class OPL3: PortHandler, AudioSource {
         return base / pow(2, Double(effective - 4) / 4)
     }
 
+    /// Some operator sounds (keyed on, or still releasing).
+    public var isActive: Bool {
+        for index in 0..<36 where state.operators[index].stage != .off { return true }
+        return false
+    }
+
     public func render(into buffer: UnsafeMutablePointer<Float>, frames: Int, rate: Int) {
-        var anyActive = false
-        for index in 0..<36 where state.operators[index].stage != .off { anyActive = true; break }
-        guard anyActive else { return }
+        guard isActive else { return }
         let (gainLeft, gainRight) = gain()
         let sampleSeconds = 1 / Double(rate)
         let depthVibrato = state.registers[Register.rhythm] & 0x40 != 0 ? 0.0081 : 0.00405

@@ -24,6 +24,10 @@ public final class PCSpeaker: AudioSource {
         return Double(PIT8254.frequency) / Double(count)
     }
 
+    /// Heard while port 0x61 lets counter 2 through (whatever the counter
+    /// then does): the machine wakes the mixer when it starts to.
+    public var isActive: Bool { portB.speakerEnabled }
+
     public func render(into buffer: UnsafeMutablePointer<Float>, frames: Int, rate: Int) {
         guard let frequency, frequency < Double(rate) / 2 else {
             phase = 0

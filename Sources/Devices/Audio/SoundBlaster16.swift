@@ -167,6 +167,8 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     static let resamplerCushion = 4
     /// Whether a mixer pulls samples; without one they are dropped at once.
     public var isAudible = false
+    /// Called when an output transfer starts or resumes: the mixer wakes.
+    public var streamStarted: () -> Void = {}
     /// Decoded frames at the guest's rate, interleaved left/right.
     var fifo: [Float] = []
     var fifoRate = 11_025
@@ -403,6 +405,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         }
         dma.setRequest(channel, true)
         armBlockTimer(index)
+        if !input { streamStarted() }
         Log.write(.device, "sb16: \(input ? "input" : "output") \(sixteenBit ? 16 : 8)-bit \(stereo ? "stereo" : "mono") \(signed ? "signed" : "unsigned") at \(rate) Hz, \(autoInit ? "auto-init" : "single-cycle") blocks of \(engine.blockBytes) bytes on DMA \(channel)")
     }
 
@@ -415,6 +418,7 @@ public final class SoundBlaster16: PortHandler, AudioSource {
         state.engines[index].bytesSinceOrigin = 0
         dma.setRequest(state.engines[index].channel, state.engines[index].active && !paused)
         armBlockTimer(index)
+        if !paused && state.engines[index].active && !state.engines[index].input { streamStarted() }
     }
 
     // MARK: Transfers
@@ -516,6 +520,12 @@ public final class SoundBlaster16: PortHandler, AudioSource {
     }
 
     // MARK: Sound
+
+    /// Sound to make: an output transfer running, or frames still to play
+    /// (the last frame stays behind: interpolation needs one after it).
+    public var isActive: Bool {
+        fifo.count >= 4 || state.engines.contains { $0.active && !$0.paused && !$0.input }
+    }
 
     public func render(into buffer: UnsafeMutablePointer<Float>, frames: Int, rate: Int) {
         let now = clock.now
