@@ -9,8 +9,10 @@
 #   disk:    scripts/build-disk-image.sh's disk booted through SeaBIOS
 #            (whose MADT and HPET table put Linux on the local APIC timer
 #            and the I/O APIC), measured from 10 s after its prompt.
+# With SOUND=sb16 both also have an SB16 played through a private PulseAudio
+# server's null sink (a desktop's sound card, silent while idle).
 # usage: scripts/measure-idle.sh [seconds] [default|disk]   (needs a release build)
-#        PCEMU=path/to/pcemu scripts/measure-idle.sh
+#        PCEMU=path/to/pcemu SOUND=sb16 scripts/measure-idle.sh
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -35,6 +37,18 @@ esac
 
 source "$top/scripts/private-xvfb.sh"
 
+sound=()
+if [ "${SOUND:-}" = sb16 ]; then
+    pulse_dir=$(mktemp -d)
+    HOME=$pulse_dir XDG_RUNTIME_DIR=$pulse_dir pulseaudio --daemonize=no --exit-idle-time=-1 -n --use-pid-file=no \
+        --system=no --load="module-null-sink sink_name=idle" \
+        --load="module-native-protocol-unix socket=$pulse_dir/socket auth-anonymous=1" >/dev/null 2>&1 &
+    pulse_pid=$!
+    trap 'kill $xvfb_pid $pulse_pid 2>/dev/null || true; rm -rf "$pulse_dir"' EXIT
+    sound=(-device sb16,audiodev=a0 -audiodev "pa,id=a0,server=unix:$pulse_dir/socket")
+    sleep 1
+fi
+
 # Nanoseconds all of a process's threads have run.
 runtime() { cat /proc/"$1"/task/*/schedstat | awk '{ sum += $1 } END { printf "%.0f", sum }'; }
 
@@ -42,7 +56,7 @@ runtime() { cat /proc/"$1"/task/*/schedstat | awk '{ sum += $1 } END { printf "%
 measure() {
     local log pid before after
     log=$(mktemp)
-    DISPLAY="$xvfb_display" "$@" -m 256 "${boot[@]}" -serial stdio < <(exec sleep 900 2>/dev/null) > "$log" 2>&1 &
+    DISPLAY="$xvfb_display" "$@" -m 256 "${boot[@]}" ${sound[@]+"${sound[@]}"} -serial stdio < <(exec sleep 900 2>/dev/null) > "$log" 2>&1 &
     pid=$!
     while ! grep -q "$ready" "$log"; do
         if ! kill -0 "$pid" 2>/dev/null; then echo "failed"; rm -f "$log"; return; fi
@@ -60,4 +74,4 @@ measure() {
 
 ours=$(SDL_VIDEODRIVER=x11 measure "$pcemu")
 theirs=$(measure qemu-system-i386 -accel tcg)
-echo "idle at the $which guest's prompt, % of one core over $seconds s: pcemu $ours, qemu-system-i386 -accel tcg $theirs"
+echo "idle at the $which guest's prompt${SOUND:+ with $SOUND}, % of one core over $seconds s: pcemu $ours, qemu-system-i386 -accel tcg $theirs"

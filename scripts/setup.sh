@@ -10,7 +10,7 @@ packages=(
     seabios                                            # bios-256k.bin, vgabios-stdvga.bin
     qemu-system-data                                   # linuxboot_dma.bin, the option ROM that boots -kernel
     nasm binutils gcc-multilib                         # firmware and test programs, the decoder's oracle
-    qemu-utils qemu-system-x86                         # qemu-img, and the reference for behaviour and speed
+    qemu-utils qemu-system-x86 qemu-system-gui         # qemu-img, and the reference for behaviour and speed (-gui: its PulseAudio driver)
     bochs bochsbios bochs-sdl vgabios                  # a second reference for CPU behaviour QEMU does not model
     zlib1g-dev                                         # inflating compressed qcow2 clusters
     syslinux syslinux-common isolinux mtools dosfstools xorriso fdisk e2fsprogs  # bootable disk and CD images for guest tests

@@ -44,7 +44,7 @@ public enum HelpText {
       -device ne2k_pci|e1000,netdev=ID   or   -device ne2k_isa,netdev=ID[,iobase=0x300][,irq=9]
 
     Sound:
-      -audiodev pa,id=ID       play through PulseAudio
+      -audiodev pa,id=ID[,server=ADDRESS]  play through PulseAudio (its server, e.g. unix:PATH)
       -audiodev wav,id=ID,path=FILE
       -audiodev none,id=ID
       -device sb16[,audiodev=ID]   -device adlib[,audiodev=ID]

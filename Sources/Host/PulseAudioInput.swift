@@ -19,10 +19,12 @@ public final class PulseAudioInput {
     private var running = true
     private var thread: Thread?
     private let name: String
+    private let server: String?
     public private(set) var framesRecorded = 0
 
-    public init(name: String, sampleRate: Int = 48_000, channels: Int = 2, maximumQueuedMilliseconds: Int = 40) {
+    public init(name: String, server: String? = nil, sampleRate: Int = 48_000, channels: Int = 2, maximumQueuedMilliseconds: Int = 40) {
         self.name = name
+        self.server = server
         self.sampleRate = sampleRate
         self.channels = channels
         chunkFrames = sampleRate / 100
@@ -79,7 +81,7 @@ public final class PulseAudioInput {
             var attributes = pa_buffer_attr(maxlength: UInt32.max, tlength: UInt32.max, prebuf: UInt32.max,
                                             minreq: UInt32.max, fragsize: UInt32(samplesPerChunk * 2))
             var error: Int32 = 0
-            guard let stream = pa_simple_new(nil, name, PA_STREAM_RECORD, nil, "capture", &spec, nil, &attributes, &error) else {
+            guard let stream = pa_simple_new(server, name, PA_STREAM_RECORD, nil, "capture", &spec, nil, &attributes, &error) else {
                 Log.write(.device, "audio: cannot record from PulseAudio: \(String(cString: pa_strerror(error)))")
                 // Nothing to record from: the guest records silence until it starts again.
                 state.lock()

@@ -35,8 +35,9 @@ public final class PulseAudioOutput {
     private let primeChunks: Int
     let maximumQueuedSamples: Int
 
-    /// Connects to the server named by PULSE_SERVER, or the default one.
-    public init(name: String, sampleRate: Int = 48_000, channels: Int = 2, latencyMilliseconds: Int = 40,
+    /// Connects to `server` (PulseAudio's address syntax: unix:PATH,
+    /// tcp:HOST:PORT...), else to the one PULSE_SERVER names or the default.
+    public init(name: String, server: String? = nil, sampleRate: Int = 48_000, channels: Int = 2, latencyMilliseconds: Int = 40,
                 maximumQueuedMilliseconds: Int = 1000) throws {
         self.sampleRate = sampleRate
         self.channels = channels
@@ -49,7 +50,7 @@ public final class PulseAudioOutput {
         var attributes = pa_buffer_attr(maxlength: UInt32.max, tlength: latencyBytes, prebuf: UInt32.max,
                                         minreq: UInt32.max, fragsize: UInt32.max)
         var error: Int32 = 0
-        guard let stream = pa_simple_new(nil, name, PA_STREAM_PLAYBACK, nil, "playback", &spec, nil, &attributes, &error) else {
+        guard let stream = pa_simple_new(server, name, PA_STREAM_PLAYBACK, nil, "playback", &spec, nil, &attributes, &error) else {
             throw EmulatorError.configuration("cannot connect to PulseAudio: \(String(cString: pa_strerror(error)))")
         }
         self.stream = stream

@@ -74,6 +74,7 @@ final class SoundDevices {
         let audiodev = try SoundDevices.audiodev(for: [card].compactMap { $0 } + pciCards, speaker: speakerAudiodev,
                                                  in: configuration)
         backend = try SoundDevices.makeBackend(audiodev)
+        let pulseServer = audiodev?.value("server")
 
         let opl = OPL3(clock: clock)
         if let card {
@@ -162,7 +163,7 @@ final class SoundDevices {
             intelHDA.streamStarted = { [unowned mixer] in mixer.wake() }
         }
         if case .pulseAudio = backend, let intelHDA, intelHDA.codec.duplex {
-            let input = PulseAudioInput(name: "pcemu", sampleRate: SoundDevices.pulseAudioRate, channels: 2,
+            let input = PulseAudioInput(name: "pcemu", server: pulseServer, sampleRate: SoundDevices.pulseAudioRate, channels: 2,
                                         maximumQueuedMilliseconds: SoundDevices.captureQueueMilliseconds)
             intelHDA.capture = input
             capture = input
@@ -239,18 +240,21 @@ final class SoundDevices {
         }
         switch audiodev.kind {
         case "pa":
-            do { return .pulseAudio(try openPulseAudio()) } catch let error as EmulatorError {
+            try allowOnly(["id", "server"], in: audiodev)
+            do { return .pulseAudio(try openPulseAudio(server: audiodev.value("server"))) } catch let error as EmulatorError {
                 throw EmulatorError.badOption(audiodev.option, "\(error.description)")
             }
         case "wav":
+            try allowOnly(["id", "path"], in: audiodev)
             return .wav(try WAVFileOutput(path: audiodev.value("path") ?? "", sampleRate: wavRate))
         default:
+            try allowOnly(["id"], in: audiodev)
             return .none
         }
     }
 
-    static func openPulseAudio() throws -> PulseAudioOutput {
-        try PulseAudioOutput(name: "pcemu", sampleRate: pulseAudioRate, channels: 2,
+    static func openPulseAudio(server: String? = nil) throws -> PulseAudioOutput {
+        try PulseAudioOutput(name: "pcemu", server: server, sampleRate: pulseAudioRate, channels: 2,
                              latencyMilliseconds: pulseAudioBufferMilliseconds,
                              maximumQueuedMilliseconds: pulseAudioQueueMilliseconds)
     }

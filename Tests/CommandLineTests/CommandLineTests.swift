@@ -91,6 +91,10 @@ final class CommandLineTests: XCTestCase {
     func testPartsNotBuiltAreRefusedByName() throws {
         try assertFailsWithOneLine(["-device", "sb16,irq=3", "-audiodev", "none,id=a0"], mentioning: "-device: irq=3 is not one of 5, 7, 9, 10")
         try assertFailsWithOneLine(["-device", "sb16,audiodev=b0", "-audiodev", "none,id=a0"], mentioning: "no -audiodev with id=b0")
+        try assertFailsWithOneLine(["-device", "sb16,audiodev=a0", "-audiodev", "wav,id=a0,path=/tmp/x.wav,sever=x"],
+                                   mentioning: "wav has no property 'sever'")
+        try assertFailsWithOneLine(["-device", "sb16,audiodev=a0", "-audiodev", "pa,id=a0,server=unix:/nonexistent/socket"],
+                                   mentioning: "cannot connect to PulseAudio")
         try assertFailsWithOneLine(["-nic", "user,model=virtio-net-pci"], mentioning: "unknown NIC model 'virtio-net-pci'")
         try assertFailsWithOneLine(["-device", "ne2k_pci,netdev=n9"], mentioning: "no -netdev with id=n9")
         try assertFailsWithOneLine(["-device", "virtio-net"], mentioning: "unknown device 'virtio-net'")

@@ -131,8 +131,9 @@ final class SoundGuestTests: XCTestCase {
             "--raw", "--format=s16le", "--channels=2", "--rate=48000", "-d", "\(pulse.sinkName).monitor",
             "--file-format=wav", recording,
         ], environment: ["PULSE_SERVER": pulse.server])
-        let pcemu = try boot(["-device", "adlib,audiodev=a0", "-machine", "pc,pcspk-audiodev=a0", "-audiodev", "pa,id=a0"],
-                             environment: ["PULSE_SERVER": pulse.server])
+        // The server named on the command line, as QEMU takes it.
+        let pcemu = try boot(["-device", "adlib,audiodev=a0", "-machine", "pc,pcspk-audiodev=a0",
+                              "-audiodev", "pa,id=a0,server=\(pulse.server)"])
         defer { pcemu.stop() }
         XCTAssertEqual(runInShell("sound-test beep 440 1000", in: pcemu), "beep count 2712")
         XCTAssertEqual(runInShell("sound-test fm 580 4 1000", in: pcemu), "fm note 439991 mHz")
