@@ -143,7 +143,7 @@ enum X86Decoder {
             hasMemoryOperand: hasMemoryOperand, memory: memory,
             immediate: immediate, immediate2: immediate2,
             operand1: entry.operand1, operand2: entry.operand2, operand3: entry.operand3,
-            isProtectedModeOnly: entry.flags.contains(.protectedModeOnly))
+            isProtectedModeOnly: entry.flags.contains(.protectedModeOnly), semantics: entry.semantics)
     }
 
     /// Register numbers in the reg field that do not exist.

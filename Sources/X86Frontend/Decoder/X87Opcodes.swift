@@ -20,7 +20,7 @@ enum X87Opcodes {
     }
 
     private static func x87(_ name: StaticString, _ a: OperandKind = .none, _ b: OperandKind = .none) -> OpcodeEntry {
-        OpcodeEntry(name, a, b, isa: .x87, flags: .x87)
+        OpcodeEntry(.x87, name, a, b, isa: .x87, flags: .x87)
     }
 
     private static let arithmetic: [StaticString] = ["fadd", "fmul", "fcom", "fcomp", "fsub", "fsubr", "fdiv", "fdivr"]
