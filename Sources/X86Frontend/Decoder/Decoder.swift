@@ -84,6 +84,7 @@ enum X86Decoder {
                 : prefixes.contains(.rep) ? .pF3
                 : prefixes.contains(.operandSize) ? .p66 : .none
             guard entry.simdVariants & simdPrefix.variantBit != 0 else { throw .invalid }
+            entry.semantics = entry.simdSemantics[simdPrefix]
             isa = SIMDRules.instructionSet(entry: entry, opcode: opcode, prefix: simdPrefix)
             if let rule = SIMDRules.modrmOverride(opcode: opcode, prefix: simdPrefix) { entry.modrm = rule }
         }

@@ -38,6 +38,8 @@ struct OpcodeEntry: Sendable {
     var group: UInt8
     /// For SIMD opcodes: bit set of the `SIMDPrefix` variants that exist.
     var simdVariants: UInt8
+    /// For SIMD opcodes: each variant's translation (`semantics` is then the selected one's).
+    var simdSemantics = SIMDSemantics.unavailable
 
     static let invalid = OpcodeEntry(
         semantics: .invalidOpcode, mnemonic: "(bad)", operand1: .none, operand2: .none, operand3: .none,
@@ -108,13 +110,14 @@ struct OpcodeEntry: Sendable {
     }
 
     /// An MMX/SSE opcode with ModRM; `variants` lists the prefixes it exists with
-    /// (SIMDVariants.none, .p66, .pF3, .pF2); `isa` is the plain (no prefix) variant's set.
-    /// None is translated yet: their semantics raise #UD, as on a CPU without them.
+    /// (SIMDVariants.none, .p66, .pF3, .pF2); `isa` is the plain (no prefix) variant's set;
+    /// `semantics` names each variant's translation (none yet: #UD, as on a CPU without them).
     static func simd(_ mnemonic: StaticString, _ a: OperandKind, _ b: OperandKind,
                      _ c: OperandKind = .none, isa: InstructionSet, variants: UInt8,
-                     _ semantics: Semantics = .invalidOpcode) -> OpcodeEntry {
-        var entry = OpcodeEntry(semantics, mnemonic, a, b, c, isa: isa, flags: .simd)
+                     semantics: SIMDSemantics = .unavailable) -> OpcodeEntry {
+        var entry = OpcodeEntry(.invalidOpcode, mnemonic, a, b, c, isa: isa, flags: .simd)
         entry.simdVariants = variants
+        entry.simdSemantics = semantics
         return entry
     }
 

@@ -139,3 +139,27 @@ enum ALUOperation: UInt8, CaseIterable, Sendable {
         }
     }
 }
+
+/// The translations of an MMX/SSE opcode's variants, one for each prefix
+/// that can select it (none, 66, F3, F2: `DecodedInstruction.simdPrefix`),
+/// e.g. ADDPS, ADDPD, ADDSS, ADDSD for 0F 58. The decoder puts the selected
+/// one in the instruction; a variant without its own routine is #UD.
+struct SIMDSemantics: Sendable {
+    var none: Semantics
+    var p66: Semantics
+    var pF3: Semantics
+    var pF2: Semantics
+
+    /// No variant translated: #UD, as on a CPU without the extension.
+    static let unavailable = SIMDSemantics(none: .invalidOpcode, p66: .invalidOpcode, pF3: .invalidOpcode, pF2: .invalidOpcode)
+
+    @inline(__always)
+    subscript(prefix: SIMDPrefix) -> Semantics {
+        switch prefix {
+        case .none: return none
+        case .p66: return p66
+        case .pF3: return pF3
+        case .pF2: return pF2
+        }
+    }
+}
