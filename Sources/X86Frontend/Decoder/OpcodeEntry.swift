@@ -22,7 +22,8 @@ struct OpcodeFlags: OptionSet, Sendable {
 }
 
 /// One entry of an opcode table: everything the decoder needs to find the
-/// instruction's length and operands, and the mnemonic for the disassembly.
+/// instruction's length and operands, the mnemonic for the disassembly, and
+/// the translation (`Semantics`) the translator dispatches on.
 struct OpcodeEntry: Sendable {
     /// The translator's routine for the instruction.
     var semantics: Semantics

@@ -1,6 +1,6 @@
 /// The two-byte opcode map, 0F xx (SDM Vol. 2, Table A-3), as implemented by
-/// i686 plus the MMX, SSE and SSE2 encodings (decoded for their length; the
-/// translator raises #UD for the extensions the emulated CPU lacks). Later
+/// i686 plus the MMX, SSE and SSE2 encodings (decoded for their length; their
+/// entries name no translation yet, so they raise #UD as on a CPU without them). Later
 /// extensions (SSE3+, the 0F 38/0F 3A maps, VMX, SYSCALL...) are invalid.
 enum TwoByteOpcodeTable {
     static let entries: [OpcodeEntry] = build()

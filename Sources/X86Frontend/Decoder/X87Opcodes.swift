@@ -1,7 +1,8 @@
 /// The x87 escapes D8-DF (SDM Vol. 2, Tables ). With a memory
 /// operand the operation is chosen by (escape, reg); with a register operand by
-/// (escape, whole ModRM byte). The translator dispatches on `x87Escape` and the
-/// ModRM fields; these tables give validity and mnemonics.
+/// (escape, whole ModRM byte). These tables give validity and mnemonics; every
+/// entry's translation is `.x87`, whose routine hands the escape and the ModRM
+/// byte to the x87 helper (or the host FPU).
 enum X87Opcodes {
     /// Operand sizes of the memory forms, for the disassembly.
     enum MemorySize: UInt8 { case none, word, dword, qword, tbyte }
