@@ -69,4 +69,39 @@ final class TranslationCorpusTests: XCTestCase {
               + "\(Int(best / Double(readers.count))) ns a block")
         XCTAssertGreaterThan(ops, readers.count)
     }
+
+    /// Times the translation of full blocks (up to 64 instructions) of the
+    /// corpus's instructions that do not end a block, packed into pages.
+    func testTranslationSpeedOfLongBlocks() throws {
+        let translator = TranslationCorpus.translator()
+        let flags = TranslationCorpus.modes[1].flags
+        // An instruction that does not end its block lets the NOP after it in.
+        let flowing = TranslationCorpus.instructions(code32: true).filter { bytes in
+            translator.translate(eip: 0x1000, codeSegmentBase: 0, flags: flags, reader: TranslationCorpus.Code(bytes: bytes + [0x90]),
+                                 maximumInstructions: 2)?.instructionCount == 2
+        }
+        var pages: [TranslationCorpus.Code] = [TranslationCorpus.Code(bytes: [])]
+        for bytes in flowing {
+            if pages[pages.count - 1].bytes.count + bytes.count > 4096 { pages.append(TranslationCorpus.Code(bytes: [])) }
+            pages[pages.count - 1].bytes += bytes
+        }
+        var best = Double.infinity
+        var instructions = 0
+        for _ in 0..<5 {
+            instructions = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            for page in pages {
+                var eip: UInt32 = 0x1000
+                while eip < 0x1000 + UInt32(page.bytes.count) {
+                    let code = try XCTUnwrap(translator.translate(eip: eip, codeSegmentBase: 0, flags: flags, reader: page))
+                    instructions += code.instructionCount
+                    eip = UInt32(code.endLinear)
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
+        }
+        print("translation: \(instructions) instructions in blocks of up to 64 in \(Int(best / 1e6)) ms, "
+              + "\(Int(best / Double(instructions))) ns an instruction")
+        XCTAssertGreaterThan(instructions, 10_000)
+    }
 }
