@@ -4,7 +4,8 @@ import X86State
 /// MOVS CMPS STOS LODS SCAS INS OUTS, with REP/REPE/REPNE: one iteration per
 /// pass, then a jump back to the same instruction, so interrupts are taken
 /// between iterations as on the CPU. Each routine is its iteration between
-/// `beginString` and `endString`.
+/// `beginString` and `endString`; the accumulator and the DX port are its
+/// table operands, the X/Y memory operands the index registers it advances.
 extension TranslationContext {
     /// What one string iteration works with.
     struct StringIteration {
@@ -79,14 +80,14 @@ extension TranslationContext {
 
     func storeString() {
         let s = beginString()
-        store(.es, s.destinationIndex, readRegister(0, bytes: s.bytes), bytes: s.bytes)
+        store(.es, s.destinationIndex, loadOperand(instruction.operand2), bytes: s.bytes)
         advance(Register.edi, by: s.step, addressBytes: s.addressBytes)
         endString(s)
     }
 
     func loadString() {
         let s = beginString()
-        writeRegister(0, bytes: s.bytes, load(s.sourceSegment, s.sourceIndex, bytes: s.bytes))
+        storeOperand(instruction.operand1, load(s.sourceSegment, s.sourceIndex, bytes: s.bytes))
         advance(Register.esi, by: s.step, addressBytes: s.addressBytes)
         endString(s)
     }
@@ -94,7 +95,7 @@ extension TranslationContext {
     func scanString() {
         let s = beginString()
         let value = load(.es, s.destinationIndex, bytes: s.bytes)
-        let accumulator = readRegister(0, bytes: s.bytes)
+        let accumulator = loadOperand(instruction.operand1)
         setFlags(.sub, bytes: s.bytes, result: truncate(b.sub(accumulator, value), bytes: s.bytes), source: value)
         advance(Register.edi, by: s.step, addressBytes: s.addressBytes)
         endString(s, comparesFlags: true)
@@ -103,7 +104,7 @@ extension TranslationContext {
     /// INS: the port is read before the store, as the CPU does.
     func inputString() {
         let s = beginString()
-        let port = readRegister(Register.edx.rawValue, bytes: 2)
+        let port = loadOperand(instruction.operand2)
         checkIOPermission(port)
         let value = b.call(X86Helper.portIn.index, [port, constant(UInt32(s.bytes))], result: .i32)
         store(.es, s.destinationIndex, value, bytes: s.bytes)
@@ -113,9 +114,9 @@ extension TranslationContext {
 
     func outputString() {
         let s = beginString()
-        checkIOPermission(readRegister(Register.edx.rawValue, bytes: 2))
+        checkIOPermission(loadOperand(instruction.operand1))
         let value = load(s.sourceSegment, s.sourceIndex, bytes: s.bytes)
-        b.call(X86Helper.portOut.index, [readRegister(Register.edx.rawValue, bytes: 2), value, constant(UInt32(s.bytes))])
+        b.call(X86Helper.portOut.index, [loadOperand(instruction.operand1), value, constant(UInt32(s.bytes))])
         advance(Register.esi, by: s.step, addressBytes: s.addressBytes)
         endString(s)
     }
