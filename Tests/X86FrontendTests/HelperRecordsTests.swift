@@ -8,10 +8,10 @@ final class HelperRecordsTests: XCTestCase {
     func testSegmentCheckKeepsSegmentAccessAndSize() {
         for segment in Segment.allCases {
             for access in [SegmentAccess.read, .write, .writeType] {
-                let check = SegmentCheck(word: SegmentCheck(segment: segment, access: access, bytes: 10).word)
+                let check = SegmentCheck(word: SegmentCheck(segment: segment, access: access, bytes: 512).word)
                 XCTAssertEqual(check.segment, segment)
                 XCTAssertEqual(check.access, access)
-                XCTAssertEqual(check.bytes, 10)
+                XCTAssertEqual(check.bytes, 512, "FXSAVE's area")
             }
         }
     }

@@ -74,6 +74,8 @@ public struct DecodedInstruction: Sendable, Equatable {
     public var operand3: OperandKind
     /// #UD in real and virtual-8086 mode.
     public var isProtectedModeOnly: Bool
+    /// The translation the opcode table names for the instruction.
+    var semantics: Semantics
 
     /// The operand-size attribute (16 or 32) even for byte forms: what a near
     /// branch, PUSH/POP of a segment register or a far pointer uses.

@@ -84,6 +84,7 @@ enum X86Decoder {
                 : prefixes.contains(.rep) ? .pF3
                 : prefixes.contains(.operandSize) ? .p66 : .none
             guard entry.simdVariants & simdPrefix.variantBit != 0 else { throw .invalid }
+            entry.semantics = entry.simdSemantics[simdPrefix]
             isa = SIMDRules.instructionSet(entry: entry, opcode: opcode, prefix: simdPrefix)
             if let rule = SIMDRules.modrmOverride(opcode: opcode, prefix: simdPrefix) { entry.modrm = rule }
         }
@@ -143,7 +144,7 @@ enum X86Decoder {
             hasMemoryOperand: hasMemoryOperand, memory: memory,
             immediate: immediate, immediate2: immediate2,
             operand1: entry.operand1, operand2: entry.operand2, operand3: entry.operand3,
-            isProtectedModeOnly: entry.flags.contains(.protectedModeOnly))
+            isProtectedModeOnly: entry.flags.contains(.protectedModeOnly), semantics: entry.semantics)
     }
 
     /// Register numbers in the reg field that do not exist.

@@ -44,73 +44,76 @@ enum GroupTable {
             t[Int(group.rawValue) * 16 + 8 + reg] = entry
         }
 
-        let alu: [StaticString] = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"]
-        for (reg, name) in alu.enumerated() {
-            let lock: OpcodeFlags = reg == 7 ? [] : .lockable
-            set(.immediateByte, reg, OpcodeEntry(name, .Eb, .Ib, flags: lock))
-            set(.immediateSized, reg, OpcodeEntry(name, .Ev, .Iz, flags: lock))
-            set(.immediateSignExtended, reg, OpcodeEntry(name, .Ev, .IbS, flags: lock))
+        for operation in ALUOperation.allCases {
+            let reg = Int(operation.rawValue), name = operation.mnemonic
+            let lock: OpcodeFlags = operation == .cmp ? [] : .lockable
+            set(.immediateByte, reg, OpcodeEntry(.alu(operation), name, .Eb, .Ib, flags: lock))
+            set(.immediateSized, reg, OpcodeEntry(.alu(operation), name, .Ev, .Iz, flags: lock))
+            set(.immediateSignExtended, reg, OpcodeEntry(.alu(operation), name, .Ev, .IbS, flags: lock))
         }
-        set(.pop, 0, OpcodeEntry("pop", .Ev))
+        set(.pop, 0, OpcodeEntry(.pop, "pop", .Ev))
 
         // Reg 6 is an undocumented alias of SHL (sometimes called SAL) that every x86 executes.
         let shifts: [StaticString] = ["rol", "ror", "rcl", "rcr", "shl", "shr", "shl", "sar"]
         for (reg, name) in shifts.enumerated() {
-            set(.shiftImmediateByte, reg, OpcodeEntry(name, .Eb, .Ib))
-            set(.shiftImmediate, reg, OpcodeEntry(name, .Ev, .Ib))
-            set(.shiftOneByte, reg, OpcodeEntry(name, .Eb, .one))
-            set(.shiftOne, reg, OpcodeEntry(name, .Ev, .one))
-            set(.shiftCLByte, reg, OpcodeEntry(name, .Eb, .CL))
-            set(.shiftCL, reg, OpcodeEntry(name, .Ev, .CL))
+            let shift = Semantics.shift(UInt8(reg))
+            set(.shiftImmediateByte, reg, OpcodeEntry(shift, name, .Eb, .Ib))
+            set(.shiftImmediate, reg, OpcodeEntry(shift, name, .Ev, .Ib))
+            set(.shiftOneByte, reg, OpcodeEntry(shift, name, .Eb, .one))
+            set(.shiftOne, reg, OpcodeEntry(shift, name, .Ev, .one))
+            set(.shiftCLByte, reg, OpcodeEntry(shift, name, .Eb, .CL))
+            set(.shiftCL, reg, OpcodeEntry(shift, name, .Ev, .CL))
         }
-        set(.moveImmediateByte, 0, OpcodeEntry("mov", .Eb, .Ib))
-        set(.moveImmediate, 0, OpcodeEntry("mov", .Ev, .Iz))
+        set(.moveImmediateByte, 0, OpcodeEntry(.move, "mov", .Eb, .Ib))
+        set(.moveImmediate, 0, OpcodeEntry(.move, "mov", .Ev, .Iz))
 
         // Reg 1 is an undocumented alias of TEST.
-        set(.unaryByte, 0, OpcodeEntry("test", .Eb, .Ib))
-        set(.unaryByte, 1, OpcodeEntry("test", .Eb, .Ib))
-        set(.unary, 0, OpcodeEntry("test", .Ev, .Iz))
-        set(.unary, 1, OpcodeEntry("test", .Ev, .Iz))
-        let unary: [StaticString] = ["not", "neg", "mul", "imul", "div", "idiv"]
-        for (i, name) in unary.enumerated() {
+        set(.unaryByte, 0, OpcodeEntry(.test, "test", .Eb, .Ib))
+        set(.unaryByte, 1, OpcodeEntry(.test, "test", .Eb, .Ib))
+        set(.unary, 0, OpcodeEntry(.test, "test", .Ev, .Iz))
+        set(.unary, 1, OpcodeEntry(.test, "test", .Ev, .Iz))
+        let unary: [(StaticString, Semantics)] = [
+            ("not", .not), ("neg", .neg), ("mul", .multiplyAccumulator(signed: false)),
+            ("imul", .multiplyAccumulator(signed: true)), ("div", .divide(signed: false)), ("idiv", .divide(signed: true))]
+        for (i, (name, semantics)) in unary.enumerated() {
             let lock: OpcodeFlags = i < 2 ? .lockable : []
-            set(.unaryByte, i + 2, OpcodeEntry(name, .Eb, flags: lock))
-            set(.unary, i + 2, OpcodeEntry(name, .Ev, flags: lock))
+            set(.unaryByte, i + 2, OpcodeEntry(semantics, name, .Eb, flags: lock))
+            set(.unary, i + 2, OpcodeEntry(semantics, name, .Ev, flags: lock))
         }
 
-        set(.incDecByte, 0, OpcodeEntry("inc", .Eb, flags: .lockable))
-        set(.incDecByte, 1, OpcodeEntry("dec", .Eb, flags: .lockable))
-        set(.indirect, 0, OpcodeEntry("inc", .Ev, flags: .lockable))
-        set(.indirect, 1, OpcodeEntry("dec", .Ev, flags: .lockable))
-        set(.indirect, 2, OpcodeEntry("call", .Ev))
-        setMemory(.indirect, 3, OpcodeEntry("call far", .Mp))
-        set(.indirect, 4, OpcodeEntry("jmp", .Ev))
-        setMemory(.indirect, 5, OpcodeEntry("jmp far", .Mp))
-        set(.indirect, 6, OpcodeEntry("push", .Ev))
+        set(.incDecByte, 0, OpcodeEntry(.increment, "inc", .Eb, flags: .lockable))
+        set(.incDecByte, 1, OpcodeEntry(.decrement, "dec", .Eb, flags: .lockable))
+        set(.indirect, 0, OpcodeEntry(.increment, "inc", .Ev, flags: .lockable))
+        set(.indirect, 1, OpcodeEntry(.decrement, "dec", .Ev, flags: .lockable))
+        set(.indirect, 2, OpcodeEntry(.callIndirect, "call", .Ev))
+        setMemory(.indirect, 3, OpcodeEntry(.callFar, "call far", .Mp))
+        set(.indirect, 4, OpcodeEntry(.jumpIndirect, "jmp", .Ev))
+        setMemory(.indirect, 5, OpcodeEntry(.jumpFar, "jmp far", .Mp))
+        set(.indirect, 6, OpcodeEntry(.push, "push", .Ev))
 
         let pm: OpcodeFlags = .protectedModeOnly
-        set(.system6, 0, OpcodeEntry("sldt", .Ev, flags: pm))
-        set(.system6, 1, OpcodeEntry("str", .Ev, flags: pm))
-        set(.system6, 2, OpcodeEntry("lldt", .Ew, flags: pm))
-        set(.system6, 3, OpcodeEntry("ltr", .Ew, flags: pm))
-        set(.system6, 4, OpcodeEntry("verr", .Ew, flags: pm))
-        set(.system6, 5, OpcodeEntry("verw", .Ew, flags: pm))
+        set(.system6, 0, OpcodeEntry(.storeSystemRegister(.storeLDTR), "sldt", .Ev, flags: pm))
+        set(.system6, 1, OpcodeEntry(.storeSystemRegister(.storeTaskRegister), "str", .Ev, flags: pm))
+        set(.system6, 2, OpcodeEntry(.loadSystemRegister(.loadLDTR), "lldt", .Ew, flags: pm))
+        set(.system6, 3, OpcodeEntry(.loadSystemRegister(.loadTaskRegister), "ltr", .Ew, flags: pm))
+        set(.system6, 4, OpcodeEntry(.verifySegment(.verifyRead), "verr", .Ew, flags: pm))
+        set(.system6, 5, OpcodeEntry(.verifySegment(.verifyWrite), "verw", .Ew, flags: pm))
 
         // The mod = 11 forms of 0F 01 reg 0-3 and 7 are VMX/SVM/MONITOR/SWAPGS...: not on i686.
-        setMemory(.system7, 0, OpcodeEntry("sgdt", .M))
-        setMemory(.system7, 1, OpcodeEntry("sidt", .M))
-        setMemory(.system7, 2, OpcodeEntry("lgdt", .M))
-        setMemory(.system7, 3, OpcodeEntry("lidt", .M))
-        set(.system7, 4, OpcodeEntry("smsw", .Ev))
-        set(.system7, 6, OpcodeEntry("lmsw", .Ew))
-        setMemory(.system7, 7, OpcodeEntry("invlpg", .M))
+        setMemory(.system7, 0, OpcodeEntry(.descriptorTableRegister(.storeGDTR), "sgdt", .M))
+        setMemory(.system7, 1, OpcodeEntry(.descriptorTableRegister(.storeIDTR), "sidt", .M))
+        setMemory(.system7, 2, OpcodeEntry(.descriptorTableRegister(.loadGDTR), "lgdt", .M))
+        setMemory(.system7, 3, OpcodeEntry(.descriptorTableRegister(.loadIDTR), "lidt", .M))
+        set(.system7, 4, OpcodeEntry(.storeSystemRegister(.storeMachineStatus), "smsw", .Ev))
+        set(.system7, 6, OpcodeEntry(.loadMachineStatus, "lmsw", .Ew))
+        setMemory(.system7, 7, OpcodeEntry(.invalidatePage, "invlpg", .M))
 
-        set(.bitTestImmediate, 4, OpcodeEntry("bt", .Ev, .Ib))
-        set(.bitTestImmediate, 5, OpcodeEntry("bts", .Ev, .Ib, flags: .lockable))
-        set(.bitTestImmediate, 6, OpcodeEntry("btr", .Ev, .Ib, flags: .lockable))
-        set(.bitTestImmediate, 7, OpcodeEntry("btc", .Ev, .Ib, flags: .lockable))
+        set(.bitTestImmediate, 4, OpcodeEntry(.bitTest(0), "bt", .Ev, .Ib))
+        set(.bitTestImmediate, 5, OpcodeEntry(.bitTest(1), "bts", .Ev, .Ib, flags: .lockable))
+        set(.bitTestImmediate, 6, OpcodeEntry(.bitTest(2), "btr", .Ev, .Ib, flags: .lockable))
+        set(.bitTestImmediate, 7, OpcodeEntry(.bitTest(3), "btc", .Ev, .Ib, flags: .lockable))
 
-        setMemory(.compareExchange8, 1, OpcodeEntry("cmpxchg8b", .Mq, flags: .lockable))
+        setMemory(.compareExchange8, 1, OpcodeEntry(.compareExchange8Bytes, "cmpxchg8b", .Mq, flags: .lockable))
 
         // MMX/SSE2 shifts by immediate: register operand only, no prefix (MMX) or 66 (SSE2).
         let both = SIMDVariants.none | SIMDVariants.p66
@@ -125,19 +128,19 @@ enum GroupTable {
         setRegister(.shiftQwords, 6, .simd("psllq", .Nq, .Ib, isa: .mmx, variants: both))
         setRegister(.shiftQwords, 7, .simd("pslldq", .Nq, .Ib, isa: .sse2, variants: SIMDVariants.p66))
 
-        setMemory(.stateAndFences, 0, OpcodeEntry("fxsave", .M, isa: .fxsr))
-        setMemory(.stateAndFences, 1, OpcodeEntry("fxrstor", .M, isa: .fxsr))
-        setMemory(.stateAndFences, 2, OpcodeEntry("ldmxcsr", .M, isa: .sse))
-        setMemory(.stateAndFences, 3, OpcodeEntry("stmxcsr", .M, isa: .sse))
-        setMemory(.stateAndFences, 7, OpcodeEntry("clflush", .M, isa: .sse2))
-        setRegister(.stateAndFences, 5, OpcodeEntry("lfence", isa: .sse2).with(modrm: .registerOnly))
-        setRegister(.stateAndFences, 6, OpcodeEntry("mfence", isa: .sse2).with(modrm: .registerOnly))
-        setRegister(.stateAndFences, 7, OpcodeEntry("sfence", isa: .sse).with(modrm: .registerOnly))
+        setMemory(.stateAndFences, 0, OpcodeEntry(.fxsave, "fxsave", .M, isa: .fxsr))
+        setMemory(.stateAndFences, 1, OpcodeEntry(.fxrstor, "fxrstor", .M, isa: .fxsr))
+        setMemory(.stateAndFences, 2, OpcodeEntry(.invalidOpcode, "ldmxcsr", .M, isa: .sse))
+        setMemory(.stateAndFences, 3, OpcodeEntry(.invalidOpcode, "stmxcsr", .M, isa: .sse))
+        setMemory(.stateAndFences, 7, OpcodeEntry(.invalidOpcode, "clflush", .M, isa: .sse2))
+        setRegister(.stateAndFences, 5, OpcodeEntry(.invalidOpcode, "lfence", isa: .sse2).with(modrm: .registerOnly))
+        setRegister(.stateAndFences, 6, OpcodeEntry(.invalidOpcode, "mfence", isa: .sse2).with(modrm: .registerOnly))
+        setRegister(.stateAndFences, 7, OpcodeEntry(.invalidOpcode, "sfence", isa: .sse).with(modrm: .registerOnly))
 
         // 0F 18-1F are hint NOPs on P6; 0F 18 reg 0-3 with memory became PREFETCHh with SSE.
-        for reg in 0..<8 { set(.hintNop, reg, OpcodeEntry("nop", .Ev)) }
+        for reg in 0..<8 { set(.hintNop, reg, OpcodeEntry(.nop, "nop", .Ev)) }
         let prefetch: [StaticString] = ["prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2"]
-        for (reg, name) in prefetch.enumerated() { setMemory(.hintNop, reg, OpcodeEntry(name, .M, isa: .sse)) }
+        for (reg, name) in prefetch.enumerated() { setMemory(.hintNop, reg, OpcodeEntry(.invalidOpcode, name, .M, isa: .sse)) }
         return t
     }
 }

@@ -22,8 +22,11 @@ struct OpcodeFlags: OptionSet, Sendable {
 }
 
 /// One entry of an opcode table: everything the decoder needs to find the
-/// instruction's length and operands, and the mnemonic for the disassembly.
+/// instruction's length and operands, the mnemonic for the disassembly, and
+/// the translation (`Semantics`) the translator dispatches on.
 struct OpcodeEntry: Sendable {
+    /// The translator's routine for the instruction.
+    var semantics: Semantics
     var mnemonic: StaticString
     var operand1: OperandKind
     var operand2: OperandKind
@@ -36,16 +39,19 @@ struct OpcodeEntry: Sendable {
     var group: UInt8
     /// For SIMD opcodes: bit set of the `SIMDPrefix` variants that exist.
     var simdVariants: UInt8
+    /// For SIMD opcodes: each variant's translation (`semantics` is then the selected one's).
+    var simdSemantics = SIMDSemantics.unavailable
 
     static let invalid = OpcodeEntry(
-        mnemonic: "(bad)", operand1: .none, operand2: .none, operand3: .none,
+        semantics: .invalidOpcode, mnemonic: "(bad)", operand1: .none, operand2: .none, operand3: .none,
         modrm: .none, immediate: .none, isa: .base, flags: [], group: 0, simdVariants: 0)
 
     var isValid: Bool { flags.contains(.valid) }
 
     /// Builds an entry whose ModRM use, immediate and byte form follow from its operands.
-    init(_ mnemonic: StaticString, _ a: OperandKind = .none, _ b: OperandKind = .none,
+    init(_ semantics: Semantics, _ mnemonic: StaticString, _ a: OperandKind = .none, _ b: OperandKind = .none,
          _ c: OperandKind = .none, isa: InstructionSet = .base, flags: OpcodeFlags = []) {
+        self.semantics = semantics
         self.mnemonic = mnemonic
         operand1 = a
         operand2 = b
@@ -79,9 +85,10 @@ struct OpcodeEntry: Sendable {
         if sawByte && !sawSized { self.flags.insert(.byteForm) }
     }
 
-    private init(mnemonic: StaticString, operand1: OperandKind, operand2: OperandKind,
+    private init(semantics: Semantics, mnemonic: StaticString, operand1: OperandKind, operand2: OperandKind,
                  operand3: OperandKind, modrm: ModRMUse, immediate: ImmediateKind,
                  isa: InstructionSet, flags: OpcodeFlags, group: UInt8, simdVariants: UInt8) {
+        self.semantics = semantics
         self.mnemonic = mnemonic
         self.operand1 = operand1
         self.operand2 = operand2
@@ -97,18 +104,21 @@ struct OpcodeEntry: Sendable {
     /// An opcode whose ModRM reg field selects one of eight entries of `group`.
     /// `a` sizes the ModRM use (its operand kind decides the byte form).
     static func group(_ group: GroupTable.Group, _ a: OperandKind = .Ev) -> OpcodeEntry {
-        var entry = OpcodeEntry("(group)", a)
+        var entry = OpcodeEntry(.invalidOpcode, "(group)", a)
         entry.flags.insert(.group)
         entry.group = group.rawValue
         return entry
     }
 
     /// An MMX/SSE opcode with ModRM; `variants` lists the prefixes it exists with
-    /// (SIMDVariants.none, .p66, .pF3, .pF2); `isa` is the plain (no prefix) variant's set.
+    /// (SIMDVariants.none, .p66, .pF3, .pF2); `isa` is the plain (no prefix) variant's set;
+    /// `semantics` names each variant's translation (none yet: #UD, as on a CPU without them).
     static func simd(_ mnemonic: StaticString, _ a: OperandKind, _ b: OperandKind,
-                     _ c: OperandKind = .none, isa: InstructionSet, variants: UInt8) -> OpcodeEntry {
-        var entry = OpcodeEntry(mnemonic, a, b, c, isa: isa, flags: .simd)
+                     _ c: OperandKind = .none, isa: InstructionSet, variants: UInt8,
+                     semantics: SIMDSemantics = .unavailable) -> OpcodeEntry {
+        var entry = OpcodeEntry(.invalidOpcode, mnemonic, a, b, c, isa: isa, flags: .simd)
         entry.simdVariants = variants
+        entry.simdSemantics = semantics
         return entry
     }
 

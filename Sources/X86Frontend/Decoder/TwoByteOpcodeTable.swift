@@ -1,6 +1,6 @@
 /// The two-byte opcode map, 0F xx (SDM Vol. 2, Table A-3), as implemented by
-/// i686 plus the MMX, SSE and SSE2 encodings (decoded for their length; the
-/// translator raises #UD for the extensions the emulated CPU lacks). Later
+/// i686 plus the MMX, SSE and SSE2 encodings (decoded for their length; their
+/// entries name no translation yet, so they raise #UD as on a CPU without them). Later
 /// extensions (SSE3+, the 0F 38/0F 3A maps, VMX, SYSCALL...) are invalid.
 enum TwoByteOpcodeTable {
     static let entries: [OpcodeEntry] = build()
@@ -12,24 +12,24 @@ enum TwoByteOpcodeTable {
 
         t[0x00] = .group(.system6, .Ew)
         t[0x01] = .group(.system7, .Ew)
-        t[0x02] = OpcodeEntry("lar", .Gv, .Ew, flags: pm)
-        t[0x03] = OpcodeEntry("lsl", .Gv, .Ew, flags: pm)
-        t[0x06] = OpcodeEntry("clts")
-        t[0x08] = OpcodeEntry("invd")
-        t[0x09] = OpcodeEntry("wbinvd")
-        t[0x0B] = OpcodeEntry("ud2", isa: .undefinedOpcode)
+        t[0x02] = OpcodeEntry(.loadSegmentInformation(.loadAccessRights), "lar", .Gv, .Ew, flags: pm)
+        t[0x03] = OpcodeEntry(.loadSegmentInformation(.loadSegmentLimit), "lsl", .Gv, .Ew, flags: pm)
+        t[0x06] = OpcodeEntry(.clearTaskSwitched, "clts")
+        t[0x08] = OpcodeEntry(.invalidateCaches, "invd")
+        t[0x09] = OpcodeEntry(.invalidateCaches, "wbinvd")
+        t[0x0B] = OpcodeEntry(.invalidOpcode, "ud2", isa: .undefinedOpcode)
         t[0x18] = .group(.hintNop, .Ev)
-        for op in 0x19...0x1F { t[op] = OpcodeEntry("nop", .Ev) }
-        t[0x20] = OpcodeEntry("mov", .Rd, .Cd)
-        t[0x21] = OpcodeEntry("mov", .Rd, .Dd)
-        t[0x22] = OpcodeEntry("mov", .Cd, .Rd)
-        t[0x23] = OpcodeEntry("mov", .Dd, .Rd)
-        t[0x30] = OpcodeEntry("wrmsr")
-        t[0x31] = OpcodeEntry("rdtsc")
-        t[0x32] = OpcodeEntry("rdmsr")
-        t[0x33] = OpcodeEntry("rdpmc")
-        t[0x34] = OpcodeEntry("sysenter")
-        t[0x35] = OpcodeEntry("sysexit")
+        for op in 0x19...0x1F { t[op] = OpcodeEntry(.nop, "nop", .Ev) }
+        t[0x20] = OpcodeEntry(.moveFromControlRegister, "mov", .Rd, .Cd)
+        t[0x21] = OpcodeEntry(.moveFromDebugRegister, "mov", .Rd, .Dd)
+        t[0x22] = OpcodeEntry(.moveToControlRegister, "mov", .Cd, .Rd)
+        t[0x23] = OpcodeEntry(.moveToDebugRegister, "mov", .Dd, .Rd)
+        t[0x30] = OpcodeEntry(.writeMSR, "wrmsr")
+        t[0x31] = OpcodeEntry(.readTimeStampCounter, "rdtsc")
+        t[0x32] = OpcodeEntry(.readMSR, "rdmsr")
+        t[0x33] = OpcodeEntry(.invalidOpcode, "rdpmc")
+        t[0x34] = OpcodeEntry(.systemEnter, "sysenter")
+        t[0x35] = OpcodeEntry(.systemExit, "sysexit")
 
         let cc: [StaticString] = ["o", "no", "b", "ae", "e", "ne", "be", "a",
                                   "s", "ns", "p", "np", "l", "ge", "le", "g"]
@@ -40,43 +40,44 @@ enum TwoByteOpcodeTable {
         let setcc: [StaticString] = ["seto", "setno", "setb", "setae", "sete", "setne", "setbe", "seta",
                                      "sets", "setns", "setp", "setnp", "setl", "setge", "setle", "setg"]
         for i in 0..<cc.count {
-            t[0x40 + i] = OpcodeEntry(cmov[i], .Gv, .Ev)
-            t[0x80 + i] = OpcodeEntry(jcc[i], .Jz)
-            t[0x90 + i] = OpcodeEntry(setcc[i], .Eb)
+            let condition = UInt8(i)
+            t[0x40 + i] = OpcodeEntry(.conditionalMove(condition), cmov[i], .Gv, .Ev)
+            t[0x80 + i] = OpcodeEntry(.jumpConditional(condition), jcc[i], .Jz)
+            t[0x90 + i] = OpcodeEntry(.setOnCondition(condition), setcc[i], .Eb)
         }
 
-        t[0xA0] = OpcodeEntry("push", .FS); t[0xA1] = OpcodeEntry("pop", .FS)
-        t[0xA2] = OpcodeEntry("cpuid")
-        t[0xA3] = OpcodeEntry("bt", .Ev, .Gv)
-        t[0xA4] = OpcodeEntry("shld", .Ev, .Gv, .Ib)
-        t[0xA5] = OpcodeEntry("shld", .Ev, .Gv, .CL)
-        t[0xA8] = OpcodeEntry("push", .GS); t[0xA9] = OpcodeEntry("pop", .GS)
-        t[0xAA] = OpcodeEntry("rsm")
-        t[0xAB] = OpcodeEntry("bts", .Ev, .Gv, flags: lock)
-        t[0xAC] = OpcodeEntry("shrd", .Ev, .Gv, .Ib)
-        t[0xAD] = OpcodeEntry("shrd", .Ev, .Gv, .CL)
+        t[0xA0] = OpcodeEntry(.push, "push", .FS); t[0xA1] = OpcodeEntry(.popSegment, "pop", .FS)
+        t[0xA2] = OpcodeEntry(.cpuid, "cpuid")
+        t[0xA3] = OpcodeEntry(.bitTest(0), "bt", .Ev, .Gv)
+        t[0xA4] = OpcodeEntry(.doubleShift(left: true), "shld", .Ev, .Gv, .Ib)
+        t[0xA5] = OpcodeEntry(.doubleShift(left: true), "shld", .Ev, .Gv, .CL)
+        t[0xA8] = OpcodeEntry(.push, "push", .GS); t[0xA9] = OpcodeEntry(.popSegment, "pop", .GS)
+        t[0xAA] = OpcodeEntry(.invalidOpcode, "rsm")
+        t[0xAB] = OpcodeEntry(.bitTest(1), "bts", .Ev, .Gv, flags: lock)
+        t[0xAC] = OpcodeEntry(.doubleShift(left: false), "shrd", .Ev, .Gv, .Ib)
+        t[0xAD] = OpcodeEntry(.doubleShift(left: false), "shrd", .Ev, .Gv, .CL)
         t[0xAE] = .group(.stateAndFences, .Ev)
-        t[0xAF] = OpcodeEntry("imul", .Gv, .Ev)
-        t[0xB0] = OpcodeEntry("cmpxchg", .Eb, .Gb, flags: lock)
-        t[0xB1] = OpcodeEntry("cmpxchg", .Ev, .Gv, flags: lock)
-        t[0xB2] = OpcodeEntry("lss", .Gv, .Mp)
-        t[0xB3] = OpcodeEntry("btr", .Ev, .Gv, flags: lock)
-        t[0xB4] = OpcodeEntry("lfs", .Gv, .Mp)
-        t[0xB5] = OpcodeEntry("lgs", .Gv, .Mp)
-        t[0xB6] = OpcodeEntry("movzx", .Gv, .Eb)
-        t[0xB7] = OpcodeEntry("movzx", .Gv, .Ew)
-        t[0xB9] = OpcodeEntry("ud1", .Gv, .Ev, isa: .undefinedOpcode)
+        t[0xAF] = OpcodeEntry(.multiplySigned, "imul", .Gv, .Ev)
+        t[0xB0] = OpcodeEntry(.compareExchange, "cmpxchg", .Eb, .Gb, flags: lock)
+        t[0xB1] = OpcodeEntry(.compareExchange, "cmpxchg", .Ev, .Gv, flags: lock)
+        t[0xB2] = OpcodeEntry(.loadFarPointer(.ss), "lss", .Gv, .Mp)
+        t[0xB3] = OpcodeEntry(.bitTest(2), "btr", .Ev, .Gv, flags: lock)
+        t[0xB4] = OpcodeEntry(.loadFarPointer(.fs), "lfs", .Gv, .Mp)
+        t[0xB5] = OpcodeEntry(.loadFarPointer(.gs), "lgs", .Gv, .Mp)
+        t[0xB6] = OpcodeEntry(.moveZeroExtend, "movzx", .Gv, .Eb)
+        t[0xB7] = OpcodeEntry(.moveZeroExtend, "movzx", .Gv, .Ew)
+        t[0xB9] = OpcodeEntry(.invalidOpcode, "ud1", .Gv, .Ev, isa: .undefinedOpcode)
         t[0xBA] = .group(.bitTestImmediate, .Ev)
-        t[0xBB] = OpcodeEntry("btc", .Ev, .Gv, flags: lock)
-        t[0xBC] = OpcodeEntry("bsf", .Gv, .Ev)
-        t[0xBD] = OpcodeEntry("bsr", .Gv, .Ev)
-        t[0xBE] = OpcodeEntry("movsx", .Gv, .Eb)
-        t[0xBF] = OpcodeEntry("movsx", .Gv, .Ew)
-        t[0xC0] = OpcodeEntry("xadd", .Eb, .Gb, flags: lock)
-        t[0xC1] = OpcodeEntry("xadd", .Ev, .Gv, flags: lock)
+        t[0xBB] = OpcodeEntry(.bitTest(3), "btc", .Ev, .Gv, flags: lock)
+        t[0xBC] = OpcodeEntry(.bitScan(forward: true), "bsf", .Gv, .Ev)
+        t[0xBD] = OpcodeEntry(.bitScan(forward: false), "bsr", .Gv, .Ev)
+        t[0xBE] = OpcodeEntry(.moveSignExtend, "movsx", .Gv, .Eb)
+        t[0xBF] = OpcodeEntry(.moveSignExtend, "movsx", .Gv, .Ew)
+        t[0xC0] = OpcodeEntry(.exchangeAndAdd, "xadd", .Eb, .Gb, flags: lock)
+        t[0xC1] = OpcodeEntry(.exchangeAndAdd, "xadd", .Ev, .Gv, flags: lock)
         t[0xC7] = .group(.compareExchange8, .Ev)
-        for r in 0..<8 { t[0xC8 + r] = OpcodeEntry("bswap", .Zv) }
-        t[0xFF] = OpcodeEntry("ud0", .Gv, .Ev, isa: .undefinedOpcode)
+        for r in 0..<8 { t[0xC8 + r] = OpcodeEntry(.byteSwap, "bswap", .Zv) }
+        t[0xFF] = OpcodeEntry(.invalidOpcode, "ud0", .Gv, .Ev, isa: .undefinedOpcode)
 
         addSIMD(&t)
         return t
@@ -139,7 +140,7 @@ enum TwoByteOpcodeTable {
         sse(0x74, "pcmpeqb", .Pq, .Qq, n66, isa: .mmx)
         sse(0x75, "pcmpeqw", .Pq, .Qq, n66, isa: .mmx)
         sse(0x76, "pcmpeqd", .Pq, .Qq, n66, isa: .mmx)
-        var emms = OpcodeEntry("emms", isa: .mmx, flags: .simd)
+        var emms = OpcodeEntry(.invalidOpcode, "emms", isa: .mmx, flags: .simd)
         emms.simdVariants = n
         t[0x77] = emms
         sse(0x7E, "movd", .Ed, .Pq, n | p66 | f3, isa: .mmx)   // F3: movq xmm, xmm/m64

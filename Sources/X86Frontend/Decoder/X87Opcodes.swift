@@ -1,7 +1,8 @@
 /// The x87 escapes D8-DF (SDM Vol. 2, Tables ). With a memory
 /// operand the operation is chosen by (escape, reg); with a register operand by
-/// (escape, whole ModRM byte). The translator dispatches on `x87Escape` and the
-/// ModRM fields; these tables give validity and mnemonics.
+/// (escape, whole ModRM byte). These tables give validity and mnemonics; every
+/// entry's translation is `.x87`, whose routine hands the escape and the ModRM
+/// byte to the x87 helper (or the host FPU).
 enum X87Opcodes {
     /// Operand sizes of the memory forms, for the disassembly.
     enum MemorySize: UInt8 { case none, word, dword, qword, tbyte }
@@ -20,7 +21,7 @@ enum X87Opcodes {
     }
 
     private static func x87(_ name: StaticString, _ a: OperandKind = .none, _ b: OperandKind = .none) -> OpcodeEntry {
-        OpcodeEntry(name, a, b, isa: .x87, flags: .x87)
+        OpcodeEntry(.x87, name, a, b, isa: .x87, flags: .x87)
     }
 
     private static let arithmetic: [StaticString] = ["fadd", "fmul", "fcom", "fcomp", "fsub", "fsubr", "fdiv", "fdivr"]

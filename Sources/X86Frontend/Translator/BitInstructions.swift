@@ -3,76 +3,65 @@ import X86State
 
 /// BT BTS BTR BTC, BSF BSR.
 extension TranslationContext {
-    func translateBitOperations() -> Bool {
-        let opcode = instruction.opcode
+    /// BT BTS BTR BTC (0...3) of operand1's bit operand2 (a register or Ib).
+    func bitTest(_ operation: UInt8) {
         let bytes = operandBytes
-        switch opcode {
-        case 0x0FA3, 0x0FAB, 0x0FB3, 0x0FBB, 0x0FBA:
-            let operation: Int
-            let bitIndex: Temp
-            if opcode == 0x0FBA {
-                guard instruction.reg >= 4 else { return false }
-                operation = Int(instruction.reg) - 4
-                bitIndex = constant(instruction.immediate & UInt32(8 * bytes - 1))
-            } else {
-                operation = Int((opcode - 0x0FA3) >> 3)
-                bitIndex = readRegister(Int(instruction.reg), bytes: bytes)
-            }
-            let location: Location
-            let bitInOperand: Temp
-            if instruction.hasMemoryOperand && opcode != 0x0FBA {
-                // A register bit offset reaches beyond the operand: signed, in operand-sized steps.
-                let shift = UInt64(bytes == 4 ? 5 : 4)
-                let signedIndex = signExtend(bitIndex, bytes: bytes)
-                let displacement = b.shl(b.binary(.sar, signedIndex, constant: shift), UInt64(bytes == 4 ? 2 : 1))
-                let offset = truncateAddress(b.add(effectiveAddress(), displacement))
-                let checked = isProtectedMode && flags.contains(.checkedSegment(memorySegment))
-                location = .memory(linear: linearAddress(offset, segment: memorySegment, bytes: bytes),
-                                   checked: checked ? (memorySegment, offset) : nil)
-                bitInOperand = b.and(bitIndex, UInt64(8 * bytes - 1))
-            } else {
-                location = modrmLocation()
-                bitInOperand = b.and(bitIndex, UInt64(8 * bytes - 1))
-            }
-            let value = read(location, bytes: bytes)
-            let carry = b.and(b.binary(.shr, value, bitInOperand), 1)
-            let mask = b.binary(.shl, constant(1), bitInOperand)
-            switch operation {
-            case 1: write(location, b.or(value, mask), bytes: bytes)
-            case 2: write(location, b.and(value, b.unary(.not, mask)), bytes: bytes)
-            case 3: write(location, b.xor(value, mask), bytes: bytes)
-            default: break
-            }
-            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.carry))
-            setFlags(value: b.or(flags, carry))
-        case 0x0FBC, 0x0FBD:
-            // BSF/BSR: ZF set and the destination unchanged when the source is zero.
-            let source = read(modrmLocation(), bytes: bytes)
-            let isZero = b.setcond(.eq, source, constant(0))
-            let found = b.newLabel()
-            let done = b.newLabel()
-            let index = b.newTemp()
-            b.branch(if: .ne, source, constant(0), to: found)
-            b.branch(to: done)
-            b.setLabel(found)
-            // A short loop in IR: scan from the low (BSF) or high (BSR) end.
-            let forward = opcode == 0x0FBC
-            b.move(into: index, constant: forward ? 0 : UInt64(8 * bytes - 1))
-            let loop = b.newLabel()
-            let hit = b.newLabel()
-            b.setLabel(loop)
-            let bit = b.and(b.binary(.shr, source, index), 1)
-            b.branch(if: .ne, bit, constant(0), to: hit)
-            b.binary(forward ? .add : .sub, into: index, index, constant(1))
-            b.branch(to: loop)
-            b.setLabel(hit)
-            writeRegister(Int(instruction.reg), bytes: bytes, index)
-            b.setLabel(done)
-            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
-            setFlags(value: b.or(flags, b.shl(isZero, 6)))
-        default:
-            return false
+        let registerIndex = instruction.operand2 != .Ib
+        let bitIndex = registerIndex ? loadOperand(instruction.operand2)
+                                     : constant(instruction.immediate & UInt32(8 * bytes - 1))
+        let location: Location
+        let bitInOperand: Temp
+        if instruction.hasMemoryOperand && registerIndex {
+            // A register bit offset reaches beyond the operand: signed, in operand-sized steps.
+            let shift = UInt64(bytes == 4 ? 5 : 4)
+            let signedIndex = signExtend(bitIndex, bytes: bytes)
+            let displacement = b.shl(b.binary(.sar, signedIndex, constant: shift), UInt64(bytes == 4 ? 2 : 1))
+            let offset = truncateAddress(b.add(effectiveAddress(), displacement))
+            let checked = isProtectedMode && flags.contains(.checkedSegment(memorySegment))
+            location = .memory(linear: linearAddress(offset, segment: memorySegment, bytes: bytes),
+                               checked: checked ? (memorySegment, offset) : nil)
+            bitInOperand = b.and(bitIndex, UInt64(8 * bytes - 1))
+        } else {
+            location = operandLocation(instruction.operand1)
+            bitInOperand = b.and(bitIndex, UInt64(8 * bytes - 1))
         }
-        return true
+        let value = read(location, bytes: bytes)
+        let carry = b.and(b.binary(.shr, value, bitInOperand), 1)
+        let mask = b.binary(.shl, constant(1), bitInOperand)
+        switch operation {
+        case 1: write(location, b.or(value, mask), bytes: bytes)
+        case 2: write(location, b.and(value, b.unary(.not, mask)), bytes: bytes)
+        case 3: write(location, b.xor(value, mask), bytes: bytes)
+        default: break
+        }
+        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.carry))
+        setFlags(value: b.or(flags, carry))
+    }
+
+    /// BSF/BSR: ZF set and the destination unchanged when the source is zero.
+    func bitScan(forward: Bool) {
+        let bytes = operandBytes
+        let source = loadOperand(instruction.operand2)
+        let isZero = b.setcond(.eq, source, constant(0))
+        let found = b.newLabel()
+        let done = b.newLabel()
+        let index = b.newTemp()
+        b.branch(if: .ne, source, constant(0), to: found)
+        b.branch(to: done)
+        b.setLabel(found)
+        // A short loop in IR: scan from the low (BSF) or high (BSR) end.
+        b.move(into: index, constant: forward ? 0 : UInt64(8 * bytes - 1))
+        let loop = b.newLabel()
+        let hit = b.newLabel()
+        b.setLabel(loop)
+        let bit = b.and(b.binary(.shr, source, index), 1)
+        b.branch(if: .ne, bit, constant(0), to: hit)
+        b.binary(forward ? .add : .sub, into: index, index, constant(1))
+        b.branch(to: loop)
+        b.setLabel(hit)
+        storeOperand(instruction.operand1, index)
+        b.setLabel(done)
+        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
+        setFlags(value: b.or(flags, b.shl(isZero, 6)))
     }
 }

@@ -3,26 +3,22 @@ import X86State
 
 /// ROL ROR RCL RCR SHL SHR SAR, and SHLD/SHRD.
 extension TranslationContext {
-    func translateShiftsAndRotates() -> Bool {
-        let opcode = instruction.opcode
-        let bytes = operandBytes
-        switch opcode {
-        case 0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3:
-            let count: Temp
-            switch opcode {
-            case 0xC0, 0xC1: count = constant(instruction.immediate & 0x1F)
-            case 0xD0, 0xD1: count = constant(1)
-            default: count = b.and(readRegister(Register.ecx.rawValue, bytes: 1), 0x1F)
-            }
-            shiftOrRotate(operation: Int(instruction.reg), location: modrmLocation(), count: count, bytes: bytes)
-        case 0x0FA4, 0x0FA5, 0x0FAC, 0x0FAD:
-            let count = opcode & 1 == 0 ? constant(instruction.immediate & 0x1F)
-                                        : b.and(readRegister(Register.ecx.rawValue, bytes: 1), 0x1F)
-            doubleShift(left: opcode < 0x0FAC, location: modrmLocation(), count: count, bytes: bytes)
-        default:
-            return false
-        }
-        return true
+    /// ROL ROR RCL RCR SHL SHR SAL SAR (by `operation`, the ModRM reg number)
+    /// of operand1 by operand2 (Ib, 1 or CL).
+    func shift(_ operation: UInt8) {
+        let count = shiftCount(instruction.operand2)
+        shiftOrRotate(operation: Int(operation), location: operandLocation(instruction.operand1), count: count, bytes: operandBytes)
+    }
+
+    /// SHLD/SHRD operand1, operand2, operand3 (Ib or CL).
+    func doubleShift(left: Bool) {
+        let count = shiftCount(instruction.operand3)
+        doubleShift(left: left, location: operandLocation(instruction.operand1), count: count, bytes: operandBytes)
+    }
+
+    /// A shift count masked to five bits, as the CPU masks it: a constant when it is one.
+    private func shiftCount(_ kind: OperandKind) -> Temp {
+        kind == .CL ? b.and(loadOperand(kind), 0x1F) : constant(immediateOperand(kind) & 0x1F)
     }
 
     /// Nothing at all happens (not even a write) when the masked count is zero.
@@ -119,7 +115,7 @@ extension TranslationContext {
     /// SHLD/SHRD: shift the destination, filling from the register operand.
     private func doubleShift(left: Bool, location: Location, count: Temp, bytes: Int) {
         let value = read(location, bytes: bytes)
-        let filler = readRegister(Int(instruction.reg), bytes: bytes)
+        let filler = loadOperand(instruction.operand2)
         let done = b.newLabel()
         b.branch(if: .eq, count, constant(0), to: done)
         let width = UInt64(8 * bytes)

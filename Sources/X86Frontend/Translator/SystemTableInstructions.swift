@@ -3,110 +3,111 @@ import X86State
 
 /// Descriptor-table and control instructions (0F 00, 0F 01, LAR, LSL, CLTS,
 /// MOV CRn/DRn, RDMSR/WRMSR, SYSENTER/SYSEXIT, INVD/WBINVD), ARPL and CMPXCHG8B.
+/// Most are one call of the `system` helper, told the operation.
 extension TranslationContext {
-    func translateSystemTables() -> Bool {
-        let opcode = instruction.opcode
-        let bytes = operandBytes
-        switch opcode {
-        case 0x0F00:
-            switch instruction.reg {
-            case 0, 1: // SLDT, STR: 16 bits to memory, operand size to a register
-                let value = system(instruction.reg == 0 ? .storeLDTR : .storeTaskRegister)
-                let location = modrmLocation(bytes: 2)
-                if case .memory = location { write(location, value, bytes: 2) } else { write(location, value, bytes: bytes) }
-            case 2, 3: // LLDT, LTR
-                let selector = read(modrmLocation(bytes: 2), bytes: 2)
-                _ = system(instruction.reg == 2 ? .loadLDTR : .loadTaskRegister, operand: selector)
-            case 4, 5: // VERR, VERW
-                let selector = read(modrmLocation(bytes: 2), bytes: 2)
-                _ = system(instruction.reg == 4 ? .verifyRead : .verifyWrite, operand: selector)
-                knownConditionCodes = nil
-            default:
-                return false
-            }
-        case 0x0F01:
-            switch instruction.reg {
-            case 0, 1, 2, 3: // SGDT SIDT LGDT LIDT: the helper moves the 6 bytes
-                guard instruction.hasMemoryOperand else { return false }
-                let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 6,
-                                            access: instruction.reg < 2 ? .write : .read)
-                let operations: [SystemOperation] = [.storeGDTR, .storeIDTR, .loadGDTR, .loadIDTR]
-                _ = system(operations[Int(instruction.reg)], address: address)
-            case 4: // SMSW
-                let value = system(.storeMachineStatus)
-                let location = modrmLocation(bytes: 2)
-                if case .memory = location { write(location, value, bytes: 2) } else { write(location, value, bytes: bytes) }
-            case 6: // LMSW
-                _ = system(.loadMachineStatus, operand: read(modrmLocation(bytes: 2), bytes: 2))
-                endBlockAfterInstruction()
-            case 7: // INVLPG
-                guard instruction.hasMemoryOperand else { return false }
-                _ = system(.invalidatePage, address: b.add(segmentBase(memorySegment), effectiveAddress()))
-            default:
-                return false
-            }
-        case 0x0F02, 0x0F03:
-            let selector = read(modrmLocation(bytes: 2), bytes: 2)
-            let result = system(opcode == 0x0F02 ? .loadAccessRights : .loadSegmentLimit, operand: selector, wide: true)
-            knownConditionCodes = nil
-            let skip = b.newLabel()
-            b.branch(if: .eq, b.unary(.high64to32, result, .i64), constant(0), to: skip)
-            writeRegister(Int(instruction.reg), bytes: bytes, b.unary(.low64to32, result, .i64))
-            b.setLabel(skip)
-        case 0x0F06:
-            _ = system(.clearTaskSwitched)
-            endBlockAfterInstruction()
-        case 0x0F20, 0x0F21:
-            let value = system(opcode == 0x0F20 ? .readControlRegister : .readDebugRegister, register: Int(instruction.reg))
-            writeRegister(Int(instruction.rm), bytes: 4, value)
-        case 0x0F22, 0x0F23:
-            _ = system(opcode == 0x0F22 ? .writeControlRegister : .writeDebugRegister, register: Int(instruction.reg),
-                       operand: globals.registers[Int(instruction.rm)])
-            endBlockAfterInstruction()
-        case 0x0F30, 0x0F32:
-            _ = system(opcode == 0x0F30 ? .writeMSR : .readMSR)
-        case 0x0F34, 0x0F35:
-            _ = system(opcode == 0x0F34 ? .systemEnter : .systemExit)
-            endBlockWithStateFromHelper()
-        case 0x0F08, 0x0F09:
-            _ = system(.invalidateCaches)
-        case 0x63:
-            // ARPL: raise the destination selector's RPL to the source's; ZF says whether it did.
-            guard isProtectedMode else { return false }
-            let location = modrmLocation(bytes: 2)
-            let destination = read(location, bytes: 2)
-            let sourceRPL = b.and(readRegister(Int(instruction.reg), bytes: 2), 3)
-            let lower = b.setcond(.ltu, b.and(destination, 3), sourceRPL)
-            let adjusted = b.or(b.and(destination, 0xFFFC), sourceRPL)
-            // Only a raised RPL is written back: an unchanged selector in a
-            // read-only segment is no write, and no fault.
-            let unchanged = b.newLabel()
-            b.branch(if: .eq, lower, constant(0), to: unchanged)
-            write(location, adjusted, bytes: 2)
-            b.setLabel(unchanged)
-            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
-            setFlags(value: b.or(flags, b.shl(lower, 6)))
-        case 0x0FC7 where instruction.reg == 1:
-            guard instruction.hasMemoryOperand else { return false }
-            // CMPXCHG8B: EDX:EAX against m64; equal: m64 = ECX:EBX; the memory is written either way.
-            let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8, access: .write)
-            let old = b.loadGuest(address, .u64, mmu: mmuIndex, .i64)
-            let expected = pair(high: globals.registers[Register.edx.rawValue], low: globals.registers[Register.eax.rawValue])
-            let replacement = pair(high: globals.registers[Register.ecx.rawValue], low: globals.registers[Register.ebx.rawValue])
-            let equal = b.setcond(.eq, old, expected, .i64)
-            b.storeGuest(address, b.movcond(.ne, b.unary(.extu32to64, equal), b.constant(0, .i64), then: replacement, else: old, .i64),
-                         .u64, mmu: mmuIndex, .i64)
-            let keepLabel = b.newLabel()
-            b.branch(if: .ne, equal, constant(0), to: keepLabel)
-            b.move(into: globals.registers[Register.eax.rawValue], b.unary(.low64to32, old, .i64))
-            b.move(into: globals.registers[Register.edx.rawValue], b.unary(.high64to32, old, .i64))
-            b.setLabel(keepLabel)
-            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
-            setFlags(value: b.or(flags, b.shl(equal, 6)))
-        default:
-            return false
-        }
-        return true
+    /// SLDT, STR, SMSW: 16 bits to memory, the operand size to a register.
+    func storeSystemRegister(_ operation: SystemOperation) {
+        storeWordOrRegister(system(operation))
+    }
+
+    /// LLDT, LTR.
+    func loadSystemRegister(_ operation: SystemOperation) {
+        _ = system(operation, operand: loadOperand(instruction.operand1))
+    }
+
+    /// VERR, VERW: the helper sets ZF.
+    func verifySegment(_ operation: SystemOperation) {
+        _ = system(operation, operand: loadOperand(instruction.operand1))
+        knownConditionCodes = nil
+    }
+
+    /// SGDT SIDT LGDT LIDT: the helper moves the 6 bytes.
+    func descriptorTableRegister(_ operation: SystemOperation) {
+        guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
+        let stores = operation == .storeGDTR || operation == .storeIDTR
+        let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 6, access: stores ? .write : .read)
+        _ = system(operation, address: address)
+    }
+
+    func loadMachineStatus() {
+        _ = system(.loadMachineStatus, operand: loadOperand(instruction.operand1))
+        endBlockAfterInstruction()
+    }
+
+    func invalidatePage() {
+        guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
+        _ = system(.invalidatePage, address: b.add(segmentBase(memorySegment), effectiveAddress()))
+    }
+
+    /// LAR, LSL: the helper answers (found << 32 | value); ZF says whether it was found.
+    func loadSegmentInformation(_ operation: SystemOperation) {
+        let selector = loadOperand(instruction.operand2)
+        let result = system(operation, operand: selector, wide: true)
+        knownConditionCodes = nil
+        let skip = b.newLabel()
+        b.branch(if: .eq, b.unary(.high64to32, result, .i64), constant(0), to: skip)
+        storeOperand(instruction.operand1, b.unary(.low64to32, result, .i64))
+        b.setLabel(skip)
+    }
+
+    func clearTaskSwitched() {
+        _ = system(.clearTaskSwitched)
+        endBlockAfterInstruction()
+    }
+
+    /// MOV r32, CRn/DRn.
+    func moveFromSystemRegister(_ operation: SystemOperation) {
+        let value = system(operation, register: Int(instruction.reg))
+        storeOperand(instruction.operand1, value)
+    }
+
+    /// MOV CRn/DRn, r32: may change the mode or the paging: the block ends.
+    func moveToSystemRegister(_ operation: SystemOperation) {
+        _ = system(operation, register: Int(instruction.reg), operand: globals.registers[registerNumber(instruction.operand2)])
+        endBlockAfterInstruction()
+    }
+
+    /// SYSENTER, SYSEXIT: the helper sets CS:EIP.
+    func systemEnterOrExit(_ operation: SystemOperation) {
+        _ = system(operation)
+        endBlockWithStateFromHelper()
+    }
+
+    /// ARPL: raise the destination selector's RPL to the source's; ZF says whether it did.
+    func adjustRPL() {
+        guard isProtectedMode else { return raiseException(ExceptionVector.invalidOpcode) }
+        let location = operandLocation(instruction.operand1)
+        let destination = read(location, bytes: 2)
+        let sourceRPL = b.and(loadOperand(instruction.operand2), 3)
+        let lower = b.setcond(.ltu, b.and(destination, 3), sourceRPL)
+        let adjusted = b.or(b.and(destination, 0xFFFC), sourceRPL)
+        // Only a raised RPL is written back: an unchanged selector in a
+        // read-only segment is no write, and no fault.
+        let unchanged = b.newLabel()
+        b.branch(if: .eq, lower, constant(0), to: unchanged)
+        write(location, adjusted, bytes: 2)
+        b.setLabel(unchanged)
+        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
+        setFlags(value: b.or(flags, b.shl(lower, 6)))
+    }
+
+    /// CMPXCHG8B: EDX:EAX against m64; equal: m64 = ECX:EBX; the memory is written either way.
+    func compareExchange8Bytes() {
+        guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
+        let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8, access: .write)
+        let old = b.loadGuest(address, .u64, mmu: mmuIndex, .i64)
+        let expected = pair(high: globals.registers[Register.edx.rawValue], low: globals.registers[Register.eax.rawValue])
+        let replacement = pair(high: globals.registers[Register.ecx.rawValue], low: globals.registers[Register.ebx.rawValue])
+        let equal = b.setcond(.eq, old, expected, .i64)
+        b.storeGuest(address, b.movcond(.ne, b.unary(.extu32to64, equal), b.constant(0, .i64), then: replacement, else: old, .i64),
+                     .u64, mmu: mmuIndex, .i64)
+        let keepLabel = b.newLabel()
+        b.branch(if: .ne, equal, constant(0), to: keepLabel)
+        b.move(into: globals.registers[Register.eax.rawValue], b.unary(.low64to32, old, .i64))
+        b.move(into: globals.registers[Register.edx.rawValue], b.unary(.high64to32, old, .i64))
+        b.setLabel(keepLabel)
+        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
+        setFlags(value: b.or(flags, b.shl(equal, 6)))
     }
 
     private func pair(high: Temp, low: Temp) -> Temp {
@@ -114,8 +115,8 @@ extension TranslationContext {
     }
 
     /// Calls the system helper; the result is i32 unless `wide`.
-    private func system(_ operation: SystemOperation, register: Int = 0, operand: Temp? = nil, address: Temp? = nil,
-                        wide: Bool = false) -> Temp {
+    func system(_ operation: SystemOperation, register: Int = 0, operand: Temp? = nil, address: Temp? = nil,
+                wide: Bool = false) -> Temp {
         let call = SystemCall(operation, operandBytes: operandBytes, register: register)
         return b.call(X86Helper.system.index, [b.constant(record: call), operand ?? constant(0), address ?? constant(0)],
                       result: wide ? .i64 : .i32)

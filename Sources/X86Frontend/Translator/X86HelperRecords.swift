@@ -2,16 +2,16 @@ import IR
 import X86State
 
 /// `X86Helper.checkSegmentAccess`'s first argument: which segment, the kind
-/// of access and its size.
+/// of access and its size (up to FXSAVE's 512 bytes).
 public struct SegmentCheck: HelperRecord, Equatable, Sendable {
     public var segmentNumber: UInt8
     public var accessKind: UInt8
-    public var bytes: UInt8
+    public var bytes: UInt16
 
     public init(segment: Segment, access: SegmentAccess, bytes: Int) {
         segmentNumber = UInt8(segment.rawValue)
         accessKind = UInt8(access.rawValue)
-        self.bytes = UInt8(bytes)
+        self.bytes = UInt16(bytes)
     }
 
     public var segment: Segment { Segment(rawValue: Int(segmentNumber)) ?? .ds }

@@ -6,29 +6,24 @@ import X87
 /// then one call of the `x87` helper, which runs the instruction on the
 /// state's `X87State` and does its memory accesses itself.
 extension TranslationContext {
-    func translateX87() -> Bool {
-        let kind: UInt8
-        if let escape = instruction.x87Escape {
-            kind = escape
-        } else if instruction.opcode == 0x9B {
-            // On the host FPU nothing can be pending, and with CR0.TS clear
-            // (the block's flags say so) WAIT cannot raise #NM: it does nothing.
-            if flags.contains(.x87OnHost) && !flags.contains(.fpuUnavailable) { return true }
-            // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
-            // block's flags do not say: the helper checks CR0 when it runs.
-            b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
-                                          constant(instructionAddress)])
-            return true
-        } else if instruction.opcode == 0x0FAE && instruction.hasMemoryOperand && instruction.reg <= 1 {
-            kind = instruction.reg == 0 ? X87Call.fxsave : X87Call.fxrstor
-        } else {
-            return false
-        }
+    /// WAIT/FWAIT.
+    func translateWait() {
+        // On the host FPU nothing can be pending, and with CR0.TS clear
+        // (the block's flags say so) WAIT cannot raise #NM: it does nothing.
+        if flags.contains(.x87OnHost) && !flags.contains(.fpuUnavailable) { return }
+        // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
+        // block's flags do not say: the helper checks CR0 when it runs.
+        b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
+                                      constant(instructionAddress)])
+    }
+
+    /// An x87 escape (`kind` 0...7 for D8...DF), FXSAVE or FXRSTOR (`X87Call.fxsave`, `.fxrstor`).
+    func translateX87(kind: UInt8) {
         if flags.contains(.fpuUnavailable) {
             raiseException(ExceptionVector.deviceNotAvailable)
-            return true
+            return
         }
-        if kind < 8 && flags.contains(.x87OnHost) && translateX87OnHost(escape: kind) { return true }
+        if kind < 8 && flags.contains(.x87OnHost) && translateX87OnHost(escape: kind) { return }
         let modrm = instruction.modrmByte
         if kind < 8 && !flags.contains(.x87OnHost) && X87Encoding.isWaiting(escape: kind, modrm: modrm) {
             checkPendingX87Exception()
@@ -37,7 +32,7 @@ extension TranslationContext {
         if instruction.hasMemoryOperand {
             guard let bytes = x87MemoryBytes(kind: kind) else {
                 raiseException(ExceptionVector.invalidOpcode)
-                return true
+                return
             }
             linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes)
         }
@@ -50,13 +45,12 @@ extension TranslationContext {
         // A new control word or environment may end running x87 code on the host.
         if flags.contains(.x87OnHost) && changesX87Mode(kind: kind) {
             endBlockAfterInstruction()
-            return true
+            return
         }
         // FCOMI, FUCOMI and their popping forms (DB/DF E8-F7) rewrite ZF/PF/CF.
         if (kind == 3 || kind == 7) && !instruction.hasMemoryOperand && (instruction.reg == 5 || instruction.reg == 6) {
             knownConditionCodes = nil
         }
-        return true
     }
 
     /// A waiting instruction first delivers an unmasked exception a previous
