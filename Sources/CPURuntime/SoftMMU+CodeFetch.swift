@@ -30,7 +30,7 @@ extension SoftMMU {
 
     @inline(never)
     func slowFetchPhysical(_ linear: LinearAddress) -> PhysicalAddress {
-        guard let physical = fetchTranslation(linear), physical < AddressSpace.addressLimit else { return ~linear }
+        guard let physical = fetchTranslation(linear), physical < AddressSpace.physicalLimit else { return ~linear }
         return physical
     }
 

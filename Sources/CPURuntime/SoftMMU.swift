@@ -137,7 +137,7 @@ final class SoftMMU {
     }
 
     /// Loads the TLB entry for a page from a translation (see the type's comment
-    /// for which tags it gets). Pages past 4 GiB (PAE) get none: nothing is there.
+    /// for which tags it gets). Pages past the physical address space get none.
     func fill(linear: LinearAddress, _ translation: PageTranslation, mmu: Int) {
         let slot = entry(linear, mmu: mmu)
         retire(slot, for: linear & SoftMMU.pageMask, mmu: mmu)
@@ -145,7 +145,7 @@ final class SoftMMU {
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
         if translation.large { largeRegions.mark(linear) }
-        guard translation.physical < AddressSpace.addressLimit else {
+        guard translation.physical < AddressSpace.physicalLimit else {
             slot.pointee = fresh
             return
         }
@@ -196,7 +196,7 @@ final class SoftMMU {
     /// A store to a physical address: drops the blocks of a code page first
     /// when it lands on translated bytes; ROM and nothing ignore it.
     func physicalStore(_ physical: PhysicalAddress, _ value: UInt64, bytes: Int) {
-        guard physical < AddressSpace.addressLimit else { return }
+        guard physical < AddressSpace.physicalLimit else { return }
         if translationCache.holdsCode(physicalPage: physical >> 12),
            translationCache.writeTouchesCode(physical: physical, bytes: bytes) {
             cpu.invalidateCode(physicalPage: physical >> 12)

@@ -38,7 +38,7 @@ public final class FirmwareImage {
     deinit { storage.deallocate() }
 
     /// Where the image starts: it ends at 4 GiB.
-    public var highAddress: UInt64 { AddressSpace.addressLimit - UInt64(size) }
+    public var highAddress: UInt64 { AddressSpace.lowLimit - UInt64(size) }
 
     /// The part of the image seen below 1 MiB, ending at 0xFFFFF.
     public var lowAliasSize: Int { min(size, FirmwareImage.lowAliasLimit) }

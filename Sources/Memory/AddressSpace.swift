@@ -1,3 +1,4 @@
+import Glibc
 import PCEmuSupport
 
 /// What one guest-physical region is backed by.
@@ -13,7 +14,7 @@ public enum RegionKind {
     case deviceRAM(UnsafeMutableRawPointer)
 }
 
-/// One named, page-aligned range of the physical address space (below 4 GiB).
+/// One named, page-aligned range of the physical address space.
 public struct Region {
     public let name: String
     public let start: PhysicalAddress
@@ -36,21 +37,35 @@ struct RegionBacking {
     var host: UnsafeMutableRawPointer?
 }
 
-/// The guest-physical address space: non-overlapping RAM, ROM and MMIO regions.
+/// The guest-physical address space: non-overlapping RAM, ROM and MMIO regions,
+/// from 0 up to `physicalLimit`.
 ///
-/// A page table (one 16-bit region index per 4 KiB page of the 4 GiB space) makes
-/// a lookup one load, which is what the TLB's miss path needs. Regions must be
-/// page aligned; every PC region is (the sub-page devices sit on I/O ports).
+/// Two page tables of 16-bit region indices make a lookup one load, which is
+/// what the TLB's miss path needs: one for every 4 KiB page of the low 4 GiB,
+/// where all the devices and most accesses are, and one for the pages from
+/// 4 GiB to `physicalLimit`, where a PC has only the RAM that did not fit
+/// below the PCI hole. The high table is reserved address space (60 GiB of
+/// physical pages need 30 MiB of entries) that the host commits only where
+/// a region is mapped: it holds index + 1, so its untouched zeros mean
+/// "nothing". Regions must be page aligned; every PC region is (the sub-page
+/// devices sit on I/O ports).
 public final class AddressSpace {
-    public static let addressLimit: UInt64 = 1 << 32
+    /// The top of the 32-bit space: what the low table covers, where the BIOS ROM ends.
+    public static let lowLimit: UInt64 = 1 << 32
+    /// One past the highest physical address: MAXPHYADDR 36, as the CPU declares
+    /// it (CPUID 0x80000008) and its page walker enforces.
+    public static let physicalLimit: UInt64 = 1 << 36
     static let pageShift = 12
-    static let pageCount = Int(addressLimit >> UInt64(pageShift))
+    static let pageCount = Int(lowLimit >> UInt64(pageShift))
+    static let highPageCount = Int((physicalLimit - lowLimit) >> UInt64(pageShift))
     /// Page-table value for a page no region covers.
     static let unmapped: UInt16 = 0xFFFF
 
     public let ram: GuestRAM
     public private(set) var regions: [Region?] = []
     private let pageRegion: UnsafeMutablePointer<UInt16>
+    /// Pages from 4 GiB up: region index + 1, 0 for nothing (mmap'd zeros).
+    private let highPageRegion: UnsafeMutablePointer<UInt16>
     /// `regions`' backings by the same index, for `backingKind` and `hostPointer`.
     private var backings: UnsafeMutablePointer<RegionBacking>
     private var backingCapacity = 64
@@ -61,11 +76,23 @@ public final class AddressSpace {
         pageRegion.initialize(repeating: AddressSpace.unmapped, count: AddressSpace.pageCount)
         backings = .allocate(capacity: backingCapacity)
         backings.initialize(repeating: RegionBacking(), count: backingCapacity)
+        highPageRegion = AddressSpace.reserveZeroed(count: AddressSpace.highPageCount)
     }
 
     deinit {
         pageRegion.deallocate()
         backings.deallocate()
+        munmap(highPageRegion, AddressSpace.highPageCount * MemoryLayout<UInt16>.stride)
+    }
+
+    /// Anonymous zero pages the host commits only when written.
+    private static func reserveZeroed(count: Int) -> UnsafeMutablePointer<UInt16> {
+        let bytes = count * MemoryLayout<UInt16>.stride
+        let pointer = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let pointer, pointer != MAP_FAILED else {
+            fatalError("cannot reserve \(bytes >> 20) MiB of address space for the physical page table")
+        }
+        return pointer.bindMemory(to: UInt16.self, capacity: count)
     }
 
     /// Called after every map and unmap: whoever caches translations of the
@@ -81,15 +108,18 @@ public final class AddressSpace {
         for listener in mapChangeListeners { listener() }
     }
 
-    /// Adds a region; refuses one that is misaligned, outside 4 GiB or overlaps another.
+    /// Adds a region; refuses one that is misaligned, past `physicalLimit` or overlaps another.
     @discardableResult
     public func map(_ name: String, at start: UInt64, size: UInt64, kind: RegionKind) throws -> Int {
         let pageMask = UInt64(GuestRAM.pageSize - 1)
         guard size > 0, start & pageMask == 0, size & pageMask == 0 else {
             throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) is not page aligned")
         }
-        guard start + size <= AddressSpace.addressLimit else {
-            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) ends past 4 GiB")
+        guard start < AddressSpace.physicalLimit, size <= AddressSpace.physicalLimit - start else {
+            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) ends past the physical address space")
+        }
+        guard start >= AddressSpace.lowLimit || start + size <= AddressSpace.lowLimit else {
+            throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) size 0x\(hex(size)) straddles 4 GiB")
         }
         if case let .ram(offset) = kind, offset < 0 || offset + Int(size) > ram.size {
             throw EmulatorError.configuration("region \(name) maps past the end of guest RAM")
@@ -135,12 +165,19 @@ public final class AddressSpace {
         }
     }
 
-    /// The page table's entry for a physical address: `unmapped` past the
-    /// 4 GiB the table covers.
+    /// The page tables' entry for a physical address: `unmapped` past
+    /// `physicalLimit`.
     @inline(__always)
     private func regionIndex(_ address: PhysicalAddress) -> UInt16 {
-        guard address < AddressSpace.addressLimit else { return AddressSpace.unmapped }
+        guard address < AddressSpace.lowLimit else { return highRegionIndex(address) }
         return pageRegion[Int(address >> UInt64(AddressSpace.pageShift))]
+    }
+
+    @inline(never)
+    private func highRegionIndex(_ address: PhysicalAddress) -> UInt16 {
+        guard address < AddressSpace.physicalLimit else { return AddressSpace.unmapped }
+        // 0 (nothing) wraps to `unmapped`.
+        return highPageRegion[Int((address - AddressSpace.lowLimit) >> UInt64(AddressSpace.pageShift))] &- 1
     }
 
     /// The region holding a physical address, if any.
@@ -204,25 +241,33 @@ public final class AddressSpace {
     }
 
     /// An access that straddles two regions goes byte by byte, little-endian
-    /// (wrapping at 4 GiB, the end of the space the map covers).
+    /// (wrapping at the end of the physical address space).
     private func splitRead(_ address: PhysicalAddress, size: AccessSize) -> UInt32 {
         var value: UInt32 = 0
         for i in 0..<UInt32(size.rawValue) {
-            value |= read((address &+ PhysicalAddress(i)) & (AddressSpace.addressLimit - 1), size: .byte) << (8 * i)
+            value |= read((address &+ PhysicalAddress(i)) & (AddressSpace.physicalLimit - 1), size: .byte) << (8 * i)
         }
         return value
     }
 
     private func splitWrite(_ address: PhysicalAddress, value: UInt32, size: AccessSize) {
         for i in 0..<UInt32(size.rawValue) {
-            write((address &+ PhysicalAddress(i)) & (AddressSpace.addressLimit - 1), value: (value >> (8 * i)) & 0xFF, size: .byte)
+            write((address &+ PhysicalAddress(i)) & (AddressSpace.physicalLimit - 1), value: (value >> (8 * i)) & 0xFF, size: .byte)
         }
     }
 
+    /// Writes a region's index (`unmapped` to clear) into the table its pages
+    /// are in; `map` refuses regions that straddle 4 GiB.
     private func setPages(of region: Region, to value: UInt16) {
-        let first = Int(region.start >> UInt64(AddressSpace.pageShift))
         let count = Int(region.size >> UInt64(AddressSpace.pageShift))
-        (pageRegion + first).update(repeating: value, count: count)
+        if region.start < AddressSpace.lowLimit {
+            let first = Int(region.start >> UInt64(AddressSpace.pageShift))
+            (pageRegion + first).update(repeating: value, count: count)
+        } else {
+            let first = Int((region.start - AddressSpace.lowLimit) >> UInt64(AddressSpace.pageShift))
+            // `unmapped` + 1 wraps to 0: nothing.
+            (highPageRegion + first).update(repeating: value &+ 1, count: count)
+        }
     }
 }
 

@@ -14,6 +14,11 @@ public final class GuestRAM {
         guard size > 0, size % GuestRAM.pageSize == 0 else {
             throw EmulatorError.configuration("guest RAM size \(size) is not a positive multiple of 4 KiB")
         }
+        let hostBytes = GuestRAM.hostMemoryBytes
+        guard UInt64(size) <= hostBytes else {
+            throw EmulatorError.badOption("-m", "\(size >> 20) MiB of guest RAM is more than the host's \(hostBytes >> 20) MiB of memory")
+        }
+        // Reserved, not committed: the host gives a page only when the guest first touches it.
         let pointer = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let pointer, pointer != MAP_FAILED else {
             throw EmulatorError.configuration("cannot reserve \(size >> 20) MiB of guest RAM: \(String(cString: strerror(errno)))")
@@ -23,6 +28,13 @@ public final class GuestRAM {
     }
 
     deinit { munmap(base, size) }
+
+    /// The host's physical memory: a guest may have as much, not more.
+    public static var hostMemoryBytes: UInt64 {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageBytes = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageBytes > 0 else { return .max }
+        return UInt64(pages) &* UInt64(pageBytes)
+    }
 
     /// Host pointer for a RAM offset; the caller has checked the range.
     @inline(__always)

@@ -93,12 +93,12 @@ final class AddressSpaceTests: XCTestCase {
         XCTAssertNoThrow(try space.map("bar", at: 0xE000_0000, size: 0x1000, kind: .mmio(RecordingMMIO())))
     }
 
-    func testAddressesPastFourGiBHoldNothing() throws {
+    func testAddressesPastFourGiBHoldNothingUntilMapped() throws {
         let space = try makeSpace()
         try space.map("ram", at: 0, size: 0x1000, kind: .ram(offset: 0))
         space.write(0x10, value: 0x5A, size: .byte)
         // The same low bits one and two 4 GiB further on: nothing is there, nothing wraps.
-        for address: PhysicalAddress in [0x1_0000_0010, 0x2_0000_0010, .max - 0xFFF] {
+        for address: PhysicalAddress in [0x1_0000_0010, 0x2_0000_0010, AddressSpace.physicalLimit + 0x10, .max - 0xFFF] {
             XCTAssertNil(space.region(at: address))
             XCTAssertNil(space.hostPointer(at: address))
             XCTAssertEqual(space.backingKind(at: address), BackingKind.none)
@@ -106,6 +106,58 @@ final class AddressSpaceTests: XCTestCase {
             space.write(address, value: 0, size: .byte)
         }
         XCTAssertEqual(space.read(0x10, size: .byte), 0x5A)
+    }
+
+    /// RAM split as the pc machine does it for -m 5G, scaled down: the block's
+    /// first part low, its tail from 4 GiB up, one host block behind both.
+    func testRAMAboveFourGiBIsTheTailOfTheSameBlock() throws {
+        let space = try makeSpace(ramMiB: 4)
+        try space.map("ram-low", at: 0, size: 0x10_0000, kind: .ram(offset: 0))
+        try space.map("ram-above-4g", at: 0x1_0000_0000, size: 0x30_0000, kind: .ram(offset: 0x10_0000))
+        XCTAssertEqual(space.region(at: 0x1_0000_0000)?.name, "ram-above-4g")
+        XCTAssertEqual(space.region(at: 0x1_002F_FFFF)?.name, "ram-above-4g")
+        XCTAssertNil(space.region(at: 0x1_0030_0000), "past its end")
+        XCTAssertNil(space.region(at: 0xFFFF_F000), "below 4 GiB: the hole")
+        XCTAssertEqual(space.backingKind(at: 0x1_0012_3456), .ram)
+        XCTAssertEqual(space.hostPointer(at: 0x1_0012_3456), space.ram.base + 0x22_3456)
+        space.write(0x1_0020_0000, value: 0xCAFE_F00D, size: .dword)
+        XCTAssertEqual(space.ram.base.load(fromByteOffset: 0x30_0000, as: UInt32.self), 0xCAFE_F00D)
+        XCTAssertEqual(space.read(0x1_0020_0001, size: .word), 0xFEF0)
+        XCTAssertEqual(space.read(0x20_0000, size: .dword), 0xFFFF_FFFF, "nothing at the low alias")
+        XCTAssertEqual(space.read(0x1_0030_0000, size: .dword), 0xFFFF_FFFF)
+        // A dword over the end of the high RAM: its first byte in RAM, the rest nothing.
+        space.write(0x1_002F_FFFF, value: 0x4433_2211, size: .dword)
+        XCTAssertEqual(space.read(0x1_002F_FFFF, size: .dword), 0xFFFF_FF11)
+    }
+
+    func testHighRegionsMapUnmapAndAreCheckedLikeLowOnes() throws {
+        let space = try makeSpace()
+        let device = RecordingMMIO()
+        let index = try space.map("bar64", at: 0x8_0000_0000, size: 0x2000, kind: .mmio(device))
+        XCTAssertEqual(space.read(0x8_0000_1004, size: .dword), 0xA000_1004)
+        XCTAssertNil(space.hostPointer(at: 0x8_0000_0000))
+        XCTAssertEqual(space.backingKind(at: 0x8_0000_0000), .mmio)
+        XCTAssertThrowsError(try space.map("over", at: 0x8_0000_1000, size: 0x1000, kind: .ram(offset: 0))) {
+            XCTAssertTrue("\($0)".contains("overlaps bar64"), "\($0)")
+        }
+        space.unmap(index)
+        XCTAssertNil(space.region(at: 0x8_0000_1004))
+        XCTAssertEqual(space.read(0x8_0000_1004, size: .dword), 0xFFFF_FFFF)
+        // The last page of the physical space can be mapped; past it, or across 4 GiB, nothing can.
+        let top = AddressSpace.physicalLimit - 0x1000
+        XCTAssertNoThrow(try space.map("top", at: top, size: 0x1000, kind: .ram(offset: 0)))
+        XCTAssertEqual(space.region(at: AddressSpace.physicalLimit - 1)?.name, "top")
+        XCTAssertThrowsError(try space.map("past", at: AddressSpace.physicalLimit, size: 0x1000, kind: .ram(offset: 0)))
+        XCTAssertThrowsError(try space.map("huge", at: 0x1_0000_0000, size: .max & ~0xFFF, kind: .mmio(device)))
+        XCTAssertThrowsError(try space.map("across", at: 0xFFFF_F000, size: 0x2000, kind: .mmio(device)))
+        XCTAssertThrowsError(try space.map("big", at: 0x1_0000_0000, size: 4 << 20, kind: .ram(offset: 0)), "past the end of RAM")
+    }
+
+    func testGuestRAMRefusesMoreThanTheHostHas() {
+        let tooMuch = Int(min(GuestRAM.hostMemoryBytes, 1 << 50)) + (1 << 30)
+        XCTAssertThrowsError(try GuestRAM(size: tooMuch)) {
+            XCTAssertTrue("\($0)".contains("more than the host's"), "\($0)")
+        }
     }
 
     func testGuestRAMRefusesBadSizes() {
