@@ -18,8 +18,8 @@ enum PagePrivilege {
 }
 
 /// A successful translation: the physical address (A20 applied; above 4 GiB
-/// only through PAE, where nothing is mapped) and the rights combined over
-/// every level that controlled it.
+/// only through PAE or PSE-36, where the RAM above the PCI hole is) and the
+/// rights combined over every level that controlled it.
 struct PageTranslation {
     var physical: PhysicalAddress
     /// R/W was 1 at every level.
@@ -81,7 +81,8 @@ struct PageWalker {
     static let errorUser: UInt32 = 1 << 2
     static let errorReserved: UInt32 = 1 << 3
 
-    static let physicalLimit: UInt64 = 1 << 36
+    /// MAXPHYADDR, as CPUID 0x80000008 declares it; the address space ends there too.
+    static let physicalLimit: UInt64 = AddressSpace.physicalLimit
     /// Bits above MAXPHYADDR, XD (no NX here) included.
     static let highReserved: UInt64 = ~(physicalLimit - 1)
     static let pdpteReserved: UInt64 = highReserved | 0x1E6
