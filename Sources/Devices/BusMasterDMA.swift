@@ -47,7 +47,7 @@ public final class BusMasterChannel: IDEDMAMover {
     var segmentRemaining = 0
     var tableEnded = false
 
-    init(memory: AddressSpace, channel: IDEChannel, memoryWritten: @escaping (UInt32, Int) -> Void) {
+    init(memory: AddressSpace, channel: IDEChannel, memoryWritten: @escaping (PhysicalAddress, Int) -> Void) {
         self.memory = memory
         self.channel = channel
         dma = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)

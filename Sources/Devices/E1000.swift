@@ -154,7 +154,7 @@ public final class E1000: PCIDevice, EthernetController {
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
     public var ioMoved: (_ old: UInt16?, _ new: UInt16?) -> Void = { _, _ in }
 
-    public init(macAddress: [UInt8], memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void,
+    public init(macAddress: [UInt8], memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void,
                 clock: VirtualClock, scheduler: EventScheduler) {
         self.macAddress = macAddress
         self.clock = clock

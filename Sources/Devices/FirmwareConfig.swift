@@ -121,7 +121,7 @@ public final class FirmwareConfig: PortHandler {
     /// `memory` is the guest-physical space the DMA interface reads its
     /// requests from and copies items into; `memoryWritten` hears of every
     /// range a copy wrote (code translated from it is stale).
-    public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void = { _, _ in }) {
+    public init(memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void = { _, _ in }) {
         self.memory = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)
         super.init()
         dmaPorts = DMAPorts(self)
@@ -296,11 +296,7 @@ public final class FirmwareConfig: PortHandler {
         case Port.dmaLow:
             let high = state.dmaAddressHigh
             state.dmaAddressHigh = 0
-            guard high == 0 else {
-                Log.write(.guestErrors, "fw_cfg: DMA request above 4 GiB")
-                return
-            }
-            performDMA(request: value.byteSwapped)
+            performDMA(request: PhysicalAddress(high) << 32 | PhysicalAddress(value.byteSwapped))
         default:
             Log.write(.guestErrors, "fw_cfg: misaligned DMA register write at +\(offset)")
         }
@@ -308,19 +304,20 @@ public final class FirmwareConfig: PortHandler {
 
     /// Carries out the request at `request` and writes its control word
     /// back: 0 when done, the error bit when not.
-    private func performDMA(request: UInt32) {
-        var control = memory.readDword(request &+ DMARequest.control).byteSwapped
-        let length = memory.readDword(request &+ DMARequest.length).byteSwapped
-        let addressHigh = memory.readDword(request &+ DMARequest.address).byteSwapped
-        let address = memory.readDword(request &+ DMARequest.address &+ 4).byteSwapped
+    private func performDMA(request: PhysicalAddress) {
+        var control = memory.readDword(request &+ PhysicalAddress(DMARequest.control)).byteSwapped
+        let length = memory.readDword(request &+ PhysicalAddress(DMARequest.length)).byteSwapped
+        let addressHigh = memory.readDword(request &+ PhysicalAddress(DMARequest.address)).byteSwapped
+        let addressLow = memory.readDword(request &+ PhysicalAddress(DMARequest.address) &+ 4).byteSwapped
+        let address = PhysicalAddress(addressHigh) << 32 | PhysicalAddress(addressLow)
         if control & DMAControl.select != 0 { select(UInt16(truncatingIfNeeded: control >> DMAControl.selectorShift)) }
         var failed = false
         if control & DMAControl.write != 0 {
             Log.write(.unimplemented, "fw_cfg: DMA write to item 0x\(String(state.selector, radix: 16)) refused")
             failed = true
         } else if control & DMAControl.read != 0 {
-            if addressHigh != 0 || UInt64(address) + UInt64(length) > AddressSpace.addressLimit {
-                Log.write(.guestErrors, "fw_cfg: DMA buffer beyond 4 GiB")
+            if address >= AddressSpace.physicalLimit || PhysicalAddress(length) > AddressSpace.physicalLimit - address {
+                Log.write(.guestErrors, "fw_cfg: DMA buffer beyond the physical address space")
                 failed = true
             } else {
                 copyToGuest(address: address, length: Int(length))
@@ -329,15 +326,15 @@ public final class FirmwareConfig: PortHandler {
             state.offset += Int(length)
         }
         control = failed ? DMAControl.error : 0
-        memory.writeDword(request &+ DMARequest.control, control.byteSwapped)
+        memory.writeDword(request &+ PhysicalAddress(DMARequest.control), control.byteSwapped)
     }
 
     /// Copies the item from the current offset, and zeros past its end, a
     /// page at most at a time (RAM directly, ROM and holes through the bus).
-    private func copyToGuest(address: UInt32, length: Int) {
+    private func copyToGuest(address: PhysicalAddress, length: Int) {
         var done = 0
         while done < length {
-            let target = address &+ UInt32(done)
+            let target = address &+ PhysicalAddress(done)
             let chunk = min(length - done, GuestRAM.pageSize - (Int(target) & (GuestRAM.pageSize - 1)))
             let available = max(0, min(chunk, state.current.count - state.offset))
             if available > 0 {
@@ -346,7 +343,7 @@ public final class FirmwareConfig: PortHandler {
             }
             if available < chunk {
                 FirmwareConfig.zeroPage.withUnsafeBytes {
-                    memory.write(target &+ UInt32(available), UnsafeRawBufferPointer(rebasing: $0[..<(chunk - available)]))
+                    memory.write(target &+ PhysicalAddress(available), UnsafeRawBufferPointer(rebasing: $0[..<(chunk - available)]))
                 }
             }
             state.offset += chunk

@@ -112,7 +112,7 @@ public final class FloppyController: PortHandler {
     private let dma: DMA8237
     private let irq: InterruptLine
     /// Told which guest memory a DMA transfer wrote, so translated code there is dropped.
-    private let memoryWritten: (UInt32, Int) -> Void
+    private let memoryWritten: (PhysicalAddress, Int) -> Void
     /// The DIR/CCR register at 0x3F7.
     public private(set) lazy var digitalInput = DigitalInputRegister(controller: self)
 
@@ -138,7 +138,7 @@ public final class FloppyController: PortHandler {
 
     /// `drives` are drive 0 (A:) and 1 (B:); missing ones are empty.
     public init(drives: [FloppyDrive], dma: DMA8237, irq: InterruptLine,
-                memoryWritten: @escaping (UInt32, Int) -> Void = { _, _ in }) {
+                memoryWritten: @escaping (PhysicalAddress, Int) -> Void = { _, _ in }) {
         var all = Array(drives.prefix(FloppyController.driveSlots))
         while all.count < FloppyController.driveSlots { all.append(FloppyDrive()) }
         self.drives = all
@@ -435,7 +435,7 @@ public final class FloppyController: PortHandler {
                     try buffer.withUnsafeMutableBytes { try drive.readSector(into: $0, at: offset) }
                     let address = currentDMAAddress()
                     transfer = buffer.withUnsafeBytes { dma.writeToMemory(channel: FloppyController.dmaChannel, from: $0) }
-                    memoryWritten(address, transfer.bytes)
+                    memoryWritten(PhysicalAddress(address), transfer.bytes)
                 }
             } catch {
                 Log.write(.guestErrors, "fdc: \(error)")

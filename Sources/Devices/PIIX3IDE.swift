@@ -28,7 +28,7 @@ public final class PIIX3IDE: PCIDevice {
 
     /// `memoryWritten` hears of every guest RAM range DMA wrote.
     public init(primary: IDEChannel, secondary: IDEChannel, memory: AddressSpace,
-                memoryWritten: @escaping (UInt32, Int) -> Void) {
+                memoryWritten: @escaping (PhysicalAddress, Int) -> Void) {
         channels = [primary, secondary]
         busMasters = channels.map { BusMasterChannel(memory: memory, channel: $0, memoryWritten: memoryWritten) }
         busMasterPorts = BusMasterPorts(channels: busMasters)

@@ -47,7 +47,7 @@ final class SoundDevices {
 
 
     init(configuration: MachineConfiguration, chipset: Chipset, ports: IOPortBus, addressSpace: AddressSpace,
-         memoryWritten: @escaping (UInt32, Int) -> Void,
+         memoryWritten: @escaping (PhysicalAddress, Int) -> Void,
          clock: VirtualClock, scheduler: EventScheduler) throws {
         let soundBlasters = configuration.devices.filter { $0.kind == "sb16" }
         let adlibs = configuration.devices.filter { $0.kind == "adlib" }

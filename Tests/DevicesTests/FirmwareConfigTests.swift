@@ -131,14 +131,14 @@ final class FirmwareConfigTests: XCTestCase {
     }
 
     func testDMAReportsTheRangesItWrote() {
-        var written: [ClosedRange<UInt32>] = []
-        fwcfg = FirmwareConfig(memory: memory) { address, length in written.append(address...(address + UInt32(length) - 1)) }
+        var written: [ClosedRange<UInt64>] = []
+        fwcfg = FirmwareConfig(memory: memory) { address, length in written.append(address...(address + UInt64(length) - 1)) }
         harness = PortHarness()
         try! fwcfg.attach(to: harness.bus)
         fwcfg.setItem(0x0E, data: [UInt8](repeating: 0xAB, count: 6000))
         XCTAssertEqual(dma(control: 0x0E << 16 | 0x08 | 0x02, length: 8192, address: 0x8800, request: 0x1000), 0)
         // Every destination byte (the item, then zeros) is in some reported range, and so is the request's status.
-        for address: UInt32 in [0x8800, 0x8FFF, 0x9000, 0x9F6F, 0x9F70, 0xA7FF, 0x1000] {
+        for address: UInt64 in [0x8800, 0x8FFF, 0x9000, 0x9F6F, 0x9F70, 0xA7FF, 0x1000] {
             XCTAssertTrue(written.contains { $0.contains(address) }, "0x\(String(address, radix: 16)) \(written)")
         }
         XCTAssertFalse(written.contains { $0.contains(0xA800) })

@@ -16,7 +16,7 @@ final class FloppyControllerTests: XCTestCase {
     var irq6: LineProbe!
     var dma: DMA8237!
     var ram: GuestRAM!
-    var written: [(UInt32, Int)] = []
+    var written: [(UInt64, Int)] = []
     static let imageBytes = 1_474_560
 
     override func setUpWithError() throws {

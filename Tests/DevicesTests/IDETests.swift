@@ -16,7 +16,7 @@ final class IDETests: XCTestCase {
     var irq15: LineProbe!
     var ram: GuestRAM!
     var memory: AddressSpace!
-    var written: [(UInt32, Int)] = []
+    var written: [(UInt64, Int)] = []
     var pci: PCIBus!
     let sectors = 2048
     static let busMasterBase: UInt16 = 0xC000

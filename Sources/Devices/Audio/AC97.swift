@@ -62,7 +62,7 @@ public final class AC97: PCIDevice, AudioSource {
     var globalStatusLatched: UInt32 = 0
     var semaphoreTaken = false
 
-    public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void, clock: VirtualClock,
+    public init(memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void, clock: VirtualClock,
                 scheduler: EventScheduler) {
         self.clock = clock
         let dma = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)

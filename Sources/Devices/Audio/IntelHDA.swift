@@ -132,7 +132,7 @@ public final class IntelHDA: PCIDevice, AudioSource {
     var immediateStatus: UInt16 = 0
     var positionLow: UInt32 = 0, positionHigh: UInt32 = 0
 
-    public init(codec: HDACodec, memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void,
+    public init(codec: HDACodec, memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void,
                 clock: VirtualClock, scheduler: EventScheduler) {
         self.codec = codec
         self.clock = clock

@@ -142,7 +142,7 @@ public final class UHCI: PCIDevice {
     public var portsMoved: (_ old: UInt16?, _ new: UInt16?) -> Void = { _, _ in }
     public lazy var registers = Registers(controller: self)
 
-    public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void,
+    public init(memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void,
                 clock: VirtualClock, scheduler: EventScheduler) {
         self.clock = clock
         self.scheduler = scheduler

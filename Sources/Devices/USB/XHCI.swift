@@ -99,7 +99,7 @@ public final class XHCI: PCIDevice {
     public var registersMoved: (_ old: UInt32?, _ new: UInt32?) -> Void = { _, _ in }
     public lazy var registerWindow = XHCIRegisterWindow(controller: self)
 
-    public init(memory: AddressSpace, memoryWritten: @escaping (UInt32, Int) -> Void,
+    public init(memory: AddressSpace, memoryWritten: @escaping (PhysicalAddress, Int) -> Void,
                 clock: VirtualClock, scheduler: EventScheduler) {
         self.clock = clock
         self.scheduler = scheduler
