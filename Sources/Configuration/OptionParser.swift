@@ -14,6 +14,9 @@ public struct OptionParser {
         "nographic", "no-reboot", "snapshot", "usb", "version", "help", "h", "enable-kvm", "S", "s",
     ]
 
+    /// -m's ceiling: 3 GiB below 4 GiB and the rest of a 36-bit physical space above it.
+    public static let maximumMemoryBytes: UInt64 = (3 << 30) + ((1 << 36) - (1 << 32))
+
     public init() {}
 
     public func parse(_ arguments: [String]) throws -> MachineConfiguration {
@@ -210,8 +213,11 @@ public struct OptionParser {
         }
         let bytes = number * unit
         guard bytes >= Double(1 << 20) else { throw EmulatorError.badOption(option, "at least 1 MiB of RAM is needed") }
-        // Up to 3.5 GiB: the top half-gigabyte of the 32-bit space holds PCI devices and the BIOS.
-        guard bytes <= Double(3584 << 20) else { throw EmulatorError.badOption(option, "at most 3584 MiB of RAM (no memory above 4 GiB yet)") }
+        // The 36-bit physical address space less the 1 GiB hole below 4 GiB (PCI devices
+        // and the BIOS) that a machine with this much RAM leaves; the host's own limit is GuestRAM's.
+        guard bytes <= Double(OptionParser.maximumMemoryBytes) else {
+            throw EmulatorError.badOption(option, "at most \(OptionParser.maximumMemoryBytes >> 30) GiB of RAM (36-bit physical addresses)")
+        }
         let pageMask = 4095
         return (Int(bytes) + pageMask) & ~pageMask
     }

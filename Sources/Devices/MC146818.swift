@@ -150,20 +150,22 @@ public final class MC146818: PortHandler {
         set { ram[index & Int(IndexBit.register)] = newValue }
     }
 
-    /// The memory sizes SeaBIOS and older BIOSes read: base memory, extended
-    /// memory in KiB above 1 MiB, 64 KiB blocks above 16 MiB, and memory above
-    /// 4 GiB (none yet).
-    public func setMemorySizes(ramBytes: UInt64) {
+    /// The memory sizes SeaBIOS and older BIOSes read, as QEMU fills them in:
+    /// base memory, extended memory in KiB above 1 MiB, 64 KiB blocks from
+    /// 16 MiB to the top of the RAM below 4 GiB (0x34/0x35), and 64 KiB blocks
+    /// of RAM above 4 GiB (0x5B-0x5D, 24 bits).
+    public func setMemorySizes(belowFourGiB: UInt64, aboveFourGiB: UInt64 = 0) {
         let baseKiB: UInt64 = 640
         writeWord(baseKiB, low: 0x15, high: 0x16)
-        let kibAboveOneMiB = ramBytes > 0x10_0000 ? (ramBytes - 0x10_0000) / 1024 : 0
+        let kibAboveOneMiB = belowFourGiB > 0x10_0000 ? (belowFourGiB - 0x10_0000) / 1024 : 0
         writeWord(min(kibAboveOneMiB, 0xFFFF), low: 0x17, high: 0x18)
         writeWord(min(kibAboveOneMiB, 0xFFFF), low: 0x30, high: 0x31)
-        let blocksAbove16MiB = ramBytes > 0x100_0000 ? (ramBytes - 0x100_0000) / 0x10000 : 0
+        let blocksAbove16MiB = belowFourGiB > 0x100_0000 ? (belowFourGiB - 0x100_0000) / 0x10000 : 0
         writeWord(min(blocksAbove16MiB, 0xFFFF), low: 0x34, high: 0x35)
-        ram[0x5B] = 0
-        ram[0x5C] = 0
-        ram[0x5D] = 0
+        let blocksAbove4GiB = min(aboveFourGiB / 0x10000, 0xFF_FFFF)
+        ram[0x5B] = UInt8(truncatingIfNeeded: blocksAbove4GiB)
+        ram[0x5C] = UInt8(truncatingIfNeeded: blocksAbove4GiB >> 8)
+        ram[0x5D] = UInt8(truncatingIfNeeded: blocksAbove4GiB >> 16)
     }
 
     /// QEMU's `-boot order=` letters as SeaBIOS reads them: the first device

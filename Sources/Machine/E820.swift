@@ -14,9 +14,16 @@ public struct E820Map {
 
     public let entries: [Entry]
 
-    /// `ramBytes` of RAM (at least 1 MiB, all below 4 GiB) and the firmware
-    /// ROM mapped at the top of the 32-bit space.
+    /// `ramBytes` of RAM (at least 1 MiB) laid out as the machine does, and
+    /// the firmware ROM mapped at the top of the 32-bit space.
     public init(ramBytes: UInt64, firmwareBytes: UInt64) {
+        self.init(layout: RAMLayout(ramBytes: ramBytes), firmwareBytes: firmwareBytes)
+    }
+
+    /// RAM below the PCI hole (at least 1 MiB), the RAM above 4 GiB, and the
+    /// firmware ROM at the top of the 32-bit space.
+    public init(layout: RAMLayout, firmwareBytes: UInt64) {
+        let ramBytes = layout.belowFourGiB
         var entries: [Entry] = [
             Entry(address: 0, length: E820Map.conventionalTop, type: Entry.ram),
             Entry(address: E820Map.conventionalTop, length: E820Map.lowMemoryTop - E820Map.conventionalTop,
@@ -29,7 +36,10 @@ public struct E820Map {
                                  type: Entry.ram))
         }
         if firmwareBytes > 0 {
-            entries.append(Entry(address: (1 << 32) - firmwareBytes, length: firmwareBytes, type: Entry.reserved))
+            entries.append(Entry(address: RAMLayout.highBase - firmwareBytes, length: firmwareBytes, type: Entry.reserved))
+        }
+        if layout.aboveFourGiB > 0 {
+            entries.append(Entry(address: RAMLayout.highBase, length: layout.aboveFourGiB, type: Entry.ram))
         }
         self.entries = entries
     }

@@ -34,7 +34,7 @@ extension PCMachine {
         // -kernel: the kernel's parts, the option ROM that loads them, and a boot order that runs it first.
         try linuxBoot?.install(in: config)
 
-        rtc.setMemorySizes(ramBytes: UInt64(ram.size))
+        rtc.setMemorySizes(belowFourGiB: ramLayout.belowFourGiB, aboveFourGiB: ramLayout.aboveFourGiB)
         // The CMOS holds three boot devices; fw_cfg's boot device has the first.
         try rtc.setBootOrder(String(order.prefix(3)))
         rtc[cmos: PCMachine.equipmentRegister] = PCMachine.equipmentByte | PCMachine.floppyEquipment(count: floppyDrives.count)

@@ -32,6 +32,8 @@ public final class PCMachine {
     public let loop: CPUThreadLoop
     public let firmware: FirmwareImage
     public let e820: E820Map
+    /// Where the RAM is: below the PCI hole, and above 4 GiB what does not fit there.
+    public let ramLayout: RAMLayout
     /// Set with -kernel: what is loaded and where the CPU starts.
     public let linuxBoot: LinuxBootLoader?
     let shadow: ShadowMemory
@@ -81,11 +83,12 @@ public final class PCMachine {
         try PCMachine.checkWhatIsNotValidated(configuration)
         self.configuration = configuration
         ram = try GuestRAM(size: configuration.memoryBytes)
+        ramLayout = RAMLayout(ramBytes: UInt64(ram.size))
         addressSpace = AddressSpace(ram: ram)
         ports = IOPortBus()
         self.clock = clock
         scheduler = EventScheduler()
-        try PCMachine.mapRAM(ram, in: addressSpace)
+        try PCMachine.mapRAM(ram, layout: ramLayout, in: addressSpace)
 
         ideDrives = try IDEDrives(configuration: configuration)
         floppyDrives = try FloppyDrives(configuration: configuration)
@@ -114,10 +117,11 @@ public final class PCMachine {
         usb = try USBDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
                              cpu: cpu, loop: loop, clock: clock, scheduler: scheduler)
 
-        e820 = E820Map(ramBytes: UInt64(ram.size), firmwareBytes: UInt64(firmware.size))
+        e820 = E820Map(layout: ramLayout, firmwareBytes: UInt64(firmware.size))
         if let kernel = configuration.kernel {
+            // As QEMU, the kernel and initrd go below 4 GiB.
             linuxBoot = try LinuxBootLoader(kernelPath: kernel, initrdPath: configuration.initrd,
-                                            commandLine: configuration.append, ramBytes: UInt64(ram.size))
+                                            commandLine: configuration.append, ramBytes: ramLayout.belowFourGiB)
         } else {
             linuxBoot = nil
         }
@@ -173,14 +177,18 @@ public final class PCMachine {
         }
     }
 
-    /// Conventional memory below 640 KiB and everything from 1 MiB up; the hole
-    /// between belongs to VGA (`StandardVGA` maps its window) and the shadowed BIOS.
-    static func mapRAM(_ ram: GuestRAM, in addressSpace: AddressSpace) throws {
-        let size = UInt64(ram.size)
-        try addressSpace.map("ram-low", at: 0, size: min(size, lowMemoryTop), kind: .ram(offset: 0))
-        if size > extendedMemoryBase {
-            try addressSpace.map("ram-high", at: extendedMemoryBase, size: size - extendedMemoryBase,
+    /// Conventional memory below 640 KiB, everything from 1 MiB up to the PCI
+    /// hole, and the rest of the block from 4 GiB up; the hole between 640 KiB
+    /// and 1 MiB belongs to VGA (`StandardVGA` maps its window) and the shadowed BIOS.
+    static func mapRAM(_ ram: GuestRAM, layout: RAMLayout, in addressSpace: AddressSpace) throws {
+        let low = layout.belowFourGiB
+        try addressSpace.map("ram-low", at: 0, size: min(low, lowMemoryTop), kind: .ram(offset: 0))
+        if low > extendedMemoryBase {
+            try addressSpace.map("ram-high", at: extendedMemoryBase, size: low - extendedMemoryBase,
                                  kind: .ram(offset: Int(extendedMemoryBase)))
+        }
+        if layout.aboveFourGiB > 0 {
+            try addressSpace.map("ram-above-4g", at: RAMLayout.highBase, size: layout.aboveFourGiB, kind: .ram(offset: Int(low)))
         }
     }
 

@@ -23,7 +23,9 @@ final class OptionParserTests: XCTestCase {
         assertRefused("-m abc", mentioning: "invalid size 'abc'")
         assertRefused("-m 0", mentioning: "invalid size")
         assertRefused("-m 512K", mentioning: "at least 1 MiB")
-        assertRefused("-m 8G", mentioning: "at most 3584 MiB")
+        XCTAssertEqual(try parse("-m 5G").memoryBytes, 5 << 30)
+        XCTAssertEqual(try parse("-m 63G").memoryBytes, 63 << 30, "3 GiB below the PCI hole, 60 above 4 GiB")
+        assertRefused("-m 64G", mentioning: "at most 63 GiB")
         assertRefused("-m 12X", mentioning: "invalid size")
         assertRefused("-m", mentioning: "requires a value")
     }

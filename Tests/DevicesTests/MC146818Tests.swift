@@ -195,14 +195,20 @@ final class MC146818Tests: XCTestCase {
     }
 
     func testMemorySizesAsSeaBIOSReadsThem() {
-        rtc.setMemorySizes(ramBytes: 32 << 20)
+        rtc.setMemorySizes(belowFourGiB: 32 << 20)
         XCTAssertEqual([0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35].map { cmos($0) },
                        [0x80, 0x02, 0x00, 0x7C, 0x00, 0x7C, 0x00, 0x01], "640 KiB, 31 MiB above 1 MiB, 256 blocks")
-        rtc.setMemorySizes(ramBytes: 128 << 20)
+        rtc.setMemorySizes(belowFourGiB: 128 << 20)
         XCTAssertEqual([0x17, 0x18, 0x34, 0x35].map { cmos($0) }, [0xFF, 0xFF, 0x00, 0x07], "KiB capped at 0xFFFF")
-        rtc.setMemorySizes(ramBytes: 8 << 30)
+        // -m 5G as QEMU's pc machine splits it: 3 GiB below, 2 GiB above.
+        rtc.setMemorySizes(belowFourGiB: 3 << 30, aboveFourGiB: 2 << 30)
         XCTAssertEqual([0x17, 0x18, 0x34, 0x35, 0x5B, 0x5C, 0x5D].map { cmos($0) },
-                       [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0])
+                       [0xFF, 0xFF, 0x00, 0xBF, 0x00, 0x80, 0x00], "0xBF00 blocks from 16 MiB to 3 GiB, 0x8000 above 4 GiB")
+        // -m 8G: 5 GiB above is 0x14000 blocks, which needs the third byte.
+        rtc.setMemorySizes(belowFourGiB: 3 << 30, aboveFourGiB: 5 << 30)
+        XCTAssertEqual([0x5B, 0x5C, 0x5D].map { cmos($0) }, [0x00, 0x40, 0x01])
+        rtc.setMemorySizes(belowFourGiB: 64 << 20)
+        XCTAssertEqual([0x5B, 0x5C, 0x5D].map { cmos($0) }, [0, 0, 0], "nothing above 4 GiB")
     }
 
     func testBootOrderNibbles() throws {

@@ -122,14 +122,20 @@ final class MachineAssemblyTests: XCTestCase {
     }
 
     func testCMOSMemoryBytesFollowTheRAMSize() throws {
-        for megabytes in [8, 64, 256, 3584] {
+        // 3584 MiB and up: 3 GiB below 4 GiB and the rest above, as QEMU's pc machine (checked
+        // against SeaBIOS's e820 printout under qemu-system-i386 -m 3583M, 3584M, 4G and 5G).
+        for megabytes in [8, 64, 256, 3583, 3584, 5120] {
+            let below = megabytes < 3584 ? megabytes : 3072
+            let above = megabytes - below
             let ports = try TestMachine.make { $0.memoryBytes = megabytes << 20 }.ports
             let base = UInt16(ports.cmos(0x15)) | UInt16(ports.cmos(0x16)) << 8
             let extended = UInt16(ports.cmos(0x17)) | UInt16(ports.cmos(0x18)) << 8
             let above16 = UInt16(ports.cmos(0x34)) | UInt16(ports.cmos(0x35)) << 8
+            let above4G = Int(ports.cmos(0x5B)) | Int(ports.cmos(0x5C)) << 8 | Int(ports.cmos(0x5D)) << 16
             XCTAssertEqual(base, 640)
             XCTAssertEqual(Int(extended), min((megabytes - 1) * 1024, 0xFFFF), "\(megabytes) MiB")
-            XCTAssertEqual(Int(above16), max(megabytes - 16, 0) * 16, "\(megabytes) MiB")
+            XCTAssertEqual(Int(above16), max(below - 16, 0) * 16, "\(megabytes) MiB")
+            XCTAssertEqual(above4G, above * 16, "\(megabytes) MiB: 64 KiB blocks above 4 GiB")
             XCTAssertEqual(UInt16(ports.cmos(0x30)) | UInt16(ports.cmos(0x31)) << 8, extended)
         }
     }
