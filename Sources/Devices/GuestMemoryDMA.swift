@@ -19,6 +19,13 @@ public struct GuestMemoryDMA {
         self.memoryWritten = memoryWritten
     }
 
+    /// Whether the byte `done` bytes after `address` is past the top of the 64-bit
+    /// space: there is nothing there, and nothing wraps round to address 0.
+    @inline(__always)
+    private static func overflows(_ address: PhysicalAddress, _ done: Int) -> Bool {
+        PhysicalAddress(done) > PhysicalAddress.max - address
+    }
+
     /// RAM's host pointer for the page holding `address`, nil for anything else.
     @inline(__always)
     private func ramPointer(_ address: PhysicalAddress) -> UnsafeMutableRawPointer? {
@@ -31,10 +38,10 @@ public struct GuestMemoryDMA {
         while done < bytes.count {
             let target = address &+ PhysicalAddress(done)
             let chunk = min(bytes.count - done, 4096 - Int(target & 0xFFF))
-            if let pointer = ramPointer(target) {
-                pointer.copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
-            } else if memory.backingKind(at: target) == .none {
+            if GuestMemoryDMA.overflows(address, done) || memory.backingKind(at: target) == .none {
                 // Nothing there (regions are page aligned): the whole chunk is dropped.
+            } else if let pointer = ramPointer(target) {
+                pointer.copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
             } else {
                 for i in 0..<chunk { memory.write(target &+ PhysicalAddress(i), value: UInt32(bytes[done + i]), size: .byte) }
             }
@@ -48,11 +55,11 @@ public struct GuestMemoryDMA {
         while done < buffer.count {
             let source = address &+ PhysicalAddress(done)
             let chunk = min(buffer.count - done, 4096 - Int(source & 0xFFF))
-            if let pointer = ramPointer(source) {
-                (buffer.baseAddress! + done).copyMemory(from: pointer, byteCount: chunk)
-            } else if memory.backingKind(at: source) == .none {
+            if GuestMemoryDMA.overflows(address, done) || memory.backingKind(at: source) == .none {
                 // Nothing there: all ones, as the bus reads it.
                 (buffer.baseAddress! + done).initializeMemory(as: UInt8.self, repeating: 0xFF, count: chunk)
+            } else if let pointer = ramPointer(source) {
+                (buffer.baseAddress! + done).copyMemory(from: pointer, byteCount: chunk)
             } else {
                 for i in 0..<chunk { buffer[done + i] = UInt8(truncatingIfNeeded: memory.read(source &+ PhysicalAddress(i), size: .byte)) }
             }
