@@ -13,6 +13,7 @@ final class IntelHDATests: XCTestCase {
     let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
     let scheduler = EventScheduler()
     var ram: GuestRAM!
+    var space: AddressSpace!
     var card: IntelHDA!
     var probe: LineProbe!
     var pciBus: PCIBus!
@@ -25,7 +26,7 @@ final class IntelHDATests: XCTestCase {
 
     override func setUp() {
         ram = try! GuestRAM(size: 4 << 20)
-        let space = AddressSpace(ram: ram)
+        space = AddressSpace(ram: ram)
         _ = try! space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
         card = IntelHDA(codec: HDACodec(duplex: true), memory: space, memoryWritten: { _, _ in }, clock: clock, scheduler: scheduler)
         probe = LineProbe()
@@ -99,6 +100,28 @@ final class IntelHDATests: XCTestCase {
         writeb(0x5D, 0x05)
         XCTAssertFalse(probe.level)
         return response
+    }
+
+    /// GCAP says 64-bit, so Linux puts the rings where its RAM is, above 4 GiB
+    /// too: here the same RAM shows again at 4 GiB, and the rings move there.
+    func testRingsAboveFourGiB() throws {
+        try space.map("ram-above-4g", at: 1 << 32, size: UInt64(ram.size), kind: .ram(offset: 0))
+        bringUp()
+        writeb(0x4C, 0)
+        writeb(0x5C, 0)
+        writel(0x44, 1)
+        writel(0x54, 1)
+        writeb(0x4C, 0x02)
+        writeb(0x5C, 0x03)
+        XCTAssertEqual(verb(node: 0, 0xF00, 0x00), 0x1AF4_0022, "vendor ID, read and answered through 0x1_0001_0000 and 0x1_0001_1000")
+        XCTAssertEqual(readb(0x4D) & 1, 0, "no memory error")
+        // Past the physical address space: a memory error, and no response.
+        writeb(0x4C, 0)
+        writel(0x44, 0x10)
+        writeb(0x4C, 0x02)
+        poke32(corb + UInt32((corbWrite + 1) % 256) * 4, 0xF0000)
+        writew(0x48, UInt16((corbWrite + 1) % 256))
+        XCTAssertEqual(readb(0x4D) & 1, 1, "CORB memory error")
     }
 
     func testPCIIdentityAndCapabilities() {

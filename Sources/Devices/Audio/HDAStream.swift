@@ -1,3 +1,4 @@
+import Memory
 import PCEmuSupport
 import Timing
 
@@ -240,10 +241,11 @@ public final class HDAStream {
         entry = index
         let base = UInt64(listHigh) << 32 | UInt64(listLow)
         let address = base &+ UInt64(index) &* UInt64(HDAStream.entryBytes)
-        // An entry above 4 GiB reads as all ones, as nothing answers there.
+        // An entry past the physical address space reads as all ones, as nothing answers there.
+        let inSpace = address < AddressSpace.physicalLimit && AddressSpace.physicalLimit - address >= 16
         func word(_ index: UInt32) -> UInt32 {
-            guard (address + 15) >> 32 == 0 else { return 0xFFFF_FFFF }
-            return dma.readDword(UInt32(address) &+ 4 * index)
+            guard inSpace else { return 0xFFFF_FFFF }
+            return dma.readDword(address &+ 4 * UInt64(index))
         }
         entryAddress = UInt64(word(1)) << 32 | UInt64(word(0))
         entryLeft = word(2)
@@ -290,12 +292,12 @@ public final class HDAStream {
 
     private func move(_ count: Int, now: Int64) {
         let bytes = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
-        let inRange = entryAddress >> 32 == 0 && (entryAddress + UInt64(count) - 1) >> 32 == 0
+        let inRange = entryAddress < AddressSpace.physicalLimit && UInt64(count) <= AddressSpace.physicalLimit - entryAddress
         if isOutput {
             if inRange {
-                dma.read(UInt32(entryAddress), into: bytes)
+                dma.read(entryAddress, into: bytes)
             } else {
-                bytes.initializeMemory(as: UInt8.self, repeating: 0xFF)  // beyond 4 GiB: nothing answers
+                bytes.initializeMemory(as: UInt8.self, repeating: 0xFF)  // past the physical address space: nothing answers
             }
             if let fifo, tag != 0, tag == codecStream() { decode(UnsafeRawBufferPointer(bytes), into: fifo, now: now) }
         } else {
@@ -307,7 +309,7 @@ public final class HDAStream {
                 // Nothing to record from: the line in records silence.
                 bytes.initializeMemory(as: UInt8.self, repeating: 0)
             }
-            if inRange { dma.write(UInt32(entryAddress), UnsafeRawBufferPointer(bytes)) }
+            if inRange { dma.write(entryAddress, UnsafeRawBufferPointer(bytes)) }
         }
     }
 

@@ -395,15 +395,16 @@ public final class IntelHDA: PCIDevice, AudioSource {
         while corbReadPointer != corbWritePointer % UInt16(corbEntries), steps < corbEntries {
             steps += 1
             corbReadPointer = (corbReadPointer + 1) % UInt16(corbEntries)
-            guard corbHigh == 0 else {
-                corbStatus |= 0x1  // memory error: a ring above 4 GiB
+            guard let corb = IntelHDA.busAddress(high: corbHigh, low: corbLow, bytes: 4 * corbEntries) else {
+                corbStatus |= 0x1  // memory error: a ring past the physical address space
                 continue
             }
-            let command = dma.readDword(corbLow &+ UInt32(corbReadPointer) * 4)
+            let command = dma.readDword(corb &+ UInt64(corbReadPointer) * 4)
             guard let response = runVerb(command) else { continue }
-            guard rirbControl & IntelHDA.rirbDMAEnable != 0, rirbHigh == 0 else { continue }
+            guard rirbControl & IntelHDA.rirbDMAEnable != 0,
+                  let rirb = IntelHDA.busAddress(high: rirbHigh, low: rirbLow, bytes: 8 * rirbEntries) else { continue }
             rirbWritePointer = (rirbWritePointer + 1) % UInt16(rirbEntries)
-            let slot = rirbLow &+ UInt32(rirbWritePointer) * 8
+            let slot = rirb &+ UInt64(rirbWritePointer) * 8
             dma.writeDword(slot, response)
             dma.writeDword(slot &+ 4, command >> 28)  // the codec's address; not unsolicited
             responded = true
@@ -472,9 +473,17 @@ public final class IntelHDA: PCIDevice, AudioSource {
 
     /// Writes a stream's LPIB into the DMA position buffer, when enabled.
     private func publishPosition(_ stream: HDAStream) {
-        guard positionLow & IntelHDA.positionEnable != 0, positionHigh == 0 else { return }
-        let base = positionLow & ~0x7F
-        dma.writeDword(base &+ UInt32(stream.index) * 8, stream.linkPosition)
+        guard positionLow & IntelHDA.positionEnable != 0,
+              let base = IntelHDA.busAddress(high: positionHigh, low: positionLow & ~0x7F, bytes: 8 * streams.count) else { return }
+        dma.writeDword(base &+ UInt64(stream.index) * 8, stream.linkPosition)
+    }
+
+    /// A 64-bit address from its register halves, when `bytes` from it lie
+    /// in the physical address space (RAM above 4 GiB included); nil past it.
+    static func busAddress(high: UInt32, low: UInt32, bytes: Int) -> PhysicalAddress? {
+        let address = PhysicalAddress(high) << 32 | PhysicalAddress(low)
+        guard address < AddressSpace.physicalLimit, UInt64(bytes) <= AddressSpace.physicalLimit - address else { return nil }
+        return address
     }
 
     // MARK: Sound

@@ -52,7 +52,7 @@ extension XHCI {
     func readContext(_ base: UInt64, _ index: Int) -> [UInt32]? {
         let address = base &+ UInt64(index) * XHCIContext.bytes
         guard let at = XHCI.guestAddress(address, count: Int(XHCIContext.bytes)) else { return nil }
-        return (0..<8).map { dma.readDword(at &+ UInt32($0) * 4) }
+        return (0..<8).map { dma.readDword(at &+ UInt64($0) * 4) }
     }
 
     func writeContext(_ base: UInt64, _ index: Int, _ dwords: [UInt32]) {

@@ -1,3 +1,4 @@
+import Memory
 import PCEmuSupport
 
 /// A transfer request block: 16 bytes of a ring.
@@ -113,12 +114,13 @@ struct XHCIInterrupter {
     var moderationEnd: Int64 = 0
 }
 
-/// Guest memory through 64-bit addresses: anything at or past 4 GiB is
-/// outside this machine and refused; the rest goes through `GuestMemoryDMA`.
+/// Guest memory through 64-bit addresses: anything past the physical
+/// address space is outside this machine and refused; the rest, RAM above
+/// 4 GiB included, goes through `GuestMemoryDMA`.
 extension XHCI {
-    static func guestAddress(_ address: UInt64, count: Int) -> UInt32? {
-        guard address <= UInt64(UInt32.max), address + UInt64(count) <= 1 << 32 else { return nil }
-        return UInt32(address)
+    static func guestAddress(_ address: UInt64, count: Int) -> PhysicalAddress? {
+        guard address < AddressSpace.physicalLimit, UInt64(count) <= AddressSpace.physicalLimit - address else { return nil }
+        return address
     }
 
     func readTRB(_ address: UInt64) -> XHCITRB? {

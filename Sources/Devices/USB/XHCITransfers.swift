@@ -1,3 +1,4 @@
+import Memory
 import PCEmuSupport
 
 /// Transfer rings: a doorbell (or a device with new data) runs an
@@ -110,7 +111,7 @@ extension XHCI {
         if !immediate && length > 0 && XHCI.guestAddress(trb.parameter, count: length) == nil {
             return halt(slot: slot, dci: dci, trb: trb, at: address, code: .dataBufferError, residual: length)
         }
-        let buffer = UInt32(truncatingIfNeeded: trb.parameter)
+        let buffer: PhysicalAddress = trb.parameter
         let endpoint = dci / 2
         var moved = 0
         if input {
