@@ -192,13 +192,17 @@ final class MonitorCommands {
             rest = rest.dropFirst()
         }
         guard let text = rest.first, let address = MonitorCommands.number(text) else { return "\(command): which address?" }
-        let end = address + UInt64(format.count * format.unitBytes)
-        guard end <= 1 << 32 else { return "\(command): beyond the 32-bit address space" }
+        let end = address &+ UInt64(format.count * format.unitBytes)
+        // Linear addresses are 32-bit; physical ones reach RAM above 4 GiB.
+        let limit = linear ? AddressSpace.lowLimit : AddressSpace.physicalLimit
+        guard address < limit, end <= limit else {
+            return "\(command): beyond the \(linear ? "32" : "36")-bit address space"
+        }
         let result: Result<[UInt64], MonitorError>? = onCPUThread {
             let machine = self.machine
             func byte(_ at: UInt64) throws(MonitorError) -> UInt64 {
                 guard linear else { return UInt64(machine.addressSpace.read(at, size: .byte)) }
-                guard let physical = machine.cpu.physicalAddress(ofLinear: at), physical < 1 << 32 else {
+                guard let physical = machine.cpu.physicalAddress(ofLinear: at), physical < AddressSpace.physicalLimit else {
                     throw MonitorError("Cannot access memory at 0x\(MemoryDumpFormat.hex(at, digits: 8))")
                 }
                 return UInt64(machine.addressSpace.read(physical, size: .byte))
