@@ -203,7 +203,7 @@ final class GDBCommands {
             for index in 0..<length {
                 // Linear addresses wrap at 4 GiB, as the CPU's do.
                 guard let physical = self.physical(address &+ UInt32(index), cpu) else { break }
-                bytes.append(UInt8(truncatingIfNeeded: self.machine.addressSpace.read(UInt64(physical), size: .byte)))
+                bytes.append(UInt8(truncatingIfNeeded: self.machine.addressSpace.read(physical, size: .byte)))
             }
             // What could be read (gdb takes a short reply), or E14 when nothing could.
             return bytes.isEmpty ? GDBCommands.unreachable : GDBHex.encode(bytes)
@@ -226,14 +226,14 @@ final class GDBCommands {
     private func writeMemory(_ address: UInt32, _ data: [UInt8]) -> String {
         guard !data.isEmpty else { return "OK" }
         return onCPUThread { cpu in
-            var physicals: [UInt32] = []
+            var physicals: [PhysicalAddress] = []
             physicals.reserveCapacity(data.count)
             for index in 0..<data.count {
                 guard let physical = self.physical(address &+ UInt32(index), cpu) else { return GDBCommands.unreachable }
                 physicals.append(physical)
             }
             for (physical, byte) in zip(physicals, data) {
-                self.machine.addressSpace.write(UInt64(physical), value: UInt32(byte), size: .byte)
+                self.machine.addressSpace.write(physical, value: UInt32(byte), size: .byte)
                 // Translated code from those bytes is stale, as after a DMA write.
                 cpu.physicalMemoryWritten(at: physical, length: 1)
             }
@@ -242,10 +242,11 @@ final class GDBCommands {
     }
 
     /// A linear address through the guest's page tables as they are (no
-    /// accessed or dirty bit set); nil where nothing is mapped or past 4 GiB.
-    private func physical(_ linear: UInt32, _ cpu: X86CPU) -> UInt32? {
-        guard let physical = cpu.physicalAddress(ofLinear: UInt64(linear)), physical < 1 << 32 else { return nil }
-        return UInt32(physical)
+    /// accessed or dirty bit set), RAM above 4 GiB included; nil where
+    /// nothing is mapped or past the physical address space.
+    private func physical(_ linear: UInt32, _ cpu: X86CPU) -> PhysicalAddress? {
+        guard let physical = cpu.physicalAddress(ofLinear: UInt64(linear)), physical < AddressSpace.physicalLimit else { return nil }
+        return physical
     }
 
     // MARK: breakpoints and watchpoints
