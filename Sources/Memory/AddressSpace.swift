@@ -240,19 +240,20 @@ public final class AddressSpace {
         }
     }
 
-    /// An access that straddles two regions goes byte by byte, little-endian
-    /// (wrapping at the end of the physical address space).
+    /// An access that straddles two regions goes byte by byte, little-endian;
+    /// bytes past the end of the physical address space are nothing (no wrap
+    /// to 0). Only an access whose first byte is in a region gets here.
     private func splitRead(_ address: PhysicalAddress, size: AccessSize) -> UInt32 {
         var value: UInt32 = 0
         for i in 0..<UInt32(size.rawValue) {
-            value |= read((address &+ PhysicalAddress(i)) & (AddressSpace.physicalLimit - 1), size: .byte) << (8 * i)
+            value |= read(address &+ PhysicalAddress(i), size: .byte) << (8 * i)
         }
         return value
     }
 
     private func splitWrite(_ address: PhysicalAddress, value: UInt32, size: AccessSize) {
         for i in 0..<UInt32(size.rawValue) {
-            write((address &+ PhysicalAddress(i)) & (AddressSpace.physicalLimit - 1), value: (value >> (8 * i)) & 0xFF, size: .byte)
+            write(address &+ PhysicalAddress(i), value: (value >> (8 * i)) & 0xFF, size: .byte)
         }
     }
 

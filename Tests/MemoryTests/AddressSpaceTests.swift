@@ -147,6 +147,11 @@ final class AddressSpaceTests: XCTestCase {
         let top = AddressSpace.physicalLimit - 0x1000
         XCTAssertNoThrow(try space.map("top", at: top, size: 0x1000, kind: .ram(offset: 0)))
         XCTAssertEqual(space.region(at: AddressSpace.physicalLimit - 1)?.name, "top")
+        try space.map("low", at: 0, size: 0x1000, kind: .ram(offset: 0x1000))
+        space.write(0, value: 0x77, size: .byte)
+        space.write(AddressSpace.physicalLimit - 2, value: 0x4433_2211, size: .dword)
+        XCTAssertEqual(space.read(AddressSpace.physicalLimit - 2, size: .dword), 0xFFFF_2211, "nothing past the end")
+        XCTAssertEqual(space.read(0, size: .byte), 0x77, "and no wrap to 0")
         XCTAssertThrowsError(try space.map("past", at: AddressSpace.physicalLimit, size: 0x1000, kind: .ram(offset: 0)))
         XCTAssertThrowsError(try space.map("huge", at: 0x1_0000_0000, size: .max & ~0xFFF, kind: .mmio(device)))
         XCTAssertThrowsError(try space.map("across", at: 0xFFFF_F000, size: 0x2000, kind: .mmio(device)))
