@@ -55,7 +55,7 @@ public final class X86CPU: ExecutionEngine {
     /// code, and each flush retranslates all hot code; the pages are only
     /// touched as code is written.
     public static let defaultCodeCacheBytes = 1 << 30
-    /// Counted as blocks are translated and dropped; read with `translationReport`.
+    /// Counted as blocks are translated and dropped; read through `translationStatistics`.
     var statistics = TranslationStatistics()
 
     /// Interrupts and exceptions entered so far (tests and statistics).
