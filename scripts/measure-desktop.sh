@@ -4,7 +4,9 @@
 # - seconds from start until the guest says "pcemu-desktop: X ready" on its serial port;
 # - host CPU use (% of one core) over 10 s while the desktop sits idle, 20 s after that.
 # pcemu shows its SDL window on a private Xvfb; QEMU runs with -display none.
-# usage: scripts/measure-desktop.sh   (needs a release build; builds the image if missing)
+# Given a number of runs (default 1) it alternates the two that many times and prints each pair,
+# since one run on a shared host moves by a fifth either way.
+# usage: scripts/measure-desktop.sh [runs]   (needs a release build; builds the image if missing)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build-desktop-image.sh" >/dev/null
@@ -38,8 +40,11 @@ measure() {
     echo "$(echo "$end - $start" | bc) $(echo "($after - $before) * 100 / $(getconf CLK_TCK) / 10" | bc -l)"
 }
 
-read -r ours_seconds ours_idle < <(DISPLAY="$xvfb_display" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
-read -r their_seconds their_idle < <(measure qemu-system-i386 -accel tcg -display none)
-printf '%-22s %10s %10s %8s\n' figure pcemu qemu ratio
-printf '%-22s %10.1f %10.1f %8.2f\n' "seconds to X desktop" "$ours_seconds" "$their_seconds" "$(echo "$ours_seconds / $their_seconds" | bc -l)"
-printf '%-22s %10.1f %10.1f\n' "idle CPU % of a core" "$ours_idle" "$their_idle"
+runs=${1:-1}
+printf '%-5s %-22s %10s %10s %8s\n' run figure pcemu qemu ratio
+for run in $(seq 1 "$runs"); do
+    read -r ours_seconds ours_idle < <(DISPLAY="$xvfb_display" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
+    read -r their_seconds their_idle < <(measure qemu-system-i386 -accel tcg -display none)
+    printf '%-5s %-22s %10.1f %10.1f %8.2f\n' "$run" "seconds to X desktop" "$ours_seconds" "$their_seconds" "$(echo "$ours_seconds / $their_seconds" | bc -l)"
+    printf '%-5s %-22s %10.1f %10.1f\n' "$run" "idle CPU % of a core" "$ours_idle" "$their_idle"
+done
