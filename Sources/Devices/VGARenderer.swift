@@ -44,10 +44,17 @@ public final class VGARenderer {
     private var colors = [UInt32](repeating: 0, count: 256)
     /// A row converted from a VBE depth, compared with the frame before copying.
     private var row = [UInt32](repeating: 0, count: DisplayFrame.maximumWidth)
+    /// The framebuffer bytes each line of a 15- to 32-bit VBE frame was last
+    /// converted from: a line whose bytes are the same needs no converting
+    /// (a still desktop is compared 20 times a second). Grown as frames grow.
+    private var vbeSource: UnsafeMutableRawPointer?
+    private var vbeSourceBytes = 0
 
     /// Text blinks at the VGA's rates: cursor every 16 frames, characters every 32.
     static let cursorBlinkPeriod: Int64 = 16 * VGA.framePeriod
     static let textBlinkPeriod: Int64 = 32 * VGA.framePeriod
+
+    deinit { vbeSource?.deallocate() }
 
     public init(vga: VGA, clock: VirtualClock) {
         self.vga = vga
@@ -308,6 +315,15 @@ public final class VGARenderer {
         if redrawAll && mode.bitsPerPixel == 8 { rebuildColors(direct: true) }
         let bytesPerPixel = (mode.bitsPerPixel + 7) / 8
         let memory = vga.memory.base
+        let lineBytes = frame.width * bytesPerPixel
+        // 8-bit lines go through the palette, which can change under the same bytes.
+        var compareSource = mode.bitsPerPixel > 8 && !redrawAll
+        if mode.bitsPerPixel > 8 && vbeSourceBytes < frame.height * lineBytes {
+            vbeSource?.deallocate()
+            vbeSourceBytes = frame.height * lineBytes
+            vbeSource = .allocate(byteCount: vbeSourceBytes, alignment: 64)
+            compareSource = false
+        }
         var changed = redrawAll
         var firstChanged = Int.max, lastChanged = -1
         row.withUnsafeMutableBufferPointer { buffer in
@@ -319,6 +335,11 @@ public final class VGARenderer {
                     continue
                 }
                 let source = memory + lineStart
+                if mode.bitsPerPixel > 8, let vbeSource {
+                    let last = vbeSource + y * lineBytes
+                    if compareSource && memcmp(last, source, lineBytes) == 0 { continue }
+                    last.copyMemory(from: source, byteCount: lineBytes)
+                }
                 switch mode.bitsPerPixel {
                 case 32:
                     for x in 0..<frame.width { converted[x] = source.load(fromByteOffset: x * 4, as: UInt32.self) & 0xFF_FFFF }

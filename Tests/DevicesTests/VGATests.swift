@@ -442,6 +442,31 @@ final class VGATests: XCTestCase {
         XCTAssertEqual(renderer.frame.pixel(x: 200, y: 0), 0x123456)
     }
 
+    /// Writes through the linear framebuffer reach no dirty page: each line
+    /// is checked against the bytes it was last drawn from, so a still
+    /// screen draws nothing and one changed pixel redraws its line only,
+    /// after any number of still refreshes.
+    func testVBELineWrittenAfterStillFramesIsDrawnAlone() {
+        dispi(1, 800); dispi(2, 600); dispi(3, 32); dispi(4, 0x41)
+        XCTAssertTrue(renderer.update())
+        for _ in 0..<3 { XCTAssertFalse(renderer.update(), "a still screen") }
+        memory.base.storeBytes(of: UInt32(0x00ABCDEF), toByteOffset: (321 * 800 + 7) * 4, as: UInt32.self)
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.pixel(x: 7, y: 321), 0xABCDEF)
+        XCTAssertEqual(renderer.frame.changedLines, 321..<322)
+        // The same bytes again, then other bytes again: only the second is a change.
+        memory.base.storeBytes(of: UInt32(0x00ABCDEF), toByteOffset: (321 * 800 + 7) * 4, as: UInt32.self)
+        XCTAssertFalse(renderer.update())
+        memory.base.storeBytes(of: UInt32(0), toByteOffset: (321 * 800 + 7) * 4, as: UInt32.self)
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.pixel(x: 7, y: 321), 0)
+        // Another depth over the same bytes is drawn whole from them.
+        memory.base.storeBytes(of: UInt16(0xF800), toByteOffset: 0, as: UInt16.self)
+        dispi(4, 0); dispi(3, 16); dispi(4, 0xC1)  // 16 bpp, memory kept
+        XCTAssertTrue(renderer.update())
+        XCTAssertEqual(renderer.frame.pixel(x: 0, y: 0), 0xF80000)
+    }
+
     func testVBEDepthsAndBankedWindow() {
         dispi(1, 640); dispi(2, 480); dispi(3, 16); dispi(4, 0x01)
         dispi(5, 1)  // bank 1: the window shows bytes 64K-128K
