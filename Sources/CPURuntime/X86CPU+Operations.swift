@@ -231,42 +231,4 @@ extension X86CPU {
         if result.nonzeroBitCount & 1 == 0 { flags |= EFLAGS.parity }
         LazyFlagsEvaluation.setFullFlags(state, flags, writable: EFLAGS.arithmetic)
     }
-
-    static let extendedLeafBase: UInt32 = 0x8000_0000
-    static let addressSizesLeaf: UInt32 = 0x8000_0008
-    /// The physical address width: `AddressSpace.physicalLimit` and `PageWalker.physicalLimit`.
-    static let physicalAddressBits = 36
-
-    /// CPUID: a Pentium Pro class CPU declaring only what is implemented.
-    func identify() {
-        let leaf = register(0)
-        let values: (UInt32, UInt32, UInt32, UInt32)
-        switch leaf {
-        case 0:
-            // "GenuineIntel" in EBX, EDX, ECX.
-            values = (1, 0x756E_6547, 0x6C65_746E, 0x4965_6E69)
-        case 1:
-            // Family 6, model 3, stepping 3; x87 FPU, PSE, TSC, MSR, PAE, CX8, SEP (SYSENTER),
-            // PGE, CMOV (with FCMOV/FCOMI), PSE-36 (4 MiB pages above 4 GiB), FXSAVE/FXRSTOR.
-            let fpu: UInt32 = 1 << 0, pse: UInt32 = 1 << 3, tsc: UInt32 = 1 << 4, msr: UInt32 = 1 << 5
-            let pae: UInt32 = 1 << 6, cx8: UInt32 = 1 << 8, sep: UInt32 = 1 << 11, pge: UInt32 = 1 << 13
-            let cmov: UInt32 = 1 << 15, pse36: UInt32 = 1 << 17, fxsr: UInt32 = 1 << 24
-            // With a local APIC: APIC while IA32_APIC_BASE enables it, and the TSC-deadline timer.
-            let apic: UInt32 = localAPIC?.hardwareEnabled == true ? 1 << 9 : 0
-            let tscDeadline: UInt32 = localAPIC != nil && declaresTSCDeadline ? 1 << 24 : 0
-            values = (0x0633, 0, tscDeadline, fpu | pse | tsc | msr | pae | cx8 | apic | sep | pge | cmov | pse36 | fxsr)
-        case X86CPU.extendedLeafBase:
-            // The extended leaves go up to the address sizes; those between declare nothing.
-            values = (X86CPU.addressSizesLeaf, 0, 0, 0)
-        case X86CPU.addressSizesLeaf:
-            // MAXPHYADDR 36 (what PAE and PSE-36 walks produce, 64 GiB), 32-bit linear addresses.
-            values = (UInt32(X86CPU.physicalAddressBits) | 32 << 8, 0, 0, 0)
-        default:
-            values = (0, 0, 0, 0)
-        }
-        setRegister(0, values.0)
-        setRegister(Register.ebx.rawValue, values.1)
-        setRegister(Register.ecx.rawValue, values.2)
-        setRegister(Register.edx.rawValue, values.3)
-    }
 }

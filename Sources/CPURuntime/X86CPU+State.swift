@@ -46,6 +46,7 @@ extension X86CPU: StatefulDevice {
         record.put("halted", halted)
         record.put("interruptShadow", s.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0)
         record.put("x87", X86CPU.save(s.x87))
+        record.put("cacheControl", cacheControl.save())
     }
 
     public func load(from record: StateRecord) throws {
@@ -79,6 +80,8 @@ extension X86CPU: StatefulDevice {
         let wasHalted = try record.bool("halted")
         let shadow = try record.bool("interruptShadow")
         s.x87 = try X86CPU.loadX87(try record.record("x87"))
+        // Absent from states saved before the MTRRs existed: power-on values.
+        let msrs = record.contains("cacheControl") ? try CacheControlMSRs.load(try record.record("cacheControl")) : CacheControlMSRs()
         // A20 is either open or bit 20 cleared; anything else would mask more memory.
         guard a20Mask == 0xFFFF_FFFF || a20Mask == ~UInt32(1 << 20) else {
             throw StateRecordError.outOfRange(record: X86CPU.stateName, field: "a20Mask")
@@ -93,6 +96,7 @@ extension X86CPU: StatefulDevice {
         s.x87Residence = X87Residence.state
         s.hiddenFlags = shadow ? HiddenFlags.interruptShadow.rawValue : 0
         state.pointee = s
+        cacheControl = msrs
         for ((_, segment), cache) in zip(X86CPU.segmentNames, segments) { setSegment(segment, cache) }
         flags = eflags  // also recomputes the mode bits from CR0, EFLAGS and the segments
         halted = wasHalted

@@ -107,10 +107,10 @@ extension X86CPU {
             try writeControlRegister(number, UInt64(operand))
         case .readDebugRegister:
             try requireKernel()
-            return UInt64(debugRegister(number))
+            return UInt64(debugRegister(try debugRegisterNumber(number)))
         case .writeDebugRegister:
             try requireKernel()
-            setDebugRegister(number, operand)
+            setDebugRegister(try debugRegisterNumber(number), operand)
         case .readMSR:
             try requireKernel()
             let value = try readMSR(register(Register.ecx.rawValue))
@@ -150,8 +150,9 @@ extension X86CPU {
             state.pointee.cr3 = value
             translationChanged(register: 3, from: old, to: value)
         case 4:
-            let supported = ControlRegister.cr4TSD | ControlRegister.cr4DE | ControlRegister.cr4PSE | ControlRegister.cr4PAE
+            var supported = ControlRegister.cr4TSD | ControlRegister.cr4DE | ControlRegister.cr4PSE | ControlRegister.cr4PAE
                 | ControlRegister.cr4PGE | ControlRegister.cr4OSFXSR | ControlRegister.cr4OSXMMEXCPT
+            if model.features.contains("mce") { supported |= ControlRegister.cr4MCE }
             guard value & ~supported == 0 else { throw SegmentFault.generalProtection(0) }
             let old = state.pointee.cr4
             state.pointee.cr4 = value
@@ -176,6 +177,15 @@ extension X86CPU {
     func mmuFlushPage(_ linear: LinearAddress) {
         mmu.flush(page: linear)
         jumpCache.invalidate(linearPage: linear)
+    }
+
+    /// DR4 and DR5 are DR6 and DR7 under other names, unless CR4.DE makes them #UD.
+    private func debugRegisterNumber(_ number: Int) throws -> Int {
+        guard number == 4 || number == 5 else { return number }
+        if state.pointee.cr4 & ControlRegister.cr4DE != 0 {
+            throw SegmentFault(vector: ExceptionVector.invalidOpcode, errorCode: 0)
+        }
+        return number + 2
     }
 
     private func debugRegister(_ number: Int) -> UInt32 {
@@ -260,6 +270,7 @@ extension X86CPU {
         case MSR.sysenterEIP: return UInt64(state.pointee.sysenterEIP)
         case MSR.platformID, MSR.microcodeRevision: return 0
         default:
+            if hasCacheControlMSR(index), let value = cacheControl.read(index) { return value }
             Log.write(.unimplemented, "RDMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)
         }
@@ -287,8 +298,22 @@ extension X86CPU {
         case MSR.sysenterEIP: state.pointee.sysenterEIP = UInt32(truncatingIfNeeded: value)
         case MSR.microcodeRevision: break  // writing 0 before CPUID is how the revision is read
         default:
+            if hasCacheControlMSR(index), let accepted = cacheControl.write(index, value) {
+                guard accepted else { throw SegmentFault.generalProtection(0) }
+                return
+            }
             Log.write(.unimplemented, "WRMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)
+        }
+    }
+
+    /// The MTRRs, PAT and machine-check MSRs exist when the model declares their feature.
+    private func hasCacheControlMSR(_ index: UInt32) -> Bool {
+        switch index {
+        case CacheControlMSRs.pat: return model.features.contains("pat")
+        case CacheControlMSRs.machineCheckCapabilities, CacheControlMSRs.machineCheckStatus, CacheControlMSRs.bank0:
+            return model.features.contains("mca")
+        default: return model.features.contains("mtrr")
         }
     }
 

@@ -39,10 +39,10 @@ public final class X86CPU: ExecutionEngine {
     public var interrupts: InterruptSource?
     /// The local APIC, for IA32_APIC_BASE, IA32_TSC_DEADLINE and CPUID.
     public var localAPIC: LocalAPICRegisters?
-    /// CPUID.1:ECX's TSC-deadline bit. IA32_TSC_DEADLINE works either way,
-    /// but Linux fences its writes with MFENCE, an SSE2 instruction this CPU
-    /// lacks, as soon as the bit is set; so it is off unless asked for.
-    public var declaresTSCDeadline = false
+    /// What CPUID says the CPU is (-cpu); set before the first instruction.
+    public let model: CPUModel
+    /// MTRRs, PAT and the machine-check bank: kept, never acted on.
+    var cacheControl = CacheControlMSRs()
     /// The INTR line's level, kept by the controller's output callback so the
     /// check at each block boundary is one load.
     public var interruptLine = false { didSet { updateJumpCacheBypass() } }
@@ -87,7 +87,8 @@ public final class X86CPU: ExecutionEngine {
         addendOffset: MemoryLayout<TLBEntry>.offset(of: \.addend)!)
 
     public init(addressSpace: AddressSpace, ports: IOPortBus, clock: VirtualClock, backend: Backend = .jit,
-                codeCacheBytes: Int = X86CPU.defaultCodeCacheBytes) {
+                codeCacheBytes: Int = X86CPU.defaultCodeCacheBytes, model: CPUModel = CPUModel.defaultModel) {
+        self.model = model
         self.addressSpace = addressSpace
         self.ports = ports
         self.clock = clock
@@ -148,7 +149,8 @@ public final class X86CPU: ExecutionEngine {
         state.pointee.owner = owner
         state.pointee.a20Mask = a20
         state.pointee.eip = 0xFFF0
-        state.pointee.registers.2 = 0x0633  // EDX: family 6, model 3, stepping 3
+        state.pointee.registers.2 = UInt64(model.signature)  // EDX: CPUID 1's EAX
+        cacheControl = CacheControlMSRs()
         for segment in Segment.allCases { setSegment(segment, .realMode(selector: 0, code: segment == .cs)) }
         var cs = SegmentCache.realMode(selector: 0xF000, code: true)
         cs.base = 0xFFFF_0000

@@ -7,7 +7,7 @@ public enum HelpText {
     public static let usage = """
     usage: pcemu [options] [disk_image]
 
-    PCEmu emulates an i440FX PC with a Pentium Pro class x86 CPU. Options follow
+    PCEmu emulates an i440FX PC with a P6 class x86 CPU (-cpu). Options follow
     QEMU's spelling; an option whose part is not built yet is refused by name.
 
     Standard options:
@@ -16,6 +16,9 @@ public enum HelpText {
       -name NAME               name the guest (shown in the window title)
       -m SIZE                  guest RAM, in MiB or with a K/M/G suffix (default 128M)
       -smp 1                   number of CPUs (one for now)
+      -cpu MODEL[,+FEATURE|-FEATURE|FEATURE=on|off...]
+                               the CPU model CPUID declares (default pentium2;
+                               -cpu help lists models and features)
       -machine pc, -M pc       the machine type (an i440FX PC)
       -machine pc,pcspk-audiodev=ID  the PC speaker plays through -audiodev ID
       -accel tcg[,backend=jit|interp][,tb-size=MiB]

@@ -1,7 +1,7 @@
 /// Everything the command line says about the machine to build. Plain values,
 /// filled in by `OptionParser`, read by the machine.
 public struct MachineConfiguration: Equatable {
-    public enum Action: Equatable { case run, help, version, logHelp }
+    public enum Action: Equatable { case run, help, version, logHelp, cpuHelp }
     public enum Display: Equatable { case sdl, headless }
     public enum Backend: Equatable { case jit, interpreter }
     /// `-vga`: QEMU's standard VGA, or no display adapter at all.
@@ -70,6 +70,13 @@ public struct MachineConfiguration: Equatable {
     public var action: Action = .run
     public var memoryBytes = 128 << 20
     public var cpuCount = 1
+    /// -cpu's model name (nil: the default model) and its +feature/-feature changes in order.
+    public var cpuModel: String?
+    public var cpuFeatureChanges: [CPUFeatureChange] = []
+    public struct CPUFeatureChange: Equatable {
+        public var feature: String
+        public var enabled: Bool
+    }
     public var bios: String?
     public var kernel: String?
     public var initrd: String?

@@ -184,9 +184,38 @@ public struct OptionParser {
             }
             if let id = list.value("pcspk-audiodev") { config.pcSpeakerAudiodev = id }
         case "cpu":
-            throw EmulatorError.badOption(shown, "choosing a CPU model is not built yet (PCEmu is a Pentium Pro class CPU)")
+            try parseCPU(value, option: shown, into: &config)
         default:
             throw EmulatorError.badOption(shown, "unknown option (see pcemu -help)")
+        }
+    }
+
+    /// -cpu MODEL[,+feature|-feature|feature=on|off...], or `help`. The
+    /// model and feature names are checked when the machine is built.
+    func parseCPU(_ value: String, option: String, into config: inout MachineConfiguration) throws {
+        if value == "help" || value == "?" {
+            config.action = .cpuHelp
+            return
+        }
+        var parts = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let model = parts.removeFirst()
+        guard !model.isEmpty else { throw EmulatorError.badOption(option, "no CPU model named (see -cpu help)") }
+        config.cpuModel = model
+        for part in parts {
+            if part.hasPrefix("+") || part.hasPrefix("-") {
+                config.cpuFeatureChanges.append(.init(feature: String(part.dropFirst()), enabled: part.hasPrefix("+")))
+                continue
+            }
+            let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let name = pieces.first, !name.isEmpty else {
+                throw EmulatorError.badOption(option, "empty CPU property in '\(value)'")
+            }
+            switch pieces.count == 1 ? "on" : pieces[1] {
+            case "on", "true", "yes": config.cpuFeatureChanges.append(.init(feature: name, enabled: true))
+            case "off", "false", "no": config.cpuFeatureChanges.append(.init(feature: name, enabled: false))
+            default:
+                throw EmulatorError.badOption(option, "CPU property '\(name)' takes on or off (only feature flags can be set)")
+            }
         }
     }
 

@@ -13,6 +13,9 @@ import Timing
 /// loop that runs them. Built whole from a `MachineConfiguration`.
 public final class PCMachine {
     /// The parts built; options needing anything else are refused.
+    /// -cpu help: the models and the feature names.
+    public static var cpuHelpLines: [String] { CPUModel.helpLines }
+
     public static let capabilities: Capabilities = [
         .cpu, .jit, .firmware, .directLinuxBoot, .serialPorts, .debugPorts, .monitor, .qmp,
         .soundBlaster, .pulseAudio, .wavAudio, .ac97, .intelHDA,
@@ -29,6 +32,8 @@ public final class PCMachine {
     public let clock: VirtualClock
     public let scheduler: EventScheduler
     public let cpu: X86CPU
+    /// What -cpu asked for that the CPU does not have, one line each, for the user.
+    public let cpuWarnings: [String]
     public let loop: CPUThreadLoop
     public let firmware: FirmwareImage
     public let e820: E820Map
@@ -81,6 +86,11 @@ public final class PCMachine {
     public init(configuration: MachineConfiguration, clock: VirtualClock = VirtualClock()) throws {
         try ConfigurationValidator(available: PCMachine.capabilities).validate(configuration)
         try PCMachine.checkWhatIsNotValidated(configuration)
+        let cpuModel = try CPUModel.resolve(name: configuration.cpuModel, changes: configuration.cpuFeatureChanges.map { ($0.feature, $0.enabled) })
+        // As QEMU's TCG: what the model asks for and PCEmu lacks is left out, with a word when -cpu chose it.
+        cpuWarnings = configuration.cpuModel == nil ? [] : cpuModel.missing.map {
+            "-cpu \(configuration.cpuModel!): \($0.name) (\($0.word.leafName) bit \($0.bit)) is not built yet; CPUID leaves it out"
+        }
         self.configuration = configuration
         ram = try GuestRAM(size: configuration.memoryBytes)
         ramLayout = RAMLayout(ramBytes: UInt64(ram.size))
@@ -94,7 +104,7 @@ public final class PCMachine {
         floppyDrives = try FloppyDrives(configuration: configuration)
         cpu = X86CPU(addressSpace: addressSpace, ports: ports, clock: clock,
                      backend: configuration.backend == .interpreter ? .interpreter : .jit,
-                     codeCacheBytes: configuration.codeCacheMiB << 20)
+                     codeCacheBytes: configuration.codeCacheMiB << 20, model: cpuModel.model)
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
         loop.exitOnReset = configuration.noReboot
 

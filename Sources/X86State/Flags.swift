@@ -44,6 +44,7 @@ public enum ControlRegister {
     public static let cr4DE: UInt64 = 1 << 3
     public static let cr4PSE: UInt64 = 1 << 4
     public static let cr4PAE: UInt64 = 1 << 5
+    public static let cr4MCE: UInt64 = 1 << 6
     public static let cr4PGE: UInt64 = 1 << 7
     public static let cr4OSFXSR: UInt64 = 1 << 9
     public static let cr4OSXMMEXCPT: UInt64 = 1 << 10

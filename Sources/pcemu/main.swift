@@ -45,6 +45,9 @@ case .help:
 case .version:
     print(HelpText.versionLine)
     exit(0)
+case .cpuHelp:
+    for line in PCMachine.cpuHelpLines { print(line) }
+    exit(0)
 case .logHelp:
     print("Log items (comma-separated) for -d:")
     for entry in LogCategory.named {
@@ -59,6 +62,7 @@ do {
     if let list = configuration.logList { Log.enabled = try LogCategory.parse(list) }
     if let file = configuration.logFile { try Log.redirect(toFile: file) }
     let machine = try PCMachine(configuration: configuration)
+    for warning in machine.cpuWarnings { FileHandle.standardError.write("pcemu: warning: \(warning)\n".data(using: .utf8)!) }
     // Before any monitor: a client that connects at once sees -S's state.
     if configuration.startStopped { machine.loop.holdAtStart() }
     var monitor: MonitorServer?

@@ -125,6 +125,14 @@ final class ProtectedModeTests: XCTestCase {
         try assertMatchesBochs("real-mode-limits", expected: Array("GSUIGBE".utf8))
     }
 
+    /// The default model's (pentium2's) MTRR and PAT MSRs, DR4/DR5 as DR6/DR7
+    /// and #UD under CR4.DE, and CR4.MCE. Bochs is the reference: it refuses
+    /// undefined memory types and reserved bits with #GP as the SDM says,
+    /// where QEMU keeps any value (it prints "CPQDAuME").
+    func testCacheControlMSRsAndDebugExtensionsMatchBochs() throws {
+        try assertMatchesBochs("cache-control-msrs", expected: Array("CPQggggDAuME".utf8))
+    }
+
     /// A 16-bit stack segment under 32-bit code: PUSH, POP, PUSHAD, POPAD, PUSHFD,
     /// POPFD, CALL, RET, ENTER, LEAVE, INT and IRETD, CALL FAR and RETF use SP and
     /// keep ESP's upper half. Bochs is the reference: QEMU agrees but for ENTER's

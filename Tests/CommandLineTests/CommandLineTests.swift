@@ -47,6 +47,12 @@ final class CommandLineTests: XCTestCase {
         let logHelp = try pcemu(["-d", "help"])
         XCTAssertEqual(logHelp.status, 0)
         XCTAssertTrue(logHelp.stdout.contains("in_asm"))
+        let cpuHelp = try pcemu(["-cpu", "help"])
+        XCTAssertEqual(cpuHelp.status, 0)
+        for model in ["qemu64", "qemu32", "max", "pentium3", "pentium2", "pentium", "486"] {
+            XCTAssertTrue(cpuHelp.stdout.contains("\n  \(model) "), "-cpu help lacks \(model)")
+        }
+        XCTAssertTrue(cpuHelp.stdout.contains(" cmov* "), "implemented features are marked")
     }
 
     func testBadOptionsGiveOneLineAndStatusOne() throws {
@@ -56,6 +62,9 @@ final class CommandLineTests: XCTestCase {
         try assertFailsWithOneLine(["-smp", "4"], mentioning: "-smp: PCEmu emulates one CPU")
         try assertFailsWithOneLine(["-d", "nonsense"], mentioning: "unknown log category")
         try assertFailsWithOneLine(["-display", "gtk"], mentioning: "unknown display")
+        try assertFailsWithOneLine(["-cpu", "core2duo"], mentioning: "-cpu: unknown CPU model 'core2duo'")
+        try assertFailsWithOneLine(["-cpu", "qemu32,+warp"], mentioning: "-cpu: unknown CPU feature 'warp'")
+        try assertFailsWithOneLine(["-cpu", "host"], mentioning: "needs KVM")
     }
 
     func testMissingFilesAreNamed() throws {

@@ -27,6 +27,19 @@ final class BareMetalMachineTests: XCTestCase {
         return letters
     }
 
+    /// A 1.44 MB floppy image in `directory` whose boot sector is firmware/tests/NAME.asm.
+    static func floppy(with name: String, in directory: URL) throws -> String {
+        let program = directory.appendingPathComponent("\(name).bin")
+        let source = DefaultGuest.repository.appendingPathComponent("firmware/tests/\(name).asm")
+        let assembled = try ChildProcess.run("/usr/bin/nasm", ["-f", "bin", "-i", source.deletingLastPathComponent().path + "/", "-o", program.path, source.path])
+        guard assembled.status == 0 else { throw TestSetupError("nasm \(name).asm: \(assembled.stderr)") }
+        var image = try Data(contentsOf: program)
+        image.append(Data(count: 1_474_560 - image.count))
+        let floppy = directory.appendingPathComponent("\(name).img").path
+        try image.write(to: URL(fileURLWithPath: floppy))
+        return floppy
+    }
+
     /// Runs firmware/tests/NAME.asm on pcemu with each backend and on QEMU
     /// (`qemu`: its binary and CPU options; `qemuExpected` where QEMU's run
     /// differs on purpose, said by the caller).
@@ -35,14 +48,7 @@ final class BareMetalMachineTests: XCTestCase {
                            file: StaticString = #filePath, line: UInt = #line) throws {
         let directory = try makeTemporaryDirectory("pcemu-\(name)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let program = directory.appendingPathComponent("\(name).bin")
-        let source = DefaultGuest.repository.appendingPathComponent("firmware/tests/\(name).asm")
-        let assembled = try ChildProcess.run("/usr/bin/nasm", ["-f", "bin", "-i", source.deletingLastPathComponent().path + "/", "-o", program.path, source.path])
-        XCTAssertEqual(assembled.status, 0, assembled.stderr, file: file, line: line)
-        var image = try Data(contentsOf: program)
-        image.append(Data(count: 1_474_560 - image.count))
-        let floppy = directory.appendingPathComponent("\(name).img").path
-        try image.write(to: URL(fileURLWithPath: floppy))
+        let floppy = try BareMetalMachineTests.floppy(with: name, in: directory)
         let end = String(expected.last!)
 
         let qemuLog = directory.appendingPathComponent("qemu.txt").path

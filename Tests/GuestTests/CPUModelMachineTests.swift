@@ -1,0 +1,76 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// -cpu MODEL: the CPUID a guest sees (firmware/tests/cpuid-leaves.asm,
+/// booted by SeaBIOS) against qemu-system-x86_64 -accel tcg with the same
+/// -cpu. QEMU's leaves are the reference, less the features PCEmu has not
+/// built yet, which it leaves out of CPUID as QEMU's TCG leaves out what it
+/// lacks.
+final class CPUModelMachineTests: XCTestCase {
+    /// Feature bits PCEmu does not declare yet, per leaf and register (EAX=0 ... EDX=3).
+    static let notBuilt: [UInt32: [Int: UInt32]] = [
+        1: [2: 1 << 0 | 1 << 13,                                    // ECX: pni (SSE3), cx16
+            3: 1 << 19 | 1 << 23 | 1 << 25 | 1 << 26],              // EDX: clflush, mmx, sse, sse2
+        0x8000_0001: [2: 1 << 0 | 1 << 2,                           // ECX: lahf-lm, svm
+                      3: 1 << 11 | 1 << 20 | 1 << 29 | 1 << 23],    // EDX: syscall, nx, lm; mmx repeated
+    ]
+
+    /// Leaf → its four words, from the program's lines.
+    static func leaves(_ text: String) -> [UInt32: [UInt32]] {
+        var leaves = [UInt32: [UInt32]]()
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ").compactMap { UInt32($0, radix: 16) }
+            if words.count == 5 { leaves[words[0]] = Array(words[1...]) }
+        }
+        return leaves
+    }
+
+    func testModelsDeclareWhatQEMUsDoLessWhatIsNotBuilt() throws {
+        let directory = try makeTemporaryDirectory("pcemu-cpuid")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let floppy = try BareMetalMachineTests.floppy(with: "cpuid-leaves", in: directory)
+        for model in ["486", "pentium", "pentium2", "pentium3", "qemu32", "qemu64"] {
+            let qemuLog = directory.appendingPathComponent("qemu-\(model).txt").path
+            let reference = try BareMetalMachineTests.run("/usr/bin/qemu-system-x86_64", [
+                "-cpu", model, "-m", "32", "-nic", "none", "-drive", "file=\(floppy),format=raw,if=floppy",
+                "-display", "none", "-debugcon", "file:\(qemuLog)",
+            ], log: qemuLog, until: "E", afterSeaBIOSLog: false)
+            let log = directory.appendingPathComponent("pcemu-\(model).txt").path
+            let ours = try BareMetalMachineTests.run(BuildProducts.pcemu, [
+                "-cpu", model, "-m", "32", "-nic", "none", "-display", "none", "-serial", "none", "-fda", floppy,
+                "-debugcon", "file:\(log)",
+            ], log: log, until: "E", afterSeaBIOSLog: true)
+            var expected = CPUModelMachineTests.leaves(reference)
+            XCTAssertNotNil(expected[1], "QEMU's run of -cpu \(model): \(reference)")
+            for (leaf, registers) in CPUModelMachineTests.notBuilt {
+                for (register, bits) in registers { expected[leaf]?[register] &= ~bits }
+            }
+            // Without long mode, linear addresses are 32 bits wide, and the
+            // physical ones 36 (QEMU's qemu64: 40 and 48).
+            if expected[0x8000_0008] != nil { expected[0x8000_0008] = [0x2024, 0, 0, 0] }
+            XCTAssertEqual(CPUModelMachineTests.leaves(ours), expected, "-cpu \(model): PCEmu's CPUID\n\(ours)\nQEMU's\n\(reference)")
+        }
+    }
+
+    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is (less
+    /// MMX); +feature and -feature change what CPUID says.
+    func testDefaultModelAndFeatureChanges() throws {
+        let directory = try makeTemporaryDirectory("pcemu-cpuid")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let floppy = try BareMetalMachineTests.floppy(with: "cpuid-leaves", in: directory)
+        func cpuid(_ options: [String]) throws -> [UInt32: [UInt32]] {
+            let log = directory.appendingPathComponent("pcemu.txt").path
+            try? FileManager.default.removeItem(atPath: log)
+            return CPUModelMachineTests.leaves(try BareMetalMachineTests.run(BuildProducts.pcemu, options + [
+                "-m", "32", "-nic", "none", "-display", "none", "-serial", "none", "-fda", floppy, "-debugcon", "file:\(log)",
+            ], log: log, until: "E", afterSeaBIOSLog: true))
+        }
+        let standard = try cpuid([])
+        XCTAssertEqual(standard[1]?[0], 0x652, "family 6, model 5, stepping 2")
+        XCTAssertEqual(standard[0]?[0], 2, "the Pentium II's highest leaf")
+        let changed = try cpuid(["-cpu", "pentium2,-cmov,pat=off,+sse4.2"])
+        XCTAssertEqual(changed[1]?[3], standard[1]![3] & ~(1 << 15 | 1 << 16), "cmov and pat taken out")
+        XCTAssertEqual(changed[1]?[2], standard[1]![2], "sse4.2 is not built: left out")
+    }
+}
