@@ -51,7 +51,7 @@ public struct CPUFeature: Hashable, Sendable {
     static let aliases: [String: String] = [
         "sse3": "pni", "sse4_1": "sse4.1", "sse4_2": "sse4.2", "sse4-1": "sse4.1", "sse4-2": "sse4.2",
         "lahf_lm": "lahf-lm", "xd": "nx", "i64": "lm", "pclmuldq": "pclmulqdq", "tsc_deadline": "tsc-deadline",
-        "ffxsr": "fxsr-opt", "fxsr_opt": "fxsr-opt", "pdpe1gb": "pdpe1gb", "cmp_legacy": "cmp-legacy",
+        "ffxsr": "fxsr-opt", "fxsr_opt": "fxsr-opt", "cmp_legacy": "cmp-legacy",
     ]
 
     public static func named(_ name: String) -> CPUFeature? {
