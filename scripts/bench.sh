@@ -5,12 +5,21 @@
 # and prints a table of times and ratios (pcemu / QEMU; below 1 is faster).
 # With several runs it ends with each phase's median ratio: on a shared host
 # a single run's phase can be off by a third either way, for both emulators.
-# usage: scripts/bench.sh [runs]   (builds pcemu in release mode first)
-#        PCEMU=path/to/pcemu scripts/bench.sh [runs]   (that binary, no build)
+# With amd64 as the second argument the guest is the 64-bit one (Debian's
+# amd64 kernel, workloads built with gcc -m64) and the reference
+# qemu-system-x86_64 -accel tcg.
+# usage: scripts/bench.sh [runs] [i386|amd64]   (builds pcemu in release mode first)
+#        PCEMU=path/to/pcemu scripts/bench.sh [runs] [i386|amd64]   (that binary, no build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GUEST_CACHE:-$top/guest-cache}
 runs=${1:-1}
+arch=${2:-i386}
+case "$arch" in
+i386) reference=qemu-system-i386; guest=$cache ;;
+amd64) reference=qemu-system-x86_64; guest=$cache/amd64 ;;
+*) echo "usage: $0 [runs] [i386|amd64]" >&2; exit 1 ;;
+esac
 phases=(boot integer x87 sha256 fork-exec shell-loop)
 
 pcemu=${PCEMU:-}
@@ -19,7 +28,7 @@ if [ -z "$pcemu" ]; then
     pcemu=$top/.build/release/pcemu
 fi
 guest_log=$(mktemp)
-if ! GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >"$guest_log" 2>&1; then
+if ! GUEST_ARCH=$arch GUEST_CACHE=$cache "$top/scripts/build-bench-guest.sh" >"$guest_log" 2>&1; then
     cat "$guest_log" >&2
     exit 1
 fi
@@ -31,7 +40,7 @@ run_guest() {
     local log
     log=$(mktemp)
     local start=$EPOCHREALTIME
-    "$@" -m 256 -kernel "$cache/vmlinuz" -initrd "$cache/bench-initrd.gz" \
+    "$@" -m 256 -kernel "$guest/vmlinuz" -initrd "$guest/bench-initrd.gz" \
         -append "console=ttyS0 quiet" -nographic -no-reboot < <(exec sleep 900 2>/dev/null) 2>&1 |
         while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done > "$log"
     if ! grep -q '@@ done' "$log"; then
@@ -58,12 +67,12 @@ declare -A ratios
 
 for run in $(seq "$runs"); do
     ours=$(run_guest "$pcemu")
-    theirs=$(run_guest qemu-system-i386 -accel tcg)
+    theirs=$(run_guest "$reference" -accel tcg)
     if [ "$(grep '^#' <<<"$ours")" != "$(grep '^#' <<<"$theirs")" ]; then
         echo "bench: the workloads' results differ:" >&2
         paste <(grep '^#' <<<"$ours") <(grep '^#' <<<"$theirs") >&2
     fi
-    echo "run $run (seconds; ratio = pcemu / qemu-system-i386 -accel tcg)"
+    echo "run $run, $arch guest (seconds; ratio = pcemu / $reference -accel tcg)"
     printf '%-12s %10s %10s %8s\n' phase pcemu qemu ratio
     product=1
     for phase in "${phases[@]}"; do
@@ -79,7 +88,7 @@ for run in $(seq "$runs"); do
 done
 
 if [ "$runs" -gt 1 ]; then
-    echo "median of $runs runs (ratio = pcemu / qemu-system-i386 -accel tcg)"
+    echo "median of $runs runs, $arch guest (ratio = pcemu / $reference -accel tcg)"
     printf '%-12s %8s\n' phase ratio
     product=1
     for phase in "${phases[@]}"; do

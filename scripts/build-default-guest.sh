@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Builds the default guest from Debian 12's i386 packages: the 686 kernel and an
+# Builds the default guest from Debian 12's packages: the kernel and an
 # initramfs with busybox, the kernel modules PCEmu's devices need, and an init
 # that gives a shell on the serial console (and the screen).
-# Output: $GUEST_CACHE (default ./guest-cache) with vmlinuz and initrd.gz.
+# GUEST_ARCH=i386 (the default: the 686 kernel) or amd64 (the amd64 kernel,
+# which runs the same i386 test programs in compatibility mode).
+# Output: $GUEST_CACHE (default ./guest-cache) with vmlinuz and initrd.gz;
+# for amd64 its amd64/ directory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GUEST_CACHE:-$top/guest-cache}
+arch=${GUEST_ARCH:-i386}
+case "$arch" in
+i386) kernel_meta=linux-image-686 ;;
+amd64) kernel_meta=linux-image-amd64; cache=$cache/amd64 ;;
+*) echo "build-default-guest: GUEST_ARCH is i386 or amd64, not $arch" >&2; exit 1 ;;
+esac
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 programs="$top/Tests/GuestPrograms"
@@ -18,14 +27,14 @@ fi
 work="$cache/work"
 rm -rf "$work"
 mkdir -p "$work/lists/partial" "$work/debs" "$work/root"
-# A private i386 package list: the host's apt configuration is left alone.
-apt_opts=(-o APT::Architecture=i386 -o APT::Architectures=i386
+# A private package list for the guest's architecture: the host's apt configuration is left alone.
+apt_opts=(-o APT::Architecture="$arch" -o APT::Architectures="$arch"
           -o Dir::State::Lists="$work/lists" -o Dir::Cache::archives="$work/debs"
           -o Debug::NoLocking=1)
 # A mirror that is mid-sync fails one index; the others are enough.
 apt-get "${apt_opts[@]}" -qq update || echo "build-default-guest: some package lists failed; going on with the rest" >&2
-kernel_pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$kernel_pkg" ] || { echo "build-default-guest: no linux-image-686 in Debian's i386 lists" >&2; exit 1; }
+kernel_pkg=$(apt-cache "${apt_opts[@]}" depends "$kernel_meta" | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kernel_pkg" ] || { echo "build-default-guest: no $kernel_meta in Debian's $arch lists" >&2; exit 1; }
 (cd "$work/debs" && apt-get "${apt_opts[@]}" -qq download "$kernel_pkg" busybox-static)
 
 root="$work/root"
