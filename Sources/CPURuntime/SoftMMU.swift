@@ -202,9 +202,10 @@ final class SoftMMU {
             cpu.invalidateCode(physicalPage: physical >> 12)
         }
         switch addressSpace.backingKind(at: physical) {
-        case .mmio:
+        case .mmio, .rom:
+            // Plain ROM drops the store; a ROM device's handler takes it.
             addressSpace.write(physical, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
-        case .rom, .none:
+        case .none:
             return
         case .ram, .deviceRAM:
             guard let host = addressSpace.hostPointer(at: physical) else { return }

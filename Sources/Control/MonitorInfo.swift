@@ -69,6 +69,7 @@ enum MonitorInfo {
             switch region.kind {
             case .ram, .deviceRAM: kind = "ram"
             case .rom: kind = "rom"
+            case .romDevice: kind = "romd"
             case .mmio: kind = "i/o"
             }
             lines.append("  \(hex(region.start, 16))-\(hex(region.start + region.size - 1, 16)) (prio 0, \(kind)): \(region.name)")

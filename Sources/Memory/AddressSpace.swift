@@ -12,6 +12,9 @@ public enum RegionKind {
     /// Writable memory a device owns and keeps pinned (a framebuffer behind a
     /// PCI BAR): reached like RAM, with no per-access device call.
     case deviceRAM(UnsafeMutableRawPointer)
+    /// A ROM device (a flash chip in read-array mode): reads come straight from
+    /// its storage as ROM's do, writes go to its handler (a command).
+    case romDevice(UnsafeMutableRawPointer, MMIOHandler)
 }
 
 /// One named, page-aligned range of the physical address space.
@@ -159,7 +162,7 @@ public final class AddressSpace {
         }
         switch region.kind {
         case let .ram(offset): backings[index] = RegionBacking(kind: .ram, start: region.start, host: ram.uncheckedPointer(at: offset))
-        case let .rom(storage): backings[index] = RegionBacking(kind: .rom, start: region.start, host: storage)
+        case let .rom(storage), let .romDevice(storage, _): backings[index] = RegionBacking(kind: .rom, start: region.start, host: storage)
         case let .deviceRAM(storage): backings[index] = RegionBacking(kind: .deviceRAM, start: region.start, host: storage)
         case .mmio: backings[index] = RegionBacking(kind: .mmio, start: region.start, host: nil)
         }
@@ -220,12 +223,13 @@ public final class AddressSpace {
         }
     }
 
-    /// Slow-path physical write. Writes to ROM and to nothing are dropped.
+    /// Slow-path physical write. Writes to ROM and to nothing are dropped; a
+    /// ROM device's handler gets them.
     public func write(_ address: PhysicalAddress, value: UInt32, size: AccessSize) {
         guard let region = region(at: address) else { return }
         let inside = address - region.start
         switch region.kind {
-        case let .mmio(handler):
+        case let .mmio(handler), let .romDevice(_, handler):
             handler.write(offset: UInt32(inside), value: value, size: size)
         case .rom:
             return
