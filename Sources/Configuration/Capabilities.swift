@@ -29,6 +29,7 @@ public struct Capabilities: OptionSet, Sendable {
     public static let usb = Capabilities(rawValue: 1 << 26)
     public static let ac97 = Capabilities(rawValue: 1 << 27)
     public static let intelHDA = Capabilities(rawValue: 1 << 28)
+    public static let parallelFlash = Capabilities(rawValue: 1 << 29)
 
     /// How a refusal names each part: "-hda: IDE disks are not built yet".
     public static let partNames: [(Capabilities, String)] = [
@@ -42,7 +43,7 @@ public struct Capabilities: OptionSet, Sendable {
         (.jit, "the x86-64 JIT backend"), (.e1000, "the e1000 network card"), (.gdbStub, "the gdb stub"),
         (.standardVGA, "the standard VGA"),
         (.usb, "the USB controller and devices"),
-        (.ac97, "the AC97 sound card"), (.intelHDA, "Intel HDA sound"),
+        (.ac97, "the AC97 sound card"), (.intelHDA, "Intel HDA sound"), (.parallelFlash, "the parallel flash (if=pflash)"),
     ]
 
     public static func name(of part: Capabilities) -> String {

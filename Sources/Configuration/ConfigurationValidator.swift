@@ -34,6 +34,7 @@ public struct ConfigurationValidator {
         for drive in config.drives {
             switch (drive.interface, drive.media) {
             case (.floppy, _): try require(.floppy, for: drive.option)
+            case (.pflash, _): try require(.parallelFlash, for: drive.option)
             case (.ide, .cdrom): try require(.ideCDROM, for: drive.option)
             case (.ide, .disk): try require(.ideDisk, for: drive.option)
             }

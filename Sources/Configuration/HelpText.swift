@@ -27,6 +27,9 @@ public enum HelpText {
 
     Firmware and boot:
       -bios FILE               the BIOS image (default: Debian's SeaBIOS bios-256k.bin)
+      -pflash FILE             the next parallel flash unit: unit 0 is the firmware (ends at 4 GiB,
+                               replaces -bios), unit 1 below it (UEFI variables); same as
+                               -drive if=pflash,format=raw,file=FILE[,unit=N][,readonly=on]
       -kernel FILE             boot this Linux kernel directly (bzImage)
       -initrd FILE             with -kernel: the initial ram disk
       -append TEXT             with -kernel: the kernel command line
@@ -37,7 +40,7 @@ public enum HelpText {
       -hda/-hdb/-hdc/-hdd FILE IDE disk 0 to 3
       -cdrom FILE              the IDE CD-ROM (secondary master)
       -fda/-fdb FILE           floppy disk 0 and 1
-      -drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,index=N][,media=disk|cdrom][,readonly=on]
+      -drive file=FILE[,format=raw|qcow2][,if=ide|floppy|pflash][,index=N][,media=disk|cdrom][,readonly=on]
       -snapshot                keep every disk write in a temporary overlay
 
     Network:

@@ -29,7 +29,7 @@ public struct MachineConfiguration: Equatable {
     }
 
     public struct Drive: Equatable {
-        public enum Interface: String, Equatable { case ide, floppy }
+        public enum Interface: String, Equatable { case ide, floppy, pflash }
         public enum Media: String, Equatable { case disk, cdrom }
         public enum Format: String, Equatable { case raw, qcow2 }
         public var file: String?

@@ -5,7 +5,7 @@ import PCEmuSupport
 public struct OptionParser {
     /// Options that take a value, and those that do not.
     static let valued: Set<String> = [
-        "m", "smp", "bios", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
+        "m", "smp", "bios", "pflash", "kernel", "initrd", "append", "hda", "hdb", "hdc", "hdd", "fda", "fdb", "cdrom",
         "drive", "boot", "nic", "netdev", "device", "audiodev", "display", "serial", "monitor", "qmp", "chardev", "mon", "debugcon", "d", "D",
         "accel", "name", "machine", "M", "cpu",
         "screendump", "vga", "loadvm", "incoming", "gdb",
@@ -98,6 +98,11 @@ public struct OptionParser {
         case "cdrom":
             try addDrive(&config, file: value, option: shown, interface: .ide, index: 2, media: .cdrom)
         case "drive": try parseDrive(value, option: shown, into: &config)
+        case "pflash":
+            var drive = MachineConfiguration.Drive(option: shown)
+            drive.file = value
+            drive.interface = .pflash
+            try addDrive(&config, drive)
         case "boot": config.boot = try parseBoot(value, option: shown)
         case "nic":
             let list = try KeyValueList(value, option: shown, implicitKey: "type")
@@ -253,7 +258,7 @@ public struct OptionParser {
 
     private func parseDrive(_ value: String, option: String, into config: inout MachineConfiguration) throws {
         let list = try KeyValueList(value, option: option, implicitKey: nil)
-        try list.allowOnly(["file", "format", "if", "index", "media", "readonly", "snapshot", "cache", "id"])
+        try list.allowOnly(["file", "format", "if", "index", "unit", "media", "readonly", "snapshot", "cache", "id"])
         var drive = MachineConfiguration.Drive(option: option)
         drive.file = list.value("file")
         if let format = list.value("format") {
@@ -264,7 +269,7 @@ public struct OptionParser {
         }
         if let interface = list.value("if") {
             guard let parsed = MachineConfiguration.Drive.Interface(rawValue: interface) else {
-                throw EmulatorError.badOption(option, "unknown interface '\(interface)' (ide or floppy)")
+                throw EmulatorError.badOption(option, "unknown interface '\(interface)' (ide, floppy or pflash)")
             }
             drive.interface = parsed
         }
@@ -274,7 +279,15 @@ public struct OptionParser {
             }
             drive.media = parsed
         }
-        if let index = list.value("index") {
+        // A flash unit is its index (QEMU's if=pflash has one unit per bus).
+        if drive.interface == .pflash, let unit = list.value("unit") {
+            guard list.value("index") == nil || list.value("index") == unit else {
+                throw EmulatorError.badOption(option, "index and unit disagree")
+            }
+        } else if list.value("unit") != nil {
+            throw EmulatorError.badOption(option, "unit= is taken for if=pflash only (use index=)")
+        }
+        if let index = list.value("index") ?? list.value("unit") {
             let limit = drive.interface == .ide ? 4 : 2
             guard let parsed = Int(index), (0..<limit).contains(parsed) else {
                 throw EmulatorError.badOption(option, "index must be 0 to \(limit - 1) for if=\(drive.interface.rawValue)")
@@ -304,6 +317,13 @@ public struct OptionParser {
         if let index = drive.index,
            let other = config.drives.first(where: { $0.interface == drive.interface && $0.index == index }) {
             throw EmulatorError.badOption(drive.option, "\(drive.interface.rawValue) unit \(index) is already used by \(other.option)")
+        }
+        var drive = drive
+        if drive.interface == .pflash, drive.index == nil {
+            // As QEMU: the next unit after the highest one given so far.
+            let next = (config.drives.filter { $0.interface == .pflash }.compactMap(\.index).max() ?? -1) + 1
+            guard next < 2 else { throw EmulatorError.badOption(drive.option, "too many pflash units (the pc machine has 2)") }
+            drive.index = next
         }
         config.drives.append(drive)
     }
