@@ -8,6 +8,7 @@ cd "$top"
 packages=(
     pkg-config libsdl2-dev libpulse-dev libslirp-dev  # the host side
     seabios                                            # bios-256k.bin, vgabios-stdvga.bin
+    ovmf                                               # UEFI firmware: OVMF_CODE.fd and OVMF_VARS.fd for -drive if=pflash
     qemu-system-data                                   # linuxboot_dma.bin, the option ROM that boots -kernel
     nasm binutils gcc-multilib                         # firmware and test programs, the decoder's oracle
     qemu-utils qemu-system-x86 qemu-system-gui         # qemu-img, and the reference for behaviour and speed (-gui: its PulseAudio driver)

@@ -35,6 +35,16 @@ public final class FirmwareImage {
         data.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: data.count) }
     }
 
+    /// The firmware in pflash unit 0: a copy taken at start, which is what
+    /// QEMU's pc shows below 1 MiB (its "isa-bios"); the flash itself is mapped
+    /// at the top by `SystemFlash`.
+    init(flashCopy bytes: UnsafeRawPointer, size: Int, path: String) {
+        self.path = path
+        self.size = size
+        storage = .allocate(byteCount: size, alignment: GuestRAM.pageSize)
+        storage.copyMemory(from: bytes, byteCount: size)
+    }
+
     deinit { storage.deallocate() }
 
     /// Where the image starts: it ends at 4 GiB.

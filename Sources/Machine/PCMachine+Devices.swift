@@ -13,6 +13,7 @@ extension PCMachine {
         devices.register(cpu, as: "cpu")
         chipset.register(in: devices)
         devices.register(shadow, as: "pam-shadow")
+        for unit in systemFlash?.units ?? [] { devices.register(unit, as: unit.name) }
         graphics?.register(in: devices)
         sound.register(in: devices)
         networkCards.register(in: devices)

@@ -22,7 +22,7 @@ public final class PCMachine {
         .ne2000, .e1000, .userNetwork, .usb,
         .sdlDisplay, .standardVGA,
         .ideDisk, .ideCDROM, .qcow2, .snapshot,
-        .floppy, .gdbStub,
+        .floppy, .gdbStub, .parallelFlash,
     ]
 
     public let configuration: MachineConfiguration
@@ -36,6 +36,8 @@ public final class PCMachine {
     public let cpuWarnings: [String]
     public let loop: CPUThreadLoop
     public let firmware: FirmwareImage
+    /// -drive if=pflash: the flash chips, unit 0 the firmware instead of -bios.
+    let systemFlash: SystemFlash?
     public let e820: E820Map
     /// Where the RAM is: below the PCI hole, and above 4 GiB what does not fit there.
     public let ramLayout: RAMLayout
@@ -108,8 +110,13 @@ public final class PCMachine {
         loop = CPUThreadLoop(clock: clock, scheduler: scheduler, engine: cpu, onReset: {})
         loop.exitOnReset = configuration.noReboot
 
-        firmware = try FirmwareImage(path: configuration.bios)
-        try firmware.mapHigh(in: addressSpace)
+        systemFlash = try SystemFlash(configuration: configuration, addressSpace: addressSpace)
+        if let systemFlash {
+            firmware = systemFlash.firmware
+        } else {
+            firmware = try FirmwareImage(path: configuration.bios)
+            try firmware.mapHigh(in: addressSpace)
+        }
         shadow = try ShadowMemory(addressSpace: addressSpace, firmware: firmware)
         chipset = try Chipset(ports: ports, addressSpace: addressSpace, clock: clock, scheduler: scheduler,
                               cpu: cpu, loop: loop, shadow: shadow, ideDevices: ideDrives.devices,
@@ -127,7 +134,7 @@ public final class PCMachine {
         usb = try USBDevices(configuration: configuration, chipset: chipset, ports: ports, addressSpace: addressSpace,
                              cpu: cpu, loop: loop, clock: clock, scheduler: scheduler)
 
-        e820 = E820Map(layout: ramLayout, firmwareBytes: UInt64(firmware.size))
+        e820 = E820Map(layout: ramLayout, firmwareBytes: UInt64(systemFlash?.totalSize ?? firmware.size))
         if let kernel = configuration.kernel {
             // As QEMU, the kernel and initrd go below 4 GiB.
             linuxBoot = try LinuxBootLoader(kernelPath: kernel, initrdPath: configuration.initrd,
@@ -162,6 +169,7 @@ public final class PCMachine {
     public func flushDisks() {
         ideDrives.flush()
         floppyDrives.flush()
+        systemFlash?.flush()
     }
 
     /// Starts the terminal's reader (and raw mode); call just before running.
