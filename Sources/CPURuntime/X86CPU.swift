@@ -195,9 +195,11 @@ public final class X86CPU: ExecutionEngine {
     }
 
     /// The linear address of CS:EIP and the CS base blocks are keyed on,
-    /// read straight from the state (the base's low half: 32 bits in every mode).
+    /// read straight from the state (the base's low half: 32 bits in every
+    /// mode). In 64-bit mode CS has no base and RIP is the linear address.
     @inline(__always)
     func codeAddress() -> (linear: LinearAddress, codeBase: UInt32) {
+        if HiddenFlags.isCode64(state.pointee.hiddenFlags) { return (state.pointee.eip, 0) }
         let codeBase = (UnsafeRawPointer(state) + codeBaseOffset).load(as: UInt32.self)
         return (linear(LinearAddress(codeBase), UInt32(truncatingIfNeeded: state.pointee.eip)), codeBase)
     }
@@ -224,6 +226,7 @@ public final class X86CPU: ExecutionEngine {
     private var needsSegmentBases: Bool {
         let protected = state.pointee.cr0 & ControlRegister.protectionEnable != 0
         let v86 = protected && state.pointee.eflags & EFLAGS.virtual8086 != 0
+        if state.pointee.efer & EFER.longModeActive != 0 && segment(.cs).isLong { return false }
         return !protected || v86 || segment(.ds).base != 0 || segment(.es).base != 0 || segment(.ss).base != 0
     }
 
@@ -241,16 +244,22 @@ public final class X86CPU: ExecutionEngine {
         // Real mode too: the caches keep the D and B bits a protected-mode
         // load gave them until CS or SS is loaded again (code that clears PE
         // runs on with them, as on hardware and in QEMU).
-        if !v86 && segment(.cs).isBig { flags.insert(.code32) }
-        if !v86 && segment(.ss).isBig { flags.insert(.stack32) }
-        if needsSegmentBases { flags.insert(.segmentBases) }
+        // Long mode: CS.L selects 64-bit mode, where the D bit means nothing
+        // and DS, ES and SS have no base or limit (FS and GS keep their bases).
+        let longMode = state.pointee.efer & EFER.longModeActive != 0
+        let code64 = longMode && segment(.cs).isLong
+        if longMode { flags.insert(.longMode) }
+        if code64 { flags.insert(.code64) }
+        if !v86 && !code64 && segment(.cs).isBig { flags.insert(.code32) }
+        if !v86 && (code64 || segment(.ss).isBig) { flags.insert(.stack32) }
+        if !code64 && needsSegmentBases { flags.insert(.segmentBases) }
         if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
         if x87MayRunOnHost { flags.insert(.x87OnHost) }
-        if protected && !v86 {
+        if protected && !v86 && !code64 {
             for register in Segment.allCases where !segment(register).isFlatWritableData {
                 // A null FS or GS is left out of the key (generated code tests for it
                 // inline): Linux switches between a null and a flat GS with every
