@@ -238,8 +238,16 @@ extension X86CPU {
         guard !entry.isCodeOrData, entry.type == SegmentDescriptor.SystemType.availableTSS32
                 || entry.type == SegmentDescriptor.SystemType.availableTSS16 else { throw SegmentFault.generalProtection(code) }
         guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+        // Long mode: a 16-byte descriptor of a 64-bit TSS, base bits 63:32 in its third dword.
+        var baseHigh: UInt32 = 0
+        if longModeActive {
+            guard entry.type == SegmentDescriptor.SystemType.availableTSS32,
+                  UInt32(selector) & 0xFFF8 + 15 <= state.pointee.gdtLimit else { throw SegmentFault.generalProtection(code) }
+            baseHigh = try systemLoad(address &+ 8, bytes: 4)
+        }
         try systemStore(address &+ 4, entry.high | (2 << 8), bytes: 4)
         var cache = entry.cache
+        cache.base |= LinearAddress(baseHigh) << 32
         cache.selector = UInt32(selector)
         cache.flags |= 2 << 8
         state.pointee.taskRegister = cache

@@ -429,6 +429,13 @@ public final class X86CPU: ExecutionEngine {
         if cached, let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) {
             return block.takeUnretainedValue()
         }
+        if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
+            // 64-bit mode code is decoded (`decode64`) but not translated yet: #UD.
+            state.pointee.currentInstruction = state.pointee.eip
+            raiseException(ExceptionVector.invalidOpcode)
+            deliverPendingException()
+            return nil
+        }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
         let reader = CodeReader(mmu: mmu)
@@ -569,7 +576,7 @@ public final class X86CPU: ExecutionEngine {
             }
             attempts += 1
             if attempts > 3 { tripleFault = true; return }
-            let faultingEIP = UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
+            let faultingEIP = state.pointee.currentInstruction
             Log.write(.interrupts, "exception \(vector) at \(String(segment(.cs).selector, radix: 16)):\(String(faultingEIP, radix: 16))")
             deliveringVector = vector
             deliverInterrupt(vector: vector, returnAddress: faultingEIP, kind: .exception,
@@ -581,7 +588,7 @@ public final class X86CPU: ExecutionEngine {
     /// TF was set when the instruction (a block of one) started: #DB after it, with DR6.BS.
     func singleStepTrap() {
         state.pointee.debugRegisters.6 |= 1 << 14
-        deliverInterrupt(vector: ExceptionVector.debug, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .exception)
+        deliverInterrupt(vector: ExceptionVector.debug, returnAddress: state.pointee.eip, kind: .exception)
     }
 
     /// #DE, #TS, #NP, #SS, #GP: two in a row make a double fault.
@@ -596,17 +603,22 @@ public final class X86CPU: ExecutionEngine {
               state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue == 0 else { return false }
         let vector = UInt32(interrupts.acknowledge())
         Log.write(.interrupts, "external interrupt vector \(vector)")
-        deliverInterrupt(vector: vector, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .external)
+        deliverInterrupt(vector: vector, returnAddress: state.pointee.eip, kind: .external)
         return true
     }
 
     /// Enters an interrupt or exception handler. Real mode: push FLAGS, CS, IP
     /// and jump through the vector table.
-    func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind, errorCode: UInt32? = nil) {
+    func deliverInterrupt(vector: UInt32, returnAddress: UInt64, kind: InterruptKind, errorCode: UInt32? = nil) {
         deliveredInterrupts += 1
         if protectedMode {
             do {
-                try deliverProtectedInterrupt(vector: vector, returnAddress: returnAddress, kind: kind, errorCode: errorCode)
+                if longModeActive {
+                    try deliverLongModeInterrupt(vector: vector, returnAddress: returnAddress, kind: kind, errorCode: errorCode)
+                } else {
+                    try deliverProtectedInterrupt(vector: vector, returnAddress: UInt32(truncatingIfNeeded: returnAddress),
+                                                  kind: kind, errorCode: errorCode)
+                }
             } catch {
                 raise(error)
                 // Delivered from the run loop, the new fault is taken there as a double fault;
@@ -624,7 +636,7 @@ public final class X86CPU: ExecutionEngine {
         }
         let flags = LazyFlagsEvaluation.fullFlags(state)
         let stackPointer = register(Register.esp.rawValue)
-        for value in [flags, segment(.cs).selector, returnAddress] {
+        for value in [flags, segment(.cs).selector, UInt32(truncatingIfNeeded: returnAddress)] {
             push(value & 0xFFFF, bytes: 2)
             if state.pointee.pendingException >= 0 {
                 if deliveringVector == nil { deliveringVector = vector }
