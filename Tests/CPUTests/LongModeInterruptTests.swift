@@ -150,6 +150,28 @@ final class LongModeInterruptTests: XCTestCase {
         XCTAssertEqual(cpu.currentPrivilege, 3, "nothing changed")
     }
 
+    /// Compatibility-mode code (a 32-bit CS in long mode) reaches 64-bit
+    /// code by a far jump or an IRET, with the whole 32-bit offset.
+    func testFarJumpAndIRETFromCompatibilityModeInto64BitCode() throws {
+        setPrivilege(0)
+        cpu.setSegmentRegister(.cs, SegmentCache(selector: compatCode, base: 0, limit: 0xFFFF_FFFF, flags: 0xCF9B00 & 0xF0FF00))
+        XCTAssertFalse(HiddenFlags(rawValue: cpu.state.pointee.hiddenFlags).contains(.code64))
+        try cpu.protectedFarJump(selector: UInt16(kernelCode), offset: 0x1234_5678, bytes: 4)
+        XCTAssertEqual(cpu.state.pointee.eip, 0x1234_5678)
+        XCTAssertTrue(HiddenFlags(rawValue: cpu.state.pointee.hiddenFlags).contains(.code64))
+
+        cpu.setSegmentRegister(.cs, SegmentCache(selector: compatCode, base: 0, limit: 0xFFFF_FFFF, flags: 0xCF9B00 & 0xF0FF00))
+        cpu.setRegister64(Register.esp.rawValue, 0x8_0000)
+        put64(0x8_0000, UInt64(kernelCode) << 32 | 0x0040_1000)   // EIP, CS
+        put64(0x8_0008, UInt64(EFLAGS.reserved1 | EFLAGS.carry))   // EFLAGS
+        try cpu.protectedInterruptReturn(bytes: 4)
+        XCTAssertEqual(cpu.state.pointee.eip, 0x0040_1000)
+        XCTAssertEqual(cpu.segmentRegister(.cs).selector, kernelCode)
+        XCTAssertEqual(cpu.register64(Register.esp.rawValue), 0x8_000C, "same privilege from compatibility mode: three slots")
+        XCTAssertEqual(cpu.flags & EFLAGS.carry, EFLAGS.carry)
+        XCTAssertTrue(HiddenFlags(rawValue: cpu.state.pointee.hiddenFlags).contains(.code64))
+    }
+
     func testSixtyFourBitCodeIsNotTranslatedYetAndRaisesInvalidOpcode() {
         setPrivilege(0)
         gate(ExceptionVector.invalidOpcode)
