@@ -1,4 +1,5 @@
 import Memory
+import X86Frontend
 import X86State
 
 /// Instruction fetch: the translator's code bytes and the physical PC blocks
@@ -42,6 +43,10 @@ extension SoftMMU {
             || swapInVictim(linear, access: .execute, slot: slot, mmu: mmu) {
             return slot.pointee.physicalPage | (linear & 0xFFF)
         }
+        guard CanonicalAddress.isCanonical(linear) else {
+            codeFault = (linear, SoftMMU.nonCanonicalFault)
+            return nil
+        }
         switch walker.translate(linear, access: .execute, privilege: SoftMMU.privilege(mmu: mmu)) {
         case let .fault(errorCode):
             codeFault = (linear, errorCode)
@@ -71,6 +76,10 @@ extension SoftMMU {
     func raiseCodeFault() -> Bool {
         guard let fault = codeFault else { return false }
         codeFault = nil
+        if fault.errorCode == SoftMMU.nonCanonicalFault {
+            cpu.raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            return true
+        }
         pageFault(at: fault.linear, errorCode: fault.errorCode)
         return true
     }

@@ -15,6 +15,7 @@ extension SoftMMU {
         guard keepingGlobal else {
             stateBlock.flushTLB()
             largeRegions.clear()
+            hugePageCached = false
             return
         }
         stateBlock.flushNonGlobalTLB()
@@ -24,6 +25,12 @@ extension SoftMMU {
     /// entry cached from a large page containing it (a 4 MiB or 2 MiB page is
     /// cached as 4 KiB pieces in other slots; 4 MiB alignment covers both sizes).
     func flush(page linear: LinearAddress) {
+        // A 1 GiB page is cached in pieces spread over more regions than
+        // `largeRegions` tells apart: drop everything.
+        if hugePageCached {
+            flushAll()
+            return
+        }
         for mmu in 0..<CPUStateBlock.mmuModes {
             let slot = entry(linear, mmu: mmu)
             if SoftMMU.page(of: slot.pointee) == linear & SoftMMU.pageMask { slot.pointee = TLBEntry() }

@@ -29,6 +29,11 @@ final class SoftMMU {
     static let userIndex = 1
     /// Where the last `readCode` stopped at a page fault: reported by `raiseCodeFault`.
     var codeFault: (linear: LinearAddress, errorCode: UInt32)?
+    /// `codeFault`'s error code for a fetch from a non-canonical address (#GP, not #PF).
+    static let nonCanonicalFault: UInt32 = ~0
+    /// A 1 GiB page was cached since the last full flush: INVLPG then
+    /// flushes everything (`LargePageRegions` tracks only 4 MiB regions).
+    var hugePageCached = false
     /// The victim entry the next refill's eviction goes to.
     var victimCursor = 0
 
@@ -114,6 +119,12 @@ final class SoftMMU {
             || swapInVictim(linear, access: access, slot: slot, mmu: mmu) {
             return slot.pointee.physicalPage | (linear & 0xFFF)
         }
+        // Only 64-bit mode makes non-canonical addresses; none is ever in the
+        // TLB. A stack access's #SS is reported as #GP: the MMU does not know the segment.
+        guard CanonicalAddress.isCanonical(linear) else {
+            cpu.raiseException(ExceptionVector.generalProtection, errorCode: 0)
+            return nil
+        }
         switch walker.translate(linear, access: access, privilege: SoftMMU.privilege(mmu: mmu)) {
         case let .fault(errorCode):
             pageFault(at: linear, errorCode: errorCode)
@@ -145,6 +156,7 @@ final class SoftMMU {
         var fresh = TLBEntry()
         fresh.flags = (translation.global ? TLBEntry.global : 0) | (translation.large ? TLBEntry.largePage : 0)
         if translation.large { largeRegions.mark(linear) }
+        if translation.huge { hugePageCached = true }
         guard translation.physical < AddressSpace.physicalLimit else {
             slot.pointee = fresh
             return
@@ -165,7 +177,7 @@ final class SoftMMU {
             default: break
             }
         }
-        if readable { fresh.codeTag = page | readFlags }
+        if translation.allows(.execute, privilege, writeProtect: writeProtect) { fresh.codeTag = page | readFlags }
         if cpu.debugger.watching {
             // A debugger's watchpoint: every access to the page is checked on the slow path.
             let watched = cpu.debugger.watches(page: UInt32(truncatingIfNeeded: page >> 12))

@@ -84,6 +84,7 @@ extension X86CPU {
     /// IRET in protected mode: same level, outer level, to virtual-8086 mode,
     /// or back to the previous task when NT is set.
     func protectedInterruptReturn(bytes: Int) throws {
+        if longModeActive { return try longModeInterruptReturn(bytes: bytes) }
         if virtual8086 {
             // IOPL 3: IRET works as in real mode; otherwise #GP (no VME yet).
             guard (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift == 3 else { throw SegmentFault.generalProtection(0) }

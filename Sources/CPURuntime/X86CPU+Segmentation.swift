@@ -110,9 +110,14 @@ extension X86CPU {
         return cache
     }
 
+    /// A code segment with L set in long mode: no limit applies to it.
+    func isSixtyFourBitCode(_ cache: SegmentCache) -> Bool { cache.isLong && longModeActive }
+
     func setCodeSegment(_ cache: SegmentCache, eip: UInt32) {
         setSegment(.cs, cache)
-        state.pointee.eip = UInt64(cache.isBig ? eip : eip & 0xFFFF)
+        // A 64-bit code segment (L set, D clear) in long mode takes the whole offset.
+        let wide = cache.isBig || isSixtyFourBitCode(cache)
+        state.pointee.eip = UInt64(wide ? eip : eip & 0xFFFF)
         updateHiddenFlags()
     }
 
@@ -123,7 +128,7 @@ extension X86CPU {
         let cpl = currentPrivilege
         if entry.isCodeOrData {
             let cache = try codeSegment(selector, entry: entry, privilege: cpl)
-            guard offset <= cache.limit else { throw SegmentFault.generalProtection(0) }
+            guard offset <= cache.limit || isSixtyFourBitCode(cache) else { throw SegmentFault.generalProtection(0) }
             try markAccessed(entry, at: address)
             setCodeSegment(cache, eip: bytes == 2 ? offset & 0xFFFF : offset)
             return
@@ -167,7 +172,7 @@ extension X86CPU {
         let oldCS = segment(.cs).selector
         if entry.isCodeOrData {
             let cache = try codeSegment(selector, entry: entry, privilege: cpl)
-            guard offset <= cache.limit else { throw SegmentFault.generalProtection(0) }
+            guard offset <= cache.limit || isSixtyFourBitCode(cache) else { throw SegmentFault.generalProtection(0) }
             try pushChecked([oldCS, returnAddress], bytes: bytes)
             try markAccessed(entry, at: address)
             setCodeSegment(cache, eip: bytes == 2 ? offset & 0xFFFF : offset)

@@ -12,7 +12,12 @@ extension X86CPU: StatefulDevice {
     public static let stateVersion: UInt32 = 1
     public static let stateName = "x86-cpu"
 
-    static let registerNames = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"]
+    static let registerNames = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+                                "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
+    /// Long mode's MSRs; a record from before long mode has none (all zero).
+    static let longModeFields: [(String, WritableKeyPath<CPUState, UInt64>)] = [
+        ("efer", \.efer), ("star", \.star), ("lstar", \.lstar), ("cstar", \.cstar), ("fmask", \.fmask),
+        ("kernelGSBase", \.kernelGSBase), ("tscAux", \.tscAux)]
     static let segmentNames: [(String, Segment)] = [("es", .es), ("cs", .cs), ("ss", .ss), ("ds", .ds), ("fs", .fs), ("gs", .gs)]
 
     public func save(into record: inout StateRecord) {
@@ -42,6 +47,7 @@ extension X86CPU: StatefulDevice {
         record.put("sysenterEIP", s.sysenterEIP)
         record.put("tscOffset", s.tscOffset)
         record.put("apicBase", s.apicBase)
+        for (name, field) in X86CPU.longModeFields { record.put(name, s[keyPath: field]) }
         record.put("instructionCount", s.instructionCount)
         record.put("halted", halted)
         record.put("interruptShadow", s.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0)
@@ -53,22 +59,29 @@ extension X86CPU: StatefulDevice {
         // Everything is read and checked before anything changes.
         var s = state.pointee
         var registers = [UInt64]()
-        for name in X86CPU.registerNames { registers.append(try record.unsigned(name)) }
+        for name in X86CPU.registerNames {
+            // R8-R15 are missing from a record saved before there were sixteen.
+            registers.append(record.contains(name) || registers.count < 8 ? try record.unsigned(name) : 0)
+        }
         s.eip = try record.unsigned("eip")
         let eflags: UInt32 = try record.unsigned("eflags")
         var segments = [SegmentCache]()
         for (name, _) in X86CPU.segmentNames { segments.append(try X86CPU.loadSegment(try record.record(name))) }
         s.ldtr = try X86CPU.loadSegment(try record.record("ldtr"))
         s.taskRegister = try X86CPU.loadSegment(try record.record("tr"))
-        // No long mode: bases and control registers are 32-bit values in a record.
-        s.gdtBase = LinearAddress(try record.unsigned("gdtBase", as: UInt32.self))
+        // Table bases and CR2 are 64-bit in long mode; CR0 and CR4 have no bits above 31.
+        s.gdtBase = try record.unsigned("gdtBase")
         s.gdtLimit = try record.unsigned("gdtLimit")
-        s.idtBase = LinearAddress(try record.unsigned("idtBase", as: UInt32.self))
+        s.idtBase = try record.unsigned("idtBase")
         s.idtLimit = try record.unsigned("idtLimit")
         s.cr0 = UInt64(try record.unsigned("cr0", as: UInt32.self))
-        s.cr2 = LinearAddress(try record.unsigned("cr2", as: UInt32.self))
-        s.cr3 = UInt64(try record.unsigned("cr3", as: UInt32.self))
+        s.cr2 = try record.unsigned("cr2")
+        s.cr3 = try record.unsigned("cr3")
         s.cr4 = UInt64(try record.unsigned("cr4", as: UInt32.self))
+        for (name, field) in X86CPU.longModeFields where record.contains(name) {
+            s[keyPath: field] = try record.unsigned(name)
+        }
+        guard s.efer & ~EFER.writable == 0 else { throw StateRecordError.outOfRange(record: X86CPU.stateName, field: "efer") }
         let debugRegisters = try record.bytes("debugRegisters", count: MemoryLayout.size(ofValue: s.debugRegisters))
         let a20Mask: UInt32 = try record.unsigned("a20Mask")
         s.sysenterCS = try record.unsigned("sysenterCS")
@@ -118,7 +131,7 @@ extension X86CPU: StatefulDevice {
         try record.expect("segment", version: 1)
         let selector: UInt32 = try record.unsigned("selector")
         guard selector <= 0xFFFF else { throw StateRecordError.outOfRange(record: "segment", field: "selector") }
-        return SegmentCache(selector: selector, base: LinearAddress(try record.unsigned("base", as: UInt32.self)), limit: try record.unsigned("limit"),
+        return SegmentCache(selector: selector, base: try record.unsigned("base"), limit: try record.unsigned("limit"),
                             flags: try record.unsigned("flags"))
     }
 

@@ -141,6 +141,7 @@ extension X86CPU {
                 throw SegmentFault.generalProtection(0)
             }
             let old = state.pointee.cr0
+            state.pointee.efer = try longModeCR0(from: old, to: value)
             state.pointee.cr0 = value | ControlRegister.extensionType
             translationChanged(register: 0, from: old, to: state.pointee.cr0)
         case 2:
@@ -154,6 +155,7 @@ extension X86CPU {
                 | ControlRegister.cr4PGE | ControlRegister.cr4OSFXSR | ControlRegister.cr4OSXMMEXCPT
             if model.features.contains("mce") { supported |= ControlRegister.cr4MCE }
             guard value & ~supported == 0 else { throw SegmentFault.generalProtection(0) }
+            try checkLongModeCR4(value)
             let old = state.pointee.cr4
             state.pointee.cr4 = value
             translationChanged(register: 4, from: old, to: value)
@@ -175,6 +177,12 @@ extension X86CPU {
     }
 
     func mmuFlushPage(_ linear: LinearAddress) {
+        if mmu.hugePageCached {
+            // The jump cache trusts a 1 GiB page's mapping over all of it.
+            mmu.flushAll()
+            jumpCache.clear()
+            return
+        }
         mmu.flush(page: linear)
         jumpCache.invalidate(linearPage: linear)
     }
@@ -230,8 +238,16 @@ extension X86CPU {
         guard !entry.isCodeOrData, entry.type == SegmentDescriptor.SystemType.availableTSS32
                 || entry.type == SegmentDescriptor.SystemType.availableTSS16 else { throw SegmentFault.generalProtection(code) }
         guard entry.isPresent else { throw SegmentFault.notPresent(code) }
+        // Long mode: a 16-byte descriptor of a 64-bit TSS, base bits 63:32 in its third dword.
+        var baseHigh: UInt32 = 0
+        if longModeActive {
+            guard entry.type == SegmentDescriptor.SystemType.availableTSS32,
+                  UInt32(selector) & 0xFFF8 + 15 <= state.pointee.gdtLimit else { throw SegmentFault.generalProtection(code) }
+            baseHigh = try systemLoad(address &+ 8, bytes: 4)
+        }
         try systemStore(address &+ 4, entry.high | (2 << 8), bytes: 4)
         var cache = entry.cache
+        cache.base |= LinearAddress(baseHigh) << 32
         cache.selector = UInt32(selector)
         cache.flags |= 2 << 8
         state.pointee.taskRegister = cache
@@ -271,6 +287,7 @@ extension X86CPU {
         case MSR.platformID, MSR.microcodeRevision: return 0
         default:
             if hasCacheControlMSR(index), let value = cacheControl.read(index) { return value }
+            if let value = readLongModeMSR(index) { return value }
             Log.write(.unimplemented, "RDMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)
         }
@@ -302,6 +319,7 @@ extension X86CPU {
                 guard accepted else { throw SegmentFault.generalProtection(0) }
                 return
             }
+            if try writeLongModeMSR(index, value) { return }
             Log.write(.unimplemented, "WRMSR 0x\(String(index, radix: 16))")
             throw SegmentFault.generalProtection(0)
         }

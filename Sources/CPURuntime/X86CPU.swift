@@ -195,9 +195,11 @@ public final class X86CPU: ExecutionEngine {
     }
 
     /// The linear address of CS:EIP and the CS base blocks are keyed on,
-    /// read straight from the state (the base's low half: 32 bits in every mode).
+    /// read straight from the state (the base's low half: 32 bits in every
+    /// mode). In 64-bit mode CS has no base and RIP is the linear address.
     @inline(__always)
     func codeAddress() -> (linear: LinearAddress, codeBase: UInt32) {
+        if HiddenFlags.isCode64(state.pointee.hiddenFlags) { return (state.pointee.eip, 0) }
         let codeBase = (UnsafeRawPointer(state) + codeBaseOffset).load(as: UInt32.self)
         return (linear(LinearAddress(codeBase), UInt32(truncatingIfNeeded: state.pointee.eip)), codeBase)
     }
@@ -224,6 +226,7 @@ public final class X86CPU: ExecutionEngine {
     private var needsSegmentBases: Bool {
         let protected = state.pointee.cr0 & ControlRegister.protectionEnable != 0
         let v86 = protected && state.pointee.eflags & EFLAGS.virtual8086 != 0
+        if state.pointee.efer & EFER.longModeActive != 0 && segment(.cs).isLong { return false }
         return !protected || v86 || segment(.ds).base != 0 || segment(.es).base != 0 || segment(.ss).base != 0
     }
 
@@ -241,16 +244,22 @@ public final class X86CPU: ExecutionEngine {
         // Real mode too: the caches keep the D and B bits a protected-mode
         // load gave them until CS or SS is loaded again (code that clears PE
         // runs on with them, as on hardware and in QEMU).
-        if !v86 && segment(.cs).isBig { flags.insert(.code32) }
-        if !v86 && segment(.ss).isBig { flags.insert(.stack32) }
-        if needsSegmentBases { flags.insert(.segmentBases) }
+        // Long mode: CS.L selects 64-bit mode, where the D bit means nothing
+        // and DS, ES and SS have no base or limit (FS and GS keep their bases).
+        let longMode = state.pointee.efer & EFER.longModeActive != 0
+        let code64 = longMode && segment(.cs).isLong
+        if longMode { flags.insert(.longMode) }
+        if code64 { flags.insert(.code64) }
+        if !v86 && !code64 && segment(.cs).isBig { flags.insert(.code32) }
+        if !v86 && (code64 || segment(.ss).isBig) { flags.insert(.stack32) }
+        if !code64 && needsSegmentBases { flags.insert(.segmentBases) }
         if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
         if x87MayRunOnHost { flags.insert(.x87OnHost) }
-        if protected && !v86 {
+        if protected && !v86 && !code64 {
             for register in Segment.allCases where !segment(register).isFlatWritableData {
                 // A null FS or GS is left out of the key (generated code tests for it
                 // inline): Linux switches between a null and a flat GS with every
@@ -420,6 +429,13 @@ public final class X86CPU: ExecutionEngine {
         if cached, let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) {
             return block.takeUnretainedValue()
         }
+        if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
+            // 64-bit mode code is decoded (`decode64`) but not translated yet: #UD.
+            state.pointee.currentInstruction = state.pointee.eip
+            raiseException(ExceptionVector.invalidOpcode)
+            deliverPendingException()
+            return nil
+        }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
         let reader = CodeReader(mmu: mmu)
@@ -560,7 +576,7 @@ public final class X86CPU: ExecutionEngine {
             }
             attempts += 1
             if attempts > 3 { tripleFault = true; return }
-            let faultingEIP = UInt32(truncatingIfNeeded: state.pointee.currentInstruction)
+            let faultingEIP = state.pointee.currentInstruction
             Log.write(.interrupts, "exception \(vector) at \(String(segment(.cs).selector, radix: 16)):\(String(faultingEIP, radix: 16))")
             deliveringVector = vector
             deliverInterrupt(vector: vector, returnAddress: faultingEIP, kind: .exception,
@@ -572,7 +588,7 @@ public final class X86CPU: ExecutionEngine {
     /// TF was set when the instruction (a block of one) started: #DB after it, with DR6.BS.
     func singleStepTrap() {
         state.pointee.debugRegisters.6 |= 1 << 14
-        deliverInterrupt(vector: ExceptionVector.debug, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .exception)
+        deliverInterrupt(vector: ExceptionVector.debug, returnAddress: state.pointee.eip, kind: .exception)
     }
 
     /// #DE, #TS, #NP, #SS, #GP: two in a row make a double fault.
@@ -587,17 +603,22 @@ public final class X86CPU: ExecutionEngine {
               state.pointee.hiddenFlags & HiddenFlags.interruptShadow.rawValue == 0 else { return false }
         let vector = UInt32(interrupts.acknowledge())
         Log.write(.interrupts, "external interrupt vector \(vector)")
-        deliverInterrupt(vector: vector, returnAddress: UInt32(truncatingIfNeeded: state.pointee.eip), kind: .external)
+        deliverInterrupt(vector: vector, returnAddress: state.pointee.eip, kind: .external)
         return true
     }
 
     /// Enters an interrupt or exception handler. Real mode: push FLAGS, CS, IP
     /// and jump through the vector table.
-    func deliverInterrupt(vector: UInt32, returnAddress: UInt32, kind: InterruptKind, errorCode: UInt32? = nil) {
+    func deliverInterrupt(vector: UInt32, returnAddress: UInt64, kind: InterruptKind, errorCode: UInt32? = nil) {
         deliveredInterrupts += 1
         if protectedMode {
             do {
-                try deliverProtectedInterrupt(vector: vector, returnAddress: returnAddress, kind: kind, errorCode: errorCode)
+                if longModeActive {
+                    try deliverLongModeInterrupt(vector: vector, returnAddress: returnAddress, kind: kind, errorCode: errorCode)
+                } else {
+                    try deliverProtectedInterrupt(vector: vector, returnAddress: UInt32(truncatingIfNeeded: returnAddress),
+                                                  kind: kind, errorCode: errorCode)
+                }
             } catch {
                 raise(error)
                 // Delivered from the run loop, the new fault is taken there as a double fault;
@@ -615,7 +636,7 @@ public final class X86CPU: ExecutionEngine {
         }
         let flags = LazyFlagsEvaluation.fullFlags(state)
         let stackPointer = register(Register.esp.rawValue)
-        for value in [flags, segment(.cs).selector, returnAddress] {
+        for value in [flags, segment(.cs).selector, UInt32(truncatingIfNeeded: returnAddress)] {
             push(value & 0xFFFF, bytes: 2)
             if state.pointee.pendingException >= 0 {
                 if deliveringVector == nil { deliveringVector = vector }

@@ -32,7 +32,7 @@ enum X86Helpers {
                 // The faults generated code raises (#GP, #SS, #UD...) with an error
                 // code push 0: outside real mode the handler pops it.
                 let errorCode: UInt32? = kind == .exception && X86CPU.pushesErrorCode(UInt32(vector)) ? 0 : nil
-                X86CPU.owner(of: state).deliverInterrupt(vector: UInt32(vector), returnAddress: UInt32(truncatingIfNeeded: address),
+                X86CPU.owner(of: state).deliverInterrupt(vector: UInt32(vector), returnAddress: address,
                                                          kind: kind, errorCode: errorCode)
                 return 0
             }

@@ -5,10 +5,13 @@ import X87
 /// code keeps in a register. Field offsets for the translator and the JIT
 /// come from `MemoryLayout<CPUState>.offset(of:)`, in `CPUStateLayout`.
 ///
-/// General registers are 64 bits wide from the start; i386 code uses the low
-/// half (little-endian, so a 32-bit access at the same offset).
+/// General registers are 64 bits wide, sixteen of them (R8-R15 exist only
+/// in 64-bit mode); i386 code uses the low half of the first eight
+/// (little-endian, so a 32-bit access at the same offset).
 public struct CPUState {
-    public var registers: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    public var registers: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                           UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     public var eip: UInt64 = 0
     /// EFLAGS except the arithmetic flags (which are lazy) and DF (in `direction`).
     public var eflags: UInt32 = EFLAGS.reserved1
@@ -58,6 +61,16 @@ public struct CPUState {
     public var sysenterCS: UInt32 = 0
     public var sysenterESP: UInt32 = 0
     public var sysenterEIP: UInt32 = 0
+    /// Long mode's MSRs (`LongModeMSR`): EFER, SYSCALL's targets and flag
+    /// mask, SWAPGS's other GS base, RDTSCP's TSC_AUX. FS and GS bases are
+    /// the segment caches' `base`.
+    public var efer: UInt64 = 0
+    public var star: UInt64 = 0
+    public var lstar: UInt64 = 0
+    public var cstar: UInt64 = 0
+    public var fmask: UInt64 = 0
+    public var kernelGSBase: LinearAddress = 0
+    public var tscAux: UInt64 = 0
     /// The time-stamp counter is guest time scaled; this is added to it (WRMSR 0x10).
     public var tscOffset: Int64 = 0
     public var apicBase: UInt64 = 0xFEE0_0900

@@ -89,10 +89,20 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
         HiddenFlags(rawValue: 1 << (13 + UInt32(segment.rawValue)))
     }
 
+    /// EFER.LMA: long mode is active (64-bit or compatibility mode).
+    public static let longMode = HiddenFlags(rawValue: 1 << 19)
+    /// 64-bit mode: long mode with a code segment whose L bit is set. Blocks
+    /// of 64-bit, compatibility and legacy code never share a key.
+    public static let code64 = HiddenFlags(rawValue: 1 << 20)
+
     public var cpl: UInt32 { rawValue & HiddenFlags.cplMask }
 
-    /// How wide linear addresses are in this mode: 32 bits in every mode built
-    /// so far (long mode's 64-bit code segments will widen them).
+    /// `code64` in a raw value, inlined across modules for the run loop.
     @inlinable @inline(__always)
-    public var addressSize: AddressSize { .bits32 }
+    public static func isCode64(_ raw: UInt32) -> Bool { raw & (1 << 20) != 0 }
+
+    /// How wide linear addresses are in this mode: 64 bits in 64-bit mode,
+    /// 32 in every other one (compatibility mode included).
+    @inlinable @inline(__always)
+    public var addressSize: AddressSize { contains(.code64) ? .bits64 : .bits32 }
 }

@@ -8,6 +8,8 @@ public typealias LinearAddress = UInt64
 public enum AddressSize: Sendable {
     /// Real, virtual-8086 and protected mode: linear addresses wrap at 4 GiB.
     case bits32
+    /// 64-bit mode: 64-bit arithmetic; the MMU checks that the result is canonical.
+    case bits64
 
     /// The wrap of this size: a linear address computed in 64 bits is cut to
     /// what the mode keeps.
@@ -15,6 +17,7 @@ public enum AddressSize: Sendable {
     public func mask(_ linear: LinearAddress) -> LinearAddress {
         switch self {
         case .bits32: return linear & 0xFFFF_FFFF
+        case .bits64: return linear
         }
     }
 }

@@ -33,6 +33,8 @@ public struct SegmentCache: Equatable, Sendable {
     public static let dplShift: UInt32 = 13
     public static let present: UInt32 = 1 << 15
     public static let available: UInt32 = 1 << 20
+    /// L: a 64-bit code segment (in long mode; D must then be clear).
+    public static let long: UInt32 = 1 << 21
     /// D/B: 32-bit code, 32-bit stack, or a 4 GiB expand-down bound.
     public static let big: UInt32 = 1 << 22
     public static let granularity: UInt32 = 1 << 23
@@ -47,6 +49,7 @@ public struct SegmentCache: Equatable, Sendable {
 
     public var dpl: UInt32 { (flags >> SegmentCache.dplShift) & 3 }
     public var isBig: Bool { flags & SegmentCache.big != 0 }
+    public var isLong: Bool { flags & SegmentCache.long != 0 }
 
     /// A real-mode (or virtual-8086) segment: base = selector * 16, 64 KiB.
     public static func realMode(selector: UInt16, code: Bool = false) -> SegmentCache {

@@ -44,19 +44,28 @@ struct ObjdumpOracle {
 
     /// objdump's verdict on each case (at most 15 bytes each), in order.
     func verdicts(for cases: [[UInt8]], codeSize32: Bool) throws -> [Verdict] {
+        try verdicts(for: cases, machine: codeSize32 ? "i386" : "i8086", tag: "\(codeSize32)")
+    }
+
+    /// objdump's verdict on each case decoded as 64-bit code.
+    func verdicts64(for cases: [[UInt8]]) throws -> [Verdict] {
+        try verdicts(for: cases, machine: "i386:x86-64", tag: "64")
+    }
+
+    private func verdicts(for cases: [[UInt8]], machine: String, tag: String) throws -> [Verdict] {
         var image = [UInt8](repeating: 0x90, count: cases.count * Self.slotSize)
         for (i, bytes) in cases.enumerated() {
             precondition(bytes.count <= 15)
             image.replaceSubrange(i * Self.slotSize ..< i * Self.slotSize + bytes.count, with: bytes)
         }
         let file = FileManager.default.temporaryDirectory
-            .appendingPathComponent("x86-oracle-\(ProcessInfo.processInfo.processIdentifier)-\(codeSize32).bin")
+            .appendingPathComponent("x86-oracle-\(ProcessInfo.processInfo.processIdentifier)-\(tag).bin")
         try Data(image).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-D", "-b", "binary", "-m", codeSize32 ? "i386" : "i8086", "-M", "intel",
+        process.arguments = ["-D", "-b", "binary", "-m", machine, "-M", "intel",
                              "--insn-width=16", file.path]
         let pipe = Pipe()
         process.standardOutput = pipe

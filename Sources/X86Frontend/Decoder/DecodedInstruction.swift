@@ -17,6 +17,9 @@ public struct MemoryOperand: Sendable, Equatable {
     public var segmentIsDefault: Bool
 
     public static let noRegister: UInt8 = 0xFF
+    /// `base` of a RIP-relative operand (64-bit mode, mod 00 r/m 101): the
+    /// displacement counts from the next instruction's address.
+    public static let instructionPointer: UInt8 = 0x10
 
     public var hasBase: Bool { base != Self.noRegister }
     public var hasIndex: Bool { index != Self.noRegister }
@@ -77,11 +80,36 @@ public struct DecodedInstruction: Sendable, Equatable {
     /// The translation the opcode table names for the instruction.
     var semantics: Semantics
 
+    // 64-bit mode (`decode64`); zero or false in every other mode.
+    /// Decoded as 64-bit code: operand sizes may be 64, address sizes 64 or
+    /// 32, register numbers 0-15, and `memory.base` may be `MemoryOperand.instructionPointer`.
+    public var is64BitMode = false
+    /// The REX prefix (40-4F) that directly preceded the opcode, or 0.
+    public var rex: UInt8 = 0
+    /// The high half of a 64-bit immediate (MOV r64, imm64) or moffs (A0-A3).
+    public var immediateHigh: UInt32 = 0
+
     /// The operand-size attribute (16 or 32) even for byte forms: what a near
     /// branch, PUSH/POP of a segment register or a far pointer uses.
     public var operandSizeAttribute: UInt8 {
         (codeSize32 != prefixes.contains(.operandSize)) ? 32 : 16
     }
+
+    /// REX.W, .R, .X, .B as 0 or 8: what each adds to a 3-bit register field.
+    public var rexW: Bool { rex & 8 != 0 }
+    var rexR: UInt8 { (rex & 4) << 1 }
+    var rexB: UInt8 { (rex & 1) << 3 }
+
+    /// The register the ModRM reg field names (0-15 in 64-bit mode).
+    public var regRegister: Int { Int(reg | rexR) }
+    /// The register the ModRM r/m field names when mod = 11.
+    public var rmRegister: Int { Int(rm | rexB) }
+    /// The register in the opcode's low bits (50+r, B8+r, 0F C8+r...).
+    public var opcodeRegister: Int { Int(UInt8(opcode & 7) | rexB) }
+    /// Byte registers 4-7 are SPL BPL SIL DIL (not AH CH DH BH) with any REX.
+    public var byteRegistersUniform: Bool { rex != 0 }
+    /// The immediate with its high half: MOV r64, imm64's value, or a moffs64.
+    public var immediate64: UInt64 { UInt64(immediateHigh) << 32 | UInt64(immediate) }
 
     /// The ModRM r/m operand is a register (mod = 11).
     public var isRegisterOperand: Bool { hasModRM && mod == 3 }
