@@ -42,7 +42,13 @@ run_guest() {
     local start=$EPOCHREALTIME
     "$@" -m 256 -kernel "$guest/vmlinuz" -initrd "$guest/bench-initrd.gz" \
         -append "console=ttyS0 quiet" -nographic -no-reboot < <(exec sleep 900 2>/dev/null) 2>&1 |
-        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done > "$log"
+        while IFS= read -r line; do
+            line=${line%$'\r'}
+            # SeaBIOS's serial console (-nographic) clears the screen as the kernel starts; its
+            # escapes may share the first marker's line.
+            [[ $line == *"@@ "* ]] && line="@@ ${line#*@@ }"
+            printf '%s %s\n' "$EPOCHREALTIME" "$line"
+        done > "$log"
     if ! grep -q '@@ done' "$log"; then
         echo "bench: $1 did not finish; its output:" >&2
         cut -d' ' -f2- "$log" | tail -n 20 >&2
