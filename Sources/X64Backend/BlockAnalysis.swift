@@ -5,17 +5,25 @@ import IR
 /// them (those die after their last use there and are never stored).
 struct BlockAnalysis {
     /// The basic block of each op: a label starts one, br/brcond and exits end one.
-    let basicBlock: [Int]
+    private(set) var basicBlock: [Int] = []
     /// Per temp: referenced in more than one basic block, so its value must
     /// be in its memory slot at every basic-block boundary. Globals always are.
-    let crossesBlocks: [Bool]
+    private(set) var crossesBlocks: [Bool] = []
     /// Per temp: the op of its last reference, for locals that stay in one
     /// basic block (they die there); -1 for every other temp.
-    private let lastUse: [Int]
+    private var lastUse: [Int] = []
+    /// Per temp: the basic block of its first reference (working space).
+    private var firstBlock: [Int] = []
 
-    init(_ block: IRBlock) {
+    init() {}
+
+    init(_ block: IRBlock) { analyse(block) }
+
+    /// Analyses `block`, reusing the arrays of the previous one (the code
+    /// generator is kept from block to block, so this allocates nothing).
+    mutating func analyse(_ block: IRBlock) {
         let ops = block.ops
-        var basicBlock = [Int](repeating: 0, count: ops.count)
+        basicBlock.reset(to: 0, count: ops.count)
         var current = 0
         for index in ops.indices {
             let op = ops[index]
@@ -23,22 +31,19 @@ struct BlockAnalysis {
             basicBlock[index] = current
             if BlockAnalysis.endsBasicBlock(op) { current += 1 }
         }
-        var firstBlock = [Int](repeating: -1, count: block.tempCount)
-        var crosses = [Bool](repeating: false, count: block.tempCount)
-        var lastUse = [Int](repeating: -1, count: block.tempCount)
-        for index in 0..<block.globalCount { crosses[index] = true }
+        firstBlock.reset(to: -1, count: block.tempCount)
+        crossesBlocks.reset(to: false, count: block.tempCount)
+        lastUse.reset(to: -1, count: block.tempCount)
+        for index in 0..<block.globalCount { crossesBlocks[index] = true }
         for index in ops.indices {
             BlockAnalysis.forEachReference(ops[index]) { temp in
                 let slot = Int(temp.index)
                 if firstBlock[slot] < 0 { firstBlock[slot] = basicBlock[index] }
-                else if firstBlock[slot] != basicBlock[index] { crosses[slot] = true }
+                else if firstBlock[slot] != basicBlock[index] { crossesBlocks[slot] = true }
                 lastUse[slot] = index
             }
         }
-        for slot in lastUse.indices where crosses[slot] { lastUse[slot] = -1 }
-        self.basicBlock = basicBlock
-        self.crossesBlocks = crosses
-        self.lastUse = lastUse
+        for slot in lastUse.indices where crossesBlocks[slot] { lastUse[slot] = -1 }
     }
 
     /// Whether `temp` is a local whose last reference is op `index`.
@@ -74,5 +79,15 @@ struct BlockAnalysis {
             index += 1
         }
         return nil
+    }
+}
+
+extension Array {
+    /// Makes the array `count` copies of `value`, in the storage it has
+    /// when that is large enough.
+    @inline(__always)
+    mutating func reset(to value: Element, count: Int) {
+        removeAll(keepingCapacity: true)
+        append(contentsOf: repeatElement(value, count: count))
     }
 }

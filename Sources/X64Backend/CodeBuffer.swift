@@ -43,4 +43,10 @@ final class CodeBuffer {
     }
 
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes emitted so far, valid until the next append or reset.
+    var emitted: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Empties the buffer for the next block, keeping its memory.
+    func removeAll() { count = 0 }
 }

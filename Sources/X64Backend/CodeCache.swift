@@ -46,9 +46,14 @@ public final class CodeCache {
     /// Copies `code` into the cache and returns its executable address, or
     /// nil when it does not fit (the caller flushes and compiles again).
     public func install(_ code: [UInt8]) -> UnsafeRawPointer? {
+        code.withUnsafeBytes { install($0) }
+    }
+
+    /// The same, from bytes the caller owns.
+    public func install(_ code: UnsafeRawBufferPointer) -> UnsafeRawPointer? {
         let start = (used + 15) & ~15  // align blocks for the decoder's fetch
         guard start + code.count <= capacity else { return nil }
-        code.withUnsafeBytes { (writable + start).copyMemory(from: $0.baseAddress!, byteCount: code.count) }
+        if let source = code.baseAddress { (writable + start).copyMemory(from: source, byteCount: code.count) }
         used = start + code.count
         return UnsafeRawPointer(executable + start)
     }

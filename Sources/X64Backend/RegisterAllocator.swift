@@ -26,6 +26,14 @@ struct RegisterFile {
         inMemory = [Bool](repeating: true, count: tempCount)
     }
 
+    /// Empty, for a block of `tempCount` temps, in the previous block's storage.
+    mutating func reset(tempCount: Int) {
+        home.reset(to: nil, count: tempCount)
+        inMemory.reset(to: true, count: tempCount)
+        for index in occupant.indices { occupant[index] = nil }
+        locked = 0
+    }
+
     func register(of temp: Temp) -> HostRegister? { home[Int(temp.index)] }
     func isDirty(_ temp: Temp) -> Bool { home[Int(temp.index)] != nil && !inMemory[Int(temp.index)] }
     func isLocked(_ register: HostRegister) -> Bool { locked & (1 << UInt16(register.rawValue)) != 0 }

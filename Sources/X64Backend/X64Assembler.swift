@@ -31,6 +31,17 @@ public struct X64Assembler {
 
     public var position: Int { buffer.count }
 
+    /// The code so far, without copying it; valid until the next emit or reset.
+    var emitted: UnsafeRawBufferPointer { buffer.emitted }
+
+    /// Forgets the code, labels and jumps, keeping the memory for the next
+    /// block (the code generator is reused from block to block).
+    mutating func reset() {
+        buffer.removeAll()
+        labelPositions.removeAll(keepingCapacity: true)
+        fixups.removeAll(keepingCapacity: true)
+    }
+
     // MARK: raw bytes
 
     public mutating func byte(_ value: UInt8) { buffer.append(value) }

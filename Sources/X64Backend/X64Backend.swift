@@ -58,6 +58,9 @@ public final class X64Backend {
     /// Called before a full cache is flushed: drop every `CompiledBlock` made so far.
     public var willFlush: (() -> Void)?
 
+    /// Kept from block to block: its tables and code buffer are reused.
+    private var generator: X64CodeGenerator?
+
     public init(configuration: X64BackendConfiguration, cache: CodeCache) {
         self.configuration = configuration
         self.cache = cache
@@ -68,11 +71,25 @@ public final class X64Backend {
         try X64CodeGenerator(block, configuration: configuration).generate()
     }
 
+    /// The generator, ready for `block`.
+    private func generator(for block: IRBlock) throws -> X64CodeGenerator {
+        if let generator {
+            try generator.prepare(block)
+            return generator
+        }
+        let made = try X64CodeGenerator(block, configuration: configuration)
+        generator = made
+        return made
+    }
+
     /// Compiles `block` into the cache, flushing it first when it is full.
+    /// The code goes from the generator's buffer straight into the cache.
     public func compile(_ block: IRBlock, chainTag: ChainTag = ChainTag()) throws -> CompiledBlock {
-        let generator = try X64CodeGenerator(block, configuration: configuration)
+        let generator = try generator(for: block)
+        defer { generator.release() }
         generator.chainTag = chainTag
-        let code = try generator.generate()
+        try generator.emit()
+        let code = generator.assembler.emitted
         var entry = cache.install(code)
         if entry == nil {
             willFlush?()
@@ -89,7 +106,7 @@ public final class X64Backend {
         return CompiledBlock(entry: entry, size: code.count, generation: cache.generation,
                              function: unsafeBitCast(entry, to: CompiledBlockFunction.self),
                              body: entry + generator.bodyOffset,
-                             chainSites: (Int32(generator.chainSites[0]), Int32(generator.chainSites[1])))
+                             chainSites: (Int32(generator.chainSites.0), Int32(generator.chainSites.1)))
     }
 
     /// Patches `source`'s jump for `slot` to go straight to `target`'s body.

@@ -165,6 +165,15 @@ extension X64CodeGenerator {
             arguments.reserveCapacity(16)
             setup.reserveCapacity(16)
         }
+
+        /// Empties the lists for the next block, keeping their storage.
+        mutating func removeAll() {
+            globals.removeAll(keepingCapacity: true)
+            constants.removeAll(keepingCapacity: true)
+            kept.removeAll(keepingCapacity: true)
+            arguments.removeAll(keepingCapacity: true)
+            setup.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Appends a move to the miss path made last.
@@ -364,10 +373,9 @@ extension X64CodeGenerator {
         let flags = HelperFlags(rawValue: op.aux)
         let mayFault = !flags.contains(.noFault)
         let accessesState = !flags.contains(.noState)
-        var arguments: [Temp] = []
-        arguments.reserveCapacity(3)
-        for position in 0..<3 where !op.input(position).isNone { arguments.append(op.input(position)) }
-        prepareCall(arguments: arguments, observesState: mayFault || accessesState)
+        callArguments.removeAll(keepingCapacity: true)
+        for position in 0..<3 where !op.input(position).isNone { callArguments.append(op.input(position)) }
+        prepareCall(arguments: callArguments, observesState: mayFault || accessesState)
         for position in 0..<3 {
             let argument = op.input(position)
             guard !argument.isNone else { continue }

@@ -22,12 +22,12 @@ public enum X64BackendError: Error, CustomStringConvertible {
 /// truth at every basic-block boundary and, for globals, before every op
 /// that may fault, read the state or leave.
 final class X64CodeGenerator {
-    let block: IRBlock
-    let ops: [IROp]
+    private(set) var block: IRBlock
+    private(set) var ops: [IROp] = []
     let configuration: X64BackendConfiguration
-    let analysis: BlockAnalysis
+    private(set) var analysis = BlockAnalysis()
     var assembler = X64Assembler()
-    var registers: RegisterFile
+    var registers = RegisterFile(tempCount: 0)
     /// The op being translated.
     var current = 0
     /// An insn_start whose address is not stored yet: it is stored only
@@ -36,34 +36,67 @@ final class X64CodeGenerator {
 
     let stateRegister = HostRegister.rbx
     var irLabels: [AssemblerLabel] = []
-    var faultExit: AssemblerLabel
-    var epilogue: AssemblerLabel
+    var faultExit = AssemblerLabel(id: 0)
+    var epilogue = AssemblerLabel(id: 0)
     /// Callee-saved registers the prologue saves (the allocatable ones and RBX).
     static let savedRegisters: [HostRegister] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
 
+    /// A generator for `block`. `X64Backend` keeps one and hands it each
+    /// block in turn (`prepare`), so the per-temp tables, the label lists
+    /// and the code buffer are allocated once, not per block.
     init(_ block: IRBlock, configuration: X64BackendConfiguration) throws {
+        self.block = block
+        self.configuration = configuration
+        irLabels.reserveCapacity(16)
+        deferredMisses.reserveCapacity(16)
+        chainStubs.reserveCapacity(2)
+        stubExitCodes.reserveCapacity(2)
+        callArguments.reserveCapacity(3)
+        try prepare(block)
+    }
+
+    /// Forgets the previous block and gets ready to generate `block`.
+    func prepare(_ block: IRBlock) throws {
         let locals = block.tempCount - block.globalCount
         guard locals <= configuration.base.scratchSlots else {
             throw X64BackendError.tooManyTemps(locals, configuration.base.scratchSlots)
         }
         self.block = block
         ops = block.ops
-        self.configuration = configuration
-        analysis = BlockAnalysis(block)
-        registers = RegisterFile(tempCount: block.tempCount)
-        constantOf = [UInt64?](repeating: nil, count: block.tempCount)
-        constantUnstored = [Bool](repeating: false, count: block.tempCount)
+        analysis.analyse(block)
+        registers.reset(tempCount: block.tempCount)
+        constantOf.reset(to: nil, count: block.tempCount)
+        constantUnstored.reset(to: false, count: block.tempCount)
+        unstoredCount = 0
+        current = 0
+        pendingInstruction = nil
+        assembler.reset()
         faultExit = assembler.newLabel()
         epilogue = assembler.newLabel()
-        irLabels.reserveCapacity(Int(block.labelCount))
+        irLabels.removeAll(keepingCapacity: true)
         for _ in 0..<Int(block.labelCount) { irLabels.append(assembler.newLabel()) }
-        deferredMisses.reserveCapacity(16)
+        bodyOffset = 0
+        chainSites.0 = -1
+        chainSites.1 = -1
+        chainStubs.removeAll(keepingCapacity: true)
+        stubExitCodes.removeAll(keepingCapacity: true)
+        chainRecordOffset = -1
+        chainTag = ChainTag()
+        yieldExit = nil
+        entryCharge = 0
+        deferredMisses.removeAll(keepingCapacity: true)
+        missLists.removeAll()
+    }
+
+    /// Lets go of the block's IR once its code is installed.
+    func release() {
+        ops = []
     }
 
     /// Where the body starts (after the prologue): chained jumps land here.
     private(set) var bodyOffset = 0
     /// Per chaining slot, the offset of its jump's rel32 field, or -1.
-    private(set) var chainSites: [Int] = [-1, -1]
+    private(set) var chainSites: (Int, Int) = (-1, -1)
     /// Per slot, the stub the jump goes to until it is chained.
     private var chainStubs: [(label: AssemblerLabel, slot: UInt64)] = []
     /// Offsets of the stubs' 64-bit exit codes (patched at install to name
@@ -78,16 +111,25 @@ final class X64CodeGenerator {
     /// Guest accesses' miss paths, emitted after the block's code.
     var deferredMisses: [DeferredMiss] = []
     var missLists = MissPathLists()
+    /// A helper call's arguments (working space of `translateCall`).
+    var callArguments: [Temp] = []
     /// Per temp, the constant a movi gave a local that lives in one basic
     /// block: it has no slot value and is put in a register only when an op
     /// cannot take it as an immediate.
-    var constantOf: [UInt64?]
+    var constantOf: [UInt64?] = []
     /// Per global: its constant (in `constantOf`) is not in its state field
     /// yet; it is stored with an immediate where a register value would be.
-    var constantUnstored: [Bool]
+    var constantUnstored: [Bool] = []
     var unstoredCount = 0
 
+    /// The block's code as an array (for tests and disassembly).
     func generate() throws -> [UInt8] {
+        try emit()
+        return assembler.bytes
+    }
+
+    /// Generates the block's code into the assembler (`assembler.emitted`).
+    func emit() throws {
         prologue()
         bodyOffset = assembler.position
         if let chaining = configuration.chaining { checkOnEntry(chaining) }
@@ -140,7 +182,6 @@ final class X64CodeGenerator {
                 throw X64BackendError.missingLabel(UInt32(id))
             }
         }
-        return assembler.bytes
     }
 
     /// Six pushes after the return address leave RSP 8 bytes off a 16-byte
@@ -228,7 +269,8 @@ final class X64CodeGenerator {
         endBasicBlock()
         let stub = assembler.newLabel()
         chainStubs.append((stub, slot))
-        chainSites[Int(slot)] = assembler.position + 1  // after the E9 opcode
+        // After the E9 opcode.
+        if slot == 0 { chainSites.0 = assembler.position + 1 } else { chainSites.1 = assembler.position + 1 }
         assembler.jmp(stub)
         resetRegisters()
     }
@@ -239,11 +281,15 @@ final class X64CodeGenerator {
         while assembler.position % 4 != 0 { assembler.byte(0xCC) }
         chainRecordOffset = assembler.position
         let linearPC = chainTag.linearPC
-        for word in [UInt32(truncatingIfNeeded: linearPC), UInt32(truncatingIfNeeded: linearPC >> 32),
-                     chainTag.codeSegmentBase, chainTag.flags] { assembler.int32(word) }
-        for site in chainSites {
-            assembler.int32(UInt32(bitPattern: site < 0 ? ChainRecord.noSite : Int32(site - chainRecordOffset)))
+        assembler.int32(UInt32(truncatingIfNeeded: linearPC))
+        assembler.int32(UInt32(truncatingIfNeeded: linearPC >> 32))
+        assembler.int32(chainTag.codeSegmentBase)
+        assembler.int32(chainTag.flags)
+        func siteWord(_ site: Int) -> UInt32 {
+            UInt32(bitPattern: site < 0 ? ChainRecord.noSite : Int32(site - chainRecordOffset))
         }
+        assembler.int32(siteWord(chainSites.0))
+        assembler.int32(siteWord(chainSites.1))
     }
 
     /// Stores globals, then asks the runtime for the next block and jumps to
