@@ -4,12 +4,20 @@
 /// value already in place are dropped. Facts are per basic block: dropped at
 /// labels, and for globals at every op that may change the CPU state.
 public struct ConstantFolding: IRPass {
+    private let workspace = PassWorkspace()
+
     public init() {}
     public var name: String { "constant folding" }
 
     public func run(on block: IRBlock) -> Bool {
-        var facts = TempFacts(block)
-        var keep = Array(repeating: true, count: block.ops.count)
+        var facts = TempFacts()
+        swap(&facts, &workspace.facts)
+        facts.reset(for: block)
+        var keep = workspace.takeKeep(block)
+        defer {
+            swap(&facts, &workspace.facts)
+            swap(&keep, &workspace.keep)
+        }
         var changed = false
         for index in block.ops.indices {
             var op = block.ops[index]

@@ -34,12 +34,21 @@ struct ControlFlowGraph {
 
     var nodes: [Node] = []
     /// Node index per label id; -1 for labels that are never set.
-    var labelNode: [Int]
+    var labelNode: [Int] = []
+
+    /// No nodes (a workspace's graph before its first block).
+    init() {}
 
     init(_ block: IRBlock) {
-        let ops = block.ops
-        labelNode = Array(repeating: -1, count: Int(block.labelCount))
         nodes.reserveCapacity(8)
+        build(block)
+    }
+
+    /// Makes this the graph of `block`, in the storage of the previous one.
+    mutating func build(_ block: IRBlock) {
+        let ops = block.ops
+        labelNode.resetAll(to: -1, count: Int(block.labelCount))
+        nodes.removeAll(keepingCapacity: true)
         var start = 0
         for index in ops.indices {
             let op = ops[index]

@@ -3,11 +3,16 @@
 /// source, a label, or (for a global source) an op that may change the CPU
 /// state. The copies themselves are then often dead.
 public struct CopyPropagation: IRPass {
+    private let workspace = PassWorkspace()
+
     public init() {}
     public var name: String { "copy propagation" }
 
     public func run(on block: IRBlock) -> Bool {
-        var facts = TempFacts(block)
+        var facts = TempFacts()
+        swap(&facts, &workspace.facts)
+        facts.reset(for: block)
+        defer { swap(&facts, &workspace.facts) }
         var changed = false
         for index in block.ops.indices {
             var op = block.ops[index]

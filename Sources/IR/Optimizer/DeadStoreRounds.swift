@@ -4,6 +4,8 @@
 /// its inputs' computations. One liveness computation per round serves both
 /// kinds of write, where running the two passes in turn took three or more.
 public struct DeadStoreRounds: IRPass {
+    private let workspace = PassWorkspace()
+
     public init() {}
     public var name: String { "dead global stores and dead code" }
 
@@ -11,7 +13,7 @@ public struct DeadStoreRounds: IRPass {
     public func run(on block: IRBlock) -> Bool {
         var changed = false
         var exact = false
-        while removeDeadWrites(block, exact: &exact, eligible: { _ in true }) {
+        while removeDeadWrites(block, exact: &exact, workspace: workspace, eligible: { _ in true }) {
             changed = true
             // Without loops the walk was exact: another round finds nothing.
             if exact { break }

@@ -9,16 +9,22 @@
 /// first, and a removal can leave more to remove for another call.
 func removeDeadWrites(_ block: IRBlock, eligible: (Temp) -> Bool) -> Bool {
     var exact = false
-    return removeDeadWrites(block, exact: &exact, eligible: eligible)
+    return removeDeadWrites(block, exact: &exact, workspace: PassWorkspace(), eligible: eligible)
 }
 
 /// The same; `exact` says whether another call would find nothing more.
-func removeDeadWrites(_ block: IRBlock, exact: inout Bool, eligible: (Temp) -> Bool) -> Bool {
-    let graph = ControlFlowGraph(block)
+/// The graph and sets are built in `workspace`'s storage.
+func removeDeadWrites(_ block: IRBlock, exact: inout Bool, workspace: PassWorkspace,
+                      eligible: (Temp) -> Bool) -> Bool {
+    var graph = ControlFlowGraph()
+    swap(&graph, &workspace.graph)
+    defer { swap(&graph, &workspace.graph) }
+    graph.build(block)
     exact = graph.branchesOnlyForward
-    if exact { return removeDeadWritesForward(block, graph, eligible: eligible) }
+    var keep = workspace.takeKeep(block)
+    defer { swap(&keep, &workspace.keep) }
+    if exact { return removeDeadWritesForward(block, graph, &keep, workspace, eligible: eligible) }
     let liveness = Liveness(block, graph)
-    var keep = Array(repeating: true, count: block.ops.count)
     var removed = false
     for nodeIndex in liveness.graph.nodes.indices {
         var live = liveness.liveOut(nodeIndex)
@@ -28,13 +34,15 @@ func removeDeadWrites(_ block: IRBlock, exact: inout Bool, eligible: (Temp) -> B
     return removed
 }
 
-private func removeDeadWritesForward(_ block: IRBlock, _ graph: ControlFlowGraph,
-                                     eligible: (Temp) -> Bool) -> Bool {
+private func removeDeadWritesForward(_ block: IRBlock, _ graph: ControlFlowGraph, _ keep: inout [Bool],
+                                     _ workspace: PassWorkspace, eligible: (Temp) -> Bool) -> Bool {
     let count = block.tempCount
     var exitLive = TempSet(count: count)
     exitLive.insertFirst(block.globalCount)
-    var liveIn = [TempSet](repeating: TempSet(count: 0), count: graph.nodes.count)
-    var keep = Array(repeating: true, count: block.ops.count)
+    var liveIn: [TempSet] = []
+    swap(&liveIn, &workspace.liveIn)
+    defer { swap(&liveIn, &workspace.liveIn) }
+    liveIn.resetAll(to: TempSet(count: 0), count: graph.nodes.count)
     var removed = false
     for nodeIndex in graph.nodes.indices.reversed() {
         let node = graph.nodes[nodeIndex]

@@ -9,18 +9,32 @@
 /// may change globals behind the IR's back (a guest access only reads them
 /// or leaves the block through a fault, so it ends nothing).
 public struct ReadsThroughGlobals: IRPass {
+    private let workspace = PassWorkspace()
+
     public init() {}
     public var name: String { "reads through globals" }
 
     public func run(on block: IRBlock) -> Bool {
         let count = block.tempCount
         // Per local: the global holding its value; per global: that local.
-        var globalOf = [Temp](repeating: .none, count: count)
-        var localOf = [Temp](repeating: .none, count: block.globalCount)
+        var globalOf: [Temp] = [], localOf: [Temp] = []
         // Locals given a constant: the backend uses those as immediates.
-        var isConstant = [Bool](repeating: false, count: count)
+        var isConstant: [Bool] = []
         var paired: [Temp] = []
-        paired.reserveCapacity(16)
+        swap(&globalOf, &workspace.temps)
+        swap(&localOf, &workspace.globalTemps)
+        swap(&isConstant, &workspace.flags)
+        swap(&paired, &workspace.pairedTemps)
+        defer {
+            swap(&globalOf, &workspace.temps)
+            swap(&localOf, &workspace.globalTemps)
+            swap(&isConstant, &workspace.flags)
+            swap(&paired, &workspace.pairedTemps)
+        }
+        globalOf.resetAll(to: .none, count: count)
+        localOf.resetAll(to: .none, count: block.globalCount)
+        isConstant.resetAll(to: false, count: count)
+        paired.removeAll(keepingCapacity: true)
         var changed = false
 
         func unpairAll() {

@@ -21,10 +21,26 @@ struct TempFacts {
 
     private var facts: [Fact]
     private var epoch: UInt32 = 1
-    private let globalCount: Int
+
+    private var globalCount: Int
 
     init(_ block: IRBlock) {
         facts = Array(repeating: Fact(), count: block.tempCount)
+        globalCount = block.globalCount
+    }
+
+    /// No facts, no storage (a pass's workspace before its first block).
+    init() {
+        facts = []
+        globalCount = 0
+    }
+
+    /// Nothing known about any temp of `block`, in the storage of the
+    /// previous block's facts.
+    mutating func reset(for block: IRBlock) {
+        facts.removeAll(keepingCapacity: true)
+        facts.append(contentsOf: repeatElement(Fact(), count: block.tempCount))
+        epoch = 1
         globalCount = block.globalCount
     }
 

@@ -65,7 +65,12 @@ struct TempSet: Equatable {
 
     /// Adds temps 0..<count (the globals).
     mutating func insertFirst(_ count: Int) {
-        for index in 0..<count { insert(Temp(UInt16(index))) }
+        // Whole words at once: this runs at every op that observes the globals.
+        guard count > 0 else { return }
+        low |= count >= 64 ? ~0 : (1 << UInt64(count)) &- 1
+        guard count > 64 else { return }
+        high |= count >= 128 ? ~0 : (1 << UInt64(count - 64)) &- 1
+        for index in 128..<max(128, count) { insert(Temp(UInt16(index))) }
     }
 
     mutating func formUnion(_ other: TempSet) {
