@@ -1,7 +1,8 @@
 import Glibc
 
 /// The memory generated code runs from: one fixed-size region, filled from
-/// the start and flushed whole when full.
+/// the start and flushed whole when full (but for the shared code at its
+/// start, which stays).
 ///
 /// The region is mapped twice from one memfd: a read-write view the
 /// generator writes (and, later, chaining patches) and a read-execute view
@@ -15,6 +16,8 @@ public final class CodeCache {
     /// Where the same bytes are executed (equal to `writable` in the fallback).
     private let executable: UnsafeMutableRawPointer
     public private(set) var used = 0
+    /// Bytes at the start that every block may jump to (`installShared`): flushes keep them.
+    public private(set) var sharedBytes = 0
     /// Bumped by every flush: code compiled in an older generation is gone.
     public private(set) var generation = 0
     public let isDualMapped: Bool
@@ -58,6 +61,15 @@ public final class CodeCache {
         return UnsafeRawPointer(executable + start)
     }
 
+    /// Installs code that blocks jump to at the start of the cache, before
+    /// any block; flushes leave it in place, at the same address.
+    public func installShared(_ code: UnsafeRawBufferPointer) -> UnsafeRawPointer? {
+        precondition(used == sharedBytes, "shared code goes in before any block")
+        guard let start = install(code) else { return nil }
+        sharedBytes = used
+        return start
+    }
+
     /// Rewrites the rel32 field at `site` (an executable address) so the jump it
     /// ends reaches `target`, writing through the writable view.
     public func patchRelative32(at site: UnsafeRawPointer, target: UnsafeRawPointer) {
@@ -80,7 +92,7 @@ public final class CodeCache {
 
     /// Forgets every block; their addresses must not be called again.
     public func flush() {
-        used = 0
+        used = sharedBytes
         generation += 1
     }
 

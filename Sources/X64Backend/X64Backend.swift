@@ -71,13 +71,22 @@ public final class X64Backend {
         try X64CodeGenerator(block, configuration: configuration).generate()
     }
 
-    /// The generator, ready for `block`.
+    /// The generator, ready for `block`. The first call also installs the
+    /// shared exits at the start of the cache, where flushes leave them.
     private func generator(for block: IRBlock) throws -> X64CodeGenerator {
         if let generator {
             try generator.prepare(block)
             return generator
         }
         let made = try X64CodeGenerator(block, configuration: configuration)
+        let offsets = made.emitSharedExits()
+        guard let start = cache.installShared(made.assembler.emitted) else {
+            throw X64BackendError.cacheTooSmall(made.assembler.position)
+        }
+        let base = cache.offset(of: start)
+        made.sharedExits = X64CodeGenerator.SharedExits(epilogue: base + offsets.epilogue,
+                                                        lookup: offsets.lookup.map { base + $0 })
+        try made.prepare(block)
         generator = made
         return made
     }
@@ -97,6 +106,9 @@ public final class X64Backend {
             entry = cache.install(code)
         }
         guard let entry else { throw X64BackendError.cacheTooSmall(code.count) }
+        for jump in generator.sharedJumps {
+            cache.patchRelative32(at: entry + jump.site, target: cache.executableAddress(jump.target))
+        }
         if generator.chainRecordOffset >= 0 {
             let record = UInt64(cache.offset(of: entry) + generator.chainRecordOffset)
             for stub in generator.stubExitCodes {

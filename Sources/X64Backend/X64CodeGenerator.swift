@@ -52,6 +52,7 @@ final class X64CodeGenerator {
         chainStubs.reserveCapacity(2)
         stubExitCodes.reserveCapacity(2)
         callArguments.reserveCapacity(3)
+        sharedJumps.reserveCapacity(4)
         try prepare(block)
     }
 
@@ -86,6 +87,7 @@ final class X64CodeGenerator {
         entryCharge = 0
         deferredMisses.removeAll(keepingCapacity: true)
         missLists.removeAll()
+        sharedJumps.removeAll(keepingCapacity: true)
     }
 
     /// Lets go of the block's IR once its code is installed.
@@ -111,6 +113,10 @@ final class X64CodeGenerator {
     /// Guest accesses' miss paths, emitted after the block's code.
     var deferredMisses: [DeferredMiss] = []
     var missLists = MissPathLists()
+    /// The exits every block shares in the code cache; nil: each block has its own.
+    var sharedExits: SharedExits?
+    /// Jumps to shared exits, patched once the block's place in the cache is known.
+    var sharedJumps: [SharedJump] = []
     /// A helper call's arguments (working space of `translateCall`).
     var callArguments: [Temp] = []
     /// Per temp, the constant a movi gave a local that lives in one basic
@@ -172,16 +178,21 @@ final class X64CodeGenerator {
         assembler.bind(faultExit)
         assembler.movabs(.rax, BlockExit.fault)
         assembler.bind(epilogue)
-        if let layout = configuration.hostX87 { saveResidentX87(layout) }
-        assembler.alu(.add, .qword, .register(.rsp), immediate: 8)
-        for register in Self.savedRegisters.reversed() { assembler.pop(register) }
-        assembler.ret()
+        if let sharedExits { jumpToShared(sharedExits.epilogue) } else { emitEpilogue() }
         if !chainStubs.isEmpty { emitChainRecord() }
         for (id, label) in irLabels.enumerated() where !assembler.isBound(label) {
             if ops.contains(where: { $0.opcode.properties.usesLabel && $0.constant == UInt64(id) }) {
                 throw X64BackendError.missingLabel(UInt32(id))
             }
         }
+    }
+
+    /// Restores what the prologue saved and returns the exit code in RAX.
+    func emitEpilogue() {
+        if let layout = configuration.hostX87 { saveResidentX87(layout) }
+        assembler.alu(.add, .qword, .register(.rsp), immediate: 8)
+        for register in Self.savedRegisters.reversed() { assembler.pop(register) }
+        assembler.ret()
     }
 
     /// Six pushes after the return address leave RSP 8 bytes off a 16-byte
@@ -296,6 +307,17 @@ final class X64CodeGenerator {
     /// its body; a 0 answer is exit code 0 already in RAX.
     private func leaveThroughLookup(_ lookup: NextBlockLookup) {
         endBasicBlock()
+        if let shared = sharedExits?.lookup {
+            jumpToShared(shared)
+        } else {
+            emitLookup(lookup)
+        }
+        resetRegisters()
+    }
+
+    /// The jump-cache probe and the lookup call, from a block whose globals
+    /// are stored: the same code for every block.
+    func emitLookup(_ lookup: NextBlockLookup) {
         if let jumpCache = configuration.jumpCache { probeJumpCache(jumpCache) }
         assembler.mov(.qword, .rdi, stateRegister)
         assembler.movImmediate(.rax, UInt64(UInt(bitPattern: unsafeBitCast(lookup, to: Int.self))))
@@ -303,7 +325,6 @@ final class X64CodeGenerator {
         assembler.test(.qword, .rax, .rax)
         assembler.jcc(.e, epilogue)
         assembler.jump(.rax)
-        resetRegisters()
     }
 
     /// The jump cache's entry for the new CS:EIP and mode, inline: on a hit
