@@ -87,7 +87,12 @@ extension Array {
     /// when that is large enough.
     @inline(__always)
     mutating func reset(to value: Element, count: Int) {
-        removeAll(keepingCapacity: true)
-        append(contentsOf: repeatElement(value, count: count))
+        // Appending one by one would check the storage's uniqueness per element.
+        if self.count > count {
+            removeLast(self.count - count)
+        } else if self.count < count {
+            append(contentsOf: repeatElement(value, count: count - self.count))
+        }
+        withUnsafeMutableBufferPointer { $0.update(repeating: value) }
     }
 }

@@ -85,7 +85,8 @@ public final class X64Backend {
         }
         let base = cache.offset(of: start)
         made.sharedExits = X64CodeGenerator.SharedExits(epilogue: base + offsets.epilogue,
-                                                        lookup: offsets.lookup.map { base + $0 })
+                                                        lookup: offsets.lookup.map { base + $0 },
+                                                        loadCall: base + offsets.loadCall, storeCall: base + offsets.storeCall)
         try made.prepare(block)
         generator = made
         return made

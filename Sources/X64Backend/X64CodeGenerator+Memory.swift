@@ -144,6 +144,8 @@ extension X64CodeGenerator {
         var instruction: UInt64?
         var kept: Range<Int>
         var function: UInt64
+        /// The function is the load one (else the store one).
+        var isLoad: Bool
         var arguments: Range<Int>
         /// Moves into RSI and RDX the hit path did not need.
         var setup: Range<Int>
@@ -270,7 +272,7 @@ extension X64CodeGenerator {
         missLists.arguments.append(ImmediateArgument(register: mmuRegister, value: op.constant & 0xFFFF_FFFF))
         return MissPath(globals: globalsStart..<missLists.globals.count, constants: constantsStart..<missLists.constants.count,
                         instruction: pendingInstruction, kept: keptStart..<missLists.kept.count,
-                        function: UInt64(UInt(bitPattern: function)), arguments: argumentsStart..<missLists.arguments.count,
+                        function: UInt64(UInt(bitPattern: function)), isLoad: isLoad, arguments: argumentsStart..<missLists.arguments.count,
                         setup: missLists.setup.count..<missLists.setup.count)
     }
 
@@ -295,7 +297,11 @@ extension X64CodeGenerator {
         for register in kept { assembler.push(register) }
         if kept.count % 2 != 0 { assembler.alu(.sub, .qword, .register(.rsp), immediate: 8) }
         for argument in missLists.arguments[miss.arguments] { assembler.movImmediate(argument.register, argument.value) }
-        callFunction(miss.function)
+        if let shared = sharedExits {
+            callShared(miss.isLoad ? shared.loadCall : shared.storeCall)
+        } else {
+            callFunction(miss.function)
+        }
         if kept.count % 2 != 0 { assembler.alu(.add, .qword, .register(.rsp), immediate: 8) }
         for register in kept.reversed() { assembler.pop(register) }
         checkFault()
@@ -415,7 +421,7 @@ extension X64CodeGenerator {
         }
     }
 
-    private func callFunction(_ address: UInt64) {
+    func callFunction(_ address: UInt64) {
         assembler.mov(.qword, .rdi, stateRegister)
         assembler.movImmediate(.rax, address)
         assembler.call(.rax)

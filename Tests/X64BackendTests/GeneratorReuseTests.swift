@@ -9,7 +9,7 @@ final class GeneratorReuseTests: XCTestCase {
     func testAReusedGeneratorEmitsWhatAFreshOneEmits() throws {
         for tlb in [nil, TestMachine.tlbLayout] {
             let configuration = X64BackendConfiguration(TestMachine.configuration, tlb: tlb)
-            let shared = X64CodeGenerator.SharedExits(epilogue: 64, lookup: nil)
+            let shared = X64CodeGenerator.SharedExits(epilogue: 64, lookup: nil, loadCall: 96, storeCall: 128)
             var reused: X64CodeGenerator?
             for seed in UInt64(0)..<300 {
                 var generator = RandomIRBlocks(seed: seed, guest: TestGuest())

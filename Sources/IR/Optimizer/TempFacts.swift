@@ -38,8 +38,7 @@ struct TempFacts {
     /// Nothing known about any temp of `block`, in the storage of the
     /// previous block's facts.
     mutating func reset(for block: IRBlock) {
-        facts.removeAll(keepingCapacity: true)
-        facts.append(contentsOf: repeatElement(Fact(), count: block.tempCount))
+        facts.resetAll(to: Fact(), count: block.tempCount)
         epoch = 1
         globalCount = block.globalCount
     }
