@@ -66,11 +66,19 @@ extension X64CodeGenerator {
         return instruction
     }
 
+    /// The argument registers of the load/store functions a guest access empties.
+    static let accessArgumentRegisters: [HostRegister] = [.rsi, .rdx, .rdi]
+
     /// A guest access; with `x87`, a load fused with the x87 instruction that reads it.
     func translateGuestAccess(_ op: IROp, x87: HostX87Instruction? = nil) {
         let address = op.inputs.0
         let isLoad = op.opcode == .loadGuest
-        let arguments = isLoad ? [address] : [address, op.inputs.1]
+        // The access's temps, in the generator's reused list (an array made
+        // here would be allocated for every guest access).
+        callArguments.removeAll(keepingCapacity: true)
+        callArguments.append(address)
+        if !isLoad { callArguments.append(op.inputs.1) }
+        let arguments = callArguments
         // Done for both paths, before they split, so the register file is
         // the same wherever the hit and miss paths join: the argument
         // registers the access uses are emptied (RAX and RCX, its scratch,
@@ -79,7 +87,7 @@ extension X64CodeGenerator {
         // address are stored on the miss path only, where the access may
         // fault or reach a device.
         if configuration.tlb != nil {
-            evacuate([.rsi, .rdx, .rdi], arguments: arguments)
+            evacuate(Self.accessArgumentRegisters, arguments: arguments)
         } else {
             prepareCall(arguments: arguments, observesState: false)
         }
@@ -319,7 +327,7 @@ extension X64CodeGenerator {
             }
             assembler.jmp(deferred.done)
         }
-        deferredMisses.removeAll()
+        deferredMisses.removeAll(keepingCapacity: true)
     }
 
     /// The load/store functions' TLB hit path, inline: with the address in

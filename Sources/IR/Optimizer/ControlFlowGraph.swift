@@ -101,11 +101,13 @@ struct ControlFlowGraph {
         return labelNode[id]
     }
 
-    /// Node indices reachable from the entry.
-    func reachable() -> [Bool] {
-        var seen = Array(repeating: false, count: nodes.count)
-        guard !nodes.isEmpty else { return seen }
-        var work = [0]
+    /// Marks in `seen` the nodes reachable from the entry; `work` is the
+    /// walk's stack (both arrays are the caller's, reused from block to block).
+    func reachable(into seen: inout [Bool], work: inout [Int]) {
+        seen.resetAll(to: false, count: nodes.count)
+        work.removeAll(keepingCapacity: true)
+        guard !nodes.isEmpty else { return }
+        work.append(0)
         seen[0] = true
         while let node = work.popLast() {
             for next in nodes[node].successors where !seen[next] {
@@ -113,7 +115,6 @@ struct ControlFlowGraph {
                 work.append(next)
             }
         }
-        return seen
     }
 
     /// For each node, the nodes that may pass control to it.

@@ -13,6 +13,7 @@ final class PassWorkspace {
     var globalTemps: [Temp] = []
     var pairedTemps: [Temp] = []
     var flags: [Bool] = []
+    var nodes: [Int] = []
 
     init() {}
 

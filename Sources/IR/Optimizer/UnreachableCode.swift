@@ -3,6 +3,8 @@
 /// and labels no branch targets, so that neighbouring code merges into one
 /// basic block for the next passes.
 public struct UnreachableCode: IRPass {
+    private let workspace = PassWorkspace()
+
     public init() {}
     public var name: String { "unreachable code" }
 
@@ -24,10 +26,21 @@ public struct UnreachableCode: IRPass {
     }
 
     private func removeUnreachable(_ block: IRBlock) -> Bool {
-        let graph = ControlFlowGraph(block)
-        let reachable = graph.reachable()
+        var graph = ControlFlowGraph()
+        swap(&graph, &workspace.graph)
+        defer { swap(&graph, &workspace.graph) }
+        graph.build(block)
+        var reachable: [Bool] = [], work: [Int] = []
+        swap(&reachable, &workspace.flags)
+        swap(&work, &workspace.nodes)
+        defer {
+            swap(&reachable, &workspace.flags)
+            swap(&work, &workspace.nodes)
+        }
+        graph.reachable(into: &reachable, work: &work)
         guard reachable.contains(false) else { return false }
-        var keep = Array(repeating: true, count: block.ops.count)
+        var keep = workspace.takeKeep(block)
+        defer { swap(&keep, &workspace.keep) }
         for (index, node) in graph.nodes.enumerated() where !reachable[index] {
             for op in node.ops { keep[op] = false }
         }
@@ -38,7 +51,8 @@ public struct UnreachableCode: IRPass {
     /// `br L` or `brcond …, L` directly followed (labels aside) by `label L`
     /// goes where control would go anyway.
     private func removeBranchesToNext(_ block: IRBlock) -> Bool {
-        var keep = Array(repeating: true, count: block.ops.count)
+        var keep = workspace.takeKeep(block)
+        defer { swap(&keep, &workspace.keep) }
         var changed = false
         for index in block.ops.indices where block.ops[index].isBranch {
             var next = index + 1
@@ -56,11 +70,15 @@ public struct UnreachableCode: IRPass {
     }
 
     private func removeUntargetedLabels(_ block: IRBlock) -> Bool {
-        var targeted = Array(repeating: false, count: Int(block.labelCount))
+        var targeted: [Bool] = []
+        swap(&targeted, &workspace.flags)
+        defer { swap(&targeted, &workspace.flags) }
+        targeted.resetAll(to: false, count: Int(block.labelCount))
         for op in block.ops where op.isBranch && op.constant < UInt64(targeted.count) {
             targeted[Int(op.constant)] = true
         }
-        var keep = Array(repeating: true, count: block.ops.count)
+        var keep = workspace.takeKeep(block)
+        defer { swap(&keep, &workspace.keep) }
         var changed = false
         for (index, op) in block.ops.enumerated()
         where op.opcode == .label && op.constant < UInt64(targeted.count) && !targeted[Int(op.constant)] {
