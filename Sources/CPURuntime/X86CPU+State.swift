@@ -4,7 +4,7 @@ import X87
 
 /// The CPU's saved state: the architectural registers (general, EIP, EFLAGS,
 /// segment registers with their hidden parts, descriptor tables, control and
-/// debug registers, the MSRs the CPU keeps), the x87 FPU, the A20 mask, and
+/// debug registers, the MSRs the CPU keeps), the x87 FPU, XMM0-15 and MXCSR, the A20 mask, and
 /// whether it is halted or in an interrupt shadow. Taken between runs, so no
 /// exception is pending and the x87 is in `CPUState`. Translations, TLBs and
 /// the jump cache are not state: a load drops them, and every translation.
@@ -53,6 +53,7 @@ extension X86CPU: StatefulDevice {
         record.put("interruptShadow", s.hiddenFlags & HiddenFlags.interruptShadow.rawValue != 0)
         record.put("x87", X86CPU.save(s.x87))
         record.put("cacheControl", cacheControl.save())
+        record.put("sse", X86CPU.save(s.simd))
     }
 
     public func load(from record: StateRecord) throws {
@@ -95,6 +96,8 @@ extension X86CPU: StatefulDevice {
         s.x87 = try X86CPU.loadX87(try record.record("x87"))
         // Absent from states saved before the MTRRs existed: power-on values.
         let msrs = record.contains("cacheControl") ? try CacheControlMSRs.load(try record.record("cacheControl")) : CacheControlMSRs()
+        // A state saved before the SSE state existed has none: the power-on value.
+        s.simd = record.contains("sse") ? try X86CPU.loadSIMD(try record.record("sse")) : SIMDState()
         // A20 is either open or bit 20 cleared; anything else would mask more memory.
         guard a20Mask == 0xFFFF_FFFF || a20Mask == ~UInt32(1 << 20) else {
             throw StateRecordError.outOfRange(record: X86CPU.stateName, field: "a20Mask")
@@ -133,6 +136,32 @@ extension X86CPU: StatefulDevice {
         guard selector <= 0xFFFF else { throw StateRecordError.outOfRange(record: "segment", field: "selector") }
         return SegmentCache(selector: selector, base: try record.unsigned("base"), limit: try record.unsigned("limit"),
                             flags: try record.unsigned("flags"))
+    }
+
+    /// XMM0-15 (256 bytes, little-endian) and MXCSR.
+    static func save(_ simd: SIMDState) -> StateRecord {
+        var record = StateRecord(name: "sse", version: 1)
+        var bytes = [UInt8]()
+        for index in 0..<16 {
+            let register = simd.register(index)
+            withUnsafeBytes(of: register.low.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: register.high.littleEndian) { bytes += $0 }
+        }
+        record.put("xmm", bytes)
+        record.put("mxcsr", simd.mxcsr)
+        return record
+    }
+
+    static func loadSIMD(_ record: StateRecord) throws -> SIMDState {
+        try record.expect("sse", version: 1)
+        let bytes = try record.bytes("xmm", count: 256)
+        let mxcsr: UInt32 = try record.unsigned("mxcsr")
+        guard mxcsr & ~MXCSR.writableMask == 0 else { throw StateRecordError.outOfRange(record: "sse", field: "mxcsr") }
+        var simd = SIMDState()
+        simd.setMXCSR(mxcsr)
+        func qword(_ at: Int) -> UInt64 { bytes[at..<at + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        for index in 0..<16 { simd.setRegister(index, low: qword(16 * index), high: qword(16 * index + 8)) }
+        return simd
     }
 
     static func save(_ x87: X87State) -> StateRecord {

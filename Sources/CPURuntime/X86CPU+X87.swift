@@ -123,21 +123,33 @@ extension X86CPU {
         }
     }
 
-    /// FXSAVE/FXRSTOR (0F AE /0, /1): the x87 part of the 512-byte image.
-    /// No SSE is declared, so MXCSR and MXCSR_MASK (bytes 24-31) are stored as
-    /// zero and ignored on restore, and bytes 160-511 (XMM registers, reserved)
-    /// are neither written nor read. The image must be 16-byte aligned (#GP(0)).
+    /// FXSAVE/FXRSTOR (0F AE /0, /1): the x87 part of the 512-byte image,
+    /// and with CR4.OSFXSR MXCSR, MXCSR_MASK and XMM0-7 (`X86CPU+SIMD`);
+    /// without it, bytes 24-31 are stored as zero and ignored on restore.
+    /// Bytes past the XMM registers (reserved) are neither written nor read.
+    /// The image must be 16-byte aligned (#GP(0)); a save probes its last
+    /// byte first, so a fault on a second page leaves the first unwritten.
     private func x87FXState(save: Bool, linear: LinearAddress) {
         guard linear & 15 == 0 else { return raiseException(ExceptionVector.generalProtection, errorCode: 0) }
         let buffer = x87Buffer
-        let bytes = 160
+        let bytes = fxsaveBytes
+        let withSIMD = bytes > 160
         if save {
             state.pointee.x87.fxsave(to: buffer)
             (buffer + 24).storeBytes(of: UInt64(0), as: UInt64.self)
+            if withSIMD { fxsaveSIMD(to: buffer) }
+            _ = mmu.translate(addressSize.mask(linear &+ LinearAddress(bytes - 1)), access: .write, mmu: x87MMUIndex)
+            if state.pointee.pendingException >= 0 { return }
             _ = writeGuest(linear, bytes: bytes, from: buffer)
         } else {
             guard readGuest(linear, bytes: bytes, into: buffer) else { return }
+            var mxcsr: UInt32 = 0
+            if withSIMD {
+                guard let value = fxrstorMXCSR(from: buffer) else { return }
+                mxcsr = value
+            }
             state.pointee.x87.fxrstor(from: buffer)
+            if withSIMD { fxrstorSIMD(from: buffer, mxcsr: mxcsr) }
         }
     }
 

@@ -100,16 +100,18 @@ public final class X86CPU: ExecutionEngine {
         interpreter = IRInterpreter(configuration: InterpreterConfiguration(
             scratchOffset: CPUStateBlock.scratchOffset, scratchSlots: CPUStateBlock.scratchSlots,
             faultOffset: CPUStateLayout.pendingException, currentInstructionOffset: CPUStateLayout.currentInstruction,
-            load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store))
+            load: GuestMemoryAccessors.load, store: GuestMemoryAccessors.store,
+            hostSIMD: { [simdStubs = HostSIMDStubs()] in simdStubs.function(for: $0) }))
         let perfMap = PerfMap()
         self.perfMap = perfMap
         if backend == .jit, let cache = try? CodeCache(capacity: codeCacheBytes, dualMapped: perfMap == nil) {
             let chaining = ChainingLayout(budgetOffset: CPUStateLayout.instructionBudget)
-            jit = X64Backend(configuration: X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
-                                                                    chaining: chaining, hostX87: X86CPU.hostX87Layout,
-                                                                    nextBlockLookup: X86CPU.nextBlockLookup,
-                                                                    jumpCache: X86CPU.jumpCacheLayout(jumpCache)),
-                             cache: cache)
+            var configuration = X64BackendConfiguration(interpreter.configuration, tlb: X86CPU.tlbLayout,
+                                                        chaining: chaining, hostX87: X86CPU.hostX87Layout,
+                                                        nextBlockLookup: X86CPU.nextBlockLookup,
+                                                        jumpCache: X86CPU.jumpCacheLayout(jumpCache))
+            configuration.hostSIMD = HostSIMDStubs.layout
+            jit = X64Backend(configuration: configuration, cache: cache)
         } else {
             jit = nil
         }
@@ -256,6 +258,7 @@ public final class X86CPU: ExecutionEngine {
         if state.pointee.cr0 & ControlRegister.paging != 0 { flags.insert(.paging) }
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
+        if !sseEnabled { flags.insert(.sseUnavailable) }
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
         if x87MayRunOnHost { flags.insert(.x87OnHost) }

@@ -134,6 +134,16 @@ enum X86Helpers {
                 X86CPU.owner(of: state).giveX87ToHost()
                 return 0
             }
+        case .simdException:
+            return { state, raised, _, _ in
+                X86CPU.owner(of: state).simdException(raised: UInt32(truncatingIfNeeded: raised))
+                return 0
+            }
+        case .loadMXCSR:
+            return { state, value, _, _ in
+                X86CPU.owner(of: state).loadMXCSR(UInt32(truncatingIfNeeded: value))
+                return 0
+            }
         }
     }
 }

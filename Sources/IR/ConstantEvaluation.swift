@@ -13,7 +13,7 @@ extension IROpcode {
              .deposit, .extract, .sextract, .setcond, .movcond:
             return true
         case .loadState, .storeState, .loadGuest, .storeGuest, .call,
-             .label, .br, .brcond, .insnStart, .exitBlock, .gotoBlock, .hostX87:
+             .label, .br, .brcond, .insnStart, .exitBlock, .gotoBlock, .hostX87, .hostSIMD:
             return false
         }
     }
@@ -95,7 +95,7 @@ public func evaluate(_ opcode: IROpcode, type: IRType, aux: UInt8 = 0, constant:
     case .movcond:
         result = Condition(rawValue: aux).map { $0.holds(x, y, type) } == true ? c : d
     case .loadState, .storeState, .loadGuest, .storeGuest, .call,
-         .label, .br, .brcond, .insnStart, .exitBlock, .gotoBlock, .hostX87:
+         .label, .br, .brcond, .insnStart, .exitBlock, .gotoBlock, .hostX87, .hostSIMD:
         preconditionFailure("evaluate: \(opcode.name) has no value semantics")
     }
     return result & mask

@@ -156,4 +156,5 @@ public struct IRBuilder {
     public func exitBlock(_ code: UInt64) { emit(IROp(.exitBlock, constant: code)) }
     public func gotoBlock(slot: Int) { emit(IROp(.gotoBlock, constant: UInt64(slot))) }
     public func hostX87(_ instruction: HostX87Instruction) { emit(IROp(.hostX87, constant: instruction.rawValue)) }
+    public func hostSIMD(_ instruction: HostSIMDInstruction) { emit(IROp(.hostSIMD, constant: instruction.rawValue)) }
 }

@@ -43,6 +43,9 @@ public enum IROpcode: UInt8, CaseIterable, Sendable {
     /// a `HostX87Instruction` (escape, ModRM; a memory form addresses the
     /// state at the offset it carries). No temps: operands move through state fields.
     case hostX87
+    /// One SSE instruction run on the host's SSE unit: constant is a
+    /// `HostSIMDInstruction`. No temps: operands move through state fields.
+    case hostSIMD
 }
 
 /// What an opcode reads, writes and does, for the passes and backends.
@@ -113,6 +116,9 @@ extension IROpcode {
         case .hostX87:
             // It reads and writes only its transfer field and the FPU, never a global's field.
             return OpcodeProperties(outputs: 0, inputs: 0, sideEffects: true)
+        case .hostSIMD:
+            // It reads and writes the XMM, MXCSR and transfer fields, never a global's.
+            return OpcodeProperties(outputs: 0, inputs: 0, sideEffects: true)
         }
     }
 
@@ -160,6 +166,7 @@ extension IROpcode {
         case .exitBlock: return "exit_tb"
         case .gotoBlock: return "goto_tb"
         case .hostX87: return "host_x87"
+        case .hostSIMD: return "host_simd"
         }
     }
 }

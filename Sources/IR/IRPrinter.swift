@@ -23,13 +23,13 @@ extension IRBlock: CustomStringConvertible {
         case .call: fields.insert(helpers[op.constant].name, at: 0)
         case .insnStart: fields.append("$0x" + String(op.constant, radix: 16))
         case .exitBlock, .gotoBlock: fields.append("$\(op.constant)")
-        case .hostX87: fields.append("$0x" + String(op.constant, radix: 16))
+        case .hostX87, .hostSIMD: fields.append("$0x" + String(op.constant, radix: 16))
         default: break
         }
         if properties.usesLabel { fields.append("L\(op.constant)") }
         let typed = op.opcode == .label || op.opcode == .br || op.opcode == .insnStart
             || op.opcode == .exitBlock || op.opcode == .gotoBlock || op.opcode == .call
-            || op.opcode == .hostX87
+            || op.opcode == .hostX87 || op.opcode == .hostSIMD
         let head = typed ? op.opcode.name : "\(op.opcode.name)_\(op.type)"
         return fields.isEmpty ? head : head + " " + fields.joined(separator: ", ")
     }

@@ -137,6 +137,8 @@ public struct X64BackendConfiguration {
     public var tlb: TLBLayout?
     public var chaining: ChainingLayout?
     public var hostX87: HostX87Layout?
+    /// Where `hostSIMD` ops find the XMM registers and their fields.
+    public var hostSIMD: HostSIMDLayout?
     /// Only with `chaining`, whose entry checks the block jumped to makes.
     public var nextBlockLookup: NextBlockLookup?
     /// Only with `nextBlockLookup`: probed inline before calling it.

@@ -230,6 +230,12 @@ final class X64CodeGenerator {
             }
         case .hostX87:
             emitHostX87(HostX87Instruction(rawValue: op.constant))
+        case .hostSIMD:
+            if let layout = configuration.hostSIMD {
+                HostSIMDEncoder.emit(HostSIMDInstruction(rawValue: op.constant), layout: layout, into: &assembler)
+            } else {
+                preconditionFailure("host_simd needs a HostSIMDLayout")
+            }
         case .gotoBlock:
             if configuration.chaining != nil, op.constant < 2 {
                 chainableExit(slot: op.constant)

@@ -93,6 +93,8 @@ public struct CPUState {
     /// A memory operand of a host-run x87 instruction, moved between guest
     /// memory and the host FPU through here (10 bytes used).
     public var x87Transfer: (UInt64, UInt64) = (0, 0)
+    /// XMM registers and MXCSR (`SIMDState`).
+    public var simd = SIMDState()
 
     public init() {}
 }

@@ -80,6 +80,8 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
     /// x87 exception and none is pending, so no instruction can trap or
     /// leave #MF pending, and the host computes exactly what the guest's FPU would.
     public static let x87OnHost = HiddenFlags(rawValue: 1 << 12)
+    /// CR0.EM set or CR4.OSFXSR clear: SSE instructions raise #UD.
+    public static let sseUnavailable = HiddenFlags(rawValue: 1 << 28)
 
     /// Bits 13-18, one per segment register (by `Segment`'s number): in protected
     /// mode, accesses through it are checked (null, type, limit) at run time.

@@ -121,6 +121,7 @@ struct ReferenceEvaluator {
             case .exitBlock: return .exit(op.constant)
             case .gotoBlock: return .goto(op.constant)
             case .hostX87: preconditionFailure("host_x87 is never generated for IR tests")
+            case .hostSIMD: preconditionFailure("host_simd is never generated for IR tests")
             }
         }
         return .fellOffEnd

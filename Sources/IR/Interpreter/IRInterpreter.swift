@@ -92,6 +92,9 @@ public struct IRInterpreter {
                 // Blocks for the interpreter never hold it: the translator emits
                 // host x87 instructions only for a CPU running the JIT.
                 preconditionFailure("host_x87 runs only in JIT-compiled code")
+            case .hostSIMD:
+                // The generated stub for this instruction: same bytes as the JIT's.
+                _ = op.helper.unsafelyUnwrapped(state, 0, 0, 0)
             }
         }
     }

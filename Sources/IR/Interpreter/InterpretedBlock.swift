@@ -44,6 +44,11 @@ public final class InterpretedBlock {
         ops = .allocate(capacity: max(count, 1))
         for (index, op) in block.ops.enumerated() {
             var constant = op.constant
+            var helper = op.opcode == .call ? block.helpers[op.constant].function : nil
+            if op.opcode == .hostSIMD {
+                guard let resolve = configuration.hostSIMD else { throw InterpreterError.noHostSIMD }
+                helper = resolve(op.constant)
+            }
             if op.opcode.properties.usesLabel {
                 let target = labelTargets[Int(op.constant)]
                 guard target >= 0 else { throw InterpreterError.missingLabel(op.constant) }
@@ -57,7 +62,7 @@ public final class InterpretedBlock {
                 } | (!op.output.isNone && block.info(op.output).type == .i64 ? 8 : 0),
                 output: offset(op.output), a: offset(op.inputs.0), b: offset(op.inputs.1),
                 c: offset(op.inputs.2), d: offset(op.inputs.3), constant: constant,
-                helper: op.opcode == .call ? block.helpers[op.constant].function : nil))
+                helper: helper))
         }
     }
 
@@ -70,11 +75,13 @@ public final class InterpretedBlock {
 public enum InterpreterError: Error, CustomStringConvertible {
     case tooManyTemps(Int, Int)
     case missingLabel(UInt64)
+    case noHostSIMD
 
     public var description: String {
         switch self {
         case let .tooManyTemps(used, limit): return "block uses \(used) temps, more than the \(limit) scratch slots"
         case let .missingLabel(label): return "branch to label L\(label), which is never set"
+        case .noHostSIMD: return "host_simd op without a host SIMD runner"
         }
     }
 }

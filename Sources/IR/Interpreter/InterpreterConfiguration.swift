@@ -19,9 +19,15 @@ public struct InterpreterConfiguration {
     public var currentInstructionOffset: Int
     public var load: GuestLoadFunction
     public var store: GuestStoreFunction
+    /// The code that runs a `hostSIMD` op's constant on the state pointer
+    /// (the same host instruction the JIT emits inline), looked up once per
+    /// op when a block is resolved; nil: blocks with such ops are refused.
+    public var hostSIMD: ((UInt64) -> HelperFunction)?
 
     public init(scratchOffset: Int, scratchSlots: Int, faultOffset: Int, currentInstructionOffset: Int,
-                load: @escaping GuestLoadFunction, store: @escaping GuestStoreFunction) {
+                load: @escaping GuestLoadFunction, store: @escaping GuestStoreFunction,
+                hostSIMD: ((UInt64) -> HelperFunction)? = nil) {
+        self.hostSIMD = hostSIMD
         self.scratchOffset = scratchOffset
         self.scratchSlots = scratchSlots
         self.faultOffset = faultOffset

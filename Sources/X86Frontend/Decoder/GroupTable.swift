@@ -117,30 +117,35 @@ enum GroupTable {
 
         // MMX/SSE2 shifts by immediate: register operand only, no prefix (MMX) or 66 (SSE2).
         let both = SIMDVariants.none | SIMDVariants.p66
-        setRegister(.shiftWords, 2, .simd("psrlw", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftWords, 4, .simd("psraw", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftWords, 6, .simd("psllw", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftDwords, 2, .simd("psrld", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftDwords, 4, .simd("psrad", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftDwords, 6, .simd("pslld", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftQwords, 2, .simd("psrlq", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftQwords, 3, .simd("psrldq", .Nq, .Ib, isa: .sse2, variants: SIMDVariants.p66))
-        setRegister(.shiftQwords, 6, .simd("psllq", .Nq, .Ib, isa: .mmx, variants: both))
-        setRegister(.shiftQwords, 7, .simd("pslldq", .Nq, .Ib, isa: .sse2, variants: SIMDVariants.p66))
+        let shift = SIMDSemantics(none: .invalidOpcode, p66: .sse(SIMDForm(.shiftImmediate, bytes: 16)),
+                                  pF3: .invalidOpcode, pF2: .invalidOpcode)
+        func shiftEntry(_ name: StaticString, isa: InstructionSet, _ variants: UInt8) -> OpcodeEntry {
+            .simd(name, .Nq, .Ib, isa: isa, variants: variants, semantics: shift)
+        }
+        setRegister(.shiftWords, 2, shiftEntry("psrlw", isa: .mmx, both))
+        setRegister(.shiftWords, 4, shiftEntry("psraw", isa: .mmx, both))
+        setRegister(.shiftWords, 6, shiftEntry("psllw", isa: .mmx, both))
+        setRegister(.shiftDwords, 2, shiftEntry("psrld", isa: .mmx, both))
+        setRegister(.shiftDwords, 4, shiftEntry("psrad", isa: .mmx, both))
+        setRegister(.shiftDwords, 6, shiftEntry("pslld", isa: .mmx, both))
+        setRegister(.shiftQwords, 2, shiftEntry("psrlq", isa: .mmx, both))
+        setRegister(.shiftQwords, 3, shiftEntry("psrldq", isa: .sse2, SIMDVariants.p66))
+        setRegister(.shiftQwords, 6, shiftEntry("psllq", isa: .mmx, both))
+        setRegister(.shiftQwords, 7, shiftEntry("pslldq", isa: .sse2, SIMDVariants.p66))
 
         setMemory(.stateAndFences, 0, OpcodeEntry(.fxsave, "fxsave", .M, isa: .fxsr))
         setMemory(.stateAndFences, 1, OpcodeEntry(.fxrstor, "fxrstor", .M, isa: .fxsr))
-        setMemory(.stateAndFences, 2, OpcodeEntry(.invalidOpcode, "ldmxcsr", .M, isa: .sse))
-        setMemory(.stateAndFences, 3, OpcodeEntry(.invalidOpcode, "stmxcsr", .M, isa: .sse))
-        setMemory(.stateAndFences, 7, OpcodeEntry(.invalidOpcode, "clflush", .M, isa: .sse2))
-        setRegister(.stateAndFences, 5, OpcodeEntry(.invalidOpcode, "lfence", isa: .sse2).with(modrm: .registerOnly))
-        setRegister(.stateAndFences, 6, OpcodeEntry(.invalidOpcode, "mfence", isa: .sse2).with(modrm: .registerOnly))
-        setRegister(.stateAndFences, 7, OpcodeEntry(.invalidOpcode, "sfence", isa: .sse).with(modrm: .registerOnly))
+        setMemory(.stateAndFences, 2, OpcodeEntry(.loadMXCSR, "ldmxcsr", .M, isa: .sse))
+        setMemory(.stateAndFences, 3, OpcodeEntry(.storeMXCSR, "stmxcsr", .M, isa: .sse))
+        setMemory(.stateAndFences, 7, OpcodeEntry(.sseHint, "clflush", .M, isa: .sse2))
+        setRegister(.stateAndFences, 5, OpcodeEntry(.sseHint, "lfence", isa: .sse2).with(modrm: .registerOnly))
+        setRegister(.stateAndFences, 6, OpcodeEntry(.sseHint, "mfence", isa: .sse2).with(modrm: .registerOnly))
+        setRegister(.stateAndFences, 7, OpcodeEntry(.sseHint, "sfence", isa: .sse).with(modrm: .registerOnly))
 
         // 0F 18-1F are hint NOPs on P6; 0F 18 reg 0-3 with memory became PREFETCHh with SSE.
         for reg in 0..<8 { set(.hintNop, reg, OpcodeEntry(.nop, "nop", .Ev)) }
         let prefetch: [StaticString] = ["prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2"]
-        for (reg, name) in prefetch.enumerated() { setMemory(.hintNop, reg, OpcodeEntry(.invalidOpcode, name, .M, isa: .sse)) }
+        for (reg, name) in prefetch.enumerated() { setMemory(.hintNop, reg, OpcodeEntry(.sseHint, name, .M, isa: .sse)) }
         return t
     }
 }

@@ -119,6 +119,14 @@ enum Semantics: Equatable, Sendable {
     case x87
     case wait
     case fxsave, fxrstor
+
+    // SSE.
+    /// An SSE instruction run on the host's SSE unit, its operands as the form says.
+    case sse(SIMDForm)
+    case loadMXCSR, storeMXCSR
+    /// LFENCE, MFENCE, SFENCE, PREFETCHh, CLFLUSH: ordering and cache hints, nothing to do
+    /// for one CPU over plain memory beyond the checks of the address.
+    case sseHint
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

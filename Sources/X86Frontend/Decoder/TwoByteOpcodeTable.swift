@@ -80,6 +80,7 @@ enum TwoByteOpcodeTable {
         t[0xFF] = OpcodeEntry(.invalidOpcode, "ud0", .Gv, .Ev, isa: .undefinedOpcode)
 
         addSIMD(&t)
+        SSETable.assign(&t)
         return t
     }
 

@@ -121,6 +121,10 @@ extension TranslationContext {
         case .wait: translateWait()
         case .fxsave: translateX87(kind: X87Call.fxsave)
         case .fxrstor: translateX87(kind: X87Call.fxrstor)
+        case let .sse(form): translateSSE(form)
+        case .loadMXCSR: translateLoadMXCSR()
+        case .storeMXCSR: translateStoreMXCSR()
+        case .sseHint: translateSSEHint()
         }
     }
 }

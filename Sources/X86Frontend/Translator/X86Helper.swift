@@ -59,6 +59,12 @@ public enum X86Helper: UInt32, CaseIterable, Sendable {
     /// () -> 0: brings the guest's FPU into the host's for host-run x87
     /// instructions (from `CPUState.x87` or its FNSAVE image).
     case x87Acquire
+    /// (flags an SSE instruction raised, bits 0-5) -> 0: ORs them into MXCSR,
+    /// or, when one is unmasked, sets the flags the hardware would and raises
+    /// #XM (CR4.OSXMMEXCPT set) or #UD.
+    case simdException
+    /// (value) -> 0: LDMXCSR: #GP(0) for a reserved bit set, else sets MXCSR.
+    case loadMXCSR
 
     public var flags: HelperFlags {
         switch self {

@@ -125,4 +125,5 @@ public enum ExceptionVector {
     public static let pageFault: UInt32 = 14
     public static let floatingPoint: UInt32 = 16
     public static let alignmentCheck: UInt32 = 17
+    public static let simdFloatingPoint: UInt32 = 19
 }

@@ -1,0 +1,80 @@
+/// The constant of a `hostSIMD` op: an SSE instruction the backends run on
+/// the host's own SSE unit, re-encoded on host registers. The guest's ModRM
+/// reg operand becomes XMM0 (or EAX for a general-register destination), its
+/// r/m operand XMM1 (loaded from the guest's register) or the transfer field
+/// (a memory operand already read from guest memory, or one to be written to it).
+///
+/// Bits 0-7: opcode; 8-15: imm8; 16-17: map (1 = 0F, 2 = 0F 38, 3 = 0F 3A);
+/// 18-19: mandatory prefix (0 none, 1 = 66, 2 = F3, 3 = F2); 20-23: the
+/// guest's reg field (an XMM number, or the opcode extension); 24-27: the
+/// r/m register's XMM number; 28-30: `Destination`; bit 32: has imm8;
+/// bit 33: the r/m operand is the transfer field; bit 34: reg is an opcode
+/// extension (nothing loaded for it); bit 35: floating point (runs under the
+/// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`).
+public struct HostSIMDInstruction: Equatable, Sendable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// Where the instruction's result goes.
+    public enum Destination: UInt8, Sendable {
+        /// XMM0 back to the guest's reg register.
+        case regRegister = 0
+        /// XMM0 to the result field (held back until the exception check passes).
+        case regResult = 1
+        /// EAX's 32 bits to the result field.
+        case generalToResult = 2
+        /// XMM1 back to the guest's r/m register.
+        case rmRegister = 3
+        /// Nothing but what the instruction writes itself (the transfer field, as its memory operand).
+        case none = 4
+        /// The host's RFLAGS to the result field (COMISS and its kin).
+        case flagsToResult = 5
+    }
+
+    public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
+                destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool) {
+        var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
+        raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue) << 28
+        if immediate != nil { raw |= 1 << 32 }
+        if rmIsTransfer { raw |= 1 << 33 }
+        if regIsExtension { raw |= 1 << 34 }
+        if floatingPoint { raw |= 1 << 35 }
+        rawValue = raw
+    }
+
+    public var opcode: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
+    public var immediate: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 8) }
+    public var map: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 16) & 3 }
+    public var prefix: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 18) & 3 }
+    public var reg: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 20) & 15 }
+    public var rm: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 24) & 15 }
+    public var destination: Destination { Destination(rawValue: UInt8(truncatingIfNeeded: rawValue >> 28) & 7) ?? .none }
+    public var hasImmediate: Bool { rawValue & (1 << 32) != 0 }
+    public var rmIsTransfer: Bool { rawValue & (1 << 33) != 0 }
+    public var regIsExtension: Bool { rawValue & (1 << 34) != 0 }
+    public var isFloatingPoint: Bool { rawValue & (1 << 35) != 0 }
+}
+
+/// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.
+public struct HostSIMDLayout: Sendable {
+    /// XMM0; register n is 16 n bytes further.
+    public var xmmOffset: Int
+    public var transferOffset: Int
+    public var resultOffset: Int
+    /// The MXCSR a floating-point instruction runs under (exceptions masked, flags clear).
+    public var mxcsrOnHostOffset: Int
+    /// Where the host's own MXCSR is saved meanwhile.
+    public var hostMXCSROffset: Int
+    /// Where the MXCSR after the instruction is stored (its flags are the instruction's).
+    public var raisedFlagsOffset: Int
+
+    public init(xmmOffset: Int, transferOffset: Int, resultOffset: Int, mxcsrOnHostOffset: Int,
+                hostMXCSROffset: Int, raisedFlagsOffset: Int) {
+        self.xmmOffset = xmmOffset
+        self.transferOffset = transferOffset
+        self.resultOffset = resultOffset
+        self.mxcsrOnHostOffset = mxcsrOnHostOffset
+        self.hostMXCSROffset = hostMXCSROffset
+        self.raisedFlagsOffset = raisedFlagsOffset
+    }
+}

@@ -1,0 +1,100 @@
+/// What the translator needs to know to run an SSE instruction on the host
+/// (one byte, the payload of `Semantics.sse`): which operands are read and
+/// written, the memory operand's size and alignment, and whether it is
+/// floating point (runs under MXCSR and may raise SIMD exceptions).
+struct SIMDForm: Equatable, Sendable {
+    let rawValue: UInt8
+
+    enum Shape: UInt8 {
+        /// xmm(reg) = op(xmm(reg), xmm/m(rm)).
+        case vw = 0
+        /// xmm/m(rm) = xmm(reg): the stores.
+        case wv = 1
+        /// r32(reg) = op(xmm/m(rm)): MOVMSKPS, PEXTRW, CVTTSS2SI...
+        case gw = 2
+        /// xmm(reg) = op(xmm(reg), r32/m(rm)): MOVD, CVTSI2SS, PINSRW.
+        case ve = 3
+        /// r32/m(rm) = xmm(reg): MOVD.
+        case ev = 4
+        /// EFLAGS = compare(xmm(reg), xmm/m(rm)): COMISS, UCOMISS.
+        case flags = 5
+        /// xmm(rm) = op(xmm(rm)), the reg field choosing the operation: shifts by an immediate.
+        case shiftImmediate = 6
+    }
+
+    init(_ shape: Shape, bytes: Int, aligned: Bool = false, floatingPoint: Bool = false) {
+        let size: UInt8 = bytes == 16 ? 0 : bytes == 8 ? 1 : bytes == 4 ? 2 : 3
+        rawValue = shape.rawValue | size << 3 | (aligned ? 1 << 5 : 0) | (floatingPoint ? 1 << 6 : 0)
+    }
+
+    var shape: Shape { Shape(rawValue: rawValue & 7) ?? .vw }
+    /// Bytes of the memory operand: 16, 8, 4 or 2.
+    var memoryBytes: Int { 16 >> Int((rawValue >> 3) & 3) }
+    /// A memory operand must be 16-byte aligned (#GP(0) otherwise).
+    var isAligned: Bool { rawValue & (1 << 5) != 0 }
+    var isFloatingPoint: Bool { rawValue & (1 << 6) != 0 }
+}
+
+/// The SSE and SSE2 instructions of the 0F map: each variant's form, set
+/// over the `.simd` entries `TwoByteOpcodeTable` declares.
+enum SSETable {
+    static func assign(_ t: inout [OpcodeEntry]) {
+        func set(_ op: Int, _ none: SIMDForm?, _ p66: SIMDForm?, _ f3: SIMDForm? = nil, _ f2: SIMDForm? = nil) {
+            func semantics(_ form: SIMDForm?) -> Semantics { form.map { .sse($0) } ?? .invalidOpcode }
+            t[op].simdSemantics = SIMDSemantics(none: semantics(none), p66: semantics(p66),
+                                                pF3: semantics(f3), pF2: semantics(f2))
+        }
+        let packed = SIMDForm(.vw, bytes: 16, aligned: true)
+        let unaligned = SIMDForm(.vw, bytes: 16)
+        let packedFP = SIMDForm(.vw, bytes: 16, aligned: true, floatingPoint: true)
+        let singleFP = SIMDForm(.vw, bytes: 4, floatingPoint: true)
+        let doubleFP = SIMDForm(.vw, bytes: 8, floatingPoint: true)
+        let low8 = SIMDForm(.vw, bytes: 8)
+
+        set(0x10, unaligned, unaligned, SIMDForm(.vw, bytes: 4), low8)                     // MOVUPS MOVUPD MOVSS MOVSD
+        set(0x11, SIMDForm(.wv, bytes: 16), SIMDForm(.wv, bytes: 16), SIMDForm(.wv, bytes: 4), SIMDForm(.wv, bytes: 8))
+        set(0x12, low8, low8)                                                              // MOVLPS/MOVHLPS, MOVLPD
+        set(0x13, SIMDForm(.wv, bytes: 8), SIMDForm(.wv, bytes: 8))
+        set(0x14, packed, packed)                                                          // UNPCKLPS/PD
+        set(0x15, packed, packed)
+        set(0x16, low8, low8)                                                              // MOVHPS/MOVLHPS, MOVHPD
+        set(0x17, SIMDForm(.wv, bytes: 8), SIMDForm(.wv, bytes: 8))
+        set(0x28, packed, packed)                                                          // MOVAPS MOVAPD
+        set(0x29, SIMDForm(.wv, bytes: 16, aligned: true), SIMDForm(.wv, bytes: 16, aligned: true))
+        set(0x2A, nil, nil, SIMDForm(.ve, bytes: 4, floatingPoint: true), SIMDForm(.ve, bytes: 4, floatingPoint: true))  // CVTSI2SS/SD
+        set(0x2B, SIMDForm(.wv, bytes: 16, aligned: true), SIMDForm(.wv, bytes: 16, aligned: true))  // MOVNTPS/PD
+        for op in [0x2C, 0x2D] {                                                           // CVT(T)SS2SI, CVT(T)SD2SI
+            set(op, nil, nil, SIMDForm(.gw, bytes: 4, floatingPoint: true), SIMDForm(.gw, bytes: 8, floatingPoint: true))
+        }
+        for op in [0x2E, 0x2F] {                                                           // (U)COMISS, (U)COMISD
+            set(op, SIMDForm(.flags, bytes: 4, floatingPoint: true), SIMDForm(.flags, bytes: 8, floatingPoint: true))
+        }
+        set(0x50, SIMDForm(.gw, bytes: 16), SIMDForm(.gw, bytes: 16))                      // MOVMSKPS/PD
+        set(0x51, packedFP, packedFP, singleFP, doubleFP)                                  // SQRT
+        set(0x52, packedFP, nil, singleFP)                                                 // RSQRT
+        set(0x53, packedFP, nil, singleFP)                                                 // RCP
+        for op in 0x54...0x57 { set(op, packed, packed) }                                  // AND ANDN OR XOR
+        for op in [0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F] { set(op, packedFP, packedFP, singleFP, doubleFP) }
+        set(0x5A, doubleFP, packedFP, singleFP, doubleFP)                                  // CVTPS2PD CVTPD2PS CVTSS2SD CVTSD2SS
+        set(0x5B, packedFP, packedFP, packedFP)                                            // CVTDQ2PS CVTPS2DQ CVTTPS2DQ
+
+        // 66: the SSE2 integer forms of the MMX rows.
+        for op in Array(0x60...0x6D) + [0x74, 0x75, 0x76] { set(op, nil, packed) }
+        for op in 0xD1...0xFE where ![0xD6, 0xD7, 0xE6, 0xE7, 0xF7, 0xF0, 0xFF].contains(op) { set(op, nil, packed) }
+        set(0x6E, nil, SIMDForm(.ve, bytes: 4))                                            // MOVD xmm, r/m32
+        set(0x6F, nil, packed, unaligned)                                                  // MOVDQA MOVDQU
+        set(0x70, nil, packed, packed, packed)                                             // PSHUFD PSHUFHW PSHUFLW
+        set(0x7E, nil, SIMDForm(.ev, bytes: 4), low8)                                      // MOVD r/m32, xmm; MOVQ xmm, xmm/m64
+        set(0x7F, nil, SIMDForm(.wv, bytes: 16, aligned: true), SIMDForm(.wv, bytes: 16))  // MOVDQA MOVDQU stores
+        set(0xC2, packedFP, packedFP, singleFP, doubleFP)                                  // CMPccPS/PD/SS/SD
+        set(0xC4, nil, SIMDForm(.ve, bytes: 2))                                            // PINSRW
+        set(0xC5, nil, SIMDForm(.gw, bytes: 16))                                           // PEXTRW
+        set(0xC6, packed, packed)                                                          // SHUFPS SHUFPD
+        set(0xD6, nil, SIMDForm(.wv, bytes: 8))                                            // MOVQ xmm/m64, xmm
+        set(0xD7, nil, SIMDForm(.gw, bytes: 16))                                           // PMOVMSKB
+        set(0xE6, nil, packedFP, doubleFP, packedFP)                                       // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
+        set(0xE7, nil, SIMDForm(.wv, bytes: 16, aligned: true))                            // MOVNTDQ
+        // MOVNTI m32, r32: a plain store of a general register (no XMM state, so no OSFXSR check).
+        t[0xC3].simdSemantics.none = .move
+    }
+}

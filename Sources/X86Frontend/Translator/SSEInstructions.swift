@@ -1,0 +1,182 @@
+import IR
+import X86State
+
+/// SSE and SSE2 instructions, run on the host's SSE unit (`hostSIMD` ops).
+///
+/// The translator moves the operands: a memory source is read from guest
+/// memory into the transfer field before the host instruction runs, a
+/// general register is copied there, and a memory destination is written
+/// from it afterwards, so a faulting access changes nothing. A floating-point
+/// instruction leaves its result in the result field with the flags it
+/// raised; flags raised go through the `simdException` helper (which raises
+/// #XM or #UD for an unmasked one, the destination unwritten, as the
+/// hardware does), and only then does the result reach its destination.
+extension TranslationContext {
+    /// #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS set.
+    private func sseAvailable() -> Bool {
+        if flags.contains(.sseUnavailable) {
+            raiseException(ExceptionVector.invalidOpcode)
+            return false
+        }
+        if flags.contains(.fpuUnavailable) {
+            raiseException(ExceptionVector.deviceNotAvailable)
+            return false
+        }
+        return true
+    }
+
+    func translateSSE(_ form: SIMDForm) {
+        guard sseAvailable() else { return }
+        let i = instruction
+        let memory = i.hasMemoryOperand
+        let shape = form.shape
+        // Register-only forms (MOVMSKPS, PEXTRW, PMOVMSKB, the shifts) with a memory operand.
+        if memory && (shape == .shiftImmediate || (shape == .gw && form.memoryBytes == 16)) {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        let immediate: UInt8? = i.operand2 == .Ib || i.operand3 == .Ib ? UInt8(truncatingIfNeeded: i.immediate) : nil
+        let bytes = form.memoryBytes
+        let transfer = CPUStateLayout.simdTransfer
+        let result = CPUStateLayout.simdResult
+        var rmIsTransfer = memory
+        var destination: HostSIMDInstruction.Destination
+        var storeTo: Temp?
+        switch shape {
+        case .vw, .ve:
+            if memory {
+                loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes)
+            } else if shape == .ve {
+                b.storeState(readRegister(Int(i.rm), bytes: 4), offset: transfer, .u32)
+                rmIsTransfer = true
+            }
+            destination = form.isFloatingPoint ? .regResult : .regRegister
+        case .gw, .flags:
+            if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
+            destination = shape == .gw ? .generalToResult : .flagsToResult
+        case .wv, .ev:
+            if memory {
+                // The address (and its segment and alignment checks) before anything runs.
+                storeTo = sseAddress(form, access: .write)
+                destination = .none
+            } else if shape == .ev {
+                rmIsTransfer = true
+                destination = .none
+            } else {
+                destination = .rmRegister
+            }
+        case .shiftImmediate:
+            destination = .rmRegister
+        }
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: i.reg, rm: i.rm,
+            rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
+            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint))
+        if form.isFloatingPoint { checkSIMDExceptions() }
+        switch shape {
+        case .vw, .ve:
+            if form.isFloatingPoint {
+                let target = CPUStateLayout.xmm(Int(i.reg))
+                b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
+                b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+            }
+        case .gw:
+            writeRegister(Int(i.reg), bytes: 4, b.loadState(offset: result, .u32))
+        case .flags:
+            // ZF PF CF as compared; OF SF AF cleared.
+            setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.zero | EFLAGS.parity | EFLAGS.carry)))
+        case .wv, .ev:
+            if let storeTo {
+                storeTransfer(linear: storeTo, bytes: shape == .ev ? 4 : bytes)
+            } else if shape == .ev {
+                writeRegister(Int(i.rm), bytes: 4, b.loadState(offset: transfer, .u32))
+            }
+        case .shiftImmediate:
+            break
+        }
+    }
+
+    /// The memory operand's linear address, with its segment check and, for
+    /// the aligned forms, #GP(0) unless it is a multiple of 16.
+    private func sseAddress(_ form: SIMDForm, access: SegmentAccess) -> Temp {
+        let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: form.memoryBytes, access: access)
+        if form.isAligned {
+            let aligned = b.newLabel()
+            b.branch(if: .testEq, linear, constant(15), to: aligned)
+            b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.generalProtection), constant(instructionAddress),
+                                                     constant(InterruptKind.exception.rawValue)])
+            b.exitBlock(0)
+            b.setLabel(aligned)
+        }
+        return linear
+    }
+
+    private func loadTransfer(linear: Temp, bytes: Int) {
+        let transfer = CPUStateLayout.simdTransfer
+        switch bytes {
+        case 16:
+            let low = b.loadGuest(linear, .u64, mmu: mmuIndex, .i64)
+            let high = b.loadGuest(b.add(linear, 8), .u64, mmu: mmuIndex, .i64)
+            b.storeState(low, offset: transfer, .u64, .i64)
+            b.storeState(high, offset: transfer + 8, .u64, .i64)
+        case 8:
+            b.storeState(b.loadGuest(linear, .u64, mmu: mmuIndex, .i64), offset: transfer, .u64, .i64)
+        default:
+            let access = MemoryAccess.unsigned(bytes: bytes)
+            b.storeState(b.loadGuest(linear, access, mmu: mmuIndex), offset: transfer, access)
+        }
+    }
+
+    /// Writes the transfer field to guest memory. A 16-byte store that
+    /// crosses a page probes the second page first, so a fault there leaves
+    /// the first unwritten.
+    private func storeTransfer(linear: Temp, bytes: Int) {
+        let transfer = CPUStateLayout.simdTransfer
+        switch bytes {
+        case 16:
+            let inPage = b.newLabel()
+            b.branch(if: .leu, b.and(linear, 0xFFF), constant(0xFF0), to: inPage)
+            _ = system(.probeWrite, address: b.add(linear, 15))
+            b.setLabel(inPage)
+            b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+            b.storeGuest(b.add(linear, 8), b.loadState(offset: transfer + 8, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+        case 8:
+            b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+        default:
+            let access = MemoryAccess.unsigned(bytes: bytes)
+            b.storeGuest(linear, b.loadState(offset: transfer, access), access, mmu: mmuIndex)
+        }
+    }
+
+    /// No flag raised: nothing to do (tested inline). Otherwise the helper
+    /// records them or raises the exception.
+    private func checkSIMDExceptions() {
+        let raised = b.and(b.loadState(offset: CPUStateLayout.simdRaisedFlags, .u32), UInt64(MXCSR.exceptionFlags))
+        let none = b.newLabel()
+        b.branch(if: .eq, raised, constant(0), to: none)
+        b.call(X86Helper.simdException.index, [raised])
+        b.setLabel(none)
+    }
+
+    /// LDMXCSR m32.
+    func translateLoadMXCSR() {
+        guard sseAvailable() else { return }
+        let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 4)
+        b.call(X86Helper.loadMXCSR.index, [b.loadGuest(linear, .u32, mmu: mmuIndex)])
+    }
+
+    /// STMXCSR m32.
+    func translateStoreMXCSR() {
+        guard sseAvailable() else { return }
+        let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 4, access: .write)
+        b.storeGuest(linear, b.loadState(offset: CPUStateLayout.mxcsr, .u32), .u32, mmu: mmuIndex)
+    }
+
+    /// Fences and cache hints: one CPU over plain memory orders its accesses
+    /// already. CLFLUSH checks its segment; PREFETCHh never faults.
+    func translateSSEHint() {
+        if instruction.hasMemoryOperand && instruction.reg == 7 {
+            _ = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 1)
+        }
+    }
+}
