@@ -21,8 +21,13 @@ extension X86CPU {
     /// Masked ones are ORed into MXCSR, and the result is written after.
     /// An unmasked one leaves the destination as it was: when it is a
     /// pre-computation exception (invalid, denormal, divide by zero) only
-    /// those flags are recorded, as the later checks do not happen; then
-    /// #XM with CR4.OSXMMEXCPT set, #UD without it (SDM Vol. 1, 11.5).
+    /// those flags are recorded, as the later checks do not happen; when it
+    /// is overflow or underflow, inexact is not recorded (no result is
+    /// delivered to be inexact), as the host CPU does (`SSEFaultTests`).
+    /// The hardware still records inexact from another element of a packed
+    /// operation; the flags of one run do not tell the elements apart, so
+    /// that case records no inexact here;
+    /// then #XM with CR4.OSXMMEXCPT set, #UD without it (SDM Vol. 1, 11.5).
     func simdException(raised: UInt32) {
         let mxcsr = state.pointee.simd.mxcsr
         let unmasked = raised & ~(mxcsr >> MXCSR.maskShift) & MXCSR.exceptionFlags
@@ -30,7 +35,12 @@ extension X86CPU {
             state.pointee.simd.mxcsr = mxcsr | raised
             return
         }
-        let recorded = unmasked & MXCSR.precomputation != 0 ? raised & MXCSR.precomputation : raised
+        var recorded = raised
+        if unmasked & MXCSR.precomputation != 0 {
+            recorded = raised & MXCSR.precomputation
+        } else if unmasked & (MXCSR.overflow | MXCSR.underflow) != 0 {
+            recorded = raised & ~MXCSR.precision
+        }
         state.pointee.simd.mxcsr = mxcsr | recorded
         let vector = state.pointee.cr4 & ControlRegister.cr4OSXMMEXCPT != 0
             ? ExceptionVector.simdFloatingPoint : ExceptionVector.invalidOpcode

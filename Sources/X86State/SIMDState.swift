@@ -57,6 +57,9 @@ public enum MXCSR {
     public static let invalid: UInt32 = 1 << 0
     public static let denormal: UInt32 = 1 << 1
     public static let divideByZero: UInt32 = 1 << 2
+    public static let overflow: UInt32 = 1 << 3
+    public static let underflow: UInt32 = 1 << 4
+    public static let precision: UInt32 = 1 << 5
     /// The exceptions detected before the operation computes (SDM 11.5.2):
     /// when one of them is unmasked, the ones after are not looked for.
     public static let precomputation: UInt32 = invalid | denormal | divideByZero

@@ -2,6 +2,7 @@
 import Foundation
 import Memory
 import Timing
+import X86Frontend
 import X86State
 
 /// A real-mode machine for SSE programs (`X87Programs`' layout: code at
@@ -55,5 +56,22 @@ final class SSETestMachine {
 
     func data(_ offset: Int, _ count: Int) -> [UInt8] {
         [UInt8](UnsafeRawBufferPointer(start: ram.base + X87Programs.dataAddress + offset, count: count))
+    }
+}
+
+extension TranslationCorpus {
+    /// The SSE/SSE2 forms that name MMX registers (MMX is not built: they
+    /// stay #UD): the Pentium III integer additions and PSHUFW, PINSRW and
+    /// PEXTRW without a prefix, the conversions between MMX and XMM
+    /// (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q), MASKMOVQ and
+    /// MOVNTQ; and MASKMOVDQU.
+    static func usesMMXRegisters(_ instruction: DecodedInstruction) -> Bool {
+        let low = instruction.opcode & 0xFF
+        guard instruction.opcode >> 8 == 0x0F else { return false }
+        switch instruction.simdPrefix {
+        case .none: return [0x2A, 0x2C, 0x2D, 0x70, 0xC4, 0xC5].contains(low) || (0x60...0x7F).contains(low) || low >= 0xD0
+        case .p66: return [0x2A, 0x2C, 0x2D, 0xF7].contains(low)
+        case .pF3, .pF2: return low == 0xD6
+        }
     }
 }
