@@ -2,9 +2,11 @@
  * so the compiler picks register and memory forms) on special and
  * pseudo-random operands under each rounding mode, with and without DAZ and
  * FTZ, and prints one checksum line per instruction family, each result and
- * MXCSR's flags mixed in. Built with gcc -m32 -msse2 -static; its output on
- * PCEmu's guest must be exactly its output on the host CPU.
+ * MXCSR's flags mixed in. Built with gcc -m32 -static -O2 as the other guest
+ * programs (the pragma turns SSE2 on); its output on PCEmu's guest must be
+ * exactly its output on the host CPU.
  * usage: sse-exerciser [-v]   (-v prints every case) */
+#pragma GCC target("sse2")
 #include <emmintrin.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@ final class CPUModelMachineTests: XCTestCase {
     /// Feature bits PCEmu does not declare yet, per leaf and register (EAX=0 ... EDX=3).
     static let notBuilt: [UInt32: [Int: UInt32]] = [
         1: [2: 1 << 0 | 1 << 13,                                    // ECX: pni (SSE3), cx16
-            3: 1 << 19 | 1 << 23 | 1 << 25 | 1 << 26],              // EDX: clflush, mmx, sse, sse2
+            3: 1 << 19 | 1 << 23],                                  // EDX: clflush, mmx
         0x8000_0001: [2: 1 << 0 | 1 << 2,                           // ECX: lahf-lm, svm
                       3: 1 << 11 | 1 << 20 | 1 << 29 | 1 << 23],    // EDX: syscall, nx, lm; mmx repeated
     ]

@@ -40,9 +40,12 @@ final class SemanticsTests: XCTestCase {
     func testWhatTheCPULacksIsInvalidOpcode() {
         XCTAssertEqual(semantics([0x0F, 0x0B]), .invalidOpcode)                       // UD2
         XCTAssertEqual(semantics([0x0F, 0xAA]), .invalidOpcode)                       // RSM
-        XCTAssertEqual(semantics([0x0F, 0x58, 0xC1]), .invalidOpcode)                 // ADDPS
-        XCTAssertEqual(semantics([0xF3, 0x0F, 0x58, 0xC1]), .invalidOpcode)           // ADDSS
-        XCTAssertEqual(semantics([0x66, 0x0F, 0x73, 0xD8, 1]), .invalidOpcode)        // PSRLDQ (group)
+        XCTAssertEqual(semantics([0x0F, 0xFC, 0xC1]), .invalidOpcode)                 // PADDB mm (MMX)
+        XCTAssertEqual(semantics([0x0F, 0x73, 0xD0, 1]), .invalidOpcode)              // PSRLQ mm (MMX group)
+        XCTAssertEqual(semantics([0xF2, 0x0F, 0xD6, 0xC1]), .invalidOpcode)           // MOVDQ2Q
+        XCTAssertEqual(semantics([0x0F, 0x58, 0xC1]), .sse(SIMDForm(.vw, bytes: 16, aligned: true, floatingPoint: true)))  // ADDPS
+        XCTAssertEqual(semantics([0xF3, 0x0F, 0x58, 0xC1]), .sse(SIMDForm(.vw, bytes: 4, floatingPoint: true)))  // ADDSS
+        XCTAssertEqual(semantics([0x66, 0x0F, 0x73, 0xD8, 1]), .sse(SIMDForm(.shiftImmediate, bytes: 16)))  // PSRLDQ (group)
         XCTAssertEqual(semantics([0x0F, 0xAE, 0x00]), .fxsave)
         XCTAssertEqual(semantics([0xDD, 0xD8]), .x87)
     }
