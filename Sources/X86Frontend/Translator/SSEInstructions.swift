@@ -13,8 +13,9 @@ import X86State
 /// hardware does), and only then does the result reach its destination.
 extension TranslationContext {
     /// #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS set.
+    /// 64-bit code (REX's XMM8-15 and 64-bit general registers) is not built: #UD.
     private func sseAvailable() -> Bool {
-        if flags.contains(.sseUnavailable) {
+        if flags.contains(.sseUnavailable) || flags.contains(.code64) {
             raiseException(ExceptionVector.invalidOpcode)
             return false
         }
