@@ -67,42 +67,13 @@ extension X86Decoder {
 
         let addressSize32 = prefixes.contains(.addressSize)
         let rexW = rex & 8 != 0
-        var mod: UInt8 = 0, reg: UInt8 = 0, rm: UInt8 = 0
+        let fields = try resolveModRM(entry, byte: byte, opcode: opcode, prefixes: prefixes, reader: &reader)
+        entry = fields.entry
+        let (isa, simdPrefix, hasModRM) = (fields.isa, fields.simdPrefix, fields.hasModRM)
+        let (mod, reg, rm) = (fields.mod, fields.reg, fields.rm)
         var memory = MemoryOperand.none
         var hasMemoryOperand = false
-        let hasModRM = entry.modrm != .none
         if hasModRM {
-            let modrm = try reader.byte()
-            mod = modrm >> 6
-            reg = (modrm >> 3) & 7
-            rm = modrm & 7
-            if entry.flags.contains(.group) {
-                entry = GroupTable.entry(entry.group, reg: reg, isRegister: mod == 3)
-            } else if entry.flags.contains(.x87) {
-                entry = X87Opcodes.entry(escape: Int(byte &- 0xD8), modrm: modrm).with(modrm: .any)
-            }
-            guard entry.isValid else { throw .invalid }
-        }
-
-        var simdPrefix = SIMDPrefix.none
-        var isa = entry.isa
-        if entry.flags.contains(.simd) {
-            simdPrefix = prefixes.contains(.repne) ? .pF2
-                : prefixes.contains(.rep) ? .pF3
-                : prefixes.contains(.operandSize) ? .p66 : .none
-            guard entry.simdVariants & simdPrefix.variantBit != 0 else { throw .invalid }
-            entry.semantics = entry.simdSemantics[simdPrefix]
-            isa = SIMDRules.instructionSet(entry: entry, opcode: opcode, prefix: simdPrefix)
-            if let rule = SIMDRules.modrmOverride(opcode: opcode, prefix: simdPrefix) { entry.modrm = rule }
-        }
-
-        if hasModRM {
-            switch entry.modrm {
-            case .memoryOnly: guard mod != 3 else { throw .invalid }
-            case .registerOnly: guard mod == 3 else { throw .invalid }
-            case .alwaysRegister: mod = 3
-            case .none, .any: break
-            }
             try LongModeOpcodes.checkRegisterFields(opcode: opcode, reg: reg | (rex & 4) << 1)
             if mod != 3 {
                 memory = try reader.memoryOperand64(mod: mod, rm: rm, rex: rex, override: segmentOverride)
