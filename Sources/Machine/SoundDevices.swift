@@ -34,8 +34,7 @@ final class SoundDevices {
     private(set) var ac97: AC97?
     private(set) var intelHDA: IntelHDA?
     /// PulseAudio's default source, for hda-duplex's line in.
-    /// The host sound source each recording card reads (one stream per card).
-    private(set) var captures: [PulseAudioInput] = []
+    private(set) var capture: PulseAudioInput?
     /// Where the HDA controller's registers are mapped.
     private var hdaRegion: Int?
     /// The PCI cards' port ranges, as their BARs place them.
@@ -163,15 +162,11 @@ final class SoundDevices {
             mixer.add(intelHDA)
             intelHDA.streamStarted = { [unowned mixer] in mixer.wake() }
         }
-        if case .pulseAudio = backend {
-            func input() -> PulseAudioInput {
-                let input = PulseAudioInput(name: "pcemu", server: pulseServer, sampleRate: SoundDevices.pulseAudioRate,
-                                            channels: 2, maximumQueuedMilliseconds: SoundDevices.captureQueueMilliseconds)
-                captures.append(input)
-                return input
-            }
-            if let intelHDA, intelHDA.codec.duplex { intelHDA.capture = input() }
-            if let ac97 { ac97.capture = input() }
+        if case .pulseAudio = backend, let intelHDA, intelHDA.codec.duplex {
+            let input = PulseAudioInput(name: "pcemu", server: pulseServer, sampleRate: SoundDevices.pulseAudioRate, channels: 2,
+                                        maximumQueuedMilliseconds: SoundDevices.captureQueueMilliseconds)
+            intelHDA.capture = input
+            capture = input
         }
         if case let .pulseAudio(stream) = backend {
             // With nothing playing the mixer and the feeding thread rest.
@@ -191,7 +186,7 @@ final class SoundDevices {
     /// Plays out what is queued and reports the back end's figures under `-d device`.
     func close() {
         mixer?.stop()
-        for capture in captures { capture.close() }
+        capture?.close()
         if let soundBlaster, soundBlaster.isAudible {
             Log.write(.device, "sb16: \(soundBlaster.starvedRenders) mixer periods ran out of samples while playing")
         }

@@ -67,12 +67,12 @@ public final class AC97: PCIDevice, AudioSource {
         self.clock = clock
         let dma = GuestMemoryDMA(memory: memory, memoryWritten: memoryWritten)
         var changed: () -> Void = {}
-        var started: (AC97Channel.Kind) -> Void = { _ in }
+        var started: () -> Void = {}
         var codecRef: AC97Codec?
         func channel(_ kind: AC97Channel.Kind, _ name: String) -> AC97Channel {
             AC97Channel(kind: kind, name: name, dma: dma, clock: clock, scheduler: scheduler,
                         rate: { kind == .pcmOut ? codecRef?.dacRate ?? 48_000 : codecRef?.adcRate ?? 48_000 },
-                        interruptChanged: { changed() }, started: { started(kind) })
+                        interruptChanged: { changed() }, started: { started() })
         }
         pcmIn = channel(.pcmIn, "ac97-pcm-in")
         pcmOut = channel(.pcmOut, "ac97-pcm-out")
@@ -80,15 +80,12 @@ public final class AC97: PCIDevice, AudioSource {
         super.init(name: "AC97", vendorID: AC97.vendorID, deviceID: AC97.deviceID, revision: AC97.revision,
                    classCode: AC97.audioClass, interruptPin: AC97.interruptPinA)
         codecRef = codec
-        pcmIn.captureGains = { [unowned codec] in codec.recordGains }
         setConfig(PCIConfig.subsystemVendorID, word: AC97.vendorID)
         setConfig(PCIConfig.subsystemID, word: 0)
         defineBAR(0, size: AC97.mixerBytes, kind: .io)
         defineBAR(1, size: AC97.busMasterBytes, kind: .io)
         changed = { [unowned self] in self.updateInterrupt() }
-        started = { [unowned self] kind in
-            if kind == .pcmOut { self.streamStarted() } else if kind == .pcmIn { self.startCapture() }
-        }
+        started = { [unowned self] in self.streamStarted() }
         codec.ratesChanged = { [unowned self] in
             self.pcmOut.rateChanged()
             self.pcmIn.rateChanged()
@@ -239,31 +236,11 @@ public final class AC97: PCIDevice, AudioSource {
 
     // MARK: Sound
 
-    /// What PCM in records: the host's sound source, read while the box runs.
-    public var capture: AudioCapture? {
-        didSet { pcmIn.capture = capture }
-    }
-    private var capturing = false
-
-    private func startCapture() {
-        guard !capturing, let capture else { return }
-        capturing = true
-        pcmIn.converter.reset()
-        capture.start()
-    }
-
     public func render(into buffer: UnsafeMutablePointer<Float>, frames: Int, rate: Int) {
         let now = clock.now
         pcmOut.advance(to: now)
         pcmIn.advance(to: now)
         micIn.advance(to: now)
-        // The mixer renders for a while after the last stream stops: the capture stops here,
-        // once the driver has cleared the box's run bit (a box halted at its last valid
-        // buffer goes on when the driver gives it more).
-        if capturing && pcmIn.control & AC97Channel.Control.run == 0 {
-            capturing = false
-            capture?.stop()
-        }
         guard let fifo = pcmOut.fifo else { return }
         let gains = codec.outputGains
         fifo.render(into: buffer, frames: frames, hostRate: rate, now: now, left: gains.left, right: gains.right,
@@ -271,8 +248,7 @@ public final class AC97: PCIDevice, AudioSource {
     }
 
     public var isActive: Bool {
-        // While recording the mixer keeps rendering, so that the capture stops when the driver stops the box.
-        pcmOut.isRunning || pcmIn.isRunning || micIn.isRunning || (pcmOut.fifo?.count ?? 0) > 0 || capturing
+        pcmOut.isRunning || pcmIn.isRunning || micIn.isRunning || (pcmOut.fifo?.count ?? 0) > 0
     }
 
     /// Mixer periods that ran out of samples while PCM out played.

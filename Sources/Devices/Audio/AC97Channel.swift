@@ -11,9 +11,7 @@ import Timing
 /// samples due since the box started are moved whenever a register is read,
 /// the mixer renders, or a buffer ends (the one timer, armed for the end of
 /// the current buffer while the box runs). Output goes to the FIFO the mixer
-/// plays; PCM in records the machine's capture (the host's sound source)
-/// through the record gain, or silence without one; the mic ADC records
-/// silence. A halted or stopped box arms nothing.
+/// plays; input records silence. A halted or stopped box arms nothing.
 public final class AC97Channel {
     public enum Kind { case pcmIn, pcmOut, micIn }
 
@@ -98,10 +96,6 @@ public final class AC97Channel {
     /// The last advance stopped after a run of empty buffers.
     var emptyRun = false
     private let scratch: UnsafeMutableRawBufferPointer
-    /// Where PCM in records from, with the codec's record gains.
-    var capture: AudioCapture?
-    var captureGains: () -> (left: Float, right: Float) = { (0, 0) }
-    lazy var converter = CaptureConverter()
 
     init(kind: Kind, name: String, dma: GuestMemoryDMA, clock: VirtualClock, scheduler: EventScheduler,
          rate: @escaping () -> Int, interruptChanged: @escaping () -> Void, started: @escaping () -> Void) {
@@ -299,14 +293,8 @@ public final class AC97Channel {
             dma.read(bufferAddress, into: bytes)
             fifo.appendS16(UnsafeRawBufferPointer(bytes), channels: channels, now: now)
         } else {
-            if let capture, kind == .pcmIn {
-                let gains = captureGains()
-                converter.fill(bytes, from: capture, rate: rate(), channels: channels, sampleBytes: 2,
-                               left: gains.left, right: gains.right)
-            } else {
-                // Nothing to record from: the ADC records silence.
-                bytes.initializeMemory(as: UInt8.self, repeating: 0)
-            }
+            // No microphone or line in: the ADC records silence.
+            bytes.initializeMemory(as: UInt8.self, repeating: 0)
             dma.write(bufferAddress, UnsafeRawBufferPointer(bytes))
         }
     }

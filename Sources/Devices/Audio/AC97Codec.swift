@@ -134,15 +134,6 @@ public final class AC97Codec {
         return (gain(master >> 8, pcm >> 8), gain(master, pcm))
     }
 
-    /// PCM in's left and right gains: the record gain, 1.5 dB a step from
-    /// 0 dB up, with its mute. The record select's choice does not matter:
-    /// the machine has one input, the host's sound source.
-    public var recordGains: (left: Float, right: Float) {
-        let gain = registers[Register.recordGain >> 1]
-        if gain & AC97Codec.mute != 0 { return (0, 0) }
-        return (AC97Codec.amplitude(decibels: 1.5 * Float(gain >> 8 & 0xF)), AC97Codec.amplitude(decibels: 1.5 * Float(gain & 0xF)))
-    }
-
     static func amplitude(decibels: Float) -> Float {
         Float(pow(10, Double(decibels) / 20))
     }
