@@ -16,12 +16,16 @@ final class BareMetalMachineTests: XCTestCase {
         defer { machine.stop() }
         let deadline = Date(timeIntervalSinceNow: 60)
         var letters = ""
+        var previous: String?
         while Date() < deadline, machine.isRunning {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             let parts = text.components(separatedBy: "Booting from 0000:7c00\n")
             if afterSeaBIOSLog && parts.count < 2 { usleep(50_000); continue }
             letters = parts.last ?? ""
-            if letters.contains(end) { break }
+            // The end marker may also be a digit of a hexadecimal value
+            // printed before it: done once the text has stopped growing too.
+            if letters.contains(end) && letters == previous { break }
+            previous = letters
             usleep(50_000)
         }
         return letters

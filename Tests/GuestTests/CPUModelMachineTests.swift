@@ -35,12 +35,12 @@ final class CPUModelMachineTests: XCTestCase {
             let reference = try BareMetalMachineTests.run("/usr/bin/qemu-system-x86_64", [
                 "-cpu", model, "-m", "32", "-nic", "none", "-drive", "file=\(floppy),format=raw,if=floppy",
                 "-display", "none", "-debugcon", "file:\(qemuLog)",
-            ], log: qemuLog, until: "E", afterSeaBIOSLog: false)
+            ], log: qemuLog, until: "\nE", afterSeaBIOSLog: false)
             let log = directory.appendingPathComponent("pcemu-\(model).txt").path
             let ours = try BareMetalMachineTests.run(BuildProducts.pcemu, [
                 "-cpu", model, "-m", "32", "-nic", "none", "-display", "none", "-serial", "none", "-fda", floppy,
                 "-debugcon", "file:\(log)",
-            ], log: log, until: "E", afterSeaBIOSLog: true)
+            ], log: log, until: "\nE", afterSeaBIOSLog: true)
             var expected = CPUModelMachineTests.leaves(reference)
             XCTAssertNotNil(expected[1], "QEMU's run of -cpu \(model): \(reference)")
             for (leaf, registers) in CPUModelMachineTests.notBuilt {
@@ -64,7 +64,7 @@ final class CPUModelMachineTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: log)
             return CPUModelMachineTests.leaves(try BareMetalMachineTests.run(BuildProducts.pcemu, options + [
                 "-m", "32", "-nic", "none", "-display", "none", "-serial", "none", "-fda", floppy, "-debugcon", "file:\(log)",
-            ], log: log, until: "E", afterSeaBIOSLog: true))
+            ], log: log, until: "\nE", afterSeaBIOSLog: true))
         }
         let standard = try cpuid([])
         XCTAssertEqual(standard[1]?[0], 0x652, "family 6, model 5, stepping 2")
