@@ -5,14 +5,15 @@ import X86State
 enum LazyFlagsEvaluation {
     static func flags(_ state: UnsafeMutablePointer<CPUState>) -> UInt32 {
         let operation = ConditionCodeOperation(rawValue: state.pointee.ccOp)
-        let source = UInt32(truncatingIfNeeded: state.pointee.ccSource)
-        if operation.kind == .eflags { return source & EFLAGS.arithmetic }
-        let bits = UInt32(8) << UInt32(operation.sizeShift)
-        let mask: UInt32 = bits == 32 ? ~0 : (1 << bits) - 1
-        let sign: UInt32 = 1 << (bits - 1)
-        let result = UInt32(truncatingIfNeeded: state.pointee.ccDestination) & mask
+        let source = state.pointee.ccSource
+        if operation.kind == .eflags { return UInt32(truncatingIfNeeded: source) & EFLAGS.arithmetic }
+        // Values are cut to the operation's width: 8, 16, 32 or 64 bits.
+        let bits = UInt64(8) << UInt64(operation.sizeShift)
+        let mask: UInt64 = bits == 64 ? ~0 : (1 << bits) - 1
+        let sign: UInt64 = 1 << (bits - 1)
+        let result = state.pointee.ccDestination & mask
         let second = source & mask
-        let carryIn = UInt32(truncatingIfNeeded: state.pointee.ccSource2) & 1
+        let carryIn = state.pointee.ccSource2 & 1
         var carry = false, overflow = false, auxiliary = false
         switch operation.kind {
         case .add, .adc:

@@ -13,7 +13,9 @@ extension X86CPU {
     func setRegister(_ number: Int, _ value: UInt32, bytes: Int = 4) {
         withUnsafeMutableBytes(of: &state.pointee.registers) { raw in
             let old = raw.load(fromByteOffset: 8 * number, as: UInt64.self)
-            let mask: UInt64 = bytes == 4 ? 0xFFFF_FFFF : (bytes == 2 ? 0xFFFF : 0xFF)
+            // A 32-bit write clears bits 63-32 in 64-bit mode (and keeps them elsewhere).
+            let mask: UInt64 = bytes == 4 ? (HiddenFlags.isCode64(state.pointee.hiddenFlags) ? ~0 : 0xFFFF_FFFF)
+                                          : (bytes == 2 ? 0xFFFF : 0xFF)
             raw.storeBytes(of: (old & ~mask) | (UInt64(value) & mask), toByteOffset: 8 * number, as: UInt64.self)
         }
     }
@@ -151,7 +153,9 @@ extension X86CPU {
     // MARK: arithmetic
 
     /// DIV/IDIV of eDX:eAX (or AX) by `divisor`; #DE on zero or a quotient that does not fit.
-    func divide(by divisor: UInt32, bytes: Int, signed: Bool) {
+    func divide(by divisor: UInt64, bytes: Int, signed: Bool) {
+        if bytes == 8 { return divide64(by: divisor, signed: signed) }
+        let divisor = UInt32(truncatingIfNeeded: divisor)
         let bits = UInt64(8 * bytes)
         let mask: UInt64 = bytes == 4 ? 0xFFFF_FFFF : (1 << bits) - 1
         let divisorValue = UInt64(divisor) & mask
@@ -183,6 +187,35 @@ extension X86CPU {
             setRegister(0, UInt32(quotient), bytes: bytes)
             setRegister(Register.edx.rawValue, UInt32(remainder), bytes: bytes)
         }
+    }
+
+    /// DIV/IDIV r/m64: RDX:RAX by a quadword; #DE for a zero divisor or a
+    /// quotient that does not fit.
+    func divide64(by divisor: UInt64, signed: Bool) {
+        guard divisor != 0 else { return raiseException(ExceptionVector.divideError) }
+        let high = register64(Register.edx.rawValue), low = register64(0)
+        let quotient: UInt64, remainder: UInt64
+        if signed {
+            // Magnitudes, then the signs: the quotient's is the XOR of both, the remainder's the dividend's.
+            let negativeDividend = Int64(bitPattern: high) < 0, negativeDivisor = Int64(bitPattern: divisor) < 0
+            var (magnitudeHigh, magnitudeLow) = (high, low)
+            if negativeDividend {
+                magnitudeLow = ~low &+ 1
+                magnitudeHigh = ~high &+ (magnitudeLow == 0 ? 1 : 0)
+            }
+            let magnitudeDivisor = negativeDivisor ? ~divisor &+ 1 : divisor
+            guard magnitudeHigh < magnitudeDivisor else { return raiseException(ExceptionVector.divideError) }
+            let (q, r) = magnitudeDivisor.dividingFullWidth((magnitudeHigh, magnitudeLow))
+            let negativeQuotient = negativeDividend != negativeDivisor
+            guard negativeQuotient ? q <= 1 << 63 : q < 1 << 63 else { return raiseException(ExceptionVector.divideError) }
+            quotient = negativeQuotient ? ~q &+ 1 : q
+            remainder = negativeDividend ? ~r &+ 1 : r
+        } else {
+            guard high < divisor else { return raiseException(ExceptionVector.divideError) }
+            (quotient, remainder) = divisor.dividingFullWidth((high, low))
+        }
+        setRegister64(0, quotient)
+        setRegister64(Register.edx.rawValue, remainder)
     }
 
     /// AAA AAS DAA DAS AAM AAD on AL/AH and the flags.

@@ -63,11 +63,19 @@ extension X86CPU {
             let stored = UInt32(truncatingIfNeeded: base)
             try systemStore(address, limit, bytes: 2)
             try systemStore(linear(address, 2), bytes == 2 ? stored & 0x00FF_FFFF : stored, bytes: 4)
+            // 64-bit mode: the whole 64-bit base.
+            if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
+                try systemStore(linear(address, 6), UInt32(truncatingIfNeeded: base >> 32), bytes: 4)
+            }
         case .loadGDTR, .loadIDTR:
             try requireKernel()
             let limit = try systemLoad(address, bytes: 2)
             var base = LinearAddress(try systemLoad(linear(address, 2), bytes: 4))
-            if bytes == 2 { base &= 0x00FF_FFFF }
+            if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
+                base |= LinearAddress(try systemLoad(linear(address, 6), bytes: 4)) << 32
+            } else if bytes == 2 {
+                base &= 0x00FF_FFFF
+            }
             if operation == .loadGDTR {
                 state.pointee.gdtBase = base
                 state.pointee.gdtLimit = limit

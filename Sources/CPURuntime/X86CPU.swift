@@ -427,17 +427,11 @@ public final class X86CPU: ExecutionEngine {
     }
 
     func currentBlock(maximumInstructions: Int, cached: Bool) -> TranslatedBlock? {
-        let eip = UInt32(truncatingIfNeeded: state.pointee.eip)
+        // RIP in 64-bit mode; EIP (the register's low half) in the other modes.
+        let eip = HiddenFlags.isCode64(state.pointee.hiddenFlags) ? state.pointee.eip : state.pointee.eip & 0xFFFF_FFFF
         let (linear, codeBase) = codeAddress()
         if cached, let block = translatedBlock(linearPC: linear, codeSegmentBase: codeBase) {
             return block.takeUnretainedValue()
-        }
-        if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
-            // 64-bit mode code is decoded (`decode64`) but not translated yet: #UD.
-            state.pointee.currentInstruction = state.pointee.eip
-            raiseException(ExceptionVector.invalidOpcode)
-            deliverPendingException()
-            return nil
         }
         let key = BlockKey(linearPC: linear, physicalPC: mmu.physical(linear), codeSegmentBase: codeBase,
                            flags: state.pointee.hiddenFlags)
@@ -451,7 +445,7 @@ public final class X86CPU: ExecutionEngine {
                 Log.write(.guestErrors, "no code at linear 0x\(String(linear, radix: 16))")
                 raiseException(ExceptionVector.generalProtection, errorCode: 0)
             }
-            state.pointee.currentInstruction = UInt64(eip)
+            state.pointee.currentInstruction = eip
             deliverPendingException()
             return nil
         }

@@ -48,7 +48,7 @@ enum X86Helpers {
             }
         case .divide:
             return { state, divisor, bytes, signed in
-                X86CPU.owner(of: state).divide(by: UInt32(truncatingIfNeeded: divisor), bytes: Int(bytes), signed: signed != 0)
+                X86CPU.owner(of: state).divide(by: divisor, bytes: Int(bytes), signed: signed != 0)
                 return 0
             }
         case .loadSegment:

@@ -81,6 +81,9 @@ public final class IRBlock {
     public let globalNames: [String]
     public let helpers: HelperTable
     public private(set) var labelCount: UInt32 = 0
+    /// The type `IRBuilder` gives ops and temps when not told one: i32, or
+    /// i64 while a translator builds an operation on 64-bit values.
+    public var wordType: IRType = .i32
 
     public init(globals: GlobalSet, helpers: HelperTable) {
         temps = globals.globals

@@ -98,12 +98,14 @@ extension X64CodeGenerator {
             // be; a constant value is stored as an immediate); the miss
             // path, emitted after the block's code (`emitMissPaths`) so the
             // hit path runs straight through, moves them to its arguments.
+            // An i64 address (64-bit mode) is used whole.
+            let addressSize = type(of: address).operandSize
             let addressRegister: HostRegister
-            if type(of: address) == .i32, let register = registers.register(of: address) {
+            if let register = registers.register(of: address) {
                 addressRegister = register
-                addSetup(RegisterMove(size: .dword, destination: .rsi, source: register), to: &miss)
+                addSetup(RegisterMove(size: addressSize, destination: .rsi, source: register), to: &miss)
             } else {
-                move(address, to: .rsi, size: .dword)
+                move(address, to: .rsi, size: addressSize)
                 addressRegister = .rsi
             }
             var value: StoredValue = .none
@@ -124,7 +126,7 @@ extension X64CodeGenerator {
             // the miss path moves it there from RAX after the call.
             let result: HostRegister? = isLoad && x87 == nil ? outputRegister() : nil
             let label = assembler.newLabel()
-            emitTLBHit(op, tlb, address: addressRegister, value: value, result: result ?? .rax, x87: x87, miss: label)
+            emitTLBHit(op, tlb, address: addressRegister, addressSize: addressSize, value: value, result: result ?? .rax, x87: x87, miss: label)
             let done = assembler.newLabel()
             deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss, result: result,
                                                resultSize: op.type.operandSize, x87: x87,
@@ -133,8 +135,8 @@ extension X64CodeGenerator {
             if let result { define(op.output, in: result) }
             return
         } else {
-            // The address is passed as 32 bits, whatever its temp's width.
-            move(address, to: .rsi, size: .dword)
+            // The address is passed at its temp's width (i32 zero-extended).
+            move(address, to: .rsi, size: type(of: address).operandSize)
             if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
             emitMissCall(miss)
         }
@@ -335,7 +337,7 @@ extension X64CodeGenerator {
     /// `miss` unless the entry's tag matches, else does the access through
     /// RAX + the address and leaves a load's result in `result`, extended as
     /// the function would. Uses RAX and RCX only.
-    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, value: StoredValue,
+    private func emitTLBHit(_ op: IROp, _ tlb: TLBLayout, address: HostRegister, addressSize: OperandSize, value: StoredValue,
                             result: HostRegister, x87: HostX87Instruction?, miss: AssemblerLabel) {
         let access = op.access
         let entryShift = tlb.entryBytes.trailingZeroBitCount
@@ -356,7 +358,7 @@ extension X64CodeGenerator {
         if access.bytes > 1 {
             assembler.lea(.qword, .rcx, MemoryOperand(base: address, displacement: Int32(access.bytes - 1)))
         } else {
-            assembler.mov(.dword, .rcx, address)
+            assembler.mov(addressSize, .rcx, address)
         }
         assembler.alu(.and, .qword, .register(.rcx), immediate: Int32(bitPattern: pageMask))
         let table = tlb.offset + Int(op.constant) * tlb.entriesPerMMU * tlb.entryBytes

@@ -172,12 +172,13 @@ final class LongModeInterruptTests: XCTestCase {
         XCTAssertTrue(HiddenFlags(rawValue: cpu.state.pointee.hiddenFlags).contains(.code64))
     }
 
-    func testSixtyFourBitCodeIsNotTranslatedYetAndRaisesInvalidOpcode() {
+    func testAnOpcodeThatSixtyFourBitModeRemovedRaisesInvalidOpcode() {
         setPrivilege(0)
         gate(ExceptionVector.invalidOpcode)
         cpu.setRegister64(Register.esp.rawValue, 0x8_0000)
         cpu.state.pointee.eip = 0x0000_0000_0010_0000
-        ram.base.storeBytes(of: UInt32(0x90C3_4890), toByteOffset: 0x10_0000, as: UInt32.self)
+        // PUSH ES (06): gone in 64-bit mode.
+        ram.base.storeBytes(of: UInt32(0x90C3_9006), toByteOffset: 0x10_0000, as: UInt32.self)
         cpu.step()
         XCTAssertEqual(cpu.state.pointee.eip, handler)
         XCTAssertEqual(get64(0x8_0000 - 40), 0x10_0000, "#UD reported at the instruction")

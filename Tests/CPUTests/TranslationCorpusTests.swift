@@ -94,7 +94,7 @@ final class TranslationCorpusTests: XCTestCase {
             for page in pages {
                 var eip: UInt32 = 0x1000
                 while eip < 0x1000 + UInt32(page.bytes.count) {
-                    let code = try XCTUnwrap(translator.translate(eip: eip, codeSegmentBase: 0, flags: flags, reader: page))
+                    let code = try XCTUnwrap(translator.translate(eip: UInt64(eip), codeSegmentBase: 0, flags: flags, reader: page))
                     instructions += code.instructionCount
                     eip = UInt32(code.endLinear)
                 }

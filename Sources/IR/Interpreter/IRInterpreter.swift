@@ -59,13 +59,13 @@ public struct IRInterpreter {
                 default: pointer.storeBytes(of: value, as: UInt64.self)
                 }
             case .loadGuest:
-                // An i32 address temp, zero-extended.
-                let address = UInt64(UInt32(truncatingIfNeeded: read(state, op.a, false)))
+                // An i32 address temp is zero-extended; an i64 one (64-bit mode) used whole.
+                let address = read(state, op.a, op.wideInputs & 1 != 0)
                 let value = configuration.load(state, address, UInt32(op.aux), UInt32(op.constant))
                 if faulted(state) { return BlockExit.fault }
                 write(state, op.output, value, op.is64)
             case .storeGuest:
-                let address = UInt64(UInt32(truncatingIfNeeded: read(state, op.a, false)))
+                let address = read(state, op.a, op.wideInputs & 1 != 0)
                 configuration.store(state, address, read(state, op.b, op.is64), UInt32(op.aux), UInt32(op.constant))
                 if faulted(state) { return BlockExit.fault }
             case .call:

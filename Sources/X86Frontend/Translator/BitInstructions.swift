@@ -13,10 +13,11 @@ extension TranslationContext {
         let bitInOperand: Temp
         if instruction.hasMemoryOperand && registerIndex {
             // A register bit offset reaches beyond the operand: signed, in operand-sized steps.
-            let shift = UInt64(bytes == 4 ? 5 : 4)
+            let shift = UInt64(bytes.trailingZeroBitCount + 3)
             let signedIndex = signExtend(bitIndex, bytes: bytes)
-            let displacement = b.shl(b.binary(.sar, signedIndex, constant: shift), UInt64(bytes == 4 ? 2 : 1))
-            let offset = truncateAddress(b.add(effectiveAddress(), displacement))
+            var displacement = b.shl(b.binary(.sar, signedIndex, constant: shift), UInt64(bytes.trailingZeroBitCount))
+            if long64 && b.block.info(displacement).type == .i32 { displacement = b.unary(.exts32to64, displacement) }
+            let offset = truncateAddress(b.binary(.add, effectiveAddress(), displacement, addressType))
             let checked = isProtectedMode && flags.contains(.checkedSegment(memorySegment))
             location = .memory(linear: linearAddress(offset, segment: memorySegment, bytes: bytes),
                                checked: checked ? (memorySegment, offset) : nil)
@@ -34,8 +35,10 @@ extension TranslationContext {
         case 3: write(location, b.xor(value, mask), bytes: bytes)
         default: break
         }
-        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.carry))
-        setFlags(value: b.or(flags, carry))
+        withWordType(.i32) {
+            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.carry))
+            setFlags(value: b.or(flags, converted(carry, to: .i32)))
+        }
     }
 
     /// BSF/BSR: ZF set and the destination unchanged when the source is zero.
@@ -61,7 +64,9 @@ extension TranslationContext {
         b.setLabel(hit)
         storeOperand(instruction.operand1, index)
         b.setLabel(done)
-        let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
-        setFlags(value: b.or(flags, b.shl(isZero, 6)))
+        withWordType(.i32) {
+            let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
+            setFlags(value: b.or(flags, b.shl(isZero, 6)))
+        }
     }
 }

@@ -5,33 +5,40 @@ import X86State
 extension TranslationContext {
     /// JMP rel8/rel16/rel32.
     func jumpRelative() {
-        jump(to: instruction.branchTarget(instructionAddress: instructionAddress), slot: 0)
+        jump(to: relativeBranchTarget, slot: 0)
         blockEnded = true
     }
 
     /// CALL rel16/rel32.
     func callRelative() {
-        push(constant(nextAddress), bytes: stackOperandBytes)
-        jump(to: instruction.branchTarget(instructionAddress: instructionAddress), slot: 0)
+        push(addressValue(nextAddress), bytes: stackOperandBytes)
+        jump(to: relativeBranchTarget, slot: 0)
         blockEnded = true
     }
 
     /// JCXZ / JECXZ: the address size picks CX or ECX.
     func jumpIfCounterZero() {
-        let counter = readRegister(Register.ecx.rawValue, bytes: Int(instruction.addressSize) / 8)
-        conditionalJump(b.setcond(.eq, counter, constant(0)))
+        let bytes = Int(instruction.addressSize) / 8
+        let taken = withWordType(bytes == 8 ? .i64 : .i32) {
+            b.setcond(.eq, readRegister(Register.ecx.rawValue, bytes: bytes), constant(0))
+        }
+        conditionalJump(taken)
     }
 
     /// LOOPNE (0) / LOOPE (1) / LOOP (2): decrement the counter (CX or ECX) without touching flags.
     func loop(_ kind: UInt8) {
         let counterBytes = Int(instruction.addressSize) / 8
-        let counter = truncate(b.sub(readRegister(Register.ecx.rawValue, bytes: counterBytes), constant(1)), bytes: counterBytes)
-        writeRegister(Register.ecx.rawValue, bytes: counterBytes, counter)
-        var taken = b.setcond(.ne, counter, constant(0))
-        if kind != 2 {
-            let zero = condition(0x4)
-            let wanted = kind == 1 ? zero : b.binary(.xor, zero, constant: 1)
-            taken = b.and(taken, wanted)
+        // The counter's width (RCX in 64-bit mode) decides the ops' type.
+        let taken = withWordType(counterBytes == 8 ? .i64 : .i32) { () -> Temp in
+            let counter = truncate(b.sub(readRegister(Register.ecx.rawValue, bytes: counterBytes), constant(1)), bytes: counterBytes)
+            writeRegister(Register.ecx.rawValue, bytes: counterBytes, counter)
+            var taken = b.setcond(.ne, counter, constant(0))
+            if kind != 2 {
+                let zero = condition(0x4)
+                let wanted = kind == 1 ? zero : b.binary(.xor, zero, constant: 1)
+                taken = b.binary(.and, taken, converted(wanted, to: .i32), .i32)
+            }
+            return taken
         }
         conditionalJump(taken)
     }
@@ -41,7 +48,7 @@ extension TranslationContext {
         let bytes = stackOperandBytes
         var target = read(operandLocation(instruction.operand1), bytes: bytes)
         if bytes == 2 { target = truncate(target, bytes: 2) }
-        if call { push(constant(nextAddress), bytes: bytes) }
+        if call { push(addressValue(nextAddress), bytes: bytes) }
         exitBlock(nextEIP: target)
     }
 
@@ -64,7 +71,7 @@ extension TranslationContext {
             guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
             let address = effectiveAddress()
             let offset = load(memorySegment, address, bytes: bytes)
-            let selector = load(memorySegment, truncateAddress(b.add(address, UInt64(bytes))), bytes: 2)
+            let selector = load(memorySegment, truncateAddress(b.binary(.add, address, constant: UInt64(bytes), addressType)), bytes: 2)
             farTransfer(call: call, selector: selector, offset: offset, bytes: bytes)
         }
     }
@@ -92,7 +99,7 @@ extension TranslationContext {
     func interruptOnOverflow() {
         let skip = b.newLabel()
         b.branch(if: .eq, condition(0x0), constant(0), to: skip)
-        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.overflow), constant(nextAddress),
+        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.overflow), addressValue(nextAddress),
                                                  constant(InterruptKind.software.rawValue)])
         b.exitBlock(0)
         b.setLabel(skip)
@@ -100,7 +107,7 @@ extension TranslationContext {
 
     /// ICEBP: a #DB trap reported after the instruction.
     func debugTrap() {
-        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.debug), constant(nextAddress),
+        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.debug), addressValue(nextAddress),
                                                  constant(InterruptKind.exception.rawValue)])
         b.exitBlock(0)
         blockEnded = true
@@ -113,8 +120,8 @@ extension TranslationContext {
 
     func conditionalJump(_ taken: ConditionTest) {
         let notTaken = b.newLabel()
-        b.branch(if: taken.condition.negated, taken.left, rightOperand(taken), to: notTaken)
-        jump(to: instruction.branchTarget(instructionAddress: instructionAddress), slot: 0)
+        b.branch(if: taken.condition.negated, taken.left, rightOperand(taken), to: notTaken, taken.type)
+        jump(to: relativeBranchTarget, slot: 0)
         b.setLabel(notTaken)
         jump(to: nextAddress, slot: 1)
         blockEnded = true
@@ -131,7 +138,7 @@ extension TranslationContext {
     }
 
     func softwareInterrupt(_ vector: UInt32) {
-        b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(nextAddress), constant(InterruptKind.software.rawValue)])
+        b.call(X86Helper.raiseInterrupt.index, [constant(vector), addressValue(nextAddress), constant(InterruptKind.software.rawValue)])
         b.exitBlock(0)
         blockEnded = true
     }

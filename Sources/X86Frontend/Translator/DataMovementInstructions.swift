@@ -55,7 +55,7 @@ extension TranslationContext {
     func signExtendIntoDX() {
         let bytes = operandBytes
         let accumulator = signExtend(readRegister(0, bytes: bytes), bytes: bytes)
-        writeRegister(Register.edx.rawValue, bytes: bytes, b.binary(.sar, accumulator, constant: 31))
+        writeRegister(Register.edx.rawValue, bytes: bytes, b.binary(.sar, accumulator, constant: bytes == 8 ? 63 : 31))
     }
 
     /// SAHF: SF ZF AF PF CF from AH; OF kept.
@@ -78,8 +78,9 @@ extension TranslationContext {
 
     /// XLAT: AL = [seg:eBX + AL].
     func translateByte() {
-        let offset = b.add(globals.registers[Register.ebx.rawValue], readRegister(0, bytes: 1))
-        let address = instruction.addressSize == 16 ? b.unary(.ext16u, offset) : offset
+        let base = readRegister(Register.ebx.rawValue, bytes: Int(instruction.addressSize) / 8)
+        let offset = withWordType(addressType) { b.add(converted(base, to: addressType), converted(readRegister(0, bytes: 1), to: addressType)) }
+        let address = instruction.addressSize == 16 ? b.unary(.ext16u, offset) : instruction.addressSize == 32 && long64 ? b.unary(.ext32u, offset, .i64) : offset
         let segment = instruction.segmentOverride.map { Segment(rawValue: Int($0.rawValue))! } ?? .ds
         writeRegister(0, bytes: 1, load(segment, address, bytes: 1))
     }
@@ -90,7 +91,7 @@ extension TranslationContext {
         let bytes = operandBytes
         let offsetAddress = effectiveAddress()
         let offset = load(memorySegment, offsetAddress, bytes: bytes)
-        let selector = load(memorySegment, truncateAddress(b.add(offsetAddress, UInt64(bytes))), bytes: 2)
+        let selector = load(memorySegment, truncateAddress(b.binary(.add, offsetAddress, constant: UInt64(bytes), addressType)), bytes: 2)
         // The offset register is written only once the segment load did not
         // fault, and before the block ends after the load.
         loadSegment(segment, selector) {
@@ -111,7 +112,13 @@ extension TranslationContext {
         let source = loadOperand(instruction.operand2)
         let holds = conditionTest(condition)
         let current = loadOperand(instruction.operand1)
-        storeOperand(instruction.operand1, b.movcond(holds.condition, holds.left, rightOperand(holds), then: source, else: current))
+        if holds.type == b.block.wordType {
+            storeOperand(instruction.operand1, b.movcond(holds.condition, holds.left, rightOperand(holds), then: source, else: current))
+        } else {
+            // Compared in another width than the values' (CMOV r64 after a 32-bit CMP): through 0 or 1.
+            let value = converted(b.setcond(holds.condition, holds.left, rightOperand(holds), holds.type), to: b.block.wordType)
+            storeOperand(instruction.operand1, b.movcond(.ne, value, constant(0), then: source, else: current))
+        }
     }
 
     /// SETcc: the destination's address first, then the condition.
@@ -122,7 +129,17 @@ extension TranslationContext {
 
     func byteSwap() {
         let register = registerNumber(instruction.operand1)
-        let value = globals.registers[register]
+        if operandBytes == 8 {
+            // Byte i to byte 7 - i.
+            let value = readRegister(register, bytes: 8)
+            var swapped = b.constant(0, .i64)
+            for index in 0..<8 {
+                let byte = b.extract(value, position: 8 * index, size: 8, .i64)
+                swapped = b.binary(.or, swapped, b.binary(.shl, byte, constant: UInt64(8 * (7 - index)), .i64), .i64)
+            }
+            return writeRegister(register, bytes: 8, swapped)
+        }
+        let value = readRegister(register, bytes: 4)
         let swapped = b.or(b.or(b.shl(b.and(value, 0xFF), 24), b.shl(b.and(value, 0xFF00), 8)),
                            b.or(b.and(b.shr(value, 8), 0xFF00), b.shr(value, 24)))
         writeRegister(register, bytes: 4, swapped)
@@ -147,10 +164,25 @@ extension TranslationContext {
         let location = operandLocation(instruction.operand1)
         let old = read(location, bytes: bytes)
         let accumulator = readRegister(0, bytes: bytes)
-        let equal = b.setcond(.eq, old, accumulator)
-        let newValue = b.movcond(.ne, equal, constant(0), then: loadOperand(instruction.operand2), else: old)
-        write(location, newValue, bytes: bytes)
-        writeRegister(0, bytes: bytes, b.movcond(.ne, equal, constant(0), then: accumulator, else: old))
+        let equal = converted(b.setcond(.eq, old, accumulator), to: b.block.wordType)
+        if long64 && bytes == 4, case let .register(number) = location {
+            // A register destination is written (zero-extended) only on a match.
+            let whole = readRegister(number, bytes: 8)
+            let replacement = converted(loadOperand(instruction.operand2), to: .i64)
+            writeRegister(number, bytes: 8, b.movcond(.ne, converted(equal, to: .i64), b.constant(0, .i64),
+                                                      then: replacement, else: whole, .i64))
+        } else {
+            let newValue = b.movcond(.ne, equal, constant(0), then: loadOperand(instruction.operand2), else: old)
+            write(location, newValue, bytes: bytes)
+        }
+        if long64 && bytes == 4 {
+            // EAX is written (and RAX's top half cleared) only on a mismatch.
+            let rax = globals.registers64[0]
+            b.move(into: rax, b.movcond(.ne, converted(equal, to: .i64), b.constant(0, .i64), then: rax,
+                                        else: converted(old, to: .i64), .i64), .i64)
+        } else {
+            writeRegister(0, bytes: bytes, b.movcond(.ne, equal, constant(0), then: accumulator, else: old))
+        }
         setFlags(.sub, bytes: bytes, result: truncate(b.sub(accumulator, old), bytes: bytes), source: old)
     }
 

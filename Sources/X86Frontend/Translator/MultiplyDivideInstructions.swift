@@ -7,6 +7,7 @@ extension TranslationContext {
     /// say whether the high half is significant.
     func multiplyAccumulator(signed: Bool) {
         let bytes = operandBytes
+        if bytes == 8 { return multiplyAccumulator64(signed: signed) }
         let source = loadOperand(instruction.operand1)
         let accumulator = readRegister(0, bytes: bytes)
         let product = widenedProduct(accumulator, source, bytes: bytes, signed: signed)
@@ -27,6 +28,7 @@ extension TranslationContext {
     /// IMUL Gv, Ev (times Gv itself) and IMUL Gv, Ev, imm.
     func multiplySigned() {
         let bytes = operandBytes
+        if bytes == 8 { return multiplySigned64() }
         let source = loadOperand(instruction.operand2)
         let other = loadOperand(instruction.operand3 == .none ? instruction.operand1 : instruction.operand3)
         // The result is a 32-bit multiply; the 64-bit product only feeds

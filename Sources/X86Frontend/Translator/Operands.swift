@@ -12,7 +12,9 @@ extension TranslationContext {
         switch kind {
         case .Eb, .Gb, .Zb, .AL, .CL, .Ob, .Ib: return 1
         case .Ew, .Gw, .AX, .DX, .Sw, .Iw, .ES, .CS, .SS, .DS, .FS, .GS: return 2
-        case .Ed, .Gd, .Rd: return 4
+        case .Ed, .Gd: return 4
+        // Control and debug registers move 64 bits in 64-bit mode.
+        case .Rd: return long64 ? 8 : 4
         default: return operandBytes
         }
     }
@@ -32,10 +34,10 @@ extension TranslationContext {
     @inline(__always)
     func registerNumber(_ kind: OperandKind) -> Int {
         switch kind {
-        case .Gb, .Gw, .Gd, .Gv: return Int(instruction.reg)
-        case .Rd: return Int(instruction.rm)
-        // Z: the register is in the opcode's low three bits.
-        case .Zb, .Zv: return Int(instruction.opcode & 7)
+        case .Gb, .Gw, .Gd, .Gv: return instruction.regRegister
+        case .Rd: return instruction.rmRegister
+        // Z: the register is in the opcode's low three bits (and REX.B).
+        case .Zb, .Zv: return instruction.opcodeRegister
         case .CL: return Register.ecx.rawValue
         case .DX: return Register.edx.rawValue
         default: return Register.eax.rawValue   // AL, AX, eAX
@@ -46,9 +48,13 @@ extension TranslationContext {
     /// are cut to the operand's width (a sign-extended byte fills it).
     func loadOperand(_ kind: OperandKind) -> Temp {
         switch kind {
+        case .IbS where operandBytes == 8, .Iz where operandBytes == 8:
+            // Sign-extended to 64 bits; MOV r64, imm64 has all 64.
+            if instruction.opcode >= 0xB8 && instruction.opcode <= 0xBF { return b.constant(instruction.immediate64, .i64) }
+            return b.constant(UInt64(bitPattern: Int64(instruction.signedImmediate)), .i64)
         case .Ib, .one, .Iw, .IbS, .Iz: return constant(immediateOperand(kind))
         case .Ob, .Ov:
-            return load(memorySegment, constant(UInt32(bitPattern: instruction.memory.displacement)), bytes: operandBytes(of: kind))
+            return load(memorySegment, directOffset(), bytes: operandBytes(of: kind))
         case .ES, .CS, .SS, .DS, .FS, .GS, .Sw:
             return b.loadState(offset: CPUStateLayout.segmentSelector(segmentRegister(kind)), .u16)
         default:
@@ -61,7 +67,7 @@ extension TranslationContext {
     func storeOperand(_ kind: OperandKind, _ value: Temp) {
         switch kind {
         case .Ob, .Ov:
-            store(memorySegment, constant(UInt32(bitPattern: instruction.memory.displacement)), value, bytes: operandBytes(of: kind))
+            store(memorySegment, directOffset(), value, bytes: operandBytes(of: kind))
         case .ES, .CS, .SS, .DS, .FS, .GS, .Sw:
             loadSegment(segmentRegister(kind), value)
         default:

@@ -104,7 +104,7 @@ extension TranslationContext {
         if form.isAligned {
             let aligned = b.newLabel()
             b.branch(if: .testEq, linear, constant(15), to: aligned)
-            b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.generalProtection), constant(instructionAddress),
+            b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.generalProtection), addressValue(instructionAddress),
                                                      constant(InterruptKind.exception.rawValue)])
             b.exitBlock(0)
             b.setLabel(aligned)

@@ -17,8 +17,10 @@ extension TranslationContext {
     }
 
     /// A shift count masked to five bits, as the CPU masks it: a constant when it is one.
+    /// (six bits with a 64-bit operand).
     private func shiftCount(_ kind: OperandKind) -> Temp {
-        kind == .CL ? b.and(loadOperand(kind), 0x1F) : constant(immediateOperand(kind) & 0x1F)
+        let mask: UInt32 = operandBytes == 8 ? 0x3F : 0x1F
+        return kind == .CL ? b.and(loadOperand(kind), UInt64(mask)) : constant(immediateOperand(kind) & mask)
     }
 
     /// Nothing at all happens (not even a write) when the masked count is zero.
@@ -56,6 +58,10 @@ extension TranslationContext {
                                           : b.and(b.xor(top, b.binary(.shr, rotated, constant: width - 2)), constant(1))
             replaceCarryAndOverflow(carry: carry, overflow: overflow)
         default:
+            if bytes == 8 {
+                rotateThroughCarry64(left: operation == 2, location: location, value: value, count: count)
+                break
+            }
             // RCL / RCR: a (width+1)-bit rotation through CF, in 64 bits.
             let modulus = width + 1
             let effective = bytes == 4 ? count : remainder(count, modulus: UInt32(modulus))
@@ -96,7 +102,7 @@ extension TranslationContext {
     }
 
     private func rotate(_ value: Temp, by amount: Temp, left: Bool, width: UInt64) -> Temp {
-        if width == 32 { return b.binary(left ? .rotl : .rotr, value, amount) }
+        if width >= 32 { return b.binary(left ? .rotl : .rotr, value, amount) }
         // Narrow rotates: shift both ways inside 32 bits, then cut.
         let back = b.binary(.and, b.sub(constant(UInt32(width)), amount), constant: width - 1)
         let forward = b.binary(left ? .shl : .shr, value, amount)
@@ -106,10 +112,12 @@ extension TranslationContext {
     }
 
     /// New CF and OF (each 0 or 1), the other flags as they were.
-    private func replaceCarryAndOverflow(carry: Temp, overflow: Temp) {
-        let kept = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~(EFLAGS.carry | EFLAGS.overflow)))
-        let updated = b.or(kept, b.or(carry, b.shl(overflow, 11)))
-        setFlags(value: updated)
+    func replaceCarryAndOverflow(carry: Temp, overflow: Temp) {
+        withWordType(.i32) {
+            let kept = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~(EFLAGS.carry | EFLAGS.overflow)))
+            let updated = b.or(kept, b.or(converted(carry, to: .i32), b.shl(converted(overflow, to: .i32), 11)))
+            setFlags(value: updated)
+        }
     }
 
     /// SHLD/SHRD: shift the destination, filling from the register operand.
@@ -118,6 +126,12 @@ extension TranslationContext {
         let filler = loadOperand(instruction.operand2)
         let done = b.newLabel()
         b.branch(if: .eq, count, constant(0), to: done)
+        if bytes == 8 {
+            doubleShift64(left: left, location: location, value: value, filler: filler, count: count)
+            b.setLabel(done)
+            knownConditionCodes = nil
+            return
+        }
         let width = UInt64(8 * bytes)
         // Work in 64 bits: destination and filler side by side.
         let destination64 = b.unary(.extu32to64, value)

@@ -4,7 +4,10 @@ import X86State
 /// PUSH and POP in their forms, PUSHA/POPA, PUSHF/POPF, ENTER, LEAVE.
 extension TranslationContext {
     /// Bytes a PUSH or POP moves: the operand-size attribute's.
-    var stackOperandBytes: Int { Int(instruction.operandSizeAttribute) / 8 }
+    var stackOperandBytes: Int { long64 ? Int(instruction.operandSize) / 8 : Int(instruction.operandSizeAttribute) / 8 }
+
+    /// The width of the stack pointer: RSP, ESP or SP.
+    var stackAddressBytes: Int { long64 ? 8 : (stack32 ? 4 : 2) }
 
     /// PUSH of a register, an immediate, r/m or a segment register.
     func translatePush() {
@@ -84,20 +87,20 @@ extension TranslationContext {
 
     func leave() {
         let bytes = stackOperandBytes
-        let framePointer = readRegister(Register.ebp.rawValue, bytes: stack32 ? 4 : 2)
+        let framePointer = readRegister(Register.ebp.rawValue, bytes: stackAddressBytes)
         let value = load(.ss, framePointer, bytes: bytes)
         setStackPointer(offsetStackPointer(framePointer, by: Int32(bytes)))
         writeRegister(Register.ebp.rawValue, bytes: bytes, value)
     }
 
     private func usesStackPointer(_ memory: MemoryOperand) -> Bool {
-        memory.base == UInt8(Register.esp.rawValue) && instruction.addressSize == 32
+        memory.base == UInt8(Register.esp.rawValue) && instruction.addressSize != 16
     }
 
     /// ENTER: push eBP, copy `level - 1` outer frame pointers, push the new
     /// frame pointer, and reserve `size` bytes. Registers change only at the end.
     private func enter(size: UInt32, level: UInt32, bytes: Int) {
-        let stackBytes = stack32 ? 4 : 2
+        let stackBytes = stackAddressBytes
         var pointer = offsetStackPointer(stackPointer(), by: -Int32(bytes))
         store(.ss, pointer, readRegister(Register.ebp.rawValue, bytes: bytes), bytes: bytes)
         // FrameTemp: with a 32-bit operand on a 16-bit stack, ESP's upper half over

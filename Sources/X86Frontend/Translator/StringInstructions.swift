@@ -27,13 +27,17 @@ extension TranslationContext {
         let addressBytes = Int(instruction.addressSize) / 8
         let repeated = instruction.prefixes.contains(.rep) || instruction.prefixes.contains(.repne)
         let finished = b.newLabel()
+        // Counter and index arithmetic is as wide as the address size (RCX, RSI, RDI in 64-bit mode).
+        let indexType: IRType = addressBytes == 8 ? .i64 : .i32
         if repeated {
-            b.branch(if: .eq, readRegister(Register.ecx.rawValue, bytes: addressBytes), constant(0), to: finished)
+            withWordType(indexType) { b.branch(if: .eq, readRegister(Register.ecx.rawValue, bytes: addressBytes), constant(0), to: finished) }
         }
-        let step = b.binary(.mul, globals.direction, constant(UInt32(bytes)))
+        var step = b.binary(.mul, globals.direction, constant(UInt32(bytes)), .i32)
+        if indexType == .i64 { step = b.unary(.exts32to64, step) }
         let sourceSegment = instruction.segmentOverride.map { Segment(rawValue: Int($0.rawValue))! } ?? .ds
-        let sourceIndex = readRegister(Register.esi.rawValue, bytes: addressBytes)
-        let destinationIndex = readRegister(Register.edi.rawValue, bytes: addressBytes)
+        let (sourceIndex, destinationIndex) = withWordType(indexType) {
+            (readRegister(Register.esi.rawValue, bytes: addressBytes), readRegister(Register.edi.rawValue, bytes: addressBytes))
+        }
         return StringIteration(bytes: bytes, addressBytes: addressBytes, repeated: repeated, finished: finished, step: step,
                                sourceSegment: sourceSegment, sourceIndex: sourceIndex, destinationIndex: destinationIndex)
     }
@@ -41,6 +45,10 @@ extension TranslationContext {
     /// With REP, counts eCX down and goes round again (REPE/REPNE also stop on
     /// ZF for the comparing forms), else goes on to the next instruction.
     private func endString(_ iteration: StringIteration, comparesFlags: Bool = false) {
+        withWordType(iteration.addressBytes == 8 ? .i64 : .i32) { endStringInIndexType(iteration, comparesFlags: comparesFlags) }
+    }
+
+    private func endStringInIndexType(_ iteration: StringIteration, comparesFlags: Bool) {
         let addressBytes = iteration.addressBytes
         if iteration.repeated {
             let counter = truncate(b.sub(readRegister(Register.ecx.rawValue, bytes: addressBytes), constant(1)), bytes: addressBytes)
@@ -122,7 +130,9 @@ extension TranslationContext {
     }
 
     private func advance(_ register: Register, by step: Temp, addressBytes: Int) {
-        let moved = b.add(readRegister(register.rawValue, bytes: addressBytes), step)
-        writeRegister(register.rawValue, bytes: addressBytes, truncate(moved, bytes: addressBytes))
+        withWordType(addressBytes == 8 ? .i64 : .i32) {
+            let moved = b.add(readRegister(register.rawValue, bytes: addressBytes), step)
+            writeRegister(register.rawValue, bytes: addressBytes, truncate(moved, bytes: addressBytes))
+        }
     }
 }

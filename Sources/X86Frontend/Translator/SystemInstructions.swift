@@ -46,7 +46,7 @@ extension TranslationContext {
             raiseException(ExceptionVector.generalProtection)
             return
         }
-        b.storeState(constant(nextAddress), offset: CPUStateLayout.eip, .u32)
+        b.storeState(addressValue(nextAddress), offset: CPUStateLayout.eip, long64 ? .u64 : .u32, addressType)
         b.call(X86Helper.halt.index)
         endBlockWithStateFromHelper()
     }
@@ -78,7 +78,7 @@ extension TranslationContext {
         b.branch(if: .lt, index, lower, to: outside)
         b.branch(if: .le, index, upper, to: inside)
         b.setLabel(outside)
-        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.boundRange), constant(instructionAddress),
+        b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.boundRange), addressValue(instructionAddress),
                                                  constant(InterruptKind.exception.rawValue)])
         b.exitBlock(0)
         b.setLabel(inside)

@@ -57,13 +57,14 @@ extension TranslationContext {
 
     /// MOV r32, CRn/DRn.
     func moveFromSystemRegister(_ operation: SystemOperation) {
-        let value = system(operation, register: Int(instruction.reg))
+        let value = system(operation, register: instruction.regRegister, wide: long64)
         storeOperand(instruction.operand1, value)
     }
 
     /// MOV CRn/DRn, r32: may change the mode or the paging: the block ends.
     func moveToSystemRegister(_ operation: SystemOperation) {
-        _ = system(operation, register: Int(instruction.reg), operand: globals.registers[registerNumber(instruction.operand2)])
+        let value = readRegister(registerNumber(instruction.operand2), bytes: long64 ? 8 : 4)
+        _ = system(operation, register: instruction.regRegister, operand: value)
         endBlockAfterInstruction()
     }
 
@@ -93,18 +94,23 @@ extension TranslationContext {
 
     /// CMPXCHG8B: EDX:EAX against m64; equal: m64 = ECX:EBX; the memory is written either way.
     func compareExchange8Bytes() {
-        guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
+        // CMPXCHG16B (REX.W) is not built: CPUID does not declare cx16.
+        guard instruction.hasMemoryOperand && !instruction.rexW else { return raiseException(ExceptionVector.invalidOpcode) }
+        withWordType(.i32) { compareExchange8BytesInWords() }
+    }
+
+    private func compareExchange8BytesInWords() {
         let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8, access: .write)
         let old = b.loadGuest(address, .u64, mmu: mmuIndex, .i64)
-        let expected = pair(high: globals.registers[Register.edx.rawValue], low: globals.registers[Register.eax.rawValue])
-        let replacement = pair(high: globals.registers[Register.ecx.rawValue], low: globals.registers[Register.ebx.rawValue])
+        let expected = pair(high: readRegister(Register.edx.rawValue, bytes: 4), low: readRegister(Register.eax.rawValue, bytes: 4))
+        let replacement = pair(high: readRegister(Register.ecx.rawValue, bytes: 4), low: readRegister(Register.ebx.rawValue, bytes: 4))
         let equal = b.setcond(.eq, old, expected, .i64)
         b.storeGuest(address, b.movcond(.ne, b.unary(.extu32to64, equal), b.constant(0, .i64), then: replacement, else: old, .i64),
                      .u64, mmu: mmuIndex, .i64)
         let keepLabel = b.newLabel()
         b.branch(if: .ne, equal, constant(0), to: keepLabel)
-        b.move(into: globals.registers[Register.eax.rawValue], b.unary(.low64to32, old, .i64))
-        b.move(into: globals.registers[Register.edx.rawValue], b.unary(.high64to32, old, .i64))
+        writeRegister(Register.eax.rawValue, bytes: 4, b.unary(.low64to32, old, .i64))
+        writeRegister(Register.edx.rawValue, bytes: 4, b.unary(.high64to32, old, .i64))
         b.setLabel(keepLabel)
         let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
         setFlags(value: b.or(flags, b.shl(equal, 6)))

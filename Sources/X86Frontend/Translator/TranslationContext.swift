@@ -11,10 +11,10 @@ final class TranslationContext {
     let codeSegmentBase: UInt32
     /// The linear address of the block's first instruction.
     let startLinear: LinearAddress
-    /// The instruction being translated, its address (EIP) and the next one's.
+    /// The instruction being translated, its address (EIP or RIP) and the next one's.
     var instruction: DecodedInstruction
-    var instructionAddress: UInt32 = 0
-    var nextAddress: UInt32 = 0
+    var instructionAddress: UInt64 = 0
+    var nextAddress: UInt64 = 0
     /// The lazy-flags operation the code so far leaves in cc_op, when known here.
     var knownConditionCodes: ConditionCodeOperation?
     /// Set when the instruction ended the block (a jump, an exception, a mode change).
@@ -37,6 +37,8 @@ final class TranslationContext {
     var b: IRBuilder { builder }
     var isProtectedMode: Bool { flags.contains(.protectedMode) && !flags.contains(.virtual8086) }
     var stack32: Bool { flags.contains(.stack32) }
+    /// 64-bit mode: registers are the i64 views, addresses 64 bits wide.
+    var long64: Bool { flags.contains(.code64) }
     var mmuIndex: Int { flags.cpl == 3 ? 1 : 0 }
 
     /// Operand size in bytes (1, 2 or 4) and its log2.
@@ -44,6 +46,27 @@ final class TranslationContext {
     var sizeShift: Int { operandBytes.trailingZeroBitCount }
 
     func constant(_ value: UInt32) -> Temp { b.constant(UInt64(value)) }
+
+    /// The type of addresses and instruction pointers: i64 in 64-bit mode.
+    var addressType: IRType { long64 ? .i64 : .i32 }
+
+    /// An instruction address (or any address-sized value) as a constant of `addressType`.
+    func addressValue(_ value: UInt64) -> Temp { b.constant(value & addressType.mask, addressType) }
+
+    /// Runs `build` with ops of `type` unless told otherwise (see `IRBlock.wordType`).
+    func withWordType<Result>(_ type: IRType, _ build: () -> Result) -> Result {
+        let saved = b.block.wordType
+        b.block.wordType = type
+        defer { b.block.wordType = saved }
+        return build()
+    }
+
+    /// A value of `type` from `value`, zero-extended or cut as needed.
+    func converted(_ value: Temp, to type: IRType) -> Temp {
+        let from = b.block.info(value).type
+        if from == type { return value }
+        return type == .i64 ? b.unary(.extu32to64, value) : b.unary(.low64to32, value)
+    }
 
     // MARK: registers
 
@@ -55,6 +78,8 @@ final class TranslationContext {
     /// must see the old value. The optimizer's copy propagation removes the copy
     /// wherever that is safe.
     func readRegister(_ number: Int, bytes: Int) -> Temp {
+        // In 64-bit mode, as a temp of the word type (all 64 bits: always i64).
+        if long64 { return converted(readRegister64(number, bytes: bytes), to: bytes == 8 ? .i64 : b.block.wordType) }
         switch bytes {
         case 4: return b.copy(globals.registers[number])
         case 2: return b.unary(.ext16u, globals.registers[number])
@@ -66,6 +91,7 @@ final class TranslationContext {
 
     /// Writes the low `bytes` of `value` to register `number`, keeping its other bits.
     func writeRegister(_ number: Int, bytes: Int, _ value: Temp) {
+        if long64 { return writeRegister64(number, bytes: bytes, value) }
         switch bytes {
         case 4: b.move(into: globals.registers[number], value)
         case 2: b.deposit(into: globals.registers[number], globals.registers[number], value, position: 0, size: 16)
@@ -87,6 +113,7 @@ final class TranslationContext {
 
     /// The effective address (offset in the segment) of the memory operand.
     func effectiveAddress() -> Temp {
+        if long64 { return effectiveAddress64() }
         let memory = instruction.memory
         var address = b.constant(UInt64(UInt32(bitPattern: memory.displacement)))
         if memory.hasBase {
@@ -109,6 +136,7 @@ final class TranslationContext {
     /// In protected mode, a segment that is not flat (see `HiddenFlags.checkedSegment`)
     /// has each access checked by a helper: null, type and limit, for `access`.
     func linearAddress(_ offset: Temp, segment: Segment, bytes: Int, access: SegmentAccess = .read) -> Temp {
+        if long64 { return linearAddress64(offset, segment: segment) }
         if isProtectedMode && flags.contains(.checkedSegment(segment)) {
             checkSegment(segment, offset: offset, bytes: bytes, access: access)
         } else if isProtectedMode && (segment == .fs || segment == .gs) {
@@ -125,7 +153,7 @@ final class TranslationContext {
             let inside = b.newLabel()
             b.branch(if: .leu, offset, lastStart, to: inside)
             let vector = segment == .ss ? ExceptionVector.stackFault : ExceptionVector.generalProtection
-            b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(instructionAddress),
+            b.call(X86Helper.raiseInterrupt.index, [constant(vector), addressValue(instructionAddress),
                                                      constant(InterruptKind.exception.rawValue)])
             b.exitBlock(0)
             b.setLabel(inside)
@@ -145,7 +173,10 @@ final class TranslationContext {
     }
 
     func store(_ segment: Segment, _ offset: Temp, _ value: Temp, bytes: Int) {
-        b.storeGuest(linearAddress(offset, segment: segment, bytes: bytes, access: .write), value, .unsigned(bytes: bytes), mmu: mmuIndex)
+        // The store is as wide as its value's temp (the access cuts it).
+        let value = bytes == 8 ? converted(value, to: .i64) : value
+        b.storeGuest(linearAddress(offset, segment: segment, bytes: bytes, access: .write), value, .unsigned(bytes: bytes),
+                     mmu: mmuIndex, b.block.info(value).type)
     }
 
     // MARK: the ModRM r/m operand
@@ -160,13 +191,14 @@ final class TranslationContext {
 
     /// The r/m operand, for accesses of `bytes` (the operand size unless given).
     func modrmLocation(bytes: Int? = nil) -> Location {
-        if instruction.isRegisterOperand { return .register(Int(instruction.rm)) }
+        if instruction.isRegisterOperand { return .register(instruction.rmRegister) }
         let offset = effectiveAddress(), segment = memorySegment
         let linear = linearAddress(offset, segment: segment, bytes: bytes ?? operandBytes)
         let checked = isProtectedMode && flags.contains(.checkedSegment(segment))
         return .memory(linear: linear, checked: checked ? (segment, offset) : nil)
     }
 
+    /// The operand's value as a temp of the current word type.
     func read(_ location: Location, bytes: Int) -> Temp {
         switch location {
         case let .register(number): return readRegister(number, bytes: bytes)
@@ -179,7 +211,8 @@ final class TranslationContext {
         case let .register(number): writeRegister(number, bytes: bytes, value)
         case let .memory(linear, checked):
             if let checked { checkSegment(checked.segment, offset: checked.offset, bytes: bytes, access: .writeType) }
-            b.storeGuest(linear, value, .unsigned(bytes: bytes), mmu: mmuIndex)
+            let value = bytes == 8 ? converted(value, to: .i64) : value
+            b.storeGuest(linear, value, .unsigned(bytes: bytes), mmu: mmuIndex, b.block.info(value).type)
         }
     }
 
@@ -187,16 +220,18 @@ final class TranslationContext {
 
     /// The stack pointer as the stack's size sees it (SP or ESP).
     func stackPointer() -> Temp {
-        stack32 ? globals.registers[Register.esp.rawValue] : b.unary(.ext16u, globals.registers[Register.esp.rawValue])
+        if long64 { return globals.registers64[Register.esp.rawValue] }
+        return stack32 ? globals.registers[Register.esp.rawValue] : b.unary(.ext16u, globals.registers[Register.esp.rawValue])
     }
 
     /// Writes a new stack pointer, keeping ESP's top half with a 16-bit stack.
     func setStackPointer(_ value: Temp) {
-        writeRegister(Register.esp.rawValue, bytes: stack32 ? 4 : 2, value)
+        writeRegister(Register.esp.rawValue, bytes: long64 ? 8 : (stack32 ? 4 : 2), value)
     }
 
     /// Stack pointer after adding `delta`, wrapped to the stack's size.
     func offsetStackPointer(_ pointer: Temp, by delta: Int32) -> Temp {
+        if long64 { return b.binary(.add, pointer, constant: UInt64(bitPattern: Int64(delta)), .i64) }
         let moved = b.add(pointer, UInt64(UInt32(bitPattern: delta)))
         return stack32 ? moved : b.unary(.ext16u, moved)
     }
@@ -219,20 +254,28 @@ final class TranslationContext {
 
     /// Stores EIP and leaves to the loop, which looks up the next block.
     func exitBlock(nextEIP: Temp) {
-        b.storeState(nextEIP, offset: CPUStateLayout.eip, .u32)
+        if long64 {
+            b.storeState(converted(nextEIP, to: .i64), offset: CPUStateLayout.eip, .u64, .i64)
+        } else {
+            b.storeState(nextEIP, offset: CPUStateLayout.eip, .u32, .i32)
+        }
         b.exitBlock(0)
         blockEnded = true
     }
 
-    func exitBlock(nextEIP: UInt32) {
-        exitBlock(nextEIP: constant(nextEIP))
+    func exitBlock(nextEIP: UInt64) {
+        exitBlock(nextEIP: addressValue(nextEIP))
     }
 
     /// A direct jump to a known EIP through chaining slot `slot`. A target
     /// on another page is never chained (its page may be remapped apart from
     /// this one): it leaves as an indirect jump does, through the lookup exit.
-    func jump(to target: UInt32, slot: Int) {
-        b.storeState(constant(target), offset: CPUStateLayout.eip, .u32)
+    func jump(to target: UInt64, slot: Int) {
+        if long64 {
+            b.storeState(addressValue(target), offset: CPUStateLayout.eip, .u64, .i64)
+        } else {
+            b.storeState(constant(UInt32(truncatingIfNeeded: target)), offset: CPUStateLayout.eip, .u32, .i32)
+        }
         if flags.addressSize.mask(LinearAddress(codeSegmentBase) &+ LinearAddress(target)) >> 12 != startLinear >> 12 {
             b.exitBlock(0)
         } else {
@@ -250,7 +293,7 @@ final class TranslationContext {
     }
 
     func raiseException(_ vector: UInt32) {
-        b.call(X86Helper.raiseInterrupt.index, [constant(vector), constant(instructionAddress), constant(InterruptKind.exception.rawValue)])
+        b.call(X86Helper.raiseInterrupt.index, [constant(vector), addressValue(instructionAddress), constant(InterruptKind.exception.rawValue)])
         b.exitBlock(0)
         blockEnded = true
     }

@@ -20,6 +20,12 @@ public struct X86Globals {
     public let x87Opcode: Temp
     public let x87InstructionPointer: Temp
     public let x87DataPointer: Temp
+    /// 64-bit mode's views: RAX..R15 and the lazy-flags values as i64, over
+    /// the same fields. A block is in one mode and uses one set of views.
+    public let registers64: [Temp]
+    public let ccSource64: Temp
+    public let ccDestination64: Temp
+    public let ccSource2_64: Temp
 
     public init() {
         var set = GlobalSet()
@@ -33,6 +39,11 @@ public struct X86Globals {
         x87Opcode = set.declare("fop", .i32, offset: CPUStateLayout.x87Opcode)
         x87InstructionPointer = set.declare("fip", .i32, offset: CPUStateLayout.x87InstructionPointer)
         x87DataPointer = set.declare("fdp", .i32, offset: CPUStateLayout.x87DataPointer)
+        let names64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"] + (8...15).map { "r\($0)" }
+        registers64 = names64.enumerated().map { set.declare($0.element, .i64, offset: CPUStateLayout.register($0.offset)) }
+        ccSource64 = set.declare("cc_src64", .i64, offset: CPUStateLayout.ccSource)
+        ccDestination64 = set.declare("cc_dst64", .i64, offset: CPUStateLayout.ccDestination)
+        ccSource2_64 = set.declare("cc_src2_64", .i64, offset: CPUStateLayout.ccSource2)
         self.set = set
     }
 }

@@ -42,14 +42,15 @@ public final class X86Translator {
 
     public init(helpers: HelperTable) { self.helpers = helpers }
 
-    /// Translates the block at CS:EIP. `nil` when not even the first
-    /// instruction's bytes can be read: the caller raises the fetch fault.
-    public func translate(eip: UInt32, codeSegmentBase: UInt32, flags: HiddenFlags,
+    /// Translates the block at CS:EIP (RIP in 64-bit mode). `nil` when not
+    /// even the first instruction's bytes can be read: the caller raises the fetch fault.
+    public func translate(eip: UInt64, codeSegmentBase: UInt32, flags: HiddenFlags,
                           reader: GuestCodeReader, maximumInstructions: Int = X86Translator.maximumInstructions) -> TranslatedCode? {
         let block = IRBlock(globals: globals.set, helpers: helpers)
         let addressSize = flags.addressSize
         /// CS:offset as a linear address, wrapped as the mode wraps.
-        func linearOf(_ offset: UInt32) -> LinearAddress {
+        let long64 = flags.contains(.code64)
+        func linearOf(_ offset: UInt64) -> LinearAddress {
             addressSize.mask(LinearAddress(codeSegmentBase) &+ LinearAddress(offset))
         }
         let startLinear = linearOf(eip)
@@ -65,19 +66,24 @@ public final class X86Translator {
             }
             if available == 0 && count == 0 { return nil }
             let result = withUnsafeBytes(of: &bytes) { buffer in
-                decode(UnsafeRawBufferPointer(rebasing: buffer[0..<available]), codeSize32: flags.contains(.code32))
+                let code = UnsafeRawBufferPointer(rebasing: buffer[0..<available])
+                return long64 ? decode64(code) : decode(code, codeSize32: flags.contains(.code32))
             }
             context.instructionAddress = address
             switch result {
             case let .instruction(instruction):
                 if Log.isEnabled(.inAsm) {
-                    Log.emit(String(format: "0x%08x: ", linear) + instruction.disassembly(address: address))
+                    Log.emit(String(format: "0x%08llx: ", linear) + instruction.disassembly(address: UInt32(truncatingIfNeeded: address)))
                 }
                 context.instruction = instruction
-                context.nextAddress = flags.contains(.code32) ? address &+ UInt32(instruction.length)
-                                                               : (address &+ UInt32(instruction.length)) & 0xFFFF
-                context.b.instructionStart(UInt64(address))
+                context.nextAddress = long64 ? address &+ UInt64(instruction.length)
+                    : flags.contains(.code32) ? (address &+ UInt64(instruction.length)) & 0xFFFF_FFFF
+                    : (address &+ UInt64(instruction.length)) & 0xFFFF
+                context.b.instructionStart(address)
+                // Operations are as wide as the operand: i64 for 64-bit operands only.
+                block.wordType = instruction.operandSize == 64 ? .i64 : .i32
                 context.translateInstruction()
+                block.wordType = .i32
                 address = context.nextAddress
             case .truncated:
                 // The rest of the instruction is on a page that cannot be read:
@@ -87,10 +93,10 @@ public final class X86Translator {
                 return TranslatedCode(block: block, instructionCount: count, startLinear: startLinear,
                                       endLinear: linear, addressSize: addressSize)
             case .invalid:
-                context.b.instructionStart(UInt64(address))
+                context.b.instructionStart(address)
                 context.raiseException(ExceptionVector.invalidOpcode)
             case .tooLong:
-                context.b.instructionStart(UInt64(address))
+                context.b.instructionStart(address)
                 context.raiseException(ExceptionVector.generalProtection)
             }
             count += 1

@@ -153,7 +153,7 @@ extension TranslationContext {
         b.setLabel(unmasks)
         let call = X87Call(kind: 1, modrm: instruction.modrmByte, memory: true, operand32: operandBytes == 4,
                            segment: memorySegment.rawValue)
-        b.call(X86Helper.x87.index, [b.constant(record: call), linear, constant(instructionAddress)])
+        b.call(X86Helper.x87.index, [b.constant(record: call), linear, addressValue(instructionAddress)])
         exitBlock(nextEIP: nextAddress)
         blockEnded = false  // only this path left; the other goes on
         b.setLabel(done)
@@ -184,8 +184,8 @@ extension TranslationContext {
     /// mode. The selectors FCS and FDS are left as last recorded.
     private func recordHostX87(escape: UInt8, modrm: UInt8, dataOffset: Temp?) {
         b.move(into: globals.x87Opcode, constant: UInt64(X87Encoding.fop(escape: escape, modrm: modrm)))
-        let ip = isProtectedMode ? instructionAddress : codeSegmentBase &+ instructionAddress
-        b.move(into: globals.x87InstructionPointer, constant: UInt64(ip))
+        let ip = isProtectedMode ? instructionAddress : UInt64(codeSegmentBase) &+ instructionAddress
+        b.move(into: globals.x87InstructionPointer, constant: ip & 0xFFFF_FFFF, .i32)
         if let dataOffset {
             let pointer = isProtectedMode ? dataOffset : b.add(segmentBase(memorySegment), dataOffset)
             b.move(into: globals.x87DataPointer, pointer)

@@ -14,7 +14,7 @@ extension TranslationContext {
         // WAIT: #NM only when CR0.MP and CR0.TS are both set, which the
         // block's flags do not say: the helper checks CR0 when it runs.
         b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
-                                      constant(instructionAddress)])
+                                      addressValue(instructionAddress)])
     }
 
     /// An x87 escape (`kind` 0...7 for D8...DF), FXSAVE or FXRSTOR (`X87Call.fxsave`, `.fxrstor`).
@@ -38,7 +38,7 @@ extension TranslationContext {
         }
         let call = X87Call(kind: kind, modrm: modrm, memory: instruction.hasMemoryOperand,
                            operand32: operandBytes == 4, segment: memorySegment.rawValue)
-        b.call(X86Helper.x87.index, [b.constant(record: call), linear, constant(instructionAddress)])
+        b.call(X86Helper.x87.index, [b.constant(record: call), linear, addressValue(instructionAddress)])
         // The helper took the FPU back from the host's.
         hostX87Acquired = false
         x87HelperCalled = true
@@ -62,7 +62,7 @@ extension TranslationContext {
         let clear = b.newLabel()
         b.branch(if: .testEq, status, constant(UInt32(X87Bits.errorSummary)), to: clear)
         b.call(X86Helper.x87.index, [b.constant(record: X87Call(kind: X87Call.wait)), constant(0),
-                                      constant(instructionAddress)])
+                                      addressValue(instructionAddress)])
         b.setLabel(clear)
     }
 
