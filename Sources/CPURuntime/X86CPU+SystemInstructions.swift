@@ -19,7 +19,7 @@ extension X86CPU {
         static let tscDeadline: UInt32 = 0x6E0
     }
 
-    func system(_ call: SystemCall, operand: UInt32, address: LinearAddress) -> UInt64 {
+    func system(_ call: SystemCall, operand: UInt64, address: LinearAddress) -> UInt64 {
         guard let operation = call.operation else { return 0 }
         let bytes = Int(call.operandBytes)
         let number = Int(call.register)
@@ -35,7 +35,7 @@ extension X86CPU {
         if protectedMode && currentPrivilege != 0 { throw SegmentFault.generalProtection(0) }
     }
 
-    private func perform(_ operation: SystemOperation, bytes: Int, number: Int, operand: UInt32, address: LinearAddress) throws -> UInt64 {
+    private func perform(_ operation: SystemOperation, bytes: Int, number: Int, operand: UInt64, address: LinearAddress) throws -> UInt64 {
         switch operation {
         case .storeLDTR: return UInt64(state.pointee.ldtr.selector)
         case .storeTaskRegister: return UInt64(state.pointee.taskRegister.selector)
@@ -112,13 +112,13 @@ extension X86CPU {
             }
         case .writeControlRegister:
             try requireKernel()
-            try writeControlRegister(number, UInt64(operand))
+            try writeControlRegister(number, operand)
         case .readDebugRegister:
             try requireKernel()
             return UInt64(debugRegister(try debugRegisterNumber(number)))
         case .writeDebugRegister:
             try requireKernel()
-            setDebugRegister(try debugRegisterNumber(number), operand)
+            setDebugRegister(try debugRegisterNumber(number), UInt32(truncatingIfNeeded: operand))
         case .readMSR:
             try requireKernel()
             let value = try readMSR(register(Register.ecx.rawValue))
@@ -134,6 +134,14 @@ extension X86CPU {
             try systemExit()
         case .invalidateCaches:
             try requireKernel()
+        case .fastSystemCall:
+            try systemCall(returnAddress: operand)
+        case .fastSystemReturn:
+            try systemReturn(bytes: bytes)
+        case .swapGS:
+            try swapGS()
+        case .readTimeStampCounterAndProcessor:
+            try readTimeStampCounterAndProcessor()
         }
         return 0
     }

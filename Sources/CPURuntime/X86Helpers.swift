@@ -96,7 +96,7 @@ enum X86Helpers {
             }
         case .system:
             return { state, record, operand, address in
-                X86CPU.owner(of: state).system(SystemCall(word: record), operand: UInt32(truncatingIfNeeded: operand), address: address)
+                X86CPU.owner(of: state).system(SystemCall(word: record), operand: operand, address: address)
             }
         case .checkIOPermission:
             return { state, port, bytes, _ in

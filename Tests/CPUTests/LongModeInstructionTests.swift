@@ -344,6 +344,36 @@ final class LongModeInstructionTests: XCTestCase {
         }
     }
 
+    /// SYSCALL, SWAPGS and RDTSCP as translated code runs them (they cannot
+    /// run natively here): SYSCALL enters at LSTAR with RCX and R11 saved.
+    func testSystemCallSwapGSAndRDTSCPFromTranslatedCode() throws {
+        let directory = try makeTemporaryDirectory("pcemu-long-mode-syscall")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for backend in [X86CPU.Backend.jit, .interpreter] {
+            let (cpu, ram, clock) = try makeGuest(backend: backend)
+            let snippet = Snippet("swapgs\nrdtscp\nmov r8, rcx\nswapgs\nsyscall\nnext:")
+            let code = try LongModeInstructionTests.assemble(LongModeInstructionTests.source(of: snippet), in: directory)
+            let base = UInt64(UInt(bitPattern: hostCode))
+            cpu.state.pointee.star = 0x0023_0010_0000_0000
+            cpu.state.pointee.lstar = base + UInt64(LongModeInstructionTests.epilogueOffset)
+            cpu.state.pointee.fmask = UInt64(EFLAGS.interrupt | EFLAGS.direction)
+            cpu.state.pointee.kernelGSBase = 0x1234_5678_9ABC
+            cpu.state.pointee.tscAux = 3
+            _ = try cpu.writeLongModeMSR(X86CPU.LongModeMSR.efer, EFER.longModeEnable | EFER.longModeActive | EFER.systemCallEnable)
+            var registers = [UInt64](repeating: 0, count: 16)
+            registers[4] = UInt64(UInt(bitPattern: hostData)) + 0xF00
+            let outcome = try XCTUnwrap(runInGuest(cpu, ram, clock, code: code, registers: registers, flags: 0x2 | LongModeInstructionTests.DF,
+                                                   data: [UInt8](repeating: 0, count: 16)), "\(backend): reached LSTAR's HLT")
+            let syscallEnd = base + UInt64(LongModeInstructionTests.snippetOffset) + 14   // 3 + 3 + 3 + 3 + 2 bytes
+            XCTAssertEqual(outcome.registers[1], syscallEnd, "\(backend): RCX = the instruction after SYSCALL")
+            XCTAssertEqual(outcome.registers[11] & LongModeInstructionTests.DF, LongModeInstructionTests.DF, "R11 = RFLAGS before")
+            XCTAssertEqual(outcome.flags & LongModeInstructionTests.DF, 0, "SFMASK cleared DF")
+            XCTAssertEqual(outcome.registers[8], 3, "RDTSCP's ECX = TSC_AUX")
+            XCTAssertEqual(cpu.segmentRegister(.cs).selector, 0x10)
+            XCTAssertEqual(cpu.state.pointee.kernelGSBase, 0x1234_5678_9ABC, "two SWAPGS: back as it was")
+        }
+    }
+
     func testGeneralInstructionsMatchTheHostOnTheJIT() throws { try check(backend: .jit) }
     func testGeneralInstructionsMatchTheHostOnTheInterpreter() throws { try check(backend: .interpreter) }
 }

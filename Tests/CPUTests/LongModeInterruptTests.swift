@@ -188,7 +188,7 @@ final class LongModeInterruptTests: XCTestCase {
 extension X86CPU {
     /// LTR as the instruction does it, for setting the CPU up.
     func perform(load taskRegister: UInt32) throws {
-        _ = system(SystemCall(.loadTaskRegister, operandBytes: 2), operand: taskRegister, address: 0)
+        _ = system(SystemCall(.loadTaskRegister, operandBytes: 2), operand: UInt64(taskRegister), address: 0)
         if state.pointee.pendingException >= 0 { throw SegmentFault(vector: UInt32(state.pointee.pendingException), errorCode: state.pointee.pendingErrorCode) }
     }
 }

@@ -14,11 +14,14 @@ final class OpcodeMapTests: XCTestCase {
         XCTAssertEqual(instruction([0xF1])?.isa, .base)                         // ICEBP
         XCTAssertEqual(instruction([0xD6])?.isa, .base)                         // SALC
         assertLength([0x82, 0xC0, 1], 3)                                        // alias of 80
+        assertLength([0x0F, 0x05], 2)                                           // SYSCALL
+        assertLength([0x0F, 0x07], 2)                                           // SYSRET
+        assertLength([0x0F, 0x01, 0xF9], 3)                                     // RDTSCP
         assertLength([0xD0, 0xF0], 2)                                           // SAL alias, /6
         assertLength([0x0F, 0x1F, 0x44, 0x00, 0x00], 5)                         // multi-byte NOP
         assertLength([0x0F, 0x0D + 0x0C, 0x00], 3)                              // 0F 19 hint NOP
         for bytes: [UInt8] in [[0x0F, 0xA6, 0xC0], [0x0F, 0xA7, 0xC0], [0x0F, 0x24, 0xC0], [0x0F, 0x26, 0xC0],
-                               [0x0F, 0x04], [0x0F, 0x05], [0x0F, 0x07], [0x0F, 0x0A], [0x0F, 0x36],
+                               [0x0F, 0x04], [0x0F, 0x0A], [0x0F, 0x36], [0x0F, 0x01, 0xFA],
                                [0x0F, 0x38, 0x00, 0xC0], [0x0F, 0x3A, 0x0F, 0xC0, 1], [0x0F, 0x78, 0xC0],
                                [0x0F, 0xB8, 0xC0], [0x0F, 0x0D, 0x00], [0x0F, 0x37]] {
             assertResult(bytes, .invalid)

@@ -32,6 +32,7 @@ extension DecodedInstruction: CustomStringConvertible {
                                   : OneByteOpcodeTable.entries[Int(opcode)]
         if entry.flags.contains(.group) {
             entry = GroupTable.entry(entry.group, reg: reg, isRegister: mod == 3)
+            if opcode == 0x0F01 && reg == 7 && mod == 3 && rm == 1 { entry = GroupTable.readTimeStampCounterAndProcessor }
         } else if entry.flags.contains(.x87) {
             entry = X87Opcodes.entry(escape: Int(opcode - 0xD8), modrm: modrmByte)
         }

@@ -25,6 +25,9 @@ enum GroupTable {
 
     static let entries: [OpcodeEntry] = build()
 
+    /// 0F 01 F9.
+    static let readTimeStampCounterAndProcessor = OpcodeEntry(.readTimeStampCounterAndProcessor, "rdtscp")
+
     @inline(__always)
     static func entry(_ group: UInt8, reg: UInt8, isRegister: Bool) -> OpcodeEntry {
         entries[Int(group) &* 16 &+ (isRegister ? 8 : 0) &+ Int(reg)]
@@ -107,6 +110,8 @@ enum GroupTable {
         set(.system7, 4, OpcodeEntry(.storeSystemRegister(.storeMachineStatus), "smsw", .Ev))
         set(.system7, 6, OpcodeEntry(.loadMachineStatus, "lmsw", .Ew))
         setMemory(.system7, 7, OpcodeEntry(.invalidatePage, "invlpg", .M))
+        // The register form of /7: r/m 0 SWAPGS, 1 RDTSCP (`readTimeStampCounterAndProcessor`), the rest invalid.
+        setRegister(.system7, 7, OpcodeEntry(.swapGS, "swapgs"))
 
         set(.bitTestImmediate, 4, OpcodeEntry(.bitTest(0), "bt", .Ev, .Ib))
         set(.bitTestImmediate, 5, OpcodeEntry(.bitTest(1), "bts", .Ev, .Ib, flags: .lockable))

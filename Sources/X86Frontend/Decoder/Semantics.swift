@@ -127,6 +127,8 @@ enum Semantics: Equatable, Sendable {
     /// LFENCE, MFENCE, SFENCE, PREFETCHh, CLFLUSH: ordering and cache hints, nothing to do
     /// for one CPU over plain memory beyond the checks of the address.
     case sseHint
+    /// SYSCALL, SYSRET; 0F 01 F8 SWAPGS and 0F 01 F9 RDTSCP (the register form of 0F 01 /7, by r/m).
+    case fastSystemCall, fastSystemReturn, swapGS, readTimeStampCounterAndProcessor
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

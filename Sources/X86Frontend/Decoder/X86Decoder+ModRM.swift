@@ -23,6 +23,11 @@ extension X86Decoder {
             fields.rm = modrm & 7
             if fields.entry.flags.contains(.group) {
                 fields.entry = GroupTable.entry(fields.entry.group, reg: fields.reg, isRegister: fields.mod == 3)
+                if opcode == 0x0F01 && fields.reg == 7 && fields.mod == 3 {
+                    // SWAPGS and RDTSCP share /7's register form: r/m decides.
+                    guard fields.rm <= 1 else { throw .invalid }
+                    if fields.rm == 1 { fields.entry = GroupTable.readTimeStampCounterAndProcessor }
+                }
             } else if fields.entry.flags.contains(.x87) {
                 fields.entry = X87Opcodes.entry(escape: Int(byte &- 0xD8), modrm: modrm).with(modrm: .any)
             }

@@ -130,6 +130,14 @@ extension TranslationContext {
         case .loadMXCSR: translateLoadMXCSR()
         case .storeMXCSR: translateStoreMXCSR()
         case .sseHint: translateSSEHint()
+        case .fastSystemCall:
+            _ = system(.fastSystemCall, operand: addressValue(nextAddress))
+            endBlockWithStateFromHelper()
+        case .fastSystemReturn:
+            _ = system(.fastSystemReturn)
+            endBlockWithStateFromHelper()
+        case .swapGS: _ = system(.swapGS)
+        case .readTimeStampCounterAndProcessor: _ = system(.readTimeStampCounterAndProcessor)
         }
     }
 }

@@ -102,4 +102,7 @@ public enum SystemOperation: UInt32, Sendable {
     case readMSR, writeMSR, systemEnter, systemExit, invalidateCaches
     /// Whether the linear address (third argument) may be written: #PF if not, nothing stored.
     case probeWrite
+    /// SYSCALL (the operand: the next instruction's address), SYSRET (to
+    /// 64-bit code with a 64-bit operand size), SWAPGS, RDTSCP.
+    case fastSystemCall, fastSystemReturn, swapGS, readTimeStampCounterAndProcessor
 }
