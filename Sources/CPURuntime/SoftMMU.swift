@@ -195,6 +195,12 @@ final class SoftMMU {
         let ones = bytes == 8 ? UInt64.max : UInt64(AccessSize(rawValue: bytes)!.mask)
         guard let host = addressSpace.hostPointer(at: physical) else {
             guard addressSpace.backingKind(at: physical) == .mmio else { return ones }
+            // Devices take at most a dword: a quadword (64-bit code's MOV, an
+            // HPET register read with READQ) is two, the low half first.
+            if bytes == 8 {
+                let low = UInt64(addressSpace.read(physical, size: .dword))
+                return low | UInt64(addressSpace.read(physical &+ 4, size: .dword)) << 32
+            }
             return UInt64(addressSpace.read(physical, size: AccessSize(rawValue: bytes) ?? .dword))
         }
         switch bytes {
@@ -216,7 +222,9 @@ final class SoftMMU {
         switch addressSpace.backingKind(at: physical) {
         case .mmio, .rom:
             // Plain ROM drops the store; a ROM device's handler takes it.
+            // A quadword is two dwords, the low half first.
             addressSpace.write(physical, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
+            if bytes == 8 { addressSpace.write(physical &+ 4, value: UInt32(truncatingIfNeeded: value >> 32), size: .dword) }
         case .none:
             return
         case .ram, .deviceRAM:

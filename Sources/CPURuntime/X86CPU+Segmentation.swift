@@ -62,7 +62,15 @@ extension X86CPU {
         let cpl = currentPrivilege
         let rpl = UInt32(selector) & 3
         if code == 0 && selector & 4 == 0 {
-            guard target != .ss else { throw SegmentFault.generalProtection(0) }
+            if target == .ss {
+                // 64-bit mode allows a null SS below ring 3 (RPL = CPL): a
+                // usable writable stack segment of that privilege, with no base.
+                guard HiddenFlags.isCode64(state.pointee.hiddenFlags), cpl != 3, rpl == cpl else {
+                    throw SegmentFault.generalProtection(0)
+                }
+                setSegment(.ss, SegmentCache(selector: UInt32(selector), base: 0, limit: 0xFFFF_FFFF, flags: 0x9300 | cpl << 13))
+                return
+            }
             // A null selector loads; using it faults.
             setSegment(target, SegmentCache(selector: UInt32(selector), base: 0, limit: 0, flags: 0))
             return
@@ -216,6 +224,7 @@ extension X86CPU {
     }
 
     func protectedFarReturn(bytes: Int, release: UInt32) throws {
+        if longModeActive { return try longModeFarReturn(bytes: bytes, release: release) }
         let cpl = currentPrivilege
         let stackBase = segment(.ss).base
         let stack32 = segment(.ss).isBig

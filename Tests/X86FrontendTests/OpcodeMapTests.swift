@@ -14,6 +14,7 @@ final class OpcodeMapTests: XCTestCase {
         XCTAssertEqual(instruction([0xF1])?.isa, .base)                         // ICEBP
         XCTAssertEqual(instruction([0xD6])?.isa, .base)                         // SALC
         assertLength([0x82, 0xC0, 1], 3)                                        // alias of 80
+        assertLength([0x0F, 0x0D, 0x0C, 0x03], 4)                               // PREFETCHW [ebx+eax]
         assertLength([0x0F, 0x05], 2)                                           // SYSCALL
         assertLength([0x0F, 0x07], 2)                                           // SYSRET
         assertLength([0x0F, 0x01, 0xF9], 3)                                     // RDTSCP
@@ -23,7 +24,7 @@ final class OpcodeMapTests: XCTestCase {
         for bytes: [UInt8] in [[0x0F, 0xA6, 0xC0], [0x0F, 0xA7, 0xC0], [0x0F, 0x24, 0xC0], [0x0F, 0x26, 0xC0],
                                [0x0F, 0x04], [0x0F, 0x0A], [0x0F, 0x36], [0x0F, 0x01, 0xFA],
                                [0x0F, 0x38, 0x00, 0xC0], [0x0F, 0x3A, 0x0F, 0xC0, 1], [0x0F, 0x78, 0xC0],
-                               [0x0F, 0xB8, 0xC0], [0x0F, 0x0D, 0x00], [0x0F, 0x37]] {
+                               [0x0F, 0xB8, 0xC0], [0x0F, 0x0D, 0xC8], [0x0F, 0x37]] {
             assertResult(bytes, .invalid)
         }
     }

@@ -21,6 +21,7 @@ enum GroupTable {
         case shiftWords, shiftDwords, shiftQwords  // 0F 71, 72, 73
         case stateAndFences          // 0F AE
         case hintNop                 // 0F 18
+        case prefetch                // 0F 0D
     }
 
     static let entries: [OpcodeEntry] = build()
@@ -112,6 +113,13 @@ enum GroupTable {
         setMemory(.system7, 7, OpcodeEntry(.invalidatePage, "invlpg", .M))
         // The register form of /7: r/m 0 SWAPGS, 1 RDTSCP (`readTimeStampCounterAndProcessor`), the rest invalid.
         setRegister(.system7, 7, OpcodeEntry(.swapGS, "swapgs"))
+
+        // PREFETCH/PREFETCHW/PREFETCHWT1 (memory only): hints, done as NOP.
+        // Linux takes PREFETCHW for granted on every 64-bit CPU.
+        for reg in 0..<8 {
+            let name: StaticString = reg == 1 ? "prefetchw" : (reg == 2 ? "prefetchwt1" : "prefetch")
+            setMemory(.prefetch, reg, OpcodeEntry(.nop, name, .M))
+        }
 
         set(.bitTestImmediate, 4, OpcodeEntry(.bitTest(0), "bt", .Ev, .Ib))
         set(.bitTestImmediate, 5, OpcodeEntry(.bitTest(1), "bts", .Ev, .Ib, flags: .lockable))

@@ -20,6 +20,7 @@ enum TwoByteOpcodeTable {
         t[0x08] = OpcodeEntry(.invalidateCaches, "invd")
         t[0x09] = OpcodeEntry(.invalidateCaches, "wbinvd")
         t[0x0B] = OpcodeEntry(.invalidOpcode, "ud2", isa: .undefinedOpcode)
+        t[0x0D] = .group(.prefetch, .M)
         t[0x18] = .group(.hintNop, .Ev)
         for op in 0x19...0x1F { t[op] = OpcodeEntry(.nop, "nop", .Ev) }
         t[0x20] = OpcodeEntry(.moveFromControlRegister, "mov", .Rd, .Cd)

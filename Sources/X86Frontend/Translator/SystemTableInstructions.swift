@@ -36,7 +36,10 @@ extension TranslationContext {
 
     func invalidatePage() {
         guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
-        _ = system(.invalidatePage, address: b.add(segmentBase(memorySegment), effectiveAddress()))
+        // No segment checks: INVLPG only names a page.
+        let linear = long64 ? linearAddress64(effectiveAddress(), segment: memorySegment)
+                            : b.binary(.add, segmentBase(memorySegment), effectiveAddress(), .i32)
+        _ = system(.invalidatePage, address: linear)
     }
 
     /// LAR, LSL: the helper answers (found << 32 | value); ZF says whether it was found.
