@@ -58,7 +58,7 @@ public struct CPUModel: Sendable {
     public static let implemented = CPUFeatureSet([
         "fpu", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr", "pge", "mca", "cmov",
         "pat", "pse36", "fxsr", "hypervisor", "sse", "sse2",
-        "lm", "syscall", "nx", "lahf-lm",
+        "lm", "syscall", "nx", "lahf-lm", "cx16",
     ])
 
     static let i486 = ["fpu", "pse"]

@@ -10,7 +10,7 @@ import XCTest
 final class CPUModelMachineTests: XCTestCase {
     /// Feature bits PCEmu does not declare yet, per leaf and register (EAX=0 ... EDX=3).
     static let notBuilt: [UInt32: [Int: UInt32]] = [
-        1: [2: 1 << 0 | 1 << 13,                                    // ECX: pni (SSE3), cx16
+        1: [2: 1 << 0,                                              // ECX: pni (SSE3)
             3: 1 << 19 | 1 << 23],                                  // EDX: clflush, mmx
         0x8000_0001: [2: 1 << 2,                                    // ECX: svm
                       3: 1 << 23],                                  // EDX: mmx repeated

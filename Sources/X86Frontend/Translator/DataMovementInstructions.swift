@@ -44,6 +44,14 @@ extension TranslationContext {
         storeOperand(second, firstValue)
     }
 
+    /// XCHG register, rAX (90+r's form when the register is not rAX itself).
+    func exchangeWithAccumulator(_ register: Int) {
+        let bytes = operandBytes
+        let accumulator = readRegister(0, bytes: bytes), other = readRegister(register, bytes: bytes)
+        writeRegister(0, bytes: bytes, other)
+        writeRegister(register, bytes: bytes, accumulator)
+    }
+
     /// CBW / CWDE: sign-extend the lower half of the accumulator.
     func signExtendAccumulator() {
         let bytes = operandBytes

@@ -33,7 +33,9 @@ extension TranslationContext {
         case .moveFromSegment: moveFromSegment()
         case .loadEffectiveAddress: loadEffectiveAddress()
         case .exchange: exchange()
-        case .nop: break
+        case .nop:
+            // 90 with REX.B is XCHG r8, rAX (not PAUSE/NOP).
+            if long64 && i.opcode == 0x90 && i.rex & 1 != 0 { exchangeWithAccumulator(i.opcodeRegister) }
         case .signExtendAccumulator: signExtendAccumulator()
         case .signExtendIntoDX: signExtendIntoDX()
         case .storeFlagsIntoAH: storeFlagsIntoAH()

@@ -27,6 +27,7 @@ extension TranslationContext {
     private func shiftOrRotate(operation: Int, location: Location, count: Temp, bytes: Int) {
         let width = UInt64(8 * bytes)
         let value = read(location, bytes: bytes)
+        zeroExtendForZeroCount(location, value, bytes: bytes)
         let done = b.newLabel()
         b.branch(if: .eq, count, constant(0), to: done)
         switch operation {
@@ -90,6 +91,12 @@ extension TranslationContext {
         knownConditionCodes = nil  // the zero-count path kept the old flags
     }
 
+    /// In 64-bit mode a 32-bit register operand is written (its top half
+    /// cleared) even when the masked count is zero, as the host CPU does.
+    private func zeroExtendForZeroCount(_ location: Location, _ value: Temp, bytes: Int) {
+        if long64 && bytes == 4, case .register = location { write(location, value, bytes: 4) }
+    }
+
     /// count mod a small modulus (9 or 17), for RCL/RCR on bytes and words.
     private func remainder(_ count: Temp, modulus: UInt32) -> Temp {
         // count is at most 31: subtract the modulus while it fits.
@@ -124,6 +131,7 @@ extension TranslationContext {
     private func doubleShift(left: Bool, location: Location, count: Temp, bytes: Int) {
         let value = read(location, bytes: bytes)
         let filler = loadOperand(instruction.operand2)
+        zeroExtendForZeroCount(location, value, bytes: bytes)
         let done = b.newLabel()
         b.branch(if: .eq, count, constant(0), to: done)
         if bytes == 8 {

@@ -97,9 +97,39 @@ extension TranslationContext {
 
     /// CMPXCHG8B: EDX:EAX against m64; equal: m64 = ECX:EBX; the memory is written either way.
     func compareExchange8Bytes() {
-        // CMPXCHG16B (REX.W) is not built: CPUID does not declare cx16.
-        guard instruction.hasMemoryOperand && !instruction.rexW else { return raiseException(ExceptionVector.invalidOpcode) }
+        guard instruction.hasMemoryOperand else { return raiseException(ExceptionVector.invalidOpcode) }
+        if long64 && instruction.rexW { return compareExchange16Bytes() }
         withWordType(.i32) { compareExchange8BytesInWords() }
+    }
+
+    /// CMPXCHG16B: RDX:RAX against m128 (16-byte aligned, else #GP(0)); equal:
+    /// m128 = RCX:RBX; the memory is written either way; else RDX:RAX = m128.
+    private func compareExchange16Bytes() {
+        withWordType(.i64) {
+            let address = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 16, access: .write)
+            let aligned = b.newLabel()
+            b.branch(if: .testEq, address, constant(15), to: aligned)
+            b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.generalProtection), addressValue(instructionAddress),
+                                                     constant(InterruptKind.exception.rawValue)])
+            b.exitBlock(0)
+            b.setLabel(aligned)
+            let highAddress = b.add(address, 8)
+            let low = b.loadGuest(address, .u64, mmu: mmuIndex), high = b.loadGuest(highAddress, .u64, mmu: mmuIndex)
+            let rax = readRegister(Register.eax.rawValue, bytes: 8), rdx = readRegister(Register.edx.rawValue, bytes: 8)
+            let difference = b.or(b.xor(low, rax), b.xor(high, rdx))
+            let equal = b.setcond(.eq, difference, constant(0))
+            let zero = constant(0)
+            b.storeGuest(address, b.movcond(.eq, difference, zero, then: readRegister(Register.ebx.rawValue, bytes: 8), else: low),
+                         .u64, mmu: mmuIndex)
+            b.storeGuest(highAddress, b.movcond(.eq, difference, zero, then: readRegister(Register.ecx.rawValue, bytes: 8), else: high),
+                         .u64, mmu: mmuIndex)
+            writeRegister(Register.eax.rawValue, bytes: 8, b.movcond(.eq, difference, zero, then: rax, else: low))
+            writeRegister(Register.edx.rawValue, bytes: 8, b.movcond(.eq, difference, zero, then: rdx, else: high))
+            withWordType(.i32) {
+                let flags = b.and(arithmeticFlags(), UInt64(EFLAGS.arithmetic & ~EFLAGS.zero))
+                setFlags(value: b.or(flags, b.shl(equal, 6)))
+            }
+        }
     }
 
     private func compareExchange8BytesInWords() {
