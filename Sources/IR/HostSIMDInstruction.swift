@@ -10,7 +10,9 @@
 /// r/m register's XMM number; 28-30: `Destination`; bit 32: has imm8;
 /// bit 33: the r/m operand is the transfer field; bit 34: reg is an opcode
 /// extension (nothing loaded for it); bit 35: floating point (runs under the
-/// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`).
+/// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`);
+/// bit 36: REX.W (a 64-bit general-register or memory operand: MOVQ, CVTSI2SD
+/// r/m64, CVTSD2SI r64).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -32,13 +34,15 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     }
 
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
-                destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool) {
+                destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
+                wide: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
         raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue) << 28
         if immediate != nil { raw |= 1 << 32 }
         if rmIsTransfer { raw |= 1 << 33 }
         if regIsExtension { raw |= 1 << 34 }
         if floatingPoint { raw |= 1 << 35 }
+        if wide { raw |= 1 << 36 }
         rawValue = raw
     }
 
@@ -53,6 +57,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var rmIsTransfer: Bool { rawValue & (1 << 33) != 0 }
     public var regIsExtension: Bool { rawValue & (1 << 34) != 0 }
     public var isFloatingPoint: Bool { rawValue & (1 << 35) != 0 }
+    public var isWide: Bool { rawValue & (1 << 36) != 0 }
 }
 
 /// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.

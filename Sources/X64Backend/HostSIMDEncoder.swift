@@ -53,6 +53,7 @@ public enum HostSIMDEncoder {
         case 3: a.byte(0xF2)
         default: break
         }
+        if instruction.isWide { a.byte(0x48) }   // REX.W, after the mandatory prefix
         a.byte(0x0F)
         if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
         a.byte(instruction.opcode)
@@ -75,6 +76,7 @@ public enum HostSIMDEncoder {
         case .regRegister: storeXMM(&a, 0, regOffset)
         case .regResult: storeXMM(&a, 0, layout.resultOffset)
         case .generalToResult:
+            if instruction.isWide { a.byte(0x48) }                                // (RAX with REX.W)
             a.byte(0x89); stateOperand(&a, reg: 0, offset: layout.resultOffset)  // MOV [result], EAX
             a.byte(0x58)                                                          // POP RAX
         case .rmRegister: storeXMM(&a, 1, rmOffset)

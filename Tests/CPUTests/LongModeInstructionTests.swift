@@ -114,6 +114,15 @@ final class LongModeInstructionTests: XCTestCase {
         Snippet("enter 16, 0\nmov [rsp], rax\nleave", flags: 0), Snippet("pushfq\npop rax\nand rax, 0xcd5", flags: 0),
         Snippet("push rbx\npopfq\npushfq\npop rcx\nand rcx, 0xcd5", flags: 0).withCounter("and rbx, 0x8d5"),
         Snippet("mov ecx, 3\n.l: add rax, rbx\nloop .l"), Snippet("and ecx, 7\njrcxz .z\nmov rax, 1\n.z:", flags: 0),
+        // SSE with REX: XMM8-15, R8-R15 and 64-bit general operands (REX.W).
+        Snippet("movq xmm8, rax\nmovq xmm9, rbx\npaddq xmm8, xmm9\nmovq rcx, xmm8", flags: 0),
+        Snippet("movd xmm10, eax\nmovd edx, xmm10\nmovd xmm2, r9d\nmovd r10d, xmm2", flags: 0),
+        Snippet("cvtsi2sd xmm11, rax\ncvttsd2si rcx, xmm11\ncvtsi2ss xmm2, ebx\ncvtss2si r10, xmm2", flags: 0),
+        Snippet("movq xmm12, [r15+8]\nmovq [r15+16], xmm12\nmovq r8, xmm12", flags: 0),
+        Snippet("movdqu xmm13, [r15]\npshufd xmm14, xmm13, 0x1b\nmovdqu [r15+32], xmm14", flags: 0),
+        Snippet("pxor xmm15, xmm15\npcmpeqb xmm15, xmm8\npmovmskb r9d, xmm15", flags: 0).withCounter("movq xmm8, rax"),
+        Snippet("movq xmm1, rax\nmovq xmm9, rbx\naddsd xmm1, xmm9\nmulsd xmm9, xmm1\nmovq rdx, xmm1\nmovq rsi, xmm9", flags: 0),
+        Snippet("movq xmm3, rax\nmovmskpd r11d, xmm3\nmovq xmm4, rbx\nucomisd xmm3, xmm4", flags: ZF | PF | CF | DF),
         // Strings.
         Snippet("lea rsi, [r15+0x40]\nlea rdi, [r15+0x80]\nmov ecx, 5\ncld\nrep movsq", flags: 0),
         Snippet("lea rdi, [r15+0x100]\nmov ecx, 9\ncld\nrep stosb", flags: 0),

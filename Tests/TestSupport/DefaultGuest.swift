@@ -8,13 +8,16 @@ public enum DefaultGuest {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    public static func paths() throws -> (kernel: String, initrd: String) {
+    /// `arch` "i386" (the 686 kernel) or "amd64" (the amd64 kernel, in guest-cache/amd64).
+    public static func paths(arch: String = "i386") throws -> (kernel: String, initrd: String) {
         let cache = repository.appendingPathComponent("guest-cache")
         let script = repository.appendingPathComponent("scripts/build-default-guest.sh").path
-        let result = try ChildProcess.run("/bin/bash", [script], timeout: 600, environment: ["GUEST_CACHE": cache.path])
+        let result = try ChildProcess.run("/bin/bash", [script], timeout: 600,
+                                          environment: ["GUEST_CACHE": cache.path, "GUEST_ARCH": arch])
         guard result.status == 0 else {
             throw TestSetupError("build-default-guest.sh failed: \(result.stderr.suffix(500))")
         }
-        return (cache.appendingPathComponent("vmlinuz").path, cache.appendingPathComponent("initrd.gz").path)
+        let directory = arch == "i386" ? cache : cache.appendingPathComponent(arch)
+        return (directory.appendingPathComponent("vmlinuz").path, directory.appendingPathComponent("initrd.gz").path)
     }
 }

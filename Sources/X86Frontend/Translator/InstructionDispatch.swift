@@ -10,11 +10,6 @@ extension TranslationContext {
             return
         }
         let i = instruction
-        // SSE with REX (XMM8-15, 64-bit general registers) is not built yet.
-        if long64, i.rex & 0xF != 0, case .sse = i.semantics {
-            raiseException(ExceptionVector.invalidOpcode)
-            return
-        }
         switch i.semantics {
         case .invalidOpcode: raiseException(ExceptionVector.invalidOpcode)
 

@@ -13,9 +13,8 @@ import X86State
 /// hardware does), and only then does the result reach its destination.
 extension TranslationContext {
     /// #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS set.
-    /// 64-bit code (REX's XMM8-15 and 64-bit general registers) is not built: #UD.
     private func sseAvailable() -> Bool {
-        if flags.contains(.sseUnavailable) || flags.contains(.code64) {
+        if flags.contains(.sseUnavailable) {
             raiseException(ExceptionVector.invalidOpcode)
             return false
         }
@@ -37,7 +36,12 @@ extension TranslationContext {
             return
         }
         let immediate: UInt8? = i.operand2 == .Ib || i.operand3 == .Ib ? UInt8(truncatingIfNeeded: i.immediate) : nil
-        let bytes = form.memoryBytes
+        // In 64-bit mode REX.R and REX.B reach XMM8-15 and R8-R15; REX.W
+        // makes a general-register operand (and MOVD's memory one) 64 bits.
+        let wide = long64 && i.rexW && (shape == .ve || shape == .ev || shape == .gw)
+        let generalBytes = wide ? 8 : 4
+        let bytes = wide && form.memoryBytes == 4 && shape != .gw ? 8 : form.memoryBytes
+        let xmmReg = shape == .shiftImmediate ? i.reg : UInt8(i.regRegister)
         let transfer = CPUStateLayout.simdTransfer
         let result = CPUStateLayout.simdResult
         var rmIsTransfer = memory
@@ -48,7 +52,11 @@ extension TranslationContext {
             if memory {
                 loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes)
             } else if shape == .ve {
-                b.storeState(readRegister(Int(i.rm), bytes: 4), offset: transfer, .u32)
+                if wide {
+                    b.storeState(readRegister(i.rmRegister, bytes: 8), offset: transfer, .u64, .i64)
+                } else {
+                    b.storeState(withWordType(.i32) { readRegister(i.rmRegister, bytes: 4) }, offset: transfer, .u32, .i32)
+                }
                 rmIsTransfer = true
             }
             destination = form.isFloatingPoint ? .regResult : .regRegister
@@ -70,27 +78,35 @@ extension TranslationContext {
             destination = .rmRegister
         }
         b.hostSIMD(HostSIMDInstruction(
-            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: i.reg, rm: i.rm,
+            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: xmmReg, rm: UInt8(i.rmRegister),
             rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
-            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint))
+            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint, wide: wide))
         if form.isFloatingPoint { checkSIMDExceptions() }
         switch shape {
         case .vw, .ve:
             if form.isFloatingPoint {
-                let target = CPUStateLayout.xmm(Int(i.reg))
+                let target = CPUStateLayout.xmm(i.regRegister)
                 b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
                 b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
             }
         case .gw:
-            writeRegister(Int(i.reg), bytes: 4, b.loadState(offset: result, .u32))
+            if wide {
+                writeRegister(i.regRegister, bytes: 8, b.loadState(offset: result, .u64, .i64))
+            } else {
+                writeRegister(i.regRegister, bytes: 4, b.loadState(offset: result, .u32, .i32))
+            }
         case .flags:
             // ZF PF CF as compared; OF SF AF cleared.
             setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.zero | EFLAGS.parity | EFLAGS.carry)))
         case .wv, .ev:
             if let storeTo {
-                storeTransfer(linear: storeTo, bytes: shape == .ev ? 4 : bytes)
+                storeTransfer(linear: storeTo, bytes: shape == .ev ? generalBytes : bytes)
             } else if shape == .ev {
-                writeRegister(Int(i.rm), bytes: 4, b.loadState(offset: transfer, .u32))
+                if wide {
+                    writeRegister(i.rmRegister, bytes: 8, b.loadState(offset: transfer, .u64, .i64))
+                } else {
+                    writeRegister(i.rmRegister, bytes: 4, b.loadState(offset: transfer, .u32, .i32))
+                }
             }
         case .shiftImmediate:
             break
@@ -103,7 +119,7 @@ extension TranslationContext {
         let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: form.memoryBytes, access: access)
         if form.isAligned {
             let aligned = b.newLabel()
-            b.branch(if: .testEq, linear, constant(15), to: aligned)
+            b.branch(if: .testEq, linear, b.constant(15, addressType), to: aligned, addressType)
             b.call(X86Helper.raiseInterrupt.index, [constant(ExceptionVector.generalProtection), addressValue(instructionAddress),
                                                      constant(InterruptKind.exception.rawValue)])
             b.exitBlock(0)
@@ -117,7 +133,7 @@ extension TranslationContext {
         switch bytes {
         case 16:
             let low = b.loadGuest(linear, .u64, mmu: mmuIndex, .i64)
-            let high = b.loadGuest(b.add(linear, 8), .u64, mmu: mmuIndex, .i64)
+            let high = b.loadGuest(b.binary(.add, linear, constant: 8, addressType), .u64, mmu: mmuIndex, .i64)
             b.storeState(low, offset: transfer, .u64, .i64)
             b.storeState(high, offset: transfer + 8, .u64, .i64)
         case 8:
@@ -136,11 +152,11 @@ extension TranslationContext {
         switch bytes {
         case 16:
             let inPage = b.newLabel()
-            b.branch(if: .leu, b.and(linear, 0xFFF), constant(0xFF0), to: inPage)
-            _ = system(.probeWrite, address: b.add(linear, 15))
+            b.branch(if: .leu, b.binary(.and, linear, constant: 0xFFF, addressType), b.constant(0xFF0, addressType), to: inPage, addressType)
+            _ = system(.probeWrite, address: b.binary(.add, linear, constant: 15, addressType))
             b.setLabel(inPage)
             b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
-            b.storeGuest(b.add(linear, 8), b.loadState(offset: transfer + 8, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+            b.storeGuest(b.binary(.add, linear, constant: 8, addressType), b.loadState(offset: transfer + 8, .u64, .i64), .u64, mmu: mmuIndex, .i64)
         case 8:
             b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
         default:
