@@ -306,7 +306,7 @@ final class LongModeInstructionTests: XCTestCase {
     /// Register values that find edge cases: zero, all ones, the sign
     /// boundaries of each width, and random values.
     static func inputs(count: Int, seed: UInt64) -> [[UInt64]] {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let edges: [UInt64] = [0, ~0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
                                0x1_0000_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000]
         return (0..<count).map { round in
@@ -322,7 +322,7 @@ final class LongModeInstructionTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (cpu, ram, clock) = try makeGuest(backend: backend)
         let dataAddress = UInt64(UInt(bitPattern: hostData))
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         var failures = 0
         for (index, snippet) in LongModeInstructionTests.snippets.enumerated() {
             let code = try LongModeInstructionTests.assemble(LongModeInstructionTests.source(of: snippet), in: directory)
@@ -395,19 +395,6 @@ final class LongModeInstructionTests: XCTestCase {
 extension LongModeInstructionTests.Snippet {
     /// The snippet with `setup` before it (to bring an input into range).
     func withCounter(_ setup: String) -> Self { Self(setup + "\n" + source, flags: flags) }
-}
-
-/// A small deterministic generator (SplitMix64) for the inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 private extension Array {

@@ -30,15 +30,7 @@ final class LinuxGuestTests: XCTestCase {
 
         // The CPU exerciser prints in the guest exactly what it prints on the host CPU.
         let guestOutput = try XCTUnwrap(runInShell("cpu-exerciser", in: pcemu, timeout: 300))
-        let directory = try makeTemporaryDirectory("pcemu-exerciser")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let binary = directory.appendingPathComponent("cpu-exerciser").path
-        let source = DefaultGuest.repository.appendingPathComponent("Tests/GuestPrograms/cpu-exerciser.c").path
-        let build = try ChildProcess.run("/usr/bin/gcc", ["-m32", "-static", "-O2", "-o", binary, source])
-        XCTAssertEqual(build.status, 0, build.stderr)
-        let hostOutput = try ChildProcess.run(binary, []).stdout.trimmingCharacters(in: .newlines)
-        XCTAssertTrue(hostOutput.hasSuffix("cpu-exerciser done"), hostOutput)
-        XCTAssertEqual(guestOutput, hostOutput)
+        XCTAssertEqual(guestOutput, try hostProgramOutput("cpu-exerciser"))
 
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")

@@ -22,14 +22,7 @@ final class LongModeGuestTests: XCTestCase {
         XCTAssertEqual(runInShell("grep -c ' lm ' /proc/cpuinfo", in: pcemu), "1")
 
         let guestOutput = try XCTUnwrap(runInShell("cpu-exerciser", in: pcemu, timeout: 300))
-        let directory = try makeTemporaryDirectory("pcemu-exerciser64")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let binary = directory.appendingPathComponent("cpu-exerciser").path
-        let source = DefaultGuest.repository.appendingPathComponent("Tests/GuestPrograms/cpu-exerciser.c").path
-        let build = try ChildProcess.run("/usr/bin/gcc", ["-m32", "-static", "-O2", "-o", binary, source])
-        XCTAssertEqual(build.status, 0, build.stderr)
-        let hostOutput = try ChildProcess.run(binary, []).stdout.trimmingCharacters(in: .newlines)
-        XCTAssertEqual(guestOutput, hostOutput, "the i386 exerciser in compatibility mode")
+        XCTAssertEqual(guestOutput, try hostProgramOutput("cpu-exerciser"), "the i386 exerciser in compatibility mode")
 
         pcemu.send("poweroff -f\n")
         XCTAssertEqual(pcemu.wait(timeout: 60), 0, "poweroff ends pcemu with status 0")
