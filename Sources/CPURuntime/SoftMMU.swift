@@ -219,7 +219,8 @@ final class SoftMMU {
            translationCache.writeTouchesCode(physical: physical, bytes: bytes) {
             cpu.invalidateCode(physicalPage: physical >> 12)
         }
-        switch addressSpace.backingKind(at: physical) {
+        let kind = addressSpace.backingKind(at: physical)
+        switch kind {
         case .mmio, .rom:
             // Plain ROM drops the store; a ROM device's handler takes it.
             addressSpace.write(physical, value: UInt32(truncatingIfNeeded: value), size: AccessSize(rawValue: bytes) ?? .dword)
@@ -227,7 +228,7 @@ final class SoftMMU {
             return
         case .ram, .deviceRAM:
             guard let host = addressSpace.hostPointer(at: physical) else { return }
-            addressSpace.markWritten(physical)
+            if kind == .deviceRAM { addressSpace.markWritten(physical) }
             switch bytes {
             case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)

@@ -248,9 +248,11 @@ public final class AddressSpace {
             return
         case .ram, .deviceRAM:
             if inside + UInt64(size.rawValue) > region.size { return splitWrite(address, value: value, size: size) }
-            // Both ends: a word or dword may run into the next page.
-            markWritten(address)
-            markWritten(address &+ UInt64(size.rawValue - 1))
+            if case .deviceRAM(_, _?) = region.kind {
+                // Both ends: a word or dword may run into the next page.
+                markWritten(address)
+                markWritten(address &+ UInt64(size.rawValue - 1))
+            }
             let pointer = hostPointer(at: address)!
             switch size {
             case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
