@@ -7,8 +7,10 @@
 # Given a number of runs (default 1) it alternates the two that many times and prints each pair,
 # since one run on a shared host moves by a fifth either way.
 # usage: scripts/measure-desktop.sh [runs]   (needs a release build; builds the image if missing)
+#        PCEMU=path/to/pcemu scripts/measure-desktop.sh [runs]   (that binary)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+pcemu=${PCEMU:-$top/.build/release/pcemu}
 "$top/scripts/build-desktop-image.sh" >/dev/null
 image=${DESKTOP_IMAGE_DIR:-$top/guest-cache/desktop}/desktop.img
 
@@ -43,7 +45,7 @@ measure() {
 runs=${1:-1}
 printf '%-5s %-22s %10s %10s %8s\n' run figure pcemu qemu ratio
 for run in $(seq 1 "$runs"); do
-    read -r ours_seconds ours_idle < <(DISPLAY="$xvfb_display" SDL_VIDEODRIVER=x11 measure "$top/.build/release/pcemu")
+    read -r ours_seconds ours_idle < <(DISPLAY="$xvfb_display" SDL_VIDEODRIVER=x11 measure "$pcemu")
     read -r their_seconds their_idle < <(measure qemu-system-i386 -accel tcg -display none)
     printf '%-5s %-22s %10.1f %10.1f %8.2f\n' "$run" "seconds to X desktop" "$ours_seconds" "$their_seconds" "$(echo "$ours_seconds / $their_seconds" | bc -l)"
     printf '%-5s %-22s %10.1f %10.1f\n' "$run" "idle CPU % of a core" "$ours_idle" "$their_idle"

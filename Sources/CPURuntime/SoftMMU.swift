@@ -47,6 +47,7 @@ final class SoftMMU {
         stateBlock = cpu.stateBlock
         translationCache = cpu.translationCache
         self.addressSpace = addressSpace
+        addressSpace.addDirtyLogCleanedListener { [weak self] host, bytes in self?.withholdWrites(host: host, bytes: bytes) }
     }
 
     @inline(__always)
@@ -101,6 +102,8 @@ final class SoftMMU {
         }
         guard let physical = translate(linear, access: .write, mmu: mmu) else { return }
         if cpu.debugger.watching && cpu.watchAccess(linear, bytes: bytes, write: true) { return }
+        let slot = entry(linear, mmu: mmu)
+        if slot.pointee.writeTag & TLBEntry.notDirty != 0 { logFirstWrite(slot, physical: physical) }
         // A plain write tag means RAM with no translated code: no region lookup.
         if GuestMemoryAccessors.hitStore(UnsafeMutableRawPointer(cpu.state), linear, value, bytes: bytes, mmu: UInt32(mmu)) { return }
         let page = physical >> 12
@@ -173,7 +176,10 @@ final class SoftMMU {
             fresh.addend = Int(bitPattern: host) &- Int(truncatingIfNeeded: page)
             readFlags = 0
             switch addressSpace.backingKind(at: physicalPage) {
-            case .ram, .deviceRAM: writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            case .ram: writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+            case .deviceRAM:
+                writeFlags = translationCache.holdsCode(physicalPage: physicalPage >> 12) ? TLBEntry.codePage : 0
+                if addressSpace.isLoggedClean(physicalPage) { writeFlags |= TLBEntry.notDirty }
             default: break
             }
         }
@@ -219,7 +225,8 @@ final class SoftMMU {
            translationCache.writeTouchesCode(physical: physical, bytes: bytes) {
             cpu.invalidateCode(physicalPage: physical >> 12)
         }
-        switch addressSpace.backingKind(at: physical) {
+        let kind = addressSpace.backingKind(at: physical)
+        switch kind {
         case .mmio, .rom:
             // Plain ROM drops the store; a ROM device's handler takes it.
             // A quadword is two dwords, the low half first.
@@ -229,6 +236,7 @@ final class SoftMMU {
             return
         case .ram, .deviceRAM:
             guard let host = addressSpace.hostPointer(at: physical) else { return }
+            if kind == .deviceRAM { addressSpace.markWritten(physical) }
             switch bytes {
             case 1: host.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: host.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)

@@ -11,30 +11,28 @@ import PCEmuSupport
 /// then simply byte `a`, and odd/even puts the even and odd bytes of a word in
 /// planes 0 and 1 of one planar address.
 ///
-/// Writes through the 0xA0000 window mark 4 KiB pages of this block dirty so
-/// the renderer skips what did not change.
+/// Every write marks its 4 KiB page in `dirtyLog`: those through the 0xA0000
+/// window here, those through BAR0 in the address space and the CPU's MMU
+/// (the log is BAR0's), so the renderer draws only what changed.
 public final class VideoMemory {
     /// Bochs VBE's 16 MiB (`VBE_DISPI_INDEX_VIDEO_MEMORY_64K` reports 256).
     public static let size = 16 << 20
     /// Planar addresses: 64 KiB per plane, four planes.
     public static let planarAddresses = 0x1_0000
-    static let pageShift = 12
+    static let pageShift = DirtyPageLog.pageShift
 
     public let base: UnsafeMutableRawPointer
-    private let dirty: UnsafeMutablePointer<Bool>
-    static let pageCount = size >> pageShift
+    public let dirtyLog: DirtyPageLog
 
     public init() {
         let pointer = mmap(nil, VideoMemory.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         precondition(pointer != nil && pointer != MAP_FAILED, "cannot reserve 16 MiB of video memory")
         base = pointer!
-        dirty = .allocate(capacity: VideoMemory.pageCount)
-        dirty.initialize(repeating: true, count: VideoMemory.pageCount)
+        dirtyLog = DirtyPageLog(base: base, bytes: VideoMemory.size)
     }
 
     deinit {
         munmap(base, VideoMemory.size)
-        dirty.deallocate()
     }
 
     /// The four planes of planar address `address` (callers bound it to 64K).
@@ -46,7 +44,7 @@ public final class VideoMemory {
     @inline(__always)
     func setPlanes(_ address: Int, _ value: UInt32) {
         base.storeBytes(of: value, toByteOffset: address << 2, as: UInt32.self)
-        dirty[(address << 2) >> VideoMemory.pageShift] = true
+        dirtyLog.markDirty(page: (address << 2) >> VideoMemory.pageShift)
     }
 
     @inline(__always)
@@ -55,22 +53,17 @@ public final class VideoMemory {
     @inline(__always)
     func setByte(_ offset: Int, _ value: UInt8) {
         base.storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
-        dirty[offset >> VideoMemory.pageShift] = true
+        dirtyLog.markDirty(page: offset >> VideoMemory.pageShift)
     }
 
-    /// Whether any page of the byte range was written since `clearDirty`.
-    func isDirty(from start: Int, count: Int) -> Bool {
-        guard count > 0 else { return false }
-        let first = max(0, start) >> VideoMemory.pageShift
-        let last = min(VideoMemory.size - 1, start + count - 1) >> VideoMemory.pageShift
-        guard first <= last else { return false }
-        for page in first...last where dirty[page] { return true }
-        return false
-    }
+    /// Whether any page of the byte range was written since it was last cleaned.
+    func isDirty(from start: Int, count: Int) -> Bool { dirtyLog.isDirty(offset: start, count: count) }
 
-    func clearDirty() { dirty.update(repeating: false, count: VideoMemory.pageCount) }
+    /// The renderer drew the byte range: its pages are clean again (and the
+    /// CPU's next store to each is seen).
+    func clean(from start: Int, count: Int) { dirtyLog.clean(offset: start, count: count) }
 
-    public func markAllDirty() { dirty.update(repeating: true, count: VideoMemory.pageCount) }
+    public func markAllDirty() { dirtyLog.markAllDirty() }
 
     /// Zeroes a range (a VBE mode set without NOCLEARMEM).
     func clear(from start: Int, count: Int) {

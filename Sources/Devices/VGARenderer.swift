@@ -27,7 +27,9 @@ public final class DisplayFrame {
 /// cursor, blink), the 16-colour planar modes, the 256-colour modes (chain-4
 /// and unchained), and Bochs VBE's linear modes. Runs on the CPU thread. It
 /// draws only what changed: register writes redraw everything, otherwise
-/// only the lines whose video memory pages were written.
+/// only the lines whose video memory pages were written (the memory's dirty
+/// log, which sees the CPU's stores through BAR0 too); after drawing it
+/// takes the pages it showed back to clean.
 public final class VGARenderer {
     private let vga: VGA
     private let clock: VirtualClock
@@ -45,8 +47,8 @@ public final class VGARenderer {
     /// A row converted from a VBE depth, compared with the frame before copying.
     private var row = [UInt32](repeating: 0, count: DisplayFrame.maximumWidth)
     /// The framebuffer bytes each line of a 15- to 32-bit VBE frame was last
-    /// converted from: a line whose bytes are the same needs no converting
-    /// (a still desktop is compared 20 times a second). Grown as frames grow.
+    /// converted from: a written line whose bytes are the same (a guest
+    /// redrawing what it drew) needs no converting. Grown as frames grow.
     private var vbeSource: UnsafeMutableRawPointer?
     private var vbeSourceBytes = 0
 
@@ -68,16 +70,22 @@ public final class VGARenderer {
         partialLines = nil
         if let mode = vga.vbe.mode {
             changed = drawVBE(mode)
-        } else if !vga.isDisplayEnabled {
-            changed = drawBlank()
-        } else if vga.graphics[GraphicsIndex.miscellaneous] & 1 != 0 {
-            changed = drawGraphics()
+            // What the frame shows: clean now. Pages elsewhere stay dirty
+            // (and fast to write) until a mode or panning shows them.
+            vga.memory.clean(from: mode.start, count: (frame.height - 1) * mode.pitch + frame.width * ((mode.bitsPerPixel + 7) / 8))
         } else {
-            changed = drawText()
+            if !vga.isDisplayEnabled {
+                changed = drawBlank()
+            } else if vga.graphics[GraphicsIndex.miscellaneous] & 1 != 0 {
+                changed = drawGraphics()
+            } else {
+                changed = drawText()
+            }
+            // The legacy modes show the four planes' 256 KiB.
+            vga.memory.clean(from: 0, count: VideoMemory.planarAddresses << 2)
         }
         drawnRegisterGeneration = vga.registerGeneration
         drawnVBEGeneration = vga.vbe.generation
-        vga.memory.clearDirty()
         frame.changedLines = changed ? (partialLines ?? 0..<frame.height) : 0..<0
         return changed
     }
@@ -307,8 +315,8 @@ public final class VGARenderer {
 
     // MARK: Bochs VBE
 
-    /// Linear modes are written through BAR0, which the dirty pages do not see,
-    /// so each line is converted and compared with what the frame holds.
+    /// Linear modes: only lines on written pages are converted (all of them
+    /// after a register change), each compared with what the frame holds.
     private func drawVBE(_ mode: BochsVBE.Mode) -> Bool {
         let resized = resize(mode.width, mode.height)
         let redrawAll = resized || registersChanged
@@ -318,11 +326,14 @@ public final class VGARenderer {
         let lineBytes = frame.width * bytesPerPixel
         // 8-bit lines go through the palette, which can change under the same bytes.
         var compareSource = mode.bitsPerPixel > 8 && !redrawAll
+        // Every line is converted after a register change or when `vbeSource` is new.
+        var convertAll = redrawAll
         if mode.bitsPerPixel > 8 && vbeSourceBytes < frame.height * lineBytes {
             vbeSource?.deallocate()
             vbeSourceBytes = frame.height * lineBytes
             vbeSource = .allocate(byteCount: vbeSourceBytes, alignment: 64)
             compareSource = false
+            convertAll = true
         }
         var changed = redrawAll
         var firstChanged = Int.max, lastChanged = -1
@@ -334,6 +345,7 @@ public final class VGARenderer {
                     converted.update(repeating: 0, count: frame.width)
                     continue
                 }
+                if !convertAll && !vga.memory.isDirty(from: lineStart, count: lineBytes) { continue }
                 let source = memory + lineStart
                 if mode.bitsPerPixel > 8, let vbeSource {
                     let last = vbeSource + y * lineBytes

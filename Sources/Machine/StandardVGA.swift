@@ -6,7 +6,8 @@ import Timing
 
 /// QEMU's standard VGA as the machine wires it: the VGA core at ports
 /// 0x3B0-0x3DF and the window at 0xA0000, Bochs VBE at 0x1CE, the PCI function
-/// 1234:1111 whose BAR0 maps the video memory as RAM-like memory, whose BAR2
+/// 1234:1111 whose BAR0 maps the video memory as RAM-like memory (with its
+/// dirty log, so the CPU's stores mark the pages the renderer redraws), whose BAR2
 /// holds the EDID and the registers again (`StandardVGAMMIO`) and whose ROM
 /// BAR shows SeaVGABIOS, and the renderer that draws frames for the display.
 final class StandardVGA {
@@ -49,12 +50,12 @@ final class StandardVGA {
             ? StandardVGAMMIO(vga: vga, vbe: vbe,
                               edid: plan.edid ? EDID.block(preferredWidth: plan.width, preferredHeight: plan.height) : [])
             : nil
-        let videoMemory = memory.base
+        let videoMemory = memory.base, dirtyLog = memory.dirtyLog
         function.barMoved = { [unowned self, unowned addressSpace] _, bar, info, _, new in
             switch bar {
             case StandardVGAFunction.framebufferBAR:
                 self.remap(&self.framebufferRegion, name: "vga-framebuffer", at: new, size: UInt64(info.size),
-                           kind: .deviceRAM(videoMemory), in: addressSpace)
+                           kind: .deviceRAM(videoMemory, dirtyLog: dirtyLog), in: addressSpace)
             case StandardVGAFunction.registerBAR:
                 guard let window = self.registerWindow else { return }
                 self.remap(&self.registerRegion, name: "vga-registers", at: new, size: UInt64(info.size),

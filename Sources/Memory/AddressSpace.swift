@@ -10,8 +10,10 @@ public enum RegionKind {
     /// Device registers.
     case mmio(MMIOHandler)
     /// Writable memory a device owns and keeps pinned (a framebuffer behind a
-    /// PCI BAR): reached like RAM, with no per-access device call.
-    case deviceRAM(UnsafeMutableRawPointer)
+    /// PCI BAR): reached like RAM, with no per-access device call. With a
+    /// dirty log (covering the storage from its first byte), every write
+    /// through the address space or the CPU marks its page in the log.
+    case deviceRAM(UnsafeMutableRawPointer, dirtyLog: DirtyPageLog? = nil)
     /// A ROM device (a flash chip in read-array mode): reads come straight from
     /// its storage as ROM's do, writes go to its handler (a command).
     case romDevice(UnsafeMutableRawPointer, MMIOHandler)
@@ -33,11 +35,13 @@ public enum BackingKind: UInt8 {
 }
 
 /// A region's backing: its kind, and for RAM, ROM and device RAM the host
-/// address of its first byte.
+/// address of its first byte; for logged device RAM its dirty log (kept
+/// alive by the region itself, so copying a backing retains nothing).
 struct RegionBacking {
     var kind: BackingKind = .none
     var start: UInt64 = 0
     var host: UnsafeMutableRawPointer?
+    unowned(unsafe) var dirtyLog: DirtyPageLog?
 }
 
 /// The guest-physical address space: non-overlapping RAM, ROM and MMIO regions,
@@ -70,7 +74,7 @@ public final class AddressSpace {
     /// Pages from 4 GiB up: region index + 1, 0 for nothing (mmap'd zeros).
     private let highPageRegion: UnsafeMutablePointer<UInt16>
     /// `regions`' backings by the same index, for `backingKind` and `hostPointer`.
-    private var backings: UnsafeMutablePointer<RegionBacking>
+    var backings: UnsafeMutablePointer<RegionBacking>
     private var backingCapacity = 64
 
     public init(ram: GuestRAM) {
@@ -107,6 +111,11 @@ public final class AddressSpace {
         mapChangeListeners.append(listener)
     }
 
+    /// Told the host range of logged device RAM just cleaned (see `AddressSpace+DirtyLog.swift`).
+    var dirtyLogCleanedListeners: [(UnsafeMutableRawPointer, Int) -> Void] = []
+    /// The dirty logs this space already listens to.
+    var listenedLogs: Set<ObjectIdentifier> = []
+
     private func mapChanged() {
         for listener in mapChangeListeners { listener() }
     }
@@ -127,6 +136,9 @@ public final class AddressSpace {
         if case let .ram(offset) = kind, offset < 0 || offset + Int(size) > ram.size {
             throw EmulatorError.configuration("region \(name) maps past the end of guest RAM")
         }
+        if case let .deviceRAM(storage, log?) = kind, storage != log.base || size > UInt64(log.bytes) {
+            throw EmulatorError.configuration("region \(name) is not covered by its dirty log")
+        }
         if let other = regions.compactMap({ $0 }).first(where: { $0.start < start + size && start < $0.end }) {
             throw EmulatorError.configuration("region \(name) at 0x\(hex(start)) overlaps \(other.name) at 0x\(hex(other.start))")
         }
@@ -138,6 +150,7 @@ public final class AddressSpace {
         if index == regions.count { regions.append(region) } else { regions[index] = region }
         setBacking(index, of: region)
         setPages(of: region, to: UInt16(index))
+        if case let .deviceRAM(_, log?) = kind { listenForCleaning(log) }
         mapChanged()
         return index
     }
@@ -163,7 +176,7 @@ public final class AddressSpace {
         switch region.kind {
         case let .ram(offset): backings[index] = RegionBacking(kind: .ram, start: region.start, host: ram.uncheckedPointer(at: offset))
         case let .rom(storage), let .romDevice(storage, _): backings[index] = RegionBacking(kind: .rom, start: region.start, host: storage)
-        case let .deviceRAM(storage): backings[index] = RegionBacking(kind: .deviceRAM, start: region.start, host: storage)
+        case let .deviceRAM(storage, log): backings[index] = RegionBacking(kind: .deviceRAM, start: region.start, host: storage, dirtyLog: log)
         case .mmio: backings[index] = RegionBacking(kind: .mmio, start: region.start, host: nil)
         }
     }
@@ -171,7 +184,7 @@ public final class AddressSpace {
     /// The page tables' entry for a physical address: `unmapped` past
     /// `physicalLimit`.
     @inline(__always)
-    private func regionIndex(_ address: PhysicalAddress) -> UInt16 {
+    func regionIndex(_ address: PhysicalAddress) -> UInt16 {
         guard address < AddressSpace.lowLimit else { return highRegionIndex(address) }
         return pageRegion[Int(address >> UInt64(AddressSpace.pageShift))]
     }
@@ -235,6 +248,11 @@ public final class AddressSpace {
             return
         case .ram, .deviceRAM:
             if inside + UInt64(size.rawValue) > region.size { return splitWrite(address, value: value, size: size) }
+            if case .deviceRAM(_, _?) = region.kind {
+                // Both ends: a word or dword may run into the next page.
+                markWritten(address)
+                markWritten(address &+ UInt64(size.rawValue - 1))
+            }
             let pointer = hostPointer(at: address)!
             switch size {
             case .byte: pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)

@@ -24,6 +24,9 @@ public struct TLBEntry {
     public static let slowPath: LinearAddress = 1 << 1
     /// Tag bit (write tags only): the page holds translated code.
     public static let codePage: LinearAddress = 1 << 2
+    /// Tag bit (write tags only): logged device RAM whose page is clean, so
+    /// the first store marks it dirty on the slow path.
+    public static let notDirty: LinearAddress = 1 << 3
 
     /// Flag: a global page (G with CR4.PGE): a CR3 write keeps it.
     public static let global: UInt32 = 1 << 0
