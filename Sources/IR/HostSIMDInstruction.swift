@@ -7,10 +7,13 @@
 /// Bits 0-7: opcode; 8-15: imm8; 16-17: map (1 = 0F, 2 = 0F 38, 3 = 0F 3A);
 /// 18-19: mandatory prefix (0 none, 1 = 66, 2 = F3, 3 = F2); 20-23: the
 /// guest's reg field (an XMM number, or the opcode extension); 24-27: the
-/// r/m register's XMM number; 28-30: `Destination`; bit 32: has imm8;
+/// r/m register's XMM number; 28-31: `Destination`; bit 32: has imm8;
 /// bit 33: the r/m operand is the transfer field; bit 34: reg is an opcode
 /// extension (nothing loaded for it); bit 35: floating point (runs under the
-/// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`).
+/// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`);
+/// bit 36: the guest's XMM0 is an implicit operand (BLENDVPS and kin: the
+/// reg operand then goes to XMM2, so XMM0 can hold it); bit 37: a 66
+/// operand-size prefix (POPCNT r16, CRC32 r/m16).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -29,16 +32,29 @@ public struct HostSIMDInstruction: Equatable, Sendable {
         case none = 4
         /// The host's RFLAGS to the result field (COMISS and its kin).
         case flagsToResult = 5
+        /// PCMPxSTRI: EAX and EDX loaded from the result field's first two
+        /// dwords, then ECX to the result field and RFLAGS to the transfer field.
+        case indexAndFlags = 6
+        /// PCMPxSTRM: EAX and EDX as for `indexAndFlags`, then XMM0 to the
+        /// result field and RFLAGS to the transfer field.
+        case maskAndFlags = 7
+        /// CRC32, POPCNT: EAX loaded from the result field, the instruction run
+        /// on EAX, then EAX to the result field and RFLAGS to the transfer
+        /// field's second qword (the r/m operand is always the transfer field).
+        case generalAndFlags = 8
     }
 
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
-                destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool) {
+                destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
+                implicitXMM0: Bool = false, operandSize16: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
-        raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue) << 28
+        raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue & 15) << 28
         if immediate != nil { raw |= 1 << 32 }
         if rmIsTransfer { raw |= 1 << 33 }
         if regIsExtension { raw |= 1 << 34 }
         if floatingPoint { raw |= 1 << 35 }
+        if implicitXMM0 { raw |= 1 << 36 }
+        if operandSize16 { raw |= 1 << 37 }
         rawValue = raw
     }
 
@@ -48,11 +64,13 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var prefix: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 18) & 3 }
     public var reg: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 20) & 15 }
     public var rm: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 24) & 15 }
-    public var destination: Destination { Destination(rawValue: UInt8(truncatingIfNeeded: rawValue >> 28) & 7) ?? .none }
+    public var destination: Destination { Destination(rawValue: UInt8(truncatingIfNeeded: rawValue >> 28) & 15) ?? .none }
     public var hasImmediate: Bool { rawValue & (1 << 32) != 0 }
     public var rmIsTransfer: Bool { rawValue & (1 << 33) != 0 }
     public var regIsExtension: Bool { rawValue & (1 << 34) != 0 }
     public var isFloatingPoint: Bool { rawValue & (1 << 35) != 0 }
+    public var implicitXMM0: Bool { rawValue & (1 << 36) != 0 }
+    public var operandSize16: Bool { rawValue & (1 << 37) != 0 }
 }
 
 /// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.

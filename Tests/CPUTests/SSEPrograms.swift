@@ -27,6 +27,10 @@ enum SSEPrograms {
         case store(String)
         /// `op xmm0, imm8` on xmm0 alone.
         case xmmImmediate(String)
+        /// `op SRC` on general registers (CRC32, POPCNT): EAX holds A's first
+        /// dword and SRC is `register` (ECX, CX or CL) holding B's, or `SIZE [B]`;
+        /// EAX and the arithmetic flags are stored.
+        case general(String, register: String, memorySize: String)
     }
 
     /// IEEE single specials: zeros, ones, infinities, quiet and signalling NaNs with
@@ -149,6 +153,15 @@ enum SSEPrograms {
                 case let .xmmImmediate(op):
                     lines.append(op)
                     lines.append("movups [\(outAddress)], xmm0")
+                case let .general(op, register, size):
+                    lines.append("mov eax, [\(a)]")
+                    lines.append("mov ecx, [\(bAddress)]")
+                    lines.append(op.replacingOccurrences(of: "SRC", with: memory ? "\(size) [\(bAddress)]" : register))
+                    lines.append("pushfd")
+                    lines.append("pop edx")
+                    lines.append("and edx, 0x8d5")
+                    lines.append("mov [\(outAddress)], eax")
+                    lines.append("mov [D(0x\(String(out + 4, radix: 16)))], edx")
                 }
                 lines.append("stmxcsr [D(0x\(String(out + 16, radix: 16)))]")
             }

@@ -1,7 +1,8 @@
 import IR
 import X86State
 
-/// SSE and SSE2 instructions, run on the host's SSE unit (`hostSIMD` ops).
+/// SSE, SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 instructions (and POPCNT), run
+/// on the host's SSE unit (`hostSIMD` ops).
 ///
 /// The translator moves the operands: a memory source is read from guest
 /// memory into the transfer field before the host instruction runs, a
@@ -27,6 +28,11 @@ extension TranslationContext {
     }
 
     func translateSSE(_ form: SIMDForm) {
+        // CRC32 and POPCNT touch no XMM state: CR0 and CR4 do not matter to them.
+        if form.shape == .general && !flags.contains(.code64) {
+            translateGeneralOnHost(form)
+            return
+        }
         guard sseAvailable() else { return }
         let i = instruction
         let memory = i.hasMemoryOperand
@@ -44,7 +50,7 @@ extension TranslationContext {
         var destination: HostSIMDInstruction.Destination
         var storeTo: Temp?
         switch shape {
-        case .vw, .ve:
+        case .vw, .ve, .blendVariable:
             if memory {
                 loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes)
             } else if shape == .ve {
@@ -55,6 +61,12 @@ extension TranslationContext {
         case .gw, .flags:
             if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
             destination = shape == .gw ? .generalToResult : .flagsToResult
+        case .stringIndex, .stringMask:
+            if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
+            // The explicit lengths (PCMPESTRx) in EAX and EDX.
+            b.storeState(readRegister(Register.eax.rawValue, bytes: 4), offset: result, .u32)
+            b.storeState(readRegister(Register.edx.rawValue, bytes: 4), offset: result + 4, .u32)
+            destination = shape == .stringIndex ? .indexAndFlags : .maskAndFlags
         case .wv, .ev:
             if memory {
                 // The address (and its segment and alignment checks) before anything runs.
@@ -68,32 +80,87 @@ extension TranslationContext {
             }
         case .shiftImmediate:
             destination = .rmRegister
+        case .general:
+            return
         }
         b.hostSIMD(HostSIMDInstruction(
-            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: i.reg, rm: i.rm,
-            rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
-            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint))
+            opcode: UInt8(truncatingIfNeeded: i.opcode), map: opcodeMap, prefix: i.simdPrefix.rawValue, reg: i.reg,
+            rm: i.rm, rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
+            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint,
+            implicitXMM0: shape == .blendVariable))
         if form.isFloatingPoint { checkSIMDExceptions() }
         switch shape {
-        case .vw, .ve:
+        case .vw, .ve, .blendVariable:
             if form.isFloatingPoint {
-                let target = CPUStateLayout.xmm(Int(i.reg))
-                b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
-                b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+                copyResult(toXMM: Int(i.reg))
             }
         case .gw:
             writeRegister(Int(i.reg), bytes: 4, b.loadState(offset: result, .u32))
         case .flags:
-            // ZF PF CF as compared; OF SF AF cleared.
-            setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.zero | EFLAGS.parity | EFLAGS.carry)))
+            // As compared (COMISS: ZF PF CF; PTEST: ZF CF); the host clears the others.
+            setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.arithmetic)))
+        case .stringIndex, .stringMask:
+            setFlags(value: b.and(b.loadState(offset: transfer, .u32), UInt64(EFLAGS.arithmetic)))
+            if shape == .stringIndex {
+                writeRegister(Register.ecx.rawValue, bytes: 4, b.loadState(offset: result, .u32))
+            } else {
+                copyResult(toXMM: 0)
+            }
         case .wv, .ev:
             if let storeTo {
-                storeTransfer(linear: storeTo, bytes: shape == .ev ? 4 : bytes)
+                storeTransfer(linear: storeTo, bytes: bytes)
             } else if shape == .ev {
-                writeRegister(Int(i.rm), bytes: 4, b.loadState(offset: transfer, .u32))
+                // PEXTRB/PEXTRW zero-extend into the register.
+                writeRegister(Int(i.rm), bytes: 4, b.loadState(offset: transfer, MemoryAccess.unsigned(bytes: bytes)))
             }
-        case .shiftImmediate:
+        case .shiftImmediate, .general:
             break
+        }
+    }
+
+    /// The instruction's opcode map for `HostSIMDInstruction`: 1 = 0F, 2 = 0F 38, 3 = 0F 3A.
+    private var opcodeMap: UInt8 {
+        switch instruction.opcode >> 8 {
+        case 0x38: return 2
+        case 0x3A: return 3
+        default: return 1
+        }
+    }
+
+    private func copyResult(toXMM register: Int) {
+        let target = CPUStateLayout.xmm(register)
+        let result = CPUStateLayout.simdResult
+        b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
+        b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+    }
+
+    /// CRC32 and POPCNT, on general registers: the r/m operand (by the
+    /// operand size, or a byte for CRC32's F0 form) goes through the transfer
+    /// field and the reg operand through the result field. CRC32 writes all of
+    /// r32 and leaves the flags; POPCNT writes r16/r32 and sets ZF, clearing
+    /// the other five.
+    private func translateGeneralOnHost(_ form: SIMDForm) {
+        let i = instruction
+        let transfer = CPUStateLayout.simdTransfer
+        let result = CPUStateLayout.simdResult
+        let isCRC32 = i.opcode >> 8 == 0x38
+        let bytes = form.memoryBytes == 1 ? 1 : Int(i.operandSizeAttribute) / 8
+        if i.hasMemoryOperand {
+            let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes)
+            let access = MemoryAccess.unsigned(bytes: bytes)
+            b.storeState(b.loadGuest(linear, access, mmu: mmuIndex), offset: transfer, access)
+        } else {
+            b.storeState(readRegister(Int(i.rm), bytes: bytes), offset: transfer, .u32)
+        }
+        b.storeState(readRegister(Int(i.reg), bytes: 4), offset: result, .u32)
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), map: opcodeMap, prefix: i.simdPrefix.rawValue, reg: 0, rm: 0,
+            rmIsTransfer: true, destination: .generalAndFlags, floatingPoint: false, operandSize16: bytes == 2))
+        if isCRC32 {
+            writeRegister(Int(i.reg), bytes: 4, b.loadState(offset: result, .u32))
+        } else {
+            writeRegister(Int(i.reg), bytes: bytes, b.loadState(offset: result, MemoryAccess.unsigned(bytes: bytes)))
+            setFlags(value: b.and(b.loadState(offset: transfer + 8, .u32), UInt64(EFLAGS.arithmetic)))
         }
     }
 
