@@ -28,6 +28,10 @@ extension TranslationContext {
     }
 
     func translateSSE(_ form: SIMDForm) {
+        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
         // CRC32 and POPCNT touch no XMM state: CR0 and CR4 do not matter to them.
         if form.shape == .general && !flags.contains(.code64) {
             translateGeneralOnHost(form)

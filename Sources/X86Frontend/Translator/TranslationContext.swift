@@ -25,6 +25,9 @@ final class TranslationContext {
     /// the FPU back from the host's.
     var x87HelperCalled = false
 
+    /// `X86Translator.missingInstructionSets`.
+    var missingInstructionSets: UInt32 = 0
+
     init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: LinearAddress) {
         self.startLinear = startLinear
         self.builder = builder
