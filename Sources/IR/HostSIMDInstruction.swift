@@ -13,7 +13,8 @@
 /// guest's MXCSR, its flags stored in `HostSIMDLayout.raisedFlagsOffset`);
 /// bit 36: the guest's XMM0 is an implicit operand (BLENDVPS and kin: the
 /// reg operand then goes to XMM2, so XMM0 can hold it); bit 37: a 66
-/// operand-size prefix (POPCNT r16, CRC32 r/m16).
+/// operand-size prefix (POPCNT r16, CRC32 r/m16); bit 38: MMX (the
+/// registers are MM0-7, read from and written to the x87 registers' significands).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -46,7 +47,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
 
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
                 destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
-                implicitXMM0: Bool = false, operandSize16: Bool = false) {
+                implicitXMM0: Bool = false, operandSize16: Bool = false, mmx: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
         raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue & 15) << 28
         if immediate != nil { raw |= 1 << 32 }
@@ -55,6 +56,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
         if floatingPoint { raw |= 1 << 35 }
         if implicitXMM0 { raw |= 1 << 36 }
         if operandSize16 { raw |= 1 << 37 }
+        if mmx { raw |= 1 << 38 }
         rawValue = raw
     }
 
@@ -71,6 +73,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var isFloatingPoint: Bool { rawValue & (1 << 35) != 0 }
     public var implicitXMM0: Bool { rawValue & (1 << 36) != 0 }
     public var operandSize16: Bool { rawValue & (1 << 37) != 0 }
+    public var isMMX: Bool { rawValue & (1 << 38) != 0 }
 }
 
 /// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.
@@ -85,9 +88,14 @@ public struct HostSIMDLayout: Sendable {
     public var hostMXCSROffset: Int
     /// Where the MXCSR after the instruction is stored (its flags are the instruction's).
     public var raisedFlagsOffset: Int
+    /// MM0 (the x87 register R0's significand); MMn is `mmxStride` n bytes further.
+    public var mmxOffset: Int
+    public var mmxStride: Int
 
     public init(xmmOffset: Int, transferOffset: Int, resultOffset: Int, mxcsrOnHostOffset: Int,
-                hostMXCSROffset: Int, raisedFlagsOffset: Int) {
+                hostMXCSROffset: Int, raisedFlagsOffset: Int, mmxOffset: Int = 0, mmxStride: Int = 16) {
+        self.mmxOffset = mmxOffset
+        self.mmxStride = mmxStride
         self.xmmOffset = xmmOffset
         self.transferOffset = transferOffset
         self.resultOffset = resultOffset

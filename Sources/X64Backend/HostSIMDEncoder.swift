@@ -30,6 +30,12 @@ public enum HostSIMDEncoder {
         stateOperand(&a, reg: reg, offset: offset)
     }
 
+    /// MOVQ mm(reg), [RBX + offset] or MOVQ [RBX + offset], mm(reg).
+    private static func moveMMX(_ a: inout X64Assembler, store: Bool, _ reg: UInt8, _ offset: Int) {
+        a.byte(0x0F); a.byte(store ? 0x7F : 0x6F)
+        stateOperand(&a, reg: reg, offset: offset)
+    }
+
     /// LDMXCSR (/2) or STMXCSR (/3) [RBX + offset].
     private static func mxcsr(_ a: inout X64Assembler, store: Bool, _ offset: Int) {
         a.byte(0x0F); a.byte(0xAE)
@@ -49,6 +55,10 @@ public enum HostSIMDEncoder {
     }
 
     public static func emit(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler) {
+        if instruction.isMMX {
+            emitMMX(instruction, layout: layout, into: &a)
+            return
+        }
         let regOffset = layout.xmmOffset + 16 * Int(instruction.reg)
         let rmOffset = layout.xmmOffset + 16 * Int(instruction.rm)
         let destination = instruction.destination
@@ -115,6 +125,39 @@ public enum HostSIMDEncoder {
             a.byte(0x5A); a.byte(0x59); a.byte(0x58)                  // POP RDX; POP RCX; POP RAX
         case .none, .flagsToResult: break
         }
+    }
+
+    /// An MMX instruction: the guest's reg operand in MM0, its r/m operand in
+    /// MM1 or the transfer field, both read from and written back to the
+    /// x87 registers' significands; EMMS after it, so the host's x87 is left
+    /// empty as it was (the translator keeps the guest's tags, TOP and
+    /// exponent fields).
+    private static func emitMMX(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler) {
+        let regOffset = layout.mmxOffset + layout.mmxStride * Int(instruction.reg & 7)
+        let rmOffset = layout.mmxOffset + layout.mmxStride * Int(instruction.rm & 7)
+        let destination = instruction.destination
+        if !instruction.regIsExtension && destination != .generalToResult { moveMMX(&a, store: false, 0, regOffset) }
+        if !instruction.rmIsTransfer { moveMMX(&a, store: false, 1, rmOffset) }
+        if destination == .generalToResult { a.byte(0x50) }  // PUSH RAX
+        a.byte(0x0F)
+        if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
+        a.byte(instruction.opcode)
+        let reg: UInt8 = instruction.regIsExtension ? instruction.reg & 7 : 0
+        if instruction.rmIsTransfer {
+            stateOperand(&a, reg: reg, offset: layout.transferOffset)
+        } else {
+            a.byte(0xC0 | reg << 3 | 1)
+        }
+        if instruction.hasImmediate { a.byte(instruction.immediate) }
+        switch destination {
+        case .regRegister: moveMMX(&a, store: true, 0, regOffset)
+        case .rmRegister: moveMMX(&a, store: true, 1, rmOffset)
+        case .generalToResult:
+            moveGeneral(&a, load: false, 0, layout.resultOffset)  // MOV [result], EAX
+            a.byte(0x58)                                          // POP RAX
+        default: break
+        }
+        a.byte(0x0F); a.byte(0x77)                                // EMMS
     }
 
     /// A C-callable function (state pointer in RDI) running the instruction,

@@ -62,18 +62,14 @@ final class SSETestMachine {
 }
 
 extension TranslationCorpus {
-    /// The SSE/SSE2 forms that name MMX registers (MMX is not built: they
-    /// stay #UD): the Pentium III integer additions and PSHUFW, PINSRW and
-    /// PEXTRW without a prefix, the conversions between MMX and XMM
-    /// (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q), MASKMOVQ and
-    /// MOVNTQ; SSSE3 without a prefix; and MASKMOVDQU.
+    /// The forms naming MMX registers that stay #UD: the conversions between
+    /// MMX and XMM (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q),
+    /// MASKMOVQ; and MASKMOVDQU.
     static func usesMMXRegisters(_ instruction: DecodedInstruction) -> Bool {
         let low = instruction.opcode & 0xFF
-        // SSSE3's forms without a prefix (0F 38 00-1E, 0F 3A 0F).
-        if instruction.opcode >> 8 == 0x38 || instruction.opcode >> 8 == 0x3A { return instruction.simdPrefix == .none }
         guard instruction.opcode >> 8 == 0x0F else { return false }
         switch instruction.simdPrefix {
-        case .none: return [0x2A, 0x2C, 0x2D, 0x70, 0xC4, 0xC5].contains(low) || (0x60...0x7F).contains(low) || low >= 0xD0
+        case .none: return [0x2A, 0x2C, 0x2D, 0xF7].contains(low)
         case .p66: return [0x2A, 0x2C, 0x2D, 0xF7].contains(low)
         case .pF3, .pF2: return low == 0xD6
         }

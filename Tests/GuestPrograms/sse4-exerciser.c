@@ -1,4 +1,4 @@
-/* SSE3, SSSE3, SSE4.1, SSE4.2 and POPCNT exerciser: as sse-exerciser.c, one
+/* MMX, SSE3, SSSE3, SSE4.1, SSE4.2 and POPCNT exerciser: as sse-exerciser.c, one
  * checksum line per instruction family over special and pseudo-random
  * operands under each rounding mode, with and without DAZ and FTZ, each
  * result and MXCSR's flags (and for the string compares and PTEST, the
@@ -81,6 +81,26 @@ static void mix_vector(const char *name, __m128i value, unsigned mxcsr) {
     } while (0)
 
 /* FISTTP m32 of a's first single (SSE3's x87 addition), truncating whatever the rounding mode. */
+/* MMX over a's and b's low qwords (through memory: the MMX-XMM moves are not
+ * what is exercised here), then EMMS and x87 code on the registers MMX used. */
+static __m128i mmx(__m128i a, __m128i b) {
+    union { __m128i v; __m64 q[2]; unsigned u[4]; } in_a, in_b, out;
+    in_a.v = a;
+    in_b.v = b;
+    __m64 x = in_a.q[0], y = in_b.q[0];
+    __m64 r = _mm_add_pi16(_mm_mulhi_pi16(x, y), _mm_subs_pu8(_mm_packs_pi32(x, y), _mm_unpackhi_pi8(y, x)));
+    r = _mm_xor_si64(r, _mm_sra_pi16(_mm_cmpgt_pi32(x, y), _mm_cvtsi32_si64(3)));
+    r = _mm_or_si64(r, _mm_shuffle_pi16(_mm_sad_pu8(_mm_avg_pu8(x, y), _mm_max_pi16(x, y)), 0x4E));
+    r = _mm_add_pi8(r, _mm_shuffle_pi8(_mm_sign_pi16(x, y), _mm_abs_pi8(y)));
+    int low = _mm_cvtsi64_si32(r) ^ _mm_movemask_pi8(x) ^ _mm_extract_pi16(y, 2);
+    out.q[0] = _mm_insert_pi16(r, low, 1);
+    _mm_empty();
+    volatile double d = (double)low * 0.5;
+    out.u[2] = (unsigned)(int)(d * 3.0);
+    out.u[3] = 0;
+    return out.v;
+}
+
 static int fisttp(__m128i a) {
     float value = _mm_cvtss_f32(PS(a));
     int result;
@@ -90,6 +110,7 @@ static int fisttp(__m128i a) {
 
 int main(int argc, char **argv) {
     verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    FAMILY("mmx", mmx(a, b));
     /* SSE3 */
     FAMILY("addsubps", FROM_PS(_mm_addsub_ps(PS(a), PS(b))));
     FAMILY("addsubpd", FROM_PD(_mm_addsub_pd(PD(a), PD(b))));

@@ -10,10 +10,9 @@ import XCTest
 final class CPUModelMachineTests: XCTestCase {
     /// Feature bits PCEmu does not declare yet, per leaf and register (EAX=0 ... EDX=3).
     static let notBuilt: [UInt32: [Int: UInt32]] = [
-        1: [2: 1 << 13,                                             // ECX: cx16
-            3: 1 << 23],                                            // EDX: mmx
+        1: [2: 1 << 13],                                            // ECX: cx16
         0x8000_0001: [2: 1 << 0 | 1 << 2,                           // ECX: lahf-lm, svm
-                      3: 1 << 11 | 1 << 20 | 1 << 29 | 1 << 23],    // EDX: syscall, nx, lm; mmx repeated
+                      3: 1 << 11 | 1 << 20 | 1 << 29],              // EDX: syscall, nx, lm
     ]
 
     /// Leaf → its four words, from the program's lines.

@@ -35,7 +35,7 @@ final class SSEGuestTests: XCTestCase {
     func testTheSSEExerciserMatchesTheHostOnTheJITAndTheInterpreter() throws {
         let expected = try hostOutput()
         for backend in ["jit", "interp"] {
-            // The default model (pentium2) has no SSE; MMX, which the SSE models also declare, is not built.
+            // The default model (pentium2) has no SSE.
             let pcemu = try boot(["-accel", "tcg,backend=\(backend)", "-cpu", "pentium2,+sse,+sse2"])
             // Short commands: the shell redraws lines past 80 columns.
             XCTAssertEqual(runInShell("grep -cw sse /proc/cpuinfo", in: pcemu), "1", backend)

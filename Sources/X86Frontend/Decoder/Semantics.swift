@@ -127,6 +127,10 @@ enum Semantics: Equatable, Sendable {
     /// LFENCE, MFENCE, SFENCE, PREFETCHh, CLFLUSH: ordering and cache hints, nothing to do
     /// for one CPU over plain memory beyond the checks of the address.
     case sseHint
+    /// An MMX instruction (or an SSE/SSSE3 form naming MMX registers) run on
+    /// the host's MMX unit over the x87 registers it aliases.
+    case mmx(SIMDForm)
+    case emms
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

@@ -1,8 +1,7 @@
 /// The three-byte opcode maps, 0F 38 xx and 0F 3A xx (SDM Vol. 2, Tables
 /// SSSE3, SSE4.1 and SSE4.2, and CRC32. Every 0F 3A opcode
-/// takes an imm8. The forms without a prefix name MMX registers (SSSE3 on
-/// MMX): decoded for their length, #UD until MMX is built. The decoder gives
-/// these instructions the opcode 38xx or 3Axx.
+/// takes an imm8. SSSE3's forms without a prefix name MMX registers. The
+/// decoder gives these instructions the opcode 38xx or 3Axx.
 enum ThreeByteOpcodeTables {
     static let map38: [OpcodeEntry] = build38()
     static let map3A: [OpcodeEntry] = build3A()
@@ -20,7 +19,10 @@ enum ThreeByteOpcodeTables {
             (0x00, "pshufb"), (0x01, "phaddw"), (0x02, "phaddd"), (0x03, "phaddsw"), (0x04, "pmaddubsw"),
             (0x05, "phsubw"), (0x06, "phsubd"), (0x07, "phsubsw"), (0x08, "psignb"), (0x09, "psignw"),
             (0x0A, "psignd"), (0x0B, "pmulhrsw"), (0x1C, "pabsb"), (0x1D, "pabsw"), (0x1E, "pabsd")]
-        for (op, name) in ssse3 { set(op, name, .ssse3, n66, packed) }
+        for (op, name) in ssse3 {
+            set(op, name, .ssse3, n66, packed, .Pq, .Qq)
+            t[op].simdSemantics.none = .mmx(SIMDForm(.vw, bytes: 8))
+        }
         let blend = SIMDForm(.blendVariable, bytes: 16, aligned: true)
         set(0x10, "pblendvb", .sse41, p66, blend)
         set(0x14, "blendvps", .sse41, p66, blend)
@@ -70,7 +72,8 @@ enum ThreeByteOpcodeTables {
         set(0x0C, "blendps", .sse41, p66, packed)
         set(0x0D, "blendpd", .sse41, p66, packed)
         set(0x0E, "pblendw", .sse41, p66, packed)
-        set(0x0F, "palignr", .ssse3, n66, packed)
+        set(0x0F, "palignr", .ssse3, n66, packed, .Pq, .Qq)
+        t[0x0F].simdSemantics.none = .mmx(SIMDForm(.vw, bytes: 8))
         set(0x14, "pextrb", .sse41, p66, SIMDForm(.ev, bytes: 1), .Ed, .Vx)
         set(0x15, "pextrw", .sse41, p66, SIMDForm(.ev, bytes: 2), .Ed, .Vx)
         set(0x16, "pextrd", .sse41, p66, SIMDForm(.ev, bytes: 4), .Ed, .Vx)

@@ -81,6 +81,7 @@ enum TwoByteOpcodeTable {
 
         addSIMD(&t)
         SSETable.assign(&t)
+        MMXTable.assign(&t)
         return t
     }
 

@@ -125,6 +125,8 @@ extension TranslationContext {
         case .loadMXCSR: translateLoadMXCSR()
         case .storeMXCSR: translateStoreMXCSR()
         case .sseHint: translateSSEHint()
+        case let .mmx(form): translateMMX(form)
+        case .emms: translateEMMS()
         }
     }
 }
