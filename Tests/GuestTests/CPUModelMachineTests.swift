@@ -52,8 +52,8 @@ final class CPUModelMachineTests: XCTestCase {
         }
     }
 
-    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is (less
-    /// MMX); +feature and -feature change what CPUID says.
+    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is;
+    /// +feature and -feature change what CPUID says.
     func testDefaultModelAndFeatureChanges() throws {
         let directory = try makeTemporaryDirectory("pcemu-cpuid")
         defer { try? FileManager.default.removeItem(at: directory) }
