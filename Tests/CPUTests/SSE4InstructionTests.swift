@@ -117,4 +117,43 @@ final class SSE4InstructionTests: XCTestCase {
         try assertMatchesHost(.general("xor ecx, ecx\npopcnt eax, SRC", register: "ecx", memorySize: "dword"), seed: 1606,
                               modes: defaultMode, memoryForms: false)
     }
+
+    /// FISTTP (SSE3's x87 addition) m16, m32 and m64: truncation whatever
+    /// the rounding control, the integer indefinite on overflow and NaN, the
+    /// status word after each; on the guest (through the x87 helper) and the host.
+    func testFISTTPMatchesTheHost() throws {
+        var body = "fninit\n"
+        var offset = 0
+        let values = ["2.5", "-2.5", "-0.75", "32767.9", "-32768.9", "2147483648.5", "1.0e19", "-9.3e18"]
+        for rounding in 0..<4 {
+            for value in values {
+                body += """
+                    mov word [D(0x700)], 0x\(String(0x37F | rounding << 10, radix: 16))
+                    fldcw [D(0x700)]
+                    setdouble 0x708, \(value)
+                    fld qword [D(0x708)]
+                    fld st0
+                    fld st0
+                    fisttp word [D(0x\(String(offset, radix: 16)))]
+                    fisttp dword [D(0x\(String(offset + 2, radix: 16)))]
+                    fisttp qword [D(0x\(String(offset + 6, radix: 16)))]
+                    fnstsw [D(0x\(String(offset + 14, radix: 16)))]
+                    fnclex
+
+                """
+                offset += 16
+            }
+        }
+        body += "fldz\nfsqrt\nfchs\nfld1\nfchs\nfsqrt\nfisttp dword [D(0x\(String(offset, radix: 16)))]\n"
+        body += "fnstsw [D(0x\(String(offset + 4, radix: 16)))]\n"
+        offset += 6
+        let expected = try X87Programs.hostResult(body, bytes: offset)
+        for backend in [X86CPU.Backend.jit, .interpreter] {
+            let machine = try SSETestMachine(backend: backend)
+            machine.load(try X87Programs.assemble(body, guest: true))
+            machine.run()
+            XCTAssertNil(machine.handledVector, "\(backend)")
+            XCTAssertEqual(machine.data(0, offset), expected, "\(backend)")
+        }
+    }
 }
