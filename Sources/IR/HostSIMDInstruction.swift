@@ -14,7 +14,9 @@
 /// bit 36: the guest's XMM0 is an implicit operand (BLENDVPS and kin: the
 /// reg operand then goes to XMM2, so XMM0 can hold it); bit 37: a 66
 /// operand-size prefix (POPCNT r16, CRC32 r/m16); bit 38: MMX (the
-/// registers are MM0-7, read from and written to the x87 registers' significands).
+/// registers are MM0-7, read from and written to the x87 registers' significands);
+/// bit 39: the instruction's implicit [RDI] operand is the transfer field
+/// (MASKMOVDQU, MASKMOVQ).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -47,7 +49,8 @@ public struct HostSIMDInstruction: Equatable, Sendable {
 
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
                 destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
-                implicitXMM0: Bool = false, operandSize16: Bool = false, mmx: Bool = false) {
+                implicitXMM0: Bool = false, operandSize16: Bool = false, mmx: Bool = false,
+                storesThroughRDI: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
         raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue & 15) << 28
         if immediate != nil { raw |= 1 << 32 }
@@ -57,6 +60,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
         if implicitXMM0 { raw |= 1 << 36 }
         if operandSize16 { raw |= 1 << 37 }
         if mmx { raw |= 1 << 38 }
+        if storesThroughRDI { raw |= 1 << 39 }
         rawValue = raw
     }
 
@@ -74,6 +78,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var implicitXMM0: Bool { rawValue & (1 << 36) != 0 }
     public var operandSize16: Bool { rawValue & (1 << 37) != 0 }
     public var isMMX: Bool { rawValue & (1 << 38) != 0 }
+    public var storesThroughRDI: Bool { rawValue & (1 << 39) != 0 }
 }
 
 /// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.

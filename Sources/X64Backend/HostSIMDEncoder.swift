@@ -48,6 +48,12 @@ public enum HostSIMDEncoder {
         stateOperand(&a, reg: reg, offset: offset)
     }
 
+    /// PUSH RDI; LEA RDI, [RBX + offset]: the implicit destination of MASKMOVDQU/MASKMOVQ.
+    private static func pointRDI(_ a: inout X64Assembler, at offset: Int) {
+        a.byte(0x57)
+        a.byte(0x48); a.byte(0x8D); stateOperand(&a, reg: 7, offset: offset)
+    }
+
     /// PUSHFQ; POP qword [RBX + offset].
     private static func storeFlags(_ a: inout X64Assembler, _ offset: Int) {
         a.byte(0x9C)
@@ -75,6 +81,7 @@ public enum HostSIMDEncoder {
         }
         // The general registers the instruction uses are the host's: saved around it.
         if general || string { a.byte(0x50) }                       // PUSH RAX
+        if instruction.storesThroughRDI { pointRDI(&a, at: layout.transferOffset) }
         if string {
             a.byte(0x51); a.byte(0x52)                               // PUSH RCX; PUSH RDX
             moveGeneral(&a, load: true, 0, layout.resultOffset)      // EAX, EDX: the explicit lengths
@@ -99,6 +106,7 @@ public enum HostSIMDEncoder {
             a.byte(0xC0 | reg << 3 | 1)
         }
         if instruction.hasImmediate { a.byte(instruction.immediate) }
+        if instruction.storesThroughRDI { a.byte(0x5F) }            // POP RDI
         switch destination {
         case .flagsToResult: storeFlags(&a, layout.resultOffset)
         case .indexAndFlags, .maskAndFlags: storeFlags(&a, layout.transferOffset)
@@ -139,6 +147,7 @@ public enum HostSIMDEncoder {
         if !instruction.regIsExtension && destination != .generalToResult { moveMMX(&a, store: false, 0, regOffset) }
         if !instruction.rmIsTransfer { moveMMX(&a, store: false, 1, rmOffset) }
         if destination == .generalToResult { a.byte(0x50) }  // PUSH RAX
+        if instruction.storesThroughRDI { pointRDI(&a, at: layout.transferOffset) }
         a.byte(0x0F)
         if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
         a.byte(instruction.opcode)
@@ -149,6 +158,7 @@ public enum HostSIMDEncoder {
             a.byte(0xC0 | reg << 3 | 1)
         }
         if instruction.hasImmediate { a.byte(instruction.immediate) }
+        if instruction.storesThroughRDI { a.byte(0x5F) }      // POP RDI
         switch destination {
         case .regRegister: moveMMX(&a, store: true, 0, regOffset)
         case .rmRegister: moveMMX(&a, store: true, 1, rmOffset)

@@ -63,4 +63,17 @@ final class MMXInstructionTests: XCTestCase {
         try assertMatchesHost(.mmx("paddb mm0, SRC\nemms\nfld1\nfld1\nfaddp\nfstp qword [D(0x70)]\nmovq mm0, [D(0x70)]"),
                               seed: 2302, modes: mode)
     }
+
+    /// MASKMOVQ and MASKMOVDQU store the bytes the mask's sign bits select at
+    /// DS:(E)DI (DI with 16-bit addresses, as the guest's real-mode code has),
+    /// the others left as they were (EDI saved around: the native harness's caller keeps it).
+    func testMaskedStoresMatchTheHost() throws {
+        try assertMatchesHost(.mmx("push edi\nlea edi, [D(0x70)]\nmovq [D(0x70)], mm1\npxor mm2, mm2\nmovq [D(0x78)], mm2\n"
+                                   + "maskmovq mm0, mm1\nmovq mm0, [D(0x70)]\nmovq mm1, [D(0x78)]\npor mm0, mm1\npop edi ;SRC"),
+                              seed: 2400, modes: mode, memoryForms: false)
+        try assertMatchesHost(.xmm("push edi\nlea edi, [D(0x80)]\nmovups [D(0x80)], xmm0\nmaskmovdqu xmm1, xmm0\nmovups xmm0, [D(0x80)]\npop edi ;SRC"),
+                              seed: 2401, modes: mode, memoryForms: false)
+        try assertMatchesHost(.xmm("push edi\nlea edi, [D(0x91)]\nmov dword [D(0xA0)], 0x5a5a5a5a\nmaskmovdqu xmm0, xmm1\n"
+                                   + "movups xmm0, [D(0x91)]\npop edi ;SRC"), seed: 2402, modes: mode, memoryForms: false)
+    }
 }

@@ -1,9 +1,9 @@
 /// The MMX instructions of the 0F map, and the SSE and SSE2 forms that name
 /// MMX registers (the variant without a prefix): each one's form, set over
 /// the `.simd` entries `TwoByteOpcodeTable` declares. MMX operands are 8
-/// bytes and never need alignment. Not built (still #UD): MASKMOVQ and the
-/// forms mixing MMX and XMM registers (CVTPI2PS, CVTPS2PI, CVTTPS2PI and
-/// their 66 forms, MOVQ2DQ, MOVDQ2Q).
+/// bytes and never need alignment. Not built (still #UD): the forms mixing
+/// MMX and XMM registers (CVTPI2PS, CVTPS2PI, CVTTPS2PI and their 66 forms,
+/// MOVQ2DQ, MOVDQ2Q).
 enum MMXTable {
     static func assign(_ t: inout [OpcodeEntry]) {
         func set(_ op: Int, _ form: SIMDForm) { t[op].simdSemantics.none = .mmx(form) }
@@ -19,6 +19,7 @@ enum MMXTable {
         set(0xC5, SIMDForm(.gw, bytes: 16))                                      // PEXTRW (register only)
         set(0xD7, SIMDForm(.gw, bytes: 16))                                      // PMOVMSKB (register only)
         set(0xE7, SIMDForm(.wv, bytes: 8))                                       // MOVNTQ
+        set(0xF7, SIMDForm(.maskedStore, bytes: 8))                              // MASKMOVQ
         t[0x77].simdSemantics.none = .emms
         t[0x77].semantics = .emms
     }

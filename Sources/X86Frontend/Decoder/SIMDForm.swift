@@ -32,6 +32,9 @@ struct SIMDForm: Equatable, Sendable {
         /// r(reg) = op(r(reg), r/m(rm)) in general registers, by the operand
         /// size (the form's memory size is the byte form's): CRC32, POPCNT.
         case general = 10
+        /// The bytes of xmm(reg) that xmm(rm)'s byte sign bits select, stored
+        /// at DS:(E)DI: MASKMOVDQU, MASKMOVQ.
+        case maskedStore = 11
     }
 
     init(_ shape: Shape, bytes: Int, aligned: Bool = false, floatingPoint: Bool = false) {
@@ -120,6 +123,7 @@ enum SSETable {
         set(0xD7, nil, SIMDForm(.gw, bytes: 16))                                           // PMOVMSKB
         set(0xE6, nil, packedFP, doubleFP, packedFP)                                       // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
         set(0xE7, nil, SIMDForm(.wv, bytes: 16, aligned: true))                            // MOVNTDQ
+        set(0xF7, nil, SIMDForm(.maskedStore, bytes: 16))                                  // MASKMOVDQU
         // MOVNTI m32, r32: a plain store of a general register (no XMM state, so no OSFXSR check).
         t[0xC3].simdSemantics.none = .move
     }

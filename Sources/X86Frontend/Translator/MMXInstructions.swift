@@ -42,6 +42,11 @@ extension TranslationContext {
 
     func translateMMX(_ form: SIMDForm) {
         guard mmxAvailable() else { return }
+        if form.shape == .maskedStore {
+            translateMaskedStore(bytes: 8, mmx: true)
+            markMMXState(written: nil)
+            return
+        }
         let i = instruction
         let memory = i.hasMemoryOperand
         let shape = form.shape

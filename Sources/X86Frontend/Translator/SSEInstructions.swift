@@ -38,6 +38,10 @@ extension TranslationContext {
             return
         }
         guard sseAvailable() else { return }
+        if form.shape == .maskedStore {
+            translateMaskedStore(bytes: 16, mmx: false)
+            return
+        }
         let i = instruction
         let memory = i.hasMemoryOperand
         let shape = form.shape
@@ -84,7 +88,7 @@ extension TranslationContext {
             }
         case .shiftImmediate:
             destination = .rmRegister
-        case .general:
+        case .general, .maskedStore:
             return
         }
         b.hostSIMD(HostSIMDInstruction(
@@ -117,9 +121,26 @@ extension TranslationContext {
                 // PEXTRB/PEXTRW zero-extend into the register.
                 writeRegister(Int(i.rm), bytes: 4, b.loadState(offset: transfer, MemoryAccess.unsigned(bytes: bytes)))
             }
-        case .shiftImmediate, .general:
+        case .shiftImmediate, .general, .maskedStore:
             break
         }
+    }
+
+    /// MASKMOVDQU, MASKMOVQ: the destination DS:(E)DI (DS may be overridden)
+    /// is read into the transfer field, the host instruction stores the
+    /// selected bytes there (its implicit [RDI]), and the field is written
+    /// back; a fault on either access leaves memory and registers unchanged.
+    func translateMaskedStore(bytes: Int, mmx: Bool) {
+        let i = instruction
+        let di = i.addressSize == 16 ? b.unary(.ext16u, globals.registers[Register.edi.rawValue])
+                                     : b.copy(globals.registers[Register.edi.rawValue])
+        let segment = i.segmentOverride.map { Segment(rawValue: Int($0.rawValue))! } ?? .ds
+        let linear = linearAddress(di, segment: segment, bytes: bytes, access: .write)
+        loadTransfer(linear: linear, bytes: bytes)
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: i.reg, rm: i.rm,
+            rmIsTransfer: false, destination: .none, floatingPoint: false, mmx: mmx, storesThroughRDI: true))
+        storeTransfer(linear: linear, bytes: bytes)
     }
 
     /// The instruction's opcode map for `HostSIMDInstruction`: 1 = 0F, 2 = 0F 38, 3 = 0F 3A.
