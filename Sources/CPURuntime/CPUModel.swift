@@ -57,7 +57,7 @@ public struct CPUModel: Sendable {
     /// SSE2: Linux fences its MSR writes with MFENCE.
     public static let implemented = CPUFeatureSet([
         "fpu", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr", "pge", "mca", "cmov",
-        "pat", "pse36", "fxsr", "hypervisor", "sse", "sse2",
+        "pat", "pse36", "fxsr", "hypervisor", "sse", "sse2", "clflush", "pni", "ssse3", "sse4.1", "sse4.2", "popcnt", "mmx",
         "lm", "syscall", "nx", "lahf-lm", "cx16",
     ])
 

@@ -16,7 +16,8 @@ final class HostSIMDStubs {
     static let layout = HostSIMDLayout(
         xmmOffset: CPUStateLayout.xmm, transferOffset: CPUStateLayout.simdTransfer,
         resultOffset: CPUStateLayout.simdResult, mxcsrOnHostOffset: CPUStateLayout.mxcsrOnHost,
-        hostMXCSROffset: CPUStateLayout.hostMXCSR, raisedFlagsOffset: CPUStateLayout.simdRaisedFlags)
+        hostMXCSROffset: CPUStateLayout.hostMXCSR, raisedFlagsOffset: CPUStateLayout.simdRaisedFlags,
+        mmxOffset: CPUStateLayout.mmx, mmxStride: CPUStateLayout.mmxStride)
 
     /// The stub for `constant` (a `HostSIMDInstruction`), compiled on first use.
     func function(for constant: UInt64) -> HelperFunction {

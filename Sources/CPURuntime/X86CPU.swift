@@ -95,6 +95,7 @@ public final class X86CPU: ExecutionEngine {
         let helpers = HelperTable()
         X86Helpers.register(into: helpers)
         translator = X86Translator(helpers: helpers)
+        translator.missingInstructionSets = model.missingInstructionSets
         let jumpCache = JumpCache()
         self.jumpCache = jumpCache
         interpreter = IRInterpreter(configuration: InterpreterConfiguration(

@@ -4,8 +4,9 @@ import IR
 /// small stub the interpreter calls (`stub`), so both backends run the very
 /// same host instruction and their results cannot differ.
 ///
-/// The guest's reg operand is XMM0 (EAX for a general-register result), its
-/// r/m operand XMM1 or the transfer field. A floating-point instruction runs
+/// The guest's reg operand is XMM0 (EAX for a general-register result; XMM2
+/// when the guest's XMM0 is an implicit operand, then in XMM0), its r/m
+/// operand XMM1 or the transfer field. A floating-point instruction runs
 /// under the guest's rounding, DAZ and FTZ with every exception masked and
 /// the flags clear (`mxcsrOnHost`), so the host never traps; the MXCSR it
 /// leaves is stored for the translator's exception check, and the host's own
@@ -29,24 +30,67 @@ public enum HostSIMDEncoder {
         stateOperand(&a, reg: reg, offset: offset)
     }
 
+    /// MOVQ mm(reg), [RBX + offset] or MOVQ [RBX + offset], mm(reg).
+    private static func moveMMX(_ a: inout X64Assembler, store: Bool, _ reg: UInt8, _ offset: Int) {
+        a.byte(0x0F); a.byte(store ? 0x7F : 0x6F)
+        stateOperand(&a, reg: reg, offset: offset)
+    }
+
     /// LDMXCSR (/2) or STMXCSR (/3) [RBX + offset].
     private static func mxcsr(_ a: inout X64Assembler, store: Bool, _ offset: Int) {
         a.byte(0x0F); a.byte(0xAE)
         stateOperand(&a, reg: store ? 3 : 2, offset: offset)
     }
 
+    /// MOV r32, [RBX + offset] (load) or MOV [RBX + offset], r32.
+    private static func moveGeneral(_ a: inout X64Assembler, load: Bool, _ reg: UInt8, _ offset: Int, wide: Bool = false) {
+        if wide { a.byte(0x48) }   // REX.W: all of RAX
+        a.byte(load ? 0x8B : 0x89)
+        stateOperand(&a, reg: reg, offset: offset)
+    }
+
+    /// PUSH RDI; LEA RDI, [RBX + offset]: the implicit destination of MASKMOVDQU/MASKMOVQ.
+    private static func pointRDI(_ a: inout X64Assembler, at offset: Int) {
+        a.byte(0x57)
+        a.byte(0x48); a.byte(0x8D); stateOperand(&a, reg: 7, offset: offset)
+    }
+
+    /// PUSHFQ; POP qword [RBX + offset].
+    private static func storeFlags(_ a: inout X64Assembler, _ offset: Int) {
+        a.byte(0x9C)
+        a.byte(0x8F); stateOperand(&a, reg: 0, offset: offset)
+    }
+
     public static func emit(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler) {
+        if instruction.isMMX {
+            emitMMX(instruction, layout: layout, into: &a)
+            return
+        }
         let regOffset = layout.xmmOffset + 16 * Int(instruction.reg)
         let rmOffset = layout.xmmOffset + 16 * Int(instruction.rm)
         let destination = instruction.destination
-        if !instruction.regIsExtension && destination != .generalToResult { loadXMM(&a, 0, regOffset) }
+        // With the guest's XMM0 an implicit operand, host XMM0 holds it and XMM2 the reg operand.
+        let regHost: UInt8 = instruction.implicitXMM0 ? 2 : 0
+        let general = destination == .generalToResult || destination == .generalAndFlags
+        let string = destination == .indexAndFlags || destination == .maskAndFlags
+        if !instruction.regIsExtension && !general { loadXMM(&a, regHost, regOffset) }
+        if instruction.implicitXMM0 { loadXMM(&a, 0, layout.xmmOffset) }
         if !instruction.rmIsTransfer { loadXMM(&a, 1, rmOffset) }
         if instruction.isFloatingPoint {
             mxcsr(&a, store: true, layout.hostMXCSROffset)
             mxcsr(&a, store: false, layout.mxcsrOnHostOffset)
         }
-        if destination == .generalToResult { a.byte(0x50) }  // PUSH RAX
+        // The general registers the instruction uses are the host's: saved around it.
+        if general || string { a.byte(0x50) }                       // PUSH RAX
+        if instruction.storesThroughRDI { pointRDI(&a, at: layout.transferOffset) }
+        if string {
+            a.byte(0x51); a.byte(0x52)                               // PUSH RCX; PUSH RDX
+            moveGeneral(&a, load: true, 0, layout.resultOffset)      // EAX, EDX: the explicit lengths
+            moveGeneral(&a, load: true, 2, layout.resultOffset + 4)
+        }
+        if destination == .generalAndFlags { moveGeneral(&a, load: true, 0, layout.resultOffset, wide: instruction.isWide) }
         // The instruction itself.
+        if instruction.operandSize16 { a.byte(0x66) }
         switch instruction.prefix {
         case 1: a.byte(0x66)
         case 2: a.byte(0xF3)
@@ -57,6 +101,58 @@ public enum HostSIMDEncoder {
         a.byte(0x0F)
         if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
         a.byte(instruction.opcode)
+        let reg: UInt8 = instruction.regIsExtension ? instruction.reg & 7 : general ? 0 : regHost
+        if instruction.rmIsTransfer {
+            stateOperand(&a, reg: reg, offset: layout.transferOffset)
+        } else {
+            a.byte(0xC0 | reg << 3 | 1)
+        }
+        if instruction.hasImmediate { a.byte(instruction.immediate) }
+        if instruction.storesThroughRDI { a.byte(0x5F) }            // POP RDI
+        switch destination {
+        case .flagsToResult: storeFlags(&a, layout.resultOffset)
+        case .indexAndFlags, .maskAndFlags: storeFlags(&a, layout.transferOffset)
+        case .generalAndFlags: storeFlags(&a, layout.transferOffset + 8)
+        default: break
+        }
+        if instruction.isFloatingPoint {
+            mxcsr(&a, store: true, layout.raisedFlagsOffset)
+            mxcsr(&a, store: false, layout.hostMXCSROffset)
+        }
+        switch destination {
+        case .regRegister: storeXMM(&a, regHost, regOffset)
+        case .regResult: storeXMM(&a, regHost, layout.resultOffset)
+        case .generalToResult, .generalAndFlags:
+            moveGeneral(&a, load: false, 0, layout.resultOffset, wide: instruction.isWide)  // MOV [result], EAX (RAX)
+            a.byte(0x58)                                          // POP RAX
+        case .rmRegister: storeXMM(&a, 1, rmOffset)
+        case .indexAndFlags, .maskAndFlags:
+            if destination == .indexAndFlags {
+                moveGeneral(&a, load: false, 1, layout.resultOffset)  // MOV [result], ECX
+            } else {
+                storeXMM(&a, 0, layout.resultOffset)
+            }
+            a.byte(0x5A); a.byte(0x59); a.byte(0x58)                  // POP RDX; POP RCX; POP RAX
+        case .none, .flagsToResult: break
+        }
+    }
+
+    /// An MMX instruction: the guest's reg operand in MM0, its r/m operand in
+    /// MM1 or the transfer field, both read from and written back to the
+    /// x87 registers' significands; EMMS after it, so the host's x87 is left
+    /// empty as it was (the translator keeps the guest's tags, TOP and
+    /// exponent fields).
+    private static func emitMMX(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler) {
+        let regOffset = layout.mmxOffset + layout.mmxStride * Int(instruction.reg & 7)
+        let rmOffset = layout.mmxOffset + layout.mmxStride * Int(instruction.rm & 7)
+        let destination = instruction.destination
+        if !instruction.regIsExtension && destination != .generalToResult { moveMMX(&a, store: false, 0, regOffset) }
+        if !instruction.rmIsTransfer { moveMMX(&a, store: false, 1, rmOffset) }
+        if destination == .generalToResult { a.byte(0x50) }  // PUSH RAX
+        if instruction.storesThroughRDI { pointRDI(&a, at: layout.transferOffset) }
+        a.byte(0x0F)
+        if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
+        a.byte(instruction.opcode)
         let reg: UInt8 = instruction.regIsExtension ? instruction.reg & 7 : 0
         if instruction.rmIsTransfer {
             stateOperand(&a, reg: reg, offset: layout.transferOffset)
@@ -64,24 +160,16 @@ public enum HostSIMDEncoder {
             a.byte(0xC0 | reg << 3 | 1)
         }
         if instruction.hasImmediate { a.byte(instruction.immediate) }
-        if destination == .flagsToResult {
-            a.byte(0x9C)                              // PUSHFQ
-            a.byte(0x8F); stateOperand(&a, reg: 0, offset: layout.resultOffset)  // POP [result]
-        }
-        if instruction.isFloatingPoint {
-            mxcsr(&a, store: true, layout.raisedFlagsOffset)
-            mxcsr(&a, store: false, layout.hostMXCSROffset)
-        }
+        if instruction.storesThroughRDI { a.byte(0x5F) }      // POP RDI
         switch destination {
-        case .regRegister: storeXMM(&a, 0, regOffset)
-        case .regResult: storeXMM(&a, 0, layout.resultOffset)
+        case .regRegister: moveMMX(&a, store: true, 0, regOffset)
+        case .rmRegister: moveMMX(&a, store: true, 1, rmOffset)
         case .generalToResult:
-            if instruction.isWide { a.byte(0x48) }                                // (RAX with REX.W)
-            a.byte(0x89); stateOperand(&a, reg: 0, offset: layout.resultOffset)  // MOV [result], EAX
-            a.byte(0x58)                                                          // POP RAX
-        case .rmRegister: storeXMM(&a, 1, rmOffset)
-        case .none, .flagsToResult: break
+            moveGeneral(&a, load: false, 0, layout.resultOffset)  // MOV [result], EAX
+            a.byte(0x58)                                          // POP RAX
+        default: break
         }
+        a.byte(0x0F); a.byte(0x77)                                // EMMS
     }
 
     /// A C-callable function (state pointer in RDI) running the instruction,

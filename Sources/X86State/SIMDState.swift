@@ -1,3 +1,5 @@
+import X87
+
 /// The SSE state: XMM0-15 and MXCSR, plus the fields host-run SIMD
 /// instructions move their operands through. A plain value inside `CPUState`,
 /// so generated code reaches every field at a fixed offset from the state pointer.
@@ -85,4 +87,15 @@ extension CPUStateLayout {
     public static let simdRaisedFlags = simd + MemoryLayout<SIMDState>.offset(of: \SIMDState.raisedFlags)!
     public static let simdTransfer = (simd + MemoryLayout<SIMDState>.offset(of: \SIMDState.transferArea)! + 15) & ~15
     public static let simdResult = simd + MemoryLayout<SIMDState>.offset(of: \SIMDState.result)!
+    /// MM0: the significand of the x87's physical register R0 (MMn is Rn's).
+    public static let mmx = MemoryLayout<CPUState>.offset(of: \CPUState.x87)! + MemoryLayout<X87State>.offset(of: \X87State.registers)!
+    public static let mmxStride = MemoryLayout<X87Register>.stride
+    /// The x87 register Rn's sign and exponent field (MMX writes all ones there).
+    public static func mmxExponent(_ index: Int) -> Int {
+        mmx + mmxStride * index + MemoryLayout<X87Register>.offset(of: \X87Register.signExponent)!
+    }
+    /// CR0's low 32 bits (MMX tells EM from TS when it runs).
+    public static let cr0 = MemoryLayout<CPUState>.offset(of: \CPUState.cr0)!
+    /// The abridged tag byte (bit n: Rn holds a value).
+    public static let x87TagValid = MemoryLayout<CPUState>.offset(of: \CPUState.x87)! + MemoryLayout<X87State>.offset(of: \X87State.tagValid)!
 }

@@ -11,37 +11,6 @@ import XCTest
 /// compared byte for byte with the same program run natively by the host
 /// CPU (`X87Programs`' gcc -m32 harness).
 final class SSEInstructionTests: XCTestCase {
-    private func assertMatchesHost(_ template: SSEPrograms.Template, seed: UInt64, modes: [UInt32] = SSEPrograms.allModes,
-                                   memoryForms: Bool = true, memoryOnly: Bool = false,
-                                   file: StaticString = #filePath, line: UInt = #line) throws {
-        let pairs = SSEPrograms.pairs(seed: seed)
-        let body = SSEPrograms.body(template, pairs: pairs, modes: modes, memoryForms: memoryForms, memoryOnly: memoryOnly)
-        let bytes = SSEPrograms.resultBytes(pairs: pairs.count, modes: modes.count)
-        let expected = try X87Programs.hostResult(body, bytes: bytes)
-        let code = try X87Programs.assemble(body, guest: true)
-        XCTAssertLessThan(code.count, X87Programs.dataAddress - X87Programs.codeAddress, "the program runs into its data", file: file, line: line)
-        for backend in [X86CPU.Backend.jit, .interpreter] {
-            let machine = try SSETestMachine(backend: backend)
-            machine.load(code)
-            machine.run()
-            XCTAssertTrue(machine.cpu.halted, "\(backend): the program did not finish", file: file, line: line)
-            XCTAssertNil(machine.handledVector, "\(backend): exception \(machine.handledVector ?? -1) at \(String(machine.pushedIP, radix: 16))h",
-                         file: file, line: line)
-            let actual = machine.data(0, bytes)
-            guard actual != expected else { continue }
-            for offset in stride(from: SSEPrograms.resultsOffset, to: bytes, by: 32)
-            where actual[offset..<offset + 32] != expected[offset..<offset + 32] {
-                let index = (offset - SSEPrograms.resultsOffset) / 32
-                XCTFail("\(backend): case \(index) (mode \(index / pairs.count), pair \(index % pairs.count)): "
-                        + "\(hex(actual[offset..<offset + 20])) want \(hex(expected[offset..<offset + 20]))", file: file, line: line)
-                return
-            }
-            XCTFail("\(backend): the data differs outside the results", file: file, line: line)
-        }
-    }
-
-    private func hex(_ bytes: ArraySlice<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
     func testPackedAndScalarArithmeticMatchesTheHost() throws {
         let ops = ["addps", "addss", "addpd", "addsd", "subps", "subss", "subpd", "subsd", "mulps", "mulss", "mulpd",
                    "mulsd", "divps", "divss", "divpd", "divsd", "minps", "minss", "minpd", "minsd", "maxps", "maxss",

@@ -7,19 +7,21 @@ import X86State
 
 /// A real-mode machine for SSE programs (`X87Programs`' layout: code at
 /// 1000h, data at 2000h through BX, HLT at the end, each exception vector's
-/// handler a HLT at 600h + vector), with CR4.OSFXSR set unless told
-/// otherwise, on the JIT or the interpreter. Blocks run as the machine runs
-/// them (several instructions each), not one instruction at a time.
+/// handler a HLT at 600h + vector), with CR4.OSFXSR set and the CPU model
+/// "max" unless told otherwise, on the JIT or the interpreter. Blocks run as
+/// the machine runs them (several instructions each), not one instruction at a time.
 final class SSETestMachine {
     let ram: GuestRAM
     let cpu: X86CPU
     let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
 
-    init(backend: X86CPU.Backend) throws {
+    /// `model`: -cpu's name; "max" declares every extension built.
+    init(backend: X86CPU.Backend, model: String = "max") throws {
         ram = try GuestRAM(size: 1 << 20)
         let space = AddressSpace(ram: ram)
         try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
-        cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: clock, backend: backend)
+        cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: clock, backend: backend,
+                     model: try CPUModel.resolve(name: model, changes: []).model)
     }
 
     func load(_ code: [UInt8], cr0: UInt64? = nil, cr4: UInt64 = ControlRegister.cr4OSFXSR | ControlRegister.cr4OSXMMEXCPT) {
@@ -60,17 +62,13 @@ final class SSETestMachine {
 }
 
 extension TranslationCorpus {
-    /// The SSE/SSE2 forms that name MMX registers (MMX is not built: they
-    /// stay #UD): the Pentium III integer additions and PSHUFW, PINSRW and
-    /// PEXTRW without a prefix, the conversions between MMX and XMM
-    /// (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q), MASKMOVQ and
-    /// MOVNTQ; and MASKMOVDQU.
+    /// The forms naming MMX registers that stay #UD: the conversions between
+    /// MMX and XMM (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q).
     static func usesMMXRegisters(_ instruction: DecodedInstruction) -> Bool {
         let low = instruction.opcode & 0xFF
         guard instruction.opcode >> 8 == 0x0F else { return false }
         switch instruction.simdPrefix {
-        case .none: return [0x2A, 0x2C, 0x2D, 0x70, 0xC4, 0xC5].contains(low) || (0x60...0x7F).contains(low) || low >= 0xD0
-        case .p66: return [0x2A, 0x2C, 0x2D, 0xF7].contains(low)
+        case .none, .p66: return [0x2A, 0x2C, 0x2D].contains(low)
         case .pF3, .pF2: return low == 0xD6
         }
     }

@@ -27,6 +27,15 @@ enum SSEPrograms {
         case store(String)
         /// `op xmm0, imm8` on xmm0 alone.
         case xmmImmediate(String)
+        /// `op SRC` on general registers (CRC32, POPCNT): EAX holds A's first
+        /// dword and SRC is `register` (ECX, CX or CL) holding B's, or `SIZE [B]`;
+        /// EAX and the arithmetic flags are stored.
+        case general(String, register: String, memorySize: String)
+        /// `op mm0, mm1` / `op mm0, [B]` with MM0 and MM1 loaded from A's and
+        /// B's low qwords: MM0 stored (8 bytes), then the x87 status and tag
+        /// words, then R0's exponent field (FNSTENV, FNSAVE), then the tag word
+        /// after EMMS; the FPU is initialised first.
+        case mmx(String)
     }
 
     /// IEEE single specials: zeros, ones, infinities, quiet and signalling NaNs with
@@ -149,6 +158,36 @@ enum SSEPrograms {
                 case let .xmmImmediate(op):
                     lines.append(op)
                     lines.append("movups [\(outAddress)], xmm0")
+                case let .mmx(op):
+                    // Past the results, so the pointers they hold (which differ) are not compared.
+                    let scratch = "D(0x900)", image = "D(0xA00)"
+                    lines.append("fninit")
+                    lines.append("movq mm0, [\(a)]")
+                    lines.append("movq mm1, [\(bAddress)]")
+                    lines.append(op.replacingOccurrences(of: "SRC", with: memory ? "[\(bAddress)]" : "mm1"))
+                    lines.append("movq [\(outAddress)], mm0")
+                    lines.append("o32 fnstenv [\(scratch)]")
+                    lines.append("mov eax, [\(scratch)+4]")
+                    lines.append("mov [D(0x\(String(out + 8, radix: 16)))], ax")
+                    lines.append("mov eax, [\(scratch)+8]")
+                    lines.append("mov [D(0x\(String(out + 10, radix: 16)))], ax")
+                    lines.append("o32 fnsave [\(image)]")
+                    lines.append("mov ax, [\(image)+36]")
+                    lines.append("mov [D(0x\(String(out + 12, radix: 16)))], ax")
+                    lines.append("o32 frstor [\(image)]")
+                    lines.append("emms")
+                    lines.append("o32 fnstenv [\(scratch)]")
+                    lines.append("mov eax, [\(scratch)+8]")
+                    lines.append("mov [D(0x\(String(out + 14, radix: 16)))], ax")
+                case let .general(op, register, size):
+                    lines.append("mov eax, [\(a)]")
+                    lines.append("mov ecx, [\(bAddress)]")
+                    lines.append(op.replacingOccurrences(of: "SRC", with: memory ? "\(size) [\(bAddress)]" : register))
+                    lines.append("pushfd")
+                    lines.append("pop edx")
+                    lines.append("and edx, 0x8d5")
+                    lines.append("mov [\(outAddress)], eax")
+                    lines.append("mov [D(0x\(String(out + 4, radix: 16)))], edx")
                 }
                 lines.append("stmxcsr [D(0x\(String(out + 16, radix: 16)))]")
             }

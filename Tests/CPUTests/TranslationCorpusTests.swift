@@ -31,8 +31,8 @@ final class TranslationCorpusTests: XCTestCase {
                 guard case let .instruction(decoded) = decode(bytes, codeSize32: true) else { continue }
                 let code = try XCTUnwrap(translator.translate(eip: 0x1000, codeSegmentBase: 0, flags: mode.flags,
                                                               reader: TranslationCorpus.Code(bytes: bytes), maximumInstructions: 1))
-                let expectUD = !(decoded.isa == .base || decoded.isa == .x87 || decoded.isa == .fxsr
-                                 || decoded.isa == .sse || decoded.isa == .sse2)
+                let built: [InstructionSet] = [.base, .x87, .mmx, .fxsr, .sse, .sse2, .sse3, .ssse3, .sse41, .sse42, .popcnt]
+                let expectUD = !built.contains(decoded.isa)
                     || notImplemented.contains(decoded.opcode) || TranslationCorpus.usesMMXRegisters(decoded)
                 XCTAssertEqual(raisesInvalidOpcode(code.block), expectUD,
                                bytes.map { String($0, radix: 16) }.joined(separator: " ") + " (\(decoded.isa))")

@@ -10,10 +10,7 @@ import XCTest
 final class CPUModelMachineTests: XCTestCase {
     /// Feature bits PCEmu does not declare yet, per leaf and register (EAX=0 ... EDX=3).
     static let notBuilt: [UInt32: [Int: UInt32]] = [
-        1: [2: 1 << 0,                                              // ECX: pni (SSE3)
-            3: 1 << 19 | 1 << 23],                                  // EDX: clflush, mmx
-        0x8000_0001: [2: 1 << 2,                                    // ECX: svm
-                      3: 1 << 23],                                  // EDX: mmx repeated
+        0x8000_0001: [2: 1 << 2],                                   // ECX: svm
     ]
 
     /// Leaf → its four words, from the program's lines.
@@ -54,8 +51,8 @@ final class CPUModelMachineTests: XCTestCase {
         }
     }
 
-    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is (less
-    /// MMX); +feature and -feature change what CPUID says.
+    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is;
+    /// +feature and -feature change what CPUID says.
     func testDefaultModelAndFeatureChanges() throws {
         let directory = try makeTemporaryDirectory("pcemu-cpuid")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -70,8 +67,8 @@ final class CPUModelMachineTests: XCTestCase {
         let standard = try cpuid([])
         XCTAssertEqual(standard[1]?[0], 0x652, "family 6, model 5, stepping 2")
         XCTAssertEqual(standard[0]?[0], 2, "the Pentium II's highest leaf")
-        let changed = try cpuid(["-cpu", "pentium2,-cmov,pat=off,+sse4.2"])
+        let changed = try cpuid(["-cpu", "pentium2,-cmov,pat=off,+sse4.2,+avx"])
         XCTAssertEqual(changed[1]?[3], standard[1]![3] & ~(1 << 15 | 1 << 16), "cmov and pat taken out")
-        XCTAssertEqual(changed[1]?[2], standard[1]![2], "sse4.2 is not built: left out")
+        XCTAssertEqual(changed[1]?[2], standard[1]![2] | 1 << 20, "sse4.2 added; avx is not built: left out")
     }
 }

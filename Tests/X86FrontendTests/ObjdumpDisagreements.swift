@@ -72,9 +72,7 @@ enum ObjdumpDisagreements {
             case 0xC4, 0xC5, 0x62: return s.mod == 3 ? "VEX/EVEX (LES/LDS/BOUND register forms are #UD)" : nil
             case 0x8F: return s.reg != 0 ? "AMD XOP" : nil
             case 0xC6, 0xC7: return s.modrm == 0xF8 ? "TSX XABORT/XBEGIN" : nil
-            case 0xDB: return s.modrm == 0xE5 ? "FRSTPM exists only on the 80287XL"
-                : (s.mod != 3 && s.reg == 1 ? "FISTTP is SSE3" : nil)
-            case 0xDD, 0xDF: return s.mod != 3 && s.reg == 1 ? "FISTTP is SSE3" : nil
+            case 0xDB: return s.modrm == 0xE5 ? "FRSTPM exists only on the 80287XL" : nil
             default: return nil
             }
         }
@@ -84,18 +82,16 @@ enum ObjdumpDisagreements {
             return s.reg == 5 ? "0F 01 /5 with memory is CET RSTORSSP" : nil
         case 0x05, 0x07: return "SYSCALL/SYSRET are AMD K6 and later"
         case 0x0D, 0x0E, 0x0F: return "3DNow! and PREFETCHW"
-        case 0x12, 0x16: return last == 0xF2 || last == 0xF3 ? "MOVDDUP/MOVSLDUP/MOVSHDUP are SSE3" : nil
         case 0x20, 0x22: return "CR1, CR5-CR7 do not exist: #UD"
         case 0x24, 0x26: return "test registers TR0-TR7 were removed after the 486"
         case 0x2B: return last == 0xF2 || last == 0xF3 ? "MOVNTSS/MOVNTSD are AMD SSE4a" : nil
         case 0x37: return "GETSEC is SMX"
-        case 0x38, 0x3A: return "0F 38 and 0F 3A maps are SSSE3 and later"
+        case 0x38, 0x3A: return "0F 38 and 0F 3A opcodes past SSE4.2 (MOVBE, AES, SHA, PCLMULQDQ...)"
         case 0x78, 0x79: return "VMREAD/VMWRITE (VMX), EXTRQ/INSERTQ (SSE4a)"
-        case 0x7C, 0x7D, 0xD0: return "HADD/HSUB/ADDSUB are SSE3"
-        case 0xF0: return "LDDQU is SSE3"
+        case 0xF0: return "LDDQU with a register operand"
         case 0xA6, 0xA7: return "VIA PadLock"
         case 0xAE: return "XSAVE family, FSGSBASE, CET, PTWRITE, CLWB (later extensions)"
-        case 0xB8: return "POPCNT is later (0F B8 alone is IA-64 JMPE)"
+        case 0xB8: return "0F B8 without F3 is IA-64 JMPE"
         case 0xC7: return "0F C7 other than CMPXCHG8B: VMX, RDRAND, RDSEED, XSAVES..."
         case 0xD7: return last != nil && last != 0x66 ? "PMOVMSKB with F2/F3 is reserved" : nil
         default: return nil

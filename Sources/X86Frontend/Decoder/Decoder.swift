@@ -51,8 +51,14 @@ enum X86Decoder {
         var entry: OpcodeEntry
         if byte == 0x0F {
             let second = try reader.byte()
-            opcode = 0x0F00 | UInt16(second)
-            entry = TwoByteOpcodeTable.entries[Int(second)]
+            if second == 0x38 || second == 0x3A {
+                let third = try reader.byte()
+                opcode = UInt16(second) << 8 | UInt16(third)
+                entry = (second == 0x38 ? ThreeByteOpcodeTables.map38 : ThreeByteOpcodeTables.map3A)[Int(third)]
+            } else {
+                opcode = 0x0F00 | UInt16(second)
+                entry = TwoByteOpcodeTable.entries[Int(second)]
+            }
         } else {
             entry = OneByteOpcodeTable.entries[Int(byte)]
         }
@@ -133,8 +139,17 @@ enum X86Decoder {
 enum SIMDRules {
     /// The extension a variant belongs to: the plain form's set (MMX, or SSE for
     /// the Pentium III additions), SSE for the F3 scalar-single forms of SSE
-    /// opcodes, and SSE2 for every other prefixed form.
+    /// opcodes, SSE3 and POPCNT for theirs, and SSE2 for every other prefixed form.
     static func instructionSet(entry: OpcodeEntry, opcode: UInt16, prefix: SIMDPrefix) -> InstructionSet {
+        // The three-byte maps' entries name their own set.
+        guard opcode >> 8 == 0x0F else { return entry.isa }
+        switch opcode & 0xFF {
+        case 0x12 where prefix == .pF3 || prefix == .pF2: return .sse3    // MOVSLDUP, MOVDDUP
+        case 0x16 where prefix == .pF3: return .sse3                      // MOVSHDUP
+        case 0x7C, 0x7D, 0xD0, 0xF0: return .sse3
+        case 0xB8: return .popcnt
+        default: break
+        }
         switch prefix {
         case .none: return entry.isa
         case .pF3:

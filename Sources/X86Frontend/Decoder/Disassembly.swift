@@ -28,8 +28,13 @@ extension DecodedInstruction: CustomStringConvertible {
 
     /// The table entry this instruction was decoded from.
     var tableEntry: OpcodeEntry {
-        var entry = opcode > 0xFF ? TwoByteOpcodeTable.entries[Int(opcode & 0xFF)]
-                                  : OneByteOpcodeTable.entries[Int(opcode)]
+        var entry: OpcodeEntry
+        switch opcode >> 8 {
+        case 0: entry = OneByteOpcodeTable.entries[Int(opcode)]
+        case 0x38: entry = ThreeByteOpcodeTables.map38[Int(opcode & 0xFF)]
+        case 0x3A: entry = ThreeByteOpcodeTables.map3A[Int(opcode & 0xFF)]
+        default: entry = TwoByteOpcodeTable.entries[Int(opcode & 0xFF)]
+        }
         if entry.flags.contains(.group) {
             entry = GroupTable.entry(entry.group, reg: reg, isRegister: mod == 3)
             if opcode == 0x0F01 && reg == 7 && mod == 3 && rm == 1 { entry = GroupTable.readTimeStampCounterAndProcessor }
@@ -83,8 +88,9 @@ extension DecodedInstruction: CustomStringConvertible {
             0x0F7E: ["", "movd", "movq", ""], 0x0FD6: ["", "movq", "movq2dq", "movdq2q"],
             0x0F70: ["", "pshufd", "pshufhw", "pshuflw"], 0x0FE7: ["", "movntdq", "", ""],
             0x0FF7: ["", "maskmovdqu", "", ""], 0x0F10: ["", "movupd", "movss", "movsd"],
-            0x0F11: ["", "movupd", "movss", "movsd"], 0x0F12: ["", "movlpd", "", ""], 0x0F13: ["", "movlpd", "", ""],
-            0x0F16: ["", "movhpd", "", ""], 0x0F17: ["", "movhpd", "", ""],
+            0x0F11: ["", "movupd", "movss", "movsd"], 0x0F12: ["", "movlpd", "movsldup", "movddup"],
+            0x0F13: ["", "movlpd", "", ""], 0x0F16: ["", "movhpd", "movshdup", ""], 0x0F17: ["", "movhpd", "", ""],
+            0x0F7C: ["", "haddpd", "", "haddps"], 0x0F7D: ["", "hsubpd", "", "hsubps"], 0x0FD0: ["", "addsubpd", "", "addsubps"],
             0x0F2E: ["", "ucomisd", "", ""], 0x0F2F: ["", "comisd", "", ""],
         ]
         if let names = named[opcode], !names[index].isEmpty { return names[index] }

@@ -130,7 +130,7 @@ enum GroupTable {
 
         // MMX/SSE2 shifts by immediate: register operand only, no prefix (MMX) or 66 (SSE2).
         let both = SIMDVariants.none | SIMDVariants.p66
-        let shift = SIMDSemantics(none: .invalidOpcode, p66: .sse(SIMDForm(.shiftImmediate, bytes: 16)),
+        let shift = SIMDSemantics(none: .mmx(SIMDForm(.shiftImmediate, bytes: 8)), p66: .sse(SIMDForm(.shiftImmediate, bytes: 16)),
                                   pF3: .invalidOpcode, pF2: .invalidOpcode)
         func shiftEntry(_ name: StaticString, isa: InstructionSet, _ variants: UInt8) -> OpcodeEntry {
             .simd(name, .Nq, .Ib, isa: isa, variants: variants, semantics: shift)

@@ -124,6 +124,14 @@ public enum InstructionSet: UInt8, Sendable {
     case fxsr
     case sse
     case sse2
+    /// MOVSLDUP, ADDSUBPS, HADDPS, LDDQU... (CPUID pni).
+    case sse3
+    /// The 0F 38 00-0F row and PALIGNR.
+    case ssse3
+    case sse41
+    /// SSE4.2 without POPCNT, which has its own CPUID bit.
+    case sse42
+    case popcnt
     /// An opcode defined to raise #UD (UD2 0F 0B, UD1 0F B9, UD0 0F FF).
     case undefinedOpcode
 }

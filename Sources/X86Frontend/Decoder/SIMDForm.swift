@@ -2,6 +2,9 @@
 /// (one byte, the payload of `Semantics.sse`): which operands are read and
 /// written, the memory operand's size and alignment, and whether it is
 /// floating point (runs under MXCSR and may raise SIMD exceptions).
+///
+/// Bits 0-3: `Shape`; 4-6: the memory operand (0: 16 bytes aligned, 1: 16
+/// bytes, 2: 8, 3: 4, 4: 2, 5: 1); 7: floating point.
 struct SIMDForm: Equatable, Sendable {
     let rawValue: UInt8
 
@@ -12,30 +15,50 @@ struct SIMDForm: Equatable, Sendable {
         case wv = 1
         /// r32(reg) = op(xmm/m(rm)): MOVMSKPS, PEXTRW, CVTTSS2SI...
         case gw = 2
-        /// xmm(reg) = op(xmm(reg), r32/m(rm)): MOVD, CVTSI2SS, PINSRW.
+        /// xmm(reg) = op(xmm(reg), r32/m(rm)): MOVD, CVTSI2SS, PINSRW, PINSRB.
         case ve = 3
-        /// r32/m(rm) = xmm(reg): MOVD.
+        /// r32/m(rm) = op(xmm(reg)): MOVD, PEXTRB/W/D, EXTRACTPS (a register zero-extended).
         case ev = 4
-        /// EFLAGS = compare(xmm(reg), xmm/m(rm)): COMISS, UCOMISS.
+        /// EFLAGS = compare(xmm(reg), xmm/m(rm)): COMISS, UCOMISS, PTEST.
         case flags = 5
         /// xmm(rm) = op(xmm(rm)), the reg field choosing the operation: shifts by an immediate.
         case shiftImmediate = 6
+        /// xmm(reg) = op(xmm(reg), xmm/m(rm), XMM0): BLENDVPS/PD, PBLENDVB.
+        case blendVariable = 7
+        /// ECX and EFLAGS = op(xmm(reg), xmm/m(rm), EAX, EDX): PCMPESTRI, PCMPISTRI.
+        case stringIndex = 8
+        /// XMM0 and EFLAGS = op(xmm(reg), xmm/m(rm), EAX, EDX): PCMPESTRM, PCMPISTRM.
+        case stringMask = 9
+        /// r(reg) = op(r(reg), r/m(rm)) in general registers, by the operand
+        /// size (the form's memory size is the byte form's): CRC32, POPCNT.
+        case general = 10
+        /// The bytes of xmm(reg) that xmm(rm)'s byte sign bits select, stored
+        /// at DS:(E)DI: MASKMOVDQU, MASKMOVQ.
+        case maskedStore = 11
     }
 
     init(_ shape: Shape, bytes: Int, aligned: Bool = false, floatingPoint: Bool = false) {
-        let size: UInt8 = bytes == 16 ? 0 : bytes == 8 ? 1 : bytes == 4 ? 2 : 3
-        rawValue = shape.rawValue | size << 3 | (aligned ? 1 << 5 : 0) | (floatingPoint ? 1 << 6 : 0)
+        let size: UInt8
+        switch bytes {
+        case 16: size = aligned ? 0 : 1
+        case 8: size = 2
+        case 4: size = 3
+        case 2: size = 4
+        default: size = 5
+        }
+        rawValue = shape.rawValue | size << 4 | (floatingPoint ? 1 << 7 : 0)
     }
 
-    var shape: Shape { Shape(rawValue: rawValue & 7) ?? .vw }
-    /// Bytes of the memory operand: 16, 8, 4 or 2.
-    var memoryBytes: Int { 16 >> Int((rawValue >> 3) & 3) }
+    var shape: Shape { Shape(rawValue: rawValue & 15) ?? .vw }
+    private var sizeCode: UInt8 { (rawValue >> 4) & 7 }
+    /// Bytes of the memory operand: 16, 8, 4, 2 or 1.
+    var memoryBytes: Int { sizeCode <= 1 ? 16 : 16 >> Int(sizeCode - 1) }
     /// A memory operand must be 16-byte aligned (#GP(0) otherwise).
-    var isAligned: Bool { rawValue & (1 << 5) != 0 }
-    var isFloatingPoint: Bool { rawValue & (1 << 6) != 0 }
+    var isAligned: Bool { sizeCode == 0 }
+    var isFloatingPoint: Bool { rawValue & (1 << 7) != 0 }
 }
 
-/// The SSE and SSE2 instructions of the 0F map: each variant's form, set
+/// The SSE, SSE2 and SSE3 instructions (and POPCNT) of the 0F map: each variant's form, set
 /// over the `.simd` entries `TwoByteOpcodeTable` declares.
 enum SSETable {
     static func assign(_ t: inout [OpcodeEntry]) {
@@ -53,11 +76,11 @@ enum SSETable {
 
         set(0x10, unaligned, unaligned, SIMDForm(.vw, bytes: 4), low8)                     // MOVUPS MOVUPD MOVSS MOVSD
         set(0x11, SIMDForm(.wv, bytes: 16), SIMDForm(.wv, bytes: 16), SIMDForm(.wv, bytes: 4), SIMDForm(.wv, bytes: 8))
-        set(0x12, low8, low8)                                                              // MOVLPS/MOVHLPS, MOVLPD
+        set(0x12, low8, low8, packed, low8)                                                // MOVLPS/MOVHLPS, MOVLPD, MOVSLDUP, MOVDDUP
         set(0x13, SIMDForm(.wv, bytes: 8), SIMDForm(.wv, bytes: 8))
         set(0x14, packed, packed)                                                          // UNPCKLPS/PD
         set(0x15, packed, packed)
-        set(0x16, low8, low8)                                                              // MOVHPS/MOVLHPS, MOVHPD
+        set(0x16, low8, low8, packed)                                                      // MOVHPS/MOVLHPS, MOVHPD, MOVSHDUP
         set(0x17, SIMDForm(.wv, bytes: 8), SIMDForm(.wv, bytes: 8))
         set(0x28, packed, packed)                                                          // MOVAPS MOVAPD
         set(0x29, SIMDForm(.wv, bytes: 16, aligned: true), SIMDForm(.wv, bytes: 16, aligned: true))
@@ -86,6 +109,12 @@ enum SSETable {
         set(0x70, nil, packed, packed, packed)                                             // PSHUFD PSHUFHW PSHUFLW
         set(0x7E, nil, SIMDForm(.ev, bytes: 4), low8)                                      // MOVD r/m32, xmm; MOVQ xmm, xmm/m64
         set(0x7F, nil, SIMDForm(.wv, bytes: 16, aligned: true), SIMDForm(.wv, bytes: 16))  // MOVDQA MOVDQU stores
+        // SSE3.
+        set(0x7C, nil, packedFP, nil, packedFP)                                            // HADDPD HADDPS
+        set(0x7D, nil, packedFP, nil, packedFP)                                            // HSUBPD HSUBPS
+        set(0xD0, nil, packedFP, nil, packedFP)                                            // ADDSUBPD ADDSUBPS
+        set(0xF0, nil, nil, nil, unaligned)                                                // LDDQU
+        set(0xB8, nil, nil, SIMDForm(.general, bytes: 4))                                  // POPCNT
         set(0xC2, packedFP, packedFP, singleFP, doubleFP)                                  // CMPccPS/PD/SS/SD
         set(0xC4, nil, SIMDForm(.ve, bytes: 2))                                            // PINSRW
         set(0xC5, nil, SIMDForm(.gw, bytes: 16))                                           // PEXTRW
@@ -94,6 +123,7 @@ enum SSETable {
         set(0xD7, nil, SIMDForm(.gw, bytes: 16))                                           // PMOVMSKB
         set(0xE6, nil, packedFP, doubleFP, packedFP)                                       // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
         set(0xE7, nil, SIMDForm(.wv, bytes: 16, aligned: true))                            // MOVNTDQ
+        set(0xF7, nil, SIMDForm(.maskedStore, bytes: 16))                                  // MASKMOVDQU
         // MOVNTI m32, r32: a plain store of a general register (no XMM state, so no OSFXSR check).
         t[0xC3].simdSemantics.none = .move
     }

@@ -129,6 +129,10 @@ enum Semantics: Equatable, Sendable {
     case sseHint
     /// SYSCALL, SYSRET; 0F 01 F8 SWAPGS and 0F 01 F9 RDTSCP (the register form of 0F 01 /7, by r/m).
     case fastSystemCall, fastSystemReturn, swapGS, readTimeStampCounterAndProcessor
+    /// An MMX instruction (or an SSE/SSSE3 form naming MMX registers) run on
+    /// the host's MMX unit over the x87 registers it aliases.
+    case mmx(SIMDForm)
+    case emms
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

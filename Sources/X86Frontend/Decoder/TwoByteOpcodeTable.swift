@@ -1,7 +1,7 @@
 /// The two-byte opcode map, 0F xx (SDM Vol. 2, Table A-3), as implemented by
-/// i686 plus the MMX, SSE and SSE2 encodings (decoded for their length; their
-/// entries name no translation yet, so they raise #UD as on a CPU without them). Later
-/// extensions (SSE3+, the 0F 38/0F 3A maps, VMX, SYSCALL...) are invalid.
+/// i686 plus the MMX, SSE, SSE2, SSE3 and POPCNT encodings (variants without
+/// a translation raise #UD as on a CPU without them). 0F 38 and 0F 3A lead to
+/// `ThreeByteOpcodeTables`; later extensions (VMX, SYSCALL...) are invalid.
 enum TwoByteOpcodeTable {
     static let entries: [OpcodeEntry] = build()
 
@@ -84,6 +84,7 @@ enum TwoByteOpcodeTable {
 
         addSIMD(&t)
         SSETable.assign(&t)
+        MMXTable.assign(&t)
         return t
     }
 
@@ -98,11 +99,11 @@ enum TwoByteOpcodeTable {
         }
         sse(0x10, "movups", .Vx, .Wx, all)
         sse(0x11, "movups", .Wx, .Vx, all)
-        sse(0x12, "movlps", .Vx, .Wx, n66)      // movhlps with a register; 66: movlpd, memory only
+        sse(0x12, "movlps", .Vx, .Wx, all)      // movhlps with a register; 66: movlpd, memory only; F3 movsldup, F2 movddup
         sse(0x13, "movlps", .M, .Vx, n66)
         sse(0x14, "unpcklps", .Vx, .Wx, n66)
         sse(0x15, "unpckhps", .Vx, .Wx, n66)
-        sse(0x16, "movhps", .Vx, .Wx, n66)      // movlhps with a register; 66: movhpd, memory only
+        sse(0x16, "movhps", .Vx, .Wx, n66 | f3) // movlhps with a register; 66: movhpd, memory only; F3 movshdup
         sse(0x17, "movhps", .M, .Vx, n66)
         sse(0x28, "movaps", .Vx, .Wx, n66)
         sse(0x29, "movaps", .Wx, .Vx, n66)
@@ -147,9 +148,12 @@ enum TwoByteOpcodeTable {
         var emms = OpcodeEntry(.invalidOpcode, "emms", isa: .mmx, flags: .simd)
         emms.simdVariants = n
         t[0x77] = emms
+        sse(0x7C, "haddpd", .Vx, .Wx, p66 | f2, isa: .sse3)   // F2: haddps
+        sse(0x7D, "hsubpd", .Vx, .Wx, p66 | f2, isa: .sse3)   // F2: hsubps
         sse(0x7E, "movd", .Ed, .Pq, n | p66 | f3, isa: .mmx)   // F3: movq xmm, xmm/m64
         sse(0x7F, "movq", .Qq, .Pq, n | p66 | f3, isa: .mmx)
 
+        sse(0xB8, "popcnt", .Gv, .Ev, f3, isa: .popcnt)
         sse(0xC2, "cmpps", .Vx, .Wx, all, .Ib)
         sse(0xC3, "movnti", .M, .Gd, n, isa: .sse2)
         sse(0xC4, "pinsrw", .Pq, .Ed, n66, .Ib)
@@ -172,10 +176,12 @@ enum TwoByteOpcodeTable {
             (0xFA, "psubd", .mmx), (0xFB, "psubq", .sse2), (0xFC, "paddb", .mmx), (0xFD, "paddw", .mmx),
             (0xFE, "paddd", .mmx)]
         for (op, name, isa) in row { sse(op, name, .Pq, .Qq, n66, isa: isa) }
+        sse(0xD0, "addsubpd", .Vx, .Wx, p66 | f2, isa: .sse3)  // F2: addsubps
         sse(0xD6, "movq", .Wx, .Vx, p66 | f3 | f2, isa: .sse2)   // F3: movq2dq, F2: movdq2q (register only)
         sse(0xD7, "pmovmskb", .Gd, .Nq, n66)
         sse(0xE6, "cvttpd2dq", .Vx, .Wx, p66 | f3 | f2, isa: .sse2)
         sse(0xE7, "movntq", .M, .Pq, n66)
         sse(0xF7, "maskmovq", .Pq, .Nq, n66)
+        sse(0xF0, "lddqu", .Vx, .M, f2, isa: .sse3)
     }
 }

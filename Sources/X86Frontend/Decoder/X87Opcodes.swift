@@ -36,7 +36,7 @@ enum X87Opcodes {
             t[4 * 8 + reg] = x87(arithmetic[reg], .M)
             t[6 * 8 + reg] = x87(integerArithmetic[reg], .M)
         }
-        // Reg 1 of DB, DD and DF is FISTTP, an SSE3 addition: #UD on i686.
+        // Reg 1 of DB, DD and DF is FISTTP, an SSE3 addition (#UD without it in CPUID).
         let d9: [StaticString?] = ["fld", nil, "fst", "fstp", "fldenv", "fldcw", "fnstenv", "fnstcw"]
         let db: [StaticString?] = ["fild", nil, "fist", "fistp", nil, "fld", nil, "fstp"]
         let dd: [StaticString?] = ["fld", nil, "fst", "fstp", "frstor", nil, "fnsave", "fnstsw"]
@@ -45,6 +45,11 @@ enum X87Opcodes {
             for (reg, name) in names.enumerated() {
                 if let name { t[escape * 8 + reg] = x87(name, .M) }
             }
+        }
+        for escape in [3, 5, 7] {
+            var fisttp = x87("fisttp", .M)
+            fisttp.isa = .sse3
+            t[escape * 8 + 1] = fisttp
         }
         return t
     }

@@ -135,6 +135,8 @@ extension TranslationContext {
             endBlockWithStateFromHelper()
         case .swapGS: _ = system(.swapGS)
         case .readTimeStampCounterAndProcessor: _ = system(.readTimeStampCounterAndProcessor)
+        case let .mmx(form): translateMMX(form)
+        case .emms: translateEMMS()
         }
     }
 }

@@ -1,7 +1,8 @@
 import IR
 import X86State
 
-/// SSE and SSE2 instructions, run on the host's SSE unit (`hostSIMD` ops).
+/// SSE, SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 instructions (and POPCNT), run
+/// on the host's SSE unit (`hostSIMD` ops).
 ///
 /// The translator moves the operands: a memory source is read from guest
 /// memory into the transfer field before the host instruction runs, a
@@ -26,7 +27,20 @@ extension TranslationContext {
     }
 
     func translateSSE(_ form: SIMDForm) {
+        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        // CRC32 and POPCNT touch no XMM state: CR0 and CR4 do not matter to them.
+        if form.shape == .general {
+            translateGeneralOnHost(form)
+            return
+        }
         guard sseAvailable() else { return }
+        if form.shape == .maskedStore {
+            translateMaskedStore(bytes: 16, mmx: false)
+            return
+        }
         let i = instruction
         let memory = i.hasMemoryOperand
         let shape = form.shape
@@ -39,7 +53,6 @@ extension TranslationContext {
         // In 64-bit mode REX.R and REX.B reach XMM8-15 and R8-R15; REX.W
         // makes a general-register operand (and MOVD's memory one) 64 bits.
         let wide = long64 && i.rexW && (shape == .ve || shape == .ev || shape == .gw)
-        let generalBytes = wide ? 8 : 4
         let bytes = wide && form.memoryBytes == 4 && shape != .gw ? 8 : form.memoryBytes
         let xmmReg = shape == .shiftImmediate ? i.reg : UInt8(i.regRegister)
         let transfer = CPUStateLayout.simdTransfer
@@ -48,7 +61,7 @@ extension TranslationContext {
         var destination: HostSIMDInstruction.Destination
         var storeTo: Temp?
         switch shape {
-        case .vw, .ve:
+        case .vw, .ve, .blendVariable:
             if memory {
                 loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes)
             } else if shape == .ve {
@@ -63,6 +76,12 @@ extension TranslationContext {
         case .gw, .flags:
             if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
             destination = shape == .gw ? .generalToResult : .flagsToResult
+        case .stringIndex, .stringMask:
+            if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
+            // The explicit lengths (PCMPESTRx) in EAX and EDX.
+            b.storeState(readRegister(Register.eax.rawValue, bytes: 4), offset: result, .u32)
+            b.storeState(readRegister(Register.edx.rawValue, bytes: 4), offset: result + 4, .u32)
+            destination = shape == .stringIndex ? .indexAndFlags : .maskAndFlags
         case .wv, .ev:
             if memory {
                 // The address (and its segment and alignment checks) before anything runs.
@@ -76,18 +95,19 @@ extension TranslationContext {
             }
         case .shiftImmediate:
             destination = .rmRegister
+        case .general, .maskedStore:
+            return
         }
         b.hostSIMD(HostSIMDInstruction(
-            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue, reg: xmmReg, rm: UInt8(i.rmRegister),
-            rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
-            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint, wide: wide))
+            opcode: UInt8(truncatingIfNeeded: i.opcode), map: opcodeMap, prefix: i.simdPrefix.rawValue, reg: xmmReg,
+            rm: UInt8(i.rmRegister), rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
+            regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint,
+            implicitXMM0: shape == .blendVariable, wide: wide))
         if form.isFloatingPoint { checkSIMDExceptions() }
         switch shape {
-        case .vw, .ve:
+        case .vw, .ve, .blendVariable:
             if form.isFloatingPoint {
-                let target = CPUStateLayout.xmm(i.regRegister)
-                b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
-                b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+                copyResult(toXMM: i.regRegister)
             }
         case .gw:
             if wide {
@@ -96,20 +116,103 @@ extension TranslationContext {
                 writeRegister(i.regRegister, bytes: 4, b.loadState(offset: result, .u32, .i32))
             }
         case .flags:
-            // ZF PF CF as compared; OF SF AF cleared.
-            setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.zero | EFLAGS.parity | EFLAGS.carry)))
+            // As compared (COMISS: ZF PF CF; PTEST: ZF CF); the host clears the others.
+            setFlags(value: b.and(b.loadState(offset: result, .u32), UInt64(EFLAGS.arithmetic)))
+        case .stringIndex, .stringMask:
+            setFlags(value: b.and(b.loadState(offset: transfer, .u32), UInt64(EFLAGS.arithmetic)))
+            if shape == .stringIndex {
+                writeRegister(Register.ecx.rawValue, bytes: 4, b.loadState(offset: result, .u32))
+            } else {
+                copyResult(toXMM: 0)
+            }
         case .wv, .ev:
             if let storeTo {
-                storeTransfer(linear: storeTo, bytes: shape == .ev ? generalBytes : bytes)
+                storeTransfer(linear: storeTo, bytes: bytes)
             } else if shape == .ev {
+                // PEXTRB/PEXTRW zero-extend into the register; REX.W: MOVQ, PEXTRQ.
                 if wide {
-                    writeRegister(i.rmRegister, bytes: 8, b.loadState(offset: transfer, .u64, .i64))
+                    writeRegister(i.rmRegister, bytes: 8, b.loadState(offset: transfer, MemoryAccess.unsigned(bytes: bytes), .i64))
                 } else {
-                    writeRegister(i.rmRegister, bytes: 4, b.loadState(offset: transfer, .u32, .i32))
+                    writeRegister(i.rmRegister, bytes: 4, b.loadState(offset: transfer, MemoryAccess.unsigned(bytes: bytes), .i32))
                 }
             }
-        case .shiftImmediate:
+        case .shiftImmediate, .general, .maskedStore:
             break
+        }
+    }
+
+    /// MASKMOVDQU, MASKMOVQ: the destination DS:(E)DI (DS may be overridden)
+    /// is read into the transfer field, the host instruction stores the
+    /// selected bytes there (its implicit [RDI]), and the field is written
+    /// back; a fault on either access leaves memory and registers unchanged.
+    func translateMaskedStore(bytes: Int, mmx: Bool) {
+        let i = instruction
+        let addressBytes = Int(i.addressSize) / 8
+        let di = withWordType(addressBytes == 8 ? .i64 : .i32) { readRegister(Register.edi.rawValue, bytes: addressBytes) }
+        let segment = i.segmentOverride.map { Segment(rawValue: Int($0.rawValue))! } ?? .ds
+        let linear = linearAddress(di, segment: segment, bytes: bytes, access: .write)
+        loadTransfer(linear: linear, bytes: bytes)
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue,
+            reg: mmx ? i.reg : UInt8(i.regRegister), rm: mmx ? i.rm : UInt8(i.rmRegister),
+            rmIsTransfer: false, destination: .none, floatingPoint: false, mmx: mmx, storesThroughRDI: true))
+        storeTransfer(linear: linear, bytes: bytes)
+    }
+
+    /// The instruction's opcode map for `HostSIMDInstruction`: 1 = 0F, 2 = 0F 38, 3 = 0F 3A.
+    private var opcodeMap: UInt8 {
+        switch instruction.opcode >> 8 {
+        case 0x38: return 2
+        case 0x3A: return 3
+        default: return 1
+        }
+    }
+
+    private func copyResult(toXMM register: Int) {
+        let target = CPUStateLayout.xmm(register)
+        let result = CPUStateLayout.simdResult
+        b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
+        b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+    }
+
+    /// CRC32 and POPCNT, on general registers: the r/m operand (by the
+    /// operand size, or a byte for CRC32's F0 form) goes through the transfer
+    /// field and the reg operand through the result field. CRC32 writes all of
+    /// r32 and leaves the flags; POPCNT writes r16/r32 and sets ZF, clearing
+    /// the other five.
+    private func translateGeneralOnHost(_ form: SIMDForm) {
+        let i = instruction
+        let transfer = CPUStateLayout.simdTransfer
+        let result = CPUStateLayout.simdResult
+        let isCRC32 = i.opcode >> 8 == 0x38
+        // REX.W (64-bit mode): POPCNT r64 and CRC32 r64 (of a byte or a quadword).
+        let wide = long64 && i.rexW
+        let bytes = form.memoryBytes == 1 ? 1 : (long64 ? Int(i.operandSize) : Int(i.operandSizeAttribute)) / 8
+        let type: IRType = bytes == 8 ? .i64 : .i32
+        let access = MemoryAccess.unsigned(bytes: bytes)
+        if i.hasMemoryOperand {
+            let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: bytes)
+            b.storeState(b.loadGuest(linear, access, mmu: mmuIndex, type), offset: transfer, access, type)
+        } else {
+            b.storeState(withWordType(type) { readRegister(i.rmRegister, bytes: bytes) }, offset: transfer, access, type)
+        }
+        if wide {
+            b.storeState(readRegister(i.regRegister, bytes: 8), offset: result, .u64, .i64)
+        } else {
+            b.storeState(withWordType(.i32) { readRegister(i.regRegister, bytes: 4) }, offset: result, .u32, .i32)
+        }
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), map: opcodeMap, prefix: i.simdPrefix.rawValue, reg: 0, rm: 0,
+            rmIsTransfer: true, destination: .generalAndFlags, floatingPoint: false, operandSize16: bytes == 2, wide: wide))
+        if isCRC32 {
+            if wide {
+                writeRegister(i.regRegister, bytes: 8, b.loadState(offset: result, .u64, .i64))
+            } else {
+                writeRegister(i.regRegister, bytes: 4, b.loadState(offset: result, .u32, .i32))
+            }
+        } else {
+            writeRegister(i.regRegister, bytes: bytes, b.loadState(offset: result, access, type))
+            withWordType(.i32) { setFlags(value: b.and(b.loadState(offset: transfer + 8, .u32), UInt64(EFLAGS.arithmetic))) }
         }
     }
 

@@ -25,6 +25,12 @@ final class TranslationContext {
     /// the FPU back from the host's.
     var x87HelperCalled = false
 
+    /// An MMX instruction earlier in the block took the FPU into `CPUState.x87`
+    /// and found no exception pending, and no x87 instruction has run since.
+    var mmxReady = false
+    /// `X86Translator.missingInstructionSets`.
+    var missingInstructionSets: UInt32 = 0
+
     init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: LinearAddress) {
         self.startLinear = startLinear
         self.builder = builder

@@ -40,6 +40,10 @@ public final class X86Translator {
     /// so that each starts a block of its own.
     public var stopBefore: Set<LinearAddress> = []
 
+    /// Bit n set: instructions of `InstructionSet(rawValue: n)` raise #UD
+    /// (their CPUID bit is clear in the CPU's model).
+    public var missingInstructionSets: UInt32 = 0
+
     public init(helpers: HelperTable) { self.helpers = helpers }
 
     /// Translates the block at CS:EIP (RIP in 64-bit mode). `nil` when not
@@ -56,6 +60,7 @@ public final class X86Translator {
         let startLinear = linearOf(eip)
         let context = TranslationContext(builder: IRBuilder(block), globals: globals, flags: flags,
                                          codeSegmentBase: codeSegmentBase, startLinear: startLinear)
+        context.missingInstructionSets = missingInstructionSets
         var address = eip
         var count = 0
         var bytes = (UInt64(0), UInt64(0))

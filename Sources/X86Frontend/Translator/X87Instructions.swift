@@ -19,6 +19,11 @@ extension TranslationContext {
 
     /// An x87 escape (`kind` 0...7 for D8...DF), FXSAVE or FXRSTOR (`X87Call.fxsave`, `.fxrstor`).
     func translateX87(kind: UInt8) {
+        mmxReady = false
+        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {  // FISTTP without SSE3
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
         if flags.contains(.fpuUnavailable) {
             raiseException(ExceptionVector.deviceNotAvailable)
             return
