@@ -43,14 +43,14 @@ extension X86CPU {
             table = (state.pointee.gdtBase, state.pointee.gdtLimit)
         }
         guard index + 7 <= table.limit else { throw fault(UInt32(selector) & 0xFFFC) }
-        let address = linear(table.base, index)
-        return (SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(linear(address, 4), bytes: 4)), address)
+        let address = systemLinear(table.base, index)
+        return (SegmentDescriptor(low: try systemLoad(address, bytes: 4), high: try systemLoad(systemLinear(address, 4), bytes: 4)), address)
     }
 
     /// Sets the accessed bit of a code/data descriptor in memory.
     func markAccessed(_ descriptor: SegmentDescriptor, at address: LinearAddress) throws {
         if descriptor.high & SegmentCache.accessed == 0 {
-            try systemStore(linear(address, 4), descriptor.high | SegmentCache.accessed, bytes: 4)
+            try systemStore(systemLinear(address, 4), descriptor.high | SegmentCache.accessed, bytes: 4)
         }
     }
 

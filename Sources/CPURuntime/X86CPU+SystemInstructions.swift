@@ -277,10 +277,10 @@ extension X86CPU {
         let is32 = (tss.flags >> 8) & 0x8 != 0
         do {
             guard is32, tss.limit >= 0x67 else { throw SegmentFault.generalProtection(0) }
-            let bitmap = try systemLoad(linear(tss.base, 0x66), bytes: 2)
+            let bitmap = try systemLoad(systemLinear(tss.base, 0x66), bytes: 2)
             let offset = bitmap &+ port / 8
             guard offset &+ 1 <= tss.limit else { throw SegmentFault.generalProtection(0) }
-            let bits = try systemLoad(linear(tss.base, offset), bytes: 2)
+            let bits = try systemLoad(systemLinear(tss.base, offset), bytes: 2)
             let mask: UInt32 = ((1 << bytes) - 1) << (port & 7)
             guard bits & mask == 0 else { throw SegmentFault.generalProtection(0) }
         } catch {

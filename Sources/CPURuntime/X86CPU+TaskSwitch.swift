@@ -111,9 +111,9 @@ extension X86CPU {
     }
 
     private func setBusy(_ selector: UInt32, _ busy: Bool) throws {
-        let address = linear(state.pointee.gdtBase, selector & 0xFFF8)
-        let high = try systemLoad(linear(address, 4), bytes: 4)
-        try systemStore(linear(address, 4), busy ? high | (2 << 8) : high & ~(2 << 8), bytes: 4)
+        let address = systemLinear(state.pointee.gdtBase, selector & 0xFFF8)
+        let high = try systemLoad(systemLinear(address, 4), bytes: 4)
+        try systemStore(systemLinear(address, 4), busy ? high | (2 << 8) : high & ~(2 << 8), bytes: 4)
     }
 
     /// LLDT and task switches: a null selector disables the LDT.

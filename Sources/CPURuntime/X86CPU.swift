@@ -197,6 +197,15 @@ public final class X86CPU: ExecutionEngine {
         addressSize.mask(base &+ LinearAddress(offset))
     }
 
+    /// A byte of a descriptor table or the TSS: 64-bit linear addresses in
+    /// long mode whatever the code segment (compatibility mode's GDT is the
+    /// kernel's, above 4 GiB), wrapped at 4 GiB otherwise.
+    @inline(__always)
+    func systemLinear(_ base: LinearAddress, _ offset: UInt32) -> LinearAddress {
+        let address = base &+ LinearAddress(offset)
+        return state.pointee.efer & EFER.longModeActive != 0 ? address : address & 0xFFFF_FFFF
+    }
+
     /// The linear address of CS:EIP and the CS base blocks are keyed on,
     /// read straight from the state (the base's low half: 32 bits in every
     /// mode). In 64-bit mode CS has no base and RIP is the linear address.
