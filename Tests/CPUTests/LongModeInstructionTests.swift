@@ -123,6 +123,9 @@ final class LongModeInstructionTests: XCTestCase {
         Snippet("pxor xmm15, xmm15\npcmpeqb xmm15, xmm8\npmovmskb r9d, xmm15", flags: 0).withCounter("movq xmm8, rax"),
         Snippet("movq xmm1, rax\nmovq xmm9, rbx\naddsd xmm1, xmm9\nmulsd xmm9, xmm1\nmovq rdx, xmm1\nmovq rsi, xmm9", flags: 0),
         Snippet("movq xmm3, rax\nmovmskpd r11d, xmm3\nmovq xmm4, rbx\nucomisd xmm3, xmm4", flags: ZF | PF | CF | DF),
+        Snippet("popcnt rax, rbx\npopcnt r9d, r10d\npopcnt cx, dx"), Snippet("crc32 rax, rbx\ncrc32 r8d, cl\ncrc32 edx, word [r15]", flags: 0),
+        Snippet("movq xmm8, rax\nmovq xmm9, rbx\npshufb xmm8, xmm9\npminsd xmm8, xmm9\nmovq rcx, xmm8\npextrq rdx, xmm9, 0", flags: 0),
+        Snippet("movdqu xmm1, [r15]\nmovdqu xmm10, [r15+16]\npcmpistri xmm1, xmm10, 0x0c\nptest xmm1, xmm10", flags: CF | ZF | SF | OF | DF),
         // Strings.
         Snippet("lea rsi, [r15+0x40]\nlea rdi, [r15+0x80]\nmov ecx, 5\ncld\nrep movsq", flags: 0),
         Snippet("lea rdi, [r15+0x100]\nmov ecx, 9\ncld\nrep stosb", flags: 0),
@@ -247,7 +250,9 @@ final class LongModeInstructionTests: XCTestCase {
         let space = AddressSpace(ram: ram)
         try space.map("ram", at: 0, size: UInt64(ram.size), kind: .ram(offset: 0))
         let clock = VirtualClock(mode: .deterministic(nanosecondsPerInstruction: 1))
-        let cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: clock, backend: backend)
+        // "max": every extension built, so SSSE3-SSE4.2, POPCNT and CRC32 run too.
+        let cpu = X86CPU(addressSpace: space, ports: IOPortBus(), clock: clock, backend: backend,
+                         model: try CPUModel.resolve(name: "max", changes: []).model)
         // Identity of the host's linear addresses: each level's table in its own page.
         var nextTable = LongModeInstructionTests.tablesBase + 0x1000
         func entry(_ table: UInt64, _ index: UInt64) -> UnsafeMutableRawPointer { ram.base + Int(table + index * 8) }

@@ -187,7 +187,7 @@ extension TranslationContext {
         let isCRC32 = i.opcode >> 8 == 0x38
         // REX.W (64-bit mode): POPCNT r64 and CRC32 r64 (of a byte or a quadword).
         let wide = long64 && i.rexW
-        let bytes = form.memoryBytes == 1 ? 1 : (long64 ? Int(i.operandSize) : Int(i.operandSizeAttribute)) / 8
+        let bytes = form.memoryBytes == 1 ? 1 : (wide ? 8 : Int(i.operandSizeAttribute) / 8)
         let type: IRType = bytes == 8 ? .i64 : .i32
         let access = MemoryAccess.unsigned(bytes: bytes)
         if i.hasMemoryOperand {
