@@ -16,4 +16,7 @@ public protocol LocalAPICRegisters: AnyObject {
     var tscDeadline: UInt64 { get }
     /// `time`: the guest time at which the TSC reaches `tsc`.
     func setTSCDeadline(_ tsc: UInt64, time: Int64)
+    /// The APIC's registers by offset (CR8 is TPR[7:4] at offset 0x80).
+    func readRegister(_ offset: UInt32) -> UInt32
+    func writeRegister(_ offset: UInt32, _ value: UInt32)
 }

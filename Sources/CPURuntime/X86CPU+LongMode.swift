@@ -119,3 +119,13 @@ extension X86CPU {
         }
     }
 }
+
+extension X86CPU {
+    /// The TPR CR8 reads and writes (its bits 7:4): the local APIC's, or
+    /// zero without one (writes then change nothing, as with the APIC
+    /// absent: there is no priority to mask).
+    var taskPriorityRegister: UInt32 {
+        get { localAPIC?.readRegister(0x80) ?? 0 }
+        set { localAPIC?.writeRegister(0x80, newValue) }
+    }
+}

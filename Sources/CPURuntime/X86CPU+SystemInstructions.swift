@@ -108,6 +108,7 @@ extension X86CPU {
             case 2: return UInt64(state.pointee.cr2)
             case 3: return UInt64(state.pointee.cr3)
             case 4: return UInt64(state.pointee.cr4)
+            case 8 where longModeActive: return UInt64(taskPriorityRegister >> 4)
             default: throw SegmentFault(vector: ExceptionVector.invalidOpcode, errorCode: 0)
             }
         case .writeControlRegister:
@@ -150,6 +151,10 @@ extension X86CPU {
 
     func writeControlRegister(_ number: Int, _ value: UInt64) throws {
         switch number {
+        case 8 where longModeActive:
+            // CR8: TPR's priority class; bits 63:4 are reserved.
+            guard value & ~0xF == 0 else { throw SegmentFault.generalProtection(0) }
+            taskPriorityRegister = UInt32(value) << 4
         case 0:
             let reserved: UInt64 = 0x1FFA_FFC0
             guard value & reserved == 0 else { throw SegmentFault.generalProtection(0) }

@@ -54,6 +54,31 @@ final class PFlashMachineTests: XCTestCase {
         }
     }
 
+    /// Debian's OVMF (UEFI firmware: 64-bit code from its reset vector on)
+    /// as QEMU runs it, code and variables in two flash units, on -cpu
+    /// qemu64: it reaches the UEFI shell on the serial port.
+    func testOVMFReachesTheUEFIShell() throws {
+        let directory = try makeTemporaryDirectory("pcemu-ovmf")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vars = directory.appendingPathComponent("vars.fd").path
+        try FileManager.default.copyItem(atPath: "/usr/share/OVMF/OVMF_VARS.fd", toPath: vars)
+        let log = directory.appendingPathComponent("serial.txt").path
+        let pcemu = try ChildProcess(BuildProducts.pcemu, [
+            "-cpu", "qemu64", "-m", "256", "-nic", "none", "-display", "none", "-serial", "file:\(log)",
+            "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd",
+            "-drive", "if=pflash,format=raw,file=\(vars)",
+        ])
+        defer { pcemu.stop() }
+        let deadline = Date(timeIntervalSinceNow: 180)
+        var text = ""
+        while Date() < deadline, pcemu.isRunning {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if text.contains("Shell>") { break }
+            usleep(250_000)
+        }
+        XCTAssertTrue(text.contains("Shell>"), "the serial port said: \(text.suffix(1000))")
+    }
+
     /// -snapshot keeps the guest's flash writes in memory: the file is untouched.
     func testSnapshotLeavesTheFileAlone() throws {
         let directory = try makeTemporaryDirectory("pcemu-pflash-snapshot")

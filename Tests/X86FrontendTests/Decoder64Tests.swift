@@ -17,6 +17,24 @@ final class Decoder64Tests: XCTestCase {
     }
 
     /// Length, operand size and address size of each encoding.
+    /// The -d in_asm text of 64-bit instructions: REX registers, 64-bit
+    /// sizes and RIP-relative operands (it once trapped on R8-R15).
+    func testDisassemblyNamesSixtyFourBitRegisters() throws {
+        func text(_ bytes: [UInt8]) throws -> String {
+            guard case let .instruction(decoded) = decode64(bytes) else { throw DisassemblyFailure() }
+            return decoded.description
+        }
+        XCTAssertEqual(try text([0x4D, 0x01, 0xC8]), "add r8, r9")
+        XCTAssertEqual(try text([0x48, 0x01, 0xD8]), "add rax, rbx")
+        XCTAssertEqual(try text([0x45, 0x01, 0xC8]), "add r8d, r9d")
+        XCTAssertEqual(try text([0x40, 0x88, 0xF7]), "mov dil, sil")
+        XCTAssertEqual(try text([0x48, 0x8B, 0x05, 0x10, 0, 0, 0]), "mov rax, qword ptr [rip+0x10]")
+        XCTAssertEqual(try text([0x4B, 0x8B, 0x04, 0xC8]), "mov rax, qword ptr [r8+r9*8]")
+        XCTAssertEqual(try text([0x44, 0x0F, 0x20, 0xC0]), "mov rax, cr8")
+    }
+
+    private struct DisassemblyFailure: Error {}
+
     func testLengthsAndSizes() {
         let cases: [([UInt8], UInt8, UInt8, UInt8)] = [
             ([0x48, 0x01, 0xD8], 3, 64, 64),                                   // add rax,rbx

@@ -129,30 +129,40 @@ extension DecodedInstruction: CustomStringConvertible {
     private static let registers16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"]
     private static let registers32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"]
 
+    private static let registers64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"]
+    private static let uniformBytes = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil"]
+
+    /// Register `number` (0-15; RIP-relative's pseudo-register) at `bits`.
     private func generalRegister(_ number: UInt8, bits: UInt8) -> String {
+        if number == MemoryOperand.instructionPointer { return bits == 64 ? "rip" : "eip" }
+        let index = Int(number & 15)
+        if index >= 8 { return "r\(index)" + (bits == 8 ? "b" : bits == 16 ? "w" : bits == 32 ? "d" : "") }
         switch bits {
-        case 8: return Self.registers8[Int(number)]
-        case 16: return Self.registers16[Int(number)]
-        default: return Self.registers32[Int(number)]
+        case 8: return (byteRegistersUniform ? Self.uniformBytes : Self.registers8)[index]
+        case 16: return Self.registers16[index]
+        case 64: return Self.registers64[index]
+        default: return Self.registers32[index]
         }
     }
 
     private func hexadecimal(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 
     private func format(_ kind: OperandKind, address: UInt32?) -> String {
-        let size = operandSizeAttribute
+        let size = is64BitMode && operandSize == 64 ? 64 : operandSizeAttribute
         let rmRegister = mod == 3
+        // With REX (64-bit mode), the register fields reach R8-R15.
+        let (reg, rm) = (UInt8(self.regRegister), UInt8(self.rmRegister))
         switch kind {
         case .none: return ""
         case .Eb: return rmRegister ? generalRegister(rm, bits: 8) : memoryText("byte")
         case .Ew: return rmRegister ? generalRegister(rm, bits: 16) : memoryText("word")
         case .Ed: return rmRegister ? generalRegister(rm, bits: 32) : memoryText("dword")
-        case .Ev: return rmRegister ? generalRegister(rm, bits: size) : memoryText(size == 32 ? "dword" : "word")
+        case .Ev: return rmRegister ? generalRegister(rm, bits: size) : memoryText(size == 64 ? "qword" : size == 32 ? "dword" : "word")
         case .Gb: return generalRegister(reg, bits: 8)
         case .Gw: return generalRegister(reg, bits: 16)
         case .Gd: return generalRegister(reg, bits: 32)
         case .Gv: return generalRegister(reg, bits: size)
-        case .Rd: return generalRegister(rm, bits: 32)
+        case .Rd: return generalRegister(rm, bits: is64BitMode ? 64 : 32)
         case .M: return x87Escape != nil ? memoryText(x87MemorySize) : memoryText(nil)
         case .Mp: return memoryText(size == 32 ? "fword" : "dword")
         case .Ma: return memoryText(size == 32 ? "qword" : "dword")
@@ -169,7 +179,7 @@ extension DecodedInstruction: CustomStringConvertible {
             return offset < 0 ? "$-" + hexadecimal(UInt32(-offset)) : "$+" + hexadecimal(UInt32(offset))
         case .Ap: return hexadecimal(UInt32(immediate2)) + ":" + hexadecimal(immediate)
         case .Ob: return memoryText("byte")
-        case .Ov: return memoryText(size == 32 ? "dword" : "word")
+        case .Ov: return memoryText(size == 64 ? "qword" : size == 32 ? "dword" : "word")
         case .AL: return "al"
         case .CL: return "cl"
         case .DX: return "dx"
@@ -215,10 +225,10 @@ extension DecodedInstruction: CustomStringConvertible {
     /// "[base+index*scale+disp]" with the size keyword and any segment override.
     private func memoryText(_ size: String?) -> String {
         var parts: [String] = []
-        let wide = addressSize == 32
-        if memory.hasBase { parts.append(generalRegister(memory.base, bits: wide ? 32 : 16)) }
+        let wide = addressSize != 16
+        if memory.hasBase { parts.append(generalRegister(memory.base, bits: addressSize)) }
         if memory.hasIndex {
-            let index = generalRegister(memory.index, bits: wide ? 32 : 16)
+            let index = generalRegister(memory.index, bits: addressSize)
             parts.append(memory.scaleShift == 0 ? index : "\(index)*\(memory.scale)")
         }
         var inside = parts.joined(separator: "+")
