@@ -16,8 +16,9 @@ cache=${GUEST_CACHE:-$top/guest-cache}
 runs=${1:-1}
 arch=${2:-i386}
 case "$arch" in
-i386) reference=qemu-system-i386; guest=$cache ;;
-amd64) reference=qemu-system-x86_64; guest=$cache/amd64 ;;
+i386) reference=qemu-system-i386; guest=$cache; cpu=() ;;
+# qemu64: QEMU's default CPU, and PCEmu's 64-bit one.
+amd64) reference=qemu-system-x86_64; guest=$cache/amd64; cpu=(-cpu qemu64) ;;
 *) echo "usage: $0 [runs] [i386|amd64]" >&2; exit 1 ;;
 esac
 phases=(boot integer x87 sha256 fork-exec shell-loop)
@@ -72,8 +73,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 declare -A ratios
 
 for run in $(seq "$runs"); do
-    ours=$(run_guest "$pcemu")
-    theirs=$(run_guest "$reference" -accel tcg)
+    ours=$(run_guest "$pcemu" "${cpu[@]}")
+    theirs=$(run_guest "$reference" -accel tcg "${cpu[@]}")
     if [ "$(grep '^#' <<<"$ours")" != "$(grep '^#' <<<"$theirs")" ]; then
         echo "bench: the workloads' results differ:" >&2
         paste <(grep '^#' <<<"$ours") <(grep '^#' <<<"$theirs") >&2

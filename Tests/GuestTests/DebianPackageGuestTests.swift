@@ -120,30 +120,43 @@ final class DebianPackageGuestTests: XCTestCase {
     /// The same binary as a bzImage (the way the package's GRUB entry loads
     /// memtest86+ia32.bin with linux16), with its screen also on COM1.
     func testMemtest86PlusIA32AsAKernelFindsNoErrors() throws {
-        let kernel = try packaged("/boot/memtest86+ia32.bin", "memtest86+")
+        try checkMemtestKernel("/boot/memtest86+ia32.bin", options: [], build: "[PAE]")
+    }
+
+    /// The 64-bit build (x64: its own long-mode page tables) on -cpu qemu64.
+    func testMemtest86PlusX64AsAKernelFindsNoErrors() throws {
+        try checkMemtestKernel("/boot/memtest86+x64.bin", options: ["-cpu", "qemu64"], build: ".x64")
+    }
+
+    /// Runs a memtest86+ bzImage with its screen on COM1 until test 10, then checks the screen.
+    /// `build`: text on the screen that names the build (ia32's PAE paging, x64's version suffix).
+    func checkMemtestKernel(_ path: String, options: [String], build: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let kernel = try packaged(path, "memtest86+")
         let screendump = directory.appendingPathComponent("screen.ppm").path
-        let machine = try ChildProcess(BuildProducts.pcemu, [
+        let machine = try ChildProcess(BuildProducts.pcemu, options + [
             "-m", "16", "-nic", "none", "-display", "none", "-serial", "stdio", "-screendump", screendump,
             "-kernel", kernel, "-append", "console=ttyS0,115200",
         ], inputPipe: true)
         defer { machine.stop() }
         // The serial console repeats the screen: test 10's title comes when tests 0-9 are done.
-        XCTAssertTrue(machine.waitForOutput("#10 [Bit fade test", timeout: 180), String(machine.standardOutput.suffix(1500)))
+        XCTAssertTrue(machine.waitForOutput("#10 [Bit fade test", timeout: 180), String(machine.standardOutput.suffix(1500)),
+                      file: file, line: line)
         machine.send("\u{01}x")
-        XCTAssertEqual(machine.wait(timeout: 30), 0)
+        XCTAssertEqual(machine.wait(timeout: 30), 0, file: file, line: line)
         let shot = try Screenshot(ppm: screendump)
         let lines = shot.text(cellWidth: 9, font: try VGAFont())
-        try checkMemtest { _, condition in (lines, condition(lines)) }
+        try checkMemtest(build: build, file: file, line: line) { _, condition in (lines, condition(lines)) }
     }
 
-    func checkMemtest(_ waitForScreen: (TimeInterval, ([String]) -> Bool) throws -> (lines: [String], found: Bool),
-                      file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkMemtest(build: String = "[PAE]", file: StaticString = #filePath, line: UInt = #line,
+                      _ waitForScreen: (TimeInterval, ([String]) -> Bool) throws -> (lines: [String], found: Bool)) throws {
         let running = try waitForScreen(180) { lines in lines.contains { $0.contains("Test #10 [Bit fade test") } }
         XCTAssertTrue(running.found, "memtest86+ reaching test 10:\n\(text(running.lines))", file: file, line: line)
         let lines = running.lines
         XCTAssertTrue(lines.contains { $0.contains("Memtest86+ v6.10") }, text(lines), file: file, line: line)
         XCTAssertTrue(lines.contains { $0.hasPrefix("Memory  :   16MB") }, text(lines), file: file, line: line)
-        XCTAssertTrue(lines.contains { $0.contains("[PAE]") }, "it tests through PAE paging: \(text(lines))", file: file, line: line)
+        XCTAssertTrue(lines.contains { $0.contains(build) }, "the build (\(build)): \(text(lines))", file: file, line: line)
         let status = lines.first { $0.contains("Errors:") } ?? ""
         XCTAssertTrue(status.hasSuffix("Errors: 0"), "no memory errors: \(text(lines))", file: file, line: line)
     }
