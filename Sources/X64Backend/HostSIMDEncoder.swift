@@ -49,6 +49,23 @@ public enum HostSIMDEncoder {
         stateOperand(&a, reg: reg, offset: offset)
     }
 
+    /// The guest's opcode (0F, 0F 38 or 0F 3A map), a ModRM naming host
+    /// register `reg` (or the opcode extension) and register 1 or the
+    /// transfer field, and the immediate.
+    private static func opcodeAndOperands(_ instruction: HostSIMDInstruction, reg: UInt8, layout: HostSIMDLayout,
+                                          into a: inout X64Assembler) {
+        a.byte(0x0F)
+        if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
+        a.byte(instruction.opcode)
+        let reg = instruction.regIsExtension ? instruction.reg & 7 : reg
+        if instruction.rmIsTransfer {
+            stateOperand(&a, reg: reg, offset: layout.transferOffset)
+        } else {
+            a.byte(0xC0 | reg << 3 | 1)
+        }
+        if instruction.hasImmediate { a.byte(instruction.immediate) }
+    }
+
     /// PUSH RDI; LEA RDI, [RBX + offset]: the implicit destination of MASKMOVDQU/MASKMOVQ.
     private static func pointRDI(_ a: inout X64Assembler, at offset: Int) {
         a.byte(0x57)
@@ -98,16 +115,7 @@ public enum HostSIMDEncoder {
         default: break
         }
         if instruction.isWide { a.byte(0x48) }   // REX.W, after the mandatory prefix
-        a.byte(0x0F)
-        if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
-        a.byte(instruction.opcode)
-        let reg: UInt8 = instruction.regIsExtension ? instruction.reg & 7 : general ? 0 : regHost
-        if instruction.rmIsTransfer {
-            stateOperand(&a, reg: reg, offset: layout.transferOffset)
-        } else {
-            a.byte(0xC0 | reg << 3 | 1)
-        }
-        if instruction.hasImmediate { a.byte(instruction.immediate) }
+        opcodeAndOperands(instruction, reg: general ? 0 : regHost, layout: layout, into: &a)
         if instruction.storesThroughRDI { a.byte(0x5F) }            // POP RDI
         switch destination {
         case .flagsToResult: storeFlags(&a, layout.resultOffset)
@@ -150,16 +158,7 @@ public enum HostSIMDEncoder {
         if !instruction.rmIsTransfer { moveMMX(&a, store: false, 1, rmOffset) }
         if destination == .generalToResult { a.byte(0x50) }  // PUSH RAX
         if instruction.storesThroughRDI { pointRDI(&a, at: layout.transferOffset) }
-        a.byte(0x0F)
-        if instruction.map == 2 { a.byte(0x38) } else if instruction.map == 3 { a.byte(0x3A) }
-        a.byte(instruction.opcode)
-        let reg: UInt8 = instruction.regIsExtension ? instruction.reg & 7 : 0
-        if instruction.rmIsTransfer {
-            stateOperand(&a, reg: reg, offset: layout.transferOffset)
-        } else {
-            a.byte(0xC0 | reg << 3 | 1)
-        }
-        if instruction.hasImmediate { a.byte(instruction.immediate) }
+        opcodeAndOperands(instruction, reg: 0, layout: layout, into: &a)
         if instruction.storesThroughRDI { a.byte(0x5F) }      // POP RDI
         switch destination {
         case .regRegister: moveMMX(&a, store: true, 0, regOffset)

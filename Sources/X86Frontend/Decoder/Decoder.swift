@@ -50,15 +50,7 @@ enum X86Decoder {
         var opcode = UInt16(byte)
         var entry: OpcodeEntry
         if byte == 0x0F {
-            let second = try reader.byte()
-            if second == 0x38 || second == 0x3A {
-                let third = try reader.byte()
-                opcode = UInt16(second) << 8 | UInt16(third)
-                entry = (second == 0x38 ? ThreeByteOpcodeTables.map38 : ThreeByteOpcodeTables.map3A)[Int(third)]
-            } else {
-                opcode = 0x0F00 | UInt16(second)
-                entry = TwoByteOpcodeTable.entries[Int(second)]
-            }
+            (opcode, entry) = try escapedOpcode(&reader)
         } else {
             entry = OneByteOpcodeTable.entries[Int(byte)]
         }

@@ -1,4 +1,4 @@
-/// The ModRM step both decoders (legacy and 64-bit mode) share once the
+/// What both decoders (legacy and 64-bit mode) share: the 0F escape, and the ModRM step once the
 /// opcode's entry is known: the byte read and split, group and x87 entries
 /// chosen by it, the MMX/SSE variant chosen by the prefixes, and the entry's
 /// ModRM class checked. REX extensions, register checks and memory operands
@@ -12,6 +12,19 @@ struct ModRMFields {
 }
 
 extension X86Decoder {
+    /// The opcode after 0F, in both decoders: 0F xx's entry, or 0F 38 xx's
+    /// and 0F 3A xx's (opcode 38xx / 3Axx).
+    @inline(__always)
+    static func escapedOpcode(_ reader: inout ByteReader) throws(DecodeStop) -> (UInt16, OpcodeEntry) {
+        let second = try reader.byte()
+        guard second == 0x38 || second == 0x3A else {
+            return (0x0F00 | UInt16(second), TwoByteOpcodeTable.entries[Int(second)])
+        }
+        let third = try reader.byte()
+        let map = second == 0x38 ? ThreeByteOpcodeTables.map38 : ThreeByteOpcodeTables.map3A
+        return (UInt16(second) << 8 | UInt16(third), map[Int(third)])
+    }
+
     @inline(__always)
     static func resolveModRM(_ opcodeEntry: OpcodeEntry, byte: UInt8, opcode: UInt16, prefixes: Prefixes,
                              reader: inout ByteReader) throws(DecodeStop) -> ModRMFields {
