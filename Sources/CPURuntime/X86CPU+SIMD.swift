@@ -15,6 +15,15 @@ extension X86CPU {
             return raiseException(ExceptionVector.generalProtection, errorCode: 0)
         }
         state.pointee.simd.setMXCSR(value)
+        updateSIMDExceptionsMasked()
+    }
+
+    /// `HiddenFlags.simdExceptionsMasked` after MXCSR changed (the translator
+    /// ends the block after LDMXCSR and FXRSTOR).
+    func updateSIMDExceptionsMasked() {
+        let masked = HiddenFlags.simdExceptionsMasked.rawValue
+        let flags = state.pointee.hiddenFlags
+        state.pointee.hiddenFlags = state.pointee.simd.masksEveryException ? flags | masked : flags & ~masked
     }
 
     /// The flags a host-run instruction raised (bits 0-5, not all zero).
@@ -76,6 +85,7 @@ extension X86CPU {
     /// FXRSTOR's SSE part from `buffer`, its MXCSR already checked.
     func fxrstorSIMD(from buffer: UnsafeRawPointer, mxcsr: UInt32) {
         state.pointee.simd.setMXCSR(mxcsr)
+        updateSIMDExceptionsMasked()
         for index in 0..<8 {
             state.pointee.simd.setRegister(index, low: UInt64(littleEndian: (buffer + 160 + 16 * index).loadUnaligned(as: UInt64.self)),
                                            high: UInt64(littleEndian: (buffer + 168 + 16 * index).loadUnaligned(as: UInt64.self)))

@@ -131,12 +131,6 @@ public final class X86CPU: ExecutionEngine {
 
     deinit { x87Buffer.deallocate() }
 
-    /// The CPU object behind a state pointer (helpers get only the pointer).
-    @inline(__always)
-    static func owner(of state: UnsafeMutableRawPointer) -> X86CPU {
-        Unmanaged<X86CPU>.fromOpaque(state.assumingMemoryBound(to: CPUState.self).pointee.owner!).takeUnretainedValue()
-    }
-
     /// Calls `body` with the CPU behind a state pointer, with no reference
     /// counting: the CPU outlives every call generated code makes.
     @inline(__always)
@@ -269,6 +263,7 @@ public final class X86CPU: ExecutionEngine {
         if state.pointee.eflags & EFLAGS.trap != 0 { flags.insert(.singleStep) }
         if state.pointee.cr0 & (ControlRegister.emulation | ControlRegister.taskSwitched) != 0 { flags.insert(.fpuUnavailable) }
         if !sseEnabled { flags.insert(.sseUnavailable) }
+        if state.pointee.simd.masksEveryException { flags.insert(.simdExceptionsMasked) }
         let iopl = (state.pointee.eflags & EFLAGS.iopl) >> EFLAGS.ioplShift
         if protected && (v86 ? iopl < 3 : cpl > iopl) { flags.insert(.ioPrivilegeCheck) }
         if x87MayRunOnHost { flags.insert(.x87OnHost) }

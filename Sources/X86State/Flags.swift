@@ -82,6 +82,9 @@ public struct HiddenFlags: OptionSet, Hashable, Sendable {
     public static let x87OnHost = HiddenFlags(rawValue: 1 << 12)
     /// CR0.EM set or CR4.OSFXSR clear: SSE instructions raise #UD.
     public static let sseUnavailable = HiddenFlags(rawValue: 1 << 28)
+    /// MXCSR masks every SIMD exception: an SSE instruction can raise none,
+    /// so its flags are ORed into MXCSR and its result written at once.
+    public static let simdExceptionsMasked = HiddenFlags(rawValue: 1 << 29)
 
     /// Bits 13-18, one per segment register (by `Segment`'s number): in protected
     /// mode, accesses through it are checked (null, type, limit) at run time.

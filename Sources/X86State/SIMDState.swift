@@ -37,6 +37,9 @@ public struct SIMDState: Sendable {
         mxcsrOnHost = (value & (MXCSR.roundingControl | MXCSR.denormalsAreZero | MXCSR.flushToZero)) | MXCSR.exceptionMasks
     }
 
+    /// Every SIMD exception masked: no SSE instruction can trap.
+    public var masksEveryException: Bool { mxcsr & MXCSR.exceptionMasks == MXCSR.exceptionMasks }
+
     public func register(_ index: Int) -> (low: UInt64, high: UInt64) {
         withUnsafeBytes(of: xmm) { raw in
             (raw.load(fromByteOffset: 16 * index, as: UInt64.self), raw.load(fromByteOffset: 16 * index + 8, as: UInt64.self))

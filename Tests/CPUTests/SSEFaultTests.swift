@@ -202,4 +202,28 @@ final class SSEFaultTests: XCTestCase {
             XCTAssertEqual(machine.cpu.state.pointee.simd.mxcsr, 0x1F80)
         }
     }
+
+    /// Blocks are translated for MXCSR's masks (every exception masked, or
+    /// not): an FXRSTOR or LDMXCSR that changes them takes effect at the next
+    /// instruction, though it sits in the same block.
+    func testNewMasksTakeEffectAtTheNextInstruction() throws {
+        // 1.0 / 0.0 in XMM1's and XMM0's low lanes.
+        let setup = "mov dword [D(0x10)], 0x3F800000\nmovss xmm0, [D(0x10)]\nxorps xmm1, xmm1\nfxsave [D(0x200)]\n"
+        for backend in backends {
+            // FXRSTOR of an image whose MXCSR unmasks divide-by-zero: DIVSS traps, XMM0 unchanged.
+            let unmasking = try run(setup + "mov dword [D(0x200+24)], 0x1D80\nfxrstor [D(0x200)]\ndivss xmm0, xmm1\nmov byte [D(0)], 1",
+                                    backend: backend)
+            XCTAssertEqual(unmasking.handledVector, 19, "\(backend)")
+            XCTAssertEqual(unmasking.data(0, 1), [0], "\(backend)")
+            XCTAssertEqual(unmasking.cpu.state.pointee.simd.register(0).low & 0xFFFF_FFFF, 0x3F80_0000, "\(backend)")
+            XCTAssertEqual(unmasking.cpu.state.pointee.simd.mxcsr, 0x1D84, "\(backend)")
+            // Masked again by LDMXCSR: the quotient is infinity and the flag is recorded.
+            let masking = try run(setup + "mov dword [D(0x200+24)], 0x1D80\nfxrstor [D(0x200)]\nmov dword [D(4)], 0x1F80\n"
+                                  + "ldmxcsr [D(4)]\ndivss xmm0, xmm1\nmov byte [D(0)], 1", backend: backend)
+            XCTAssertNil(masking.handledVector, "\(backend)")
+            XCTAssertEqual(masking.data(0, 1), [1], "\(backend)")
+            XCTAssertEqual(masking.cpu.state.pointee.simd.register(0).low & 0xFFFF_FFFF, 0x7F80_0000, "\(backend)")
+            XCTAssertEqual(masking.cpu.state.pointee.simd.mxcsr, 0x1F84, "\(backend)")
+        }
+    }
 }

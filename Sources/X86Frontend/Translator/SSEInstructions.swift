@@ -41,6 +41,7 @@ extension TranslationContext {
             translateMaskedStore(bytes: 16, mmx: false)
             return
         }
+        if translateSSEMove(form) { return }
         let i = instruction
         let memory = i.hasMemoryOperand
         let shape = form.shape
@@ -57,6 +58,8 @@ extension TranslationContext {
         let xmmReg = shape == .shiftImmediate ? i.reg : UInt8(i.regRegister)
         let transfer = CPUStateLayout.simdTransfer
         let result = CPUStateLayout.simdResult
+        // With every exception masked nothing can trap: the result goes straight to its register.
+        let exceptionsMasked = flags.contains(.simdExceptionsMasked)
         var rmIsTransfer = memory
         var destination: HostSIMDInstruction.Destination
         var storeTo: Temp?
@@ -72,7 +75,7 @@ extension TranslationContext {
                 }
                 rmIsTransfer = true
             }
-            destination = form.isFloatingPoint ? .regResult : .regRegister
+            destination = form.isFloatingPoint && !exceptionsMasked ? .regResult : .regRegister
         case .gw, .flags:
             if memory { loadTransfer(linear: sseAddress(form, access: .read), bytes: bytes) }
             destination = shape == .gw ? .generalToResult : .flagsToResult
@@ -106,7 +109,7 @@ extension TranslationContext {
         if form.isFloatingPoint { checkSIMDExceptions() }
         switch shape {
         case .vw, .ve, .blendVariable:
-            if form.isFloatingPoint {
+            if form.isFloatingPoint && !exceptionsMasked {
                 copyResult(toXMM: i.regRegister)
             }
         case .gw:
@@ -218,7 +221,7 @@ extension TranslationContext {
 
     /// The memory operand's linear address, with its segment check and, for
     /// the aligned forms, #GP(0) unless it is a multiple of 16.
-    private func sseAddress(_ form: SIMDForm, access: SegmentAccess) -> Temp {
+    func sseAddress(_ form: SIMDForm, access: SegmentAccess) -> Temp {
         let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: form.memoryBytes, access: access)
         if form.isAligned {
             let aligned = b.newLabel()
@@ -247,35 +250,54 @@ extension TranslationContext {
         }
     }
 
-    /// Writes the transfer field to guest memory. A 16-byte store that
-    /// crosses a page probes the second page first, so a fault there leaves
-    /// the first unwritten.
+    /// Writes the transfer field to guest memory.
     private func storeTransfer(linear: Temp, bytes: Int) {
-        let transfer = CPUStateLayout.simdTransfer
+        storeFromState(offset: CPUStateLayout.simdTransfer, linear: linear, bytes: bytes)
+    }
+
+    /// Writes `bytes` of the state at `transfer` to guest memory. A 16-byte
+    /// store that crosses a page probes the second page first, so a fault
+    /// there leaves the first unwritten.
+    func storeFromState(offset source: Int, linear: Temp, bytes: Int) {
         switch bytes {
         case 16:
             let inPage = b.newLabel()
             b.branch(if: .leu, b.binary(.and, linear, constant: 0xFFF, addressType), b.constant(0xFF0, addressType), to: inPage, addressType)
             _ = system(.probeWrite, address: b.binary(.add, linear, constant: 15, addressType))
             b.setLabel(inPage)
-            b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
-            b.storeGuest(b.binary(.add, linear, constant: 8, addressType), b.loadState(offset: transfer + 8, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+            b.storeGuest(linear, b.loadState(offset: source, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+            b.storeGuest(b.binary(.add, linear, constant: 8, addressType), b.loadState(offset: source + 8, .u64, .i64), .u64, mmu: mmuIndex, .i64)
         case 8:
-            b.storeGuest(linear, b.loadState(offset: transfer, .u64, .i64), .u64, mmu: mmuIndex, .i64)
+            b.storeGuest(linear, b.loadState(offset: source, .u64, .i64), .u64, mmu: mmuIndex, .i64)
         default:
             let access = MemoryAccess.unsigned(bytes: bytes)
-            b.storeGuest(linear, b.loadState(offset: transfer, access), access, mmu: mmuIndex)
+            b.storeGuest(linear, b.loadState(offset: source, access), access, mmu: mmuIndex)
         }
     }
 
-    /// No flag raised: nothing to do (tested inline). Otherwise the helper
-    /// records them or raises the exception.
+    /// Every exception masked (`HiddenFlags.simdExceptionsMasked`): the
+    /// flags raised ORed into MXCSR. Otherwise: no flag raised, nothing to
+    /// do; only masked ones ORed in inline; else the helper records them
+    /// and raises the exception.
     private func checkSIMDExceptions() {
         let raised = b.and(b.loadState(offset: CPUStateLayout.simdRaisedFlags, .u32), UInt64(MXCSR.exceptionFlags))
-        let none = b.newLabel()
-        b.branch(if: .eq, raised, constant(0), to: none)
+        if flags.contains(.simdExceptionsMasked) {
+            b.storeState(b.or(b.loadState(offset: CPUStateLayout.mxcsr, .u32), raised), offset: CPUStateLayout.mxcsr, .u32)
+            return
+        }
+        let done = b.newLabel()
+        b.branch(if: .eq, raised, constant(0), to: done)
+        let mxcsr = b.loadState(offset: CPUStateLayout.mxcsr, .u32)
+        // The flags raised whose mask bit (7 places up) is clear.
+        let unmasked = b.and(raised, b.xor(b.and(b.shr(mxcsr, UInt64(MXCSR.maskShift)), UInt64(MXCSR.exceptionFlags)),
+                                           constant(MXCSR.exceptionFlags)))
+        let exception = b.newLabel()
+        b.branch(if: .ne, unmasked, constant(0), to: exception)
+        b.storeState(b.or(mxcsr, raised), offset: CPUStateLayout.mxcsr, .u32)
+        b.branch(to: done)
+        b.setLabel(exception)
         b.call(X86Helper.simdException.index, [raised])
-        b.setLabel(none)
+        b.setLabel(done)
     }
 
     /// LDMXCSR m32.
@@ -283,6 +305,8 @@ extension TranslationContext {
         guard sseAvailable() else { return }
         let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 4)
         b.call(X86Helper.loadMXCSR.index, [b.loadGuest(linear, .u32, mmu: mmuIndex)])
+        // The masks may have changed: blocks are keyed on whether all are set.
+        endBlockAfterInstruction()
     }
 
     /// STMXCSR m32.

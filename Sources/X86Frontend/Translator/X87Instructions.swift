@@ -47,8 +47,9 @@ extension TranslationContext {
         // The helper took the FPU back from the host's.
         hostX87Acquired = false
         x87HelperCalled = true
-        // A new control word or environment may end running x87 code on the host.
-        if flags.contains(.x87OnHost) && changesX87Mode(kind: kind) {
+        // A new control word or environment may end running x87 code on the
+        // host; FXRSTOR's MXCSR may unmask SIMD exceptions.
+        if (flags.contains(.x87OnHost) && changesX87Mode(kind: kind)) || kind == X87Call.fxrstor {
             endBlockAfterInstruction()
             return
         }
