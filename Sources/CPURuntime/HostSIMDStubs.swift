@@ -17,6 +17,7 @@ final class HostSIMDStubs {
         xmmOffset: CPUStateLayout.xmm, transferOffset: CPUStateLayout.simdTransfer,
         resultOffset: CPUStateLayout.simdResult, mxcsrOnHostOffset: CPUStateLayout.mxcsrOnHost,
         hostMXCSROffset: CPUStateLayout.hostMXCSR, raisedFlagsOffset: CPUStateLayout.simdRaisedFlags,
+        mxcsrOffset: CPUStateLayout.mxcsr,
         mmxOffset: CPUStateLayout.mmx, mmxStride: CPUStateLayout.mmxStride)
 
     /// The stub for `constant` (a `HostSIMDInstruction`), compiled on first use.

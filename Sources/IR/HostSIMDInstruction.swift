@@ -18,7 +18,11 @@
 /// bit 39: the instruction's implicit [RDI] operand is the transfer field
 /// (MASKMOVDQU, MASKMOVQ).
 /// bit 40: REX.W (a 64-bit general-register or memory operand: MOVQ,
-/// CVTSI2SD r/m64, CVTSD2SI r64, PEXTRQ, POPCNT r64, CRC32 r64).
+/// CVTSI2SD r/m64, CVTSD2SI r64, PEXTRQ, POPCNT r64, CRC32 r64);
+/// bit 41: the guest masks every SIMD exception, so a floating-point
+/// instruction's flags need no check: they are ORed into the guest's MXCSR
+/// (by the stub after the instruction; by the JIT, which keeps the guest's
+/// MXCSR in the host's across a run of them, when it puts the host's back).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -52,7 +56,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
                 destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
                 implicitXMM0: Bool = false, operandSize16: Bool = false, mmx: Bool = false,
-                storesThroughRDI: Bool = false, wide: Bool = false) {
+                storesThroughRDI: Bool = false, wide: Bool = false, flagsDeferred: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
         raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue & 15) << 28
         if immediate != nil { raw |= 1 << 32 }
@@ -64,6 +68,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
         if mmx { raw |= 1 << 38 }
         if storesThroughRDI { raw |= 1 << 39 }
         if wide { raw |= 1 << 40 }
+        if flagsDeferred { raw |= 1 << 41 }
         rawValue = raw
     }
 
@@ -83,6 +88,19 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var isMMX: Bool { rawValue & (1 << 38) != 0 }
     public var storesThroughRDI: Bool { rawValue & (1 << 39) != 0 }
     public var isWide: Bool { rawValue & (1 << 40) != 0 }
+    public var flagsDeferred: Bool { rawValue & (1 << 41) != 0 }
+
+    /// A scalar floating-point operation that reads and writes only the low
+    /// lane (ADDSD, SQRTSS, CMPSD...): its bytes (8 for F2, 4 for F3), else
+    /// nil. Its operands can be moved at that width, which spares the 16-byte
+    /// loads of fields just written 8 bytes at a time.
+    public var scalarBytes: Int? {
+        guard isFloatingPoint && !isMMX && map == 1 && (prefix == 2 || prefix == 3) else { return nil }
+        switch opcode {
+        case 0x51, 0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0xC2: return prefix == 3 ? 8 : 4
+        default: return nil
+        }
+    }
 }
 
 /// Where the CPU keeps what `hostSIMD` ops read and write, as offsets from the state pointer.
@@ -97,12 +115,15 @@ public struct HostSIMDLayout: Sendable {
     public var hostMXCSROffset: Int
     /// Where the MXCSR after the instruction is stored (its flags are the instruction's).
     public var raisedFlagsOffset: Int
+    /// The guest's MXCSR, which deferred flags are ORed into.
+    public var mxcsrOffset: Int
     /// MM0 (the x87 register R0's significand); MMn is `mmxStride` n bytes further.
     public var mmxOffset: Int
     public var mmxStride: Int
 
     public init(xmmOffset: Int, transferOffset: Int, resultOffset: Int, mxcsrOnHostOffset: Int,
-                hostMXCSROffset: Int, raisedFlagsOffset: Int, mmxOffset: Int = 0, mmxStride: Int = 16) {
+                hostMXCSROffset: Int, raisedFlagsOffset: Int, mxcsrOffset: Int, mmxOffset: Int = 0, mmxStride: Int = 16) {
+        self.mxcsrOffset = mxcsrOffset
         self.mmxOffset = mmxOffset
         self.mmxStride = mmxStride
         self.xmmOffset = xmmOffset

@@ -30,6 +30,40 @@ public enum HostSIMDEncoder {
         stateOperand(&a, reg: reg, offset: offset)
     }
 
+    /// The low `bytes` (4 or 8) of xmm(reg) to or from [RBX + offset]:
+    /// MOVD/MOVQ, the load zeroing the rest of the register.
+    private static func moveScalar(_ a: inout X64Assembler, store: Bool, bytes: Int, _ reg: UInt8, _ offset: Int) {
+        if bytes == 8 {
+            a.byte(store ? 0x66 : 0xF3); a.byte(0x0F); a.byte(store ? 0xD6 : 0x7E)
+        } else {
+            a.byte(0x66); a.byte(0x0F); a.byte(store ? 0x7E : 0x6E)
+        }
+        stateOperand(&a, reg: reg, offset: offset)
+    }
+
+    /// The guest's MXCSR into the host's, for a run of floating-point
+    /// instructions with deferred flags: the host's saved, the guest's
+    /// modes loaded with every exception masked and no flag set.
+    public static func enterGuestMXCSR(layout: HostSIMDLayout, into a: inout X64Assembler) {
+        mxcsr(&a, store: true, layout.hostMXCSROffset)
+        mxcsr(&a, store: false, layout.mxcsrOnHostOffset)
+    }
+
+    /// The host's MXCSR back, and the flags the run raised ORed into the
+    /// guest's MXCSR (through EAX, which this clobbers, as it does the flags).
+    public static func leaveGuestMXCSR(layout: HostSIMDLayout, into a: inout X64Assembler) {
+        mxcsr(&a, store: true, layout.raisedFlagsOffset)
+        mxcsr(&a, store: false, layout.hostMXCSROffset)
+        orRaisedFlags(layout: layout, into: &a)
+    }
+
+    /// MOV EAX, [raised]; AND EAX, 3Fh; OR [MXCSR], EAX.
+    private static func orRaisedFlags(layout: HostSIMDLayout, into a: inout X64Assembler) {
+        moveGeneral(&a, load: true, 0, layout.raisedFlagsOffset)
+        a.byte(0x83); a.byte(0xE0); a.byte(0x3F)
+        a.byte(0x09); stateOperand(&a, reg: 0, offset: layout.mxcsrOffset)
+    }
+
     /// MOVQ mm(reg), [RBX + offset] or MOVQ [RBX + offset], mm(reg).
     private static func moveMMX(_ a: inout X64Assembler, store: Bool, _ reg: UInt8, _ offset: Int) {
         a.byte(0x0F); a.byte(store ? 0x7F : 0x6F)
@@ -78,7 +112,12 @@ public enum HostSIMDEncoder {
         a.byte(0x8F); stateOperand(&a, reg: 0, offset: offset)
     }
 
-    public static func emit(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler) {
+    /// With `guestMXCSRResident` (the JIT, for an instruction with deferred
+    /// flags) the host's MXCSR already holds the guest's (`enterGuestMXCSR`)
+    /// and the instruction runs with no switch; otherwise it is switched
+    /// around it, and deferred flags are ORed into the guest's MXCSR after.
+    public static func emit(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout, into a: inout X64Assembler,
+                            guestMXCSRResident: Bool = false) {
         if instruction.isMMX {
             emitMMX(instruction, layout: layout, into: &a)
             return
@@ -90,10 +129,18 @@ public enum HostSIMDEncoder {
         let regHost: UInt8 = instruction.implicitXMM0 ? 2 : 0
         let general = destination == .generalToResult || destination == .generalAndFlags
         let string = destination == .indexAndFlags || destination == .maskAndFlags
-        if !instruction.regIsExtension && !general { loadXMM(&a, regHost, regOffset) }
-        if instruction.implicitXMM0 { loadXMM(&a, 0, layout.xmmOffset) }
-        if !instruction.rmIsTransfer { loadXMM(&a, 1, rmOffset) }
-        if instruction.isFloatingPoint {
+        // A scalar operation straight to its register moves only the low lane.
+        let scalar = destination == .regRegister ? instruction.scalarBytes : nil
+        if let scalar {
+            moveScalar(&a, store: false, bytes: scalar, regHost, regOffset)
+            if !instruction.rmIsTransfer { moveScalar(&a, store: false, bytes: scalar, 1, rmOffset) }
+        } else {
+            if !instruction.regIsExtension && !general { loadXMM(&a, regHost, regOffset) }
+            if instruction.implicitXMM0 { loadXMM(&a, 0, layout.xmmOffset) }
+            if !instruction.rmIsTransfer { loadXMM(&a, 1, rmOffset) }
+        }
+        let switchesMXCSR = instruction.isFloatingPoint && !guestMXCSRResident
+        if switchesMXCSR {
             mxcsr(&a, store: true, layout.hostMXCSROffset)
             mxcsr(&a, store: false, layout.mxcsrOnHostOffset)
         }
@@ -123,12 +170,17 @@ public enum HostSIMDEncoder {
         case .generalAndFlags: storeFlags(&a, layout.transferOffset + 8)
         default: break
         }
-        if instruction.isFloatingPoint {
+        if switchesMXCSR {
             mxcsr(&a, store: true, layout.raisedFlagsOffset)
             mxcsr(&a, store: false, layout.hostMXCSROffset)
         }
         switch destination {
-        case .regRegister: storeXMM(&a, regHost, regOffset)
+        case .regRegister:
+            if let scalar {
+                moveScalar(&a, store: true, bytes: scalar, regHost, regOffset)
+            } else {
+                storeXMM(&a, regHost, regOffset)
+            }
         case .regResult: storeXMM(&a, regHost, layout.resultOffset)
         case .generalToResult, .generalAndFlags:
             moveGeneral(&a, load: false, 0, layout.resultOffset, wide: instruction.isWide)  // MOV [result], EAX (RAX)
@@ -142,6 +194,11 @@ public enum HostSIMDEncoder {
             }
             a.byte(0x5A); a.byte(0x59); a.byte(0x58)                  // POP RDX; POP RCX; POP RAX
         case .none, .flagsToResult: break
+        }
+        if switchesMXCSR && instruction.flagsDeferred {
+            a.byte(0x50)                                             // PUSH RAX
+            orRaisedFlags(layout: layout, into: &a)
+            a.byte(0x58)                                             // POP RAX
         }
     }
 

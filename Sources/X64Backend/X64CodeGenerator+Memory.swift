@@ -15,6 +15,11 @@ extension X64CodeGenerator {
         let range = stateRange(op)
         let memory = stateOperand(Int(op.constant))
         let access = op.access
+        // STMXCSR reads the flags a resident run has not ORed in yet.
+        if guestMXCSRResident, let simd = configuration.hostSIMD,
+           range.overlaps(simd.mxcsrOffset..<simd.mxcsrOffset + 4) || range.overlaps(simd.raisedFlagsOffset..<simd.raisedFlagsOffset + 4) {
+            leaveGuestMXCSR()
+        }
         // The field may be a global's (or part of one): its slot must be current.
         writeBackGlobals(overlapping: range)
         if touchesInstructionSlot(range) { storePendingInstruction() }
@@ -130,11 +135,12 @@ extension X64CodeGenerator {
             let done = assembler.newLabel()
             deferredMisses.append(DeferredMiss(label: label, done: done, miss: miss, result: result,
                                                resultSize: op.type.operandSize, x87: x87,
-                                               x87Size: OperandSize(bytes: op.access.bytes)))
+                                               x87Size: OperandSize(bytes: op.access.bytes), guestMXCSR: guestMXCSRResident))
             assembler.bind(done)
             if let result { define(op.output, in: result) }
             return
         } else {
+            leaveGuestMXCSR()
             // The address is passed at its temp's width (i32 zero-extended).
             move(address, to: .rsi, size: type(of: address).operandSize)
             if !isLoad { move(op.inputs.1, to: .rdx, size: op.type.operandSize) }
@@ -234,6 +240,8 @@ extension X64CodeGenerator {
         /// its transfer field (at `x87Size`) and runs it there.
         var x87: HostX87Instruction?
         var x87Size: OperandSize
+        /// The guest's MXCSR is in the host's: put the host's back around the call.
+        var guestMXCSR: Bool
     }
 
     /// A store of a register (a dirty global's) to its slot.
@@ -321,7 +329,11 @@ extension X64CodeGenerator {
     func emitMissPaths() {
         for deferred in deferredMisses {
             assembler.bind(deferred.label)
+            let simd = deferred.guestMXCSR ? configuration.hostSIMD : nil
+            // RAX is free here: the hit path's scratch, the call's result after.
+            if let simd { HostSIMDEncoder.leaveGuestMXCSR(layout: simd, into: &assembler) }
             emitMissCall(deferred.miss)
+            if let simd { HostSIMDEncoder.enterGuestMXCSR(layout: simd, into: &assembler) }
             if let result = deferred.result { assembler.mov(deferred.resultSize, result, .rax) }
             if let x87 = deferred.x87 {
                 assembler.store(deferred.x87Size, stateOperand(x87.stateOffset), .rax)
@@ -386,6 +398,7 @@ extension X64CodeGenerator {
     }
 
     func translateCall(_ op: IROp) {
+        leaveGuestMXCSR()
         let flags = HelperFlags(rawValue: op.aux)
         let mayFault = !flags.contains(.noFault)
         let accessesState = !flags.contains(.noState)

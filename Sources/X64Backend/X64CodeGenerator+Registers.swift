@@ -231,6 +231,7 @@ extension X64CodeGenerator {
     /// The end of a basic block: globals and the locals other basic blocks
     /// read go to their slots, as does the pending instruction address.
     func endBasicBlock() {
+        leaveGuestMXCSR()
         storePendingInstruction()
         for register in RegisterFile.allocatable {
             guard let temp = registers.occupant[Int(register.rawValue)], analysis.crossesBlocks[Int(temp.index)] else { continue }

@@ -88,6 +88,7 @@ final class X64CodeGenerator {
         deferredMisses.removeAll(keepingCapacity: true)
         missLists.removeAll()
         sharedJumps.removeAll(keepingCapacity: true)
+        guestMXCSRResident = false
     }
 
     /// Lets go of the block's IR once its code is installed.
@@ -127,6 +128,11 @@ final class X64CodeGenerator {
     /// yet; it is stored with an immediate where a register value would be.
     var constantUnstored: [Bool] = []
     var unstoredCount = 0
+    /// The host's MXCSR holds the guest's (`HostSIMDEncoder.enterGuestMXCSR`):
+    /// from a floating-point op with deferred flags up to the next thing that
+    /// could run host code or read MXCSR (a call, a basic block's end, a
+    /// guest access's miss path, a read of the MXCSR field).
+    var guestMXCSRResident = false
 
     /// The block's code as an array (for tests and disassembly).
     func generate() throws -> [UInt8] {
@@ -187,6 +193,14 @@ final class X64CodeGenerator {
         }
     }
 
+    /// The host's MXCSR back before host code runs, the flags raised ORed
+    /// into the guest's. Clobbers RAX and the flags.
+    func leaveGuestMXCSR() {
+        guard guestMXCSRResident, let layout = configuration.hostSIMD else { return }
+        HostSIMDEncoder.leaveGuestMXCSR(layout: layout, into: &assembler)
+        guestMXCSRResident = false
+    }
+
     /// Restores what the prologue saved and returns the exit code in RAX.
     func emitEpilogue() {
         if let layout = configuration.hostX87 { saveResidentX87(layout) }
@@ -232,7 +246,13 @@ final class X64CodeGenerator {
             emitHostX87(HostX87Instruction(rawValue: op.constant))
         case .hostSIMD:
             if let layout = configuration.hostSIMD {
-                HostSIMDEncoder.emit(HostSIMDInstruction(rawValue: op.constant), layout: layout, into: &assembler)
+                let instruction = HostSIMDInstruction(rawValue: op.constant)
+                let resident = instruction.isFloatingPoint && instruction.flagsDeferred
+                if resident && !guestMXCSRResident {
+                    HostSIMDEncoder.enterGuestMXCSR(layout: layout, into: &assembler)
+                    guestMXCSRResident = true
+                }
+                HostSIMDEncoder.emit(instruction, layout: layout, into: &assembler, guestMXCSRResident: resident)
             } else {
                 preconditionFailure("host_simd needs a HostSIMDLayout")
             }

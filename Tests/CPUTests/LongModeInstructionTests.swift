@@ -126,6 +126,13 @@ final class LongModeInstructionTests: XCTestCase {
         Snippet("popcnt rax, rbx\npopcnt r9d, r10d\npopcnt cx, dx"), Snippet("crc32 rax, rbx\ncrc32 r8d, cl\ncrc32 edx, word [r15]", flags: 0),
         Snippet("movq xmm8, rax\nmovq xmm9, rbx\npshufb xmm8, xmm9\npminsd xmm8, xmm9\nmovq rcx, xmm8\npextrq rdx, xmm9, 0", flags: 0),
         Snippet("movdqu xmm1, [r15]\nmovdqu xmm10, [r15+16]\npcmpistri xmm1, xmm10, 0x0c\nptest xmm1, xmm10", flags: CF | ZF | SF | OF | DF),
+        // Every exception masked, rounding toward zero: the JIT keeps the guest's
+        // MXCSR in the host's across the run and puts the host's back around the
+        // TLB miss of the first load from the data page. 1/10 rounds down
+        // toward zero, up to nearest: the second quotient shows which mode it had.
+        Snippet("mov r8, 0x3ff0000000000000\nmovq xmm0, r8\nmov r8, 0x4024000000000000\nmovq xmm1, r8\nmovq xmm2, xmm0\n"
+                + "ldmxcsr [rel .z]\ndivsd xmm0, xmm1\nmov r9, [r15]\ndivsd xmm2, xmm1\nmovq r10, xmm0\nmovq r11, xmm2\n"
+                + "stmxcsr [r15+8]\nldmxcsr [rel .n]\njmp .e\n.z: dd 0x7f80\n.n: dd 0x1f80\n.e:", flags: 0),
         // Strings.
         Snippet("lea rsi, [r15+0x40]\nlea rdi, [r15+0x80]\nmov ecx, 5\ncld\nrep movsq", flags: 0),
         Snippet("lea rdi, [r15+0x100]\nmov ecx, 9\ncld\nrep stosb", flags: 0),

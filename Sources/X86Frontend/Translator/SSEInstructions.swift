@@ -7,11 +7,14 @@ import X86State
 /// The translator moves the operands: a memory source is read from guest
 /// memory into the transfer field before the host instruction runs, a
 /// general register is copied there, and a memory destination is written
-/// from it afterwards, so a faulting access changes nothing. A floating-point
-/// instruction leaves its result in the result field with the flags it
-/// raised; flags raised go through the `simdException` helper (which raises
-/// #XM or #UD for an unmasked one, the destination unwritten, as the
-/// hardware does), and only then does the result reach its destination.
+/// from it afterwards, so a faulting access changes nothing. While MXCSR
+/// masks every exception (`HiddenFlags.simdExceptionsMasked`) a
+/// floating-point instruction writes its register at once and the backend
+/// ORs its flags into MXCSR. Otherwise it leaves its result in the result
+/// field with the flags it raised; flags raised go through the
+/// `simdException` helper (which raises #XM or #UD for an unmasked one, the
+/// destination unwritten, as the hardware does), and only then does the
+/// result reach its destination.
 extension TranslationContext {
     /// #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS set.
     private func sseAvailable() -> Bool {
@@ -58,7 +61,9 @@ extension TranslationContext {
         let xmmReg = shape == .shiftImmediate ? i.reg : UInt8(i.regRegister)
         let transfer = CPUStateLayout.simdTransfer
         let result = CPUStateLayout.simdResult
-        // With every exception masked nothing can trap: the result goes straight to its register.
+        // With every exception masked nothing can trap: the result goes
+        // straight to its register, and the backend ORs the flags raised into
+        // MXCSR (`HostSIMDInstruction.flagsDeferred`).
         let exceptionsMasked = flags.contains(.simdExceptionsMasked)
         var rmIsTransfer = memory
         var destination: HostSIMDInstruction.Destination
@@ -105,8 +110,8 @@ extension TranslationContext {
             opcode: UInt8(truncatingIfNeeded: i.opcode), map: opcodeMap, prefix: i.simdPrefix.rawValue, reg: xmmReg,
             rm: UInt8(i.rmRegister), rmIsTransfer: rmIsTransfer, destination: destination, immediate: immediate,
             regIsExtension: shape == .shiftImmediate, floatingPoint: form.isFloatingPoint,
-            implicitXMM0: shape == .blendVariable, wide: wide))
-        if form.isFloatingPoint { checkSIMDExceptions() }
+            implicitXMM0: shape == .blendVariable, wide: wide, flagsDeferred: form.isFloatingPoint && exceptionsMasked))
+        if form.isFloatingPoint && !exceptionsMasked { checkSIMDExceptions() }
         switch shape {
         case .vw, .ve, .blendVariable:
             if form.isFloatingPoint && !exceptionsMasked {
@@ -275,16 +280,11 @@ extension TranslationContext {
         }
     }
 
-    /// Every exception masked (`HiddenFlags.simdExceptionsMasked`): the
-    /// flags raised ORed into MXCSR. Otherwise: no flag raised, nothing to
-    /// do; only masked ones ORed in inline; else the helper records them
-    /// and raises the exception.
+    /// With some exception unmasked: no flag raised, nothing to do; only
+    /// masked ones ORed into MXCSR inline; else the helper records them and
+    /// raises the exception.
     private func checkSIMDExceptions() {
         let raised = b.and(b.loadState(offset: CPUStateLayout.simdRaisedFlags, .u32), UInt64(MXCSR.exceptionFlags))
-        if flags.contains(.simdExceptionsMasked) {
-            b.storeState(b.or(b.loadState(offset: CPUStateLayout.mxcsr, .u32), raised), offset: CPUStateLayout.mxcsr, .u32)
-            return
-        }
         let done = b.newLabel()
         b.branch(if: .eq, raised, constant(0), to: done)
         let mxcsr = b.loadState(offset: CPUStateLayout.mxcsr, .u32)
