@@ -126,6 +126,12 @@ final class LongModeInstructionTests: XCTestCase {
         Snippet("popcnt rax, rbx\npopcnt r9d, r10d\npopcnt cx, dx"), Snippet("crc32 rax, rbx\ncrc32 r8d, cl\ncrc32 edx, word [r15]", flags: 0),
         Snippet("movq xmm8, rax\nmovq xmm9, rbx\npshufb xmm8, xmm9\npminsd xmm8, xmm9\nmovq rcx, xmm8\npextrq rdx, xmm9, 0", flags: 0),
         Snippet("movdqu xmm1, [r15]\nmovdqu xmm10, [r15+16]\npcmpistri xmm1, xmm10, 0x0c\nptest xmm1, xmm10", flags: CF | ZF | SF | OF | DF),
+        // MMX in 64-bit mode: REX.W MOVQ with general registers and memory
+        // (REX.WB 0F 6E /r and 0F 7E /r, as bytes: nasm prefers 0F 6F/7F for
+        // memory), and MOVQ2DQ/MOVDQ2Q with an XMM register past XMM7.
+        Snippet("movq mm2, rax\nmovq rcx, mm2\ndb 0x49, 0x0f, 0x6e, 0x1f\ndb 0x49, 0x0f, 0x7e, 0x5f, 0x10\nmovq rdx, mm3\nemms", flags: 0),
+        Snippet("movq mm1, rax\nmovq2dq xmm10, mm1\nmovq rcx, xmm10\npextrq rdx, xmm10, 1\nmovdq2q mm4, xmm10\nmovq r8, mm4\nemms", flags: 0)
+            .withCounter("mov r9, -1\nmovq xmm10, r9\npinsrq xmm10, r9, 1"),
         // Every exception masked, rounding toward zero: the JIT keeps the guest's
         // MXCSR in the host's across the run and puts the host's back around the
         // TLB miss of the first load from the data page. 1/10 rounds down

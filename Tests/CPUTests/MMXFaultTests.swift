@@ -50,4 +50,22 @@ final class MMXFaultTests: XCTestCase {
             }
         }
     }
+
+    /// MOVQ2DQ and MOVDQ2Q are SSE2 as well as MMX: #UD without CR4.OSFXSR
+    /// or with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception.
+    func testMovesBetweenMMXAndXMMFollowCR4AndCR0() throws {
+        let cr0 = ControlRegister.extensionType | ControlRegister.numericError
+        for backend in backends {
+            for instruction in ["movq2dq xmm1, mm2", "movdq2q mm1, xmm2"] {
+                XCTAssertNil(try run(instruction, backend: backend).handledVector, "\(backend): \(instruction)")
+                XCTAssertEqual(try run(instruction, backend: backend, cr4: 0).handledVector, 6, "\(backend): \(instruction) without OSFXSR")
+                XCTAssertEqual(try run(instruction, backend: backend, cr0: cr0 | ControlRegister.emulation).handledVector, 6,
+                               "\(backend): \(instruction) with EM")
+                XCTAssertEqual(try run(instruction, backend: backend, cr0: cr0 | ControlRegister.taskSwitched).handledVector, 7,
+                               "\(backend): \(instruction) with TS")
+                let pending = "fninit\nmov word [D(4)], 0x37e\nfldcw [D(4)]\nfldz\nfldz\nfdivp\n\(instruction)"
+                XCTAssertEqual(try run(pending, backend: backend, cr0: cr0).handledVector, 16, "\(backend): \(instruction) with #MF pending")
+            }
+        }
+    }
 }

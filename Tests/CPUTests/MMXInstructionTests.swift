@@ -76,4 +76,12 @@ final class MMXInstructionTests: XCTestCase {
         try assertMatchesHost(.xmm("push edi\nlea edi, [D(0x91)]\nmov dword [D(0xA0)], 0x5a5a5a5a\nmaskmovdqu xmm0, xmm1\n"
                                    + "movups xmm0, [D(0x91)]\npop edi ;SRC"), seed: 2402, modes: mode, memoryForms: false)
     }
+
+    /// MOVQ2DQ and MOVDQ2Q: the quadword crosses between the register files
+    /// (the high quadword of the XMM register zeroed), with MOVDQ2Q's MMX
+    /// register written as any MMX write leaves it in the x87.
+    func testMovesBetweenMMXAndXMMRegistersMatchTheHost() throws {
+        try assertMatchesHost(.mmx("movq2dq xmm2, mm1\nmovdq2q mm0, xmm2 ;SRC"), seed: 2500, modes: mode, memoryForms: false)
+        try assertMatchesHost(.xmm("movdq2q mm3, xmm1\nmovq2dq xmm0, mm3\nemms ;SRC"), seed: 2501, modes: mode, memoryForms: false)
+    }
 }

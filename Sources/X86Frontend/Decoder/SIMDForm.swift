@@ -120,6 +120,8 @@ enum SSETable {
         set(0xC5, nil, SIMDForm(.gw, bytes: 16))                                           // PEXTRW
         set(0xC6, packed, packed)                                                          // SHUFPS SHUFPD
         set(0xD6, nil, SIMDForm(.wv, bytes: 8))                                            // MOVQ xmm/m64, xmm
+        t[0xD6].simdSemantics.pF3 = .moveBetweenMMXAndXMM                                  // MOVQ2DQ
+        t[0xD6].simdSemantics.pF2 = .moveBetweenMMXAndXMM                                  // MOVDQ2Q
         set(0xD7, nil, SIMDForm(.gw, bytes: 16))                                           // PMOVMSKB
         set(0xE6, nil, packedFP, doubleFP, packedFP)                                       // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
         set(0xE7, nil, SIMDForm(.wv, bytes: 16, aligned: true))                            // MOVNTDQ

@@ -133,6 +133,9 @@ enum Semantics: Equatable, Sendable {
     /// the host's MMX unit over the x87 registers it aliases.
     case mmx(SIMDForm)
     case emms
+    /// MOVQ2DQ xmm, mm (F3 0F D6) and MOVDQ2Q mm, xmm (F2 0F D6): a quadword
+    /// between the two register files.
+    case moveBetweenMMXAndXMM
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

@@ -137,6 +137,7 @@ extension TranslationContext {
         case .readTimeStampCounterAndProcessor: _ = system(.readTimeStampCounterAndProcessor)
         case let .mmx(form): translateMMX(form)
         case .emms: translateEMMS()
+        case .moveBetweenMMXAndXMM: translateMoveBetweenMMXAndXMM()
         }
     }
 }

@@ -18,8 +18,9 @@ extension TranslationContext {
     /// exception; the FPU is then in `CPUState.x87`.
     private func mmxAvailable(shape: SIMDForm.Shape? = nil) -> Bool {
         // In 64-bit mode REX.R/B do not reach MMX registers (MM0-7 only) but
-        // do reach R8-R15; REX.W's 64-bit MOVQ with a general register is not built.
+        // do reach R8-R15. REX.W widens only MOVD (to MOVQ, translated apart).
         let wideGeneral = long64 && instruction.rexW && (shape == .ve || shape == .ev || shape == .gw)
+            && !isWideMOVQ
         if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 || wideGeneral {
             raiseException(ExceptionVector.invalidOpcode)
             return false
@@ -45,6 +46,10 @@ extension TranslationContext {
 
     func translateMMX(_ form: SIMDForm) {
         guard mmxAvailable(shape: form.shape) else { return }
+        if isWideMOVQ {
+            translateWideMOVQ()
+            return
+        }
         if form.shape == .maskedStore {
             translateMaskedStore(bytes: 8, mmx: true)
             markMMXState(written: nil)
@@ -109,6 +114,61 @@ extension TranslationContext {
             break
         }
         markMMXState(written: written)
+    }
+
+    /// REX.W 0F 6E / 0F 7E in 64-bit mode: MOVQ mm, r/m64 and MOVQ r/m64, mm.
+    private var isWideMOVQ: Bool {
+        long64 && instruction.rexW && (instruction.opcode == 0x0F6E || instruction.opcode == 0x0F7E)
+    }
+
+    /// MOVQ between an MMX register and a 64-bit general register or memory:
+    /// a plain move of the register's significand.
+    private func translateWideMOVQ() {
+        let i = instruction
+        let mm = CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7)
+        if i.opcode == 0x0F6E {
+            let value: Temp
+            if i.hasMemoryOperand {
+                value = b.loadGuest(linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8), .u64, mmu: mmuIndex, .i64)
+            } else {
+                value = readRegister(i.rmRegister, bytes: 8)
+            }
+            b.storeState(value, offset: mm, .u64, .i64)
+            markMMXState(written: i.reg)
+        } else {
+            let value = b.loadState(offset: mm, .u64, .i64)
+            if i.hasMemoryOperand {
+                let linear = linearAddress(effectiveAddress(), segment: memorySegment, bytes: 8, access: .write)
+                b.storeGuest(linear, value, .u64, mmu: mmuIndex, .i64)
+            } else {
+                writeRegister(i.rmRegister, bytes: 8, value)
+            }
+            markMMXState(written: nil)
+        }
+    }
+
+    /// MOVQ2DQ xmm, mm: the MMX register into the low quadword, the high one
+    /// zeroed. MOVDQ2Q mm, xmm: the low quadword into the MMX register. Both
+    /// are SSE2 (#UD without CR4.OSFXSR) and MMX-state instructions (TOP = 0,
+    /// every register valid).
+    func translateMoveBetweenMMXAndXMM() {
+        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        guard sseAvailable(), mmxAvailable() else { return }
+        let i = instruction
+        if i.simdPrefix == .pF3 {
+            let xmm = CPUStateLayout.xmm(Int(i.regRegister))
+            b.storeState(b.loadState(offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.rm & 7), .u64, .i64),
+                         offset: xmm, .u64, .i64)
+            b.storeState(b.constant(0, .i64), offset: xmm + 8, .u64, .i64)
+            markMMXState(written: nil)
+        } else {
+            b.storeState(b.loadState(offset: CPUStateLayout.xmm(Int(i.rmRegister)), .u64, .i64),
+                         offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7), .u64, .i64)
+            markMMXState(written: i.reg)
+        }
     }
 
     /// EMMS: every x87 register tagged empty, and TOP = 0 as after any MMX

@@ -17,7 +17,7 @@ import X86State
 /// result reach its destination.
 extension TranslationContext {
     /// #UD with CR0.EM set or CR4.OSFXSR clear, #NM with CR0.TS set.
-    private func sseAvailable() -> Bool {
+    func sseAvailable() -> Bool {
         if flags.contains(.sseUnavailable) {
             raiseException(ExceptionVector.invalidOpcode)
             return false
