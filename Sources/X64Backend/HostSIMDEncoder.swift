@@ -122,6 +122,10 @@ public enum HostSIMDEncoder {
             emitMMX(instruction, layout: layout, into: &a)
             return
         }
+        if instruction.mixesRegisterFiles {
+            emitConversionBetweenMMXAndXMM(instruction, layout: layout, into: &a)
+            return
+        }
         let regOffset = layout.xmmOffset + 16 * Int(instruction.reg)
         let rmOffset = layout.xmmOffset + 16 * Int(instruction.rm)
         let destination = instruction.destination
@@ -225,6 +229,30 @@ public enum HostSIMDEncoder {
             a.byte(0x58)                                          // POP RAX
         default: break
         }
+        a.byte(0x0F); a.byte(0x77)                                // EMMS
+    }
+
+    /// CVTPI2PS/PD (0F 2A): XMM0 = the guest's reg register, MM1 its r/m
+    /// MMX register; CVT(T)PS2PI/CVT(T)PD2PI (0F 2C/2D): MM0 the result,
+    /// XMM1 the guest's r/m register. The r/m operand may be the transfer
+    /// field. Run under the guest's MXCSR, the result (XMM0 whole, or MM0) to
+    /// the result field, then EMMS.
+    private static func emitConversionBetweenMMXAndXMM(_ instruction: HostSIMDInstruction, layout: HostSIMDLayout,
+                                                       into a: inout X64Assembler) {
+        let toXMM = instruction.opcode == 0x2A
+        if toXMM {
+            loadXMM(&a, 0, layout.xmmOffset + 16 * Int(instruction.reg))
+            if !instruction.rmIsTransfer { moveMMX(&a, store: false, 1, layout.mmxOffset + layout.mmxStride * Int(instruction.rm & 7)) }
+        } else if !instruction.rmIsTransfer {
+            loadXMM(&a, 1, layout.xmmOffset + 16 * Int(instruction.rm))
+        }
+        mxcsr(&a, store: true, layout.hostMXCSROffset)
+        mxcsr(&a, store: false, layout.mxcsrOnHostOffset)
+        if instruction.prefix == 1 { a.byte(0x66) }
+        opcodeAndOperands(instruction, reg: 0, layout: layout, into: &a)
+        mxcsr(&a, store: true, layout.raisedFlagsOffset)
+        mxcsr(&a, store: false, layout.hostMXCSROffset)
+        if toXMM { storeXMM(&a, 0, layout.resultOffset) } else { moveMMX(&a, store: true, 0, layout.resultOffset) }
         a.byte(0x0F); a.byte(0x77)                                // EMMS
     }
 

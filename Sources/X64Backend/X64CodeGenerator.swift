@@ -248,6 +248,8 @@ final class X64CodeGenerator {
             if let layout = configuration.hostSIMD {
                 let instruction = HostSIMDInstruction(rawValue: op.constant)
                 let resident = instruction.isFloatingPoint && instruction.flagsDeferred
+                // One that switches MXCSR itself saves the host's: it must be the host's then.
+                if instruction.isFloatingPoint && !resident { leaveGuestMXCSR() }
                 if resident && !guestMXCSRResident {
                     HostSIMDEncoder.enterGuestMXCSR(layout: layout, into: &assembler)
                     guestMXCSRResident = true

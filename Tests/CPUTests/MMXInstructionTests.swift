@@ -84,4 +84,19 @@ final class MMXInstructionTests: XCTestCase {
         try assertMatchesHost(.mmx("movq2dq xmm2, mm1\nmovdq2q mm0, xmm2 ;SRC"), seed: 2500, modes: mode, memoryForms: false)
         try assertMatchesHost(.xmm("movdq2q mm3, xmm1\nmovq2dq xmm0, mm3\nemms ;SRC"), seed: 2501, modes: mode, memoryForms: false)
     }
+
+    /// CVTPI2PS/PD, CVT(T)PS2PI and CVT(T)PD2PI under every rounding mode
+    /// and DAZ/FTZ, register and memory forms, and what they leave in the x87.
+    func testConversionsBetweenMMXAndXMMMatchTheHost() throws {
+        for (index, op) in ["cvtpi2ps", "cvtpi2pd"].enumerated() {
+            try assertMatchesHost(.xmm("movdq2q mm2, xmm1\n\(op) xmm0, mm2\nemms ;SRC"), seed: UInt64(2510 + index), memoryForms: false)
+            try assertMatchesHost(.xmm("\(op) xmm0, qword SRC\nemms"), seed: UInt64(2520 + index), memoryOnly: true)
+        }
+        for (index, op) in ["cvtps2pi", "cvttps2pi", "cvtpd2pi", "cvttpd2pi"].enumerated() {
+            try assertMatchesHost(.xmm("\(op) mm2, SRC\nmovq2dq xmm0, mm2\nemms"), seed: UInt64(2530 + index))
+        }
+        try assertMatchesHost(.mmx("cvtps2pi mm0, SRC"), seed: 2540, modes: mode, memoryOnly: true)
+        try assertMatchesHost(.mmx("cvtpi2ps xmm3, mm1\ncvttps2pi mm0, xmm3 ;SRC"), seed: 2541, modes: mode, memoryForms: false)
+        try assertMatchesHost(.mmx("cvtpi2pd xmm3, SRC\ncvtpd2pi mm0, xmm3"), seed: 2542, modes: mode)
+    }
 }

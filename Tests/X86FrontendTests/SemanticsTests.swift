@@ -42,7 +42,7 @@ final class SemanticsTests: XCTestCase {
         XCTAssertEqual(semantics([0x0F, 0xAA]), .invalidOpcode)                       // RSM
         XCTAssertEqual(semantics([0x0F, 0xFC, 0xC1]), .mmx(SIMDForm(.vw, bytes: 8)))                // PADDB mm (MMX)
         XCTAssertEqual(semantics([0x0F, 0x73, 0xD0, 1]), .mmx(SIMDForm(.shiftImmediate, bytes: 8)))  // PSRLQ mm (MMX group)
-        XCTAssertEqual(semantics([0x0F, 0x2A, 0xC1]), .invalidOpcode)                 // CVTPI2PS
+        XCTAssertEqual(semantics([0x0F, 0x2A, 0xC1]), .convertBetweenMMXAndXMM(SIMDForm(.vw, bytes: 8, floatingPoint: true)))  // CVTPI2PS
         XCTAssertEqual(semantics([0xF2, 0x0F, 0xD6, 0xC1]), .moveBetweenMMXAndXMM)    // MOVDQ2Q
         XCTAssertEqual(semantics([0x0F, 0x58, 0xC1]), .sse(SIMDForm(.vw, bytes: 16, aligned: true, floatingPoint: true)))  // ADDPS
         XCTAssertEqual(semantics([0xF3, 0x0F, 0x58, 0xC1]), .sse(SIMDForm(.vw, bytes: 4, floatingPoint: true)))  // ADDSS

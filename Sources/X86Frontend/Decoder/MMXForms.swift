@@ -1,9 +1,9 @@
 /// The MMX instructions of the 0F map, and the SSE and SSE2 forms that name
 /// MMX registers (the variant without a prefix): each one's form, set over
 /// the `.simd` entries `TwoByteOpcodeTable` declares. MMX operands are 8
-/// bytes and never need alignment. MOVQ2DQ and MOVDQ2Q are `SSETable`'s.
-/// Not built (still #UD): the conversions between MMX and XMM registers
-/// (CVTPI2PS, CVTPS2PI, CVTTPS2PI and their 66 forms).
+/// bytes and never need alignment. The instructions crossing between MMX
+/// and XMM registers (MOVQ2DQ, MOVDQ2Q, CVTPI2PS, CVT(T)PS2PI and their 66
+/// forms) are `SSETable`'s.
 enum MMXTable {
     static func assign(_ t: inout [OpcodeEntry]) {
         func set(_ op: Int, _ form: SIMDForm) { t[op].simdSemantics.none = .mmx(form) }

@@ -122,6 +122,14 @@ enum SSETable {
         set(0xD6, nil, SIMDForm(.wv, bytes: 8))                                            // MOVQ xmm/m64, xmm
         t[0xD6].simdSemantics.pF3 = .moveBetweenMMXAndXMM                                  // MOVQ2DQ
         t[0xD6].simdSemantics.pF2 = .moveBetweenMMXAndXMM                                  // MOVDQ2Q
+        // CVTPI2PS/PD xmm, mm/m64; CVT(T)PS2PI mm, xmm/m64; CVT(T)PD2PI mm, xmm/m128 (aligned).
+        let fromMMX = SIMDForm(.vw, bytes: 8, floatingPoint: true)
+        t[0x2A].simdSemantics.none = .convertBetweenMMXAndXMM(fromMMX)
+        t[0x2A].simdSemantics.p66 = .convertBetweenMMXAndXMM(fromMMX)
+        for op in [0x2C, 0x2D] {
+            t[op].simdSemantics.none = .convertBetweenMMXAndXMM(SIMDForm(.vw, bytes: 8, floatingPoint: true))
+            t[op].simdSemantics.p66 = .convertBetweenMMXAndXMM(SIMDForm(.vw, bytes: 16, aligned: true, floatingPoint: true))
+        }
         set(0xD7, nil, SIMDForm(.gw, bytes: 16))                                           // PMOVMSKB
         set(0xE6, nil, packedFP, doubleFP, packedFP)                                       // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
         set(0xE7, nil, SIMDForm(.wv, bytes: 16, aligned: true))                            // MOVNTDQ

@@ -136,6 +136,9 @@ enum Semantics: Equatable, Sendable {
     /// MOVQ2DQ xmm, mm (F3 0F D6) and MOVDQ2Q mm, xmm (F2 0F D6): a quadword
     /// between the two register files.
     case moveBetweenMMXAndXMM
+    /// CVTPI2PS/PD xmm, mm/m64 and CVT(T)PS2PI/CVT(T)PD2PI mm, xmm/m: a
+    /// floating-point conversion between the two register files.
+    case convertBetweenMMXAndXMM(SIMDForm)
 }
 
 /// The eight ALU operations in opcode-row order (ADD = row 0 ... CMP = row 7),

@@ -138,6 +138,7 @@ extension TranslationContext {
         case let .mmx(form): translateMMX(form)
         case .emms: translateEMMS()
         case .moveBetweenMMXAndXMM: translateMoveBetweenMMXAndXMM()
+        case let .convertBetweenMMXAndXMM(form): translateConversionBetweenMMXAndXMM(form)
         }
     }
 }

@@ -171,6 +171,47 @@ extension TranslationContext {
         }
     }
 
+    /// CVTPI2PS/CVTPI2PD xmm, mm/m64 and CVTPS2PI/CVTTPS2PI mm, xmm/m64,
+    /// CVTPD2PI/CVTTPD2PI mm, xmm/m128 (aligned), on the host: SSE (#UD
+    /// without CR4.OSFXSR) and, but for CVTPI2PD from memory, MMX-state
+    /// instructions. The result waits in the result field until the SIMD
+    /// exception check passes; an MMX destination's exponent field is then set
+    /// as any MMX write sets it.
+    func translateConversionBetweenMMXAndXMM(_ form: SIMDForm) {
+        let i = instruction
+        if missingInstructionSets & (1 << UInt32(i.isa.rawValue)) != 0 {
+            raiseException(ExceptionVector.invalidOpcode)
+            return
+        }
+        let toXMM = i.opcode == 0x0F2A
+        let touchesMMX = !(toXMM && i.simdPrefix == .p66 && i.hasMemoryOperand)
+        guard sseAvailable() else { return }
+        if touchesMMX { guard mmxAvailable() else { return } }
+        if i.hasMemoryOperand {
+            let linear = sseAddress(form, access: .read)
+            b.storeState(b.loadGuest(linear, .u64, mmu: mmuIndex, .i64), offset: CPUStateLayout.simdTransfer, .u64, .i64)
+            if form.memoryBytes == 16 {
+                let high = b.loadGuest(b.binary(.add, linear, constant: 8, addressType), .u64, mmu: mmuIndex, .i64)
+                b.storeState(high, offset: CPUStateLayout.simdTransfer + 8, .u64, .i64)
+            }
+        }
+        b.hostSIMD(HostSIMDInstruction(
+            opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue,
+            reg: toXMM ? UInt8(i.regRegister) : i.reg & 7, rm: toXMM ? i.rm & 7 : UInt8(i.rmRegister),
+            rmIsTransfer: i.hasMemoryOperand, destination: .regResult, floatingPoint: true, mixedRegisters: true))
+        checkSIMDExceptions()
+        let result = CPUStateLayout.simdResult
+        if toXMM {
+            let target = CPUStateLayout.xmm(Int(i.regRegister))
+            b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
+            b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+        } else {
+            b.storeState(b.loadState(offset: result, .u64, .i64), offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7),
+                         .u64, .i64)
+        }
+        if touchesMMX { markMMXState(written: toXMM ? nil : i.reg) }
+    }
+
     /// EMMS: every x87 register tagged empty, and TOP = 0 as after any MMX
     /// instruction (SDM Vol. 3, 12.2; the host CPU does the same).
     func translateEMMS() {

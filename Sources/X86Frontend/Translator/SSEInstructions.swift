@@ -283,7 +283,7 @@ extension TranslationContext {
     /// With some exception unmasked: no flag raised, nothing to do; only
     /// masked ones ORed into MXCSR inline; else the helper records them and
     /// raises the exception.
-    private func checkSIMDExceptions() {
+    func checkSIMDExceptions() {
         let raised = b.and(b.loadState(offset: CPUStateLayout.simdRaisedFlags, .u32), UInt64(MXCSR.exceptionFlags))
         let done = b.newLabel()
         b.branch(if: .eq, raised, constant(0), to: done)
