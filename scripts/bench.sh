@@ -16,8 +16,9 @@ cache=${GUEST_CACHE:-$top/guest-cache}
 runs=${1:-1}
 arch=${2:-i386}
 case "$arch" in
-i386) reference=qemu-system-i386; guest=$cache; cpu=() ;;
-# qemu64: QEMU's default CPU, and PCEmu's 64-bit one.
+# qemu64, PCEmu's default CPU (and qemu-system-x86_64's), given to both
+# emulators so that they run the guest on one model.
+i386) reference=qemu-system-i386; guest=$cache; cpu=(-cpu qemu64) ;;
 amd64) reference=qemu-system-x86_64; guest=$cache/amd64; cpu=(-cpu qemu64) ;;
 *) echo "usage: $0 [runs] [i386|amd64]" >&2; exit 1 ;;
 esac

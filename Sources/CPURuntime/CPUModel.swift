@@ -91,9 +91,9 @@ public struct CPUModel: Sendable {
                  features: i486 + ["hypervisor"]),
     ]
 
-    /// The model a machine gets without -cpu: the newest one whose features
-    /// PCEmu all has. qemu64, QEMU's default, needs long mode.
-    public static let defaultName = "pentium2"
+    /// The model a machine gets without -cpu: qemu64, as qemu-system-x86_64
+    /// gives (its SVM is not built and left out).
+    public static let defaultName = "qemu64"
     public static var defaultModel: CPUModel { try! resolve(name: nil, changes: []).model }
 
     /// The model -cpu names with its +feature/-feature changes, and the

@@ -17,6 +17,14 @@ extension X86CPU {
         static let platformID: UInt32 = 0x17
         static let microcodeRevision: UInt32 = 0x8B
         static let tscDeadline: UInt32 = 0x6E0
+        /// AMD's SYSCFG: Linux's MTRR code reads it on every AMD CPU (the
+        /// fixed-range DRAM bits), and a 32-bit kernel cannot survive the
+        /// #GP that early. Reads as 0 (none of its features), writes kept
+        /// nowhere, on AMD models only, as QEMU's TCG treats it.
+        static let amdSystemConfiguration: UInt32 = 0xC001_0010
+        /// AMD's interrupt-pending message register, which Linux reads after
+        /// ACPI starts (to turn off C1E): 0 likewise.
+        static let amdInterruptPending: UInt32 = 0xC001_0055
     }
 
     func system(_ call: SystemCall, operand: UInt64, address: LinearAddress) -> UInt64 {
@@ -306,6 +314,7 @@ extension X86CPU {
         case MSR.sysenterESP: return UInt64(state.pointee.sysenterESP)
         case MSR.sysenterEIP: return UInt64(state.pointee.sysenterEIP)
         case MSR.platformID, MSR.microcodeRevision: return 0
+        case MSR.amdSystemConfiguration where model.vendor == .amd, MSR.amdInterruptPending where model.vendor == .amd: return 0
         default:
             if hasCacheControlMSR(index), let value = cacheControl.read(index) { return value }
             if let value = readLongModeMSR(index) { return value }
@@ -335,6 +344,7 @@ extension X86CPU {
         case MSR.sysenterESP: state.pointee.sysenterESP = UInt32(truncatingIfNeeded: value)
         case MSR.sysenterEIP: state.pointee.sysenterEIP = UInt32(truncatingIfNeeded: value)
         case MSR.microcodeRevision: break  // writing 0 before CPUID is how the revision is read
+        case MSR.amdSystemConfiguration where model.vendor == .amd, MSR.amdInterruptPending where model.vendor == .amd: break
         default:
             if hasCacheControlMSR(index), let accepted = cacheControl.write(index, value) {
                 guard accepted else { throw SegmentFault.generalProtection(0) }

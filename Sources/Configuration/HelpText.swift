@@ -17,7 +17,7 @@ public enum HelpText {
       -m SIZE                  guest RAM, in MiB or with a K/M/G suffix (default 128M)
       -smp 1                   number of CPUs (one for now)
       -cpu MODEL[,+FEATURE|-FEATURE|FEATURE=on|off...]
-                               the CPU model CPUID declares (default pentium2;
+                               the CPU model CPUID declares (default qemu64;
                                -cpu help lists models and features)
       -machine pc, -M pc       the machine type (an i440FX PC)
       -machine pc,pcspk-audiodev=ID  the PC speaker plays through -audiodev ID

@@ -51,7 +51,7 @@ final class CPUModelMachineTests: XCTestCase {
         }
     }
 
-    /// Without -cpu the CPU is a Pentium II as QEMU's pentium2 model is;
+    /// Without -cpu the CPU is QEMU's qemu64, as qemu-system-x86_64 gives;
     /// +feature and -feature change what CPUID says.
     func testDefaultModelAndFeatureChanges() throws {
         let directory = try makeTemporaryDirectory("pcemu-cpuid")
@@ -65,10 +65,13 @@ final class CPUModelMachineTests: XCTestCase {
             ], log: log, until: "\nE", afterSeaBIOSLog: true))
         }
         let standard = try cpuid([])
-        XCTAssertEqual(standard[1]?[0], 0x652, "family 6, model 5, stepping 2")
-        XCTAssertEqual(standard[0]?[0], 2, "the Pentium II's highest leaf")
+        XCTAssertEqual(standard[1]?[0], 0x60FB1, "family 15, model 107 (extended model 6), stepping 1")
+        XCTAssertEqual(standard[0]?[0], 0xD, "qemu64's highest leaf")
+        XCTAssertEqual((standard[1]?[3] ?? 0) & (1 << 26), 1 << 26, "SSE2")
+        let pentium2 = try cpuid(["-cpu", "pentium2"])
+        XCTAssertEqual(pentium2[1]?[0], 0x652, "-cpu pentium2: family 6, model 5, stepping 2")
         let changed = try cpuid(["-cpu", "pentium2,-cmov,pat=off,+sse4.2,+avx"])
-        XCTAssertEqual(changed[1]?[3], standard[1]![3] & ~(1 << 15 | 1 << 16), "cmov and pat taken out")
-        XCTAssertEqual(changed[1]?[2], standard[1]![2] | 1 << 20, "sse4.2 added; avx is not built: left out")
+        XCTAssertEqual(changed[1]?[3], pentium2[1]![3] & ~(1 << 15 | 1 << 16), "cmov and pat taken out")
+        XCTAssertEqual(changed[1]?[2], pentium2[1]![2] | 1 << 20, "sse4.2 added; avx is not built: left out")
     }
 }
