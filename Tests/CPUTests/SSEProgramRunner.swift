@@ -60,16 +60,3 @@ final class SSETestMachine {
         [UInt8](UnsafeRawBufferPointer(start: ram.base + X87Programs.dataAddress + offset, count: count))
     }
 }
-
-extension TranslationCorpus {
-    /// The forms naming MMX registers that stay #UD: the conversions between
-    /// MMX and XMM (CVTPI2PS, CVTPS2PI, their 66 forms, MOVQ2DQ, MOVDQ2Q).
-    static func usesMMXRegisters(_ instruction: DecodedInstruction) -> Bool {
-        let low = instruction.opcode & 0xFF
-        guard instruction.opcode >> 8 == 0x0F else { return false }
-        switch instruction.simdPrefix {
-        case .none, .p66: return [0x2A, 0x2C, 0x2D].contains(low)
-        case .pF3, .pF2: return low == 0xD6
-        }
-    }
-}

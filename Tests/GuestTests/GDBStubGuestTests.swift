@@ -70,7 +70,7 @@ final class GDBStubGuestTests: XCTestCase {
         func expect(_ text: String) { XCTAssertTrue(output.contains(text), "missing '\(text)' in:\n\(output)") }
         expect("eip            0xfff0")
         expect("cs             0xf000")
-        expect("edx            0x652")  // the default pentium2 model's CPUID signature
+        expect("edx            0x60fb1")  // the default qemu64 model's CPUID signature
         expect("$1 = 0")
         expect("Breakpoint 1, 0x00007c00 in ?? ()")
         expect("$2 = 0x7c00")
