@@ -22,10 +22,7 @@
 /// bit 41: the guest masks every SIMD exception, so a floating-point
 /// instruction's flags need no check: they are ORed into the guest's MXCSR
 /// (by the stub after the instruction; by the JIT, which keeps the guest's
-/// MXCSR in the host's across a run of them, when it puts the host's back);
-/// bit 42: a conversion between MMX and XMM registers (0F 2A: the reg
-/// operand an XMM register, r/m an MMX one; 0F 2C/2D: the other way), its
-/// result to the result field.
+/// MXCSR in the host's across a run of them, when it puts the host's back).
 public struct HostSIMDInstruction: Equatable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -59,8 +56,7 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public init(opcode: UInt8, map: UInt8 = 1, prefix: UInt8, reg: UInt8, rm: UInt8, rmIsTransfer: Bool,
                 destination: Destination, immediate: UInt8? = nil, regIsExtension: Bool = false, floatingPoint: Bool,
                 implicitXMM0: Bool = false, operandSize16: Bool = false, mmx: Bool = false,
-                storesThroughRDI: Bool = false, wide: Bool = false, flagsDeferred: Bool = false,
-                mixedRegisters: Bool = false) {
+                storesThroughRDI: Bool = false, wide: Bool = false, flagsDeferred: Bool = false) {
         var raw = UInt64(opcode) | UInt64(immediate ?? 0) << 8 | UInt64(map & 3) << 16 | UInt64(prefix & 3) << 18
         raw |= UInt64(reg & 15) << 20 | UInt64(rm & 15) << 24 | UInt64(destination.rawValue & 15) << 28
         if immediate != nil { raw |= 1 << 32 }
@@ -73,7 +69,6 @@ public struct HostSIMDInstruction: Equatable, Sendable {
         if storesThroughRDI { raw |= 1 << 39 }
         if wide { raw |= 1 << 40 }
         if flagsDeferred { raw |= 1 << 41 }
-        if mixedRegisters { raw |= 1 << 42 }
         rawValue = raw
     }
 
@@ -94,7 +89,12 @@ public struct HostSIMDInstruction: Equatable, Sendable {
     public var storesThroughRDI: Bool { rawValue & (1 << 39) != 0 }
     public var isWide: Bool { rawValue & (1 << 40) != 0 }
     public var flagsDeferred: Bool { rawValue & (1 << 41) != 0 }
-    public var mixesRegisterFiles: Bool { rawValue & (1 << 42) != 0 }
+    /// A conversion between MMX and XMM registers, which 0F 2A, 2C and 2D are
+    /// without an F3 or F2 prefix (CVTPI2PS/PD: the reg operand an XMM
+    /// register, r/m an MMX one; CVT(T)PS2PI/CVT(T)PD2PI: the other way).
+    public var mixesRegisterFiles: Bool {
+        !isMMX && map == 1 && prefix < 2 && (opcode == 0x2A || opcode == 0x2C || opcode == 0x2D)
+    }
 
     /// A scalar floating-point operation that reads and writes only the low
     /// lane (ADDSD, SQRTSS, CMPSD...): its bytes (8 for F2, 4 for F3), else

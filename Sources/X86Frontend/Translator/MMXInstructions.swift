@@ -21,7 +21,7 @@ extension TranslationContext {
         // do reach R8-R15. REX.W widens only MOVD (to MOVQ, translated apart).
         let wideGeneral = long64 && instruction.rexW && (shape == .ve || shape == .ev || shape == .gw)
             && !isWideMOVQ
-        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 || wideGeneral {
+        if instructionSetMissing || wideGeneral {
             raiseException(ExceptionVector.invalidOpcode)
             return false
         }
@@ -125,7 +125,7 @@ extension TranslationContext {
     /// a plain move of the register's significand.
     private func translateWideMOVQ() {
         let i = instruction
-        let mm = CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7)
+        let mm = mmxRegister(i.reg)
         if i.opcode == 0x0F6E {
             let value: Temp
             if i.hasMemoryOperand {
@@ -152,7 +152,7 @@ extension TranslationContext {
     /// are SSE2 (#UD without CR4.OSFXSR) and MMX-state instructions (TOP = 0,
     /// every register valid).
     func translateMoveBetweenMMXAndXMM() {
-        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {
+        if instructionSetMissing {
             raiseException(ExceptionVector.invalidOpcode)
             return
         }
@@ -160,13 +160,13 @@ extension TranslationContext {
         let i = instruction
         if i.simdPrefix == .pF3 {
             let xmm = CPUStateLayout.xmm(Int(i.regRegister))
-            b.storeState(b.loadState(offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.rm & 7), .u64, .i64),
+            b.storeState(b.loadState(offset: mmxRegister(i.rm), .u64, .i64),
                          offset: xmm, .u64, .i64)
             b.storeState(b.constant(0, .i64), offset: xmm + 8, .u64, .i64)
             markMMXState(written: nil)
         } else {
             b.storeState(b.loadState(offset: CPUStateLayout.xmm(Int(i.rmRegister)), .u64, .i64),
-                         offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7), .u64, .i64)
+                         offset: mmxRegister(i.reg), .u64, .i64)
             markMMXState(written: i.reg)
         }
     }
@@ -179,7 +179,7 @@ extension TranslationContext {
     /// as any MMX write sets it.
     func translateConversionBetweenMMXAndXMM(_ form: SIMDForm) {
         let i = instruction
-        if missingInstructionSets & (1 << UInt32(i.isa.rawValue)) != 0 {
+        if instructionSetMissing {
             raiseException(ExceptionVector.invalidOpcode)
             return
         }
@@ -187,30 +187,22 @@ extension TranslationContext {
         let touchesMMX = !(toXMM && i.simdPrefix == .p66 && i.hasMemoryOperand)
         guard sseAvailable() else { return }
         if touchesMMX { guard mmxAvailable() else { return } }
-        if i.hasMemoryOperand {
-            let linear = sseAddress(form, access: .read)
-            b.storeState(b.loadGuest(linear, .u64, mmu: mmuIndex, .i64), offset: CPUStateLayout.simdTransfer, .u64, .i64)
-            if form.memoryBytes == 16 {
-                let high = b.loadGuest(b.binary(.add, linear, constant: 8, addressType), .u64, mmu: mmuIndex, .i64)
-                b.storeState(high, offset: CPUStateLayout.simdTransfer + 8, .u64, .i64)
-            }
-        }
+        if i.hasMemoryOperand { loadTransfer(linear: sseAddress(form, access: .read), bytes: form.memoryBytes) }
         b.hostSIMD(HostSIMDInstruction(
             opcode: UInt8(truncatingIfNeeded: i.opcode), prefix: i.simdPrefix.rawValue,
             reg: toXMM ? UInt8(i.regRegister) : i.reg & 7, rm: toXMM ? i.rm & 7 : UInt8(i.rmRegister),
-            rmIsTransfer: i.hasMemoryOperand, destination: .regResult, floatingPoint: true, mixedRegisters: true))
+            rmIsTransfer: i.hasMemoryOperand, destination: .regResult, floatingPoint: true))
         checkSIMDExceptions()
-        let result = CPUStateLayout.simdResult
         if toXMM {
-            let target = CPUStateLayout.xmm(Int(i.regRegister))
-            b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
-            b.storeState(b.loadState(offset: result + 8, .u64, .i64), offset: target + 8, .u64, .i64)
+            copyResult(toXMM: i.regRegister)
         } else {
-            b.storeState(b.loadState(offset: result, .u64, .i64), offset: CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(i.reg & 7),
-                         .u64, .i64)
+            b.storeState(b.loadState(offset: CPUStateLayout.simdResult, .u64, .i64), offset: mmxRegister(i.reg), .u64, .i64)
         }
         if touchesMMX { markMMXState(written: toXMM ? nil : i.reg) }
     }
+
+    /// MMn's field: the significand of physical x87 register Rn.
+    private func mmxRegister(_ number: UInt8) -> Int { CPUStateLayout.mmx + CPUStateLayout.mmxStride * Int(number & 7) }
 
     /// EMMS: every x87 register tagged empty, and TOP = 0 as after any MMX
     /// instruction (SDM Vol. 3, 12.2; the host CPU does the same).

@@ -30,7 +30,7 @@ extension TranslationContext {
     }
 
     func translateSSE(_ form: SIMDForm) {
-        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {
+        if instructionSetMissing {
             raiseException(ExceptionVector.invalidOpcode)
             return
         }
@@ -176,7 +176,7 @@ extension TranslationContext {
         }
     }
 
-    private func copyResult(toXMM register: Int) {
+    func copyResult(toXMM register: Int) {
         let target = CPUStateLayout.xmm(register)
         let result = CPUStateLayout.simdResult
         b.storeState(b.loadState(offset: result, .u64, .i64), offset: target, .u64, .i64)
@@ -239,7 +239,7 @@ extension TranslationContext {
         return linear
     }
 
-    private func loadTransfer(linear: Temp, bytes: Int) {
+    func loadTransfer(linear: Temp, bytes: Int) {
         let transfer = CPUStateLayout.simdTransfer
         switch bytes {
         case 16:

@@ -31,6 +31,9 @@ final class TranslationContext {
     /// `X86Translator.missingInstructionSets`.
     var missingInstructionSets: UInt32 = 0
 
+    /// The instruction's extension is one the CPU model leaves out (#UD).
+    var instructionSetMissing: Bool { missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 }
+
     init(builder: IRBuilder, globals: X86Globals, flags: HiddenFlags, codeSegmentBase: UInt32, startLinear: LinearAddress) {
         self.startLinear = startLinear
         self.builder = builder

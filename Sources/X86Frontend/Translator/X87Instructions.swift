@@ -20,7 +20,7 @@ extension TranslationContext {
     /// An x87 escape (`kind` 0...7 for D8...DF), FXSAVE or FXRSTOR (`X87Call.fxsave`, `.fxrstor`).
     func translateX87(kind: UInt8) {
         mmxReady = false
-        if missingInstructionSets & (1 << UInt32(instruction.isa.rawValue)) != 0 {  // FISTTP without SSE3
+        if instructionSetMissing {  // FISTTP without SSE3
             raiseException(ExceptionVector.invalidOpcode)
             return
         }
