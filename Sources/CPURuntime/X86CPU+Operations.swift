@@ -109,6 +109,12 @@ extension X86CPU {
         return state.pointee.hiddenFlags & HiddenFlags.code32.rawValue != 0 ? next : next & 0xFFFF
     }
 
+    /// The same in long mode: the whole RIP in 64-bit mode.
+    func nextInstructionAddress64(length: UInt8) -> UInt64 {
+        guard HiddenFlags.isCode64(state.pointee.hiddenFlags) else { return UInt64(nextInstructionAddress(length: length)) }
+        return state.pointee.currentInstruction &+ UInt64(length)
+    }
+
     func farCall(selector: UInt16, offset: UInt32, bytes: Int, returnAddress: UInt32) {
         if descriptorMode {
             do { try protectedFarCall(selector: selector, offset: offset, bytes: bytes, returnAddress: returnAddress) } catch { raise(error) }

@@ -58,15 +58,30 @@ enum X86Helpers {
             }
         case .farJump:
             return { state, selector, offset, bytes in
-                X86CPU.withOwner(of: state) { $0.farJump(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset), bytes: Int(bytes)) }
+                X86CPU.withOwner(of: state) { cpu in
+                    let target = UInt16(truncatingIfNeeded: selector)
+                    if cpu.longModeActive {
+                        do { try cpu.longModeFarJump(selector: target, offset: offset, bytes: Int(bytes)) } catch { cpu.raise(error) }
+                    } else {
+                        cpu.farJump(selector: target, offset: UInt32(truncatingIfNeeded: offset), bytes: Int(bytes))
+                    }
+                }
                 return 0
             }
         case .farCall:
             return { state, selector, offset, record in
                 let call = FarCall(word: record)
                 X86CPU.withOwner(of: state) { cpu in
-                    cpu.farCall(selector: UInt16(truncatingIfNeeded: selector), offset: UInt32(truncatingIfNeeded: offset),
-                                bytes: Int(call.operandBytes), returnAddress: cpu.nextInstructionAddress(length: call.instructionLength))
+                    let target = UInt16(truncatingIfNeeded: selector), bytes = Int(call.operandBytes)
+                    if cpu.longModeActive {
+                        do {
+                            try cpu.longModeFarCall(selector: target, offset: offset, bytes: bytes,
+                                                    returnAddress: cpu.nextInstructionAddress64(length: call.instructionLength))
+                        } catch { cpu.raise(error) }
+                    } else {
+                        cpu.farCall(selector: target, offset: UInt32(truncatingIfNeeded: offset), bytes: bytes,
+                                    returnAddress: cpu.nextInstructionAddress(length: call.instructionLength))
+                    }
                 }
                 return 0
             }

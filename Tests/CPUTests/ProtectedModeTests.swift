@@ -118,6 +118,16 @@ final class ProtectedModeTests: XCTestCase {
         try assertMatches(.bochs, name, expected: expected, file: file, line: line)
     }
 
+    /// Far JMP and CALL in long mode through m16:64 and m16:32 pointers, to
+    /// 64-bit and compatibility code, through 16-byte call gates (ring 3 to
+    /// ring 0 on RSP0 with a null SS), and the #GPs long mode adds. QEMU 7.2
+    /// runs into the segment with L and D set and takes a 64-bit call gate
+    /// for a 32-bit one (it prints "LJCcKku3", then triple-faults): Bochs is
+    /// the reference. BareMetalMachineTests runs it on the whole machine.
+    func testLongModeFarTransfersMatchBochs() throws {
+        try assertMatchesBochs("far-transfers64", expected: Array("LJCcKkg883GRg60g68g18jg30E".utf8))
+    }
+
     /// Real-mode limit faults through the IVT (#GP, #SS), unreal mode kept by
     /// real-mode segment loads and interrupts, the IDTR's limit, a big SS.
     /// QEMU checks no limits in real mode (it prints "UIGBE"): Bochs is the reference.
