@@ -8,6 +8,8 @@ extension HPET: StatefulDevice {
     public static let stateName = "hpet"
 
     public func save(into record: inout StateRecord) {
+        // Idle periodic comparators are saved as they stand now.
+        for index in 0..<HPET.timerCount { catchUp(index) }
         record.put("configuration", configuration)
         record.put("interruptStatus", interruptStatus)
         record.put("counterBase", counterBase)
@@ -62,6 +64,10 @@ extension HPET: StatefulDevice {
         counterBase = newBase
         startTime = newStart
         timers = newTimers
+        // An idle periodic timer (interrupt off, no match armed) goes on from here.
+        for index in 0..<HPET.timerCount where isEnabled && timers[index].isPeriodic && !timers[index].interruptsEnabled {
+            timers[index].idleSince = counter
+        }
         if wasLegacy != legacyReplacement { legacyReplacementChanged(legacyReplacement) }
         // The lines go to the saved levels.
         for index in 0..<HPET.timerCount where assertedGSI[index] != newAsserted[index] {

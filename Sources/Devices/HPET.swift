@@ -8,7 +8,9 @@ import Timing
 /// or, in legacy replacement mode, timer 0 on GSI 0 and timer 1 on GSI 8 (the
 /// lines of ISA IRQ 0 and 8, which the machine wires as it wires those IRQs).
 /// The counter is computed from the virtual clock when read; a comparator
-/// arms one `TimerEvent` for its next match, never a tick.
+/// arms one `TimerEvent` for its next match, never a tick. A timer whose
+/// interrupt is off arms none: nothing would see its matches but a periodic
+/// comparator's steps, which are made up when it is looked at.
 public final class HPET: MMIOHandler {
     public static let base: UInt64 = 0xFED0_0000
     public static let size: UInt64 = 0x1000
@@ -60,6 +62,9 @@ public final class HPET: MMIOHandler {
         var period: UInt64 = 0
         /// A 32-bit one-shot timer fires again when the counter's low half wraps.
         var wrapPending = false
+        /// A periodic timer with its interrupt off: the counter its comparator
+        /// was last brought up to date at (see `catchUp`).
+        var idleSince: UInt64?
 
         var isPeriodic: Bool { configuration & TimerConfiguration.periodic != 0 && configuration & TimerConfiguration.periodicCapable != 0 }
         var is32Bit: Bool { configuration & TimerConfiguration.force32Bit != 0 }
@@ -171,6 +176,7 @@ public final class HPET: MMIOHandler {
             switch field {
             case Register.timerConfiguration: return timers[index].configuration
             case Register.timerComparator:
+                catchUp(index)
                 return timers[index].is32Bit ? timers[index].comparator & 0xFFFF_FFFF : timers[index].comparator
             default: return 0  // no FSB delivery
             }
@@ -182,6 +188,7 @@ public final class HPET: MMIOHandler {
         func merged(_ old: UInt64) -> UInt64 { (old & ~mask) | (value & mask) }
         switch register {
         case Register.configuration:
+            for index in 0..<HPET.timerCount { catchUp(index) }
             let old = configuration
             let new = merged(old) & (Configuration.enable | Configuration.legacyReplacement)
             if old & Configuration.enable != 0 && new & Configuration.enable == 0 {
@@ -207,7 +214,10 @@ public final class HPET: MMIOHandler {
                 return
             }
             counterBase = merged(counterBase)
-            for index in 0..<HPET.timerCount { timers[index].wrapPending = false }
+            for index in 0..<HPET.timerCount {
+                timers[index].wrapPending = false
+                if timers[index].idleSince != nil { timers[index].idleSince = counterBase }
+            }
         default:
             guard let (index, field) = timerRegister(register) else { return }
             switch field {
@@ -227,6 +237,7 @@ public final class HPET: MMIOHandler {
     }
 
     private func writeTimerConfiguration(_ index: Int, _ requested: UInt64) {
+        catchUp(index)
         var timer = timers[index]
         let capabilities = timer.configuration & ~TimerConfiguration.writable
         var new = (requested & TimerConfiguration.writable) | capabilities
@@ -250,6 +261,7 @@ public final class HPET: MMIOHandler {
     }
 
     private func writeComparator(_ index: Int, value: UInt64, mask: UInt64) {
+        catchUp(index)
         var timer = timers[index]
         let width: UInt64 = timer.is32Bit ? 0xFFFF_FFFF : ~0
         let written = ((timer.comparator & ~mask) | (value & mask)) & width
@@ -278,9 +290,16 @@ public final class HPET: MMIOHandler {
     /// it has already passed is due at once, not after the counter wraps.
     private func rearm(_ index: Int, counterAt snapshot: UInt64? = nil) {
         scheduler.cancel(matchEvents[index])
+        timers[index].idleSince = nil
         guard isEnabled else { return }
         let timer = timers[index]
         let now = snapshot ?? counter
+        guard timer.interruptsEnabled else {
+            // Nothing sees a match: only a periodic comparator's steps, made up later.
+            timers[index].wrapPending = false
+            if timer.isPeriodic { timers[index].idleSince = now }
+            return
+        }
         var target: UInt64
         if timer.is32Bit {
             let low = now & 0xFFFF_FFFF
@@ -298,6 +317,24 @@ public final class HPET: MMIOHandler {
         }
         let deadline = time(ofCounter: target)
         if deadline < Int64.max { scheduler.schedule(matchEvents[index], at: deadline) }
+    }
+
+    /// Brings a periodic comparator whose interrupt is off up to date: the
+    /// steps of a period its matches since `idleSince` would have made.
+    func catchUp(_ index: Int) {
+        guard let since = timers[index].idleSince, isEnabled else { return }
+        let timer = timers[index]
+        let now = counter
+        timers[index].idleSince = now
+        let width: UInt64 = timer.is32Bit ? 0xFFFF_FFFF : ~0
+        // The first match after `since`: a 32-bit comparator matches its
+        // low half again after a wrap, a 64-bit one already passed never.
+        var ahead = (timer.comparator &- since) & width
+        if timer.is32Bit && ahead == 0 { ahead = 1 << 32 }
+        let elapsed = now &- since
+        guard timer.period != 0, ahead != 0, elapsed >= ahead else { return }
+        let matches = 1 &+ (elapsed &- ahead) / timer.period
+        timers[index].comparator = (timer.comparator &+ matches &* timer.period) & width
     }
 
     private func comparatorMatched(_ index: Int) {

@@ -195,6 +195,11 @@ public final class PIT8254: PortHandler {
     private(set) var outputEdgeTimer: TimerEvent!
     /// Whether the edge the timer is armed for is a rising one.
     var armedForRisingEdge = false
+    /// False while something else holds IRQ 0 (the HPET in legacy
+    /// replacement): counter 0's edges then reach nothing, and no timer is
+    /// armed for them, so an idle guest on the HPET or the local APIC is not
+    /// woken 18 times a second by a counter SeaBIOS left running.
+    private(set) var irq0Connected = true
 
     /// `irq0` is counter 0's output wire (IRQ 0 on the master PIC).
     public init(clock: VirtualClock, scheduler: EventScheduler, irq0: InterruptLine) {
@@ -349,9 +354,16 @@ public final class PIT8254: PortHandler {
         armCounter0Timer(after: tick)
     }
 
+    /// Connects counter 0's output to IRQ 0 again (it takes its level now) or
+    /// disconnects it.
+    public func setIRQ0Connected(_ connected: Bool) {
+        irq0Connected = connected
+        if connected { counter0Changed() } else { scheduler.cancel(outputEdgeTimer) }
+    }
+
     private func armCounter0Timer(after tick: Int64) {
         let counter = state.counters[0]
-        guard let edge = counter.nextOutputChange(after: tick) else {
+        guard irq0Connected, let edge = counter.nextOutputChange(after: tick) else {
             scheduler.cancel(outputEdgeTimer)
             return
         }

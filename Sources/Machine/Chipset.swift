@@ -87,8 +87,16 @@ final class Chipset {
             } else {
                 isaIRQs.setIOAPICPin(gsi, level)
             }
-        }, legacyReplacementChanged: { [unowned isaIRQs] on in
-            isaIRQs.cut(0, driver: pitWire.driver, on)
+        }, legacyReplacementChanged: { [unowned isaIRQs, unowned pit] on in
+            // The PIT's counter 0 stops arming timers for edges that reach
+            // nothing; it takes its level again before the line is back.
+            if on {
+                isaIRQs.cut(0, driver: pitWire.driver, true)
+                pit.setIRQ0Connected(false)
+            } else {
+                pit.setIRQ0Connected(true)
+                isaIRQs.cut(0, driver: pitWire.driver, false)
+            }
             isaIRQs.cut(8, driver: rtcWire.driver, on)
         })
         try addressSpace.map("hpet", at: HPET.base, size: HPET.size, kind: .mmio(hpet))

@@ -111,6 +111,40 @@ final class HPETTests: XCTestCase {
         XCTAssertLessThanOrEqual(comparator - readl(counter), 1_000)
     }
 
+    /// Linux leaves timer 0 periodic with its interrupt off when the local
+    /// APIC takes over. Such a timer arms no event, yet its comparator reads
+    /// as a timer with its interrupt on would have stepped it; enabled again,
+    /// it fires on the same schedule.
+    func testAPeriodicTimerWithItsInterruptOffArmsNothingButKeepsItsComparatorStepping() {
+        for width in [mode32, 0] {
+            var firing: HPET!
+            var fired = 0
+            firing = HPET(clock: clock, scheduler: scheduler, interrupt: { _, level in if level { fired += 1 } })
+            hpet.reset()
+            for (device, interrupt) in [(firing!, interruptEnable), (hpet, 0)] {
+                device.write64(configuration, value: UInt64(enable), mask: ~0)
+                device.write64(timerConfiguration(0), value: UInt64(interrupt | periodic | setValue | width), mask: ~0)
+                device.write64(timerComparator(0), value: 1_000, mask: ~0)
+                device.write64(timerComparator(0), value: 1_000, mask: ~0)  // 10 µs
+            }
+            XCTAssertEqual(scheduler.pendingCount, 1, "only the timer with its interrupt on is armed")
+            for _ in 0..<37 { advance(nanoseconds: 3_300) }
+            XCTAssertGreaterThan(fired, 10)
+            XCTAssertEqual(hpet.read64(timerComparator(0)), firing.read64(timerComparator(0)), "the comparator stepped as often")
+            for _ in 0..<20 { advance(nanoseconds: 7_700) }
+            // The interrupt on again: the next match is the firing timer's.
+            writel(timerConfiguration(0), interruptEnable | periodic | width)
+            XCTAssertEqual(hpet.read64(timerComparator(0)), firing.read64(timerComparator(0)))
+            XCTAssertEqual(scheduler.pendingCount, 2)
+            changes = []
+            advance(nanoseconds: 10_000)
+            XCTAssertEqual(rises.count, 1, "it fires within a period")
+            XCTAssertEqual(hpet.read64(timerComparator(0)), firing.read64(timerComparator(0)))
+            firing.reset()
+            hpet.reset()
+        }
+    }
+
     /// On host time the clock moves while a match is delivered. When it moves
     /// past the next comparator (the host thread was preempted), the timer
     /// must still fire within a period, not wait 43 s for the 32-bit counter to

@@ -43,6 +43,26 @@ final class PIT8254Tests: XCTestCase {
         XCTAssertEqual(irq0.risingEdges, 1 + 1000, "1193182 ticks hold 1000 periods")
     }
 
+    /// While the HPET's legacy replacement holds IRQ 0, counter 0 (left in
+    /// mode 2 by SeaBIOS) arms no timer; connected again, it drives the line
+    /// at its level and its edges come back on time.
+    func testADisconnectedCounter0ArmsNoTimer() {
+        harness.out(0x43, 0x34)
+        harness.out(0x40, UInt8(1193 & 0xFF))
+        harness.out(0x40, UInt8(1193 >> 8))
+        XCTAssertEqual(harness.scheduler.pendingCount, 1)
+        pit.setIRQ0Connected(false)
+        XCTAssertEqual(harness.scheduler.pendingCount, 0, "no timer for edges that reach nothing")
+        let edges = irq0.risingEdges
+        harness.run(until: 10_000_000)
+        XCTAssertEqual(irq0.risingEdges, edges)
+        XCTAssertEqual(latchAndReadCounter0(), UInt16(1193 - (11931 % 1193)), "the count still follows guest time")
+        pit.setIRQ0Connected(true)
+        XCTAssertEqual(harness.scheduler.pendingCount, 1)
+        harness.run(until: 20_000_000)
+        XCTAssertEqual(irq0.risingEdges, edges + 10, "one edge a period again")
+    }
+
     func testCountReadBackFollowsGuestTime() {
         harness.out(0x43, 0x34)
         harness.out(0x40, 0xA9)          // 1193
