@@ -55,19 +55,16 @@ extension X86CPU {
             // More privileged: RSPn from the 64-bit TSS, SS null at the new
             // level; SS, RSP, CS and RIP of the caller as quadwords, no parameters.
             let privilege = gate.target.dpl
-            let tss = state.pointee.taskRegister
-            let slot = TSS64.stackPointers + 8 * privilege
-            guard slot + 7 <= tss.limit else { throw SegmentFault.invalidTSS(tss.selector & 0xFFFC) }
-            let newPointer = try systemLoad64(tss.base &+ LinearAddress(slot))
+            let newPointer = try taskStatePointer(TSS64.stackPointers + 8 * privilege)
             guard CanonicalAddress.isCanonical(newPointer) else { throw SegmentFault.stack(0) }
             let frame = [UInt64(segment(.ss).selector), register64(Register.esp.rawValue), oldCS, returnAddress]
-            let pointer = try pushQuadwords(frame, from: newPointer, privilege: privilege)
+            let pointer = try pushOnFlatStack(frame, bytes: 8, from: newPointer, privilege: privilege)
             try markAccessed(gate.target, at: gate.targetAddress)
             setSegment(.ss, X86CPU.nullStackSegment(privilege: privilege))
             setRegister64(Register.esp.rawValue, pointer)
             cache.selector = gate.targetCode | privilege
         } else {
-            let pointer = try pushQuadwords([oldCS, returnAddress], from: register64(Register.esp.rawValue), privilege: cpl)
+            let pointer = try pushOnFlatStack([oldCS, returnAddress], bytes: 8, from: register64(Register.esp.rawValue), privilege: cpl)
             try markAccessed(gate.target, at: gate.targetAddress)
             setRegister64(Register.esp.rawValue, pointer)
             cache.selector = gate.targetCode | cpl
@@ -129,20 +126,21 @@ extension X86CPU {
             throw SegmentFault.generalProtection(targetCode)
         }
         guard target.isPresent else { throw SegmentFault.notPresent(targetCode) }
-        let offset = (upper & 0xFFFF_FFFF) << 32 | UInt64(gate.low & 0xFFFF) | UInt64(gate.high & 0xFFFF_0000)
+        let offset = (upper & 0xFFFF_FFFF) << 32 | UInt64(gate.gateOffset)
         guard CanonicalAddress.isCanonical(offset) else { throw SegmentFault.generalProtection(0) }
         return CallGate64(target: target, targetAddress: targetAddress, targetCode: targetCode, offset: offset)
     }
 
-    /// Pushes quadwords below `pointer` (64-bit stack addressing, accesses at
-    /// `privilege`), all or nothing: returns the new RSP, changes no register.
-    private func pushQuadwords(_ values: [UInt64], from pointer: UInt64, privilege: UInt32) throws -> UInt64 {
+    /// Pushes `bytes`-wide values below `pointer` with 64-bit stack
+    /// addressing (no base, canonical), accesses at `privilege`: returns the
+    /// new RSP and changes no register.
+    private func pushOnFlatStack(_ values: [UInt64], bytes: Int, from pointer: UInt64, privilege: UInt32) throws -> UInt64 {
         let mmuIndex = privilege == 3 ? SoftMMU.userIndex : SoftMMU.supervisorIndex
         var pointer = pointer
         for value in values {
-            pointer &-= 8
+            pointer &-= UInt64(bytes)
             guard CanonicalAddress.isCanonical(pointer) else { throw SegmentFault.stack(0) }
-            mmu.store(pointer, value, bytes: 8, mmu: mmuIndex)
+            mmu.store(pointer, value, bytes: bytes, mmu: mmuIndex)
             if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
         }
         return pointer
@@ -151,17 +149,10 @@ extension X86CPU {
     /// Pushes at the operand size on the current stack: RSP in 64-bit mode,
     /// SS:ESP or SS:SP in compatibility mode. Returns the new stack pointer.
     private func pushOnCurrentStack(_ values: [UInt64], bytes: Int) throws -> UInt64 {
-        let mmuIndex = currentPrivilege == 3 ? SoftMMU.userIndex : SoftMMU.supervisorIndex
         if HiddenFlags.isCode64(state.pointee.hiddenFlags) {
-            var pointer = register64(Register.esp.rawValue)
-            for value in values {
-                pointer &-= UInt64(bytes)
-                guard CanonicalAddress.isCanonical(pointer) else { throw SegmentFault.stack(0) }
-                mmu.store(pointer, value, bytes: bytes, mmu: mmuIndex)
-                if state.pointee.pendingException >= 0 { throw AlreadyFaulted() }
-            }
-            return pointer
+            return try pushOnFlatStack(values, bytes: bytes, from: register64(Register.esp.rawValue), privilege: currentPrivilege)
         }
+        let mmuIndex = currentPrivilege == 3 ? SoftMMU.userIndex : SoftMMU.supervisorIndex
         let stack = segment(.ss)
         var pointer = register(Register.esp.rawValue)
         for value in values {

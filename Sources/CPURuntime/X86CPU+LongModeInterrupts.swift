@@ -94,7 +94,7 @@ extension X86CPU {
     }
 
     /// RSPn or ISTn from the 64-bit TSS: #TS when the TSS is too short for it.
-    private func taskStatePointer(_ offset: UInt32) throws -> UInt64 {
+    func taskStatePointer(_ offset: UInt32) throws -> UInt64 {
         let tss = state.pointee.taskRegister
         guard offset + 7 <= tss.limit else { throw SegmentFault.invalidTSS(tss.selector & 0xFFFC) }
         return try systemLoad64(tss.base &+ LinearAddress(offset))

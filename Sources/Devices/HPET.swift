@@ -214,10 +214,7 @@ public final class HPET: MMIOHandler {
                 return
             }
             counterBase = merged(counterBase)
-            for index in 0..<HPET.timerCount {
-                timers[index].wrapPending = false
-                if timers[index].idleSince != nil { timers[index].idleSince = counterBase }
-            }
+            for index in 0..<HPET.timerCount { timers[index].wrapPending = false }
         default:
             guard let (index, field) = timerRegister(register) else { return }
             switch field {
